@@ -1,0 +1,117 @@
+#include "app/options.hpp"
+
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace pi {
+namespace {
+
+constexpr std::uint64_t kMaxDigits = 1'000'000'000;
+
+std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t max) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value == 0 || value > max) {
+    throw ConfigError(flag + " '" + text + "' is not accepted: give a whole number from 1 to " +
+                      std::to_string(max));
+  }
+  return value;
+}
+
+std::string accepted_series() {
+  std::string s;
+  for (const auto& n : series_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+}  // namespace
+
+ParseOutcome parse_job_options(const std::vector<std::string>& args) {
+  CLI::App app{"pi-job: computes pi from a series, with a proven error bound", "pi-job"};
+  app.set_version_flag("--version", std::string(PI_HPC_VERSION));
+  app.set_config("--config", "", "TOML job file; every flag can be set in it");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  std::string series, digits, terms, out;
+  double progress = 2.0;
+  app.add_option("--series", series, "Series: " + accepted_series())->required();
+  app.add_option("--digits", digits, "Decimal digits after the point to compute and certify");
+  app.add_option("--terms", terms, "Terms of the series to sum");
+  app.add_option("--out", out, "Output directory (pi.txt, summary.json)")->required();
+  app.add_option("--progress-interval", progress, "Seconds between progress lines (0: none)")
+      ->capture_default_str();
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    return PrintAndExit{app.help()};
+  } catch (const CLI::CallForVersion&) {
+    return PrintAndExit{std::string(PI_HPC_VERSION) + "\n"};
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    throw ConfigError(msg + " (see pi-job --help)");
+  }
+
+  JobOptions o;
+  try {
+    o.spec.series = std::string(make_series(series)->name());
+  } catch (const SeriesError& e) {
+    throw ConfigError(std::string("--series: ") + e.what());
+  }
+  if (digits.empty() == terms.empty()) {
+    throw ConfigError("give exactly one of --digits and --terms (got " +
+                      std::string(digits.empty() ? "neither" : "both") + ")");
+  }
+  if (!digits.empty()) o.spec.digits = parse_count("--digits", digits, kMaxDigits);
+  if (!terms.empty()) o.spec.terms = parse_count("--terms", terms, std::uint64_t{1} << 52);
+  if (!(progress >= 0 && progress <= 86400)) {
+    throw ConfigError("--progress-interval '" + std::to_string(progress) +
+                      "' is not accepted: give 0 to 86400 seconds");
+  }
+  o.spec.progress_interval_s = progress;
+  o.out_dir = out;
+  return o;
+}
+
+void prepare_output_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    throw ConfigError("--out '" + dir.string() + "' is not a directory that can be created (" +
+                      (ec ? ec.message() : std::string("a file is in the way")) + ")");
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw ConfigError("--out '" + dir.string() + "' is not writable (" + std::strerror(errno) + ")");
+  }
+}
+
+void check_memory(const JobSpec& spec) {
+  if (!spec.digits) return;
+  const auto series = make_series(spec.series);
+  const std::uint64_t need = estimated_peak_bytes(*series, *spec.digits);
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") break;
+  }
+  if (key != "MemAvailable:") return;
+  const std::uint64_t available = kib * 1024;
+  if (need > available) {
+    std::ostringstream msg;
+    msg << "--digits " << *spec.digits << " needs about " << need / (1 << 20) << " MiB but only "
+        << available / (1 << 20) << " MiB is available; ask for at most about "
+        << (available > (64u << 20) ? (available - (64u << 20)) / 16 : 0) << " digits";
+    throw ConfigError(msg.str());
+  }
+}
+
+}  // namespace pi

@@ -1,0 +1,33 @@
+// pi-job's command line and TOML job files (every flag can live in a job file), validated into a JobSpec.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "coordinator/serial_run.hpp"
+
+namespace pi {
+
+struct JobOptions {
+  JobSpec spec;
+  std::filesystem::path out_dir;
+};
+
+// What parsing decided: run the job, or print this text (help, version) and exit 0.
+struct PrintAndExit {
+  std::string text;
+};
+using ParseOutcome = std::variant<JobOptions, PrintAndExit>;
+
+// Throws ConfigError with a one-line message naming the bad value and what is accepted.
+ParseOutcome parse_job_options(const std::vector<std::string>& args);
+
+// Creates the directory if needed and proves it writable; throws ConfigError otherwise.
+void prepare_output_dir(const std::filesystem::path& dir);
+
+// Refuses a digit count whose peak memory exceeds what this machine has available.
+void check_memory(const JobSpec& spec);
+
+}  // namespace pi

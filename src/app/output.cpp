@@ -1,0 +1,86 @@
+#include "app/output.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "series/decimal.hpp"
+
+namespace pi {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+  throw std::runtime_error(what + " " + path.string() + ": " + std::strerror(errno));
+}
+
+nlohmann::json estimate_json(const Estimate& e) {
+  return {{"method", e.method},
+          {"error_bound", e.error_bound.to_string()},
+          {"correct_digits", correct_digits(e.value, e.error_bound, 60)},
+          {"estimate", truncated_decimal(e.value, 40)}};
+}
+
+}  // namespace
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (fd.get() < 0) fail("cannot create", tmp);
+    for (std::size_t done = 0; done < content.size();) {
+      const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail("cannot write", tmp);
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) fail("cannot fsync", tmp);
+    if (::close(fd.release()) != 0) fail("cannot close", tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename onto", path);
+  Fd dir(::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
+                O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() >= 0) ::fsync(dir.get());
+}
+
+nlohmann::json summary_json(const RunResult& r, int ranks) {
+  const Estimate& best = r.estimates.best();
+  nlohmann::json j = {{"series", r.series},
+                      {"digits", r.digits ? nlohmann::json(*r.digits) : nlohmann::json(nullptr)},
+                      {"terms", r.terms},
+                      {"ranges", r.ranges},
+                      {"estimate", r.estimate_text},
+                      {"method", best.method},
+                      {"correct_digits", r.correct_digits},
+                      {"error_bound", best.error_bound.to_string()},
+                      {"elapsed_s", r.elapsed_s},
+                      {"ranks", ranks},
+                      {"status", "complete"}};
+  if (r.estimates.accelerated) j["partial_sum"] = estimate_json(r.estimates.partial_sum);
+  if (r.pi_text) j["pi_txt"] = "pi.txt";
+  return j;
+}
+
+void write_outputs(const std::filesystem::path& dir, const RunResult& r, int ranks) {
+  if (r.pi_text) write_file_atomic(dir / "pi.txt", *r.pi_text + "\n");
+  write_file_atomic(dir / "summary.json", summary_json(r, ranks).dump(2) + "\n");
+}
+
+}  // namespace pi

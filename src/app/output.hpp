@@ -1,0 +1,18 @@
+// The job's result files: pi.txt and summary.json, each written atomically (temp file, fsync, rename,
+// fsync of the directory) so a reader never sees half a file.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "coordinator/serial_run.hpp"
+
+namespace pi {
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+nlohmann::json summary_json(const RunResult& result, int ranks);
+void write_outputs(const std::filesystem::path& dir, const RunResult& result, int ranks);
+
+}  // namespace pi

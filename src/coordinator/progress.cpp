@@ -1,0 +1,83 @@
+#include "coordinator/progress.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace pi {
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const auto s = static_cast<long long>(std::llround(seconds));
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s / 60) % 60);
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  }
+  return buf;
+}
+
+ProgressReporter::ProgressReporter(std::ostream& out, std::string unit, std::uint64_t total_ranges,
+                                   double total_work, std::chrono::duration<double> interval)
+    : out_(out),
+      unit_(std::move(unit)),
+      total_ranges_(total_ranges),
+      total_work_(total_work),
+      interval_(interval),
+      start_(std::chrono::steady_clock::now()) {
+  if (interval_.count() > 0) thread_ = std::thread([this] { loop(); });
+}
+
+ProgressReporter::~ProgressReporter() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProgressReporter::range_done(double work) {
+  ranges_done_.fetch_add(1);
+  add_work(work);
+}
+
+void ProgressReporter::add_work(double work) { work_done_.fetch_add(work); }
+
+void ProgressReporter::set_phase(std::string phase) {
+  std::lock_guard lock(mutex_);
+  phase_ = std::move(phase);
+}
+
+std::string ProgressReporter::line() const {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double done = work_done_.load();
+  const double fraction = total_work_ > 0 ? std::min(1.0, done / total_work_) : 0.0;
+  const double rate = elapsed > 0 ? done / elapsed : 0.0;
+  const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : NAN;
+  std::string phase;
+  {
+    std::lock_guard lock(mutex_);
+    phase = phase_;
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "progress: %llu/%llu ranges, %5.1f%%, %.3g %s/s, elapsed %s, ETA %s%s%s",
+                static_cast<unsigned long long>(ranges_done_.load()),
+                static_cast<unsigned long long>(total_ranges_), 100.0 * fraction, rate, unit_.c_str(),
+                format_duration(elapsed).c_str(), format_duration(eta).c_str(), phase.empty() ? "" : ", ",
+                phase.c_str());
+  return buf;
+}
+
+void ProgressReporter::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stop_cv_.wait_for(lock, interval_, [this] { return stop_; })) {
+    lock.unlock();
+    out_ << "[pi-job] " << line() << std::endl;
+    lock.lock();
+  }
+}
+
+}  // namespace pi

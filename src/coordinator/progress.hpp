@@ -1,0 +1,50 @@
+// Progress of a long run, printed on a steady cadence from its own thread: work done out of the total, the
+// rate, and the ETA. Workers only bump atomic counters.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <thread>
+
+namespace pi {
+
+class ProgressReporter {
+ public:
+  // `unit` names what `work` counts (terms, digits); `interval` 0 disables printing.
+  ProgressReporter(std::ostream& out, std::string unit, std::uint64_t total_ranges, double total_work,
+                   std::chrono::duration<double> interval);
+  ~ProgressReporter();
+  ProgressReporter(const ProgressReporter&) = delete;
+  ProgressReporter& operator=(const ProgressReporter&) = delete;
+
+  void range_done(double work);
+  void add_work(double work);  // work that is not a range: merges, the final steps
+  void set_phase(std::string phase);
+  std::string line() const;
+
+ private:
+  void loop();
+
+  std::ostream& out_;
+  std::string unit_;
+  std::uint64_t total_ranges_;
+  double total_work_;
+  std::chrono::duration<double> interval_;
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<std::uint64_t> ranges_done_{0};
+  std::atomic<double> work_done_{0.0};
+  mutable std::mutex mutex_;
+  std::string phase_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+std::string format_duration(double seconds);
+
+}  // namespace pi

@@ -1,0 +1,29 @@
+// Big integers and high-precision reals: Boost.Multiprecision's GMP and MPFR backends, with direct access to
+// the underlying mpz_t/mpfr_t where the rounding direction or in-place arithmetic matters.
+#pragma once
+
+#include <boost/multiprecision/gmp.hpp>
+#include <boost/multiprecision/mpfr.hpp>
+#include <cstdint>
+#include <string>
+
+namespace pi {
+
+using BigInt = boost::multiprecision::mpz_int;
+using Real = boost::multiprecision::mpfr_float;
+
+inline mpz_ptr raw(BigInt& x) { return x.backend().data(); }
+inline mpz_srcptr raw(const BigInt& x) { return x.backend().data(); }
+inline mpfr_ptr raw(Real& x) { return x.backend().data(); }
+inline mpfr_srcptr raw(const Real& x) { return x.backend().data(); }
+
+// A real number of exactly `bits` bits of precision, set to zero.
+Real make_real(std::uint64_t bits);
+
+// Bits needed to hold `digits` decimal digits.
+std::uint64_t bits_for_digits(std::uint64_t digits);
+
+// Widens MPFR's exponent range so error bounds like 1e-100000000 neither underflow nor flush to zero.
+void widen_exponent_range();
+
+}  // namespace pi

@@ -1,0 +1,34 @@
+// Binary splitting for hypergeometric-type sums S = sum_k a(k) prod_{j=1..k} p(j)/q(j): a range [a, b) of
+// terms becomes the integer triple (P, Q, T) and adjacent triples merge exactly, so the merge is associative.
+#pragma once
+
+#include <cstdint>
+
+#include "series/bigint.hpp"
+
+namespace pi {
+
+struct SplitTriple {
+  BigInt p;  // prod p(j); zero when the triple ends the job and nobody needs it
+  BigInt q;  // prod q(j)
+  BigInt t;  // sum_k a(k) p(a..k) q(k+1..b-1)
+};
+
+// (left, right) -> left, for adjacent ranges. `need_p` false skips P, which only a left operand needs.
+void merge_into(SplitTriple& left, const SplitTriple& right, bool need_p);
+
+// A term family: fills p(k), q(k) and a(k)*p(k) for one k >= 0 (with p(0) = q(0) = 1).
+template <class Terms>
+void split(const Terms& terms, std::uint64_t a, std::uint64_t b, bool need_p, SplitTriple& out) {
+  if (b - a == 1) {
+    terms.leaf(a, out);
+    return;
+  }
+  const std::uint64_t m = a + (b - a) / 2;
+  SplitTriple right;
+  split(terms, a, m, true, out);
+  split(terms, m, b, need_p, right);
+  merge_into(out, right, need_p);
+}
+
+}  // namespace pi

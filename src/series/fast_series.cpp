@@ -1,0 +1,314 @@
+#include "series/fast_series.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "series/binary_splitting.hpp"
+
+namespace pi {
+namespace {
+
+__extension__ using Uint128 = unsigned __int128;
+
+// Guard digits carried beyond the digits asked for, so the enclosure almost never straddles a digit boundary.
+constexpr std::uint64_t kGuardDigits = 20;
+
+// Terms of Chudnovsky's series: 1/pi = 12/640320^(3/2) * sum_k (-1)^k (6k)! (13591409 + 545140134 k)
+// / ((3k)! (k!)^3 640320^(3k)).
+struct ChudnovskyTerms {
+  static constexpr unsigned long kQFactor = 10939058860032000UL;  // 640320^3 / 24
+  void leaf(std::uint64_t k, SplitTriple& out) const {
+    if (k == 0) {
+      out.p = 1;
+      out.q = 1;
+      out.t = 13591409;
+      return;
+    }
+    mpz_set_ui(raw(out.p), 6 * k - 5);
+    mpz_mul_ui(raw(out.p), raw(out.p), 2 * k - 1);
+    mpz_mul_ui(raw(out.p), raw(out.p), 6 * k - 1);
+    mpz_neg(raw(out.p), raw(out.p));
+    mpz_set_ui(raw(out.q), k);
+    mpz_mul_ui(raw(out.q), raw(out.q), k);
+    mpz_mul_ui(raw(out.q), raw(out.q), k);
+    mpz_mul_ui(raw(out.q), raw(out.q), kQFactor);
+    mpz_set_ui(raw(out.t), 545140134);
+    mpz_mul_ui(raw(out.t), raw(out.t), k);
+    mpz_add_ui(raw(out.t), raw(out.t), 13591409);
+    mpz_mul(raw(out.t), raw(out.t), raw(out.p));
+  }
+};
+
+// Ramanujan (1914): 1/pi = 2 sqrt(2)/9801 * sum_k (4k)! (1103 + 26390 k) / ((k!)^4 396^(4k)).
+struct RamanujanTerms {
+  static constexpr unsigned long kQFactor = 24591257856UL;  // 396^4
+  void leaf(std::uint64_t k, SplitTriple& out) const {
+    if (k == 0) {
+      out.p = 1;
+      out.q = 1;
+      out.t = 1103;
+      return;
+    }
+    mpz_set_ui(raw(out.p), 8 * (4 * k - 1));
+    mpz_mul_ui(raw(out.p), raw(out.p), 2 * k - 1);
+    mpz_mul_ui(raw(out.p), raw(out.p), 4 * k - 3);
+    mpz_set_ui(raw(out.q), k);
+    mpz_mul_ui(raw(out.q), raw(out.q), k);
+    mpz_mul_ui(raw(out.q), raw(out.q), k);
+    mpz_mul_ui(raw(out.q), raw(out.q), kQFactor);
+    mpz_set_ui(raw(out.t), 26390);
+    mpz_mul_ui(raw(out.t), raw(out.t), k);
+    mpz_add_ui(raw(out.t), raw(out.t), 1103);
+    mpz_mul(raw(out.t), raw(out.t), raw(out.p));
+  }
+};
+
+// x * arctan(1/x) = sum_k (-1)^k / ((2k+1) x^(2k)).
+struct ArctanTerms {
+  unsigned long x_squared;
+  void leaf(std::uint64_t k, SplitTriple& out) const {
+    if (k == 0) {
+      out.p = 1;
+      out.q = 1;
+      out.t = 1;
+      return;
+    }
+    mpz_set_si(raw(out.p), -static_cast<long>(2 * k - 1));
+    mpz_set_ui(raw(out.q), 2 * k + 1);
+    mpz_mul_ui(raw(out.q), raw(out.q), x_squared);
+    out.t = out.p;
+  }
+};
+
+std::vector<BigInt> to_values(SplitTriple&& t) { return {std::move(t.p), std::move(t.q), std::move(t.t)}; }
+SplitTriple to_triple(const std::vector<BigInt>& v, std::size_t offset) {
+  return SplitTriple{v.at(offset), v.at(offset + 1), v.at(offset + 2)};
+}
+
+template <class Terms>
+SplitTriple split_range(const Terms& terms, Range range, bool is_suffix) {
+  SplitTriple out;
+  if (range.size() == 0) {  // the identity: P = Q = 1, T = 0
+    out.p = 1;
+    out.q = 1;
+    out.t = 0;
+    return out;
+  }
+  split(terms, range.begin, range.end, !is_suffix, out);
+  return out;
+}
+
+std::uint64_t default_bits(std::uint64_t terms, double digits_per_term) {
+  return bits_for_digits(static_cast<std::uint64_t>(static_cast<double>(terms) * digits_per_term)) + 64;
+}
+
+// S = T/Q to 64 bits, rounded down (these sums are positive).
+double sum_lower_bound(const BigInt& t, const BigInt& q) {
+  Real tt = make_real(64), qq = make_real(64);
+  mpfr_set_z(raw(tt), raw(t), MPFR_RNDD);
+  mpfr_set_z(raw(qq), raw(q), MPFR_RNDU);
+  mpfr_div(raw(tt), raw(tt), raw(qq), MPFR_RNDD);
+  return mpfr_get_d(raw(tt), MPFR_RNDD);
+}
+
+class FastSeries : public Series {
+ public:
+  SeriesKind kind() const override { return SeriesKind::fast; }
+  std::uint64_t max_terms() const override { return std::uint64_t{1} << 40; }
+  std::optional<std::uint64_t> terms_for_digits(std::uint64_t digits) const override {
+    return static_cast<std::uint64_t>(
+               std::ceil(static_cast<double>(digits + kGuardDigits) / digits_per_term())) +
+           1;
+  }
+
+ protected:
+  static void check_prefix(const PartialResult& prefix, std::string_view name) {
+    if (prefix.range.begin != 0 || prefix.range.end == 0) {
+      throw SeriesError(std::string(name) + ": estimate needs a non-empty prefix [0, n)");
+    }
+  }
+  static void check_adjacent(const PartialResult& left, const PartialResult& right, std::string_view name) {
+    if (left.range.end != right.range.begin)
+      throw SeriesError(std::string(name) + ": combine of non-adjacent ranges");
+  }
+};
+
+// Chudnovsky and Ramanujan share their shape: pi = constant * Q / T.
+template <class Terms>
+class HypergeometricSeries final : public FastSeries {
+ public:
+  struct Spec {
+    std::string name;
+    double digits_per_term;  // -log10 of the term-ratio bound rho
+    double rho;              // |p(k)/q(k)| < rho for every k >= 1
+    unsigned long a0, a1;    // a(k) = a0 + a1 k
+    // pi = num * Q / (T * sqrt(root)) ... see finish()
+  };
+
+  HypergeometricSeries(Spec spec, Terms terms) : spec_(std::move(spec)), terms_(terms) {}
+
+  std::string_view name() const override { return spec_.name; }
+  double digits_per_term() const override { return spec_.digits_per_term; }
+
+  PartialResult evaluate(Range range, bool is_suffix) const override {
+    return PartialResult{range, to_values(split_range(terms_, range, is_suffix))};
+  }
+
+  PartialResult combine(const PartialResult& left, const PartialResult& right) const override {
+    check_adjacent(left, right, spec_.name);
+    SplitTriple l = to_triple(left.values, 0);
+    const bool right_has_p = right.values.at(0) != 0;
+    merge_into(l, to_triple(right.values, 0), right_has_p);
+    return PartialResult{Range{left.range.begin, right.range.end}, to_values(std::move(l))};
+  }
+
+  PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const override {
+    check_prefix(prefix, spec_.name);
+    const std::uint64_t n = prefix.range.end;
+    const std::uint64_t bits = precision_bits ? precision_bits : default_bits(n, spec_.digits_per_term);
+    const BigInt& q = prefix.values.at(1);
+    const BigInt& t = prefix.values.at(2);
+
+    Real value = make_real(bits);
+    finish(q, t, value);
+
+    // Truncation: every omitted term shrinks by rho times a(k+1)/a(k) <= 2 (k >= 1), so the tail of S is at
+    // most a(n) rho^n / (1 - 2 rho); then |pi - pi_n| <= pi_n * tail / S <= 2.1 pi~ tail / S_n when tail <=
+    // S_n / 2.
+    UpperBound tail =
+        UpperBound(static_cast<double>(spec_.a0) + static_cast<double>(spec_.a1) * static_cast<double>(n)) *
+        UpperBound::power(UpperBound(spec_.rho), n);
+    tail /= 1.0 - 2.0 * spec_.rho;
+    const double s_low = sum_lower_bound(t, q);
+    UpperBound relative = UpperBound::pow2(3 - static_cast<std::int64_t>(bits));  // 6 correctly rounded ops
+    tail /= s_low / 2.1;
+    relative += tail;
+    UpperBound err = UpperBound::from_real(value) * relative;
+    return PrefixEstimates{Estimate{std::move(value), std::move(err), "binary splitting"}, std::nullopt};
+  }
+
+ private:
+  void finish(const BigInt& q, const BigInt& t, Real& value) const;
+
+  Spec spec_;
+  Terms terms_;
+};
+
+template <>
+void HypergeometricSeries<ChudnovskyTerms>::finish(const BigInt& q, const BigInt& t, Real& value) const {
+  // pi = 426880 sqrt(10005) Q / T
+  const auto bits = static_cast<std::uint64_t>(mpfr_get_prec(raw(value)));
+  Real den = make_real(bits), root = make_real(bits);
+  mpfr_set_z(raw(value), raw(q), MPFR_RNDN);
+  mpfr_set_z(raw(den), raw(t), MPFR_RNDN);
+  mpfr_div(raw(value), raw(value), raw(den), MPFR_RNDN);
+  mpfr_sqrt_ui(raw(root), 10005, MPFR_RNDN);
+  mpfr_mul_ui(raw(root), raw(root), 426880, MPFR_RNDN);
+  mpfr_mul(raw(value), raw(value), raw(root), MPFR_RNDN);
+}
+
+template <>
+void HypergeometricSeries<RamanujanTerms>::finish(const BigInt& q, const BigInt& t, Real& value) const {
+  // pi = 9801 Q / (sqrt(8) T)
+  const auto bits = static_cast<std::uint64_t>(mpfr_get_prec(raw(value)));
+  Real den = make_real(bits), root = make_real(bits);
+  mpfr_set_z(raw(value), raw(q), MPFR_RNDN);
+  mpfr_set_z(raw(den), raw(t), MPFR_RNDN);
+  mpfr_div(raw(value), raw(value), raw(den), MPFR_RNDN);
+  mpfr_mul_ui(raw(value), raw(value), 9801, MPFR_RNDN);
+  mpfr_sqrt_ui(raw(root), 8, MPFR_RNDN);
+  mpfr_div(raw(value), raw(value), raw(root), MPFR_RNDN);
+}
+
+// Machin (1706): pi = 16 arctan(1/5) - 4 arctan(1/239). Term k of this series is term k of the 1/5 arctan;
+// the 1/239 arctan, which converges 3.4 times faster, takes its terms [f(a), f(b)) with f(k) = ceil(k *
+// 0.2938) so that both tails stay of the same size and ranges still partition exactly.
+class Machin final : public FastSeries {
+ public:
+  std::string_view name() const override { return "machin"; }
+  double digits_per_term() const override { return 2.0 * std::log10(5.0); }
+
+  static std::uint64_t slow_to_fast(std::uint64_t k) {
+    const Uint128 scaled = static_cast<Uint128>(k) * 2938u;
+    return static_cast<std::uint64_t>((scaled + 9999u) / 10000u);
+  }
+
+  PartialResult evaluate(Range range, bool is_suffix) const override {
+    std::vector<BigInt> v = to_values(split_range(ArctanTerms{25}, range, is_suffix));
+    const Range fast{slow_to_fast(range.begin), slow_to_fast(range.end)};
+    for (BigInt& x : to_values(split_range(ArctanTerms{57121}, fast, is_suffix))) v.push_back(std::move(x));
+    return PartialResult{range, std::move(v)};
+  }
+
+  PartialResult combine(const PartialResult& left, const PartialResult& right) const override {
+    check_adjacent(left, right, "machin");
+    std::vector<BigInt> v;
+    for (std::size_t offset : {std::size_t{0}, std::size_t{3}}) {
+      SplitTriple l = to_triple(left.values, offset);
+      merge_into(l, to_triple(right.values, offset), right.values.at(offset) != 0);
+      for (BigInt& x : to_values(std::move(l))) v.push_back(std::move(x));
+    }
+    return PartialResult{Range{left.range.begin, right.range.end}, std::move(v)};
+  }
+
+  PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const override {
+    check_prefix(prefix, "machin");
+    const std::uint64_t n = prefix.range.end;
+    const std::uint64_t bits = precision_bits ? precision_bits : default_bits(n, digits_per_term());
+    Real a5 = arctan_part(prefix.values, 0, 16, 5, bits);
+    Real a239 = arctan_part(prefix.values, 3, 4, 239, bits);
+    Real value = make_real(bits);
+    mpfr_sub(raw(value), raw(a5), raw(a239), MPFR_RNDN);
+
+    // Each part has 5 correctly rounded operations, the difference one more.
+    UpperBound err =
+        (UpperBound::from_real(a5) + UpperBound::from_real(a239) + UpperBound::from_real(value)) *
+        UpperBound::pow2(3 - static_cast<std::int64_t>(bits));
+    // Alternating with decreasing terms: arctan(1/x) after m terms errs by at most 1/((2m+1) x^(2m+1)).
+    err += arctan_tail(16, 5, n) + arctan_tail(4, 239, slow_to_fast(n));
+    return PrefixEstimates{Estimate{std::move(value), std::move(err), "binary splitting"}, std::nullopt};
+  }
+
+ private:
+  // factor * T / (x * Q)
+  static Real arctan_part(const std::vector<BigInt>& v, std::size_t offset, unsigned long factor,
+                          unsigned long x, std::uint64_t bits) {
+    Real num = make_real(bits), den = make_real(bits);
+    mpfr_set_z(raw(num), raw(v.at(offset + 2)), MPFR_RNDN);
+    mpfr_set_z(raw(den), raw(v.at(offset + 1)), MPFR_RNDN);
+    mpfr_div(raw(num), raw(num), raw(den), MPFR_RNDN);
+    mpfr_mul_ui(raw(num), raw(num), factor, MPFR_RNDN);
+    mpfr_div_ui(raw(num), raw(num), x, MPFR_RNDN);
+    return num;
+  }
+
+  static UpperBound arctan_tail(unsigned long factor, unsigned long x, std::uint64_t m) {
+    UpperBound b = UpperBound::power(UpperBound(1.0 / static_cast<double>(x)), 2 * m + 1);
+    b *= UpperBound(static_cast<double>(factor));
+    b /= static_cast<double>(2 * m + 1);
+    // 1/x as a double is not exact for x = 239: allow for its rounding.
+    return b * UpperBound(1.0 + 1e-12 * static_cast<double>(2 * m + 2));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Series> make_chudnovsky() {
+  using S = HypergeometricSeries<ChudnovskyTerms>;
+  // rho = 1728 / 640320^3 = 1 / 151931373056000
+  return std::make_unique<S>(S::Spec{"chudnovsky", std::log10(151931373056000.0),
+                                     1.0 / 151931373056000.0 * (1 + 1e-12), 13591409, 545140134},
+                             ChudnovskyTerms{});
+}
+
+std::unique_ptr<Series> make_ramanujan() {
+  using S = HypergeometricSeries<RamanujanTerms>;
+  // rho = 256 / 396^4
+  return std::make_unique<S>(S::Spec{"ramanujan", std::log10(24591257856.0 / 256.0),
+                                     256.0 / 24591257856.0 * (1 + 1e-12), 1103, 26390},
+                             RamanujanTerms{});
+}
+
+std::unique_ptr<Series> make_machin() { return std::make_unique<Machin>(); }
+
+}  // namespace pi

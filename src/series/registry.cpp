@@ -1,0 +1,27 @@
+#include <string>
+
+#include "series/fast_series.hpp"
+#include "series/series.hpp"
+#include "series/slow_series.hpp"
+
+namespace pi {
+
+const std::vector<std::string>& series_names() {
+  static const std::vector<std::string> names{"leibniz", "basel",     "nilakantha",
+                                              "machin",  "ramanujan", "chudnovsky"};
+  return names;
+}
+
+std::unique_ptr<Series> make_series(std::string_view name) {
+  if (name == "leibniz") return make_leibniz();
+  if (name == "basel" || name == "euler") return make_basel();
+  if (name == "nilakantha") return make_nilakantha();
+  if (name == "machin") return make_machin();
+  if (name == "ramanujan") return make_ramanujan();
+  if (name == "chudnovsky") return make_chudnovsky();
+  std::string accepted;
+  for (const auto& n : series_names()) accepted += (accepted.empty() ? "" : ", ") + n;
+  throw SeriesError("unknown series '" + std::string(name) + "' (accepted: " + accepted + ")");
+}
+
+}  // namespace pi

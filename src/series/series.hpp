@@ -1,0 +1,79 @@
+// The series interface: the partial result of a range of terms, an associative combine of adjacent partial
+// results, and a rigorous estimate of pi from the partial result of a prefix. Pure math: no MPI, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "series/bigint.hpp"
+#include "series/bound.hpp"
+
+namespace pi {
+
+// Half-open range of term indices [begin, end).
+struct Range {
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+  std::uint64_t size() const { return end - begin; }
+  friend bool operator==(const Range&, const Range&) = default;
+};
+
+enum class SeriesKind { slow, fast };
+
+// The exact partial result of a range. Its integers mean whatever the series says; the coordinator only
+// moves, stores and combines them through the series.
+struct PartialResult {
+  Range range;
+  std::vector<BigInt> values;
+  friend bool operator==(const PartialResult&, const PartialResult&) = default;
+};
+
+// An enclosure of pi: |pi - value| <= error_bound, proven.
+struct Estimate {
+  Real value;
+  UpperBound error_bound;
+  std::string method;  // "partial sum", "accelerated (Euler transform tail)", "binary splitting", ...
+};
+
+// A prefix estimate of a slow series may come in two flavours; fast series give only the first.
+struct PrefixEstimates {
+  Estimate partial_sum;
+  std::optional<Estimate> accelerated;
+  const Estimate& best() const { return accelerated ? *accelerated : partial_sum; }
+};
+
+class SeriesError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Series {
+ public:
+  virtual ~Series() = default;
+  virtual std::string_view name() const = 0;
+  virtual SeriesKind kind() const = 0;
+  // Largest prefix this series supports (slow series index their terms in doubles).
+  virtual std::uint64_t max_terms() const = 0;
+  // Terms that make the (best) estimate's proven bound reach `digits` correct decimals after the point, or
+  // nullopt when this series can't get there (e.g. a slow series asked for 40 digits).
+  virtual std::optional<std::uint64_t> terms_for_digits(std::uint64_t digits) const = 0;
+  // Decimal digits after the point one term adds, roughly; for planning and for ETAs.
+  virtual double digits_per_term() const = 0;
+
+  // `is_suffix` says the range ends the job: such results never become a left operand, so fast series skip
+  // the product that only a left operand needs.
+  virtual PartialResult evaluate(Range range, bool is_suffix) const = 0;
+  virtual PartialResult combine(const PartialResult& left, const PartialResult& right) const = 0;
+  // `precision_bits` is the working precision of the final steps (0: the series' own choice for the prefix).
+  virtual PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const = 0;
+};
+
+std::unique_ptr<Series> make_series(std::string_view name);  // throws SeriesError for an unknown name
+const std::vector<std::string>& series_names();
+
+}  // namespace pi
