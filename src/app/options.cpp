@@ -11,7 +11,7 @@
 namespace pi {
 namespace {
 
-constexpr std::uint64_t kMaxDigits = 1'000'000'000;
+constexpr std::uint64_t kMaxDigits = 100'000'000'000;
 
 std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t max) {
   std::uint64_t value = 0;

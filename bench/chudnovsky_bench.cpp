@@ -1,0 +1,87 @@
+// Chudnovsky digits, end to end (series, final steps, certified conversion, pi.txt written), against Arb's
+// arb_const_pi + arb_get_str and MPFR's mpfr_const_pi, all timed in this process, one thread each.
+#include <arb.h>
+#include <benchmark/benchmark.h>
+#include <flint/flint.h>
+#include <mpfr.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "app/output.hpp"
+#include "coordinator/serial_run.hpp"
+#include "series/bigint.hpp"
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double time_ours(std::uint64_t digits) {
+  const auto dir = std::filesystem::temp_directory_path() / "pi-bench";
+  std::filesystem::create_directories(dir);
+  std::ostringstream log;
+  const auto t0 = std::chrono::steady_clock::now();
+  const pi::RunResult r = pi::run_serial(pi::JobSpec{"chudnovsky", digits, std::nullopt, 0.0}, log);
+  pi::write_outputs(dir, r, 1);
+  return seconds_since(t0);
+}
+
+double time_arb(std::uint64_t digits) {
+  const auto t0 = std::chrono::steady_clock::now();
+  arb_t x;
+  arb_init(x);
+  arb_const_pi(x, static_cast<slong>(pi::bits_for_digits(digits) + 64));
+  char* s = arb_get_str(x, static_cast<slong>(digits + 1), ARB_STR_NO_RADIUS);
+  benchmark::DoNotOptimize(s[0]);
+  flint_free(s);
+  arb_clear(x);
+  flint_cleanup();  // Arb caches pi; without this every later run would be free
+  return seconds_since(t0);
+}
+
+double time_mpfr(std::uint64_t digits) {
+  const auto t0 = std::chrono::steady_clock::now();
+  mpfr_t x;
+  mpfr_init2(x, static_cast<mpfr_prec_t>(pi::bits_for_digits(digits) + 64));
+  mpfr_const_pi(x, MPFR_RNDN);
+  benchmark::DoNotOptimize(mpfr_get_exp(x));
+  mpfr_clear(x);
+  mpfr_free_cache();
+  return seconds_since(t0);
+}
+
+void BM_Chudnovsky(benchmark::State& state) {
+  const auto digits = static_cast<std::uint64_t>(state.range(0));
+  double ours = 0, arb = 0, mpfr = 0;
+  for (auto _ : state) {
+    ours = time_ours(digits);
+    arb = time_arb(digits);
+    mpfr = time_mpfr(digits);
+    state.SetIterationTime(ours);
+  }
+  state.counters["ours_s"] = ours;
+  state.counters["arb_s"] = arb;
+  state.counters["mpfr_s"] = mpfr;
+  state.counters["ours_over_arb"] = ours / arb;
+  state.counters["mpfr_over_ours"] = mpfr / ours;
+}
+
+}  // namespace
+
+BENCHMARK(BM_Chudnovsky)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Arg(10000000)
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+int main(int argc, char** argv) {
+  pi::widen_exponent_range();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}

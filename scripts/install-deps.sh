@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages pi-hpc builds, tests and benchmarks with (as root, or through sudo).
+set -euo pipefail
+packages=(build-essential cmake ninja-build pkg-config python3
+  libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
+  libboost-dev libgmp-dev libmpfr-dev libcli11-dev nlohmann-json3-dev
+  libgtest-dev googletest libbenchmark-dev libflint-arb-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include "../support/reference.hpp"
+#include "coordinator/serial_run.hpp"
+#include "series/decimal.hpp"
+#include "series/series.hpp"
+
+namespace pi {
+namespace {
+
+struct Case {
+  std::string series;
+  std::uint64_t digits;
+};
+
+class FastDigits : public ::testing::TestWithParam<Case> {};
+
+// The certified digits of each fast series equal MPFR's AGM digits, byte for byte.
+TEST_P(FastDigits, MatchMpfrAgmDigitsByteForByte) {
+  const Case c = GetParam();
+  const RunResult r = run_serial(JobSpec{c.series, c.digits, std::nullopt, 0.0}, std::cerr);
+  ASSERT_TRUE(r.pi_text.has_value());
+  EXPECT_EQ(r.pi_text->size(), c.digits + 2);
+  EXPECT_EQ(*r.pi_text, test::mpfr_pi_digits(c.digits));
+  EXPECT_EQ(r.correct_digits, c.digits);
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (const char* s : {"chudnovsky", "ramanujan", "machin"}) {
+    for (std::uint64_t d : {1u, 2u, 7u, 13u, 99u, 1000u, 12345u, 100003u}) out.push_back({s, d});
+  }
+  out.push_back({"chudnovsky", 1000000});
+  out.push_back({"ramanujan", 1000000});
+  out.push_back({"machin", 1000000});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Series, FastDigits, ::testing::ValuesIn(cases()), [](const auto& param_info) {
+  return param_info.param.series + "_" + std::to_string(param_info.param.digits);
+});
+
+class FastSeriesProperties : public ::testing::TestWithParam<std::string> {};
+
+// combine(combine(x, y), z) == combine(x, combine(y, z)) exactly, as integers.
+TEST_P(FastSeriesProperties, CombineIsExactlyAssociative) {
+  const auto s = make_series(GetParam());
+  const PartialResult x = s->evaluate({0, 37}, false), y = s->evaluate({37, 90}, false),
+                      z = s->evaluate({90, 91}, false);
+  EXPECT_EQ(s->combine(s->combine(x, y), z), s->combine(x, s->combine(y, z)));
+  EXPECT_EQ(s->combine(s->combine(x, y), z), s->evaluate({0, 91}, false));
+}
+
+// The proven bound really bounds the distance to pi, and is not vacuous.
+TEST_P(FastSeriesProperties, ErrorBoundHoldsAndIsTight) {
+  const auto s = make_series(GetParam());
+  for (std::uint64_t n : {1u, 2u, 3u, 5u, 8u}) {
+    const Estimate e = s->estimate(s->evaluate({0, n}, true), 400).best();
+    const double dist = test::distance_to_pi(raw(e.value));
+    const double bound = std::pow(10.0, e.error_bound.log10());
+    EXPECT_LE(dist, bound) << GetParam() << " n=" << n;
+    EXPECT_LT(e.error_bound.log10(), -s->digits_per_term() * static_cast<double>(n) + 8) << n;
+  }
+}
+
+// A range that ends the job skips P but gives the same estimate.
+TEST_P(FastSeriesProperties, SuffixWithoutPGivesSameDigits) {
+  const auto s = make_series(GetParam());
+  const PartialResult with_p = s->combine(s->evaluate({0, 40}, false), s->evaluate({40, 80}, false));
+  const PartialResult without_p = s->combine(s->evaluate({0, 40}, false), s->evaluate({40, 80}, true));
+  EXPECT_EQ(with_p.values.at(2), without_p.values.at(2));
+  EXPECT_EQ(without_p.values.at(0), 0);
+  const auto a = s->estimate(with_p, 300).best(), b = s->estimate(without_p, 300).best();
+  EXPECT_EQ(mpfr_cmp(raw(a.value), raw(b.value)), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Series, FastSeriesProperties,
+                         ::testing::Values("chudnovsky", "ramanujan", "machin"));
+
+}  // namespace
+}  // namespace pi
