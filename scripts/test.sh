@@ -6,3 +6,7 @@ scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build build/release
 ctest --preset release -j "$(nproc)"
+# One AddressSanitizer/UBSan build of the same suite (the 1e6-digit cases are skipped there).
+cmake --preset asan >/dev/null
+cmake --build build/asan
+ctest --preset asan -j "$(nproc)"

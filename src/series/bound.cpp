@@ -64,8 +64,12 @@ std::string UpperBound::to_string(int significant) const {
   mpfr_free_str(s);
   std::string out;
   out += digits[0];
-  if (digits.size() > 1) out += "." + digits.substr(1);
-  out += "e" + std::to_string(static_cast<long long>(exp10) - 1);
+  if (digits.size() > 1) {
+    out += '.';
+    out.append(digits, 1, std::string::npos);
+  }
+  out += 'e';
+  out += std::to_string(static_cast<long long>(exp10) - 1);
   return out;
 }
 
