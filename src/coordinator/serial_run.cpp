@@ -31,8 +31,9 @@ PartialResult reduce_tree(const Series& series, std::vector<PartialResult>& resu
   return series.combine(left, right);
 }
 
-PartialResult compute_prefix(const Series& series, std::uint64_t terms, ProgressReporter& progress) {
-  const std::vector<Range> grid = make_grid(series, terms);
+PartialResult compute_prefix(const Series& series, const std::vector<Range>& grid,
+                             ProgressReporter& progress) {
+  const std::uint64_t terms = grid.back().end;
   std::vector<PartialResult> results;
   results.reserve(grid.size());
   for (const Range& r : grid) {
@@ -104,14 +105,15 @@ RunResult run_serial(const JobSpec& spec, std::ostream& log) {
 
   const std::string unit = series->kind() == SeriesKind::slow ? "terms" : "digits";
   for (int attempt = 0;; ++attempt) {
-    const auto grid_size = make_grid(*series, terms).size();
+    const std::vector<Range> grid = make_grid(*series, terms);
+    const auto grid_size = grid.size();
     const double total =
         range_work(*series, Range{0, terms}) * (series->kind() == SeriesKind::fast ? 0.8 : 1.0);
     ProgressReporter progress(log, unit, grid_size, total,
                               std::chrono::duration<double>(spec.progress_interval_s));
     log << "[pi-job] " << result.series << ": " << terms << " terms in " << grid_size << " ranges"
         << std::endl;
-    PartialResult prefix = compute_prefix(*series, terms, progress);
+    PartialResult prefix = compute_prefix(*series, grid, progress);
     progress.set_phase("final division and square root");
     const std::uint64_t bits = spec.digits ? bits_for_digits(*spec.digits + 20) + 64 : 0;
     result.estimates = series->estimate(prefix, bits);
