@@ -142,7 +142,6 @@ class HypergeometricSeries final : public FastSeries {
     double digits_per_term;  // -log10 of the term-ratio bound rho
     double rho;              // |p(k)/q(k)| < rho for every k >= 1
     unsigned long a0, a1;    // a(k) = a0 + a1 k
-    // pi = num * Q / (T * sqrt(root)) ... see finish()
   };
 
   HypergeometricSeries(Spec spec, Terms terms) : spec_(std::move(spec)), terms_(terms) {}
