@@ -7,7 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
-#include <iostream>
+#include <sstream>
 
 #include "app/output.hpp"
 #include "coordinator/serial_run.hpp"

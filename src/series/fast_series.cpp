@@ -102,6 +102,14 @@ std::uint64_t default_bits(std::uint64_t terms, double digits_per_term) {
   return bits_for_digits(static_cast<std::uint64_t>(static_cast<double>(terms) * digits_per_term)) + 64;
 }
 
+// out = num / den at out's precision: three correctly rounded operations (two conversions, one division).
+void set_ratio(Real& out, const BigInt& num, const BigInt& den) {
+  Real d = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(out))));
+  mpfr_set_z(raw(out), raw(num), MPFR_RNDN);
+  mpfr_set_z(raw(d), raw(den), MPFR_RNDN);
+  mpfr_div(raw(out), raw(out), raw(d), MPFR_RNDN);
+}
+
 // S = T/Q to 64 bits, rounded down (these sums are positive).
 double sum_lower_bound(const BigInt& t, const BigInt& q) {
   Real tt = make_real(64), qq = make_real(64);
@@ -196,11 +204,8 @@ class HypergeometricSeries final : public FastSeries {
 template <>
 void HypergeometricSeries<ChudnovskyTerms>::finish(const BigInt& q, const BigInt& t, Real& value) const {
   // pi = 426880 sqrt(10005) Q / T
-  const auto bits = static_cast<std::uint64_t>(mpfr_get_prec(raw(value)));
-  Real den = make_real(bits), root = make_real(bits);
-  mpfr_set_z(raw(value), raw(q), MPFR_RNDN);
-  mpfr_set_z(raw(den), raw(t), MPFR_RNDN);
-  mpfr_div(raw(value), raw(value), raw(den), MPFR_RNDN);
+  set_ratio(value, q, t);
+  Real root = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(value))));
   mpfr_sqrt_ui(raw(root), 10005, MPFR_RNDN);
   mpfr_mul_ui(raw(root), raw(root), 426880, MPFR_RNDN);
   mpfr_mul(raw(value), raw(value), raw(root), MPFR_RNDN);
@@ -209,11 +214,8 @@ void HypergeometricSeries<ChudnovskyTerms>::finish(const BigInt& q, const BigInt
 template <>
 void HypergeometricSeries<RamanujanTerms>::finish(const BigInt& q, const BigInt& t, Real& value) const {
   // pi = 9801 Q / (sqrt(8) T)
-  const auto bits = static_cast<std::uint64_t>(mpfr_get_prec(raw(value)));
-  Real den = make_real(bits), root = make_real(bits);
-  mpfr_set_z(raw(value), raw(q), MPFR_RNDN);
-  mpfr_set_z(raw(den), raw(t), MPFR_RNDN);
-  mpfr_div(raw(value), raw(value), raw(den), MPFR_RNDN);
+  set_ratio(value, q, t);
+  Real root = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(value))));
   mpfr_mul_ui(raw(value), raw(value), 9801, MPFR_RNDN);
   mpfr_sqrt_ui(raw(root), 8, MPFR_RNDN);
   mpfr_div(raw(value), raw(value), raw(root), MPFR_RNDN);
@@ -272,10 +274,8 @@ class Machin final : public FastSeries {
   // factor * T / (x * Q)
   static Real arctan_part(const std::vector<BigInt>& v, std::size_t offset, unsigned long factor,
                           unsigned long x, std::uint64_t bits) {
-    Real num = make_real(bits), den = make_real(bits);
-    mpfr_set_z(raw(num), raw(v.at(offset + 2)), MPFR_RNDN);
-    mpfr_set_z(raw(den), raw(v.at(offset + 1)), MPFR_RNDN);
-    mpfr_div(raw(num), raw(num), raw(den), MPFR_RNDN);
+    Real num = make_real(bits);
+    set_ratio(num, v.at(offset + 2), v.at(offset + 1));
     mpfr_mul_ui(raw(num), raw(num), factor, MPFR_RNDN);
     mpfr_div_ui(raw(num), raw(num), x, MPFR_RNDN);
     return num;
