@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "app/output.hpp"
-#include "coordinator/serial_run.hpp"
+#include "coordinator/job.hpp"
 #include "series/bigint.hpp"
 
 namespace {
@@ -24,8 +24,10 @@ double time_ours(std::uint64_t digits) {
   std::filesystem::create_directories(dir);
   std::ostringstream log;
   const auto t0 = std::chrono::steady_clock::now();
-  const pi::RunResult r = pi::run_serial(pi::JobSpec{"chudnovsky", digits, std::nullopt, 0.0}, log);
-  pi::write_outputs(dir, r, 1);
+  const auto series = pi::make_series("chudnovsky");
+  pi::LocalExecutor local(*series);
+  const pi::RunResult r = pi::run_job(pi::JobSpec{"chudnovsky", digits, std::nullopt, 0.0, {}}, local, log);
+  pi::write_outputs(dir, r);
   return seconds_since(t0);
 }
 

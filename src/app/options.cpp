@@ -24,6 +24,17 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
   return value;
 }
 
+template <class T>
+void check_range(const std::string& flag, T value, double lo, double hi, const std::string& unit) {
+  const auto v = static_cast<double>(value);
+  if (!(v >= lo && v <= hi)) {
+    std::ostringstream msg;
+    msg << flag << " '" << value << "' is not accepted: give " << lo << " to " << hi
+        << (unit.empty() ? "" : " " + unit);
+    throw ConfigError(msg.str());
+  }
+}
+
 std::string accepted_series() {
   std::string s;
   for (const auto& n : series_names()) s += (s.empty() ? "" : ", ") + n;
@@ -33,6 +44,7 @@ std::string accepted_series() {
 }  // namespace
 
 ParseOutcome parse_job_options(const std::vector<std::string>& args) {
+  JobOptions o;
   CLI::App app{"pi-job: computes pi from a series, with a proven error bound", "pi-job"};
   app.set_version_flag("--version", std::string(PI_HPC_VERSION));
   app.set_config("--config", "", "TOML job file; every flag can be set in it");
@@ -44,6 +56,24 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   app.add_option("--terms", terms, "Terms of the series to sum");
   app.add_option("--out", out, "Output directory (pi.txt, summary.json)")->required();
   app.add_option("--progress-interval", progress, "Seconds between progress lines (0: none)")
+      ->capture_default_str();
+  SchedulerConfig& sc = o.spec.scheduler;
+  app.add_option("--assignment-seconds", sc.assignment_seconds,
+                 "Target duration of one assignment; they shrink near the end")
+      ->capture_default_str();
+  app.add_option("--deadline-factor", sc.deadline_factor,
+                 "A task is reassigned after this many times its predicted duration...")
+      ->capture_default_str();
+  app.add_option("--min-deadline", sc.min_deadline_s, "...but never sooner than this many seconds")
+      ->capture_default_str();
+  app.add_option("--first-deadline", sc.first_deadline_s,
+                 "Seconds allowed for a task before any rate has been measured")
+      ->capture_default_str();
+  app.add_option("--max-retries", sc.max_range_failures,
+                 "A range that fails this many times stops the job (poisoned)")
+      ->capture_default_str();
+  app.add_option("--max-worker-failures", sc.max_worker_failures,
+                 "A worker that fails this many times gets no more work")
       ->capture_default_str();
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -59,7 +89,6 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
     throw ConfigError(msg + " (see pi-job --help)");
   }
 
-  JobOptions o;
   try {
     o.spec.series = std::string(make_series(series)->name());
   } catch (const SeriesError& e) {
@@ -76,6 +105,12 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
                       "' is not accepted: give 0 to 86400 seconds");
   }
   o.spec.progress_interval_s = progress;
+  check_range("--assignment-seconds", sc.assignment_seconds, 0.001, 3600, "seconds");
+  check_range("--deadline-factor", sc.deadline_factor, 1, 1000, "");
+  check_range("--min-deadline", sc.min_deadline_s, 0.01, 86400, "seconds");
+  check_range("--first-deadline", sc.first_deadline_s, 0.01, 86400, "seconds");
+  check_range("--max-retries", sc.max_range_failures, 1, 1000, "");
+  check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
   o.out_dir = out;
   return o;
 }

@@ -6,7 +6,7 @@
 #include <variant>
 #include <vector>
 
-#include "coordinator/serial_run.hpp"
+#include "coordinator/job.hpp"
 
 namespace pi {
 

@@ -38,6 +38,33 @@ nlohmann::json estimate_json(const Estimate& e) {
           {"estimate", truncated_decimal(e.value, 40)}};
 }
 
+nlohmann::json workers_json(const RunResult& r) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const WorkerStats& w : r.workers) {
+    list.push_back({{"rank", w.rank},
+                    {"host", w.host},
+                    {"evaluations", w.evaluations},
+                    {"merges", w.merges},
+                    {"terms", w.terms},
+                    {"busy_s", w.busy_s},
+                    {"failures", w.failures},
+                    {"timeouts", w.timeouts},
+                    {"discarded", w.discarded},
+                    {"retired", w.retired}});
+  }
+  return list;
+}
+
+nlohmann::json timing_json(const Timing& t) {
+  nlohmann::json merges = nlohmann::json::object();
+  for (const auto& [level, s] : t.tasks.merges_by_level_s) merges[std::to_string(level)] = s;
+  return {{"evaluations_s", t.tasks.evaluations_s},
+          {"merges_by_level_s", merges},
+          {"series_wall_s", t.series_wall_s},
+          {"final_steps_s", t.final_steps_s},
+          {"conversion_s", t.conversion_s}};
+}
+
 }  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
@@ -60,7 +87,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
   if (dir.get() >= 0) ::fsync(dir.get());
 }
 
-nlohmann::json summary_json(const RunResult& r, int ranks) {
+nlohmann::json summary_json(const RunResult& r) {
   const Estimate& best = r.estimates.best();
   nlohmann::json j = {{"series", r.series},
                       {"digits", r.digits ? nlohmann::json(*r.digits) : nlohmann::json(nullptr)},
@@ -71,16 +98,19 @@ nlohmann::json summary_json(const RunResult& r, int ranks) {
                       {"correct_digits", r.correct_digits},
                       {"error_bound", best.error_bound.to_string()},
                       {"elapsed_s", r.elapsed_s},
-                      {"ranks", ranks},
+                      {"ranks", r.ranks},
+                      {"retries", r.retries},
+                      {"workers", workers_json(r)},
+                      {"timing", timing_json(r.timing)},
                       {"status", "complete"}};
   if (r.estimates.accelerated) j["partial_sum"] = estimate_json(r.estimates.partial_sum);
   if (r.pi_text) j["pi_txt"] = "pi.txt";
   return j;
 }
 
-void write_outputs(const std::filesystem::path& dir, const RunResult& r, int ranks) {
+void write_outputs(const std::filesystem::path& dir, const RunResult& r) {
   if (r.pi_text) write_file_atomic(dir / "pi.txt", *r.pi_text + "\n");
-  write_file_atomic(dir / "summary.json", summary_json(r, ranks).dump(2) + "\n");
+  write_file_atomic(dir / "summary.json", summary_json(r).dump(2) + "\n");
 }
 
 }  // namespace pi

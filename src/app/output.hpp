@@ -7,12 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "coordinator/serial_run.hpp"
+#include "coordinator/job.hpp"
 
 namespace pi {
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
-nlohmann::json summary_json(const RunResult& result, int ranks);
-void write_outputs(const std::filesystem::path& dir, const RunResult& result, int ranks);
+nlohmann::json summary_json(const RunResult& result);
+void write_outputs(const std::filesystem::path& dir, const RunResult& result);
 
 }  // namespace pi

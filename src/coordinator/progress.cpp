@@ -20,11 +20,12 @@ std::string format_duration(double seconds) {
 }
 
 ProgressReporter::ProgressReporter(std::ostream& out, std::string unit, std::uint64_t total_ranges,
-                                   double total_work, std::chrono::duration<double> interval)
+                                   double total_work, int workers, std::chrono::duration<double> interval)
     : out_(out),
       unit_(std::move(unit)),
       total_ranges_(total_ranges),
       total_work_(total_work),
+      workers_(workers),
       interval_(interval),
       start_(std::chrono::steady_clock::now()) {
   if (interval_.count() > 0) thread_ = std::thread([this] { loop(); });
@@ -39,12 +40,16 @@ ProgressReporter::~ProgressReporter() {
   if (thread_.joinable()) thread_.join();
 }
 
-void ProgressReporter::range_done(double work) {
-  ranges_done_.fetch_add(1);
-  add_work(work);
+void ProgressReporter::update(std::uint64_t ranges_done, double work_done) {
+  ranges_done_.store(ranges_done);
+  work_done_.store(work_done);
 }
 
-void ProgressReporter::add_work(double work) { work_done_.fetch_add(work); }
+void ProgressReporter::set_workers(int alive, int busy, std::uint64_t retries) {
+  alive_.store(alive);
+  busy_.store(busy);
+  retries_.store(retries);
+}
 
 void ProgressReporter::set_phase(std::string phase) {
   std::lock_guard lock(mutex_);
@@ -62,12 +67,17 @@ std::string ProgressReporter::line() const {
     std::lock_guard lock(mutex_);
     phase = phase_;
   }
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "progress: %llu/%llu ranges, %5.1f%%, %.3g %s/s, elapsed %s, ETA %s%s%s",
+  char workers[96] = "";
+  if (workers_ > 0) {
+    std::snprintf(workers, sizeof workers, ", workers %d/%d alive %d busy, %llu retries", alive_.load(),
+                  workers_, busy_.load(), static_cast<unsigned long long>(retries_.load()));
+  }
+  char buf[384];
+  std::snprintf(buf, sizeof buf, "progress: %llu/%llu ranges, %5.1f%%, %.3g %s/s, elapsed %s, ETA %s%s%s%s",
                 static_cast<unsigned long long>(ranges_done_.load()),
                 static_cast<unsigned long long>(total_ranges_), 100.0 * fraction, rate, unit_.c_str(),
-                format_duration(elapsed).c_str(), format_duration(eta).c_str(), phase.empty() ? "" : ", ",
-                phase.c_str());
+                format_duration(elapsed).c_str(), format_duration(eta).c_str(), workers,
+                phase.empty() ? "" : ", ", phase.c_str());
   return buf;
 }
 

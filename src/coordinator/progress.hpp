@@ -1,5 +1,6 @@
-// Progress of a long run, printed on a steady cadence from its own thread: work done out of the total, the
-// rate, and the ETA. Workers only bump atomic counters.
+// Progress of a long run, printed on a steady cadence from its own thread: ranges done out of the total, the
+// rate, the ETA, and for a distributed run the workers alive and busy and the retries so far. The run loop
+// only stores counters.
 #pragma once
 
 #include <atomic>
@@ -15,15 +16,16 @@ namespace pi {
 
 class ProgressReporter {
  public:
-  // `unit` names what `work` counts (terms, digits); `interval` 0 disables printing.
+  // `unit` names what work counts (terms, digits); `interval` 0 disables printing; `workers` 0 for a run
+  // without separate workers.
   ProgressReporter(std::ostream& out, std::string unit, std::uint64_t total_ranges, double total_work,
-                   std::chrono::duration<double> interval);
+                   int workers, std::chrono::duration<double> interval);
   ~ProgressReporter();
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
-  void range_done(double work);
-  void add_work(double work);  // work that is not a range: merges, the final steps
+  void update(std::uint64_t ranges_done, double work_done);
+  void set_workers(int alive, int busy, std::uint64_t retries);
   void set_phase(std::string phase);
   std::string line() const;
 
@@ -34,10 +36,14 @@ class ProgressReporter {
   std::string unit_;
   std::uint64_t total_ranges_;
   double total_work_;
+  int workers_;
   std::chrono::duration<double> interval_;
   std::chrono::steady_clock::time_point start_;
   std::atomic<std::uint64_t> ranges_done_{0};
   std::atomic<double> work_done_{0.0};
+  std::atomic<int> alive_{0};
+  std::atomic<int> busy_{0};
+  std::atomic<std::uint64_t> retries_{0};
   mutable std::mutex mutex_;
   std::string phase_;
   std::condition_variable stop_cv_;

@@ -169,6 +169,14 @@ class HypergeometricSeries final : public FastSeries {
     return PartialResult{Range{left.range.begin, right.range.end}, to_values(std::move(l))};
   }
 
+  void prepare(std::uint64_t precision_bits) const override {
+    if (precision_bits == 0) return;
+    Real root = make_real(precision_bits);
+    constant(root);
+    std::lock_guard lock(mutex_);
+    constant_ = std::move(root);
+  }
+
   PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const override {
     check_prefix(prefix, spec_.name);
     const std::uint64_t n = prefix.range.end;
@@ -177,7 +185,15 @@ class HypergeometricSeries final : public FastSeries {
     const BigInt& t = prefix.values.at(2);
 
     Real value = make_real(bits);
-    finish(q, t, value);
+    set_ratio(value, q, t);
+    {
+      std::lock_guard lock(mutex_);
+      if (!constant_ || mpfr_get_prec(raw(*constant_)) != static_cast<mpfr_prec_t>(bits)) {
+        constant_ = make_real(bits);
+        constant(*constant_);
+      }
+      mpfr_mul(raw(value), raw(value), raw(*constant_), MPFR_RNDN);
+    }
 
     // Truncation: every omitted term shrinks by rho times a(k+1)/a(k) <= 2 (k >= 1), so the tail of S is at
     // most a(n) rho^n / (1 - 2 rho); then |pi - pi_n| <= pi_n * tail / S <= 2.1 pi~ tail / S_n when tail <=
@@ -195,30 +211,28 @@ class HypergeometricSeries final : public FastSeries {
   }
 
  private:
-  void finish(const BigInt& q, const BigInt& t, Real& value) const;
+  // The constant c with pi = c Q / T, at out's precision.
+  void constant(Real& out) const;
 
   Spec spec_;
   Terms terms_;
+  mutable std::mutex mutex_;
+  mutable std::optional<Real> constant_;
 };
 
 template <>
-void HypergeometricSeries<ChudnovskyTerms>::finish(const BigInt& q, const BigInt& t, Real& value) const {
-  // pi = 426880 sqrt(10005) Q / T
-  set_ratio(value, q, t);
-  Real root = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(value))));
-  mpfr_sqrt_ui(raw(root), 10005, MPFR_RNDN);
-  mpfr_mul_ui(raw(root), raw(root), 426880, MPFR_RNDN);
-  mpfr_mul(raw(value), raw(value), raw(root), MPFR_RNDN);
+void HypergeometricSeries<ChudnovskyTerms>::constant(Real& out) const {
+  // pi = 426880 sqrt(10005) Q / T: two correctly rounded operations.
+  mpfr_sqrt_ui(raw(out), 10005, MPFR_RNDN);
+  mpfr_mul_ui(raw(out), raw(out), 426880, MPFR_RNDN);
 }
 
 template <>
-void HypergeometricSeries<RamanujanTerms>::finish(const BigInt& q, const BigInt& t, Real& value) const {
-  // pi = 9801 Q / (sqrt(8) T)
-  set_ratio(value, q, t);
-  Real root = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(value))));
-  mpfr_mul_ui(raw(value), raw(value), 9801, MPFR_RNDN);
+void HypergeometricSeries<RamanujanTerms>::constant(Real& out) const {
+  // pi = 9801 Q / (sqrt(8) T) = (9801 / sqrt(8)) Q / T: three correctly rounded operations.
+  Real root = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(out))));
   mpfr_sqrt_ui(raw(root), 8, MPFR_RNDN);
-  mpfr_div(raw(value), raw(value), raw(root), MPFR_RNDN);
+  mpfr_ui_div(raw(out), 9801, raw(root), MPFR_RNDN);
 }
 
 // Machin (1706): pi = 16 arctan(1/5) - 4 arctan(1/239). Term k of this series is term k of the 1/5 arctan;

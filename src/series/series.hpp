@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -69,6 +70,10 @@ class Series {
   // the product that only a left operand needs.
   virtual PartialResult evaluate(Range range, bool is_suffix) const = 0;
   virtual PartialResult combine(const PartialResult& left, const PartialResult& right) const = 0;
+  // Computes ahead what estimate() at `precision_bits` needs that does not depend on the partial result (a
+  // square root), so that it can run while the series does. Safe to call from another thread than the one
+  // that evaluates ranges; estimate() waits for nothing and recomputes if it was not called.
+  virtual void prepare(std::uint64_t /*precision_bits*/) const {}
   // `precision_bits` is the working precision of the final steps (0: the series' own choice for the prefix).
   virtual PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const = 0;
 };

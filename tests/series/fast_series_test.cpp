@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "../support/reference.hpp"
-#include "coordinator/serial_run.hpp"
+#include "../support/run_local.hpp"
 #include "series/decimal.hpp"
 #include "series/series.hpp"
 
@@ -18,7 +18,7 @@ class FastDigits : public ::testing::TestWithParam<Case> {};
 // The certified digits of each fast series equal MPFR's AGM digits, byte for byte.
 TEST_P(FastDigits, MatchMpfrAgmDigitsByteForByte) {
   const Case c = GetParam();
-  const RunResult r = run_serial(JobSpec{c.series, c.digits, std::nullopt, 0.0}, std::cerr);
+  const RunResult r = test::run_local(c.series, c.digits);
   ASSERT_TRUE(r.pi_text.has_value());
   EXPECT_EQ(r.pi_text->size(), c.digits + 2);
   EXPECT_EQ(*r.pi_text, test::mpfr_pi_digits(c.digits));

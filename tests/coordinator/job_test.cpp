@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <fstream>
 #include <sstream>
 
-#include "coordinator/serial_run.hpp"
+#include "../support/run_local.hpp"
+#include "coordinator/grid.hpp"
+#include "coordinator/job.hpp"
 #include "series/series.hpp"
 
 namespace pi {
@@ -16,28 +19,34 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-TEST(SerialRun, DigitsMatchTheShippedReferenceFile) {
+using test::run_local;
+
+TEST(Job, DigitsMatchTheShippedReferenceFile) {
   const std::string reference = read_file(std::string(PI_DATA_DIR) + "/pi-10000.txt");
-  const RunResult r = run_serial(JobSpec{"chudnovsky", 10000, std::nullopt, 0.0}, std::cerr);
+  const RunResult r = run_local("chudnovsky", 10000, std::nullopt);
   EXPECT_EQ(*r.pi_text + "\n", reference);
 }
 
-TEST(SerialRun, GridIsAFunctionOfTheParametersAndPartitionsThePrefix) {
+TEST(Job, GridIsAFunctionOfTheParametersAndPartitionsThePrefix) {
   for (const char* name : {"leibniz", "chudnovsky"}) {
     const auto s = make_series(name);
     for (std::uint64_t terms : {1ull, 63ull, 64ull, 65ull, 100000007ull}) {
-      const auto grid = make_grid(*s, terms);
+      const auto grid = make_grid(*s, terms).leaves;
       ASSERT_FALSE(grid.empty());
       EXPECT_EQ(grid.front().begin, 0u);
       EXPECT_EQ(grid.back().end, terms);
       for (std::size_t i = 1; i < grid.size(); ++i) EXPECT_EQ(grid[i].begin, grid[i - 1].end);
-      EXPECT_EQ(grid, make_grid(*s, terms));
+      for (const Range& r : grid) EXPECT_GT(r.size(), 0u);
+      EXPECT_EQ(grid, make_grid(*s, terms).leaves);
+      if (s->kind() == SeriesKind::fast) {
+        EXPECT_TRUE(std::has_single_bit(grid.size()));
+      }
     }
   }
 }
 
-TEST(SerialRun, SlowSeriesCertifiesFewDigitsAndRefusesTooMany) {
-  const RunResult r = run_serial(JobSpec{"leibniz", 8, std::nullopt, 0.0}, std::cerr);
+TEST(Job, SlowSeriesCertifiesFewDigitsAndRefusesTooMany) {
+  const RunResult r = run_local("leibniz", 8, std::nullopt);
   EXPECT_EQ(r.pi_text, "3.14159265");
   EXPECT_THROW(plan_terms(*make_series("basel"), 25), ConfigError);
 }

@@ -1,0 +1,129 @@
+#include "coordinator/job.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <future>
+
+#include "coordinator/interrupt.hpp"
+#include "series/decimal.hpp"
+
+namespace pi {
+namespace {
+
+constexpr std::uint64_t kMaxEstimateDigits = 100;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void LocalExecutor::run(Scheduler& scheduler, ProgressReporter& progress) {
+  while (!scheduler.finished()) {
+    throw_if_interrupted();
+    std::optional<Task> task = scheduler.assign(0, Scheduler::Clock::now());
+    if (!task) throw std::logic_error("local run: the scheduler has no task but is not finished");
+    const auto t0 = std::chrono::steady_clock::now();
+    PartialResult r = execute_task(series_, *task);
+    scheduler.complete(0, task->id, std::move(r), seconds_since(t0));
+    progress.update(scheduler.leaves_done(), scheduler.work_done());
+  }
+}
+
+std::uint64_t plan_terms(const Series& series, std::uint64_t digits) {
+  if (auto n = series.terms_for_digits(digits); n && *n <= series.max_terms()) return *n;
+  std::uint64_t best = 0;
+  for (std::uint64_t d = digits; d-- > 1;) {
+    if (series.terms_for_digits(d)) {
+      best = d;
+      break;
+    }
+  }
+  throw ConfigError(
+      "--digits " + std::to_string(digits) + ": series '" + std::string(series.name()) +
+      "' can certify at most " + std::to_string(best) +
+      " digits (its sums are in double precision); use machin, ramanujan or chudnovsky for more");
+}
+
+std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits) {
+  if (series.kind() == SeriesKind::slow) return std::uint64_t{64} << 20;
+  // Measured peak RSS of pi-job, chudnovsky: 16 MB at 1e6 digits, 118 MB at 1e7 (about 12 bytes per digit);
+  // 16 leaves room.
+  return (std::uint64_t{64} << 20) + 16 * digits;
+}
+
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto series = make_series(spec.series);
+  RunResult result;
+  result.series = std::string(series->name());
+  result.digits = spec.digits;
+  result.ranks = executor.ranks();
+  std::uint64_t terms = spec.terms ? *spec.terms : plan_terms(*series, *spec.digits);
+  if (terms > series->max_terms()) {
+    throw ConfigError("--terms " + std::to_string(terms) + ": series '" + result.series +
+                      "' accepts at most " + std::to_string(series->max_terms()) + " terms");
+  }
+
+  const std::string unit = series->kind() == SeriesKind::slow ? "terms" : "digits";
+  for (int attempt = 0;; ++attempt) {
+    const Grid grid = make_grid(*series, terms);
+    const std::uint64_t bits = spec.digits ? bits_for_digits(*spec.digits + 20) + 64 : 0;
+    // The constants of the final step (a square root) do not depend on the series: compute them meanwhile.
+    std::future<void> prepared = std::async(std::launch::async, [&series, bits] { series->prepare(bits); });
+    Scheduler scheduler(*series, grid, spec.scheduler, std::max(1, executor.workers()));
+    {
+      ProgressReporter progress(log, unit, grid.size(), scheduler.total_work(), executor.workers(),
+                                std::chrono::duration<double>(spec.progress_interval_s));
+      log << "[pi-job] " << result.series << ": " << terms << " terms in " << grid.size() << " ranges on "
+          << executor.ranks() << (executor.ranks() == 1 ? " rank" : " ranks") << std::endl;
+      const auto series_start = std::chrono::steady_clock::now();
+      executor.run(scheduler, progress);
+      result.timing.series_wall_s = seconds_since(series_start);
+      progress.set_phase("final division and square root");
+      const auto final_start = std::chrono::steady_clock::now();
+      prepared.get();
+      PartialResult prefix = scheduler.take_result();
+      result.estimates = series->estimate(prefix, bits);
+      result.timing.final_steps_s = seconds_since(final_start);
+      result.timing.tasks = scheduler.times();
+      result.retries += scheduler.retries();
+      result.workers = scheduler.workers();
+      progress.set_phase("decimal conversion");
+    }
+    const Estimate& best = result.estimates.best();
+    result.terms = terms;
+    result.ranges = grid.size();
+    const auto conversion_start = std::chrono::steady_clock::now();
+    if (!spec.digits) {
+      const auto cap =
+          series->kind() == SeriesKind::slow
+              ? std::uint64_t{60}
+              : static_cast<std::uint64_t>(static_cast<double>(terms) * series->digits_per_term()) + 40;
+      result.correct_digits = correct_digits(best.value, best.error_bound, cap);
+      result.timing.conversion_s = seconds_since(conversion_start);
+      break;
+    }
+    result.pi_text = certified_digits(best.value, best.error_bound, *spec.digits);
+    result.timing.conversion_s = seconds_since(conversion_start);
+    if (result.pi_text) {
+      result.correct_digits = *spec.digits;
+      break;
+    }
+    // The enclosure straddles a digit boundary: rare, and cured by more terms (Ziv's strategy).
+    if (attempt == 3 || terms > series->max_terms() / 4) {
+      throw SeriesError("could not certify " + std::to_string(*spec.digits) + " digits with " +
+                        std::to_string(terms) + " terms of " + result.series);
+    }
+    log << "[pi-job] enclosure straddles a digit boundary; retrying with more terms" << std::endl;
+    terms = series->kind() == SeriesKind::slow ? terms * 4 : terms + terms / 8 + 4;
+  }
+  const Estimate& best = result.estimates.best();
+  result.estimate_text =
+      truncated_decimal(best.value, std::min(result.correct_digits + 3, kMaxEstimateDigits));
+  result.elapsed_s = seconds_since(start);
+  return result;
+}
+
+}  // namespace pi

@@ -1,0 +1,88 @@
+// A job from parameters to certified result: the term count, the grid, the scheduler driven by an executor
+// (in this process, or MPI workers), the final steps overlapped where they can be, and the digits. The grid
+// is a function of the parameters only and every partial result is exact, so the result does not depend on
+// how, where or in what order the work was done.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "coordinator/progress.hpp"
+#include "coordinator/scheduler.hpp"
+#include "series/series.hpp"
+
+namespace pi {
+
+struct JobSpec {
+  std::string series;
+  std::optional<std::uint64_t> digits;
+  std::optional<std::uint64_t> terms;
+  double progress_interval_s = 2.0;
+  SchedulerConfig scheduler;
+};
+
+// Where the time went, in seconds of compute (summed over workers for the series) and of wall time.
+struct Timing {
+  TaskTimes tasks;
+  double series_wall_s = 0;  // from the first assignment to the finished prefix
+  double final_steps_s = 0;  // division and square root (the part not overlapped)
+  double conversion_s = 0;   // certification and decimal conversion
+};
+
+struct RunResult {
+  std::string series;
+  std::optional<std::uint64_t> digits;
+  std::uint64_t terms = 0;
+  std::uint64_t ranges = 0;
+  PrefixEstimates estimates;
+  std::optional<std::string> pi_text;  // "3." and exactly `digits` decimals, in digits mode
+  std::uint64_t correct_digits = 0;
+  std::string estimate_text;  // the best estimate, truncated a few decimals past its correct ones
+  double elapsed_s = 0;
+  int ranks = 1;
+  std::uint64_t retries = 0;
+  std::vector<WorkerStats> workers;
+  Timing timing;
+};
+
+// A job that can't be run as asked: the user's mistake, reported with exit code 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Carries out the scheduler's tasks until the prefix is finished: in this process, or on MPI workers.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual int workers() const = 0;  // 0: this process does the work
+  virtual int ranks() const = 0;
+  virtual void run(Scheduler& scheduler, ProgressReporter& progress) = 0;
+};
+
+// Runs every task in this process, one after another.
+class LocalExecutor final : public Executor {
+ public:
+  explicit LocalExecutor(const Series& series) : series_(series) {}
+  int workers() const override { return 0; }
+  int ranks() const override { return 1; }
+  void run(Scheduler& scheduler, ProgressReporter& progress) override;
+
+ private:
+  const Series& series_;
+};
+
+// Terms for a digits-mode job; throws ConfigError when the series can't certify that many digits.
+std::uint64_t plan_terms(const Series& series, std::uint64_t digits);
+
+// Bytes a digits-mode run of a fast series needs at its peak (measured, with a margin).
+std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits);
+
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log);
+
+}  // namespace pi

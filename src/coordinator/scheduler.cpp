@@ -1,0 +1,286 @@
+#include "coordinator/scheduler.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cmath>
+
+namespace pi {
+namespace {
+
+// Merges of operands smaller than this are done on the spot: sending them costs more than merging them.
+constexpr double kInlineMergeBits = 1 << 16;
+// Weight of new rate measurements in the smoothed rates.
+constexpr double kRateWeight = 0.3;
+
+double bits_of(const PartialResult& r) {
+  double bits = 0;
+  for (const BigInt& v : r.values) bits += static_cast<double>(mpz_sizeinbase(raw(v), 2));
+  return bits;
+}
+
+int merge_level(const Task& merge) {
+  return static_cast<int>(std::bit_width(merge.last_leaf - merge.first_leaf)) - 1;
+}
+
+// Task ids are unique in the process, across the schedulers of successive attempts, so that a late result
+// of an earlier attempt can never be taken for a task of the current one.
+std::atomic<std::uint64_t> g_next_task_id{1};
+
+void smooth(double& rate, double sample) {
+  rate = rate == 0 ? sample : (1 - kRateWeight) * rate + kRateWeight * sample;
+}
+
+}  // namespace
+
+double merge_cost(const PartialResult& left, const PartialResult& right) {
+  const double bits = bits_of(left) + bits_of(right);
+  return bits * std::log2(bits + 2);
+}
+
+Scheduler::Scheduler(const Series& series, const Grid& grid, SchedulerConfig config, int workers)
+    : series_(series),
+      grid_(grid),
+      config_(config),
+      workers_(static_cast<std::size_t>(workers)),
+      in_flight_(static_cast<std::size_t>(workers)) {
+  for (int w = 0; w < workers; ++w) workers_[static_cast<std::size_t>(w)].rank = w;
+  const double terms = static_cast<double>(grid_.terms());
+  total_work_ = series_.kind() == SeriesKind::slow ? terms : terms * series_.digits_per_term() * 0.8;
+}
+
+double Scheduler::task_work(const Task& task) const {
+  const double terms = static_cast<double>(grid_.span(task.first_leaf, task.last_leaf).size());
+  if (series_.kind() == SeriesKind::slow) return task.kind == TaskKind::evaluate ? terms : 0.0;
+  // Fast series: the leaves are half of the work, the merges above them 30%, spread evenly over the levels.
+  const double levels = std::max(1.0, std::log2(static_cast<double>(grid_.size())));
+  const double digits = terms * series_.digits_per_term();
+  if (task.kind == TaskKind::merge) return digits * 0.3 / levels;
+  return digits * (0.5 + 0.3 * std::log2(static_cast<double>(task.last_leaf - task.first_leaf)) / levels);
+}
+
+double Scheduler::predicted_seconds(const Task& task) const {
+  if (task.kind == TaskKind::merge) {
+    return merge_rate_ > 0 ? merge_cost(*task.left, *task.right) / merge_rate_ : -1;
+  }
+  return eval_rate_ > 0 ? static_cast<double>(task.range.size()) / eval_rate_ : -1;
+}
+
+std::optional<Task> Scheduler::next_evaluation() {
+  const std::uint64_t left = grid_.size() - frontier_;
+  if (left == 0) return std::nullopt;
+  std::uint64_t leaves = 1;
+  if (eval_rate_ > 0) {
+    const double avg_leaf = static_cast<double>(grid_.terms()) / static_cast<double>(grid_.size());
+    leaves = static_cast<std::uint64_t>(std::max(1.0, eval_rate_ * config_.assignment_seconds / avg_leaf));
+  }
+  // Guided self-scheduling: near the end, assignments shrink so that no worker idles behind a big one.
+  const auto active = static_cast<std::uint64_t>(std::max(1, active_workers()));
+  leaves = std::min(leaves, std::max<std::uint64_t>(1, (left + 2 * active - 1) / (2 * active)));
+  if (config_.max_assignment_leaves) leaves = std::min(leaves, config_.max_assignment_leaves);
+  leaves = std::min(leaves, left);
+  if (grid_.tree) {
+    // An aligned node of the merge tree: a power of two that divides the first leaf.
+    leaves = std::bit_floor(leaves);
+    while (leaves > 1 && frontier_ % leaves != 0) leaves /= 2;
+  }
+  Task t;
+  t.id = g_next_task_id++;
+  t.kind = TaskKind::evaluate;
+  t.first_leaf = frontier_;
+  t.last_leaf = frontier_ + leaves;
+  t.range = grid_.span(t.first_leaf, t.last_leaf);
+  t.step = grid_.step;
+  t.is_suffix = t.last_leaf == grid_.size();
+  frontier_ = t.last_leaf;
+  return t;
+}
+
+std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
+  const auto wi = static_cast<std::size_t>(w);
+  if (workers_[wi].retired) return std::nullopt;
+  std::optional<std::uint64_t> id;
+  // Queued work first (retries, then merges), preferring a task this worker has not failed before.
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (!open_.at(*it).failed_on.contains(w) || std::next(it) == queue_.end()) {
+      id = *it;
+      queue_.erase(it);
+      break;
+    }
+  }
+  if (!id) {
+    auto t = next_evaluation();
+    if (!t) return std::nullopt;
+    id = t->id;
+    open_.emplace(t->id, OpenTask{std::move(*t), 0, {}, {}, false});
+  }
+  OpenTask& open = open_.at(*id);
+  open.queued = false;
+  const double predicted = predicted_seconds(open.task);
+  open.task.allowed_s = predicted < 0 ? config_.first_deadline_s
+                                      : std::max(config_.min_deadline_s, config_.deadline_factor * predicted);
+  in_flight_[wi] = InFlight{*id, now + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(open.task.allowed_s))};
+  return open.task;
+}
+
+void Scheduler::queue(std::uint64_t id, bool front) {
+  OpenTask& open = open_.at(id);
+  if (open.queued) return;
+  open.queued = true;
+  if (front) {
+    queue_.push_front(id);
+  } else {
+    queue_.push_back(id);
+  }
+}
+
+bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, double compute_s) {
+  const auto wi = static_cast<std::size_t>(w);
+  if (in_flight_[wi] && in_flight_[wi]->task_id == task_id) in_flight_[wi].reset();
+  WorkerStats& stats = workers_[wi];
+  stats.busy_s += compute_s;
+  const auto it = open_.find(task_id);
+  if (it == open_.end()) {
+    ++stats.discarded;
+    return false;
+  }
+  Task task = std::move(it->second.task);
+  if (it->second.queued) queue_.erase(std::find(queue_.begin(), queue_.end(), task_id));
+  open_.erase(it);
+
+  work_done_ += task_work(task);
+  if (task.kind == TaskKind::evaluate) {
+    ++stats.evaluations;
+    stats.terms += task.range.size();
+    leaves_done_ += task.last_leaf - task.first_leaf;
+    times_.evaluations_s += compute_s;
+    if (compute_s > 1e-4) smooth(eval_rate_, static_cast<double>(task.range.size()) / compute_s);
+  } else {
+    ++stats.merges;
+    times_.merges_by_level_s[merge_level(task)] += compute_s;
+    if (compute_s > 1e-4) smooth(merge_rate_, merge_cost(*task.left, *task.right) / compute_s);
+  }
+  add_piece(task.first_leaf, task.last_leaf, std::make_shared<const PartialResult>(std::move(result)));
+  return true;
+}
+
+void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
+                          std::shared_ptr<const PartialResult> result) {
+  if (!grid_.tree) {
+    // Slow series: exact additions onto the finished prefix, in range order.
+    pieces_.emplace(first, Piece{last, std::move(result)});
+    for (auto it = pieces_.begin();
+         it != pieces_.end() && grid_.leaves[it->first].begin == (prefix_ ? prefix_->range.end : 0);
+         it = pieces_.erase(it)) {
+      prefix_ = prefix_ ? series_.combine(*prefix_, *it->second.result) : *it->second.result;
+    }
+    return;
+  }
+  // Fast series: a piece is a node of the balanced tree; it merges with its sibling once both are done.
+  for (;;) {
+    const std::uint64_t size = last - first;
+    if (size == grid_.size()) {
+      prefix_ = *result;
+      return;
+    }
+    const bool is_left = (first / size) % 2 == 0;
+    const std::uint64_t sibling_first = is_left ? last : first - size;
+    const auto sib = pieces_.find(sibling_first);
+    if (sib == pieces_.end() || sib->second.last_leaf - sibling_first != size) {
+      pieces_.emplace(first, Piece{last, std::move(result)});
+      return;
+    }
+    std::shared_ptr<const PartialResult> other = std::move(sib->second.result);
+    pieces_.erase(sib);
+    Task merge;
+    merge.kind = TaskKind::merge;
+    merge.left = is_left ? result : other;
+    merge.right = is_left ? other : result;
+    merge.first_leaf = std::min(first, sibling_first);
+    merge.last_leaf = merge.first_leaf + 2 * size;
+    merge.range = grid_.span(merge.first_leaf, merge.last_leaf);
+    if (bits_of(*merge.left) + bits_of(*merge.right) >= kInlineMergeBits) {
+      merge.id = g_next_task_id++;
+      const std::uint64_t id = merge.id;
+      open_.emplace(id, OpenTask{std::move(merge), 0, {}, {}, false});
+      queue(id, false);
+      return;
+    }
+    work_done_ += task_work(merge);
+    const auto t0 = Clock::now();
+    result = std::make_shared<const PartialResult>(series_.combine(*merge.left, *merge.right));
+    times_.merges_by_level_s[merge_level(merge)] += std::chrono::duration<double>(Clock::now() - t0).count();
+    first = merge.first_leaf;
+    last = merge.last_leaf;
+  }
+}
+
+void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
+  WorkerStats& stats = workers_[static_cast<std::size_t>(w)];
+  if (stats.failures + stats.timeouts >= config_.max_worker_failures) stats.retired = true;
+  ++open.failures;
+  open.last_error = why;
+  open.failed_on.insert(w);
+  if (open.failures >= config_.max_range_failures) {
+    throw PoisonedRange(describe(open.task) + " failed " + std::to_string(open.failures) +
+                        " times (last: " + why + "); the range is poisoned and the job stops");
+  }
+  ++retries_;
+  queue(open.task.id, true);
+}
+
+void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
+  const auto wi = static_cast<std::size_t>(w);
+  if (in_flight_[wi] && in_flight_[wi]->task_id == task_id) in_flight_[wi].reset();
+  ++workers_[wi].failures;
+  const auto it = open_.find(task_id);
+  if (it == open_.end()) return;  // already done elsewhere
+  record_failure(w, it->second, "rank " + std::to_string(w) + ": " + why);
+}
+
+std::vector<int> Scheduler::expire(Clock::time_point now) {
+  std::vector<int> late;
+  for (std::size_t wi = 0; wi < in_flight_.size(); ++wi) {
+    auto& f = in_flight_[wi];
+    if (!f || f->overdue || now < f->deadline) continue;
+    f->overdue = true;
+    ++workers_[wi].timeouts;
+    late.push_back(static_cast<int>(wi));
+    const auto it = open_.find(f->task_id);
+    if (it != open_.end()) {
+      record_failure(static_cast<int>(wi), it->second, "rank " + std::to_string(wi) + " missed its deadline");
+    }
+  }
+  return late;
+}
+
+bool Scheduler::finished() const { return prefix_ && prefix_->range.end == grid_.terms() && open_.empty(); }
+
+int Scheduler::active_workers() const {
+  int n = 0;
+  for (std::size_t wi = 0; wi < workers_.size(); ++wi)
+    if (!workers_[wi].retired && !(in_flight_[wi] && in_flight_[wi]->overdue)) ++n;
+  return n;
+}
+
+std::vector<int> Scheduler::lost_workers() const {
+  std::vector<int> lost;
+  for (std::size_t wi = 0; wi < in_flight_.size(); ++wi)
+    if (in_flight_[wi] && in_flight_[wi]->overdue) lost.push_back(static_cast<int>(wi));
+  return lost;
+}
+
+int Scheduler::busy_workers() const {
+  int n = 0;
+  for (const auto& f : in_flight_)
+    if (f && !f->overdue) ++n;
+  return n;
+}
+
+PartialResult Scheduler::take_result() {
+  if (!finished()) throw std::logic_error("Scheduler::take_result before the job finished");
+  return std::move(*prefix_);
+}
+
+}  // namespace pi

@@ -1,0 +1,141 @@
+// The coordinator's decisions, free of MPI: which task an idle worker gets, how big an assignment is, when
+// a task is overdue and goes to another worker, when a range is poisoned and a worker retired, and how
+// finished pieces merge into the result. Drivers (in-process, MPI) feed it events and carry out its tasks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "coordinator/grid.hpp"
+#include "coordinator/task.hpp"
+
+namespace pi {
+
+struct SchedulerConfig {
+  double assignment_seconds = 1.0;  // an assignment should take about this long
+  double deadline_factor = 10.0;    // a task is overdue after this many times its predicted duration...
+  double min_deadline_s = 10.0;     // ...but never sooner than this
+  double first_deadline_s = 120.0;  // before any rate has been measured
+  int max_range_failures = 3;       // a task that fails this often poisons the job
+  int max_worker_failures = 3;      // a worker that fails this often gets no more work
+  std::uint64_t max_assignment_leaves = 0;  // 0: no cap
+};
+
+struct WorkerStats {
+  int rank = 0;
+  std::string host;
+  std::uint64_t evaluations = 0;
+  std::uint64_t merges = 0;
+  std::uint64_t terms = 0;  // terms of the evaluations it finished first
+  double busy_s = 0;        // compute time it reported
+  int failures = 0;         // errors reported
+  int timeouts = 0;         // deadlines missed
+  int discarded = 0;        // late duplicates thrown away
+  bool retired = false;     // failed too often: no more work
+};
+
+// Compute time by kind of task, summed over workers (inline merges on the coordinator included).
+struct TaskTimes {
+  double evaluations_s = 0;
+  std::map<int, double> merges_by_level_s;  // level k merges two nodes of 2^(k-1) grid ranges each
+};
+
+// A task failed as often as the job allows: the job stops with this error, which names the terms.
+class PoisonedRange : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Scheduler {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Scheduler(const Series& series, const Grid& grid, SchedulerConfig config, int workers);
+
+  // The next task for worker `w`, or nullopt when there is nothing for it now (or it is retired).
+  std::optional<Task> assign(int w, Clock::time_point now);
+  // A worker's result. False when it is a late duplicate of a task already done (discarded).
+  bool complete(int w, std::uint64_t task_id, PartialResult result, double compute_s);
+  // A worker reports that a task failed. Throws PoisonedRange when the task has failed too often.
+  void fail(int w, std::uint64_t task_id, const std::string& why);
+  // Hands overdue tasks to the queue again; returns the workers that missed their deadline. May throw
+  // PoisonedRange.
+  std::vector<int> expire(Clock::time_point now);
+
+  bool finished() const;
+  // Workers that can still take work: not retired, not overdue.
+  int active_workers() const;
+  int busy_workers() const;
+  // Workers whose task is overdue and that have not answered since (dead, hung, or very slow).
+  std::vector<int> lost_workers() const;
+  std::uint64_t leaves_done() const { return leaves_done_; }
+  std::uint64_t retries() const { return retries_; }
+  std::uint64_t open_tasks() const { return open_.size(); }
+  // Work done so far in the progress unit (terms for slow series, digits for fast ones).
+  double work_done() const { return work_done_; }
+  double total_work() const { return total_work_; }
+  // Slow series: the finished prefix [0, n), which grows as ranges complete (nullptr before the first).
+  const PartialResult* prefix() const { return prefix_ ? &*prefix_ : nullptr; }
+  std::vector<WorkerStats>& workers() { return workers_; }
+  const TaskTimes& times() const { return times_; }
+  bool retired(int w) const { return workers_[static_cast<std::size_t>(w)].retired; }
+
+  // The prefix [0, terms) once finished().
+  PartialResult take_result();
+
+ private:
+  struct OpenTask {
+    Task task;
+    int failures = 0;
+    std::string last_error;
+    std::set<int> failed_on;
+    bool queued = false;
+  };
+  struct InFlight {
+    std::uint64_t task_id;
+    Clock::time_point deadline;
+    bool overdue = false;
+  };
+  struct Piece {
+    std::uint64_t last_leaf;
+    std::shared_ptr<const PartialResult> result;
+  };
+
+  std::optional<Task> next_evaluation();
+  void queue(std::uint64_t id, bool front);
+  void record_failure(int w, OpenTask& open, const std::string& why);
+  void add_piece(std::uint64_t first, std::uint64_t last, std::shared_ptr<const PartialResult> result);
+  double predicted_seconds(const Task& task) const;
+  double task_work(const Task& task) const;
+
+  const Series& series_;
+  const Grid& grid_;
+  SchedulerConfig config_;
+  std::vector<WorkerStats> workers_;
+  std::vector<std::optional<InFlight>> in_flight_;
+  std::map<std::uint64_t, OpenTask> open_;
+  std::deque<std::uint64_t> queue_;
+  std::map<std::uint64_t, Piece> pieces_;  // finished, not yet merged, by first leaf
+  std::optional<PartialResult> prefix_;
+  std::uint64_t frontier_ = 0;  // first leaf no assignment covers yet
+  std::uint64_t leaves_done_ = 0;
+  std::uint64_t retries_ = 0;
+  double work_done_ = 0;
+  double total_work_ = 0;
+  TaskTimes times_;
+  double eval_rate_ = 0;   // terms per second, smoothed
+  double merge_rate_ = 0;  // merge cost units per second, smoothed
+};
+
+// Merge cost in the units merge rates are measured in: bits times log2(bits) of the operands.
+double merge_cost(const PartialResult& left, const PartialResult& right);
+
+}  // namespace pi

@@ -1,0 +1,205 @@
+#include "mpi/distributed.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "coordinator/interrupt.hpp"
+
+namespace pi {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string hostname() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+}  // namespace
+
+MpiExecutor::MpiExecutor(const MpiRuntime& mpi, std::ostream& log)
+    : mpi_(mpi),
+      log_(log),
+      outbox_(mpi),
+      hosts_(static_cast<std::size_t>(mpi.size())),
+      stopped_(static_cast<std::size_t>(mpi.size()), false) {}
+
+void MpiExecutor::make_idle(Scheduler& scheduler, int rank) {
+  const int w = rank - 1;
+  if (scheduler.retired(w)) {
+    if (!stopped_[static_cast<std::size_t>(rank)]) {
+      log_ << "[pi-job] rank " << rank << " failed "
+           << scheduler.workers()[static_cast<std::size_t>(w)].failures << " times and "
+           << scheduler.workers()[static_cast<std::size_t>(w)].timeouts << " deadlines: it gets no more work"
+           << std::endl;
+      outbox_.send(rank, Tag::stop, Writer().finish());
+      stopped_[static_cast<std::size_t>(rank)] = true;
+    }
+    return;
+  }
+  idle_.push_back(rank);
+}
+
+void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
+  const int rank = message.source;
+  const int w = rank - 1;
+  switch (message.tag) {
+    case Tag::ready:
+      hosts_[static_cast<std::size_t>(rank)] = decode_text(message.body);
+      make_idle(scheduler, rank);
+      break;
+    case Tag::result: {
+      ResultMessage r = decode_result(message.body);
+      message.body = Bytes();
+      scheduler.complete(w, r.task_id, std::move(r.result), r.compute_s);
+      make_idle(scheduler, rank);
+      break;
+    }
+    case Tag::failed: {
+      const FailureMessage f = decode_failure(message.body);
+      log_ << "[pi-job] rank " << rank << " failed a task: " << f.why << std::endl;
+      make_idle(scheduler, rank);  // first, so that a poisoned range still leaves the worker accounted for
+      scheduler.fail(w, f.task_id, f.why);
+      if (scheduler.retired(w)) {
+        std::erase(idle_, rank);
+        make_idle(scheduler, rank);
+      }
+      break;
+    }
+    default:
+      throw WireError("unexpected message with tag " + std::to_string(static_cast<int>(message.tag)) +
+                      " from rank " + std::to_string(rank));
+  }
+}
+
+void MpiExecutor::dispatch(Scheduler& scheduler) {
+  while (!idle_.empty()) {
+    const int rank = idle_.front();
+    std::optional<Task> task = scheduler.assign(rank - 1, Scheduler::Clock::now());
+    if (!task) return;
+    idle_.pop_front();
+    outbox_.send(rank, Tag::task, encode_task(*task));
+  }
+}
+
+void MpiExecutor::run(Scheduler& scheduler, ProgressReporter& progress) {
+  for (int rank = 1; rank < mpi_.size(); ++rank)
+    scheduler.workers()[static_cast<std::size_t>(rank - 1)].rank = rank;
+  Backoff backoff;
+  while (!scheduler.finished()) {
+    throw_if_interrupted();
+    bool active = false;
+    while (auto message = poll(mpi_, MPI_ANY_SOURCE)) {
+      handle(scheduler, std::move(*message));
+      active = true;
+    }
+    for (int w : scheduler.expire(Scheduler::Clock::now())) {
+      log_ << "[pi-job] rank " << w + 1 << " missed its deadline; its task goes to another worker"
+           << std::endl;
+    }
+    dispatch(scheduler);
+    outbox_.progress();
+    progress.update(scheduler.leaves_done(), scheduler.work_done());
+    progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+    if (scheduler.active_workers() == 0 && !scheduler.finished()) {
+      throw std::runtime_error("no worker can take work: every worker was lost or retired; the job stops");
+    }
+    if (active) {
+      backoff.reset();
+    } else {
+      backoff.wait();
+    }
+  }
+  for (std::size_t rank = 1; rank < hosts_.size(); ++rank) scheduler.workers()[rank - 1].host = hosts_[rank];
+  for (int w : scheduler.lost_workers())
+    if (std::find(lost_.begin(), lost_.end(), w + 1) == lost_.end()) lost_.push_back(w + 1);
+}
+
+int MpiExecutor::stop_workers() {
+  for (int rank = 1; rank < mpi_.size(); ++rank) {
+    if (!stopped_[static_cast<std::size_t>(rank)]) outbox_.send(rank, Tag::stop, Writer().finish());
+    stopped_[static_cast<std::size_t>(rank)] = true;
+  }
+  return static_cast<int>(outbox_.drain(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
+}
+
+namespace {
+
+// Ends the worker process when its current task overruns its allowed time by far (see kWorkerGraceSeconds).
+class TaskWatchdog {
+ public:
+  explicit TaskWatchdog(int rank) : rank_(rank), thread_([this] { loop(); }) {}
+  ~TaskWatchdog() {
+    stop_ = true;
+    thread_.join();
+  }
+  void start(double allowed_s) {
+    const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    limit_ = now + 2 * allowed_s + kWorkerGraceSeconds;
+  }
+  void finish() { limit_ = 0; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void loop() {
+    while (!stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const double limit = limit_;
+      const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+      if (limit > 0 && now > limit) {
+        std::fprintf(stderr, "[pi-job] rank %d: a task overran twice its allowed time; this worker ends\n",
+                     rank_);
+        std::fflush(stderr);
+        ::_exit(1);
+      }
+    }
+  }
+  int rank_;
+  std::atomic<bool> stop_{false};
+  std::atomic<double> limit_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
+  TaskWatchdog watchdog(mpi.rank());
+  Outbox outbox(mpi);
+  outbox.send(0, Tag::ready, encode_text(hostname()));
+  Backoff backoff;
+  for (;;) {
+    std::optional<Incoming> message = poll(mpi, 0);
+    if (!message) {
+      outbox.progress();
+      backoff.wait();
+      continue;
+    }
+    backoff.reset();
+    if (message->tag == Tag::stop) return;
+    if (message->tag != Tag::task) {
+      throw WireError("worker: unexpected tag " + std::to_string(static_cast<int>(message->tag)));
+    }
+    const Task task = decode_task(message->body);
+    message.reset();
+    watchdog.start(task.allowed_s);
+    try {
+      faults.before(task);
+      const auto t0 = std::chrono::steady_clock::now();
+      PartialResult r = execute_task(series, task);
+      outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), r));
+    } catch (const std::exception& e) {
+      outbox.send(0, Tag::failed, encode_failure(task.id, e.what()));
+    }
+    watchdog.finish();
+  }
+}
+
+}  // namespace pi

@@ -1,0 +1,50 @@
+// The job across MPI ranks: rank 0 runs MpiExecutor (the coordinator's side of the protocol), every other
+// rank runs run_worker. Workers pull: a worker's first message says it is ready, and each result or failure
+// it sends asks for the next task; the coordinator answers idle workers in the order they became ready.
+#pragma once
+
+#include <deque>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "coordinator/job.hpp"
+#include "mpi/fault.hpp"
+#include "mpi/transport.hpp"
+
+namespace pi {
+
+class MpiExecutor final : public Executor {
+ public:
+  MpiExecutor(const MpiRuntime& mpi, std::ostream& log);
+  int workers() const override { return mpi_.size() - 1; }
+  int ranks() const override { return mpi_.size(); }
+  void run(Scheduler& scheduler, ProgressReporter& progress) override;
+  // Ranks that missed a deadline and never answered since, over every attempt of the job.
+  const std::vector<int>& lost_ranks() const { return lost_; }
+  // Tells every worker to stop and waits a little for the messages to leave; returns the workers that could
+  // not be reached (lost).
+  int stop_workers();
+
+ private:
+  void handle(Scheduler& scheduler, Incoming message);
+  void make_idle(Scheduler& scheduler, int rank);
+  void dispatch(Scheduler& scheduler);
+
+  const MpiRuntime& mpi_;
+  std::ostream& log_;
+  Outbox outbox_;
+  std::deque<int> idle_;            // ranks waiting for work, least recently ready first
+  std::vector<std::string> hosts_;  // by rank
+  std::vector<bool> stopped_;       // by rank
+  std::vector<int> lost_;
+};
+
+// A worker rank's life: asks for work, carries out tasks, answers with results or failures, until told to
+// stop. A task that runs past twice its allowed time plus kWorkerGraceSeconds ends the process: the
+// coordinator gave the task to another worker long ago, and a hung rank would otherwise keep mpirun (with
+// --enable-recovery) from ever ending.
+inline constexpr double kWorkerGraceSeconds = 10.0;
+void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults);
+
+}  // namespace pi

@@ -1,0 +1,87 @@
+#include "mpi/fault.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace pi {
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, sep);) out.push_back(part);
+  return out;
+}
+
+}  // namespace
+
+FaultPlan FaultPlan::from_environment(int rank) {
+  const char* text = std::getenv("PI_FAULT");
+  return text ? parse(text, rank) : FaultPlan{};
+}
+
+FaultPlan FaultPlan::parse(const std::string& text, int rank) {
+  FaultPlan plan;
+  for (const std::string& entry : split(text, ';')) {
+    if (entry.empty()) continue;
+    const auto f = split(entry, ':');
+    const auto bad = [&] {
+      return std::invalid_argument("PI_FAULT entry '" + entry +
+                                   "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow "
+                                   "or die");
+    };
+    if (f.size() < 3 || f.size() > 5) throw bad();
+    Fault fault{};
+    if (f[0] == "fail")
+      fault.kind = Fault::Kind::fail;
+    else if (f[0] == "hang")
+      fault.kind = Fault::Kind::hang;
+    else if (f[0] == "slow")
+      fault.kind = Fault::Kind::slow;
+    else if (f[0] == "die")
+      fault.kind = Fault::Kind::die;
+    else
+      throw bad();
+    try {
+      fault.rank = f[1] == "*" ? -1 : std::stoi(f[1]);
+      fault.leaf = f[2] == "*" || f[2].starts_with('#') ? -1 : std::stoll(f[2]);
+      fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
+      if (f[2].starts_with('#') && fault.nth < 1) throw bad();
+      fault.times = f.size() > 3 ? std::stoi(f[3]) : 1;
+      fault.seconds = f.size() > 4 ? std::stod(f[4]) : 5.0;
+    } catch (const std::exception&) {
+      throw bad();
+    }
+    if (fault.rank == -1 || fault.rank == rank) plan.faults_.push_back(fault);
+  }
+  return plan;
+}
+
+void FaultPlan::before(const Task& task) {
+  ++tasks_seen_;
+  for (Fault& f : faults_) {
+    const bool covers = f.nth > 0 ? f.nth == tasks_seen_
+                                  : f.leaf < 0 || (task.kind == TaskKind::evaluate &&
+                                                   static_cast<std::uint64_t>(f.leaf) >= task.first_leaf &&
+                                                   static_cast<std::uint64_t>(f.leaf) < task.last_leaf);
+    if (!covers || (f.times > 0 && f.fired >= f.times)) continue;
+    ++f.fired;
+    switch (f.kind) {
+      case Fault::Kind::fail:
+        throw std::runtime_error("injected failure (PI_FAULT) on " + describe(task));
+      case Fault::Kind::slow:
+        std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));
+        break;
+      case Fault::Kind::hang:
+        for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+      case Fault::Kind::die:
+        std::raise(SIGKILL);
+        break;
+    }
+  }
+}
+
+}  // namespace pi

@@ -1,0 +1,46 @@
+// Fault injection, for tests only: PI_FAULT makes chosen workers misbehave on chosen grid ranges, so that
+// every failure path of the coordinator can be exercised with real processes.
+//
+//   PI_FAULT="KIND:RANK:RANGE[:TIMES[:SECONDS]][;...]"
+//     KIND    fail (report an error), hang (stop answering for good), slow (sleep SECONDS, default 5, then
+//             answer), die (SIGKILL itself)
+//     RANK    the worker's MPI rank, or * for every worker
+//     RANGE   a grid range index: the fault fires on an evaluation that covers it; * for any task; #N for the
+//             worker's N-th task (1-based), whatever it is: the way to pick a moment on a chosen rank, since
+//             which rank gets which range depends on timing
+//     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "coordinator/task.hpp"
+
+namespace pi {
+
+struct Fault {
+  enum class Kind { fail, hang, slow, die } kind;
+  int rank;           // -1: any
+  std::int64_t leaf;  // -1: any task
+  std::int64_t nth;   // > 0: the worker's nth task
+  int times;          // 0: always
+  double seconds;
+  int fired = 0;
+};
+
+class FaultPlan {
+ public:
+  // Parses PI_FAULT for the worker of this rank; throws std::invalid_argument naming a bad entry.
+  static FaultPlan from_environment(int rank);
+  static FaultPlan parse(const std::string& text, int rank);
+  // Called by a worker before it carries out a task: may throw, sleep, hang or kill the process.
+  void before(const Task& task);
+  bool empty() const { return faults_.empty(); }
+
+ private:
+  std::vector<Fault> faults_;
+  std::int64_t tasks_seen_ = 0;
+};
+
+}  // namespace pi

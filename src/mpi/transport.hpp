@@ -1,0 +1,76 @@
+// MPI underneath the protocol: the runtime's lifetime (with a watchdog on MPI_Finalize, which can hang after
+// a rank was lost), sends that never block the caller, polling receives, and a backoff that keeps a waiting
+// rank from spinning on a core the workers need.
+#pragma once
+
+#include <mpi.h>
+
+#include <chrono>
+#include <list>
+#include <optional>
+
+#include "mpi/wire.hpp"
+
+namespace pi {
+
+class MpiRuntime {
+ public:
+  MpiRuntime(int& argc, char**& argv);
+  ~MpiRuntime();
+  MpiRuntime(const MpiRuntime&) = delete;
+  MpiRuntime& operator=(const MpiRuntime&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  MPI_Datatype block() const { return block_; }
+  // MPI_Finalize under a watchdog: if it has not returned after `timeout`, says so on stderr and ends the
+  // process with `exit_code` (the job's outcome is already in its files by then).
+  void finalize(std::chrono::duration<double> timeout, int exit_code);
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+  MPI_Datatype block_ = MPI_DATATYPE_NULL;
+  bool finalized_ = false;
+};
+
+// Posted sends, each buffer kept alive until its send completes. A send to a rank that died never completes;
+// it is left behind rather than waited for.
+class Outbox {
+ public:
+  explicit Outbox(const MpiRuntime& mpi) : mpi_(mpi) {}
+  void send(int dest, Tag tag, Bytes message);
+  // Completes what can be completed without waiting; returns how many sends are still pending.
+  std::size_t progress();
+  // Waits for the pending sends until `deadline`; returns those still pending.
+  std::size_t drain(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  struct Pending {
+    Bytes buffer;
+    MPI_Request request;
+  };
+  const MpiRuntime& mpi_;
+  std::list<Pending> pending_;
+};
+
+struct Incoming {
+  int source;
+  Tag tag;
+  Bytes body;
+};
+
+// The next message from `source` (MPI_ANY_SOURCE for any), if one has arrived.
+std::optional<Incoming> poll(const MpiRuntime& mpi, int source);
+
+// Spins a little, then sleeps with growing pauses (10 us to 1 ms) until reset by activity.
+class Backoff {
+ public:
+  void reset() { idle_rounds_ = 0; }
+  void wait();
+
+ private:
+  int idle_rounds_ = 0;
+};
+
+}  // namespace pi

@@ -1,0 +1,191 @@
+#include "mpi/wire.hpp"
+
+#include <cstring>
+
+namespace pi {
+
+Writer::Writer() : buf_(8) {}
+
+void Writer::raw(const void* p, std::size_t n) {
+  const auto* b = static_cast<const std::byte*>(p);
+  buf_.insert(buf_.end(), b, b + n);
+}
+void Writer::u8(std::uint8_t v) { raw(&v, 1); }
+void Writer::u64(std::uint64_t v) { raw(&v, 8); }
+void Writer::f64(double v) { raw(&v, 8); }
+void Writer::str(const std::string& s) {
+  u64(s.size());
+  raw(s.data(), s.size());
+}
+
+void Writer::bigint(const BigInt& v) {
+  const std::size_t words = (mpz_sizeinbase(pi::raw(v), 2) + 63) / 64;
+  u8(mpz_sgn(pi::raw(v)) < 0 ? 1 : 0);
+  u64(words);
+  const std::size_t at = buf_.size();
+  buf_.resize(at + words * 8);
+  std::size_t written = 0;
+  if (mpz_sgn(pi::raw(v)) != 0) mpz_export(buf_.data() + at, &written, -1, 8, 0, 0, pi::raw(v));
+  if (written != words) std::memset(buf_.data() + at + written * 8, 0, (words - written) * 8);
+}
+
+void Writer::partial(const PartialResult& r) {
+  u64(r.range.begin);
+  u64(r.range.end);
+  u64(r.values.size());
+  std::size_t bytes = 0;
+  for (const BigInt& v : r.values) bytes += mpz_sizeinbase(pi::raw(v), 2) / 8 + 24;
+  buf_.reserve(buf_.size() + bytes + kBlock);
+  for (const BigInt& v : r.values) bigint(v);
+}
+
+Bytes Writer::finish() && {
+  const std::uint64_t length = buf_.size() - 8;
+  std::memcpy(buf_.data(), &length, 8);
+  buf_.resize((buf_.size() + kBlock - 1) / kBlock * kBlock);
+  return std::move(buf_);
+}
+
+Reader::Reader(const Bytes& message) : buf_(message), pos_(8), end_(8) {
+  std::uint64_t length = 0;
+  if (message.size() < 8) throw WireError("message shorter than its header");
+  std::memcpy(&length, message.data(), 8);
+  if (length > message.size() - 8) throw WireError("message length exceeds what was received");
+  end_ = 8 + length;
+}
+
+void Reader::raw(void* p, std::size_t n) {
+  if (n > end_ - pos_) throw WireError("message ends early");
+  std::memcpy(p, buf_.data() + pos_, n);
+  pos_ += n;
+}
+std::uint8_t Reader::u8() {
+  std::uint8_t v;
+  raw(&v, 1);
+  return v;
+}
+std::uint64_t Reader::u64() {
+  std::uint64_t v;
+  raw(&v, 8);
+  return v;
+}
+double Reader::f64() {
+  double v;
+  raw(&v, 8);
+  return v;
+}
+std::string Reader::str() {
+  const std::uint64_t n = u64();
+  if (n > end_ - pos_) throw WireError("string runs past the message");
+  std::string s(reinterpret_cast<const char*>(buf_.data() + pos_), n);
+  pos_ += n;
+  return s;
+}
+
+BigInt Reader::bigint() {
+  const bool negative = u8() != 0;
+  const std::uint64_t words = u64();
+  if (words > (end_ - pos_) / 8) throw WireError("integer runs past the message");
+  BigInt v;
+  mpz_import(pi::raw(v), words, -1, 8, 0, 0, buf_.data() + pos_);
+  pos_ += words * 8;
+  if (negative) mpz_neg(pi::raw(v), pi::raw(v));
+  return v;
+}
+
+PartialResult Reader::partial() {
+  PartialResult r;
+  r.range.begin = u64();
+  r.range.end = u64();
+  const std::uint64_t n = u64();
+  if (n > 64) throw WireError("partial result with " + std::to_string(n) + " values");
+  r.values.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) r.values.push_back(bigint());
+  return r;
+}
+
+Bytes encode_task(const Task& task) {
+  Writer w;
+  w.u64(task.id);
+  w.u8(static_cast<std::uint8_t>(task.kind));
+  w.u64(task.range.begin);
+  w.u64(task.range.end);
+  w.u64(task.step);
+  w.u8(task.is_suffix ? 1 : 0);
+  w.u64(task.first_leaf);
+  w.u64(task.last_leaf);
+  w.f64(task.allowed_s);
+  if (task.kind == TaskKind::merge) {
+    w.partial(*task.left);
+    w.partial(*task.right);
+  }
+  return std::move(w).finish();
+}
+
+Task decode_task(const Bytes& message) {
+  Reader r(message);
+  Task t;
+  t.id = r.u64();
+  const std::uint8_t kind = r.u8();
+  if (kind != static_cast<std::uint8_t>(TaskKind::evaluate) &&
+      kind != static_cast<std::uint8_t>(TaskKind::merge))
+    throw WireError("unknown task kind " + std::to_string(kind));
+  t.kind = static_cast<TaskKind>(kind);
+  t.range.begin = r.u64();
+  t.range.end = r.u64();
+  t.step = r.u64();
+  t.is_suffix = r.u8() != 0;
+  t.first_leaf = r.u64();
+  t.last_leaf = r.u64();
+  t.allowed_s = r.f64();
+  if (t.kind == TaskKind::merge) {
+    t.left = std::make_shared<const PartialResult>(r.partial());
+    t.right = std::make_shared<const PartialResult>(r.partial());
+  }
+  return t;
+}
+
+Bytes encode_result(std::uint64_t task_id, double compute_s, const PartialResult& result) {
+  Writer w;
+  w.u64(task_id);
+  w.f64(compute_s);
+  w.partial(result);
+  return std::move(w).finish();
+}
+
+ResultMessage decode_result(const Bytes& message) {
+  Reader r(message);
+  ResultMessage m;
+  m.task_id = r.u64();
+  m.compute_s = r.f64();
+  m.result = r.partial();
+  return m;
+}
+
+Bytes encode_failure(std::uint64_t task_id, const std::string& why) {
+  Writer w;
+  w.u64(task_id);
+  w.str(why);
+  return std::move(w).finish();
+}
+
+FailureMessage decode_failure(const Bytes& message) {
+  Reader r(message);
+  FailureMessage m;
+  m.task_id = r.u64();
+  m.why = r.str();
+  return m;
+}
+
+Bytes encode_text(const std::string& text) {
+  Writer w;
+  w.str(text);
+  return std::move(w).finish();
+}
+
+std::string decode_text(const Bytes& message) {
+  Reader r(message);
+  return r.str();
+}
+
+}  // namespace pi

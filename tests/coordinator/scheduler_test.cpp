@@ -1,0 +1,174 @@
+// The scheduler on its own, with a simulated clock and simulated workers: every grid range is computed,
+// results equal a direct evaluation whatever the order, and each failure path does what it promises.
+#include "coordinator/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "coordinator/grid.hpp"
+
+namespace pi {
+namespace {
+
+using Clock = Scheduler::Clock;
+using namespace std::chrono_literals;
+
+struct Sim {
+  std::unique_ptr<Series> series;
+  Grid grid;
+  Scheduler scheduler;
+  Clock::time_point now = Clock::time_point{} + 1h;
+
+  Sim(const std::string& name, std::uint64_t terms, int workers, SchedulerConfig config = {})
+      : series(make_series(name)),
+        grid(make_grid(*series, terms)),
+        scheduler(*series, grid, config, workers) {}
+
+  // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done.
+  void run_shuffled(int workers, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::vector<std::pair<int, Task>> running;
+    while (!scheduler.finished()) {
+      for (int w = 0; w < workers; ++w) {
+        const bool idle = std::none_of(running.begin(), running.end(), [&](auto& r) { return r.first == w; });
+        if (!idle) continue;
+        if (auto t = scheduler.assign(w, now)) running.emplace_back(w, std::move(*t));
+      }
+      ASSERT_FALSE(running.empty()) << "no task running but not finished";
+      std::uniform_int_distribution<std::size_t> pick(0, running.size() - 1);
+      const std::size_t i = pick(rng);
+      auto [w, task] = std::move(running[i]);
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+      now += 10ms;
+      scheduler.complete(w, task.id, execute_task(*series, task), 0.01);
+    }
+  }
+};
+
+TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
+  for (const char* name : {"chudnovsky", "machin", "leibniz"}) {
+    const std::uint64_t terms = std::string(name) == "leibniz" ? (kSlowLeafTerms * 5 + 77) : 20011;
+    const auto series = make_series(name);
+    const PartialResult direct =
+        series->kind() == SeriesKind::fast ? series->evaluate({0, terms}, true) : PartialResult{};
+    for (unsigned seed : {1u, 2u, 3u}) {
+      Sim sim(name, terms, 3);
+      sim.run_shuffled(3, seed);
+      const PartialResult r = sim.scheduler.take_result();
+      EXPECT_EQ(r.range, (Range{0, terms}));
+      if (series->kind() == SeriesKind::fast) {
+        EXPECT_EQ(r, direct) << name << " seed " << seed;
+      } else {
+        // Slow series: the same grid summed leaf by leaf, in order, by a plain loop.
+        PartialResult acc = series->evaluate(sim.grid.leaves[0], false);
+        for (std::size_t i = 1; i < sim.grid.size(); ++i)
+          acc = series->combine(acc, series->evaluate(sim.grid.leaves[i], false));
+        EXPECT_EQ(r, acc) << name << " seed " << seed;
+      }
+      EXPECT_EQ(sim.scheduler.leaves_done(), sim.grid.size());
+    }
+  }
+}
+
+TEST(Scheduler, FastSeriesAssignmentsAreAlignedNodesOfTheMergeTree) {
+  Sim sim("chudnovsky", 200000, 2, SchedulerConfig{});
+  // A measured rate makes assignments grow beyond one leaf.
+  auto first = sim.scheduler.assign(0, sim.now);
+  ASSERT_TRUE(first);
+  sim.scheduler.complete(0, first->id, execute_task(*sim.series, *first), 1e-3);
+  for (int i = 0; i < 50; ++i) {
+    auto t = sim.scheduler.assign(1, sim.now);
+    if (!t) break;
+    if (t->kind != TaskKind::evaluate) {
+      sim.scheduler.complete(1, t->id, execute_task(*sim.series, *t), 1e-3);
+      continue;
+    }
+    const std::uint64_t size = t->last_leaf - t->first_leaf;
+    EXPECT_TRUE(std::has_single_bit(size));
+    EXPECT_EQ(t->first_leaf % size, 0u);
+    EXPECT_EQ(t->range, sim.grid.span(t->first_leaf, t->last_leaf));
+    sim.scheduler.complete(1, t->id, execute_task(*sim.series, *t), 1e-3);
+  }
+}
+
+TEST(Scheduler, AssignmentsShrinkNearTheEnd) {
+  SchedulerConfig config;
+  config.assignment_seconds = 1000;  // the rate alone would hand out everything at once
+  Sim sim("basel", kSlowLeafTerms * 64, 2, config);
+  auto t = sim.scheduler.assign(0, sim.now);
+  sim.scheduler.complete(0, t->id, PartialResult{t->range, {BigInt(0)}}, 1e-3);
+  std::vector<std::uint64_t> sizes;
+  while (auto next = sim.scheduler.assign(0, sim.now)) {
+    sizes.push_back(next->last_leaf - next->first_leaf);
+    sim.scheduler.complete(0, next->id, PartialResult{next->range, {BigInt(0)}}, 1e-3);
+  }
+  ASSERT_GE(sizes.size(), 4u);
+  EXPECT_LE(sizes.front(), 16u);  // at most a quarter of the 63 leaves left with two workers
+  EXPECT_EQ(sizes.back(), 1u);
+  EXPECT_TRUE(std::is_sorted(sizes.rbegin(), sizes.rend()));
+}
+
+TEST(Scheduler, OverdueTaskGoesToAnotherWorkerAndTheLateResultIsDiscarded) {
+  SchedulerConfig config;
+  config.first_deadline_s = 5;
+  Sim sim("chudnovsky", 5000, 2, config);
+  auto slow = sim.scheduler.assign(0, sim.now);
+  ASSERT_TRUE(slow);
+  sim.now += 6s;
+  EXPECT_EQ(sim.scheduler.expire(sim.now), std::vector<int>{0});
+  EXPECT_EQ(sim.scheduler.active_workers(), 1);
+  EXPECT_EQ(sim.scheduler.lost_workers(), std::vector<int>{0});
+  auto retry = sim.scheduler.assign(1, sim.now);
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->id, slow->id);
+  EXPECT_TRUE(sim.scheduler.complete(1, retry->id, execute_task(*sim.series, *retry), 0.1));
+  EXPECT_FALSE(sim.scheduler.complete(0, slow->id, execute_task(*sim.series, *slow), 6));
+  EXPECT_EQ(sim.scheduler.workers()[0].discarded, 1);
+  EXPECT_EQ(sim.scheduler.retries(), 1u);
+  EXPECT_EQ(sim.scheduler.active_workers(), 2);  // it answered: it may work again
+  sim.run_shuffled(2, 7);
+  EXPECT_EQ(sim.scheduler.take_result(), sim.series->evaluate({0, 5000}, true));
+}
+
+TEST(Scheduler, RangeThatKeepsFailingIsPoisonedAndNamed) {
+  SchedulerConfig config;
+  config.max_range_failures = 3;
+  config.max_worker_failures = 100;
+  Sim sim("leibniz", kSlowLeafTerms * 3, 2, config);
+  auto t = sim.scheduler.assign(0, sim.now);
+  ASSERT_TRUE(t);
+  sim.scheduler.fail(0, t->id, "boom");
+  t = sim.scheduler.assign(1, sim.now);
+  sim.scheduler.fail(1, t->id, "boom");
+  t = sim.scheduler.assign(0, sim.now);
+  try {
+    sim.scheduler.fail(0, t->id, "boom");
+    FAIL() << "no PoisonedRange after three failures";
+  } catch (const PoisonedRange& e) {
+    EXPECT_NE(std::string(e.what()).find("terms [0, 16777216)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("3 times"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Scheduler, WorkerThatFailsRepeatedlyGetsNoMoreWork) {
+  SchedulerConfig config;
+  config.max_range_failures = 100;
+  config.max_worker_failures = 2;
+  Sim sim("leibniz", kSlowLeafTerms * 8, 2, config);
+  for (int i = 0; i < 2; ++i) {
+    auto t = sim.scheduler.assign(0, sim.now);
+    ASSERT_TRUE(t);
+    sim.scheduler.fail(0, t->id, "bad node");
+  }
+  EXPECT_TRUE(sim.scheduler.retired(0));
+  EXPECT_FALSE(sim.scheduler.assign(0, sim.now));
+  EXPECT_EQ(sim.scheduler.active_workers(), 1);
+  sim.run_shuffled(2, 3);  // worker 1 finishes the job alone
+  EXPECT_EQ(sim.scheduler.leaves_done(), 8u);
+  EXPECT_EQ(sim.scheduler.workers()[0].evaluations, 0u);
+}
+
+}  // namespace
+}  // namespace pi
