@@ -103,8 +103,14 @@ int main(int argc, char** argv) {
     executor.stop_workers();
     double finalize_timeout = kFinalizeTimeout;
     if (!executor.lost_ranks().empty()) {
-      std::cerr << "[pi-job] " << executor.lost_ranks().size()
-                << " worker rank(s) were lost during the run; MPI_Finalize may not return" << std::endl;
+      std::cerr << "[pi-job] " << executor.lost_ranks().size() << " worker rank(s) were lost during the run"
+                << std::endl;
+      // Without recovery mode, mpirun ends a job cleanly on MPI_Abort, hung ranks included; MPI_Finalize
+      // would wait for them and, measured, mpirun itself sometimes hangs when rank 0 then exits without it.
+      // With
+      // --enable-recovery MPI_Abort ends nothing, but a hung worker ends itself (TaskWatchdog).
+      const char* recovery = std::getenv("OMPI_MCA_orte_enable_recovery");
+      if (!recovery || std::string(recovery) != "1") MPI_Abort(MPI_COMM_WORLD, code);
       finalize_timeout = 3.0;
     }
     mpi.finalize(std::chrono::duration<double>(finalize_timeout), code);

@@ -5,25 +5,20 @@
 
 namespace pi {
 
-Grid make_grid(const Series& series, std::uint64_t terms) {
-  Grid grid;
+Grid::Grid(const Series& series, std::uint64_t terms) : terms_(terms) {
   if (series.kind() == SeriesKind::slow) {
-    grid.step = kSlowLeafTerms;
-    for (std::uint64_t b = 0; b < terms; b += kSlowLeafTerms)
-      grid.leaves.push_back({b, std::min(terms, b + kSlowLeafTerms)});
-    return grid;
+    step_ = kSlowLeafTerms;
+    count_ = (terms + step_ - 1) / step_;
+  } else {
+    step_ = 0;
+    count_ = std::bit_floor(std::clamp<std::uint64_t>(terms / kFastMinLeafTerms, 1, kFastMaxLeaves));
   }
+}
+
+std::uint64_t Grid::edge(std::uint64_t i) const {
+  if (step_ != 0) return std::min(terms_, i * step_);
   __extension__ using Uint128 = unsigned __int128;
-  grid.tree = true;
-  const std::uint64_t count =
-      std::bit_floor(std::clamp<std::uint64_t>(terms / kFastMinLeafTerms, 1, kFastMaxLeaves));
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const auto edge = [&](std::uint64_t j) {
-      return static_cast<std::uint64_t>(static_cast<Uint128>(terms) * j / count);
-    };
-    grid.leaves.push_back({edge(i), edge(i + 1)});
-  }
-  return grid;
+  return static_cast<std::uint64_t>(static_cast<Uint128>(terms_) * i / count_);
 }
 
 }  // namespace pi

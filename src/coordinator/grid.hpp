@@ -1,34 +1,41 @@
-// The range grid: how a job's terms are cut into fine ranges. It is a function of the series and the term
-// count only, never of timing or rank count, which is what keeps every result reproducible.
+// The range grid: how a job's terms are cut into fine ranges ("leaves"). It is a function of the series and
+// the term count only, never of timing or rank count, which is what keeps every result reproducible. Leaves
+// are computed on demand, so a grid of 2^28 leaves costs nothing to hold.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "series/series.hpp"
 
 namespace pi {
 
-struct Grid {
-  std::vector<Range> leaves;
-  // Slow series: every leaf but the last has exactly `step` terms, and a run of leaves is summed leaf by
-  // leaf. Fast series: 0, and a run of leaves is evaluated as one range.
-  std::uint64_t step = 0;
-  // Fast series merge in the fixed balanced tree over the leaves (their count is a power of two); slow series
-  // add results onto the finished prefix.
-  bool tree = false;
-
-  std::uint64_t terms() const { return leaves.back().end; }
-  std::uint64_t size() const { return leaves.size(); }
-  Range span(std::uint64_t first_leaf, std::uint64_t last_leaf) const {
-    return Range{leaves[first_leaf].begin, leaves[last_leaf - 1].end};
-  }
-};
-
 inline constexpr std::uint64_t kSlowLeafTerms = std::uint64_t{1} << 24;
 inline constexpr std::uint64_t kFastMinLeafTerms = 64;
 inline constexpr std::uint64_t kFastMaxLeaves = 4096;
 
-Grid make_grid(const Series& series, std::uint64_t terms);
+class Grid {
+ public:
+  Grid(const Series& series, std::uint64_t terms);
+
+  std::uint64_t terms() const { return terms_; }
+  std::uint64_t size() const { return count_; }
+  // Slow series: every leaf but the last has exactly `step()` terms, and a run of leaves is summed leaf by
+  // leaf. Fast series: 0, and a run of leaves is evaluated as one range.
+  std::uint64_t step() const { return step_; }
+  // Fast series merge in the fixed balanced tree over the leaves (their count is a power of two); slow
+  // series add results onto the finished prefix.
+  bool tree() const { return step_ == 0; }
+  Range leaf(std::uint64_t i) const { return Range{edge(i), edge(i + 1)}; }
+  Range span(std::uint64_t first_leaf, std::uint64_t last_leaf) const {
+    return Range{edge(first_leaf), edge(last_leaf)};
+  }
+
+ private:
+  std::uint64_t edge(std::uint64_t i) const;
+
+  std::uint64_t terms_;
+  std::uint64_t count_;
+  std::uint64_t step_;
+};
 
 }  // namespace pi

@@ -68,7 +68,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log) {
 
   const std::string unit = series->kind() == SeriesKind::slow ? "terms" : "digits";
   for (int attempt = 0;; ++attempt) {
-    const Grid grid = make_grid(*series, terms);
+    const Grid grid(*series, terms);
     const std::uint64_t bits = spec.digits ? bits_for_digits(*spec.digits + 20) + 64 : 0;
     // The constants of the final step (a square root) do not depend on the series: compute them meanwhile.
     std::future<void> prepared = std::async(std::launch::async, [&series, bits] { series->prepare(bits); });

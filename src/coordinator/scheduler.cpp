@@ -79,7 +79,7 @@ std::optional<Task> Scheduler::next_evaluation() {
   leaves = std::min(leaves, std::max<std::uint64_t>(1, (left + 2 * active - 1) / (2 * active)));
   if (config_.max_assignment_leaves) leaves = std::min(leaves, config_.max_assignment_leaves);
   leaves = std::min(leaves, left);
-  if (grid_.tree) {
+  if (grid_.tree()) {
     // An aligned node of the merge tree: a power of two that divides the first leaf.
     leaves = std::bit_floor(leaves);
     while (leaves > 1 && frontier_ % leaves != 0) leaves /= 2;
@@ -90,7 +90,7 @@ std::optional<Task> Scheduler::next_evaluation() {
   t.first_leaf = frontier_;
   t.last_leaf = frontier_ + leaves;
   t.range = grid_.span(t.first_leaf, t.last_leaf);
-  t.step = grid_.step;
+  t.step = grid_.step();
   t.is_suffix = t.last_leaf == grid_.size();
   frontier_ = t.last_leaf;
   return t;
@@ -167,11 +167,11 @@ bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, dou
 
 void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
                           std::shared_ptr<const PartialResult> result) {
-  if (!grid_.tree) {
+  if (!grid_.tree()) {
     // Slow series: exact additions onto the finished prefix, in range order.
     pieces_.emplace(first, Piece{last, std::move(result)});
     for (auto it = pieces_.begin();
-         it != pieces_.end() && grid_.leaves[it->first].begin == (prefix_ ? prefix_->range.end : 0);
+         it != pieces_.end() && grid_.leaf(it->first).begin == (prefix_ ? prefix_->range.end : 0);
          it = pieces_.erase(it)) {
       prefix_ = prefix_ ? series_.combine(*prefix_, *it->second.result) : *it->second.result;
     }
@@ -236,7 +236,7 @@ void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
   ++workers_[wi].failures;
   const auto it = open_.find(task_id);
   if (it == open_.end()) return;  // already done elsewhere
-  record_failure(w, it->second, "rank " + std::to_string(w) + ": " + why);
+  record_failure(w, it->second, "rank " + std::to_string(workers_[wi].rank) + ": " + why);
 }
 
 std::vector<int> Scheduler::expire(Clock::time_point now) {

@@ -22,9 +22,7 @@ struct Sim {
   Clock::time_point now = Clock::time_point{} + 1h;
 
   Sim(const std::string& name, std::uint64_t terms, int workers, SchedulerConfig config = {})
-      : series(make_series(name)),
-        grid(make_grid(*series, terms)),
-        scheduler(*series, grid, config, workers) {}
+      : series(make_series(name)), grid(*series, terms), scheduler(*series, grid, config, workers) {}
 
   // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done.
   void run_shuffled(int workers, unsigned seed) {
@@ -62,9 +60,9 @@ TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
         EXPECT_EQ(r, direct) << name << " seed " << seed;
       } else {
         // Slow series: the same grid summed leaf by leaf, in order, by a plain loop.
-        PartialResult acc = series->evaluate(sim.grid.leaves[0], false);
+        PartialResult acc = series->evaluate(sim.grid.leaf(0), false);
         for (std::size_t i = 1; i < sim.grid.size(); ++i)
-          acc = series->combine(acc, series->evaluate(sim.grid.leaves[i], false));
+          acc = series->combine(acc, series->evaluate(sim.grid.leaf(i), false));
         EXPECT_EQ(r, acc) << name << " seed " << seed;
       }
       EXPECT_EQ(sim.scheduler.leaves_done(), sim.grid.size());

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# pi-job under a real mpirun: mpi_test.sh CASE PI_JOB MPFR_DIGITS
+# Each case prints what it checked and exits non-zero on the first failure.
+set -u
+case_name=$1
+job=$2
+mpfr_digits=$3
+tmp=$(mktemp -d)
+cleanup() {
+  [[ -n ${bg:-} ]] && kill -9 "$bg" 2>/dev/null
+  pkill -9 -f "$tmp" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+failures=0
+pass=0
+
+check() {  # check "what" command...
+  local what=$1
+  shift
+  if "$@"; then
+    pass=$((pass + 1))
+  else
+    echo "FAIL: $what"
+    failures=$((failures + 1))
+  fi
+}
+
+# run NAME RANKS [mpirun flags --] pi-job args: runs the job, output in $tmp/NAME, log in $tmp/NAME.log
+run() {
+  local name=$1 ranks=$2
+  shift 2
+  local mpiflags=()
+  if [[ " $* " == *" -- "* ]]; then
+    while [[ $1 != -- ]]; do mpiflags+=("$1"); shift; done
+    shift
+  fi
+  if [[ $ranks == 0 ]]; then
+    "$job" "$@" --out "$tmp/$name" --progress-interval 0 >"$tmp/$name.log" 2>&1
+  else
+    mpirun "${mpiflags[@]}" -n "$ranks" "$job" "$@" --out "$tmp/$name" --progress-interval 0 \
+      >"$tmp/$name.log" 2>&1
+  fi
+  echo $? >"$tmp/$name.rc"
+}
+
+rc_of() { cat "$tmp/$1.rc"; }
+same_file() { cmp -s "$1" "$2" || { echo "  $1 and $2 differ"; return 1; }; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
+log_has() { grep -q -- "$2" "$tmp/$1.log" || { echo "  $1.log lacks '$2':"; tail -5 "$tmp/$1.log"; return 1; }; }
+exit_is() { [[ $(rc_of "$1") == "$2" ]] || { echo "  $1 exited $(rc_of "$1"), wanted $2:"; tail -5 "$tmp/$1.log"; return 1; }; }
+
+# The reference digits, from MPFR's AGM.
+"$mpfr_digits" 100003 >"$tmp/mpfr-100003.txt"
+fast=(--series chudnovsky --digits 100003)
+# Fault cases: a deadline of one second at least, and one second for a worker's first task.
+quick=(--min-deadline 1 --first-deadline 1)
+
+case $case_name in
+  ranks)
+    # pi.txt is byte-identical for 1, 2, 3 and 4 ranks and equal to MPFR's digits; slow series too.
+    for n in 1 2 3 4; do
+      run "chud$n" "$n" "${fast[@]}"
+      check "chudnovsky on $n ranks exits 0" exit_is "chud$n" 0
+      check "chudnovsky on $n ranks equals MPFR" same_file "$tmp/chud$n/pi.txt" "$tmp/mpfr-100003.txt"
+      check "summary.json says $n ranks" [ "$(json "$tmp/chud$n/summary.json" 'd["ranks"]')" == "$n" ]
+      run "leib$n" "$n" --series leibniz --terms 100663419
+      check "leibniz on $n ranks exits 0" exit_is "leib$n" 0
+      check "leibniz estimate identical on $n ranks" \
+        [ "$(json "$tmp/leib$n/summary.json" 'd["estimate"], d["error_bound"]')" == \
+          "$(json "$tmp/leib1/summary.json" 'd["estimate"], d["error_bound"]')" ]
+    done
+    check "4 ranks: three workers in summary.json" [ "$(json "$tmp/chud4/summary.json" 'len(d["workers"])')" == 3 ]
+    check "4 ranks: the workers did all the evaluations" \
+      [ "$(json "$tmp/chud4/summary.json" 'sum(w["terms"] for w in d["workers"]) == d["terms"]')" == True ]
+    for s in machin ramanujan; do
+      "$mpfr_digits" 20001 >"$tmp/mpfr-20001.txt"
+      run "$s" 3 --series "$s" --digits 20001
+      check "$s on 3 ranks equals MPFR" same_file "$tmp/$s/pi.txt" "$tmp/mpfr-20001.txt"
+    done
+    ;;
+  faults)
+    # Each injected failure kind ends with the identical result, and the summary counts the retry.
+    for f in "fail:2:#2" "slow:2:#2:1:3" "hang:2:#2"; do
+      name=${f%%:*}
+      PI_FAULT=$f run "$name" 3 "${fast[@]}" "${quick[@]}"
+      check "$f: digits equal MPFR" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-100003.txt"
+      check "$f: status complete" [ "$(json "$tmp/$name/summary.json" 'd["status"]')" == complete ]
+      check "$f: a retry was counted" [ "$(json "$tmp/$name/summary.json" 'd["retries"] >= 1')" == True ]
+    done
+    check "fail: the failure was reported" log_has fail "injected failure"
+    check "fail: mpirun exits 0" exit_is fail 0
+    check "slow: the deadline was noticed" log_has slow "missed its deadline"
+    check "slow: mpirun exits 0" exit_is slow 0
+    check "hang: rank 0 says a rank was lost" log_has hang "were lost during the run"
+    # A worker that dies by SIGKILL on its second task, under --enable-recovery.
+    PI_FAULT="die:2:#2" run die 3 --enable-recovery -- "${fast[@]}" "${quick[@]}"
+    check "die: digits equal MPFR" same_file "$tmp/die/pi.txt" "$tmp/mpfr-100003.txt"
+    check "die: the deadline was noticed" log_has die "missed its deadline"
+    ;;
+  sigkill)
+    # A worker process SIGKILLed from outside in the middle of a run, under --enable-recovery.
+    run ref 1 --series leibniz --terms 2147483648
+    mpirun --enable-recovery -n 3 "$job" --series leibniz --terms 2147483648 --out "$tmp/killed" \
+      --progress-interval 0 "${quick[@]}" --assignment-seconds 0.2 >"$tmp/killed.log" 2>&1 &
+    bg=$!
+    victim=""
+    for _ in $(seq 100); do
+      sleep 0.1
+      for p in $(pgrep -f -- "--out $tmp/killed"); do
+        if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=2"; then victim=$p; fi
+      done
+      [[ -n $victim ]] && break
+    done
+    check "found worker rank 2" [ -n "$victim" ]
+    sleep 1
+    kill -9 "$victim"
+    wait "$bg"
+    bg=""
+    check "the job finished after losing a worker" [ "$(json "$tmp/killed/summary.json" 'd["status"]')" == complete ]
+    check "the estimate is identical to a run without failures" \
+      [ "$(json "$tmp/killed/summary.json" 'd["estimate"], d["error_bound"]')" == \
+        "$(json "$tmp/ref/summary.json" 'd["estimate"], d["error_bound"]')" ]
+    check "the lost worker was noticed" grep -q "missed its deadline" "$tmp/killed.log"
+    ;;
+  poison)
+    # A range that fails on every worker stops the job with an error naming it: no hang, exit 1.
+    PI_FAULT="fail:*:5:0" run poison 3 --series chudnovsky --digits 100003 "${quick[@]}"
+    check "poisoned: mpirun exits 1" exit_is poison 1
+    check "poisoned: the error names the terms" log_has poison "pi-job: error: terms \\["
+    check "poisoned: failed three times" log_has poison "failed 3 times"
+    check "poisoned: the error says poisoned" log_has poison "poisoned"
+    check "poisoned: no pi.txt" [ ! -e "$tmp/poison/pi.txt" ]
+    ;;
+  signals)
+    # SIGTERM and SIGINT end the job cleanly with exit code 3, alone and under mpirun.
+    for sig in TERM INT; do
+      "$job" --series leibniz --terms 4503599627370496 --out "$tmp/alone$sig" --progress-interval 0 \
+        >"$tmp/alone$sig.log" 2>&1 &
+      bg=$!
+      sleep 1
+      kill -$sig "$bg"
+      wait "$bg"
+      echo $? >"$tmp/alone$sig.rc"
+      bg=""
+      check "SIG$sig alone: exit 3" exit_is "alone$sig" 3
+      check "SIG$sig alone: says so" log_has "alone$sig" "stopped by SIG$sig"
+    done
+    mpirun -n 3 "$job" --series leibniz --terms 4503599627370496 --out "$tmp/mpi" --progress-interval 0 \
+      >"$tmp/mpi.log" 2>&1 &
+    bg=$!
+    sleep 2
+    kill -TERM "$bg"
+    wait "$bg"
+    bg=""
+    check "SIGTERM under mpirun: rank 0 stops cleanly" log_has mpi "stopped by SIGTERM"
+    ;;
+  *)
+    echo "unknown case $case_name"
+    exit 2
+    ;;
+esac
+echo "$pass passed, $failures failed"
+[[ $failures -eq 0 ]]
