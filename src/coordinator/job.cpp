@@ -13,10 +13,6 @@ namespace {
 
 constexpr std::uint64_t kMaxEstimateDigits = 100;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
 void LocalExecutor::run(Scheduler& scheduler, ProgressReporter& progress) {

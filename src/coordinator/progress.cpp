@@ -19,6 +19,10 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 ProgressReporter::ProgressReporter(std::ostream& out, std::string unit, std::uint64_t total_ranges,
                                    double total_work, int workers, std::chrono::duration<double> interval)
     : out_(out),

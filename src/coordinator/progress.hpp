@@ -53,4 +53,7 @@ class ProgressReporter {
 
 std::string format_duration(double seconds);
 
+// Seconds of steady clock since t0.
+double seconds_since(std::chrono::steady_clock::time_point t0);
+
 }  // namespace pi

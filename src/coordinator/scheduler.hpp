@@ -78,7 +78,6 @@ class Scheduler {
   std::vector<int> lost_workers() const;
   std::uint64_t leaves_done() const { return leaves_done_; }
   std::uint64_t retries() const { return retries_; }
-  std::uint64_t open_tasks() const { return open_.size(); }
   // Work done so far in the progress unit (terms for slow series, digits for fast ones).
   double work_done() const { return work_done_; }
   double total_work() const { return total_work_; }

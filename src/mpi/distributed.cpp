@@ -13,10 +13,6 @@
 namespace pi {
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 std::string hostname() {
   char name[256] = {};
   ::gethostname(name, sizeof name - 1);
@@ -66,12 +62,8 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
     case Tag::failed: {
       const FailureMessage f = decode_failure(message.body);
       log_ << "[pi-job] rank " << rank << " failed a task: " << f.why << std::endl;
-      make_idle(scheduler, rank);  // first, so that a poisoned range still leaves the worker accounted for
-      scheduler.fail(w, f.task_id, f.why);
-      if (scheduler.retired(w)) {
-        std::erase(idle_, rank);
-        make_idle(scheduler, rank);
-      }
+      scheduler.fail(w, f.task_id, f.why);  // throws PoisonedRange when the job must stop
+      make_idle(scheduler, rank);
       break;
     }
     default:
