@@ -51,10 +51,24 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   app.allow_config_extras(CLI::config_extras_mode::error);
   std::string series, digits, terms, out;
   double progress = 2.0;
-  app.add_option("--series", series, "Series: " + accepted_series())->required();
+  app.add_option("--series", series, "Series: " + accepted_series());
   app.add_option("--digits", digits, "Decimal digits after the point to compute and certify");
   app.add_option("--terms", terms, "Terms of the series to sum");
-  app.add_option("--out", out, "Output directory (pi.txt, summary.json)")->required();
+  app.add_option("--out", out, "Output directory (pi.txt, summary.json, result.h5, checkpoint.h5)")
+      ->required();
+  std::string resume_from;
+  app.add_flag(
+      "--resume", o.resume,
+      "Resume the job from OUT/checkpoint.h5 (its parameters come from it), or start it when there is "
+      "none yet");
+  app.add_option("--resume-from", resume_from,
+                 "Resume from this checkpoint file instead (e.g. checkpoint.1.h5)");
+  app.add_option("--checkpoint-interval", o.spec.checkpoint_interval_s,
+                 "Seconds between checkpoints (0: only when stopped and at the end)")
+      ->capture_default_str();
+  app.add_option("--keep-checkpoints", o.keep_checkpoints,
+                 "Checkpoints kept: checkpoint.h5 and this many minus one older ones (checkpoint.1.h5, ...)")
+      ->capture_default_str();
   app.add_option("--progress-interval", progress, "Seconds between progress lines (0: none)")
       ->capture_default_str();
   SchedulerConfig& sc = o.spec.scheduler;
@@ -89,14 +103,24 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
     throw ConfigError(msg + " (see pi-job --help)");
   }
 
-  try {
-    o.spec.series = std::string(make_series(series)->name());
-  } catch (const SeriesError& e) {
-    throw ConfigError(std::string("--series: ") + e.what());
+  if (!resume_from.empty()) {
+    o.resume = true;
+    o.resume_from = resume_from;
   }
-  if (digits.empty() == terms.empty()) {
-    throw ConfigError("give exactly one of --digits and --terms (got " +
-                      std::string(digits.empty() ? "neither" : "both") + ")");
+  if (series.empty() && !o.resume)
+    throw ConfigError("--series is required (accepted: " + accepted_series() + ")");
+  if (!series.empty()) {
+    try {
+      o.spec.series = std::string(make_series(series)->name());
+    } catch (const SeriesError& e) {
+      throw ConfigError(std::string("--series: ") + e.what());
+    }
+  }
+  if (!digits.empty() && !terms.empty()) {
+    throw ConfigError("give exactly one of --digits and --terms (got both)");
+  }
+  if (digits.empty() && terms.empty() && !o.resume) {
+    throw ConfigError("give exactly one of --digits and --terms (got neither)");
   }
   if (!digits.empty()) o.spec.digits = parse_count("--digits", digits, kMaxDigits);
   if (!terms.empty()) o.spec.terms = parse_count("--terms", terms, std::uint64_t{1} << 52);
@@ -111,6 +135,8 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--first-deadline", sc.first_deadline_s, 0.01, 86400, "seconds");
   check_range("--max-retries", sc.max_range_failures, 1, 1000, "");
   check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
+  check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
+  check_range("--keep-checkpoints", o.keep_checkpoints, 1, 100, "");
   o.out_dir = out;
   return o;
 }

@@ -11,8 +11,11 @@
 namespace pi {
 
 struct JobOptions {
-  JobSpec spec;
+  JobSpec spec;  // under --resume, series, digits and terms are what was given (maybe nothing)
   std::filesystem::path out_dir;
+  bool resume = false;
+  std::filesystem::path resume_from;  // empty: OUT/checkpoint.h5
+  int keep_checkpoints = 2;
 };
 
 // What parsing decided: run the job, or print this text (help, version) and exit 0.

@@ -11,7 +11,6 @@
 
 namespace pi {
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view content);
 nlohmann::json summary_json(const RunResult& result);
 void write_outputs(const std::filesystem::path& dir, const RunResult& result);
 

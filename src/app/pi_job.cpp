@@ -1,12 +1,15 @@
 // pi-job: options, roles, logging and exit codes around the run. Under mpirun, rank 0 coordinates and the
 // other ranks work; alone (or with one rank) the process does everything itself.
-// Exit codes: 0 done; 1 a failure of the run; 2 a user's mistake (one line on stderr); 3 stopped by SIGINT or
-// SIGTERM.
+// Exit codes: 0 done (or already complete); 1 a failure of the run; 2 a user's mistake (one line on stderr);
+// 3 stopped by SIGINT, SIGTERM or SIGUSR1 after writing a checkpoint; 4 a checkpoint to resume from that
+// fails validation.
 #include <cstdlib>
 #include <iostream>
 
 #include "app/options.hpp"
 #include "app/output.hpp"
+#include "app/resume.hpp"
+#include "checkpoint/checkpoint.hpp"
 #include "coordinator/interrupt.hpp"
 #include "coordinator/job.hpp"
 #include "mpi/distributed.hpp"
@@ -33,16 +36,49 @@ void report_done(const pi::RunResult& result, const std::filesystem::path& out) 
             << ", " << result.retries << " retries; wrote " << out.string() << std::endl;
 }
 
-// Runs the job on rank 0 (or alone) and writes its files; returns the exit code.
-int coordinate(const pi::JobOptions& options, pi::Executor& executor) {
+// Decides the job (rank 0, or alone): the plan, or the exit code when there is nothing to run.
+std::variant<pi::JobPlan, int> resolve(const pi::JobOptions& options) {
   try {
-    const pi::RunResult result = pi::run_job(options.spec, executor, std::cerr);
+    pi::prepare_output_dir(options.out_dir);
+    pi::JobPlan plan = pi::plan_job(options, std::cerr);
+    if (plan.already_complete) {
+      std::cerr << "[pi-job] the job in " << options.out_dir.string() << " (" << plan.spec.series
+                << ") is complete; nothing to do" << std::endl;
+      return 0;
+    }
+    pi::check_memory(plan.spec);
+    return plan;
+  } catch (const pi::ConfigError& e) {
+    std::cerr << "pi-job: " << e.what() << std::endl;
+    return 2;
+  } catch (const pi::CheckpointError& e) {
+    std::cerr << "pi-job: cannot resume: " << e.what() << std::endl;
+    return pi::kExitBadCheckpoint;
+  } catch (const std::exception& e) {
+    std::cerr << "pi-job: error: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
+// Runs the job on rank 0 (or alone) and writes its files; returns the exit code.
+int coordinate(const pi::JobOptions& options, const pi::JobPlan& plan, pi::Executor& executor) {
+  try {
+    pi::CheckpointStore checkpoints(options.out_dir, options.keep_checkpoints, std::cerr);
+    const pi::RunResult result =
+        pi::run_job(plan.spec, executor, std::cerr, plan.resume ? &*plan.resume : nullptr, &checkpoints);
     pi::write_outputs(options.out_dir, result);
+    pi::write_result_file(options.out_dir, result);
+    try {
+      checkpoints.save(result.final_state, "complete");
+    } catch (const pi::CheckpointError& e) {
+      std::cerr << "[pi-job] the result is written, but the final checkpoint is not: " << e.what()
+                << std::endl;
+    }
     report_done(result, options.out_dir);
     return 0;
   } catch (const pi::Interrupted& e) {
-    std::cerr << "pi-job: " << e.what() << "; the job ends without a result (exit code "
-              << pi::kExitInterrupted << ")" << std::endl;
+    std::cerr << "pi-job: " << e.what() << "; resume the job with --resume --out " << options.out_dir.string()
+              << " (exit code " << pi::kExitInterrupted << ")" << std::endl;
     return pi::kExitInterrupted;
   } catch (const pi::ConfigError& e) {
     std::cerr << "pi-job: " << e.what() << std::endl;
@@ -51,6 +87,16 @@ int coordinate(const pi::JobOptions& options, pi::Executor& executor) {
     std::cerr << "pi-job: error: " << e.what() << std::endl;
     return 1;
   }
+}
+
+// Alone, or as the only rank: decide and run in this process.
+int run_alone(const pi::JobOptions& options) {
+  auto decided = resolve(options);
+  if (const int* code = std::get_if<int>(&decided)) return *code;
+  const auto& plan = std::get<pi::JobPlan>(decided);
+  const auto series = pi::make_series(plan.spec.series);
+  pi::LocalExecutor local(*series);
+  return coordinate(options, plan, local);
 }
 
 }  // namespace
@@ -67,39 +113,40 @@ int main(int argc, char** argv) {
       return 0;
     }
     options = std::get<pi::JobOptions>(outcome);
-    if (speaks) {
-      pi::prepare_output_dir(options.out_dir);
-      pi::check_memory(options.spec);
-    }
   } catch (const pi::ConfigError& e) {
     if (speaks) std::cerr << "pi-job: " << e.what() << std::endl;
     return 2;
   }
   pi::install_stop_handlers();
 
-  if (!rank_hint) {
-    const auto series = pi::make_series(options.spec.series);
-    pi::LocalExecutor local(*series);
-    return coordinate(options, local);
-  }
+  if (!rank_hint) return run_alone(options);
 
   try {
     pi::MpiRuntime mpi(argc, argv);
     if (mpi.size() == 1) {
-      const auto series = pi::make_series(options.spec.series);
-      pi::LocalExecutor local(*series);
-      const int code = coordinate(options, local);
+      const int code = run_alone(options);
       mpi.finalize(std::chrono::duration<double>(kFinalizeTimeout), code);
       return code;
     }
     if (mpi.rank() != 0) {
-      const auto series = pi::make_series(options.spec.series);
-      pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()));
+      const std::string series_name = pi::await_job(mpi);
+      if (!series_name.empty()) {
+        const auto series = pi::make_series(series_name);
+        pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()));
+      }
       mpi.finalize(std::chrono::duration<double>(kFinalizeTimeout), 0);
       return 0;
     }
+    auto decided = resolve(options);
+    if (const int* code = std::get_if<int>(&decided)) {
+      pi::announce_job(mpi, "");
+      mpi.finalize(std::chrono::duration<double>(kFinalizeTimeout), *code);
+      return *code;
+    }
+    const auto& plan = std::get<pi::JobPlan>(decided);
+    pi::announce_job(mpi, plan.spec.series);
     pi::MpiExecutor executor(mpi, std::cerr);
-    const int code = coordinate(options, executor);
+    const int code = coordinate(options, plan, executor);
     executor.stop_workers();
     double finalize_timeout = kFinalizeTimeout;
     if (!executor.lost_ranks().empty()) {

@@ -15,6 +15,7 @@ extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
 Interrupted::Interrupted(int sig)
     : std::runtime_error(std::string("stopped by ") + (sig == SIGINT    ? "SIGINT"
                                                        : sig == SIGTERM ? "SIGTERM"
+                                                       : sig == SIGUSR1 ? "SIGUSR1"
                                                                         : "a signal")),
       signal_(sig) {}
 
@@ -25,6 +26,7 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);  // Slurm's warning before the walltime (--signal=B:USR1@N)
 }
 
 int stop_signal() { return g_stop_signal; }

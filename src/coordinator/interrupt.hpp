@@ -1,5 +1,5 @@
-// SIGINT and SIGTERM ask the job to stop at the next safe point; the run loops poll for it and end the
-// job cleanly with its own exit code, instead of dying in the middle of a write.
+// SIGINT, SIGTERM and SIGUSR1 ask the job to stop at the next safe point (after a checkpoint); the run loops
+// poll for it and end the job cleanly with its own exit code, instead of dying in the middle of a write.
 #pragma once
 
 #include <stdexcept>
@@ -18,7 +18,7 @@ class Interrupted : public std::runtime_error {
   int signal_;
 };
 
-// Installs the handlers (SIGINT, SIGTERM); idempotent.
+// Installs the handlers (SIGINT, SIGTERM, SIGUSR1); idempotent.
 void install_stop_handlers();
 // The signal that asked the job to stop, or 0.
 int stop_signal();

@@ -15,7 +15,7 @@ constexpr std::uint64_t kMaxEstimateDigits = 100;
 
 }  // namespace
 
-void LocalExecutor::run(Scheduler& scheduler, ProgressReporter& progress) {
+void LocalExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   while (!scheduler.finished()) {
     throw_if_interrupted();
     std::optional<Task> task = scheduler.assign(0, Scheduler::Clock::now());
@@ -23,7 +23,7 @@ void LocalExecutor::run(Scheduler& scheduler, ProgressReporter& progress) {
     const auto t0 = std::chrono::steady_clock::now();
     PartialResult r = execute_task(series_, *task);
     scheduler.complete(0, task->id, std::move(r), seconds_since(t0));
-    progress.update(scheduler.leaves_done(), scheduler.work_done());
+    tick();
   }
 }
 
@@ -49,18 +49,70 @@ std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits) {
   return (std::uint64_t{64} << 20) + 16 * digits;
 }
 
-RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log) {
+namespace {
+
+// Saves the job's state when a checkpoint is due, and when the run stops early.
+class Checkpointing {
+ public:
+  Checkpointing(StateSink* sink, double interval_s, std::ostream& log)
+      : sink_(sink), interval_s_(interval_s), log_(log), next_(Clock::now() + period()) {}
+
+  bool enabled() const { return sink_ != nullptr; }
+  bool due() const { return sink_ && interval_s_ > 0 && Clock::now() >= next_; }
+
+  // Returns false when the state could not be saved; the job goes on, and the last good checkpoint stays.
+  bool save(const JobState& state, const std::string& reason) {
+    next_ = Clock::now() + period();
+    try {
+      sink_->save(state, reason);
+      return true;
+    } catch (const std::exception& e) {
+      log_ << "[pi-job] checkpoint failed (" << reason << "): " << e.what()
+           << "; the previous checkpoint is kept" << std::endl;
+      return false;
+    }
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Clock::duration period() const {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_s_));
+  }
+  StateSink* sink_;
+  double interval_s_;
+  std::ostream& log_;
+  Clock::time_point next_;
+};
+
+}  // namespace
+
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, const JobState* resume,
+                  StateSink* sink) {
   const auto start = std::chrono::steady_clock::now();
   const auto series = make_series(spec.series);
   RunResult result;
   result.series = std::string(series->name());
   result.digits = spec.digits;
   result.ranks = executor.ranks();
-  std::uint64_t terms = spec.terms ? *spec.terms : plan_terms(*series, *spec.digits);
+  std::uint64_t terms = resume ? resume->terms : spec.terms ? *spec.terms : plan_terms(*series, *spec.digits);
   if (terms > series->max_terms()) {
     throw ConfigError("--terms " + std::to_string(terms) + ": series '" + result.series +
                       "' accepts at most " + std::to_string(series->max_terms()) + " terms");
   }
+  JobState state;
+  state.series = result.series;
+  state.digits = spec.digits;
+  state.requested_terms = spec.terms;
+  if (resume) {
+    state.retries = resume->retries;
+    state.elapsed_s = resume->elapsed_s;
+    state.resumes = resume->resumes + 1;
+    state.checkpoints = resume->checkpoints;
+  }
+  result.resumes = state.resumes;
+  const double elapsed_before = state.elapsed_s;
+  const std::uint64_t retries_before = state.retries;
+  Checkpointing checkpoints(sink, spec.checkpoint_interval_s, log);
 
   const std::string unit = series->kind() == SeriesKind::slow ? "terms" : "digits";
   for (int attempt = 0;; ++attempt) {
@@ -69,23 +121,60 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log) {
     // The constants of the final step (a square root) do not depend on the series: compute them meanwhile.
     std::future<void> prepared = std::async(std::launch::async, [&series, bits] { series->prepare(bits); });
     Scheduler scheduler(*series, grid, spec.scheduler, std::max(1, executor.workers()));
+    if (resume && attempt == 0) {
+      try {
+        scheduler.restore(resume->pieces);
+      } catch (const std::invalid_argument& e) {
+        throw SeriesError(std::string("the saved state does not fit the job: ") + e.what());
+      }
+    }
+    state.terms = terms;
+    state.grid_ranges = grid.size();
+    state.grid_step = grid.step();
+    const auto snapshot = [&] {
+      state.pieces = scheduler.finished_pieces();
+      state.ranges_done = scheduler.leaves_done();
+      state.retries = retries_before + result.retries + scheduler.retries();
+      state.elapsed_s = elapsed_before + seconds_since(start);
+      ++state.checkpoints;
+      return state;
+    };
     {
       ProgressReporter progress(log, unit, grid.size(), scheduler.total_work(), executor.workers(),
                                 std::chrono::duration<double>(spec.progress_interval_s));
+      progress.resume_from(scheduler.leaves_done(), scheduler.work_done());
       log << "[pi-job] " << result.series << ": " << terms << " terms in " << grid.size() << " ranges on "
-          << executor.ranks() << (executor.ranks() == 1 ? " rank" : " ranks") << std::endl;
+          << executor.ranks() << (executor.ranks() == 1 ? " rank" : " ranks");
+      if (scheduler.leaves_done() > 0) log << ", resumed with " << scheduler.leaves_done() << " ranges done";
+      log << std::endl;
       const auto series_start = std::chrono::steady_clock::now();
-      executor.run(scheduler, progress);
+      const auto tick = [&] {
+        progress.update(scheduler.leaves_done(), scheduler.work_done());
+        progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+        if (checkpoints.due()) checkpoints.save(snapshot(), "interval");
+      };
+      try {
+        executor.run(scheduler, tick);
+      } catch (const std::exception& e) {
+        // The finished pieces are exact whatever stopped the run: keep them for a resume.
+        if (checkpoints.enabled()) {
+          const auto* stop = dynamic_cast<const Interrupted*>(&e);
+          checkpoints.save(snapshot(), stop ? stop->what() : "the run stopped");
+        }
+        throw;
+      }
       result.timing.series_wall_s = seconds_since(series_start);
       progress.set_phase("final division and square root");
       const auto final_start = std::chrono::steady_clock::now();
       prepared.get();
-      PartialResult prefix = scheduler.take_result();
-      result.estimates = series->estimate(prefix, bits);
+      auto root = std::make_shared<const PartialResult>(scheduler.take_result());
+      result.estimates = series->estimate(*root, bits);
       result.timing.final_steps_s = seconds_since(final_start);
       result.timing.tasks = scheduler.times();
       result.retries += scheduler.retries();
       result.workers = scheduler.workers();
+      state.pieces = {FinishedPiece{0, grid.size(), std::move(root)}};
+      state.ranges_done = grid.size();
       progress.set_phase("decimal conversion");
     }
     const Estimate& best = result.estimates.best();
@@ -118,7 +207,13 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log) {
   const Estimate& best = result.estimates.best();
   result.estimate_text =
       truncated_decimal(best.value, std::min(result.correct_digits + 3, kMaxEstimateDigits));
-  result.elapsed_s = seconds_since(start);
+  result.retries += retries_before;
+  result.elapsed_s = elapsed_before + seconds_since(start);
+  state.complete = true;
+  state.retries = result.retries;
+  state.elapsed_s = result.elapsed_s;
+  ++state.checkpoints;
+  result.final_state = std::move(state);
   return result;
 }
 

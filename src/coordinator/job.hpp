@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -24,6 +25,33 @@ struct JobSpec {
   std::optional<std::uint64_t> terms;
   double progress_interval_s = 2.0;
   SchedulerConfig scheduler;
+  double checkpoint_interval_s = 60.0;  // 0: only when stopped and at the end
+};
+
+// Everything a job needs to carry on where it stopped: its parameters, the grid, the finished pieces, and
+// the counters that continue across runs. A checkpoint is this, written down.
+struct JobState {
+  std::string series;
+  std::optional<std::uint64_t> digits;
+  std::optional<std::uint64_t> requested_terms;  // terms mode
+  std::uint64_t terms = 0;                       // of the current attempt (digits mode may add terms)
+  std::uint64_t grid_ranges = 0;
+  std::uint64_t grid_step = 0;
+  std::vector<FinishedPiece> pieces;
+  std::uint64_t ranges_done = 0;
+  bool complete = false;
+  std::uint64_t retries = 0;      // over all runs of the job
+  double elapsed_s = 0;           // wall seconds over all runs of the job
+  std::uint64_t resumes = 0;      // runs that started from a checkpoint
+  std::uint64_t checkpoints = 0;  // checkpoints written, this one included
+};
+
+// Where a job's state goes: a checkpoint file (src/checkpoint). `save` throws std::runtime_error when the
+// state could not be stored; what was stored before must then be intact.
+class StateSink {
+ public:
+  virtual ~StateSink() = default;
+  virtual void save(const JobState& state, const std::string& reason) = 0;
 };
 
 // Where the time went, in seconds of compute (summed over workers for the series) and of wall time.
@@ -48,6 +76,9 @@ struct RunResult {
   std::uint64_t retries = 0;
   std::vector<WorkerStats> workers;
   Timing timing;
+  std::uint64_t resumes = 0;
+  // The job as done: complete, with the partial result of all its terms as the one piece.
+  JobState final_state;
 };
 
 // A job that can't be run as asked: the user's mistake, reported with exit code 2.
@@ -62,7 +93,8 @@ class Executor {
   virtual ~Executor() = default;
   virtual int workers() const = 0;  // 0: this process does the work
   virtual int ranks() const = 0;
-  virtual void run(Scheduler& scheduler, ProgressReporter& progress) = 0;
+  // Runs until the scheduler is finished; calls `tick` often (progress, checkpoints when due).
+  virtual void run(Scheduler& scheduler, const std::function<void()>& tick) = 0;
 };
 
 // Runs every task in this process, one after another.
@@ -71,7 +103,7 @@ class LocalExecutor final : public Executor {
   explicit LocalExecutor(const Series& series) : series_(series) {}
   int workers() const override { return 0; }
   int ranks() const override { return 1; }
-  void run(Scheduler& scheduler, ProgressReporter& progress) override;
+  void run(Scheduler& scheduler, const std::function<void()>& tick) override;
 
  private:
   const Series& series_;
@@ -83,6 +115,9 @@ std::uint64_t plan_terms(const Series& series, std::uint64_t digits);
 // Bytes a digits-mode run of a fast series needs at its peak (measured, with a margin).
 std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits);
 
-RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log);
+// Runs the job, from `resume` when given (a state of the same job), saving its state to `sink` (when given)
+// every spec.checkpoint_interval_s, and when the run stops early (a signal, a poisoned range).
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log,
+                  const JobState* resume = nullptr, StateSink* sink = nullptr);
 
 }  // namespace pi

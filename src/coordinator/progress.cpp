@@ -49,6 +49,11 @@ void ProgressReporter::update(std::uint64_t ranges_done, double work_done) {
   work_done_.store(work_done);
 }
 
+void ProgressReporter::resume_from(std::uint64_t ranges_done, double work_done) {
+  update(ranges_done, work_done);
+  work_before_.store(work_done);
+}
+
 void ProgressReporter::set_workers(int alive, int busy, std::uint64_t retries) {
   alive_.store(alive);
   busy_.store(busy);
@@ -64,8 +69,8 @@ std::string ProgressReporter::line() const {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double done = work_done_.load();
   const double fraction = total_work_ > 0 ? std::min(1.0, done / total_work_) : 0.0;
-  const double rate = elapsed > 0 ? done / elapsed : 0.0;
-  const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : NAN;
+  const double rate = elapsed > 0 ? (done - work_before_.load()) / elapsed : 0.0;
+  const double eta = rate > 0 ? std::max(0.0, total_work_ - done) / rate : NAN;
   std::string phase;
   {
     std::lock_guard lock(mutex_);

@@ -25,6 +25,8 @@ class ProgressReporter {
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
   void update(std::uint64_t ranges_done, double work_done);
+  // A resumed run starts with work done already; rate and ETA count only the work of this run.
+  void resume_from(std::uint64_t ranges_done, double work_done);
   void set_workers(int alive, int busy, std::uint64_t retries);
   void set_phase(std::string phase);
   std::string line() const;
@@ -41,6 +43,7 @@ class ProgressReporter {
   std::chrono::steady_clock::time_point start_;
   std::atomic<std::uint64_t> ranges_done_{0};
   std::atomic<double> work_done_{0.0};
+  std::atomic<double> work_before_{0.0};
   std::atomic<int> alive_{0};
   std::atomic<int> busy_{0};
   std::atomic<std::uint64_t> retries_{0};

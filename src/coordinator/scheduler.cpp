@@ -67,7 +67,13 @@ double Scheduler::predicted_seconds(const Task& task) const {
 }
 
 std::optional<Task> Scheduler::next_evaluation() {
-  const std::uint64_t left = grid_.size() - frontier_;
+  // Leaves a restored piece covers are done already.
+  for (auto it = restored_.begin(); it != restored_.end() && it->first <= frontier_;
+       it = restored_.erase(it)) {
+    frontier_ = std::max(frontier_, it->second);
+  }
+  const std::uint64_t gap_end = restored_.empty() ? grid_.size() : restored_.begin()->first;
+  const std::uint64_t left = gap_end - frontier_;
   if (left == 0) return std::nullopt;
   std::uint64_t leaves = 1;
   if (eval_rate_ > 0) {
@@ -170,10 +176,10 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
   if (!grid_.tree()) {
     // Slow series: exact additions onto the finished prefix, in range order.
     pieces_.emplace(first, Piece{last, std::move(result)});
-    for (auto it = pieces_.begin();
-         it != pieces_.end() && grid_.leaf(it->first).begin == (prefix_ ? prefix_->range.end : 0);
+    for (auto it = pieces_.begin(); it != pieces_.end() && it->first == prefix_leaves_;
          it = pieces_.erase(it)) {
       prefix_ = prefix_ ? series_.combine(*prefix_, *it->second.result) : *it->second.result;
+      prefix_leaves_ = it->second.last_leaf;
     }
     return;
   }
@@ -276,6 +282,60 @@ int Scheduler::busy_workers() const {
   for (const auto& f : in_flight_)
     if (f && !f->overdue) ++n;
   return n;
+}
+
+std::vector<FinishedPiece> Scheduler::finished_pieces() const {
+  std::vector<FinishedPiece> out;
+  if (prefix_) {
+    const std::uint64_t last = grid_.tree() ? grid_.size() : prefix_leaves_;
+    out.push_back({0, last, std::make_shared<const PartialResult>(*prefix_)});
+  }
+  for (const auto& [first, piece] : pieces_) out.push_back({first, piece.last_leaf, piece.result});
+  for (const auto& [id, open] : open_) {
+    const Task& t = open.task;
+    if (t.kind != TaskKind::merge) continue;
+    const std::uint64_t mid = t.first_leaf + (t.last_leaf - t.first_leaf) / 2;
+    out.push_back({t.first_leaf, mid, t.left});
+    out.push_back({mid, t.last_leaf, t.right});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first_leaf < b.first_leaf; });
+  return out;
+}
+
+void Scheduler::restore(std::vector<FinishedPiece> pieces) {
+  if (frontier_ != 0 || !open_.empty() || prefix_ || !pieces_.empty()) {
+    throw std::logic_error("Scheduler::restore after the run started");
+  }
+  std::sort(pieces.begin(), pieces.end(),
+            [](const auto& a, const auto& b) { return a.first_leaf < b.first_leaf; });
+  std::uint64_t covered = 0;
+  for (const FinishedPiece& p : pieces) {
+    const std::uint64_t size = p.last_leaf - p.first_leaf;
+    const auto where = [&p] {
+      return "ranges " + std::to_string(p.first_leaf) + ".." + std::to_string(p.last_leaf);
+    };
+    if (p.last_leaf <= p.first_leaf || p.last_leaf > grid_.size() || p.first_leaf < covered) {
+      throw std::invalid_argument(where() + " overlap another piece or lie outside the grid of " +
+                                  std::to_string(grid_.size()) + " ranges");
+    }
+    if (grid_.tree() && (!std::has_single_bit(size) || p.first_leaf % size != 0)) {
+      throw std::invalid_argument(where() + " are not a node of the merge tree");
+    }
+    if (!p.result || p.result->range != grid_.span(p.first_leaf, p.last_leaf)) {
+      throw std::invalid_argument(where() + " hold a result for other terms");
+    }
+    covered = p.last_leaf;
+  }
+  for (FinishedPiece& p : pieces) {
+    Task done;
+    done.kind = TaskKind::evaluate;
+    done.first_leaf = p.first_leaf;
+    done.last_leaf = p.last_leaf;
+    work_done_ += task_work(done);
+    leaves_done_ += p.last_leaf - p.first_leaf;
+    restored_.emplace(p.first_leaf, p.last_leaf);
+    add_piece(p.first_leaf, p.last_leaf, std::move(p.result));
+  }
 }
 
 PartialResult Scheduler::take_result() {

@@ -48,6 +48,14 @@ struct TaskTimes {
   std::map<int, double> merges_by_level_s;  // level k merges two nodes of 2^(k-1) grid ranges each
 };
 
+// A finished, exact partial result of grid ranges [first_leaf, last_leaf): what a checkpoint holds and a
+// resumed job starts from.
+struct FinishedPiece {
+  std::uint64_t first_leaf = 0;
+  std::uint64_t last_leaf = 0;
+  std::shared_ptr<const PartialResult> result;
+};
+
 // A task failed as often as the job allows: the job stops with this error, which names the terms.
 class PoisonedRange : public std::runtime_error {
  public:
@@ -90,6 +98,13 @@ class Scheduler {
   // The prefix [0, terms) once finished().
   PartialResult take_result();
 
+  // Every finished result the job has not yet folded into the final one, in leaf order and disjoint:
+  // pieces waiting for a sibling, operands of merges in flight, and the prefix. Cheap: results are shared.
+  std::vector<FinishedPiece> finished_pieces() const;
+  // Starts from pieces of an earlier run of the same job (before any assignment); their leaves are never
+  // handed out again. Throws std::invalid_argument when a piece does not fit this grid.
+  void restore(std::vector<FinishedPiece> pieces);
+
  private:
   struct OpenTask {
     Task task;
@@ -124,7 +139,9 @@ class Scheduler {
   std::deque<std::uint64_t> queue_;
   std::map<std::uint64_t, Piece> pieces_;  // finished, not yet merged, by first leaf
   std::optional<PartialResult> prefix_;
-  std::uint64_t frontier_ = 0;  // first leaf no assignment covers yet
+  std::uint64_t prefix_leaves_ = 0;                  // slow series: leaves in prefix_
+  std::uint64_t frontier_ = 0;                       // first leaf no assignment covers yet
+  std::map<std::uint64_t, std::uint64_t> restored_;  // restored pieces at or past the frontier: first -> last
   std::uint64_t leaves_done_ = 0;
   std::uint64_t retries_ = 0;
   double work_done_ = 0;

@@ -82,7 +82,7 @@ void MpiExecutor::dispatch(Scheduler& scheduler) {
   }
 }
 
-void MpiExecutor::run(Scheduler& scheduler, ProgressReporter& progress) {
+void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   for (int rank = 1; rank < mpi_.size(); ++rank)
     scheduler.workers()[static_cast<std::size_t>(rank - 1)].rank = rank;
   Backoff backoff;
@@ -99,8 +99,7 @@ void MpiExecutor::run(Scheduler& scheduler, ProgressReporter& progress) {
     }
     dispatch(scheduler);
     outbox_.progress();
-    progress.update(scheduler.leaves_done(), scheduler.work_done());
-    progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+    tick();
     if (scheduler.active_workers() == 0 && !scheduler.finished()) {
       throw std::runtime_error("no worker can take work: every worker was lost or retired; the job stops");
     }
@@ -191,6 +190,27 @@ void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
       outbox.send(0, Tag::failed, encode_failure(task.id, e.what()));
     }
     watchdog.finish();
+  }
+}
+
+void announce_job(const MpiRuntime& mpi, const std::string& series) {
+  Outbox outbox(mpi);
+  for (int rank = 1; rank < mpi.size(); ++rank) outbox.send(rank, Tag::job, encode_text(series));
+  outbox.drain(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+}
+
+std::string await_job(const MpiRuntime& mpi) {
+  Backoff backoff;
+  for (;;) {
+    std::optional<Incoming> message = poll(mpi, 0);
+    if (!message) {
+      backoff.wait();
+      continue;
+    }
+    if (message->tag != Tag::job) {
+      throw WireError("worker: expected the job, got tag " + std::to_string(static_cast<int>(message->tag)));
+    }
+    return decode_text(message->body);
   }
 }
 

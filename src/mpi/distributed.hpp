@@ -19,7 +19,7 @@ class MpiExecutor final : public Executor {
   MpiExecutor(const MpiRuntime& mpi, std::ostream& log);
   int workers() const override { return mpi_.size() - 1; }
   int ranks() const override { return mpi_.size(); }
-  void run(Scheduler& scheduler, ProgressReporter& progress) override;
+  void run(Scheduler& scheduler, const std::function<void()>& tick) override;
   // Ranks that missed a deadline and never answered since, over every attempt of the job.
   const std::vector<int>& lost_ranks() const { return lost_; }
   // Tells every worker to stop and waits a little for the messages to leave; returns the workers that could
@@ -46,5 +46,10 @@ class MpiExecutor final : public Executor {
 // --enable-recovery) from ever ending.
 inline constexpr double kWorkerGraceSeconds = 10.0;
 void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults);
+
+// Before the run: rank 0 tells every worker the series of the job it decided on (from the options or from a
+// checkpoint), or an empty name when there is no job to run and the workers should end.
+void announce_job(const MpiRuntime& mpi, const std::string& series);
+std::string await_job(const MpiRuntime& mpi);
 
 }  // namespace pi

@@ -13,7 +13,7 @@
 namespace pi {
 
 // MPI tags.
-enum class Tag : int { ready = 1, task = 2, result = 3, failed = 4, stop = 5 };
+enum class Tag : int { ready = 1, task = 2, result = 3, failed = 4, stop = 5, job = 6 };
 
 class WireError : public std::runtime_error {
  public:

@@ -24,11 +24,12 @@ struct Sim {
   Sim(const std::string& name, std::uint64_t terms, int workers, SchedulerConfig config = {})
       : series(make_series(name)), grid(*series, terms), scheduler(*series, grid, config, workers) {}
 
-  // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done.
-  void run_shuffled(int workers, unsigned seed) {
+  // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done (or until
+  // `stop_after` tasks completed, leaving the others running).
+  void run_shuffled(int workers, unsigned seed, std::size_t stop_after = SIZE_MAX) {
     std::mt19937 rng(seed);
     std::vector<std::pair<int, Task>> running;
-    while (!scheduler.finished()) {
+    for (std::size_t completed = 0; !scheduler.finished() && completed < stop_after; ++completed) {
       for (int w = 0; w < workers; ++w) {
         const bool idle = std::none_of(running.begin(), running.end(), [&](auto& r) { return r.first == w; });
         if (!idle) continue;
@@ -68,6 +69,47 @@ TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
       EXPECT_EQ(sim.scheduler.leaves_done(), sim.grid.size());
     }
   }
+}
+
+TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
+  for (const char* name : {"chudnovsky", "leibniz"}) {
+    const std::uint64_t terms = std::string(name) == "leibniz" ? (kSlowLeafTerms * 17 + 5) : 40009;
+    SchedulerConfig small;
+    small.max_assignment_leaves = 4;  // many tasks, so that a stop leaves pieces and merges in flight
+    Sim whole(name, terms, 3);
+    whole.run_shuffled(3, 7);
+    const PartialResult expected = whole.scheduler.take_result();
+    for (std::size_t stop_after : {1u, 3u, 6u, 10u}) {
+      Sim stopped(name, terms, 3, small);
+      stopped.run_shuffled(3, 11, stop_after);
+      ASSERT_FALSE(stopped.scheduler.finished());
+      std::vector<FinishedPiece> pieces = stopped.scheduler.finished_pieces();
+      std::uint64_t covered = 0;
+      for (std::size_t i = 0; i < pieces.size(); ++i) {
+        covered += pieces[i].last_leaf - pieces[i].first_leaf;
+        if (i > 0) EXPECT_LE(pieces[i - 1].last_leaf, pieces[i].first_leaf) << "pieces overlap";
+      }
+      EXPECT_EQ(covered, stopped.scheduler.leaves_done()) << name << " after " << stop_after;
+
+      Sim resumed(name, terms, 2, small);
+      resumed.scheduler.restore(pieces);
+      EXPECT_EQ(resumed.scheduler.leaves_done(), covered);
+      resumed.run_shuffled(2, 5);
+      EXPECT_EQ(resumed.scheduler.leaves_done(), resumed.grid.size()) << "a leaf was evaluated twice";
+      EXPECT_EQ(resumed.scheduler.take_result(), expected) << name << " after " << stop_after;
+    }
+  }
+}
+
+TEST(Scheduler, RestoreRefusesPiecesThatDoNotFitTheGrid) {
+  Sim sim("chudnovsky", 40009, 2);
+  const Range r = sim.grid.span(1, 3);  // two leaves, but not an aligned node of the tree
+  const auto result = std::make_shared<const PartialResult>(sim.series->evaluate(r, false));
+  EXPECT_THROW(sim.scheduler.restore({FinishedPiece{1, 3, result}}), std::invalid_argument);
+  Sim other("chudnovsky", 40009, 2);
+  const auto wrong =
+      std::make_shared<const PartialResult>(other.series->evaluate(other.grid.span(0, 1), false));
+  EXPECT_THROW(other.scheduler.restore({FinishedPiece{2, 3, wrong}}), std::invalid_argument);
 }
 
 TEST(Scheduler, FastSeriesAssignmentsAreAlignedNodesOfTheMergeTree) {

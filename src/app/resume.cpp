@@ -1,0 +1,114 @@
+#include "app/resume.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace pi {
+namespace {
+
+constexpr int kMaxGenerations = 100;
+
+std::string describe_mode(const std::optional<std::uint64_t>& digits,
+                          const std::optional<std::uint64_t>& terms) {
+  return digits ? "--digits " + std::to_string(*digits) : "--terms " + std::to_string(terms.value_or(0));
+}
+
+// Flags given with --resume must agree with the checkpoint; the others come from it.
+void check_agreement(const JobSpec& given, const JobState& saved, const std::filesystem::path& file) {
+  const std::string where = " disagrees with the checkpoint " + file.string() + ", which is for ";
+  if (!given.series.empty() && given.series != saved.series) {
+    throw ConfigError("--series " + given.series + where + "--series " + saved.series);
+  }
+  const bool given_mode = given.digits || given.terms;
+  if (given_mode && (given.digits != saved.digits || given.terms != saved.requested_terms)) {
+    throw ConfigError(describe_mode(given.digits, given.terms) + where +
+                      describe_mode(saved.digits, saved.requested_terms));
+  }
+}
+
+std::string progress_of(const JobState& s) {
+  return std::to_string(s.ranges_done) + "/" + std::to_string(s.grid_ranges) + " ranges";
+}
+
+// The error for a checkpoint that failed validation, pointing at the newest older one that is good.
+CheckpointError rejected(const CheckpointError& e, const std::filesystem::path& dir) {
+  std::string msg = std::string(e.what()) + "; nothing was changed.";
+  for (int k = 1; k <= kMaxGenerations; ++k) {
+    const auto older = checkpoint_path(dir, k);
+    if (!std::filesystem::exists(older)) break;
+    try {
+      const JobState s = read_checkpoint(older);
+      return CheckpointError(msg + " The previous checkpoint " + older.string() + " (" + progress_of(s) +
+                             ") is valid: resume from it with --resume-from " + older.string());
+    } catch (const CheckpointError&) {
+      continue;
+    }
+  }
+  return CheckpointError(msg + " No valid older checkpoint was found.");
+}
+
+}  // namespace
+
+JobPlan plan_job(const JobOptions& o, std::ostream& log) {
+  JobPlan plan;
+  plan.spec = o.spec;
+  const std::filesystem::path newest = checkpoint_path(o.out_dir);
+  const std::filesystem::path file = o.resume_from.empty() ? newest : o.resume_from;
+  if (!o.resume) {
+    if (std::filesystem::exists(newest) || std::filesystem::exists(checkpoint_path(o.out_dir, 1))) {
+      throw ConfigError("--out " + o.out_dir.string() +
+                        " holds the checkpoint of a job; resume it with --resume, or give another --out");
+    }
+    return plan;
+  }
+  if (!std::filesystem::exists(file)) {
+    if (!o.resume_from.empty()) throw ConfigError("--resume-from " + file.string() + ": no such file");
+    if (std::filesystem::exists(checkpoint_path(o.out_dir, 1))) {
+      throw rejected(CheckpointError(file.string() + " is missing but older checkpoints exist"), o.out_dir);
+    }
+    if (o.spec.series.empty() || (!o.spec.digits && !o.spec.terms)) {
+      throw ConfigError(
+          "--resume: " + o.out_dir.string() +
+          " holds no checkpoint.h5, and without --series and --digits or --terms there is no job "
+          "to start");
+    }
+    log << "[pi-job] no checkpoint in " << o.out_dir.string() << ": the job starts from the beginning"
+        << std::endl;
+    return plan;
+  }
+  JobState state;
+  try {
+    state = read_checkpoint(file);
+  } catch (const CheckpointError& e) {
+    if (o.resume_from.empty()) throw rejected(e, o.out_dir);
+    throw CheckpointError(std::string(e.what()) + "; nothing was changed");
+  }
+  check_agreement(o.spec, state, file);
+  plan.spec.series = state.series;
+  plan.spec.digits = state.digits;
+  plan.spec.terms = state.requested_terms;
+  if (state.complete) {
+    plan.already_complete = true;
+    return plan;
+  }
+  if (!o.resume_from.empty() && std::filesystem::exists(newest) &&
+      !std::filesystem::equivalent(file, newest)) {
+    bool newest_good = true;
+    try {
+      read_checkpoint(newest);
+    } catch (const CheckpointError&) {
+      newest_good = false;
+    }
+    if (!newest_good) {
+      const auto aside = newest.string() + ".rejected";
+      std::filesystem::rename(newest, aside);
+      log << "[pi-job] " << newest.string() << " fails validation: kept as " << aside << std::endl;
+    }
+  }
+  log << "[pi-job] resuming " << state.series << " from " << file.string() << " (" << progress_of(state)
+      << ", " << state.checkpoints << " checkpoints, " << state.resumes << " resumes before)" << std::endl;
+  plan.resume = std::move(state);
+  return plan;
+}
+
+}  // namespace pi

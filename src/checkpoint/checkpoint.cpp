@@ -1,0 +1,326 @@
+#include "checkpoint/checkpoint.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include "checkpoint/durable.hpp"
+#include "coordinator/grid.hpp"
+#include "coordinator/progress.hpp"
+
+namespace pi {
+namespace {
+
+constexpr const char* kCheckpointFormat = "pi-hpc checkpoint";
+constexpr const char* kResultFormat = "pi-hpc result";
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string piece_name(std::size_t i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "piece_%06zu", i);
+  return buf;
+}
+
+std::vector<std::uint8_t> magnitude_bytes(const BigInt& v) {
+  std::vector<std::uint8_t> bytes(std::max<std::size_t>(1, (mpz_sizeinbase(raw(v), 2) + 7) / 8), 0);
+  std::size_t count = 0;
+  mpz_export(bytes.data(), &count, -1, 1, 0, 0, raw(v));  // least significant byte first
+  if (mpz_sgn(raw(v)) == 0) bytes.assign(1, 0);
+  return bytes;
+}
+
+BigInt from_magnitude(const std::vector<std::uint8_t>& bytes, bool negative) {
+  BigInt v;
+  mpz_import(raw(v), bytes.size(), -1, 1, 0, 0, bytes.data());
+  if (negative) mpz_neg(raw(v), raw(v));
+  return v;
+}
+
+[[noreturn]] void system_fail(const std::string& what, const std::filesystem::path& path) {
+  throw CheckpointError(what + " " + path.string() + ": " + std::strerror(errno));
+}
+
+void rename_or_fail(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) system_fail("cannot rename " + from.string() + " to", to);
+}
+
+void write_parameters(const h5::Handle& root, const JobState& s) {
+  h5::write_attribute(root, "series", s.series);
+  h5::write_attribute(root, "mode", std::string(s.digits ? "digits" : "terms"));
+  if (s.digits) h5::write_attribute(root, "digits", *s.digits);
+  if (s.requested_terms) h5::write_attribute(root, "requested_terms", *s.requested_terms);
+  h5::write_attribute(root, "terms", s.terms);
+  h5::write_attribute(root, "grid_ranges", s.grid_ranges);
+  h5::write_attribute(root, "grid_step", s.grid_step);
+}
+
+}  // namespace
+
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int generation) {
+  return dir / (generation == 0 ? std::string("checkpoint.h5")
+                                : "checkpoint." + std::to_string(generation) + ".h5");
+}
+
+CheckpointStore::CheckpointStore(std::filesystem::path dir, int keep, std::ostream& log)
+    : dir_(std::move(dir)), keep_(keep), log_(log) {
+  // "N:SECONDS": during the N-th save, stall SECONDS with half of the pieces written (tests kill it there).
+  if (const char* fault = std::getenv("PI_CHECKPOINT_FAULT")) {
+    if (std::sscanf(fault, "%d:%lf", &fault_at_, &fault_seconds_) != 2) {
+      throw std::invalid_argument(std::string("PI_CHECKPOINT_FAULT '") + fault + "': expected N:SECONDS");
+    }
+  }
+}
+
+void CheckpointStore::write(const std::filesystem::path& file, const JobState& state,
+                            const std::string& reason) {
+  h5::Handle f = h5::create_file(file);
+  {
+    const h5::Handle root = h5::open_group(f, "/");
+    h5::write_attribute(root, "format", std::string(kCheckpointFormat));
+    h5::write_attribute(root, "format_version", kCheckpointFormatVersion);
+    h5::write_attribute(root, "program_version", std::string(PI_HPC_VERSION));
+    write_parameters(root, state);
+    h5::write_attribute(root, "status", std::string(state.complete ? "complete" : "running"));
+    h5::write_attribute(root, "ranges_done", state.ranges_done);
+    h5::write_attribute(root, "retries", state.retries);
+    h5::write_attribute(root, "resumes", state.resumes);
+    h5::write_attribute(root, "checkpoints", state.checkpoints);
+    h5::write_attribute(root, "elapsed_s", state.elapsed_s);
+    h5::write_attribute(root, "written_at", utc_now());
+    h5::write_attribute(root, "reason", reason);
+
+    std::vector<std::uint64_t> ranges, terms;
+    for (const FinishedPiece& p : state.pieces) {
+      ranges.insert(ranges.end(), {p.first_leaf, p.last_leaf});
+      terms.insert(terms.end(), {p.result->range.begin, p.result->range.end});
+    }
+    h5::write_u64_table(root, "completed_ranges", 2, ranges);
+    h5::write_u64_table(root, "completed_terms", 2, terms);
+
+    const h5::Handle pieces = h5::create_group(root, "pieces");
+    for (std::size_t i = 0; i < state.pieces.size(); ++i) {
+      if (saves_ == fault_at_ && i == state.pieces.size() / 2) {
+        h5::flush(f);
+        log_ << "[pi-job] fault injection: inside checkpoint write " << saves_ << ", stalling "
+             << fault_seconds_ << " s" << std::endl;
+        std::this_thread::sleep_for(std::chrono::duration<double>(fault_seconds_));
+      }
+      const FinishedPiece& p = state.pieces[i];
+      const h5::Handle g = h5::create_group(pieces, piece_name(i));
+      h5::write_attribute(g, "first_range", p.first_leaf);
+      h5::write_attribute(g, "end_range", p.last_leaf);
+      h5::write_attribute(g, "term_begin", p.result->range.begin);
+      h5::write_attribute(g, "term_end", p.result->range.end);
+      h5::write_attribute(g, "values", static_cast<std::uint64_t>(p.result->values.size()));
+      for (std::size_t k = 0; k < p.result->values.size(); ++k) {
+        const BigInt& v = p.result->values[k];
+        const h5::Handle d = h5::write_bytes(g, "value_" + std::to_string(k), magnitude_bytes(v));
+        h5::write_attribute(d, "negative", static_cast<std::uint64_t>(v < 0 ? 1 : 0));
+      }
+    }
+  }
+  f.close("cannot close " + file.string());
+}
+
+void CheckpointStore::rotate() {
+  if (keep_ < 2 || !std::filesystem::exists(checkpoint_path(dir_))) return;
+  for (int k = keep_ - 1; k >= 2; --k) {
+    if (std::filesystem::exists(checkpoint_path(dir_, k - 1))) {
+      rename_or_fail(checkpoint_path(dir_, k - 1), checkpoint_path(dir_, k));
+    }
+  }
+  // A second name for the current checkpoint, so that checkpoint.h5 itself exists at every moment.
+  const std::filesystem::path previous = checkpoint_path(dir_, 1);
+  const std::filesystem::path link_tmp = previous.string() + ".tmp";
+  ::unlink(link_tmp.c_str());
+  if (::link(checkpoint_path(dir_).c_str(), link_tmp.c_str()) == 0) {
+    rename_or_fail(link_tmp, previous);
+  } else {
+    // No hard links here (some network file systems): a short moment without checkpoint.h5 instead.
+    rename_or_fail(checkpoint_path(dir_), previous);
+  }
+}
+
+void CheckpointStore::save(const JobState& state, const std::string& reason) {
+  ++saves_;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::filesystem::path tmp = checkpoint_path(dir_).string() + ".tmp";
+  try {
+    write(tmp, state, reason);
+    fsync_file(tmp);
+    rotate();
+    rename_or_fail(tmp, checkpoint_path(dir_));
+    fsync_directory(dir_);
+  } catch (const std::exception& e) {
+    ::unlink(tmp.c_str());
+    throw CheckpointError("cannot write " + checkpoint_path(dir_).string() + ": " + e.what());
+  }
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(checkpoint_path(dir_), ec);
+  char line[256];
+  std::snprintf(
+      line, sizeof line, "[pi-job] checkpoint %llu written (%s): %llu/%llu ranges, %.1f MB in %.2f s",
+      static_cast<unsigned long long>(state.checkpoints), reason.c_str(),
+      static_cast<unsigned long long>(state.ranges_done), static_cast<unsigned long long>(state.grid_ranges),
+      ec ? 0.0 : static_cast<double>(bytes) / 1e6, seconds_since(t0));
+  log_ << line << std::endl;
+}
+
+JobState read_checkpoint(const std::filesystem::path& file) {
+  if (!std::filesystem::exists(file)) throw CheckpointError(file.string() + ": no such file");
+  try {
+    JobState s;
+    const h5::Handle f = h5::open_file_readonly(file);
+    const h5::Handle root = h5::open_group(f, "/");
+    if (!h5::has_attribute(root, "format") ||
+        h5::read_string_attribute(root, "format") != kCheckpointFormat) {
+      throw CheckpointError("not a pi-hpc checkpoint (no format attribute '" +
+                            std::string(kCheckpointFormat) + "')");
+    }
+    const std::uint64_t version = h5::read_u64_attribute(root, "format_version");
+    if (version != kCheckpointFormatVersion) {
+      throw CheckpointError("unknown format version " + std::to_string(version) + "; this pi-job (" +
+                            PI_HPC_VERSION + ") reads version " + std::to_string(kCheckpointFormatVersion));
+    }
+    s.series = h5::read_string_attribute(root, "series");
+    std::unique_ptr<Series> series;
+    try {
+      series = make_series(s.series);
+    } catch (const SeriesError&) {
+      throw CheckpointError("unknown series '" + s.series + "'");
+    }
+    const std::string mode = h5::read_string_attribute(root, "mode");
+    if (mode == "digits") {
+      s.digits = h5::read_u64_attribute(root, "digits");
+    } else if (mode == "terms") {
+      s.requested_terms = h5::read_u64_attribute(root, "requested_terms");
+    } else {
+      throw CheckpointError("unknown mode '" + mode + "'");
+    }
+    s.terms = h5::read_u64_attribute(root, "terms");
+    s.grid_ranges = h5::read_u64_attribute(root, "grid_ranges");
+    s.grid_step = h5::read_u64_attribute(root, "grid_step");
+    if (s.terms == 0 || s.terms > series->max_terms()) {
+      throw CheckpointError("terms " + std::to_string(s.terms) + " out of range for " + s.series);
+    }
+    const Grid grid(*series, s.terms);
+    if (grid.size() != s.grid_ranges || grid.step() != s.grid_step) {
+      throw CheckpointError("its range grid (" + std::to_string(s.grid_ranges) + " ranges of step " +
+                            std::to_string(s.grid_step) + ") is not the grid this pi-job makes for " +
+                            std::to_string(s.terms) + " terms (" + std::to_string(grid.size()) + " ranges)");
+    }
+    const std::string status = h5::read_string_attribute(root, "status");
+    if (status != "running" && status != "complete") throw CheckpointError("unknown status '" + status + "'");
+    s.complete = status == "complete";
+    s.ranges_done = h5::read_u64_attribute(root, "ranges_done");
+    s.retries = h5::read_u64_attribute(root, "retries");
+    s.resumes = h5::read_u64_attribute(root, "resumes");
+    s.checkpoints = h5::read_u64_attribute(root, "checkpoints");
+    s.elapsed_s = h5::read_f64_attribute(root, "elapsed_s");
+
+    const std::vector<std::uint64_t> ranges = h5::read_u64_table(root, "completed_ranges", 2);
+    const std::vector<std::uint64_t> terms = h5::read_u64_table(root, "completed_terms", 2);
+    const h5::Handle pieces = h5::open_group(root, "pieces");
+    const std::size_t n = ranges.size() / 2;
+    if (terms.size() != ranges.size() || h5::group_members(pieces).size() != n) {
+      throw CheckpointError("completed_ranges, completed_terms and pieces disagree on the number of pieces");
+    }
+    std::uint64_t done = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string name = piece_name(i);
+      const h5::Handle g = h5::open_group(pieces, name);
+      FinishedPiece p;
+      p.first_leaf = h5::read_u64_attribute(g, "first_range");
+      p.last_leaf = h5::read_u64_attribute(g, "end_range");
+      PartialResult r;
+      r.range = Range{h5::read_u64_attribute(g, "term_begin"), h5::read_u64_attribute(g, "term_end")};
+      if (p.first_leaf != ranges[2 * i] || p.last_leaf != ranges[2 * i + 1] ||
+          r.range.begin != terms[2 * i] || r.range.end != terms[2 * i + 1]) {
+        throw CheckpointError(name + " disagrees with completed_ranges/completed_terms");
+      }
+      if (p.last_leaf <= p.first_leaf || p.last_leaf > grid.size() ||
+          r.range != grid.span(p.first_leaf, p.last_leaf)) {
+        throw CheckpointError(name + " (ranges " + std::to_string(p.first_leaf) + ".." +
+                              std::to_string(p.last_leaf) + ") does not fit the grid");
+      }
+      const std::uint64_t values = h5::read_u64_attribute(g, "values");
+      if (values == 0 || values > 8)
+        throw CheckpointError(name + " has " + std::to_string(values) + " values");
+      for (std::uint64_t k = 0; k < values; ++k) {
+        const std::string vname = "value_" + std::to_string(k);
+        const std::vector<std::uint8_t> bytes = h5::read_bytes(g, vname);
+        const h5::Handle d(H5Dopen2(g.get(), vname.c_str(), H5P_DEFAULT), H5Dclose, "cannot open " + vname);
+        r.values.push_back(from_magnitude(bytes, h5::read_u64_attribute(d, "negative") != 0));
+      }
+      done += p.last_leaf - p.first_leaf;
+      p.result = std::make_shared<const PartialResult>(std::move(r));
+      s.pieces.push_back(std::move(p));
+    }
+    if (done != s.ranges_done) {
+      throw CheckpointError("ranges_done says " + std::to_string(s.ranges_done) + " but the pieces cover " +
+                            std::to_string(done));
+    }
+    if (s.complete && (n != 1 || done != grid.size())) {
+      throw CheckpointError("status is complete but the pieces do not cover the whole grid");
+    }
+    return s;
+  } catch (const CheckpointError& e) {
+    throw CheckpointError(file.string() + ": " + e.what());
+  }
+}
+
+void write_result_file(const std::filesystem::path& dir, const RunResult& r) {
+  const std::filesystem::path path = dir / "result.h5";
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  try {
+    {
+      h5::Handle f = h5::create_file(tmp);
+      {
+        const h5::Handle root = h5::open_group(f, "/");
+        h5::write_attribute(root, "format", std::string(kResultFormat));
+        h5::write_attribute(root, "format_version", kCheckpointFormatVersion);
+        h5::write_attribute(root, "program_version", std::string(PI_HPC_VERSION));
+        write_parameters(root, r.final_state);
+        h5::write_attribute(root, "status", std::string("complete"));
+        const Estimate& best = r.estimates.best();
+        h5::write_attribute(root, "estimate", r.estimate_text);
+        h5::write_attribute(root, "method", best.method);
+        h5::write_attribute(root, "error_bound", best.error_bound.to_string());
+        h5::write_attribute(root, "correct_digits", r.correct_digits);
+        h5::write_attribute(root, "elapsed_s", r.elapsed_s);
+        h5::write_attribute(root, "ranks", static_cast<std::uint64_t>(r.ranks));
+        h5::write_attribute(root, "retries", r.retries);
+        h5::write_attribute(root, "resumes", r.resumes);
+        h5::write_attribute(root, "written_at", utc_now());
+        if (r.pi_text) {
+          // The digits as in pi.txt ("3." and the decimals), without the newline.
+          const auto* data = reinterpret_cast<const std::uint8_t*>(r.pi_text->data());
+          h5::write_bytes(root, "pi", std::span<const std::uint8_t>(data, r.pi_text->size()));
+        }
+      }
+      f.close("cannot close " + tmp.string());
+    }
+    fsync_file(tmp);
+    rename_or_fail(tmp, path);
+    fsync_directory(dir);
+  } catch (const std::exception& e) {
+    ::unlink(tmp.c_str());
+    throw CheckpointError("cannot write " + path.string() + ": " + e.what());
+  }
+}
+
+}  // namespace pi

@@ -1,0 +1,49 @@
+// checkpoint.h5 and result.h5 (schema: docs/checkpoint.md). A checkpoint is written to a temporary file,
+// closed, fsynced and renamed over the last one, after that one has been kept as checkpoint.1.h5, so a
+// job killed at any moment leaves a readable checkpoint. Reading validates everything a resume relies on:
+// checksums, the format version, the parameters and the grid.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <ostream>
+#include <string>
+
+#include "checkpoint/hdf5.hpp"
+#include "coordinator/job.hpp"
+
+namespace pi {
+
+inline constexpr std::uint64_t kCheckpointFormatVersion = 1;
+// Exit code of pi-job when a checkpoint it should resume from can't be used.
+inline constexpr int kExitBadCheckpoint = 4;
+
+// DIR/checkpoint.h5 for generation 0, DIR/checkpoint.K.h5 for the K-th older one.
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int generation = 0);
+
+// Writes a job's checkpoints into a directory, keeping `keep` of them (the newest and keep-1 older ones).
+class CheckpointStore final : public StateSink {
+ public:
+  CheckpointStore(std::filesystem::path dir, int keep, std::ostream& log);
+  // Throws CheckpointError; then the temporary file is gone and the checkpoints before are untouched.
+  void save(const JobState& state, const std::string& reason) override;
+
+ private:
+  void write(const std::filesystem::path& file, const JobState& state, const std::string& reason);
+  void rotate();
+
+  std::filesystem::path dir_;
+  int keep_;
+  std::ostream& log_;
+  int saves_ = 0;
+  int fault_at_ = 0;  // PI_CHECKPOINT_FAULT: the save during which to stall (tests only)
+  double fault_seconds_ = 0;
+};
+
+// Reads a checkpoint and checks all of it; throws CheckpointError naming the file and what is wrong.
+JobState read_checkpoint(const std::filesystem::path& file);
+
+// DIR/result.h5: the final result and its metadata, written atomically.
+void write_result_file(const std::filesystem::path& dir, const RunResult& result);
+
+}  // namespace pi
