@@ -55,6 +55,7 @@ nlohmann::json summary_json(const RunResult& r) {
                       {"elapsed_s", r.elapsed_s},
                       {"ranks", r.ranks},
                       {"retries", r.retries},
+                      {"resumes", r.resumes},
                       {"workers", workers_json(r)},
                       {"timing", timing_json(r.timing)},
                       {"status", "complete"}};

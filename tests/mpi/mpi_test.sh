@@ -12,20 +12,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-failures=0
-pass=0
-
-check() {  # check "what" command...
-  local what=$1
-  shift
-  if "$@"; then
-    pass=$((pass + 1))
-  else
-    echo "FAIL: $what"
-    failures=$((failures + 1))
-  fi
-}
+source "$(dirname "$0")/../support/harness.sh"
 
 # run NAME RANKS [mpirun flags --] pi-job args: runs the job, output in $tmp/NAME, log in $tmp/NAME.log
 run() {
@@ -46,8 +33,6 @@ run() {
 }
 
 rc_of() { cat "$tmp/$1.rc"; }
-same_file() { cmp -s "$1" "$2" || { echo "  $1 and $2 differ"; return 1; }; }
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
 log_has() { grep -q -- "$2" "$tmp/$1.log" || { echo "  $1.log lacks '$2':"; tail -5 "$tmp/$1.log"; return 1; }; }
 exit_is() { [[ $(rc_of "$1") == "$2" ]] || { echo "  $1 exited $(rc_of "$1"), wanted $2:"; tail -5 "$tmp/$1.log"; return 1; }; }
 
@@ -161,5 +146,4 @@ case $case_name in
     exit 2
     ;;
 esac
-echo "$pass passed, $failures failed"
-[[ $failures -eq 0 ]]
+finish

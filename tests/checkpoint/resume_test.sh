@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# Checkpoints and resume with a real mpirun and real files: resume_test.sh CASE PI_JOB
+# Each case prints what it checked and exits non-zero on the first failure; 77 when it can't run here.
+set -u
+case_name=$1
+job=$2
+tmp=$(mktemp -d)
+mounted=""
+cleanup() {
+  [[ -n ${sid:-} ]] && pkill -KILL -s "$sid" 2>/dev/null
+  pkill -9 -f "$tmp" 2>/dev/null
+  sleep 0.2
+  [[ -n $mounted ]] && umount -l "$mounted" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+source "$(dirname "$0")/../support/harness.sh"
+
+log_has() { grep -q -- "$2" "$1" || { echo "  $1 lacks '$2':"; tail -5 "$1"; return 1; }; }
+same_estimate() {
+  [[ "$(json "$1/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" == \
+     "$(json "$2/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" ]] ||
+    { echo "  $1 and $2 have different estimates"; return 1; }
+}
+attr() { h5dump -a "/$2" "$1" 2>/dev/null | sed -n 's/^ *(0): //p' | tr -d '"'; }
+fingerprint() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+
+# start NAME ARGS...: mpirun -n 3 in its own session, so that the whole job can be killed like a lost node.
+start() {
+  local name=$1
+  shift
+  setsid mpirun -n 3 "$job" "$@" --out "$tmp/$name" --progress-interval 0 >"$tmp/$name.log" 2>&1 &
+  sid=$!
+  disown
+}
+# wait_for NAME TEXT SECONDS: until the log has TEXT.
+wait_for() {
+  for _ in $(seq $((${3} * 20))); do
+    grep -q -- "$2" "$tmp/$1.log" && return 0
+    sleep 0.05
+  done
+  echo "  $1.log never said '$2':"
+  tail -5 "$tmp/$1.log"
+  return 1
+}
+# kill_all: SIGKILL mpirun and every rank at once.
+kill_all() {
+  pkill -KILL -s "$sid"
+  while pgrep -s "$sid" >/dev/null; do sleep 0.05; done
+  sid=""
+}
+# resume NAME ARGS...: resumes under mpirun -n 3 and records the exit code.
+resume() {
+  local name=$1
+  shift
+  mpirun -n 3 "$job" --resume --out "$tmp/$name" --progress-interval 0 "$@" >"$tmp/$name.resume.log" 2>&1
+  echo $? >"$tmp/$name.rc"
+}
+exit_is() { [[ $(cat "$tmp/$1.rc") == "$2" ]] || { echo "  $1 exited $(cat "$tmp/$1.rc"), wanted $2"; return 1; }; }
+
+slow=(--series leibniz --terms 4294967296)
+fast=(--series chudnovsky --digits 6000000)
+
+case $case_name in
+  kill)
+    # SIGKILL the whole mpirun before the first checkpoint, mid-run, and inside a checkpoint write; the
+    # resumed job ends with the bytes of an uninterrupted run.
+    for kind in slow fast; do
+      declare -n args=$kind
+      mpirun -n 3 "$job" "${args[@]}" --out "$tmp/$kind-ref" --progress-interval 0 >"$tmp/$kind-ref.log" 2>&1
+      check "$kind: the uninterrupted run completes" [ "$(json "$tmp/$kind-ref/summary.json" 'd["status"]')" == complete ]
+
+      start "$kind-early" "${args[@]}" --checkpoint-interval 3600
+      wait_for "$kind-early" "ranges on 3 ranks" 20
+      sleep 0.5
+      kill_all
+      check "$kind, killed early: no checkpoint yet" [ ! -e "$tmp/$kind-early/checkpoint.h5" ]
+      resume "$kind-early" "${args[@]}"
+      check "$kind, killed early: --resume starts the job afresh" \
+        log_has "$tmp/$kind-early.resume.log" "no checkpoint in .*starts from the beginning"
+
+      start "$kind-mid" "${args[@]}" --checkpoint-interval 0.7
+      wait_for "$kind-mid" "checkpoint 2 written" 60
+      kill_all
+      check "$kind, killed mid-run: the checkpoint says running" \
+        [ "$(attr "$tmp/$kind-mid/checkpoint.h5" status)" == running ]
+      resume "$kind-mid"
+      check "$kind, killed mid-run: resumed from the checkpoint" \
+        log_has "$tmp/$kind-mid.resume.log" "resuming .* from .*checkpoint.h5 ([1-9][0-9]*/"
+
+      PI_CHECKPOINT_FAULT=2:60 start "$kind-inside" "${args[@]}" --checkpoint-interval 0.7
+      wait_for "$kind-inside" "inside checkpoint write 2" 60
+      kill_all
+      check "$kind, killed inside a write: the half-written file is the temporary one" \
+        [ -e "$tmp/$kind-inside/checkpoint.h5.tmp" ]
+      check "$kind, killed inside a write: checkpoint.h5 is the first, intact" \
+        [ "$(attr "$tmp/$kind-inside/checkpoint.h5" checkpoints)" == 1 ]
+      resume "$kind-inside"
+      check "$kind, killed inside a write: resumed" log_has "$tmp/$kind-inside.resume.log" "resuming"
+
+      for k in early mid inside; do
+        check "$kind, killed $k: the resumed job exits 0" exit_is "$kind-$k" 0
+        check "$kind, killed $k: the estimate equals the uninterrupted run's" \
+          same_estimate "$tmp/$kind-$k" "$tmp/$kind-ref"
+        if [[ $kind == fast ]]; then
+          check "$kind, killed $k: pi.txt equals the uninterrupted run's" \
+            same_file "$tmp/$kind-$k/pi.txt" "$tmp/$kind-ref/pi.txt"
+        fi
+        check "$kind, killed $k: the checkpoint records completion" \
+          [ "$(attr "$tmp/$kind-$k/checkpoint.h5" status)" == complete ]
+        check "$kind, killed $k: no temporary file is left" [ ! -e "$tmp/$kind-$k/checkpoint.h5.tmp" ]
+      done
+      check "$kind: summary.json counts the resume" [ "$(json "$tmp/$kind-mid/summary.json" 'd["resumes"]')" == 1 ]
+    done
+    # --resume on a complete job reports it, exits 0, and changes nothing.
+    before=$(fingerprint "$tmp/fast-mid")
+    resume fast-mid
+    check "complete: --resume exits 0" exit_is fast-mid 0
+    check "complete: says so" log_has "$tmp/fast-mid.resume.log" "is complete; nothing to do"
+    check "complete: no file changed" [ "$before" == "$(fingerprint "$tmp/fast-mid")" ]
+    ;;
+  damage)
+    # A flipped byte and a truncated checkpoint are detected, named, and no file is touched; the previous
+    # checkpoint is named, and resuming from it explicitly gives the uninterrupted result.
+    "$job" --series chudnovsky --digits 200000 --out "$tmp/ref" --progress-interval 0 2>/dev/null
+    start run --series chudnovsky --digits 3000000 --checkpoint-interval 0.3
+    wait_for run "checkpoint 3 written" 60
+    kill_all
+    "$job" --series chudnovsky --digits 3000000 --out "$tmp/ref3" --progress-interval 0 2>/dev/null
+    for damage in flip truncate; do
+      rm -rf "$tmp/$damage"
+      cp -a "$tmp/run" "$tmp/$damage"
+      f=$tmp/$damage/checkpoint.h5
+      size=$(stat -c %s "$f")
+      if [[ $damage == flip ]]; then
+        # A byte in the middle of the file: inside the chunks of the big integers, which fill it.
+        python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0x20; open(p,'wb').write(b)" "$f"
+        want="checksum"
+      else
+        truncate -s $((size / 2)) "$f"
+        want="truncated"
+      fi
+      before=$(fingerprint "$tmp/$damage")
+      resume "$damage"
+      check "$damage: refused with exit code 4" exit_is "$damage" 4
+      check "$damage: the error names the file" log_has "$tmp/$damage.resume.log" "cannot resume: $f"
+      check "$damage: the error says what is wrong" log_has "$tmp/$damage.resume.log" "$want"
+      check "$damage: the error names the previous checkpoint" \
+        log_has "$tmp/$damage.resume.log" "resume from it with --resume-from $tmp/$damage/checkpoint.1.h5"
+      check "$damage: no file was touched" [ "$before" == "$(fingerprint "$tmp/$damage")" ]
+      check "$damage: pi-job says it in one line" [ "$(grep -c "pi-job" "$tmp/$damage.resume.log")" == 1 ]
+      resume "$damage" --resume-from "$tmp/$damage/checkpoint.1.h5"
+      check "$damage: resumed from checkpoint.1.h5" exit_is "$damage" 0
+      check "$damage: the rejected checkpoint is set aside" [ -e "$f.rejected" ]
+      check "$damage: the result equals the uninterrupted run's" same_file "$tmp/$damage/pi.txt" "$tmp/ref3/pi.txt"
+    done
+    # Readable with h5dump and h5py; result.h5 holds the digits of pi.txt.
+    check "h5dump reads checkpoint.h5" h5dump -H "$tmp/flip/checkpoint.h5" >/dev/null
+    check "h5py reads checkpoint.h5 and result.h5" /usr/bin/python3 - "$tmp/ref" <<'PY'
+import sys, h5py
+d = sys.argv[1]
+with h5py.File(d + "/checkpoint.h5", "r") as f:
+    assert f.attrs["format"] == b"pi-hpc checkpoint" or f.attrs["format"] == "pi-hpc checkpoint", f.attrs["format"]
+    assert f.attrs["status"] in (b"complete", "complete")
+    ranges = f["completed_ranges"][:]
+    assert ranges.shape == (1, 2) and ranges[0][0] == 0 and ranges[0][1] == f.attrs["grid_ranges"], ranges
+    piece = f["pieces/piece_000000"]
+    values = [int.from_bytes(piece[name][:].tobytes(), "little") for name in piece]
+    assert all(piece[name].fletcher32 for name in piece), "a value lacks Fletcher32"
+    assert len(values) == piece.attrs["values"] and max(values).bit_length() > 600000, [v.bit_length() for v in values]
+with h5py.File(d + "/result.h5", "r") as f:
+    assert f["pi"].fletcher32
+    assert f["pi"][:].tobytes() + b"\n" == open(d + "/pi.txt", "rb").read()
+    assert f.attrs["correct_digits"] == 200000
+PY
+    ;;
+  refuse)
+    # Parameters that disagree with the checkpoint are refused by name, with exit code 2, touching nothing;
+    # so is a new job over a checkpoint.
+    start run --series chudnovsky --digits 3000000 --checkpoint-interval 0.3
+    wait_for run "checkpoint 2 written" 60
+    kill_all
+    before=$(fingerprint "$tmp/run")
+    resume run --series machin
+    check "another series: exit 2" exit_is run 2
+    check "another series: named" log_has "$tmp/run.resume.log" "series machin disagrees with the checkpoint .*for --series chudnovsky"
+    resume run --digits 1000
+    check "other digits: exit 2" exit_is run 2
+    check "other digits: named" log_has "$tmp/run.resume.log" "digits 1000 disagrees with the checkpoint .*for --digits 3000000"
+    resume run --terms 1000
+    check "terms for digits: exit 2" exit_is run 2
+    mpirun -n 3 "$job" --series chudnovsky --digits 3000000 --out "$tmp/run" >"$tmp/new.log" 2>&1
+    echo $? >"$tmp/new.rc"
+    check "a new job over a checkpoint: exit 2" exit_is new 2
+    check "a new job over a checkpoint: told to --resume" log_has "$tmp/new.log" "holds the checkpoint of a job; resume it with --resume"
+    check "nothing was touched" [ "$before" == "$(fingerprint "$tmp/run")" ]
+    "$job" --resume --out "$tmp/empty" >"$tmp/empty.log" 2>&1
+    echo $? >"$tmp/empty.rc"
+    check "--resume with nothing to resume: exit 2" exit_is empty 2
+    ;;
+  disk)
+    # A directory that becomes read-only, or full, mid-run: a clear error, the previous checkpoint survives,
+    # and the job goes on (and finishes once the directory is writable again).
+    mnt=$tmp/mnt
+    mkdir -p "$mnt"
+    if ! mount -t tmpfs -o size=64m tmpfs "$mnt" 2>/dev/null; then
+      echo "SKIP: cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)"
+      exit 77
+    fi
+    mounted=$mnt
+    "$job" --series chudnovsky --digits 3000000 --out "$tmp/ref" --progress-interval 0 2>/dev/null
+    for trouble in readonly full; do
+      out=$mnt/$trouble
+      setsid mpirun -n 3 "$job" --series chudnovsky --digits 3000000 --out "$out" --progress-interval 0 \
+        --checkpoint-interval 0.3 >"$tmp/$trouble.log" 2>&1 &
+      sid=$!
+      wait_for "$trouble" "checkpoint 1 written" 60
+      kill -STOP $(pgrep -s "$sid")  # freeze the job while the directory changes
+      cp "$out/checkpoint.h5" "$tmp/$trouble-kept.h5"
+      if [[ $trouble == readonly ]]; then
+        mount -o remount,ro "$mnt"
+      else
+        dd if=/dev/zero of="$mnt/filler" bs=1M count=64 2>/dev/null
+      fi
+      kill -CONT $(pgrep -s "$sid")
+      wait_for "$trouble" "checkpoint failed" 30
+      kill -STOP $(pgrep -s "$sid")
+      check "$trouble: the previous checkpoint survives, byte for byte" \
+        same_file "$out/checkpoint.h5" "$tmp/$trouble-kept.h5"
+      check "$trouble: no temporary file" [ ! -e "$out/checkpoint.h5.tmp" ]
+      if [[ $trouble == readonly ]]; then
+        check "$trouble: the error says why" log_has "$tmp/$trouble.log" "Read-only file system"
+        mount -o remount,rw "$mnt"
+      else
+        check "$trouble: the error names the file" log_has "$tmp/$trouble.log" "cannot write $out/checkpoint.h5"
+        rm -f "$mnt/filler"
+      fi
+      check "$trouble: the job goes on" log_has "$tmp/$trouble.log" "the previous checkpoint is kept"
+      kill -CONT $(pgrep -s "$sid")
+      wait "$sid"
+      echo $? >"$tmp/$trouble.rc"
+      sid=""
+      check "$trouble: the job finishes" exit_is "$trouble" 0
+      check "$trouble: the result equals an undisturbed run's" same_file "$out/pi.txt" "$tmp/ref/pi.txt"
+    done
+    ;;
+  signals)
+    # SIGTERM and SIGUSR1 write a checkpoint before the job exits (code 3); the resumed job is identical.
+    mpirun -n 3 "$job" --series leibniz --terms 4294967296 --out "$tmp/ref" --progress-interval 0 2>/dev/null
+    for sig in TERM USR1; do
+      mpirun -n 3 "$job" --series leibniz --terms 4294967296 --out "$tmp/$sig" --progress-interval 0 \
+        --checkpoint-interval 3600 >"$tmp/$sig.log" 2>&1 &
+      bg=$!
+      wait_for "$sig" "ranges on 3 ranks" 20
+      sleep 2
+      kill -$sig "$bg"
+      wait "$bg"
+      check "SIG$sig: a checkpoint was written on the signal" log_has "$tmp/$sig.log" "checkpoint 1 written (stopped by SIG$sig)"
+      check "SIG$sig: rank 0 exits 3" log_has "$tmp/$sig.log" "exit code 3"
+      check "SIG$sig: the checkpoint holds work" [ "$(attr "$tmp/$sig/checkpoint.h5" ranges_done)" -gt 0 ]
+      resume "$sig"
+      check "SIG$sig: resumed" exit_is "$sig" 0
+      check "SIG$sig: identical estimate" same_estimate "$tmp/$sig" "$tmp/ref"
+    done
+    ;;
+  *)
+    echo "unknown case $case_name"
+    exit 2
+    ;;
+esac
+finish
