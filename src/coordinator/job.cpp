@@ -51,18 +51,48 @@ std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits) {
 
 namespace {
 
-// Saves the job's state when a checkpoint is due, and when the run stops early.
+// Saves the job's state when a checkpoint is due, on a thread of its own so that the coordinator keeps
+// serving workers while the pieces (hundreds of MB at 1e8 digits) go to disk; and when the run stops early,
+// after the write in flight. The pieces are immutable and shared, so a snapshot costs no copy of them.
 class Checkpointing {
  public:
   Checkpointing(StateSink* sink, double interval_s, std::ostream& log)
       : sink_(sink), interval_s_(interval_s), log_(log), next_(Clock::now() + period()) {}
+  ~Checkpointing() { wait(); }
+  Checkpointing(const Checkpointing&) = delete;
+  Checkpointing& operator=(const Checkpointing&) = delete;
 
   bool enabled() const { return sink_ != nullptr; }
-  bool due() const { return sink_ && interval_s_ > 0 && Clock::now() >= next_; }
+  // A checkpoint is due, and the one before is written.
+  bool due() const {
+    return sink_ && interval_s_ > 0 && Clock::now() >= next_ &&
+           (!writing_.valid() || writing_.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  }
+
+  void save_in_background(JobState state, std::string reason) {
+    wait();
+    next_ = Clock::now() + period();
+    writing_ =
+        std::async(std::launch::async, [this, s = std::move(state), r = std::move(reason)] { write(s, r); });
+  }
 
   // Returns false when the state could not be saved; the job goes on, and the last good checkpoint stays.
   bool save(const JobState& state, const std::string& reason) {
+    wait();
     next_ = Clock::now() + period();
+    return write(state, reason);
+  }
+
+  void wait() {
+    if (writing_.valid()) writing_.get();
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Clock::duration period() const {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_s_));
+  }
+  bool write(const JobState& state, const std::string& reason) {
     try {
       sink_->save(state, reason);
       return true;
@@ -73,15 +103,11 @@ class Checkpointing {
     }
   }
 
- private:
-  using Clock = std::chrono::steady_clock;
-  Clock::duration period() const {
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_s_));
-  }
   StateSink* sink_;
   double interval_s_;
   std::ostream& log_;
   Clock::time_point next_;
+  std::future<void> writing_;
 };
 
 }  // namespace
@@ -151,7 +177,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, co
       const auto tick = [&] {
         progress.update(scheduler.leaves_done(), scheduler.work_done());
         progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
-        if (checkpoints.due()) checkpoints.save(snapshot(), "interval");
+        if (checkpoints.due()) checkpoints.save_in_background(snapshot(), "interval");
       };
       try {
         executor.run(scheduler, tick);
