@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     TimedStore store(dir, quiet);
     pi::LocalExecutor local(*series);
     const auto t0 = std::chrono::steady_clock::now();
-    const pi::RunResult r = pi::run_job(spec, local, quiet, nullptr, &store);
+    const pi::RunResult r = pi::run_job(spec, local, quiet, pi::JobIo{nullptr, &store, nullptr});
     store.save(r.final_state, "complete");
     with.push_back(pi::seconds_since(t0));
     save_s.insert(save_s.end(), store.seconds.begin(), store.seconds.end());

@@ -66,6 +66,16 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   app.add_option("--checkpoint-interval", o.spec.checkpoint_interval_s,
                  "Seconds between checkpoints (0: only when stopped and at the end)")
       ->capture_default_str();
+  std::string publish, token_file, serve;
+  app.add_option("--publish", publish,
+                 "Publish live events to the pi-gateway at http://HOST:PORT (needs --token-file)");
+  app.add_option("--token-file", token_file,
+                 "File holding the gateway's token (for --publish, and --serve's /publish)");
+  app.add_option("--serve", serve,
+                 "Serve the live page from this process at HOST:PORT (e.g. 127.0.0.1:8080)");
+  app.add_option("--linger", o.linger_s,
+                 "With --serve: seconds the page stays up after the job ends (Ctrl-C ends it)")
+      ->capture_default_str();
   app.add_option("--keep-checkpoints", o.keep_checkpoints,
                  "Checkpoints kept: checkpoint.h5 and this many minus one older ones (checkpoint.1.h5, ...)")
       ->capture_default_str();
@@ -137,6 +147,23 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
   check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
   check_range("--keep-checkpoints", o.keep_checkpoints, 1, 100, "");
+  check_range("--linger", o.linger_s, 0, 7 * 86400, "seconds");
+  try {
+    if (!publish.empty()) {
+      o.publish = parse_publish_url(publish);
+      if (token_file.empty())
+        throw ConfigError("--publish needs --token-file FILE holding the gateway's token");
+    }
+    if (!token_file.empty()) o.token = read_token_file(token_file);
+    if (!serve.empty()) {
+      GatewayConfig g;
+      parse_listen("--serve", serve, g);
+      if (!o.token.empty()) g.token = o.token;
+      o.serve = g;
+    }
+  } catch (const GatewayError& e) {
+    throw ConfigError(e.what());
+  }
   o.out_dir = out;
   return o;
 }

@@ -2,11 +2,14 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "coordinator/job.hpp"
+#include "gateway/gateway.hpp"
+#include "gateway/publisher.hpp"
 
 namespace pi {
 
@@ -16,6 +19,10 @@ struct JobOptions {
   bool resume = false;
   std::filesystem::path resume_from;  // empty: OUT/checkpoint.h5
   int keep_checkpoints = 2;
+  std::optional<PublishTarget> publish;  // --publish http://HOST:PORT
+  std::string token;                     // from --token-file
+  std::optional<GatewayConfig> serve;    // --serve HOST:PORT: the gateway in this process
+  double linger_s = 0;                   // --serve: seconds the page stays up after the job ends
 };
 
 // What parsing decided: run the job, or print this text (help, version) and exit 0.

@@ -3,8 +3,12 @@
 // Exit codes: 0 done (or already complete); 1 a failure of the run; 2 a user's mistake (one line on stderr);
 // 3 stopped by SIGINT, SIGTERM or SIGUSR1 after writing a checkpoint; 4 a checkpoint to resume from that
 // fails validation.
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
 
 #include "app/options.hpp"
 #include "app/output.hpp"
@@ -12,6 +16,8 @@
 #include "checkpoint/checkpoint.hpp"
 #include "coordinator/interrupt.hpp"
 #include "coordinator/job.hpp"
+#include "gateway/gateway.hpp"
+#include "gateway/publisher.hpp"
 #include "mpi/distributed.hpp"
 #include "series/bigint.hpp"
 
@@ -60,14 +66,60 @@ std::variant<pi::JobPlan, int> resolve(const pi::JobOptions& options) {
   }
 }
 
+// Where the job's events go: the gateway in this process (--serve) and/or a remote one (--publish).
+class LiveOutputs final : public pi::EventOutput {
+ public:
+  explicit LiveOutputs(const pi::JobOptions& options) {
+    if (options.serve) {
+      gateway_ = std::make_unique<pi::Gateway>(*options.serve);  // throws GatewayError (port taken, ...)
+      gateway_->start();
+      std::cerr << "[pi-job] live page: http://" << options.serve->host << ":" << gateway_->port() << "/"
+                << std::endl;
+    }
+    if (options.publish)
+      publisher_ = std::make_unique<pi::HttpPublisher>(*options.publish, options.token, std::cerr);
+  }
+  bool any() const { return gateway_ || publisher_; }
+  void send(const pi::Event& e) override {
+    if (gateway_) gateway_->send(e);
+    if (publisher_) publisher_->send(e);
+  }
+  // Delivers what is queued, then keeps the page up for `linger_s` (or until a signal).
+  void finish(double linger_s) {
+    if (publisher_) publisher_->flush(std::chrono::seconds(5));
+    if (!gateway_ || linger_s <= 0) return;
+    std::cerr << "[pi-job] the live page stays up for " << linger_s << " s (Ctrl-C ends it)" << std::endl;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(linger_s);
+    while (std::chrono::steady_clock::now() < until && pi::stop_signal() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+ private:
+  std::unique_ptr<pi::Gateway> gateway_;
+  std::unique_ptr<pi::HttpPublisher> publisher_;
+};
+
 // Runs the job on rank 0 (or alone) and writes its files; returns the exit code.
 int coordinate(const pi::JobOptions& options, const pi::JobPlan& plan, pi::Executor& executor) {
+  std::unique_ptr<LiveOutputs> live;
+  std::optional<pi::EventFeed> feed;
+  const auto notice = [&feed](const std::string& level, const std::string& text) {
+    if (feed) feed->publish("notice", {{"level", level}, {"text", text}});
+  };
   try {
+    live = std::make_unique<LiveOutputs>(options);
+    if (live->any()) feed.emplace(*live, plan.resume ? plan.resume->last_event_id : 0);
     pi::CheckpointStore checkpoints(options.out_dir, options.keep_checkpoints, std::cerr);
-    const pi::RunResult result =
-        pi::run_job(plan.spec, executor, std::cerr, plan.resume ? &*plan.resume : nullptr, &checkpoints);
+    pi::RunResult result =
+        pi::run_job(plan.spec, executor, std::cerr,
+                    pi::JobIo{plan.resume ? &*plan.resume : nullptr, &checkpoints, feed ? &*feed : nullptr});
     pi::write_outputs(options.out_dir, result);
     pi::write_result_file(options.out_dir, result);
+    if (feed) {
+      feed->publish("done", pi::summary_json(result));
+      result.final_state.last_event_id = feed->last_id();
+    }
     try {
       checkpoints.save(result.final_state, "complete");
     } catch (const pi::CheckpointError& e) {
@@ -75,16 +127,24 @@ int coordinate(const pi::JobOptions& options, const pi::JobPlan& plan, pi::Execu
                 << std::endl;
     }
     report_done(result, options.out_dir);
+    live->finish(options.linger_s);
     return 0;
   } catch (const pi::Interrupted& e) {
     std::cerr << "pi-job: " << e.what() << "; resume the job with --resume --out " << options.out_dir.string()
               << " (exit code " << pi::kExitInterrupted << ")" << std::endl;
+    notice("stopped", std::string(e.what()) + "; the job can be resumed from its checkpoint");
+    if (live) live->finish(0);
     return pi::kExitInterrupted;
   } catch (const pi::ConfigError& e) {
     std::cerr << "pi-job: " << e.what() << std::endl;
     return 2;
+  } catch (const pi::GatewayError& e) {
+    std::cerr << "pi-job: --serve: " << e.what() << std::endl;
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "pi-job: error: " << e.what() << std::endl;
+    notice("failure", e.what());
+    if (live) live->finish(0);
     return 1;
   }
 }

@@ -99,6 +99,7 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
     h5::write_attribute(root, "retries", state.retries);
     h5::write_attribute(root, "resumes", state.resumes);
     h5::write_attribute(root, "checkpoints", state.checkpoints);
+    h5::write_attribute(root, "last_event_id", state.last_event_id);
     h5::write_attribute(root, "elapsed_s", state.elapsed_s);
     h5::write_attribute(root, "written_at", utc_now());
     h5::write_attribute(root, "reason", reason);
@@ -230,6 +231,7 @@ JobState read_checkpoint(const std::filesystem::path& file) {
     s.retries = h5::read_u64_attribute(root, "retries");
     s.resumes = h5::read_u64_attribute(root, "resumes");
     s.checkpoints = h5::read_u64_attribute(root, "checkpoints");
+    s.last_event_id = h5::read_u64_attribute(root, "last_event_id");
     s.elapsed_s = h5::read_f64_attribute(root, "elapsed_s");
 
     const std::vector<std::uint64_t> ranges = h5::read_u64_table(root, "completed_ranges", 2);

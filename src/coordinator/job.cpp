@@ -56,8 +56,8 @@ namespace {
 // after the write in flight. The pieces are immutable and shared, so a snapshot costs no copy of them.
 class Checkpointing {
  public:
-  Checkpointing(StateSink* sink, double interval_s, std::ostream& log)
-      : sink_(sink), interval_s_(interval_s), log_(log), next_(Clock::now() + period()) {}
+  Checkpointing(StateSink* sink, EventFeed* events, double interval_s, std::ostream& log)
+      : sink_(sink), events_(events), interval_s_(interval_s), log_(log), next_(Clock::now() + period()) {}
   ~Checkpointing() { wait(); }
   Checkpointing(const Checkpointing&) = delete;
   Checkpointing& operator=(const Checkpointing&) = delete;
@@ -95,25 +95,111 @@ class Checkpointing {
   bool write(const JobState& state, const std::string& reason) {
     try {
       sink_->save(state, reason);
+      if (events_) {
+        events_->publish("checkpoint", {{"number", state.checkpoints},
+                                        {"ranges_done", state.ranges_done},
+                                        {"ranges", state.grid_ranges},
+                                        {"reason", reason}});
+      }
       return true;
     } catch (const std::exception& e) {
       log_ << "[pi-job] checkpoint failed (" << reason << "): " << e.what()
            << "; the previous checkpoint is kept" << std::endl;
+      if (events_) events_->publish("notice", {{"level", "checkpoint"}, {"text", e.what()}});
       return false;
     }
   }
 
   StateSink* sink_;
+  EventFeed* events_;
   double interval_s_;
   std::ostream& log_;
   Clock::time_point next_;
   std::future<void> writing_;
 };
 
+// Precision of the live estimates of fast series: enough for the leading digits a viewer shows.
+constexpr std::uint64_t kLiveEstimateBits = 1024;
+constexpr std::uint64_t kLiveDigits = 60;
+constexpr double kEstimateEventSeconds = 0.25;
+constexpr double kWorkersEventSeconds = 1.0;
+
+nlohmann::json estimate_json(const Series& series, const Estimate& e, std::uint64_t prefix_terms,
+                             std::uint64_t cap) {
+  const std::uint64_t correct = correct_digits(e.value, e.error_bound, cap);
+  return {{"terms", prefix_terms},
+          {"digits", truncated_decimal(e.value, std::min(correct + 3, kLiveDigits))},
+          {"correct_digits", correct},
+          {"error_bound", e.error_bound.to_string()},
+          {"method", e.method},
+          {"about_digits_of_terms",
+           series.kind() == SeriesKind::fast
+               ? static_cast<std::uint64_t>(static_cast<double>(prefix_terms) * series.digits_per_term())
+               : correct}};
+}
+
+// Publishes what a viewer follows while the series runs: an estimate each time the finished prefix has
+// grown (at most a few a second), the workers every second, and every notice.
+class LiveEvents {
+ public:
+  LiveEvents(EventFeed* events, const Series& series) : events_(events), series_(series) {}
+
+  void tick(Scheduler& scheduler, const ProgressReporter& progress, std::uint64_t ranges) {
+    if (!events_) return;
+    for (std::string& n : scheduler.take_notices())
+      events_->publish("notice", {{"level", "retry"}, {"text", n}});
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_estimate_ >= std::chrono::duration<double>(kEstimateEventSeconds)) {
+      if (auto lead = scheduler.leading_piece(); lead && lead->range.end > published_terms_) {
+        last_estimate_ = now;
+        published_terms_ = lead->range.end;
+        const bool fast = series_.kind() == SeriesKind::fast;
+        const Estimate e = series_.estimate(*lead, fast ? kLiveEstimateBits : 0).best();
+        nlohmann::json j = estimate_json(series_, e, lead->range.end, fast ? 300 : kLiveDigits);
+        const ProgressReporter::Figures f = progress.figures();
+        j["ranges_done"] = scheduler.leaves_done();
+        j["ranges"] = ranges;
+        j["fraction"] = f.fraction;
+        j["rate"] = f.rate;
+        j["unit"] = progress.unit();
+        j["elapsed_s"] = f.elapsed_s;
+        j["eta_s"] = std::isfinite(f.eta_s) ? nlohmann::json(f.eta_s) : nlohmann::json(nullptr);
+        events_->publish("estimate", j);
+      }
+    }
+    if (now - last_workers_ >= std::chrono::duration<double>(kWorkersEventSeconds)) {
+      last_workers_ = now;
+      nlohmann::json list = nlohmann::json::array();
+      for (const WorkerStats& w : scheduler.workers()) {
+        list.push_back({{"rank", w.rank},
+                        {"host", w.host},
+                        {"evaluations", w.evaluations},
+                        {"merges", w.merges},
+                        {"terms", w.terms},
+                        {"busy_s", w.busy_s},
+                        {"failures", w.failures},
+                        {"timeouts", w.timeouts},
+                        {"retired", w.retired}});
+      }
+      events_->publish("workers", {{"alive", scheduler.active_workers()},
+                                   {"busy", scheduler.busy_workers()},
+                                   {"retries", scheduler.retries()},
+                                   {"workers", list}});
+    }
+  }
+
+ private:
+  EventFeed* events_;
+  const Series& series_;
+  std::chrono::steady_clock::time_point last_estimate_{};
+  std::chrono::steady_clock::time_point last_workers_{};
+  std::uint64_t published_terms_ = 0;
+};
+
 }  // namespace
 
-RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, const JobState* resume,
-                  StateSink* sink) {
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io) {
+  const JobState* resume = io.resume;
   const auto start = std::chrono::steady_clock::now();
   const auto series = make_series(spec.series);
   RunResult result;
@@ -134,11 +220,13 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, co
     state.elapsed_s = resume->elapsed_s;
     state.resumes = resume->resumes + 1;
     state.checkpoints = resume->checkpoints;
+    state.last_event_id = resume->last_event_id;
   }
   result.resumes = state.resumes;
   const double elapsed_before = state.elapsed_s;
   const std::uint64_t retries_before = state.retries;
-  Checkpointing checkpoints(sink, spec.checkpoint_interval_s, log);
+  Checkpointing checkpoints(io.checkpoints, io.events, spec.checkpoint_interval_s, log);
+  LiveEvents live(io.events, *series);
 
   const std::string unit = series->kind() == SeriesKind::slow ? "terms" : "digits";
   for (int attempt = 0;; ++attempt) {
@@ -163,6 +251,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, co
       state.retries = retries_before + result.retries + scheduler.retries();
       state.elapsed_s = elapsed_before + seconds_since(start);
       ++state.checkpoints;
+      if (io.events) state.last_event_id = io.events->last_id() + 1;  // the checkpoint's own event
       return state;
     };
     {
@@ -173,16 +262,33 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, co
           << executor.ranks() << (executor.ranks() == 1 ? " rank" : " ranks");
       if (scheduler.leaves_done() > 0) log << ", resumed with " << scheduler.leaves_done() << " ranges done";
       log << std::endl;
+      if (io.events) {
+        io.events->publish("job",
+                           {{"series", result.series},
+                            {"digits", spec.digits ? nlohmann::json(*spec.digits) : nlohmann::json(nullptr)},
+                            {"terms", terms},
+                            {"ranges", grid.size()},
+                            {"ranges_done", scheduler.leaves_done()},
+                            {"ranks", executor.ranks()},
+                            {"workers", executor.workers()},
+                            {"resumes", state.resumes},
+                            {"unit", unit}});
+      }
       const auto series_start = std::chrono::steady_clock::now();
       const auto tick = [&] {
         progress.update(scheduler.leaves_done(), scheduler.work_done());
         progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+        live.tick(scheduler, progress, grid.size());
         if (checkpoints.due()) checkpoints.save_in_background(snapshot(), "interval");
       };
       try {
         executor.run(scheduler, tick);
       } catch (const std::exception& e) {
         // The finished pieces are exact whatever stopped the run: keep them for a resume.
+        if (io.events) {
+          for (std::string& n : scheduler.take_notices())
+            io.events->publish("notice", {{"level", "failure"}, {"text", n}});
+        }
         if (checkpoints.enabled()) {
           const auto* stop = dynamic_cast<const Interrupted*>(&e);
           checkpoints.save(snapshot(), stop ? stop->what() : "the run stopped");
@@ -233,6 +339,19 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, co
   const Estimate& best = result.estimates.best();
   result.estimate_text =
       truncated_decimal(best.value, std::min(result.correct_digits + 3, kMaxEstimateDigits));
+  if (io.events) {
+    nlohmann::json j =
+        estimate_json(*series, best, result.terms, std::max<std::uint64_t>(result.correct_digits, 1));
+    j["correct_digits"] = result.correct_digits;
+    j["digits"] = truncated_decimal(best.value, std::min(result.correct_digits + 3, kLiveDigits));
+    j["about_digits_of_terms"] = result.correct_digits;
+    j["ranges_done"] = result.ranges;
+    j["ranges"] = result.ranges;
+    j["fraction"] = 1.0;
+    j["final"] = true;
+    io.events->publish("estimate", j);
+    state.last_event_id = io.events->last_id();
+  }
   result.retries += retries_before;
   result.elapsed_s = elapsed_before + seconds_since(start);
   state.complete = true;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/events.hpp"
 #include "coordinator/progress.hpp"
 #include "coordinator/scheduler.hpp"
 #include "series/series.hpp"
@@ -44,6 +45,7 @@ struct JobState {
   double elapsed_s = 0;           // wall seconds over all runs of the job
   std::uint64_t resumes = 0;      // runs that started from a checkpoint
   std::uint64_t checkpoints = 0;  // checkpoints written, this one included
+  std::uint64_t last_event_id = 0;
 };
 
 // Where a job's state goes: a checkpoint file (src/checkpoint). `save` throws std::runtime_error when the
@@ -115,9 +117,13 @@ std::uint64_t plan_terms(const Series& series, std::uint64_t digits);
 // Bytes a digits-mode run of a fast series needs at its peak (measured, with a margin).
 std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits);
 
-// Runs the job, from `resume` when given (a state of the same job), saving its state to `sink` (when given)
-// every spec.checkpoint_interval_s, and when the run stops early (a signal, a poisoned range).
-RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log,
-                  const JobState* resume = nullptr, StateSink* sink = nullptr);
+// What a run reads and writes besides its result; each is optional.
+struct JobIo {
+  const JobState* resume = nullptr;  // a state of the same job to start from
+  StateSink* checkpoints = nullptr;  // saved every spec.checkpoint_interval_s, and when the run stops early
+  EventFeed* events = nullptr;       // job, estimate, workers, checkpoint and notice events
+};
+
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io = {});
 
 }  // namespace pi

@@ -65,12 +65,22 @@ void ProgressReporter::set_phase(std::string phase) {
   phase_ = std::move(phase);
 }
 
-std::string ProgressReporter::line() const {
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+ProgressReporter::Figures ProgressReporter::figures() const {
+  Figures f;
+  f.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double done = work_done_.load();
-  const double fraction = total_work_ > 0 ? std::min(1.0, done / total_work_) : 0.0;
-  const double rate = elapsed > 0 ? (done - work_before_.load()) / elapsed : 0.0;
-  const double eta = rate > 0 ? std::max(0.0, total_work_ - done) / rate : NAN;
+  f.fraction = total_work_ > 0 ? std::min(1.0, done / total_work_) : 0.0;
+  f.rate = f.elapsed_s > 0 ? (done - work_before_.load()) / f.elapsed_s : 0.0;
+  f.eta_s = f.rate > 0 ? std::max(0.0, total_work_ - done) / f.rate : NAN;
+  return f;
+}
+
+std::string ProgressReporter::line() const {
+  const Figures f = figures();
+  const double elapsed = f.elapsed_s;
+  const double fraction = f.fraction;
+  const double rate = f.rate;
+  const double eta = f.eta_s;
   std::string phase;
   {
     std::lock_guard lock(mutex_);

@@ -31,6 +31,15 @@ class ProgressReporter {
   void set_phase(std::string phase);
   std::string line() const;
 
+  struct Figures {
+    double elapsed_s = 0;
+    double fraction = 0;  // of the work done
+    double rate = 0;      // work per second in this run
+    double eta_s = 0;     // NaN while unknown
+  };
+  Figures figures() const;
+  const std::string& unit() const { return unit_; }
+
  private:
   void loop();
 

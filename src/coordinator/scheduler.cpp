@@ -224,15 +224,21 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
 
 void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
   WorkerStats& stats = workers_[static_cast<std::size_t>(w)];
-  if (stats.failures + stats.timeouts >= config_.max_worker_failures) stats.retired = true;
+  if (!stats.retired && stats.failures + stats.timeouts >= config_.max_worker_failures) {
+    stats.retired = true;
+    notices_.push_back("rank " + std::to_string(stats.rank) + " failed too often: it gets no more work");
+  }
   ++open.failures;
   open.last_error = why;
   open.failed_on.insert(w);
   if (open.failures >= config_.max_range_failures) {
-    throw PoisonedRange(describe(open.task) + " failed " + std::to_string(open.failures) +
-                        " times (last: " + why + "); the range is poisoned and the job stops");
+    std::string msg = describe(open.task) + " failed " + std::to_string(open.failures) +
+                      " times (last: " + why + "); the range is poisoned and the job stops";
+    notices_.push_back(msg);
+    throw PoisonedRange(msg);
   }
   ++retries_;
+  notices_.push_back(describe(open.task) + " failed (" + why + "); retry " + std::to_string(open.failures));
   queue(open.task.id, true);
 }
 
@@ -282,6 +288,15 @@ int Scheduler::busy_workers() const {
   for (const auto& f : in_flight_)
     if (f && !f->overdue) ++n;
   return n;
+}
+
+std::shared_ptr<const PartialResult> Scheduler::leading_piece() const {
+  if (prefix_) return std::make_shared<const PartialResult>(*prefix_);
+  if (const auto it = pieces_.find(0); it != pieces_.end()) return it->second.result;
+  for (const auto& [id, open] : open_) {
+    if (open.task.kind == TaskKind::merge && open.task.first_leaf == 0) return open.task.left;
+  }
+  return nullptr;
 }
 
 std::vector<FinishedPiece> Scheduler::finished_pieces() const {

@@ -12,6 +12,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "coordinator/grid.hpp"
@@ -91,6 +92,10 @@ class Scheduler {
   double total_work() const { return total_work_; }
   // Slow series: the finished prefix [0, n), which grows as ranges complete (nullptr before the first).
   const PartialResult* prefix() const { return prefix_ ? &*prefix_ : nullptr; }
+  // The longest finished result that starts at term 0, for either kind of series (nullptr before one).
+  std::shared_ptr<const PartialResult> leading_piece() const;
+  // What went wrong since the last call, one line each (retries, poisoned ranges, retired workers).
+  std::vector<std::string> take_notices() { return std::exchange(notices_, {}); }
   std::vector<WorkerStats>& workers() { return workers_; }
   const TaskTimes& times() const { return times_; }
   bool retired(int w) const { return workers_[static_cast<std::size_t>(w)].retired; }
@@ -147,6 +152,7 @@ class Scheduler {
   double work_done_ = 0;
   double total_work_ = 0;
   TaskTimes times_;
+  std::vector<std::string> notices_;
   double eval_rate_ = 0;   // terms per second, smoothed
   double merge_rate_ = 0;  // merge cost units per second, smoothed
 };

@@ -1,6 +1,8 @@
 #include "series/fast_series.hpp"
 
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "series/binary_splitting.hpp"
@@ -174,7 +176,7 @@ class HypergeometricSeries final : public FastSeries {
     Real root = make_real(precision_bits);
     constant(root);
     std::lock_guard lock(mutex_);
-    constant_ = std::move(root);
+    remember_constant(precision_bits, std::move(root));
   }
 
   PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const override {
@@ -188,11 +190,13 @@ class HypergeometricSeries final : public FastSeries {
     set_ratio(value, q, t);
     {
       std::lock_guard lock(mutex_);
-      if (!constant_ || mpfr_get_prec(raw(*constant_)) != static_cast<mpfr_prec_t>(bits)) {
-        constant_ = make_real(bits);
-        constant(*constant_);
+      auto it = constants_.find(bits);
+      if (it == constants_.end()) {
+        Real c = make_real(bits);
+        constant(c);
+        it = remember_constant(bits, std::move(c));
       }
-      mpfr_mul(raw(value), raw(value), raw(*constant_), MPFR_RNDN);
+      mpfr_mul(raw(value), raw(value), raw(it->second), MPFR_RNDN);
     }
 
     // Truncation: every omitted term shrinks by rho times a(k+1)/a(k) <= 2 (k >= 1), so the tail of S is at
@@ -214,10 +218,18 @@ class HypergeometricSeries final : public FastSeries {
   // The constant c with pi = c Q / T, at out's precision.
   void constant(Real& out) const;
 
+  // Live estimates use a low precision, the final one the job's: both stay cached (the biggest few).
+  std::map<std::uint64_t, Real>::iterator remember_constant(std::uint64_t bits, Real value) const {
+    auto it = constants_.insert_or_assign(bits, std::move(value)).first;
+    if (constants_.size() > 3)
+      constants_.erase(constants_.begin() == it ? std::next(it) : constants_.begin());
+    return it;
+  }
+
   Spec spec_;
   Terms terms_;
   mutable std::mutex mutex_;
-  mutable std::optional<Real> constant_;
+  mutable std::map<std::uint64_t, Real> constants_;  // c with pi = c Q / T, by precision
 };
 
 template <>

@@ -87,7 +87,9 @@ TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
       std::uint64_t covered = 0;
       for (std::size_t i = 0; i < pieces.size(); ++i) {
         covered += pieces[i].last_leaf - pieces[i].first_leaf;
-        if (i > 0) EXPECT_LE(pieces[i - 1].last_leaf, pieces[i].first_leaf) << "pieces overlap";
+        if (i > 0) {
+          EXPECT_LE(pieces[i - 1].last_leaf, pieces[i].first_leaf) << "pieces overlap";
+        }
       }
       EXPECT_EQ(covered, stopped.scheduler.leaves_done()) << name << " after " << stop_after;
 

@@ -1,0 +1,78 @@
+// pi-gateway: serves the live viewer and fans the job's events out over SSE. Binds 127.0.0.1 unless told
+// otherwise; publishing needs the token in --token-file. Exit codes: 0 stopped by SIGINT/SIGTERM; 1 a
+// failure; 2 a user's mistake (one line on stderr).
+#include <utility>  // before Asio (see gateway.cpp)
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "gateway/gateway.hpp"
+
+int main(int argc, char** argv) {
+  pi::GatewayConfig config;
+  std::string listen = "127.0.0.1:8080";
+  std::string token_file;
+  CLI::App app{"pi-gateway: live pi estimates over Server-Sent Events, and the viewer", "pi-gateway"};
+  app.set_config("--config", "", "TOML file; every flag can be set in it");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.add_option("--listen", listen, "HOST:PORT to listen on (HOST 0.0.0.0 for every interface)")
+      ->capture_default_str();
+  app.add_option("--token-file", token_file, "File holding the token publishers must present")->required();
+  app.add_option("--max-streams", config.max_streams, "SSE streams served at once")->capture_default_str();
+  app.add_option("--heartbeat", config.heartbeat_s, "Seconds between heartbeat comments")
+      ->capture_default_str();
+  app.add_option("--history", config.history, "Events kept for replay")->capture_default_str();
+  app.add_option("--queue", config.queue_limit, "Frames queued on a stream before it is dropped")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    std::cerr << "pi-gateway: " << msg << " (see pi-gateway --help)" << std::endl;
+    return 2;
+  }
+  try {
+    pi::parse_listen("--listen", listen, config);
+    config.token = pi::read_token_file(token_file);
+    if (!(config.heartbeat_s >= 0.05 && config.heartbeat_s <= 3600)) {
+      throw pi::GatewayError("--heartbeat '" + std::to_string(config.heartbeat_s) +
+                             "' is not accepted: give 0.05 to 3600 seconds");
+    }
+    if (config.max_streams < 1 || config.history < 1 || config.queue_limit < 2) {
+      throw pi::GatewayError("--max-streams and --history must be at least 1, --queue at least 2");
+    }
+  } catch (const pi::GatewayError& e) {
+    std::cerr << "pi-gateway: " << e.what() << std::endl;
+    return 2;
+  }
+  try {
+    pi::Gateway gateway(config);
+    std::cerr << "[pi-gateway] serving http://" << config.host << ":" << gateway.port()
+              << "/ (events at /events)" << std::endl;
+    // Stop on SIGINT/SIGTERM from a thread that only waits for them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread waiter([&gateway, set] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      gateway.stop();
+    });
+    gateway.run();
+    waiter.join();
+    std::cerr << "[pi-gateway] stopped" << std::endl;
+    return 0;
+  } catch (const pi::GatewayError& e) {
+    std::cerr << "pi-gateway: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "pi-gateway: error: " << e.what() << std::endl;
+    return 1;
+  }
+}

@@ -1,0 +1,73 @@
+#include "gateway/hub.hpp"
+
+#include <algorithm>
+
+namespace pi {
+std::string sse_frame(std::uint64_t id, const std::string& kind, const std::string& data) {
+  std::string f = "id: " + std::to_string(id) + "\nevent: " + kind + "\n";
+  // A raw newline would end the field; JSON from nlohmann has none, but split defensively.
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t nl = data.find('\n', start);
+    f += "data: " + data.substr(start, nl == std::string::npos ? std::string::npos : nl - start) + "\n";
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return f + "\n";
+}
+
+bool Hub::publish(const Event& e) {
+  nlohmann::json data = nlohmann::json::parse(e.data);
+  if (const auto it = latest_.find(e.kind); it != latest_.end() && it->second == data) return false;
+  if (e.kind == "job") {
+    // A job (re)starts: what a viewer saw of an earlier run is no longer the current state.
+    for (const char* k : {"estimate", "workers", "checkpoint", "done", "notice"}) latest_.erase(k);
+  }
+  const std::uint64_t id = std::max(last_id_ + 1, e.id);
+  last_id_ = id;
+  auto frame = std::make_shared<const std::string>(sse_frame(id, e.kind, e.data));
+  history_.push_back({id, frame});
+  while (history_.size() > history_limit_) history_.pop_front();
+  latest_[e.kind] = std::move(data);
+  ++metrics_.events_published;
+
+  broadcast(frame, e.kind);
+  return true;
+}
+
+void Hub::broadcast(const Frame& frame, const std::string& kind) {
+  std::erase_if(subscribers_, [](const auto& w) { return w.expired(); });
+  // Over a copy: a push may drop a stream, which changes the list.
+  for (const auto& weak : std::vector<std::weak_ptr<Subscriber>>(subscribers_)) {
+    if (auto s = weak.lock()) s->push(frame, kind);
+  }
+}
+
+std::optional<std::vector<Frame>> Hub::replay_after(std::uint64_t last_id) const {
+  if (last_id == last_id_) return std::vector<Frame>{};
+  if (last_id > last_id_ || history_.empty() || last_id + 1 < history_.front().id) return std::nullopt;
+  std::vector<Frame> out;
+  for (const Stored& s : history_)
+    if (s.id > last_id) out.push_back(s.frame);
+  return out;
+}
+
+nlohmann::json Hub::status() const {
+  nlohmann::json j = {{"last_id", last_id_}};
+  for (const char* k : {"job", "estimate", "workers", "checkpoint", "done", "notice"}) {
+    const auto it = latest_.find(k);
+    j[k] = it == latest_.end() ? nlohmann::json(nullptr) : it->second;
+  }
+  return j;
+}
+
+Frame Hub::state_frame(const std::string& kind) const {
+  return std::make_shared<const std::string>(sse_frame(last_id_, kind, status().dump()));
+}
+
+std::size_t Hub::streams() {
+  std::erase_if(subscribers_, [](const auto& w) { return w.expired(); });
+  return subscribers_.size();
+}
+
+}  // namespace pi
