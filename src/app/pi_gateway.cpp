@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   app.add_option("--history", config.history, "Events kept for replay")->capture_default_str();
   app.add_option("--queue", config.queue_limit, "Frames queued on a stream before it is dropped")
       ->capture_default_str();
+  app.add_option("--request-timeout", config.request_timeout_s, "Seconds an idle non-SSE connection is kept")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,6 +42,10 @@ int main(int argc, char** argv) {
     config.token = pi::read_token_file(token_file);
     if (!(config.heartbeat_s >= 0.05 && config.heartbeat_s <= 3600)) {
       throw pi::GatewayError("--heartbeat '" + std::to_string(config.heartbeat_s) +
+                             "' is not accepted: give 0.05 to 3600 seconds");
+    }
+    if (!(config.request_timeout_s >= 0.05 && config.request_timeout_s <= 3600)) {
+      throw pi::GatewayError("--request-timeout '" + std::to_string(config.request_timeout_s) +
                              "' is not accepted: give 0.05 to 3600 seconds");
     }
     if (config.max_streams < 1 || config.history < 1 || config.queue_limit < 2) {

@@ -114,8 +114,9 @@ class SseSession final : public Subscriber, public std::enable_shared_from_this<
 
   bool push(const Frame& frame, const std::string& kind) override {
     if (closed_) return false;
-    if (kind == "estimate" || kind == "workers" || kind == "heartbeat") {
-      // The latest wins: replace a queued frame of the same kind that is not being written.
+    const bool behind = queue_.size() >= gw_.config.queue_limit / 2;
+    if (kind == "heartbeat" || (behind && (kind == "estimate" || kind == "workers"))) {
+      // Behind: the latest wins, replacing a queued frame of the same kind that is not being written.
       for (std::size_t i = writing_ ? 1 : 0; i < queue_.size(); ++i) {
         if (queue_[i].kind == kind) {
           queue_[i].frame = frame;

@@ -18,7 +18,9 @@ std::string sse_frame(std::uint64_t id, const std::string& kind, const std::stri
 
 bool Hub::publish(const Event& e) {
   nlohmann::json data = nlohmann::json::parse(e.data);
-  if (const auto it = latest_.find(e.kind); it != latest_.end() && it->second == data) return false;
+  if (const auto it = latest_.find(e.kind); e.id <= last_id_ && it != latest_.end() && it->second == data) {
+    return false;  // a publisher resending the state after a reconnect
+  }
   if (e.kind == "job") {
     // A job (re)starts: what a viewer saw of an earlier run is no longer the current state.
     for (const char* k : {"estimate", "workers", "checkpoint", "done", "notice"}) latest_.erase(k);

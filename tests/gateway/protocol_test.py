@@ -1,0 +1,213 @@
+"""pi-gateway's HTTP and SSE behaviour, checked with a real client on the wire: protocol_test.py PI_GATEWAY"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sse_client import Stream, publish, request  # noqa: E402
+
+failures = []
+
+
+def check(what, ok, detail=""):
+    print(("ok   " if ok else "FAIL ") + what + ("" if ok else f": {detail}"))
+    if not ok:
+        failures.append(what)
+
+
+def start_gateway(binary, *flags):
+    tmp = tempfile.mkdtemp()
+    token_file = os.path.join(tmp, "token")
+    with open(token_file, "w") as f:
+        f.write("t0ken-for-tests\n")
+    proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--token-file", token_file, *flags],
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    port = int(re.search(r":(\d+)/", line).group(1))
+    return proc, port
+
+
+def main():
+    binary = sys.argv[1]
+    token = "t0ken-for-tests"
+    gw, port = start_gateway(binary, "--heartbeat", "0.3", "--max-streams", "4", "--history", "5", "--queue", "8",
+                             "--request-timeout", "0.5")
+    try:
+        # Headers of a stream, and what comes first.
+        s = Stream(port)
+        check("stream: 200", s.status == 200, s.status)
+        check("stream: Content-Type text/event-stream", s.headers.get("content-type") == "text/event-stream", s.headers)
+        check("stream: Cache-Control no-cache", s.headers.get("cache-control") == "no-cache", s.headers)
+        check("stream: X-Accel-Buffering no", s.headers.get("x-accel-buffering") == "no", s.headers)
+        check("stream: no Content-Length", "content-length" not in s.headers, s.headers)
+        check("stream: no compression", "content-encoding" not in s.headers, s.headers)
+        first = s.next_block()
+        retry = int(first["retry"][0])
+        check("stream: opens with retry: in 2000-5000 ms", 2000 <= retry <= 5000, first)
+        i, kind, data = s.next_event()
+        check("a new stream gets a snapshot of the current state", kind == "snapshot" and data["job"] is None, (kind, data))
+        check("the snapshot has an id", i == 0, i)
+
+        # Publishing needs the token.
+        status, headers, _ = request(port, "POST", "/publish", b"{}\n")
+        check("publish without a token: 401", status == 401, status)
+        check("401 names the scheme", "bearer" in headers.get("www-authenticate", "").lower(), headers)
+        status, _, _ = publish(port, "wrong-token", [(1, "job", {"series": "x"})])
+        check("publish with a wrong token: 403", status == 403, status)
+        status, _, body = request(port, "POST", "/publish", b"not json\n", {"Authorization": f"Bearer {token}"})
+        check("publish of bad JSON: 400", status == 400, (status, body))
+
+        job = {"series": "leibniz", "digits": None, "terms": 1000, "ranges": 4, "ranks": 1}
+        status, _, body = publish(port, token, [(1, "job", job), (2, "estimate", {"terms": 10, "digits": "3.1"}),
+                                                (3, "estimate", {"terms": 20, "digits": "3.14"})])
+        check("publish with the token: 200, three accepted", status == 200 and json.loads(body)["accepted"] == 3, body)
+        got = [s.next_event() for _ in range(3)]
+        check("events arrive in order with their ids", [(g[0], g[1]) for g in got] ==
+              [(1, "job"), (2, "estimate"), (3, "estimate")], got)
+        check("event data round-trips", got[0][2] == job, got[0])
+        frames = s.raw.decode().split("\n\n")
+        framed = [f for f in frames if f.startswith("id: 1\n")]
+        check("a frame is id, event, data lines and a blank line",
+              framed and framed[0] == "id: 1\nevent: job\ndata: " + json.dumps(job, separators=(",", ":"), sort_keys=True), framed)
+        check("no data line holds a raw newline", all("\r" not in f for f in frames), frames)
+
+        _, _, body = publish(port, token, [(3, "estimate", {"terms": 20, "digits": "3.14"})])
+        check("a resend of the current state is ignored", json.loads(body)["accepted"] == 0, body)
+        _, _, body = publish(port, token, [(2, "notice", {"text": "late id"})])
+        i, kind, _ = s.next_event()
+        check("an event with an older id gets the next id: ids only increase", (i, kind) == (4, "notice"), (i, kind))
+
+        # Replay by header and by query.
+        r = Stream(port, headers={"Last-Event-ID": "2"})
+        r.next_block()
+        got = [r.next_event()[0] for _ in range(2)]
+        check("Last-Event-ID: 2 replays 3 and 4", got == [3, 4], got)
+        q = Stream(port, "/events?lastEventId=3")
+        q.next_block()
+        check("?lastEventId=3 replays 4", q.next_event()[0] == 4)
+        r.close()
+        q.close()
+
+        # Heartbeat.
+        hb = s.next_block(timeout=2)
+        while not hb["comments"]:
+            hb = s.next_block(timeout=2)
+        check("a heartbeat comment arrives (every 0.3 s here)", hb["comments"] == ["heartbeat"], hb)
+
+        # History gone: reset with the current state.
+        publish(port, token, [(10 + k, "notice", {"text": f"n{k}"}) for k in range(8)])
+        last = json.loads(request(port, "GET", "/status")[2])["last_id"]
+        old = Stream(port, headers={"Last-Event-ID": "2"})
+        old.next_block()
+        i, kind, data = old.next_event()
+        check("history gone: a reset event with the current state", kind == "reset" and i == last and
+              data["estimate"]["terms"] == 20, (i, kind, data))
+        old.close()
+        ahead = Stream(port, headers={"Last-Event-ID": str(last + 100)})
+        ahead.next_block()
+        check("an id from the future (another gateway run): reset", ahead.next_event()[1] == "reset")
+        ahead.close()
+
+        # Done.
+        publish(port, token, [(100, "done", {"status": "complete", "estimate": "3.14"})])
+        i, kind, data = s.next_event(kinds={"done"})
+        check("the done event arrives", kind == "done" and data["status"] == "complete", (kind, data))
+        status_json = json.loads(request(port, "GET", "/status")[2])
+        check("/status holds the done summary", status_json["done"]["status"] == "complete", status_json)
+
+        # The connection cap, answered in-stream.
+        extra = [Stream(port) for _ in range(3)]
+        over = Stream(port)
+        check("over the cap: still 200 (EventSource would give up otherwise)", over.status == 200, over.status)
+        over.next_block()
+        i, kind, data = over.next_event()
+        check("over the cap: an overload event", kind == "overload" and data["max_streams"] == 4, (kind, data))
+        check("over the cap: then the stream is closed", over.closed())
+        for e in extra:
+            e.close()
+        s.close()
+        time.sleep(0.5)
+
+        # Limits and other endpoints.
+        status, _, _ = request(port, "POST", "/publish", b"", {"Authorization": f"Bearer {token}"},
+                               content_length=2 << 20)
+        check("a request body over 1 MiB: 413", status == 413, status)
+        status, _, _ = request(port, "GET", "/status", headers={"X-Big": "y" * 10000})
+        check("headers over 8 KiB: 431", status == 431, status)
+        status, _, body = request(port, "GET", "/healthz")
+        check("/healthz", status == 200 and body == b"ok\n", (status, body))
+        status, headers, body = request(port, "GET", "/metrics")
+        text = body.decode()
+        check("/metrics in Prometheus text format", status == 200 and headers["content-type"].startswith("text/plain")
+              and "# TYPE pi_gateway_events_published_total counter" in text, text[:300])
+        published = int(re.search(r"^pi_gateway_events_published_total (\d+)", text, re.M).group(1))
+        refused = int(re.search(r"^pi_gateway_connections_refused_total (\d+)", text, re.M).group(1))
+        check("/metrics counts published events and refused streams", published == 13 and refused == 1, (published, refused))
+        status, headers, body = request(port, "GET", "/")
+        check("/ serves the viewer", status == 200 and b"EventSource" not in body and b"viewer.js" in body
+              and headers["content-type"].startswith("text/html"), (status, body[:100]))
+        status, _, body = request(port, "GET", "/viewer.js")
+        check("/viewer.js follows /events", status == 200 and b'new EventSource("/events")' in body, status)
+        check("unknown path: 404", request(port, "GET", "/nope")[0] == 404)
+        check("wrong method: 405", request(port, "DELETE", "/status")[0] == 405)
+
+        # An idle connection that sends no request is closed.
+        import socket
+        idle = socket.create_connection(("127.0.0.1", port))
+        idle.settimeout(3)
+        t0 = time.time()
+        gone = idle.recv(1) == b""
+        check("an idle non-SSE connection times out (0.5 s here)", gone and time.time() - t0 < 2.5, time.time() - t0)
+        idle.close()
+    finally:
+        gw.terminate()
+        rc = gw.wait(timeout=10)
+    check("SIGTERM stops the gateway with exit code 0", rc == 0, rc)
+
+    # A slow consumer is dropped and never stalls the others.
+    gw, port = start_gateway(binary, "--queue", "64")
+    try:
+        fast = Stream(port)
+        slow = Stream(port)
+        slow.sock.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 4096)
+        fast.next_block()
+        fast.next_event()
+        big = "x" * 60000
+        sent = 0
+        for batch in range(40):
+            publish(port, token, [(sent + k + 1, "notice", {"text": big}) for k in range(10)])
+            sent += 10
+            for _ in range(10):
+                fast.next_event(timeout=10)
+        check("the reading stream got all 400 big events", True)
+        text = request(port, "GET", "/metrics")[2].decode()
+        dropped = int(re.search(r"^pi_gateway_streams_dropped_total (\d+)", text, re.M).group(1))
+        check("the stream that did not read was dropped", dropped == 1, dropped)
+        fast.close()
+        slow.close()
+    finally:
+        gw.terminate()
+        gw.wait(timeout=10)
+
+    # Bad command lines: one line, exit 2.
+    token_file = os.path.join(tempfile.mkdtemp(), "token")
+    with open(token_file, "w") as f:
+        f.write("x\n")
+    for args, want in [(["--listen", "nonsense", "--token-file", token_file], "--listen 'nonsense' is not accepted"),
+                       (["--listen", "127.0.0.1:99999", "--token-file", token_file], "is not accepted"),
+                       (["--listen", "127.0.0.1:0", "--token-file", "/nonexistent"], "cannot be read"),
+                       (["--listen", "127.0.0.1:0"], "token-file is required")]:
+        p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=10)
+        check(f"pi-gateway {' '.join(args)}: exit 2, one line", p.returncode == 2 and want in p.stderr
+              and p.stderr.count("\n") == 1, (p.returncode, p.stderr))
+
+    print(f"{len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
