@@ -100,6 +100,13 @@ class LiveOutputs final : public pi::EventOutput {
   std::unique_ptr<pi::HttpPublisher> publisher_;
 };
 
+// Ids go on from the checkpoint's last one, and a resumed run starts above 2^32 times its resume count, so
+// that they keep increasing even past events published after that checkpoint, which it does not record.
+std::uint64_t first_event_id(const pi::JobPlan& plan) {
+  if (!plan.resume) return 1;
+  return std::max(plan.resume->last_event_id, (plan.resume->resumes + 1) << 32) + 1;
+}
+
 // Runs the job on rank 0 (or alone) and writes its files; returns the exit code.
 int coordinate(const pi::JobOptions& options, const pi::JobPlan& plan, pi::Executor& executor) {
   std::unique_ptr<LiveOutputs> live;
@@ -109,7 +116,7 @@ int coordinate(const pi::JobOptions& options, const pi::JobPlan& plan, pi::Execu
   };
   try {
     live = std::make_unique<LiveOutputs>(options);
-    if (live->any()) feed.emplace(*live, plan.resume ? plan.resume->last_event_id : 0);
+    if (live->any()) feed.emplace(*live, first_event_id(plan) - 1);
     pi::CheckpointStore checkpoints(options.out_dir, options.keep_checkpoints, std::cerr);
     pi::RunResult result =
         pi::run_job(plan.spec, executor, std::cerr,

@@ -106,6 +106,7 @@ class SseSession final : public Subscriber, public std::enable_shared_from_this<
       for (const Frame& f : *frames) enqueue(f, "replay");
     } else {
       ++gw_.hub.metrics().resets;
+      gw_.hub.raise_ids_to(*last_id + 1);  // an id from an earlier gateway run: number above it
       enqueue(gw_.hub.state_frame("reset"), "reset");
     }
     gw_.hub.subscribe(shared_from_this());

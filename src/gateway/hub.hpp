@@ -57,6 +57,11 @@ class Hub {
   std::optional<std::vector<Frame>> replay_after(std::uint64_t last_id) const;
   // The current state as one event: kind "snapshot" for a new stream, "reset" when replay was impossible.
   Frame state_frame(const std::string& kind) const;
+  // A viewer holds an id this gateway has not reached (it served the viewer before a restart): later
+  // events are numbered above it, so the viewer's ids keep increasing. Ids past 2^53 are ignored.
+  void raise_ids_to(std::uint64_t id) {
+    if (id > last_id_ && id < (std::uint64_t{1} << 53)) last_id_ = id;
+  }
   nlohmann::json status() const;
   std::uint64_t last_id() const { return last_id_; }
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The job, the gateway and a viewer together, with failures: live_test.sh CASE PI_JOB PI_GATEWAY
+#   restart  the gateway is killed mid-job and restarted; the job goes on, and a viewer that reconnects
+#            sees the done event
+#   resume   job and gateway are killed together (a lost node); a new gateway, the job resumed from its
+#            checkpoint: the viewer's ids keep increasing and it sees the done event, equal to a clean run
+set -u
+case_name=$1
+job=$2
+gateway=$3
+here=$(dirname "$0")
+tmp=$(mktemp -d)
+cleanup() {
+  [[ -n ${sid:-} ]] && pkill -KILL -s "$sid" 2>/dev/null
+  [[ -n ${gw:-} ]] && kill -9 "$gw" 2>/dev/null
+  [[ -n ${viewer:-} ]] && kill -9 "$viewer" 2>/dev/null
+  pkill -9 -f "$tmp" 2>/dev/null
+  [[ -n ${KEEP:-} ]] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+source "$here/../support/harness.sh"
+
+echo "token-$RANDOM-$RANDOM" >"$tmp/token"
+port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+start_gateway() {
+  "$gateway" --listen "127.0.0.1:$port" --token-file "$tmp/token" >>"$tmp/gateway.log" 2>&1 &
+  gw=$!
+  for _ in $(seq 100); do
+    curl -s "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+    sleep 0.05
+  done
+  echo "gateway did not start"; cat "$tmp/gateway.log"; return 1
+}
+wait_for() {  # wait_for FILE TEXT SECONDS
+  for _ in $(seq $(($3 * 20))); do
+    grep -q -- "$2" "$1" && return 0
+    sleep 0.05
+  done
+  echo "  $1 never said '$2':"; tail -5 "$1"; return 1
+}
+increasing() { awk '$1 ~ /^[0-9]+$/ { if ($1 <= prev && seen) { print "  id " $1 " after " prev; bad = 1 } prev = $1; seen = 1 } END { exit bad }' "$1"; }
+job_args=(--series leibniz --terms 8589934592 --progress-interval 0 --assignment-seconds 0.3)
+
+case $case_name in
+  restart)
+    start_gateway
+    python3 "$here/follow.py" "$port" "$tmp/viewer.log" 120 &
+    viewer=$!
+    setsid mpirun -n 3 "$job" "${job_args[@]}" --out "$tmp/run" --publish "http://127.0.0.1:$port" \
+      --token-file "$tmp/token" >"$tmp/job.log" 2>&1 &
+    sid=$!
+    wait_for "$tmp/viewer.log" "estimate" 30
+    kill -9 "$gw"
+    wait "$gw" 2>/dev/null
+    sleep 2
+    check "the job notices the gateway is gone, and goes on" wait_for "$tmp/job.log" "cannot publish to the gateway" 10
+    start_gateway
+    check "the job reconnects" wait_for "$tmp/job.log" "is back" 30
+    wait "$viewer"
+    check "the viewer that reconnected saw the done event" [ $? -eq 0 ]
+    viewer=""
+    wait "$sid"
+    check "the job completed" [ "$(json "$tmp/run/summary.json" 'd["status"]')" == complete ]
+    check "the viewer reconnected" [ "$(grep -c '^connected' "$tmp/viewer.log")" -ge 2 ]
+    check "the viewer's ids only increased" increasing "$tmp/viewer.log"
+    check "the done event carries the job's summary" \
+      [ "$(json "$tmp/viewer.log.done" 'd["estimate"]')" == "$(json "$tmp/run/summary.json" 'd["estimate"]')" ]
+    ;;
+  resume)
+    mpirun -n 3 "$job" "${job_args[@]}" --out "$tmp/ref" >/dev/null 2>&1
+    start_gateway
+    python3 "$here/follow.py" "$port" "$tmp/viewer.log" 180 &
+    viewer=$!
+    setsid mpirun -n 3 "$job" "${job_args[@]}" --out "$tmp/run" --publish "http://127.0.0.1:$port" \
+      --token-file "$tmp/token" --checkpoint-interval 1 >"$tmp/job.log" 2>&1 &
+    sid=$!
+    wait_for "$tmp/job.log" "checkpoint 2 written" 60
+    sleep 0.5
+    pkill -KILL -s "$sid"
+    kill -9 "$gw"
+    wait "$gw" 2>/dev/null
+    sid=""
+    before=$(awk '$1 ~ /^[0-9]+$/ {last=$1} END {print last}' "$tmp/viewer.log")
+    saved=$(h5dump -a /last_event_id "$tmp/run/checkpoint.h5" | sed -n 's/^ *(0): //p')
+    check "the checkpoint records the last event id" [ "${saved:-0}" -gt 0 ]
+    start_gateway
+    mpirun -n 3 "$job" --resume --out "$tmp/run" --progress-interval 0 --publish "http://127.0.0.1:$port" \
+      --token-file "$tmp/token" >"$tmp/resume.log" 2>&1
+    check "the resumed job exits 0" [ $? -eq 0 ]
+    wait "$viewer"
+    check "the viewer saw the done event" [ $? -eq 0 ]
+    viewer=""
+    check "the viewer's ids only increased across the kill and the resume" increasing "$tmp/viewer.log"
+    after=$(awk '$1 ~ /^[0-9]+$/ {last=$1} END {print last}' "$tmp/viewer.log")
+    check "ids went on past those before the kill ($before < $after)" [ "$after" -gt "$before" ]
+    check "the done event equals a clean run's estimate" \
+      [ "$(json "$tmp/viewer.log.done" 'd["estimate"], d["error_bound"]')" == \
+        "$(json "$tmp/ref/summary.json" 'd["estimate"], d["error_bound"]')" ]
+    check "the done event counts the resume" [ "$(json "$tmp/viewer.log.done" 'd["resumes"]')" == 1 ]
+    ;;
+  *)
+    echo "unknown case $case_name"; exit 2 ;;
+esac
+finish
