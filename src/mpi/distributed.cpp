@@ -50,6 +50,7 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
   switch (message.tag) {
     case Tag::ready:
       hosts_[static_cast<std::size_t>(rank)] = decode_text(message.body);
+      scheduler.workers()[static_cast<std::size_t>(w)].host = hosts_[static_cast<std::size_t>(rank)];
       make_idle(scheduler, rank);
       break;
     case Tag::result: {

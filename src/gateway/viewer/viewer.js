@@ -77,7 +77,7 @@ function drawChart() {
     chart = new uPlot({
       width: Math.max(360, $("chart").clientWidth || 500), height: 260,
       scales: { x: { time: false, distr: 3 } },
-      axes: [{ label: "terms (log scale)" }, { label: "log10(error bound)" }],
+      axes: [{ label: "terms (log scale)" }, { label: "log10(error bound)", size: 80 }],
       series: [{}, { label: "log10 error bound", stroke: "#3b6fd8", width: 2, points: { show: true } }],
     }, data, $("chart"));
   } else {
