@@ -1,6 +1,8 @@
 // pi-gateway: serves the live viewer and fans the job's events out over SSE. Binds 127.0.0.1 unless told
 // otherwise; publishing needs the token in --token-file. Exit codes: 0 stopped by SIGINT/SIGTERM; 1 a
 // failure; 2 a user's mistake (one line on stderr).
+#include <sys/resource.h>
+
 #include <utility>  // before Asio (see gateway.cpp)
 
 #include <CLI/CLI.hpp>
@@ -56,6 +58,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    // Every stream is a descriptor: take what the hard limit allows.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
     pi::Gateway gateway(config);
     std::cerr << "[pi-gateway] serving http://" << config.host << ":" << gateway.port()
               << "/ (events at /events)" << std::endl;

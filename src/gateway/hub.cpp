@@ -1,6 +1,7 @@
 #include "gateway/hub.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace pi {
 std::string sse_frame(std::uint64_t id, const std::string& kind, const std::string& data) {
@@ -33,7 +34,10 @@ bool Hub::publish(const Event& e) {
   latest_[e.kind] = std::move(data);
   ++metrics_.events_published;
 
+  const auto t0 = std::chrono::steady_clock::now();
   broadcast(frame, e.kind);
+  metrics_.fanout_last_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  metrics_.fanout_max_s = std::max(metrics_.fanout_max_s, metrics_.fanout_last_s);
   return true;
 }
 
