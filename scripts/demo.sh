@@ -11,4 +11,4 @@ mpi_flags=(--oversubscribe)
 # A finished demo is computed again (its files would come out identical); an interrupted one is resumed.
 if h5dump -a /status runs/demo/checkpoint.h5 2>/dev/null | grep -q '"complete"'; then rm -rf runs/demo; fi
 mpirun "${mpi_flags[@]}" -n "$(($(nproc) + 1))" build/release/src/pi-job --config jobs/demo.toml --resume "$@"
-echo "result: runs/demo/pi.txt and runs/demo/summary.json"
+echo "result: runs/demo/pi.txt, runs/demo/summary.json and runs/demo/result.h5"

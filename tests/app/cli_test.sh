@@ -48,9 +48,18 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 expect_usage_error "at most" --series leibniz --digits 40 --out "$tmp/o"
 expect_usage_error "MiB" --series chudnovsky --digits 100000000000 --out "$tmp/o"
+expect_usage_error "needs --token-file" --series machin --digits 10 --out "$tmp/o" --publish http://127.0.0.1:8080
+expect_usage_error "'ftp://x'" --series machin --digits 10 --out "$tmp/o" --publish ftp://x --token-file "$tmp/afile"
+expect_usage_error "--serve 'nonsense'" --series machin --digits 10 --out "$tmp/o" --serve nonsense
+expect_usage_error "cannot be read" --series machin --digits 10 --out "$tmp/o" --token-file "$tmp/none"
+expect_usage_error "is empty" --series machin --digits 10 --out "$tmp/o" --token-file "$tmp/afile"
+expect_usage_error "--checkpoint-interval '-1'" --series machin --digits 10 --out "$tmp/o" --checkpoint-interval -1
+expect_usage_error "--keep-checkpoints '0'" --series machin --digits 10 --out "$tmp/o" --keep-checkpoints 0
+expect_usage_error "no such file" --resume-from "$tmp/none.h5" --out "$tmp/o"
 
 # A job file from jobs/, overridden on the command line, gives the reference digits byte for byte.
-"$job" --config "$src/jobs/demo.toml" --digits 10000 --out "$tmp/good" --progress-interval 0 2>"$tmp/stderr"
+"$job" --config "$src/jobs/demo.toml" --digits 10000 --out "$tmp/good" --progress-interval 0 \
+  --serve 127.0.0.1:0 --linger 0 2>"$tmp/stderr"
 rc=$?
 if [[ $rc -ne 0 ]] || ! cmp -s "$tmp/good/pi.txt" "$src/data/pi-10000.txt"; then
   echo "FAIL: demo job with --digits 10000: exit $rc or pi.txt differs from data/pi-10000.txt"

@@ -62,7 +62,11 @@ function onEstimate(e) {
   }
   if (e.rate !== undefined) $("rate").textContent = `${Number(e.rate).toPrecision(3)} ${e.unit || ""}/s`;
   if (e.eta_s !== undefined) $("eta").textContent = duration(e.eta_s);
-  const y = log10OfBound(e.error_bound);
+  // A fast series' live estimate is computed at a modest precision, which caps its proven digits; what the
+  // terms themselves give (about) is the convergence worth plotting.
+  const about = Number(e.about_digits_of_terms || 0);
+  $("about").textContent = about > e.correct_digits + 5 ? `the terms so far give about ${about.toLocaleString()} digits` : "";
+  const y = about > e.correct_digits + 5 ? -about : log10OfBound(e.error_bound);
   if (y !== null && e.terms > 0 && (points.terms.length === 0 || e.terms > points.terms[points.terms.length - 1])) {
     points.terms.push(e.terms);
     points.log10err.push(y);
