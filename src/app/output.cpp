@@ -15,18 +15,7 @@ nlohmann::json estimate_json(const Estimate& e) {
 
 nlohmann::json workers_json(const RunResult& r) {
   nlohmann::json list = nlohmann::json::array();
-  for (const WorkerStats& w : r.workers) {
-    list.push_back({{"rank", w.rank},
-                    {"host", w.host},
-                    {"evaluations", w.evaluations},
-                    {"merges", w.merges},
-                    {"terms", w.terms},
-                    {"busy_s", w.busy_s},
-                    {"failures", w.failures},
-                    {"timeouts", w.timeouts},
-                    {"discarded", w.discarded},
-                    {"retired", w.retired}});
-  }
+  for (const WorkerStats& w : r.workers) list.push_back(worker_json(w));
   return list;
 }
 

@@ -9,6 +9,13 @@
 #include "series/decimal.hpp"
 
 namespace pi {
+nlohmann::json worker_json(const WorkerStats& w) {
+  return {{"rank", w.rank},         {"host", w.host},         {"evaluations", w.evaluations},
+          {"merges", w.merges},     {"terms", w.terms},       {"busy_s", w.busy_s},
+          {"failures", w.failures}, {"timeouts", w.timeouts}, {"discarded", w.discarded},
+          {"retired", w.retired}};
+}
+
 namespace {
 
 constexpr std::uint64_t kMaxEstimateDigits = 100;
@@ -170,17 +177,7 @@ class LiveEvents {
     if (now - last_workers_ >= std::chrono::duration<double>(kWorkersEventSeconds)) {
       last_workers_ = now;
       nlohmann::json list = nlohmann::json::array();
-      for (const WorkerStats& w : scheduler.workers()) {
-        list.push_back({{"rank", w.rank},
-                        {"host", w.host},
-                        {"evaluations", w.evaluations},
-                        {"merges", w.merges},
-                        {"terms", w.terms},
-                        {"busy_s", w.busy_s},
-                        {"failures", w.failures},
-                        {"timeouts", w.timeouts},
-                        {"retired", w.retired}});
-      }
+      for (const WorkerStats& w : scheduler.workers()) list.push_back(worker_json(w));
       events_->publish("workers", {{"alive", scheduler.active_workers()},
                                    {"busy", scheduler.busy_workers()},
                                    {"retries", scheduler.retries()},

@@ -111,6 +111,9 @@ class LocalExecutor final : public Executor {
   const Series& series_;
 };
 
+// A worker's statistics as summary.json and the workers event give them.
+nlohmann::json worker_json(const WorkerStats& w);
+
 // Terms for a digits-mode job; throws ConfigError when the series can't certify that many digits.
 std::uint64_t plan_terms(const Series& series, std::uint64_t digits);
 

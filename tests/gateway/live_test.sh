@@ -2,8 +2,9 @@
 # The job, the gateway and a viewer together, with failures: live_test.sh CASE PI_JOB PI_GATEWAY
 #   restart  the gateway is killed mid-job and restarted; the job goes on, and a viewer that reconnects
 #            sees the done event
-#   resume   job and gateway are killed together (a lost node); a new gateway, the job resumed from its
-#            checkpoint: the viewer's ids keep increasing and it sees the done event, equal to a clean run
+#   resume   the job is killed and resumed from its checkpoint while the gateway stays up: the viewer
+#            stays connected, its ids keep increasing, and it sees the done event, equal to a clean run
+#   lostnode job and gateway are killed together; a new gateway, the job resumed: the same, across both
 set -u
 case_name=$1
 job=$2
@@ -66,7 +67,7 @@ case $case_name in
     check "the done event carries the job's summary" \
       [ "$(json "$tmp/viewer.log.done" 'd["estimate"]')" == "$(json "$tmp/run/summary.json" 'd["estimate"]')" ]
     ;;
-  resume)
+  resume | lostnode)
     mpirun -n 3 "$job" "${job_args[@]}" --out "$tmp/ref" >/dev/null 2>&1
     start_gateway
     python3 "$here/follow.py" "$port" "$tmp/viewer.log" 180 &
@@ -77,13 +78,17 @@ case $case_name in
     wait_for "$tmp/job.log" "checkpoint 2 written" 60
     sleep 0.5
     pkill -KILL -s "$sid"
-    kill -9 "$gw"
-    wait "$gw" 2>/dev/null
+    while pgrep -s "$sid" >/dev/null; do sleep 0.05; done
     sid=""
+    if [[ $case_name == lostnode ]]; then
+      kill -9 "$gw"
+      wait "$gw" 2>/dev/null
+    fi
+    sleep 0.5
     before=$(awk '$1 ~ /^[0-9]+$/ {last=$1} END {print last}' "$tmp/viewer.log")
     saved=$(h5dump -a /last_event_id "$tmp/run/checkpoint.h5" | sed -n 's/^ *(0): //p')
     check "the checkpoint records the last event id" [ "${saved:-0}" -gt 0 ]
-    start_gateway
+    [[ $case_name == lostnode ]] && start_gateway
     mpirun -n 3 "$job" --resume --out "$tmp/run" --progress-interval 0 --publish "http://127.0.0.1:$port" \
       --token-file "$tmp/token" >"$tmp/resume.log" 2>&1
     check "the resumed job exits 0" [ $? -eq 0 ]
@@ -97,6 +102,10 @@ case $case_name in
       [ "$(json "$tmp/viewer.log.done" 'd["estimate"], d["error_bound"]')" == \
         "$(json "$tmp/ref/summary.json" 'd["estimate"], d["error_bound"]')" ]
     check "the done event counts the resume" [ "$(json "$tmp/viewer.log.done" 'd["resumes"]')" == 1 ]
+    if [[ $case_name == resume ]]; then
+      check "the viewer stayed connected through the kill and the resume" \
+        [ "$(grep -c '^connected' "$tmp/viewer.log")" == 1 ]
+    fi
     ;;
   *)
     echo "unknown case $case_name"; exit 2 ;;
