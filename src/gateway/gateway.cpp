@@ -499,6 +499,13 @@ Gateway::Gateway(GatewayConfig config) : impl_(std::make_shared<Impl>(std::move(
 Gateway::~Gateway() {
   stop();
   if (thread_.joinable()) thread_.join();
+  // The pending accept and heartbeat hold the Impl that holds them: cancel them and let their handlers
+  // return, or neither would ever be freed.
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  impl_->heartbeat.cancel();
+  impl_->io.restart();
+  impl_->io.poll();
 }
 
 unsigned short Gateway::port() const { return impl_->acceptor.local_endpoint().port(); }
