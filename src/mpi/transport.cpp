@@ -83,10 +83,14 @@ std::optional<Incoming> poll(const MpiRuntime& mpi, int source) {
 }
 
 void Backoff::wait() {
-  constexpr int kSpinRounds = 64;
-  ++idle_rounds_;
-  if (idle_rounds_ <= kSpinRounds) return;
-  const int doublings = std::min(idle_rounds_ - kSpinRounds, 7);
+  constexpr auto kSpin = std::chrono::microseconds(200);
+  const auto now = std::chrono::steady_clock::now();
+  if (idle_rounds_++ == 0) {
+    idle_since_ = now;
+    sleeps_ = 0;
+  }
+  if (now - idle_since_ < kSpin) return;
+  const int doublings = std::min(++sleeps_, 7);
   std::this_thread::sleep_for(std::chrono::microseconds(10 << doublings));
 }
 
