@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# pi-job on a real Slurm (munged, slurmctld, slurmd on localhost, started here): slurm_test.sh PI_JOB SRC
+#   - a node failure mid-run, after a checkpoint exists: the job is requeued, resumes from its checkpoint
+#     and ends with the result of an uninterrupted run;
+#   - the walltime path: a short --time with --signal=B:USR1: the job checkpoints, requeues itself and
+#     completes, resuming each time.
+# A requeued job waits about 2 minutes (its BeginTime) before it may start again; the test moves that
+# BeginTime to now with scontrol, as an administrator may, so that it takes seconds.
+# Exits 77 (skipped) when Slurm can't be started here (not root, or the packages are missing).
+set -u
+job=$(realpath "$1")
+src=$(realpath "$2")
+here=$(dirname "$0")
+source "$here/../support/harness.sh"
+
+for tool in munged slurmctld slurmd sbatch scontrol squeue; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool is missing (scripts/install-deps.sh installs Slurm)"; exit 77; }
+done
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: a private Slurm needs root here"; exit 77; }
+
+d=$(mktemp -d /tmp/pi-slurm-test.XXXXXX)
+chmod 0755 "$d"  # munged wants every directory above its socket searchable
+pids=()
+cleanup() {
+  [[ -n ${SLURM_CONF:-} ]] && scancel --full --quiet --user=root 2>/dev/null
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 1
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  pkill -9 -f "$d" 2>/dev/null
+  [[ -n ${KEEP:-} ]] || rm -rf "$d"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+mkdir -p "$d/state" "$d/spool" "$d/munge" "$d/out"
+chmod 0755 "$d/munge"
+cat >"$d/slurm.conf" <<CONF
+ClusterName=pihpctest
+SlurmctldHost=localhost(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$d/munge/munge.socket
+StateSaveLocation=$d/state
+SlurmdSpoolDir=$d/spool
+SlurmctldPidFile=$d/slurmctld.pid
+SlurmdPidFile=$d/slurmd.pid
+SlurmctldLogFile=$d/slurmctld.log
+SlurmdLogFile=$d/slurmd.log
+SlurmctldPort=$(free_port)
+SlurmdPort=$(free_port)
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+JobRequeue=1
+ReturnToService=2
+MpiDefault=none
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+CONF
+export SLURM_CONF=$d/slurm.conf
+
+# A private munge key and socket, so that nothing of the machine's own munge is used or changed.
+mungekey --create --keyfile="$d/munge/munge.key" 2>/dev/null ||
+  dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 2>/dev/null
+chmod 0600 "$d/munge/munge.key"
+munged --socket="$d/munge/munge.socket" --pid-file="$d/munge/munged.pid" --log-file="$d/munge/munged.log" \
+  --seed-file="$d/munge/seed" --key-file="$d/munge/munge.key" --foreground 2>"$d/munged.out" &
+pids+=($!)
+for _ in $(seq 50); do [[ -S $d/munge/munge.socket ]] && break; sleep 0.1; done
+if [[ ! -S $d/munge/munge.socket ]]; then
+  echo "SKIP: munged did not start here:"
+  tail -n 3 "$d/munged.out"
+  exit 77
+fi
+slurmctld -D -f "$SLURM_CONF" >"$d/slurmctld.out" 2>&1 &
+pids+=($!)
+sleep 1
+slurmd -D -f "$SLURM_CONF" >"$d/slurmd.out" 2>&1 &
+pids+=($!)
+up=""
+for _ in $(seq 30); do
+  timeout 5 sinfo -h -o %T 2>/dev/null | grep -q idle && { up=1; break; }
+  sleep 0.5
+done
+if [[ -z $up ]]; then
+  echo "SKIP: Slurm did not come up here:"
+  tail -n 3 "$d/slurmctld.out" "$d/slurmd.out"
+  exit 77
+fi
+echo "Slurm up: $(sinfo -h -o '%P %a %D %T %N')"
+
+state() { squeue -h -j "$1" -o %T 2>/dev/null || true; }
+final_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
+# follow JOBID SECONDS: until the job ends; a requeued job waiting for its BeginTime is let go at once.
+# Slurm revokes the credential of the run it requeued for a few seconds; a run started within them is killed
+# ("Job credential revoked"), so the BeginTime is moved only after 10 s.
+follow() {
+  local end=$((SECONDS + $2)) s pending_since=""
+  while ((SECONDS < end)); do
+    s=$(final_state "$1")
+    case $s in
+      COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY) echo "$s"; return ;;
+    esac
+    if [[ $s == PENDING ]] && scontrol show job "$1" | grep -q "Reason=BeginTime"; then
+      [[ -z $pending_since ]] && pending_since=$SECONDS
+      if ((SECONDS - pending_since >= 10)); then
+        scontrol update JobId="$1" StartTime=now
+        pending_since=""
+      fi
+    else
+      pending_since=""
+    fi
+    sleep 0.5
+  done
+  echo "STILL-$(final_state "$1")"
+}
+wait_log() {  # wait_log FILE TEXT SECONDS
+  for _ in $(seq $(($3 * 10))); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "  $1 never said '$2'"; tail -5 "$1" 2>/dev/null; return 1
+}
+same_result() {
+  [[ "$(json "$1/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" == \
+     "$(json "$2/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" ]] ||
+    { echo "  $1 and $2 differ"; return 1; }
+}
+
+args=(--series leibniz --terms 34359738368 --progress-interval 5 --checkpoint-interval 2)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+mpirun -n 3 "$job" "${args[@]}" --out "$d/out/ref" >"$d/ref.log" 2>&1
+check "the reference run completes" [ "$(json "$d/out/ref/summary.json" 'd["status"]')" == complete ]
+export PI_JOB=$job
+
+# 1. A node failure after a checkpoint: requeued by Slurm, resumed, identical.
+log=$d/node.log
+jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${args[@]}" --out "$d/out/node")
+check "sbatch accepted the job" [ -n "$jid" ]
+check "the job writes checkpoints" wait_log "$log" "checkpoint 2 written" 120
+scontrol update NodeName=localhost State=DOWN Reason=pi-hpc-test
+# A failed node takes its processes with it; here the node stays up, so end the job's processes as its
+# failure would have (Slurm cancels the step, but its ranks, tracked by linuxproc, may outlive it).
+sleep 1
+pkill -9 -f -- "--out $d/out/node"
+for _ in $(seq 100); do [[ $(final_state "$jid") == PENDING ]] && break; sleep 0.2; done
+check "the node failure requeued the job" [ "$(final_state "$jid")" == PENDING ]
+scontrol update NodeName=localhost State=RESUME
+end_state=$(follow "$jid" 240)
+check "the requeued job completes ($end_state)" [ "$end_state" == COMPLETED ]
+check "the second run knew it was a restart" grep -q "run 2 (restart count 1)" "$log"
+check "the second run resumed from the checkpoint" grep -q "resuming leibniz from .*checkpoint.h5 ([1-9]" "$log"
+check "the result equals an uninterrupted run's" same_result "$d/out/node" "$d/out/ref"
+check "summary.json counts the resume" [ "$(json "$d/out/node/summary.json" 'd["resumes"] >= 1')" == True ]
+
+# 2. The walltime: USR1 before --time ends; the job checkpoints, requeues itself, and completes.
+log=$d/walltime.log
+jid=$(cd "$d" && sbatch --parsable -n 3 -O --time=1 --signal=B:USR1@50 --output="$log" "$src/slurm/pi.sbatch" \
+  "${args[@]}" --out "$d/out/walltime")
+end_state=$(follow "$jid" 400)
+check "the walltime job completes ($end_state)" [ "$end_state" == COMPLETED ]
+check "the walltime signal reached the script" grep -q "walltime is near" "$log"
+check "pi-job checkpointed on USR1" grep -q "checkpoint [0-9]* written (stopped by SIGUSR1)" "$log"
+check "the script requeued the job" grep -q "requeueing: the next run resumes" "$log"
+check "a later run resumed" grep -q "resuming leibniz from" "$log"
+check "the result equals an uninterrupted run's" same_result "$d/out/walltime" "$d/out/ref"
+echo "--- walltime job log:"
+grep "pi.sbatch" "$log"
+finish
