@@ -161,8 +161,11 @@ class LiveEvents {
         last_estimate_ = now;
         published_terms_ = lead->range.end;
         const bool fast = series_.kind() == SeriesKind::fast;
-        const Estimate e = series_.estimate(*lead, fast ? kLiveEstimateBits : 0).best();
-        nlohmann::json j = estimate_json(series_, e, lead->range.end, fast ? 300 : kLiveDigits);
+        const PrefixEstimates both = series_.estimate(*lead, fast ? kLiveEstimateBits : 0);
+        nlohmann::json j = estimate_json(series_, both.best(), lead->range.end, fast ? 300 : kLiveDigits);
+        // The plain partial sum's bound is the series' own convergence (the accelerated one is dominated by
+        // rounding once it is good): the viewer plots it.
+        if (both.accelerated) j["partial_sum_error_bound"] = both.partial_sum.error_bound.to_string();
         const ProgressReporter::Figures f = progress.figures();
         j["ranges_done"] = scheduler.leaves_done();
         j["ranges"] = ranges;
@@ -346,6 +349,9 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     j["ranges"] = result.ranges;
     j["fraction"] = 1.0;
     j["final"] = true;
+    if (result.estimates.accelerated) {
+      j["partial_sum_error_bound"] = result.estimates.partial_sum.error_bound.to_string();
+    }
     io.events->publish("estimate", j);
     state.last_event_id = io.events->last_id();
   }

@@ -66,7 +66,7 @@ function onEstimate(e) {
   // terms themselves give (about) is the convergence worth plotting.
   const about = Number(e.about_digits_of_terms || 0);
   $("about").textContent = about > e.correct_digits + 5 ? `the terms so far give about ${about.toLocaleString()} digits` : "";
-  const y = about > e.correct_digits + 5 ? -about : log10OfBound(e.error_bound);
+  const y = about > e.correct_digits + 5 ? -about : log10OfBound(e.partial_sum_error_bound || e.error_bound);
   if (y !== null && e.terms > 0 && (points.terms.length === 0 || e.terms > points.terms[points.terms.length - 1])) {
     points.terms.push(e.terms);
     points.log10err.push(y);
