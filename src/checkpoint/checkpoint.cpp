@@ -264,14 +264,13 @@ JobState read_checkpoint(const std::filesystem::path& file) {
         throw CheckpointError(name + " has " + std::to_string(values) + " values");
       for (std::uint64_t k = 0; k < values; ++k) {
         const std::string vname = "value_" + std::to_string(k);
-        std::vector<std::uint8_t> bytes;
         try {
-          bytes = h5::read_bytes(g, vname);
+          const h5::Handle d = h5::open_checked_dataset(g, vname);
+          const std::vector<std::uint8_t> bytes = h5::read_dataset_bytes(d, vname);
+          r.values.push_back(from_magnitude(bytes, h5::read_u64_attribute(d, "negative") != 0));
         } catch (const CheckpointError& e) {
           throw CheckpointError("pieces/" + name + ": " + e.what());
         }
-        const h5::Handle d(H5Dopen2(g.get(), vname.c_str(), H5P_DEFAULT), H5Dclose, "cannot open " + vname);
-        r.values.push_back(from_magnitude(bytes, h5::read_u64_attribute(d, "negative") != 0));
       }
       done += p.last_leaf - p.first_leaf;
       p.result = std::make_shared<const PartialResult>(std::move(r));

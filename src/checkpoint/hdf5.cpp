@@ -225,8 +225,15 @@ Handle write_bytes(const Handle& parent, const std::string& name, std::span<cons
   return d;
 }
 
+Handle open_checked_dataset(const Handle& parent, const std::string& name) {
+  return open_dataset(parent, name);
+}
+
 std::vector<std::uint8_t> read_bytes(const Handle& parent, const std::string& name) {
-  const Handle d = open_dataset(parent, name);
+  return read_dataset_bytes(open_dataset(parent, name), name);
+}
+
+std::vector<std::uint8_t> read_dataset_bytes(const Handle& d, const std::string& name) {
   const Handle space(H5Dget_space(d.get()), H5Sclose, "H5Dget_space " + name);
   hsize_t size = 0;
   if (H5Sget_simple_extent_ndims(space.get()) != 1) throw CheckpointError("dataset " + name + " is not 1-D");

@@ -66,6 +66,10 @@ double read_f64_attribute(const Handle& object, const std::string& name);
 // One-dimensional byte datasets and two-dimensional uint64 tables, chunked and Fletcher32-checksummed.
 Handle write_bytes(const Handle& parent, const std::string& name, std::span<const std::uint8_t> data);
 std::vector<std::uint8_t> read_bytes(const Handle& parent, const std::string& name);
+// The same in two steps, for a caller that also reads the dataset's attributes: open (checksum filter
+// verified), then read all of it.
+Handle open_checked_dataset(const Handle& parent, const std::string& name);
+std::vector<std::uint8_t> read_dataset_bytes(const Handle& dataset, const std::string& name);
 void write_u64_table(const Handle& parent, const std::string& name, std::size_t columns,
                      const std::vector<std::uint64_t>& row_major);
 std::vector<std::uint64_t> read_u64_table(const Handle& parent, const std::string& name, std::size_t columns);

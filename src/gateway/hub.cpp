@@ -43,8 +43,9 @@ bool Hub::publish(const Event& e) {
 
 void Hub::broadcast(const Frame& frame, const std::string& kind) {
   std::erase_if(subscribers_, [](const auto& w) { return w.expired(); });
-  // Over a copy: a push may drop a stream, which changes the list.
-  for (const auto& weak : std::vector<std::weak_ptr<Subscriber>>(subscribers_)) {
+  // A push that drops a stream only closes it; the list changes at the next erase, so no copy of it is needed
+  // (one per event, for every stream).
+  for (const auto& weak : subscribers_) {
     if (auto s = weak.lock()) s->push(frame, kind);
   }
 }
