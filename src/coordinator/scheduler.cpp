@@ -125,9 +125,44 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   const double predicted = predicted_seconds(open.task);
   open.task.allowed_s = predicted < 0 ? config_.first_deadline_s
                                       : std::max(config_.min_deadline_s, config_.deadline_factor * predicted);
-  in_flight_[wi] = InFlight{*id, now + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(open.task.allowed_s))};
+  // A task queued behind another starts only when that one ends: its deadline counts from there.
+  const Clock::time_point start =
+      in_flight_[wi].empty() ? now : std::max(now, in_flight_[wi].back().deadline);
+  in_flight_[wi].push_back(InFlight{
+      *id,
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(open.task.allowed_s)),
+      predicted, open.task.kind == TaskKind::merge, false});
   return open.task;
+}
+
+bool Scheduler::wants_another_task(int w) const {
+  const auto wi = static_cast<std::size_t>(w);
+  const auto& held = in_flight_[wi];
+  if (workers_[wi].retired || held.empty() || held.size() >= kMaxHeld) return false;
+  double expected = 0;
+  for (const InFlight& f : held) {
+    if (f.overdue) return false;
+    if (f.predicted_s >= 0) {
+      expected += f.predicted_s;
+    } else if (!f.merge && workers_[wi].last_task_s >= 0) {
+      expected += workers_[wi].last_task_s;
+    } else {
+      return false;  // no idea how long it takes
+    }
+  }
+  return expected < kPrefetchBelowSeconds;
+}
+
+void Scheduler::release(std::size_t wi, std::uint64_t task_id) {
+  auto& held = in_flight_[wi];
+  const auto it =
+      std::find_if(held.begin(), held.end(), [task_id](const InFlight& f) { return f.task_id == task_id; });
+  if (it != held.end()) held.erase(it);
+}
+
+bool Scheduler::overdue(std::size_t wi) const {
+  return std::any_of(in_flight_[wi].begin(), in_flight_[wi].end(),
+                     [](const InFlight& f) { return f.overdue; });
 }
 
 void Scheduler::queue(std::uint64_t id, bool front) {
@@ -143,9 +178,10 @@ void Scheduler::queue(std::uint64_t id, bool front) {
 
 bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, double compute_s) {
   const auto wi = static_cast<std::size_t>(w);
-  if (in_flight_[wi] && in_flight_[wi]->task_id == task_id) in_flight_[wi].reset();
+  release(wi, task_id);
   WorkerStats& stats = workers_[wi];
   stats.busy_s += compute_s;
+  stats.last_task_s = compute_s;
   const auto it = open_.find(task_id);
   if (it == open_.end()) {
     ++stats.discarded;
@@ -244,7 +280,7 @@ void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
 
 void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
   const auto wi = static_cast<std::size_t>(w);
-  if (in_flight_[wi] && in_flight_[wi]->task_id == task_id) in_flight_[wi].reset();
+  release(wi, task_id);
   ++workers_[wi].failures;
   const auto it = open_.find(task_id);
   if (it == open_.end()) return;  // already done elsewhere
@@ -254,14 +290,22 @@ void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
 std::vector<int> Scheduler::expire(Clock::time_point now) {
   std::vector<int> late;
   for (std::size_t wi = 0; wi < in_flight_.size(); ++wi) {
-    auto& f = in_flight_[wi];
-    if (!f || f->overdue || now < f->deadline) continue;
-    f->overdue = true;
+    auto& held = in_flight_[wi];
+    if (held.empty() || held.front().overdue || now < held.front().deadline) continue;
     ++workers_[wi].timeouts;
     late.push_back(static_cast<int>(wi));
-    const auto it = open_.find(f->task_id);
-    if (it != open_.end()) {
-      record_failure(static_cast<int>(wi), it->second, "rank " + std::to_string(wi) + " missed its deadline");
+    for (std::size_t i = 0; i < held.size(); ++i) {
+      held[i].overdue = true;
+      const auto it = open_.find(held[i].task_id);
+      if (it == open_.end()) continue;
+      if (i == 0) {
+        record_failure(static_cast<int>(wi), it->second,
+                       "rank " + std::to_string(wi) + " missed its deadline");
+      } else {
+        // Queued behind the overdue task, never started: handed on without counting against the range.
+        ++retries_;
+        queue(held[i].task_id, true);
+      }
     }
   }
   return late;
@@ -272,21 +316,21 @@ bool Scheduler::finished() const { return prefix_ && prefix_->range.end == grid_
 int Scheduler::active_workers() const {
   int n = 0;
   for (std::size_t wi = 0; wi < workers_.size(); ++wi)
-    if (!workers_[wi].retired && !(in_flight_[wi] && in_flight_[wi]->overdue)) ++n;
+    if (!workers_[wi].retired && !overdue(wi)) ++n;
   return n;
 }
 
 std::vector<int> Scheduler::lost_workers() const {
   std::vector<int> lost;
   for (std::size_t wi = 0; wi < in_flight_.size(); ++wi)
-    if (in_flight_[wi] && in_flight_[wi]->overdue) lost.push_back(static_cast<int>(wi));
+    if (overdue(wi)) lost.push_back(static_cast<int>(wi));
   return lost;
 }
 
 int Scheduler::busy_workers() const {
   int n = 0;
-  for (const auto& f : in_flight_)
-    if (f && !f->overdue) ++n;
+  for (std::size_t wi = 0; wi < in_flight_.size(); ++wi)
+    if (!in_flight_[wi].empty() && !overdue(wi)) ++n;
   return n;
 }
 

@@ -37,6 +37,7 @@ struct WorkerStats {
   std::uint64_t merges = 0;
   std::uint64_t terms = 0;  // terms of the evaluations it finished first
   double busy_s = 0;        // compute time it reported
+  double last_task_s = -1;  // compute time of its last task (-1: none yet)
   int failures = 0;         // errors reported
   int timeouts = 0;         // deadlines missed
   int discarded = 0;        // late duplicates thrown away
@@ -69,8 +70,20 @@ class Scheduler {
 
   Scheduler(const Series& series, const Grid& grid, SchedulerConfig config, int workers);
 
-  // The next task for worker `w`, or nullopt when there is nothing for it now (or it is retired).
+  // The next task for worker `w`, or nullopt when there is nothing for it now (or it is retired). A worker
+  // may hold more tasks behind the one it is computing (see wants_another_task); it carries them out in the
+  // order they were assigned.
   std::optional<Task> assign(int w, Clock::time_point now);
+  // Whether worker `w` should be sent another task now, to compute after those it holds: it holds at least
+  // one and fewer than kMaxHeld, and together they will take so little time (under kPrefetchBelowSeconds;
+  // each by its prediction, or for an evaluation without one, by the worker's last task) that waiting for
+  // the next assignment's round trip would be a noticeable part of the worker's time. Long tasks never get
+  // one queued behind them, so no worker sits on work another worker could start sooner.
+  bool wants_another_task(int w) const;
+  static constexpr std::size_t kMaxHeld = 4;
+  static constexpr double kPrefetchBelowSeconds = 0.05;
+  // Tasks assigned to worker `w` and not yet answered.
+  std::size_t held(int w) const { return in_flight_[static_cast<std::size_t>(w)].size(); }
   // A worker's result. False when it is a late duplicate of a task already done (discarded).
   bool complete(int w, std::uint64_t task_id, PartialResult result, double compute_s);
   // A worker reports that a task failed. Throws PoisonedRange when the task has failed too often.
@@ -121,6 +134,8 @@ class Scheduler {
   struct InFlight {
     std::uint64_t task_id;
     Clock::time_point deadline;
+    double predicted_s = -1;  // -1: no rate measured yet
+    bool merge = false;
     bool overdue = false;
   };
   struct Piece {
@@ -139,7 +154,10 @@ class Scheduler {
   const Grid& grid_;
   SchedulerConfig config_;
   std::vector<WorkerStats> workers_;
-  std::vector<std::optional<InFlight>> in_flight_;
+  void release(std::size_t wi, std::uint64_t task_id);
+  bool overdue(std::size_t wi) const;
+
+  std::vector<std::deque<InFlight>> in_flight_;  // by worker, in the order the worker carries them out
   std::map<std::uint64_t, OpenTask> open_;
   std::deque<std::uint64_t> queue_;
   std::map<std::uint64_t, Piece> pieces_;  // finished, not yet merged, by first leaf

@@ -41,7 +41,12 @@ void MpiExecutor::make_idle(Scheduler& scheduler, int rank) {
     }
     return;
   }
-  idle_.push_back(rank);
+  // A worker that still holds a task (one assigned behind the one it just answered) is busy with it.
+  if (scheduler.held(w) == 0) {
+    idle_.push_back(rank);
+  } else {
+    topping_up_.push_back(rank);
+  }
 }
 
 void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
@@ -80,6 +85,22 @@ void MpiExecutor::dispatch(Scheduler& scheduler) {
     if (!task) return;
     idle_.pop_front();
     outbox_.send(rank, Tag::task, encode_task(*task));
+    topping_up_.push_back(rank);
+  }
+  // Idle workers first; then more tasks for workers whose current ones are short, so that the next one is
+  // there when they end instead of a round trip later.
+  while (!topping_up_.empty()) {
+    const int rank = topping_up_.front();
+    while (scheduler.wants_another_task(rank - 1)) {
+      std::optional<Task> task = scheduler.assign(rank - 1, Scheduler::Clock::now());
+      if (!task) {
+        // Nothing to hand out now; a worker comes back here when it next answers.
+        topping_up_.clear();
+        return;
+      }
+      outbox_.send(rank, Tag::task, encode_task(*task));
+    }
+    topping_up_.pop_front();
   }
 }
 

@@ -1,6 +1,8 @@
 // The job across MPI ranks: rank 0 runs MpiExecutor (the coordinator's side of the protocol), every other
 // rank runs run_worker. Workers pull: a worker's first message says it is ready, and each result or failure
-// it sends asks for the next task; the coordinator answers idle workers in the order they became ready.
+// it sends asks for the next task; the coordinator answers idle workers in the order they became ready. A
+// worker whose tasks are very short is sent its next ones before it asks (Scheduler::wants_another_task), and
+// finds them waiting when it looks for work.
 #pragma once
 
 #include <deque>
@@ -35,6 +37,7 @@ class MpiExecutor final : public Executor {
   std::ostream& log_;
   Outbox outbox_;
   std::deque<int> idle_;            // ranks waiting for work, least recently ready first
+  std::deque<int> topping_up_;      // ranks holding short tasks that may take more (see dispatch)
   std::vector<std::string> hosts_;  // by rank
   std::vector<bool> stopped_;       // by rank
   std::vector<int> lost_;

@@ -83,7 +83,7 @@ std::optional<Incoming> poll(const MpiRuntime& mpi, int source) {
 }
 
 void Backoff::wait() {
-  constexpr auto kSpin = std::chrono::microseconds(200);
+  constexpr auto kSpin = std::chrono::milliseconds(1);
   const auto now = std::chrono::steady_clock::now();
   if (idle_rounds_++ == 0) {
     idle_since_ = now;

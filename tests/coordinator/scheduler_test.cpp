@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "coordinator/grid.hpp"
 
@@ -172,6 +173,54 @@ TEST(Scheduler, OverdueTaskGoesToAnotherWorkerAndTheLateResultIsDiscarded) {
   EXPECT_EQ(sim.scheduler.active_workers(), 2);  // it answered: it may work again
   sim.run_shuffled(2, 7);
   EXPECT_EQ(sim.scheduler.take_result(), sim.series->evaluate({0, 5000}, true));
+}
+
+TEST(Scheduler, ShortTasksGetMoreQueuedBehindThemAndTheyMoveOnWhenTheWorkerIsLost) {
+  SchedulerConfig config;
+  config.max_assignment_leaves = 1;
+  config.first_deadline_s = 5;
+  Sim sim("leibniz", kSlowLeafTerms * 8, 2, config);
+  auto first = sim.scheduler.assign(0, sim.now);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(sim.scheduler.wants_another_task(0));  // nothing measured yet
+  EXPECT_TRUE(sim.scheduler.complete(0, first->id, execute_task(*sim.series, *first), 0.001));
+  auto current = sim.scheduler.assign(0, sim.now);
+  ASSERT_TRUE(current);
+  std::set<std::uint64_t> held{current->id};
+  while (sim.scheduler.wants_another_task(0)) {  // its last task took 1 ms
+    auto queued = sim.scheduler.assign(0, sim.now);
+    ASSERT_TRUE(queued);
+    held.insert(queued->id);
+  }
+  EXPECT_EQ(sim.scheduler.held(0), Scheduler::kMaxHeld);  // never more
+  EXPECT_EQ(held.size(), Scheduler::kMaxHeld);
+  EXPECT_EQ(sim.scheduler.busy_workers(), 1);
+
+  // The current task misses its deadline (10 s, the minimum): all go back to the queue, the queued ones
+  // without a failure.
+  sim.now += 11s;
+  EXPECT_EQ(sim.scheduler.expire(sim.now), std::vector<int>{0});
+  EXPECT_EQ(sim.scheduler.lost_workers(), std::vector<int>{0});
+  std::set<std::uint64_t> moved;
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    auto t = sim.scheduler.assign(1, sim.now);
+    ASSERT_TRUE(t);
+    moved.insert(t->id);
+    EXPECT_TRUE(sim.scheduler.complete(1, t->id, execute_task(*sim.series, *t), 0.1));
+  }
+  EXPECT_EQ(moved, held);
+  EXPECT_EQ(sim.scheduler.retries(), held.size());
+  sim.run_shuffled(2, 5);
+  EXPECT_EQ(sim.scheduler.leaves_done(), 8u);
+  EXPECT_EQ(sim.scheduler.take_result().range, (Range{0, kSlowLeafTerms * 8}));
+
+  // Tasks of 200 ms: nothing is queued behind them.
+  Sim slow("leibniz", kSlowLeafTerms * 8, 2, config);
+  auto t = slow.scheduler.assign(0, slow.now);
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(slow.scheduler.complete(0, t->id, execute_task(*slow.series, *t), 0.2));
+  ASSERT_TRUE(slow.scheduler.assign(0, slow.now));
+  EXPECT_FALSE(slow.scheduler.wants_another_task(0));
 }
 
 TEST(Scheduler, RangeThatKeepsFailingIsPoisonedAndNamed) {
