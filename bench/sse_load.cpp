@@ -49,6 +49,8 @@ long rss_kb(pid_t pid) {
 struct Stats {
   std::vector<std::int64_t> latencies_ns;
   std::atomic<std::size_t> connected{0};
+  std::atomic<std::size_t> answered{0};  // the gateway's first bytes arrived: it serves the stream
+  std::atomic<std::size_t> closed{0};    // ended before the run did
   std::atomic<std::size_t> failed{0};
 };
 
@@ -79,7 +81,14 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void read() {
     socket_.async_read_some(asio::buffer(buf_),
                             [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                              if (ec) return;
+                              if (ec) {
+                                ++self->stats_.closed;
+                                return;
+                              }
+                              if (!self->answered_) {
+                                self->answered_ = true;
+                                ++self->stats_.answered;
+                              }
                               const std::int64_t t = now_ns();
                               self->scan(std::string_view(self->buf_.data(), n), t);
                               self->read();
@@ -105,6 +114,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   Stats& stats_;
   std::array<char, 2048> buf_{};
   std::string carry_;
+  bool answered_ = false;
 };
 
 bool post(unsigned short port, const std::string& token, const std::string& body) {
@@ -134,13 +144,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string gateway = argv[1];
-  const std::size_t streams = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 10000;
+  const std::size_t asked = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 10000;
   const double rate = argc > 3 ? std::atof(argv[3]) : 5;
   const double seconds = argc > 4 ? std::atof(argv[4]) : 20;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
+  // Each stream is a descriptor here and one in the gateway: both processes stop at the same limit, and this
+  // one needs a few more for the publisher's and the metrics' connections.
+  constexpr std::size_t kReserve = 64;
+  const std::size_t streams =
+      lim.rlim_cur == RLIM_INFINITY ? asked : std::min<std::size_t>(asked, lim.rlim_cur - kReserve);
+  if (streams < asked) {
+    std::printf("streams: %zu asked, %zu opened: the descriptor limit (ulimit -n) is %llu\n", asked, streams,
+                static_cast<unsigned long long>(lim.rlim_cur));
+  }
 
   const std::string token = "bench-token";
   const std::string token_file = "/tmp/pi-bench-sse-token";
@@ -170,7 +189,13 @@ int main(int argc, char** argv) {
          std::chrono::steady_clock::now() - t_connect < std::chrono::seconds(60)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // let every snapshot arrive
+  // Publishing starts once the gateway has answered every stream (its snapshot arrived).
+  while (stats.answered < stats.connected &&
+         std::chrono::steady_clock::now() - t_connect < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const double setup_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_connect).count();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   const long rss_with = rss_kb(pid);
 
   // The publisher: an estimate-sized event every 1/rate seconds, on a fixed schedule.
@@ -188,26 +213,28 @@ int main(int argc, char** argv) {
     posted += post(port, token, body) ? 1u : 0u;
   }
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  // The gateway's own view: how long handing one event to every stream took (no client in it).
-  std::string fanout;
-  {
+  // The gateway's own view: how long handing one event to every stream took (no client in it), and what it
+  // did with streams that fell behind.
+  std::string text;
+  try {
     asio::io_context mio;
     tcp::socket s(mio);
     s.connect(ep);
     asio::write(s,
                 asio::buffer(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
-    std::string text;
     boost::system::error_code ec;
     std::array<char, 4096> b{};
     for (std::size_t n; (n = s.read_some(asio::buffer(b), ec)) > 0 && !ec;) text.append(b.data(), n);
-    for (const char* key : {"\npi_gateway_fanout_last_seconds ", "\npi_gateway_fanout_max_seconds "}) {
-      const auto at = text.find(key);
-      if (at == std::string::npos) continue;
-      const std::size_t from = at + std::strlen(key);
-      fanout += " " + std::string(key + 19, std::strlen(key) - 28) + " " +
-                text.substr(from, text.find('\n', from) - from);
-    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_sse_load: reading /metrics: %s\n", e.what());
   }
+  const auto metric = [&text](const std::string& name) {
+    const std::string key = "\n" + name + " ";
+    const auto at = text.find(key);
+    if (at == std::string::npos) return std::string("?");
+    const std::size_t from = at + key.size();
+    return text.substr(from, text.find('\n', from) - from);
+  };
   io.stop();
   client.join();
   kill(pid, SIGTERM);
@@ -220,19 +247,29 @@ int main(int argc, char** argv) {
                : static_cast<double>(l[static_cast<std::size_t>(p * static_cast<double>(l.size() - 1))]) /
                      1e6;
   };
-  const double expected = static_cast<double>(stats.connected) * static_cast<double>(posted);
+  const double expected = static_cast<double>(stats.answered) * static_cast<double>(posted);
   char cpu[256] = "?";
   if (FILE* f = popen("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2", "r")) {
     if (!std::fgets(cpu, sizeof cpu, f)) cpu[0] = 0;
     pclose(f);
   }
   std::printf("machine:%s", cpu);
-  std::printf("streams: %zu connected, %zu failed; events: %zu posted at %.1f/s for %.0f s\n",
-              stats.connected.load(), stats.failed.load(), posted, rate, seconds);
+  std::printf(
+      "streams: %zu connected, %zu failed, %zu answered in %.1f s, %zu closed early; events: %zu posted at "
+      "%.1f/s for %.0f s\n",
+      stats.connected.load(), stats.failed.load(), stats.answered.load(), setup_s, stats.closed.load(),
+      posted, rate, seconds);
   std::printf("deliveries: %zu of %.0f (%.2f%%)\n", l.size(), expected,
               expected > 0 ? 100.0 * static_cast<double>(l.size()) / expected : 0);
   std::printf("latency ms: p50 %.1f, p99 %.1f, max %.1f\n", pct(0.5), pct(0.99), pct(1.0));
-  std::printf("gateway fan-out, seconds to hand one event to every stream:%s\n", fanout.c_str());
+  std::printf("gateway fan-out, seconds to hand one event to every stream: last %s max %s\n",
+              metric("pi_gateway_fanout_last_seconds").c_str(),
+              metric("pi_gateway_fanout_max_seconds").c_str());
+  std::printf(
+      "gateway: %s events coalesced (a stream behind gets the latest), %s streams dropped, %s accept "
+      "errors\n",
+      metric("pi_gateway_events_coalesced_total").c_str(), metric("pi_gateway_streams_dropped_total").c_str(),
+      metric("pi_gateway_accept_errors_total").c_str());
   std::printf("gateway memory: %ld KB before, %ld KB with the streams: %.2f KB per stream\n", rss_before,
               rss_with,
               static_cast<double>(rss_with - rss_before) /

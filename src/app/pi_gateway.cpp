@@ -22,7 +22,10 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HOST:PORT to listen on (HOST 0.0.0.0 for every interface)")
       ->capture_default_str();
   app.add_option("--token-file", token_file, "File holding the token publishers must present")->required();
-  app.add_option("--max-streams", config.max_streams, "SSE streams served at once")->capture_default_str();
+  auto* max_streams =
+      app.add_option("--max-streams", config.max_streams,
+                     "SSE streams served at once (default: 20000, or what the descriptor limit "
+                     "allows when that is less)");
   app.add_option("--heartbeat", config.heartbeat_s, "Seconds between heartbeat comments")
       ->capture_default_str();
   app.add_option("--history", config.history, "Events kept for replay")->capture_default_str();
@@ -63,6 +66,17 @@ int main(int argc, char** argv) {
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
       files.rlim_cur = files.rlim_max;
       setrlimit(RLIMIT_NOFILE, &files);
+    }
+    constexpr rlim_t kReserve = 64;  // listener, publishers, the page's requests, the runtime's own
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        config.max_streams + kReserve > files.rlim_cur && max_streams->count() == 0) {
+      config.max_streams = files.rlim_cur > 2 * kReserve ? files.rlim_cur - kReserve : kReserve;
+    } else if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+               config.max_streams + kReserve > files.rlim_cur) {
+      std::cerr << "[pi-gateway] warning: --max-streams " << config.max_streams
+                << " needs more descriptors than "
+                << "the limit of " << files.rlim_cur << " allows; past about " << files.rlim_cur - kReserve
+                << " streams new connections wait until one closes" << std::endl;
     }
     pi::Gateway gateway(config);
     std::cerr << "[pi-gateway] serving http://" << config.host << ":" << gateway.port()

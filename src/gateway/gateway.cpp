@@ -9,6 +9,7 @@
 #include <chrono>
 #include <deque>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -57,11 +58,14 @@ std::optional<std::uint64_t> parse_id(const std::string& text) {
 }  // namespace
 
 struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
-  explicit Impl(GatewayConfig c) : config(std::move(c)), acceptor(io), heartbeat(io), hub(config.history) {}
+  explicit Impl(GatewayConfig c)
+      : config(std::move(c)), acceptor(io), accept_pause(io), heartbeat(io), hub(config.history) {}
 
   GatewayConfig config;
   asio::io_context io{1};
   tcp::acceptor acceptor;
+  asio::steady_timer accept_pause;  // after an accept that failed for want of descriptors or memory
+  bool accept_failing = false;      // said so once; quiet until an accept succeeds again
   asio::steady_timer heartbeat;
   Hub hub;
   std::mt19937 rng{std::random_device{}()};
@@ -394,10 +398,26 @@ void Gateway::Impl::accept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
+      self->accept_failing = false;
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<HttpSession>(std::move(socket), *self)->read();
+      self->accept();
+      return;
     }
-    self->accept();
+    // Out of descriptors (or memory): the connection stays in the listen queue and accepting again at once
+    // would fail again at once, a loop that takes the core the streams need. Pause, then try again.
+    ++self->hub.metrics().accept_errors;
+    if (!self->accept_failing) {
+      self->accept_failing = true;
+      std::cerr << "[pi-gateway] cannot accept connections: " << ec.message()
+                << " (each stream holds a descriptor: raise the limit, ulimit -n, or lower --max-streams);"
+                   " trying again every 100 ms"
+                << std::endl;
+    }
+    self->accept_pause.expires_after(std::chrono::milliseconds(100));
+    self->accept_pause.async_wait([self](beast::error_code wait_ec) {
+      if (!wait_ec) self->accept();
+    });
   });
 }
 
@@ -431,6 +451,8 @@ std::string Gateway::Impl::metrics_text() {
          static_cast<double>(m.events_coalesced));
   metric("pi_gateway_streams_dropped_total", "counter", "streams dropped as too slow",
          static_cast<double>(m.streams_dropped));
+  metric("pi_gateway_accept_errors_total", "counter", "accepts that failed (out of descriptors or memory)",
+         static_cast<double>(m.accept_errors));
   metric("pi_gateway_publish_refused_total", "counter", "publish requests with a missing or wrong token",
          static_cast<double>(m.publish_refused));
   metric("pi_gateway_resets_total", "counter", "streams whose asked-for history was gone",
@@ -504,6 +526,7 @@ Gateway::~Gateway() {
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
   impl_->heartbeat.cancel();
+  impl_->accept_pause.cancel();
   impl_->io.restart();
   impl_->io.poll();
 }

@@ -40,6 +40,7 @@ struct HubMetrics {
   std::uint64_t streams_dropped = 0;   // too slow: dropped
   std::uint64_t publish_refused = 0;   // bad token
   std::uint64_t resets = 0;            // asked-for history was gone
+  std::uint64_t accept_errors = 0;     // accepts that failed (descriptors or memory ran out)
   double fanout_last_s = 0;            // time to hand the last event to every stream
   double fanout_max_s = 0;
 };

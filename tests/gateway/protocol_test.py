@@ -19,16 +19,22 @@ def check(what, ok, detail=""):
         failures.append(what)
 
 
-def start_gateway(binary, *flags):
+def start_gateway(binary, *flags, prefix=()):
     tmp = tempfile.mkdtemp()
     token_file = os.path.join(tmp, "token")
     with open(token_file, "w") as f:
         f.write("t0ken-for-tests\n")
-    proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--token-file", token_file, *flags],
+    proc = subprocess.Popen([*prefix, binary, "--listen", "127.0.0.1:0", "--token-file", token_file, *flags],
                             stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    port = int(re.search(r":(\d+)/", line).group(1))
-    return proc, port
+    for line in proc.stderr:  # a warning may come before the line that names the port
+        if found := re.search(r"serving http://[^:]+:(\d+)/", line):
+            return proc, int(found.group(1))
+    raise RuntimeError("pi-gateway ended without serving")
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -192,6 +198,31 @@ def main():
     finally:
         gw.terminate()
         gw.wait(timeout=10)
+
+    # Out of descriptors: accepting pauses instead of spinning on the core, says so once, and resumes.
+    gw, port = start_gateway(binary, "--request-timeout", "60", prefix=["prlimit", "--nofile=100:100"])
+    try:
+        import socket
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(130)]
+        time.sleep(1.0)
+        cpu0 = cpu_seconds(gw.pid)
+        time.sleep(2.0)
+        cpu = cpu_seconds(gw.pid) - cpu0
+        check("out of descriptors (limit 100, 130 connections): the gateway waits, not spins", cpu < 0.5,
+              f"{cpu:.2f} s of CPU in 2 s")
+        for s in held:
+            s.close()
+        time.sleep(0.5)
+        status, _, body = request(port, "GET", "/metrics")
+        found = re.search(r"^pi_gateway_accept_errors_total (\d+)", body.decode(), re.M)
+        check("descriptors free again: it serves, and /metrics counts the failed accepts",
+              status == 200 and found and int(found.group(1)) > 0, (status, found and found.group(0)))
+    finally:
+        gw.terminate()
+        gw.wait(timeout=10)
+    log = gw.stderr.read()
+    check("the failed accepts are reported once, with the cause", log.count("cannot accept connections") == 1
+          and "Too many open files" in log, log)
 
     # Bad command lines: one line, exit 2.
     token_file = os.path.join(tempfile.mkdtemp(), "token")
