@@ -3,6 +3,9 @@
 // every delivery's latency is measured. Reports delivered/expected, p50/p99/max latency, and the gateway's
 // memory per stream (VmRSS with the streams minus VmRSS before, over N).
 //   bench/bench_sse_load PI_GATEWAY [streams=10000] [events_per_s=5] [seconds=20]
+// With PI_BENCH_CLIENT_SPIN=1 the client polls instead of sleeping in epoll_wait. On loopback the gateway's
+// send() does the receiving side's TCP work too, including waking the client; a client that never sleeps
+// takes that wake-up out of the gateway's time, as remote browsers would.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -140,7 +143,9 @@ bool post(unsigned short port, const std::string& token, const std::string& body
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bench_sse_load PI_GATEWAY [streams] [events_per_s] [seconds]\n");
+    std::fprintf(
+        stderr,
+        "usage: [PI_BENCH_CLIENT_SPIN=1] bench_sse_load PI_GATEWAY [streams] [events_per_s] [seconds]\n");
     return 2;
   }
   const std::string gateway = argv[1];
@@ -180,9 +185,14 @@ int main(int argc, char** argv) {
   Stats stats;
   const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
   for (std::size_t i = 0; i < streams; ++i) std::make_shared<Stream>(io, stats)->start(ep);
-  std::thread client([&io] {
+  const bool spin = std::getenv("PI_BENCH_CLIENT_SPIN") != nullptr;
+  std::thread client([&io, spin] {
     auto guard = asio::make_work_guard(io);
-    io.run();
+    if (spin) {
+      while (!io.stopped()) io.poll();
+    } else {
+      io.run();
+    }
   });
   const auto t_connect = std::chrono::steady_clock::now();
   while (stats.connected + stats.failed < streams &&
