@@ -69,14 +69,15 @@ int main(int argc, char** argv) {
     }
     constexpr rlim_t kReserve = 64;  // listener, publishers, the page's requests, the runtime's own
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
-        config.max_streams + kReserve > files.rlim_cur && max_streams->count() == 0) {
-      config.max_streams = files.rlim_cur > 2 * kReserve ? files.rlim_cur - kReserve : kReserve;
-    } else if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
-               config.max_streams + kReserve > files.rlim_cur) {
-      std::cerr << "[pi-gateway] warning: --max-streams " << config.max_streams
-                << " needs more descriptors than "
-                << "the limit of " << files.rlim_cur << " allows; past about " << files.rlim_cur - kReserve
-                << " streams new connections wait until one closes" << std::endl;
+        config.max_streams + kReserve > files.rlim_cur) {
+      if (max_streams->count() == 0) {
+        config.max_streams = files.rlim_cur > 2 * kReserve ? files.rlim_cur - kReserve : kReserve;
+      } else {
+        std::cerr << "[pi-gateway] warning: --max-streams " << config.max_streams
+                  << " needs more descriptors than the limit of " << files.rlim_cur << " allows; past about "
+                  << files.rlim_cur - kReserve << " streams new connections wait until one closes"
+                  << std::endl;
+      }
     }
     pi::Gateway gateway(config);
     std::cerr << "[pi-gateway] serving http://" << config.host << ":" << gateway.port()

@@ -149,14 +149,13 @@ class Scheduler {
   void add_piece(std::uint64_t first, std::uint64_t last, std::shared_ptr<const PartialResult> result);
   double predicted_seconds(const Task& task) const;
   double task_work(const Task& task) const;
+  void release(std::size_t wi, std::uint64_t task_id);  // worker wi no longer holds the task
+  bool overdue(std::size_t wi) const;                   // worker wi holds an overdue task
 
   const Series& series_;
   const Grid& grid_;
   SchedulerConfig config_;
   std::vector<WorkerStats> workers_;
-  void release(std::size_t wi, std::uint64_t task_id);
-  bool overdue(std::size_t wi) const;
-
   std::vector<std::deque<InFlight>> in_flight_;  // by worker, in the order the worker carries them out
   std::map<std::uint64_t, OpenTask> open_;
   std::deque<std::uint64_t> queue_;
