@@ -7,7 +7,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
-#include <cstring>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -410,8 +409,7 @@ void Gateway::Impl::accept() {
     ++self->hub.metrics().accept_errors;
     if (!self->accept_failing) {
       self->accept_failing = true;
-      // strerror, not ec.message(): UBSan's vptr check rejects Boost 1.74's constexpr error categories.
-      std::cerr << "[pi-gateway] cannot accept connections: " << std::strerror(ec.value())
+      std::cerr << "[pi-gateway] cannot accept connections: " << ec.message()
                 << " (each stream holds a descriptor: raise the limit, ulimit -n, or lower --max-streams);"
                    " trying again every 100 ms"
                 << std::endl;
