@@ -1,5 +1,7 @@
 #include "coordinator/job.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,15 +12,32 @@
 
 namespace pi {
 nlohmann::json worker_json(const WorkerStats& w) {
-  return {{"rank", w.rank},         {"host", w.host},         {"evaluations", w.evaluations},
-          {"merges", w.merges},     {"terms", w.terms},       {"busy_s", w.busy_s},
-          {"failures", w.failures}, {"timeouts", w.timeouts}, {"discarded", w.discarded},
+  return {{"rank", w.rank},
+          {"host", w.host},
+          {"evaluations", w.evaluations},
+          {"merges", w.merges},
+          {"digit_blocks", w.digit_blocks},
+          {"terms", w.terms},
+          {"busy_s", w.busy_s},
+          {"failures", w.failures},
+          {"timeouts", w.timeouts},
+          {"discarded", w.discarded},
           {"retired", w.retired}};
 }
 
 namespace {
 
 constexpr std::uint64_t kMaxEstimateDigits = 100;
+// CPUs this process may run on (its affinity mask).
+int usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return CPU_COUNT(&set);
+}
+
+// Conversion blocks below this size are not worth a worker's round trip.
+constexpr std::uint64_t kMinBlockDecimals = 10000;
 
 }  // namespace
 
@@ -28,8 +47,13 @@ void LocalExecutor::run(Scheduler& scheduler, const std::function<void()>& tick)
     std::optional<Task> task = scheduler.assign(0, Scheduler::Clock::now());
     if (!task) throw std::logic_error("local run: the scheduler has no task but is not finished");
     const auto t0 = std::chrono::steady_clock::now();
-    PartialResult r = execute_task(series_, *task);
-    scheduler.complete(0, task->id, std::move(r), seconds_since(t0));
+    if (task->kind == TaskKind::digits) {
+      std::string digits = execute_digits(*task);
+      scheduler.complete(0, task->id, PartialResult{}, seconds_since(t0), std::move(digits));
+    } else {
+      PartialResult r = execute_task(series_, *task);
+      scheduler.complete(0, task->id, std::move(r), seconds_since(t0));
+    }
     tick();
   }
 }
@@ -196,6 +220,22 @@ class LiveEvents {
   std::uint64_t published_terms_ = 0;
 };
 
+// The integer part and decimals [0, digits + kGuardDecimals) of the estimate, converted in blocks by the
+// executor's workers (one block each, if they are big enough to be worth it). The text is not certified yet.
+std::optional<std::string> convert_in_blocks(Scheduler& scheduler, Executor& executor, const Estimate& best,
+                                             std::uint64_t digits, const std::function<void()>& tick) {
+  BigInt f;
+  const mpfr_exp_t exponent = mpfr_get_z_2exp(raw(f), raw(best.value));  // x = f 2^exponent, exactly
+  if (exponent > 0 || mpz_sgn(raw(f)) < 0) return std::nullopt;
+  const std::uint64_t decimals = digits + kGuardDecimals;
+  const auto blocks = std::clamp<std::uint64_t>(decimals / kMinBlockDecimals, 1,
+                                                static_cast<std::uint64_t>(std::max(1, executor.workers())));
+  scheduler.convert(std::make_shared<const PartialResult>(PartialResult{Range{}, {std::move(f)}}),
+                    static_cast<std::uint64_t>(-exponent), decimals, blocks);
+  executor.run(scheduler, tick);
+  return scheduler.take_digits();
+}
+
 }  // namespace
 
 RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io) {
@@ -232,8 +272,18 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
   for (int attempt = 0;; ++attempt) {
     const Grid grid(*series, terms);
     const std::uint64_t bits = spec.digits ? bits_for_digits(*spec.digits + 20) + 64 : 0;
-    // The constants of the final step (a square root) do not depend on the series: compute them meanwhile.
-    std::future<void> prepared = std::async(std::launch::async, [&series, bits] { series->prepare(bits); });
+    // The constant of the final step (a square root) does not depend on the series, so it runs on a thread
+    // of its own. Bound to one core (mpirun's default for a rank), this process mostly waits during the
+    // series: the square root runs then. With two cores or more it runs beside the final division instead,
+    // when workers sharing this node have nothing to do, rather than take a core from them during the series.
+    const auto start_prepare = [&series, bits] {
+      return std::async(std::launch::async, [&series, bits] { series->prepare(bits); });
+    };
+    const bool prepare_beside_division = usable_cpus() >= 2;
+    std::future<void> prepared;
+    if (!prepare_beside_division) prepared = start_prepare();
+    std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
+    double block_conversion_s = 0;
     Scheduler scheduler(*series, grid, spec.scheduler, std::max(1, executor.workers()));
     if (resume && attempt == 0) {
       try {
@@ -298,16 +348,41 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
       result.timing.series_wall_s = seconds_since(series_start);
       progress.set_phase("final division and square root");
       const auto final_start = std::chrono::steady_clock::now();
-      prepared.get();
+      if (prepare_beside_division) prepared = start_prepare();
       auto root = std::make_shared<const PartialResult>(scheduler.take_result());
       result.estimates = series->estimate(*root, bits);
+      prepared.get();
       result.timing.final_steps_s = seconds_since(final_start);
       result.timing.tasks = scheduler.times();
-      result.retries += scheduler.retries();
+      const std::uint64_t retries_in_series = scheduler.retries();
+      result.retries += retries_in_series;
       result.workers = scheduler.workers();
       state.pieces = {FinishedPiece{0, grid.size(), std::move(root)}};
       state.ranges_done = grid.size();
       progress.set_phase("decimal conversion");
+      if (spec.digits && series->kind() == SeriesKind::fast) {
+        const auto conversion_start = std::chrono::steady_clock::now();
+        try {
+          block_text = convert_in_blocks(scheduler, executor, result.estimates.best(), *spec.digits, [&] {
+            progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+          });
+        } catch (const std::exception& e) {
+          // The series is done: a resume starts from its result and only converts again.
+          if (checkpoints.enabled()) {
+            state.retries = retries_before + result.retries + scheduler.retries();
+            state.elapsed_s = elapsed_before + seconds_since(start);
+            ++state.checkpoints;
+            if (io.events) state.last_event_id = io.events->last_id() + 1;
+            const auto* stop = dynamic_cast<const Interrupted*>(&e);
+            checkpoints.save(state, stop ? stop->what() : "the run stopped");
+          }
+          throw;
+        }
+        result.retries += scheduler.retries() - retries_in_series;
+        result.workers = scheduler.workers();
+        result.timing.tasks = scheduler.times();
+        block_conversion_s = seconds_since(conversion_start);
+      }
     }
     const Estimate& best = result.estimates.best();
     result.terms = terms;
@@ -322,8 +397,12 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
       result.timing.conversion_s = seconds_since(conversion_start);
       break;
     }
-    result.pi_text = certified_digits(best.value, best.error_bound, *spec.digits);
-    result.timing.conversion_s = seconds_since(conversion_start);
+    if (block_text) {
+      result.pi_text = certified_from_blocks(std::move(*block_text), *spec.digits, best.error_bound);
+    }
+    // The guard decimals could not decide (a long run of 0s or 9s after the last digit): look at all of x.
+    if (!result.pi_text) result.pi_text = certified_digits(best.value, best.error_bound, *spec.digits);
+    result.timing.conversion_s = block_conversion_s + seconds_since(conversion_start);
     if (result.pi_text) {
       result.correct_digits = *spec.digits;
       break;

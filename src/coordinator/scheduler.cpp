@@ -50,6 +50,8 @@ Scheduler::Scheduler(const Series& series, const Grid& grid, SchedulerConfig con
 }
 
 double Scheduler::task_work(const Task& task) const {
+  // A product counts nothing on its own: its merge counts once it is put together.
+  if (task.kind == TaskKind::digits || task.kind == TaskKind::product) return 0;
   const double terms = static_cast<double>(grid_.span(task.first_leaf, task.last_leaf).size());
   if (series_.kind() == SeriesKind::slow) return task.kind == TaskKind::evaluate ? terms : 0.0;
   // Fast series: the leaves are half of the work, the merges above them 30%, spread evenly over the levels.
@@ -59,7 +61,21 @@ double Scheduler::task_work(const Task& task) const {
   return digits * (0.5 + 0.3 * std::log2(static_cast<double>(task.last_leaf - task.first_leaf)) / levels);
 }
 
+namespace {
+
+// A product's cost in merge cost units: a merge's products together touch about 4/3 of its operands' bits.
+double product_cost(const Task& part) {
+  const double a = static_cast<double>(mpz_sizeinbase(raw(part.left->values.at(part.factor_left)), 2));
+  const double b =
+      static_cast<double>(mpz_sizeinbase(raw(part.right->values.at(part.factor_right)), 2)) / part.slices;
+  return 0.75 * (a + b) * std::log2(a + b + 2);
+}
+
+}  // namespace
+
 double Scheduler::predicted_seconds(const Task& task) const {
+  if (task.kind == TaskKind::product) return merge_rate_ > 0 ? product_cost(task) / merge_rate_ : -1;
+  if (task.kind == TaskKind::digits) return static_cast<double>(task.digits_count) / kDigitsPerSecondFloor;
   if (task.kind == TaskKind::merge) {
     return merge_rate_ > 0 ? merge_cost(*task.left, *task.right) / merge_rate_ : -1;
   }
@@ -176,7 +192,8 @@ void Scheduler::queue(std::uint64_t id, bool front) {
   }
 }
 
-bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, double compute_s) {
+bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, double compute_s,
+                         std::string digits) {
   const auto wi = static_cast<std::size_t>(w);
   release(wi, task_id);
   WorkerStats& stats = workers_[wi];
@@ -187,11 +204,38 @@ bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, dou
     ++stats.discarded;
     return false;
   }
+  if (it->second.task.kind == TaskKind::product && result.values.size() != 1) {
+    ++stats.failures;
+    record_failure(w, it->second,
+                   "rank " + std::to_string(stats.rank) + ": no product for " + describe(it->second.task));
+    return false;
+  }
+  if (it->second.task.kind == TaskKind::digits && digits.size() < it->second.task.digits_count) {
+    ++stats.failures;
+    record_failure(w, it->second,
+                   "rank " + std::to_string(stats.rank) + ": " + std::to_string(digits.size()) +
+                       " digits for " + describe(it->second.task));
+    return false;
+  }
   Task task = std::move(it->second.task);
   if (it->second.queued) queue_.erase(std::find(queue_.begin(), queue_.end(), task_id));
   open_.erase(it);
 
   work_done_ += task_work(task);
+  if (task.kind == TaskKind::digits) {
+    ++stats.digit_blocks;
+    times_.digit_blocks_s += compute_s;
+    digit_blocks_.emplace(task.digits_first, std::move(digits));
+    return true;
+  }
+  if (task.kind == TaskKind::product) {
+    ++stats.merges;
+    if (const auto sm = split_.find(task.parent); sm != split_.end())
+      times_.merges_by_level_s[merge_level(sm->second.merge)] += compute_s;
+    if (compute_s > 1e-4) smooth(merge_rate_, product_cost(task) / compute_s);
+    complete_part(std::move(task), std::move(result));
+    return true;
+  }
   if (task.kind == TaskKind::evaluate) {
     ++stats.evaluations;
     stats.terms += task.range.size();
@@ -244,6 +288,10 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     merge.range = grid_.span(merge.first_leaf, merge.last_leaf);
     if (bits_of(*merge.left) + bits_of(*merge.right) >= kInlineMergeBits) {
       merge.id = g_next_task_id++;
+      if (split_slices(merge, series_.merge_products(*merge.left, *merge.right).size()) > 0) {
+        split(std::move(merge));
+        return;
+      }
       const std::uint64_t id = merge.id;
       open_.emplace(id, OpenTask{std::move(merge), 0, {}, {}, false});
       queue(id, false);
@@ -256,6 +304,83 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     first = merge.first_leaf;
     last = merge.last_leaf;
   }
+}
+
+std::uint32_t Scheduler::split_slices(const Task& merge, std::size_t products) const {
+  const auto workers = static_cast<std::uint64_t>(active_workers());
+  const std::uint64_t at_level = grid_.size() / (merge.last_leaf - merge.first_leaf);
+  if (products == 0 || workers < 2 || at_level >= 2 * workers ||
+      bits_of(*merge.left) + bits_of(*merge.right) < config_.split_merge_bits) {
+    return 0;
+  }
+  // Enough parts for every worker to have two, none thinner than min_slice_bits.
+  const std::uint64_t want = (2 * workers + products * at_level - 1) / (products * at_level);
+  double thinnest = bits_of(*merge.right);
+  for (const BigInt& v : merge.right->values)
+    if (v != 0) thinnest = std::min(thinnest, static_cast<double>(mpz_sizeinbase(raw(v), 2)));
+  const auto widest = static_cast<std::uint64_t>(std::max(1.0, thinnest / config_.min_slice_bits));
+  return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(std::min(want, widest), 1, kMaxSlices));
+}
+
+void Scheduler::split(Task merge) {
+  SplitMerge sm;
+  sm.products = series_.merge_products(*merge.left, *merge.right);
+  sm.slices = split_slices(merge, sm.products.size());
+  const std::size_t parts = sm.products.size() * sm.slices;
+  sm.parts.resize(parts);
+  sm.have.assign(parts, false);
+  sm.missing = parts;
+  for (std::size_t i = 0; i < parts; ++i) {
+    Task t;
+    t.id = g_next_task_id++;
+    t.kind = TaskKind::product;
+    t.left = merge.left;
+    t.right = merge.right;
+    t.first_leaf = merge.first_leaf;
+    t.last_leaf = merge.last_leaf;
+    t.range = merge.range;
+    t.parent = merge.id;
+    t.part = static_cast<std::uint32_t>(i);
+    t.parts = static_cast<std::uint32_t>(parts);
+    t.factor_left = static_cast<std::uint32_t>(sm.products[i / sm.slices].first);
+    t.factor_right = static_cast<std::uint32_t>(sm.products[i / sm.slices].second);
+    t.slice = static_cast<std::uint32_t>(i % sm.slices);
+    t.slices = sm.slices;
+    const std::uint64_t id = t.id;
+    open_.emplace(id, OpenTask{std::move(t), 0, {}, {}, false});
+    queue(id, false);
+  }
+  const std::uint64_t merge_id = merge.id;
+  sm.merge = std::move(merge);
+  split_.emplace(merge_id, std::move(sm));
+}
+
+void Scheduler::complete_part(Task part, PartialResult result) {
+  SplitMerge& sm = split_.at(part.parent);
+  if (!sm.have[part.part]) {
+    sm.parts[part.part] = std::move(result.values.at(0));
+    sm.have[part.part] = true;
+    --sm.missing;
+  }
+  if (sm.missing > 0) return;
+  // Each product from its slices: sum of slice k shifted by k w, with the sign of the right factor.
+  std::vector<BigInt> products(sm.products.size());
+  for (std::size_t p = 0; p < sm.products.size(); ++p) {
+    const BigInt& whole = sm.merge.right->values.at(sm.products[p].second);
+    const std::uint64_t w = slice_bits(whole, sm.slices);
+    BigInt& sum = products[p];
+    for (std::uint32_t k = sm.slices; k-- > 0;) {
+      mpz_mul_2exp(raw(sum), raw(sum), w);
+      mpz_add(raw(sum), raw(sum), raw(sm.parts[p * sm.slices + k]));
+    }
+    if (mpz_sgn(raw(whole)) < 0) mpz_neg(raw(sum), raw(sum));
+  }
+  Task merge = std::move(sm.merge);
+  split_.erase(part.parent);
+  auto merged = std::make_shared<const PartialResult>(
+      series_.merge_from_products(*merge.left, *merge.right, std::move(products)));
+  work_done_ += task_work(merge);
+  add_piece(merge.first_leaf, merge.last_leaf, std::move(merged));
 }
 
 void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
@@ -340,6 +465,9 @@ std::shared_ptr<const PartialResult> Scheduler::leading_piece() const {
   for (const auto& [id, open] : open_) {
     if (open.task.kind == TaskKind::merge && open.task.first_leaf == 0) return open.task.left;
   }
+  for (const auto& [id, sm] : split_) {
+    if (sm.merge.first_leaf == 0) return sm.merge.left;
+  }
   return nullptr;
 }
 
@@ -353,6 +481,12 @@ std::vector<FinishedPiece> Scheduler::finished_pieces() const {
   for (const auto& [id, open] : open_) {
     const Task& t = open.task;
     if (t.kind != TaskKind::merge) continue;
+    const std::uint64_t mid = t.first_leaf + (t.last_leaf - t.first_leaf) / 2;
+    out.push_back({t.first_leaf, mid, t.left});
+    out.push_back({mid, t.last_leaf, t.right});
+  }
+  for (const auto& [id, sm] : split_) {
+    const Task& t = sm.merge;
     const std::uint64_t mid = t.first_leaf + (t.last_leaf - t.first_leaf) / 2;
     out.push_back({t.first_leaf, mid, t.left});
     out.push_back({mid, t.last_leaf, t.right});
@@ -395,6 +529,46 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     restored_.emplace(p.first_leaf, p.last_leaf);
     add_piece(p.first_leaf, p.last_leaf, std::move(p.result));
   }
+}
+
+void Scheduler::convert(std::shared_ptr<const PartialResult> fraction, std::uint64_t scale_bits,
+                        std::uint64_t decimals, std::uint64_t blocks) {
+  if (!finished()) throw std::logic_error("Scheduler::convert before the series is done");
+  blocks = std::clamp<std::uint64_t>(blocks, 1, std::max<std::uint64_t>(1, decimals));
+  digit_blocks_.clear();
+  // Every block but the first multiplies the whole fraction once more (f 10^first), which costs about
+  // kLaterBlockExtra of converting all the decimals: the first block takes that much more than the others,
+  // (D + (k - 1) E) / k against (D - E) / k, so that all take about as long.
+  const double d = static_cast<double>(decimals);
+  const double extra = kLaterBlockExtra * d;
+  const auto edge = [&](std::uint64_t i) -> std::uint64_t {
+    if (i == 0) return 0;
+    if (i == blocks) return decimals;
+    const double first = (d + static_cast<double>(blocks - 1) * extra) / static_cast<double>(blocks);
+    const double later = (d - extra) / static_cast<double>(blocks);
+    return std::min(decimals - (blocks - i),
+                    static_cast<std::uint64_t>(first + static_cast<double>(i - 1) * later));
+  };
+  for (std::uint64_t i = 0; i < blocks; ++i) {
+    Task t;
+    t.id = g_next_task_id++;
+    t.kind = TaskKind::digits;
+    t.left = fraction;
+    t.scale_bits = scale_bits;
+    t.digits_first = edge(i);
+    t.digits_count = edge(i + 1) - t.digits_first;
+    const std::uint64_t id = t.id;
+    open_.emplace(id, OpenTask{std::move(t), 0, {}, {}, false});
+    queue(id, false);
+  }
+}
+
+std::string Scheduler::take_digits() {
+  if (!finished()) throw std::logic_error("Scheduler::take_digits before the conversion is done");
+  std::string text;
+  for (auto& [first, block] : digit_blocks_) text += block;
+  digit_blocks_.clear();
+  return text;
 }
 
 PartialResult Scheduler::take_result() {

@@ -28,6 +28,12 @@ struct SchedulerConfig {
   int max_range_failures = 3;       // a task that fails this often poisons the job
   int max_worker_failures = 3;      // a worker that fails this often gets no more work
   std::uint64_t max_assignment_leaves = 0;  // 0: no cap
+  // A merge of operands this big (in bits, both together), at a level of the tree with fewer merges than
+  // twice the workers, is cut into its products (Series::merge_products), each maybe cut again into slices
+  // of its right factor no thinner than min_slice_bits, so that several workers share it: the last merges
+  // would otherwise be one worker's alone while the others wait.
+  double split_merge_bits = 1 << 22;
+  double min_slice_bits = 1 << 20;
 };
 
 struct WorkerStats {
@@ -35,19 +41,21 @@ struct WorkerStats {
   std::string host;
   std::uint64_t evaluations = 0;
   std::uint64_t merges = 0;
-  std::uint64_t terms = 0;  // terms of the evaluations it finished first
-  double busy_s = 0;        // compute time it reported
-  double last_task_s = -1;  // compute time of its last task (-1: none yet)
-  int failures = 0;         // errors reported
-  int timeouts = 0;         // deadlines missed
-  int discarded = 0;        // late duplicates thrown away
-  bool retired = false;     // failed too often: no more work
+  std::uint64_t digit_blocks = 0;  // blocks of the decimal conversion
+  std::uint64_t terms = 0;         // terms of the evaluations it finished first
+  double busy_s = 0;               // compute time it reported
+  double last_task_s = -1;         // compute time of its last task (-1: none yet)
+  int failures = 0;                // errors reported
+  int timeouts = 0;                // deadlines missed
+  int discarded = 0;               // late duplicates thrown away
+  bool retired = false;            // failed too often: no more work
 };
 
 // Compute time by kind of task, summed over workers (inline merges on the coordinator included).
 struct TaskTimes {
   double evaluations_s = 0;
   std::map<int, double> merges_by_level_s;  // level k merges two nodes of 2^(k-1) grid ranges each
+  double digit_blocks_s = 0;                // the decimal conversion's blocks
 };
 
 // A finished, exact partial result of grid ranges [first_leaf, last_leaf): what a checkpoint holds and a
@@ -81,11 +89,14 @@ class Scheduler {
   // one queued behind them, so no worker sits on work another worker could start sooner.
   bool wants_another_task(int w) const;
   static constexpr std::size_t kMaxHeld = 4;
+  static constexpr std::uint32_t kMaxSlices = 16;
   static constexpr double kPrefetchBelowSeconds = 0.05;
   // Tasks assigned to worker `w` and not yet answered.
   std::size_t held(int w) const { return in_flight_[static_cast<std::size_t>(w)].size(); }
-  // A worker's result. False when it is a late duplicate of a task already done (discarded).
-  bool complete(int w, std::uint64_t task_id, PartialResult result, double compute_s);
+  // A worker's result: `result` for an evaluation or a merge, `digits` for a block of the decimal
+  // conversion. False when it is a late duplicate of a task already done (discarded).
+  bool complete(int w, std::uint64_t task_id, PartialResult result, double compute_s,
+                std::string digits = {});
   // A worker reports that a task failed. Throws PoisonedRange when the task has failed too often.
   void fail(int w, std::uint64_t task_id, const std::string& why);
   // Hands overdue tasks to the queue again; returns the workers that missed their deadline. May throw
@@ -93,6 +104,7 @@ class Scheduler {
   std::vector<int> expire(Clock::time_point now);
 
   bool finished() const;
+
   // Workers that can still take work: not retired, not overdue.
   int active_workers() const;
   int busy_workers() const;
@@ -113,8 +125,23 @@ class Scheduler {
   const TaskTimes& times() const { return times_; }
   bool retired(int w) const { return workers_[static_cast<std::size_t>(w)].retired; }
 
-  // The prefix [0, terms) once finished().
+  // The prefix [0, terms) once finished(). After this only the decimal conversion below may follow.
   PartialResult take_result();
+
+  // Once the series is done: hands out the decimal conversion of the result, the binary fraction
+  // fraction->values[0] / 2^scale_bits, as `blocks` tasks of about equal size that together give its
+  // integer part and its decimals [0, decimals) (fraction_digits). They are retried like any task, and
+  // finished() waits for them.
+  void convert(std::shared_ptr<const PartialResult> fraction, std::uint64_t scale_bits,
+               std::uint64_t decimals, std::uint64_t blocks);
+  // The conversion's text, its blocks in order, once finished().
+  std::string take_digits();
+  // A block's predicted time, from a rate well below this machine's (GMP converts about 7 million digits a
+  // second at 1e7): only its deadline depends on it.
+  static constexpr double kDigitsPerSecondFloor = 1e6;
+  // What a block's extra multiplication costs, as a share of converting all the decimals (0.2 s against
+  // 1.46 s at 1e7 digits, GMP 6.2 on this project's test machine).
+  static constexpr double kLaterBlockExtra = 0.13;
 
   // Every finished result the job has not yet folded into the final one, in leaf order and disjoint:
   // pieces waiting for a sibling, operands of merges in flight, and the prefix. Cheap: results are shared.
@@ -142,6 +169,15 @@ class Scheduler {
     std::uint64_t last_leaf;
     std::shared_ptr<const PartialResult> result;
   };
+  // A merge cut into product tasks, waiting for them.
+  struct SplitMerge {
+    Task merge;
+    std::vector<std::pair<std::size_t, std::size_t>> products;
+    std::uint32_t slices = 1;
+    std::vector<BigInt> parts;  // by part: product p, slice k at p * slices + k
+    std::vector<bool> have;
+    std::size_t missing = 0;
+  };
 
   std::optional<Task> next_evaluation();
   void queue(std::uint64_t id, bool front);
@@ -149,6 +185,10 @@ class Scheduler {
   void add_piece(std::uint64_t first, std::uint64_t last, std::shared_ptr<const PartialResult> result);
   double predicted_seconds(const Task& task) const;
   double task_work(const Task& task) const;
+  // Whether a new merge is better carried out as product tasks, and in how many slices each (0: whole).
+  std::uint32_t split_slices(const Task& merge, std::size_t products) const;
+  void split(Task merge);
+  void complete_part(Task part, PartialResult result);
   void release(std::size_t wi, std::uint64_t task_id);  // worker wi no longer holds the task
   bool overdue(std::size_t wi) const;                   // worker wi holds an overdue task
 
@@ -159,7 +199,8 @@ class Scheduler {
   std::vector<std::deque<InFlight>> in_flight_;  // by worker, in the order the worker carries them out
   std::map<std::uint64_t, OpenTask> open_;
   std::deque<std::uint64_t> queue_;
-  std::map<std::uint64_t, Piece> pieces_;  // finished, not yet merged, by first leaf
+  std::map<std::uint64_t, Piece> pieces_;      // finished, not yet merged, by first leaf
+  std::map<std::uint64_t, SplitMerge> split_;  // merges carried out as products, by the merge's id
   std::optional<PartialResult> prefix_;
   std::uint64_t prefix_leaves_ = 0;                  // slow series: leaves in prefix_
   std::uint64_t frontier_ = 0;                       // first leaf no assignment covers yet
@@ -170,8 +211,9 @@ class Scheduler {
   double total_work_ = 0;
   TaskTimes times_;
   std::vector<std::string> notices_;
-  double eval_rate_ = 0;   // terms per second, smoothed
-  double merge_rate_ = 0;  // merge cost units per second, smoothed
+  std::map<std::uint64_t, std::string> digit_blocks_;  // finished conversion blocks, by first decimal
+  double eval_rate_ = 0;                               // terms per second, smoothed
+  double merge_rate_ = 0;                              // merge cost units per second, smoothed
 };
 
 // Merge cost in the units merge rates are measured in: bits times log2(bits) of the operands.

@@ -1,6 +1,8 @@
-// Units of work the coordinator hands out, and how a worker carries them out. A task is either the
-// evaluation of a run of grid ranges or the merge of two adjacent partial results; both are pure functions
-// of the task, so any worker, or a retry on another one, gives the same integers.
+// Units of work the coordinator hands out, and how a worker carries them out. A task is the evaluation of a
+// run of grid ranges, the merge of two adjacent partial results, one product of a merge too big for one
+// worker (SchedulerConfig::split_merge_bits), or, once the series is done, a block of
+// the decimal digits of the result; all are pure functions of the task, so any worker, or a retry on another
+// one, gives the same integers and digits.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +13,7 @@
 
 namespace pi {
 
-enum class TaskKind : std::uint8_t { evaluate = 1, merge = 2 };
+enum class TaskKind : std::uint8_t { evaluate = 1, merge = 2, digits = 3, product = 4 };
 
 struct Task {
   std::uint64_t id = 0;
@@ -26,15 +28,35 @@ struct Task {
   std::uint64_t last_leaf = 0;
   // Seconds the coordinator allows before it hands the task to another worker.
   double allowed_s = 0;
-  // merge: the operands, shared with the coordinator's bookkeeping until the merge is done.
+  // merge: the operands, shared with the coordinator's bookkeeping until the merge is done. digits: `left`
+  // holds f, the result as the binary fraction f / 2^scale_bits.
   std::shared_ptr<const PartialResult> left;
   std::shared_ptr<const PartialResult> right;
+  // product: left->values[factor_left] times slice `slice` of `slices` of |right->values[factor_right]|
+  // (product_factor), part `part` of the `parts` that make up merge `parent`.
+  std::uint64_t parent = 0;
+  std::uint32_t part = 0;
+  std::uint32_t parts = 0;
+  std::uint32_t factor_left = 0;
+  std::uint32_t factor_right = 0;
+  std::uint32_t slice = 0;
+  std::uint32_t slices = 1;
+  // digits: the decimals [digits_first, digits_first + digits_count) after the point (fraction_digits).
+  std::uint64_t scale_bits = 0;
+  std::uint64_t digits_first = 0;
+  std::uint64_t digits_count = 0;
 };
 
 // Carries out a task. Slow series sum each grid range on its own (their compensated sums depend on the
 // range's ends) and add the fixed-point results exactly; fast series evaluate the whole run at once, which
 // gives the same integers as evaluating the pieces and merging them.
 PartialResult execute_task(const Series& series, const Task& task);
+// The right factor of a product task: its slice of |right->values[factor_right]|, the bits
+// [slice w, (slice + 1) w) with w = slice_bits(...).
+BigInt product_factor(const Task& task);
+std::uint64_t slice_bits(const BigInt& whole, std::uint32_t slices);
+// Carries out a digits task: its block of decimals.
+std::string execute_digits(const Task& task);
 
 // "terms [a, b) (grid ranges i..j)" or "merge of terms [a, m) and [m, b)", for logs and errors.
 std::string describe(const Task& task);

@@ -61,7 +61,7 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
     case Tag::result: {
       ResultMessage r = decode_result(message.body);
       message.body = Bytes();
-      scheduler.complete(w, r.task_id, std::move(r.result), r.compute_s);
+      scheduler.complete(w, r.task_id, std::move(r.result), r.compute_s, std::move(r.digits));
       make_idle(scheduler, rank);
       break;
     }
@@ -206,8 +206,13 @@ void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
     try {
       faults.before(task);
       const auto t0 = std::chrono::steady_clock::now();
-      PartialResult r = execute_task(series, task);
-      outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), r));
+      if (task.kind == TaskKind::digits) {
+        const std::string digits = execute_digits(task);
+        outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), PartialResult{}, digits));
+      } else {
+        const PartialResult r = execute_task(series, task);
+        outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), r));
+      }
     } catch (const std::exception& e) {
       outbox.send(0, Tag::failed, encode_failure(task.id, e.what()));
     }

@@ -31,7 +31,7 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
     const auto bad = [&] {
       return std::invalid_argument("PI_FAULT entry '" + entry +
                                    "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow "
-                                   "or die");
+                                   "or die, and RANGE a number, *, #N or digits");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -47,7 +47,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       throw bad();
     try {
       fault.rank = f[1] == "*" ? -1 : std::stoi(f[1]);
-      fault.leaf = f[2] == "*" || f[2].starts_with('#') ? -1 : std::stoll(f[2]);
+      fault.digits = f[2] == "digits";
+      fault.leaf = f[2] == "*" || f[2].starts_with('#') || fault.digits ? -1 : std::stoll(f[2]);
       fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
       if (f[2].starts_with('#') && fault.nth < 1) throw bad();
       fault.times = f.size() > 3 ? std::stoi(f[3]) : 1;
@@ -63,10 +64,11 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
 void FaultPlan::before(const Task& task) {
   ++tasks_seen_;
   for (Fault& f : faults_) {
-    const bool covers = f.nth > 0 ? f.nth == tasks_seen_
-                                  : f.leaf < 0 || (task.kind == TaskKind::evaluate &&
-                                                   static_cast<std::uint64_t>(f.leaf) >= task.first_leaf &&
-                                                   static_cast<std::uint64_t>(f.leaf) < task.last_leaf);
+    const bool covers = f.nth > 0  ? f.nth == tasks_seen_
+                        : f.digits ? task.kind == TaskKind::digits
+                                   : f.leaf < 0 || (task.kind == TaskKind::evaluate &&
+                                                    static_cast<std::uint64_t>(f.leaf) >= task.first_leaf &&
+                                                    static_cast<std::uint64_t>(f.leaf) < task.last_leaf);
     if (!covers || (f.times > 0 && f.fired >= f.times)) continue;
     ++f.fired;
     switch (f.kind) {

@@ -7,7 +7,8 @@
 //     RANK    the worker's MPI rank, or * for every worker
 //     RANGE   a grid range index: the fault fires on an evaluation that covers it; * for any task; #N for the
 //             worker's N-th task (1-based), whatever it is: the way to pick a moment on a chosen rank, since
-//             which rank gets which range depends on timing
+//             which rank gets which range depends on timing; digits for a block of the decimal conversion
+//             that follows the series (fast series, digits mode)
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
 #pragma once
 
@@ -24,6 +25,7 @@ struct Fault {
   int rank;           // -1: any
   std::int64_t leaf;  // -1: any task
   std::int64_t nth;   // > 0: the worker's nth task
+  bool digits;        // any block of the decimal conversion
   int times;          // 0: always
   double seconds;
   int fired = 0;

@@ -119,6 +119,26 @@ Bytes encode_task(const Task& task) {
     w.partial(*task.left);
     w.partial(*task.right);
   }
+  if (task.kind == TaskKind::product) {
+    // Only the two factors travel, the right one already cut to its slice: a one-value partial result each.
+    const auto one_value = [&w](const Range& range, const BigInt& v) {
+      w.u64(range.begin);
+      w.u64(range.end);
+      w.u64(1);
+      w.bigint(v);
+    };
+    w.u64(task.parent);
+    w.u64(task.part);
+    w.u64(task.parts);
+    one_value(task.left->range, task.left->values.at(task.factor_left));
+    one_value(task.right->range, product_factor(task));
+  }
+  if (task.kind == TaskKind::digits) {
+    w.partial(*task.left);
+    w.u64(task.scale_bits);
+    w.u64(task.digits_first);
+    w.u64(task.digits_count);
+  }
   return std::move(w).finish();
 }
 
@@ -128,7 +148,9 @@ Task decode_task(const Bytes& message) {
   t.id = r.u64();
   const std::uint8_t kind = r.u8();
   if (kind != static_cast<std::uint8_t>(TaskKind::evaluate) &&
-      kind != static_cast<std::uint8_t>(TaskKind::merge))
+      kind != static_cast<std::uint8_t>(TaskKind::merge) &&
+      kind != static_cast<std::uint8_t>(TaskKind::digits) &&
+      kind != static_cast<std::uint8_t>(TaskKind::product))
     throw WireError("unknown task kind " + std::to_string(kind));
   t.kind = static_cast<TaskKind>(kind);
   t.range.begin = r.u64();
@@ -142,14 +164,31 @@ Task decode_task(const Bytes& message) {
     t.left = std::make_shared<const PartialResult>(r.partial());
     t.right = std::make_shared<const PartialResult>(r.partial());
   }
+  if (t.kind == TaskKind::product) {
+    t.parent = r.u64();
+    t.part = static_cast<std::uint32_t>(r.u64());
+    t.parts = static_cast<std::uint32_t>(r.u64());
+    t.left = std::make_shared<const PartialResult>(r.partial());
+    t.right = std::make_shared<const PartialResult>(r.partial());
+    if (t.left->values.size() != 1 || t.right->values.size() != 1)
+      throw WireError("product task without two factors");
+  }
+  if (t.kind == TaskKind::digits) {
+    t.left = std::make_shared<const PartialResult>(r.partial());
+    t.scale_bits = r.u64();
+    t.digits_first = r.u64();
+    t.digits_count = r.u64();
+  }
   return t;
 }
 
-Bytes encode_result(std::uint64_t task_id, double compute_s, const PartialResult& result) {
+Bytes encode_result(std::uint64_t task_id, double compute_s, const PartialResult& result,
+                    const std::string& digits) {
   Writer w;
   w.u64(task_id);
   w.f64(compute_s);
   w.partial(result);
+  w.str(digits);
   return std::move(w).finish();
 }
 
@@ -159,6 +198,7 @@ ResultMessage decode_result(const Bytes& message) {
   m.task_id = r.u64();
   m.compute_s = r.f64();
   m.result = r.partial();
+  m.digits = r.str();
   return m;
 }
 

@@ -1,5 +1,6 @@
 #include "series/decimal.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pi {
@@ -70,6 +71,50 @@ std::uint64_t correct_digits(const Real& x, const UpperBound& err, std::uint64_t
     if (scale(x, err, d).certified) return d;
   }
   return 0;
+}
+
+std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint64_t first,
+                            std::uint64_t count) {
+  BigInt n, power;
+  if (first == 0) {
+    n = f;
+  } else {
+    mpz_ui_pow_ui(raw(power), 10, first);
+    mpz_mul(raw(n), raw(f), raw(power));
+    mpz_tdiv_r_2exp(raw(n), raw(n), scale_bits);  // frac(x 10^first), scaled by 2^scale_bits
+  }
+  mpz_ui_pow_ui(raw(power), 10, count);
+  mpz_mul(raw(n), raw(n), raw(power));
+  mpz_tdiv_q_2exp(raw(n), raw(n), scale_bits);
+  power = 0;
+  std::string s(mpz_sizeinbase(raw(n), 10) + 2, '\0');
+  mpz_get_str(s.data(), 10, raw(n));
+  s.resize(std::char_traits<char>::length(s.c_str()));
+  if (first > 0 && s.size() < count) s.insert(0, count - s.size(), '0');
+  if (first == 0 && s.size() < count + 1) s.insert(0, count + 1 - s.size(), '0');
+  return s;
+}
+
+std::optional<std::string> certified_from_blocks(std::string text, std::uint64_t digits,
+                                                 const UpperBound& err) {
+  if (text.size() < digits + kGuardDecimals + 1) return std::nullopt;
+  // x 10^digits = N + frac with frac in [G, G + 1) / 10^g, where G is the g guard decimals. Every number
+  // within err of x shares N when frac >= E and frac + E < 1, E = err 10^digits: that holds when G >= E 10^g
+  // and G + 1 + E 10^g <= 10^g.
+  const std::size_t int_len = text.size() - digits - kGuardDecimals;
+  const std::uint64_t guard = std::stoull(text.substr(text.size() - kGuardDecimals));
+  constexpr std::uint64_t kCells = 1000000000000000000ULL;  // 10^kGuardDecimals
+  std::uint64_t need = 0;                                   // ceil(E 10^g), at least 1 when err > 0
+  if (!err.is_zero()) {
+    const double log_e = err.log10() + static_cast<double>(digits + kGuardDecimals) + 1e-6;
+    if (log_e > 15) return std::nullopt;
+    need =
+        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(std::pow(10.0, log_e) * (1 + 1e-9))));
+  }
+  if (guard < need || guard + 1 + need > kCells) return std::nullopt;
+  text.resize(text.size() - kGuardDecimals);
+  if (digits > 0) text.insert(text.begin() + static_cast<std::ptrdiff_t>(int_len), '.');
+  return text;
 }
 
 std::string truncated_decimal(const Real& x, std::uint64_t digits) {

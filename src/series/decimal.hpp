@@ -20,4 +20,21 @@ std::uint64_t correct_digits(const Real& x, const UpperBound& err, std::uint64_t
 // x truncated to `digits` decimals after the point, without any claim of correctness.
 std::string truncated_decimal(const Real& x, std::uint64_t digits);
 
+// Block conversion, for cutting one long conversion into pieces that run apart and in any order. x is the
+// exact binary fraction f / 2^scale_bits (f >= 0). The decimals [first, first + count) after the point of x,
+// exactly (truncated, zero-padded to `count`); the block with first == 0 is preceded by x's integer part.
+// Each block costs two multiplications and a conversion of its own size, and needs nothing from the others:
+// block k is floor(frac(x 10^first) 10^count), and frac(x 10^first) is (f 10^first mod 2^scale_bits) /
+// 2^scale_bits.
+std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint64_t first,
+                            std::uint64_t count);
+
+// Digits of x = f / 2^scale_bits from blocks: `text` is x's integer part and then its decimals
+// [0, digits + kGuardDecimals), as the blocks above give them. "3." and the first `digits` decimals when
+// every number within err of x has the same ones, judged from the guard decimals; else nullopt (then
+// certified_digits, which looks at all of x, may still succeed).
+inline constexpr std::uint64_t kGuardDecimals = 18;
+std::optional<std::string> certified_from_blocks(std::string text, std::uint64_t digits,
+                                                 const UpperBound& err);
+
 }  // namespace pi

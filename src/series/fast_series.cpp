@@ -1,6 +1,7 @@
 #include "series/fast_series.hpp"
 
 #include <cmath>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -87,6 +88,31 @@ SplitTriple to_triple(const std::vector<BigInt>& v, std::size_t offset) {
   return SplitTriple{v.at(offset), v.at(offset + 1), v.at(offset + 2)};
 }
 
+// The products merge_into needs for the triples at `offset` of two partial results: T_l Q_r, P_l T_r,
+// Q_l Q_r, and P_l P_r when the right one has a P.
+using ProductList = std::vector<std::pair<std::size_t, std::size_t>>;
+void triple_products(const PartialResult& right, std::size_t offset, ProductList& out) {
+  out.emplace_back(offset + 2, offset + 1);
+  out.emplace_back(offset, offset + 2);
+  out.emplace_back(offset + 1, offset + 1);
+  if (right.values.at(offset) != 0) out.emplace_back(offset, offset);
+}
+
+// The merged triple from its products (as triple_products lists them, starting at `next`), appended to
+// `out` as P, Q, T: what merge_into gives.
+void triple_from_products(const PartialResult& right, std::size_t offset, std::vector<BigInt>& products,
+                          std::size_t& next, std::vector<BigInt>& out) {
+  BigInt t = std::move(products.at(next));
+  mpz_add(raw(t), raw(t), raw(products.at(next + 1)));
+  BigInt q = std::move(products.at(next + 2));
+  next += 3;
+  BigInt p = 0;
+  if (right.values.at(offset) != 0) p = std::move(products.at(next++));
+  out.push_back(std::move(p));
+  out.push_back(std::move(q));
+  out.push_back(std::move(t));
+}
+
 template <class Terms>
 SplitTriple split_range(const Terms& terms, Range range, bool is_suffix) {
   SplitTriple out;
@@ -171,12 +197,39 @@ class HypergeometricSeries final : public FastSeries {
     return PartialResult{Range{left.range.begin, right.range.end}, to_values(std::move(l))};
   }
 
+  std::vector<std::pair<std::size_t, std::size_t>> merge_products(const PartialResult& left,
+                                                                  const PartialResult& right) const override {
+    check_adjacent(left, right, spec_.name);
+    ProductList out;
+    triple_products(right, 0, out);
+    return out;
+  }
+
+  PartialResult merge_from_products(const PartialResult& left, const PartialResult& right,
+                                    std::vector<BigInt> products) const override {
+    check_adjacent(left, right, spec_.name);
+    std::vector<BigInt> v;
+    std::size_t next = 0;
+    triple_from_products(right, 0, products, next, v);
+    if (next != products.size()) throw SeriesError(spec_.name + ": wrong number of merge products");
+    return PartialResult{Range{left.range.begin, right.range.end}, std::move(v)};
+  }
+
   void prepare(std::uint64_t precision_bits) const override {
     if (precision_bits == 0) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (preparing_ != 0 || constants_.contains(precision_bits)) return;
+      preparing_ = precision_bits;
+    }
     Real root = make_real(precision_bits);
     constant(root);
-    std::lock_guard lock(mutex_);
-    remember_constant(precision_bits, std::move(root));
+    {
+      std::lock_guard lock(mutex_);
+      remember_constant(precision_bits, std::move(root));
+      preparing_ = 0;
+    }
+    prepared_.notify_all();
   }
 
   PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const override {
@@ -189,7 +242,9 @@ class HypergeometricSeries final : public FastSeries {
     Real value = make_real(bits);
     set_ratio(value, q, t);
     {
-      std::lock_guard lock(mutex_);
+      // A prepare() of this precision under way (the square root while this division ran): wait for it.
+      std::unique_lock lock(mutex_);
+      prepared_.wait(lock, [&] { return preparing_ != bits; });
       auto it = constants_.find(bits);
       if (it == constants_.end()) {
         Real c = make_real(bits);
@@ -230,6 +285,8 @@ class HypergeometricSeries final : public FastSeries {
   Terms terms_;
   mutable std::mutex mutex_;
   mutable std::map<std::uint64_t, Real> constants_;  // c with pi = c Q / T, by precision
+  mutable std::uint64_t preparing_ = 0;              // the precision prepare() is computing (0: none)
+  mutable std::condition_variable prepared_;
 };
 
 template <>
@@ -275,6 +332,26 @@ class Machin final : public FastSeries {
       merge_into(l, to_triple(right.values, offset), right.values.at(offset) != 0);
       for (BigInt& x : to_values(std::move(l))) v.push_back(std::move(x));
     }
+    return PartialResult{Range{left.range.begin, right.range.end}, std::move(v)};
+  }
+
+  std::vector<std::pair<std::size_t, std::size_t>> merge_products(const PartialResult& left,
+                                                                  const PartialResult& right) const override {
+    check_adjacent(left, right, "machin");
+    ProductList out;
+    triple_products(right, 0, out);
+    triple_products(right, 3, out);
+    return out;
+  }
+
+  PartialResult merge_from_products(const PartialResult& left, const PartialResult& right,
+                                    std::vector<BigInt> products) const override {
+    check_adjacent(left, right, "machin");
+    std::vector<BigInt> v;
+    std::size_t next = 0;
+    triple_from_products(right, 0, products, next, v);
+    triple_from_products(right, 3, products, next, v);
+    if (next != products.size()) throw SeriesError("machin: wrong number of merge products");
     return PartialResult{Range{left.range.begin, right.range.end}, std::move(v)};
   }
 

@@ -12,6 +12,11 @@ const std::vector<std::string>& series_names() {
   return names;
 }
 
+PartialResult Series::merge_from_products(const PartialResult& /*left*/, const PartialResult& /*right*/,
+                                          std::vector<BigInt> /*products*/) const {
+  throw SeriesError(std::string(name()) + " does not cut its merges into products");
+}
+
 std::unique_ptr<Series> make_series(std::string_view name) {
   if (name == "leibniz") return make_leibniz();
   if (name == "basel" || name == "euler") return make_basel();

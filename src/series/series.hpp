@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "series/bigint.hpp"
@@ -70,6 +71,16 @@ class Series {
   // the product that only a left operand needs.
   virtual PartialResult evaluate(Range range, bool is_suffix) const = 0;
   virtual PartialResult combine(const PartialResult& left, const PartialResult& right) const = 0;
+  // A big merge can be cut into its products, computed apart (on different workers) and put together again.
+  // The products a merge of `left` and `right` needs, each as {index of a value of left, index of a value of
+  // right}; empty when this series does not cut its merges.
+  virtual std::vector<std::pair<std::size_t, std::size_t>> merge_products(
+      const PartialResult& /*left*/, const PartialResult& /*right*/) const {
+    return {};
+  }
+  // combine(left, right) from those products, given in the same order: the same integers.
+  virtual PartialResult merge_from_products(const PartialResult& left, const PartialResult& right,
+                                            std::vector<BigInt> products) const;
   // Computes ahead what estimate() at `precision_bits` needs that does not depend on the partial result (a
   // square root), so that it can run while the series does. Safe to call from another thread than the one
   // that evaluates ranges; estimate() waits for nothing and recomputes if it was not called.

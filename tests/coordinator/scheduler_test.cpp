@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
 
+#include "../support/reference.hpp"
 #include "coordinator/grid.hpp"
+#include "series/decimal.hpp"
 
 namespace pi {
 namespace {
@@ -27,14 +31,22 @@ struct Sim {
 
   // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done (or until
   // `stop_after` tasks completed, leaving the others running).
+  std::vector<std::pair<int, Task>> running;  // tasks out when run_shuffled stopped
+  std::map<TaskKind, int> assigned;           // tasks handed out, by kind
+  std::uint32_t most_slices = 0;              // the most slices a product was cut into
+
   void run_shuffled(int workers, unsigned seed, std::size_t stop_after = SIZE_MAX) {
     std::mt19937 rng(seed);
-    std::vector<std::pair<int, Task>> running;
+    running.clear();
     for (std::size_t completed = 0; !scheduler.finished() && completed < stop_after; ++completed) {
       for (int w = 0; w < workers; ++w) {
         const bool idle = std::none_of(running.begin(), running.end(), [&](auto& r) { return r.first == w; });
         if (!idle) continue;
-        if (auto t = scheduler.assign(w, now)) running.emplace_back(w, std::move(*t));
+        if (auto t = scheduler.assign(w, now)) {
+          ++assigned[t->kind];
+          most_slices = std::max(most_slices, t->kind == TaskKind::product ? t->slices : 0);
+          running.emplace_back(w, std::move(*t));
+        }
       }
       ASSERT_FALSE(running.empty()) << "no task running but not finished";
       std::uniform_int_distribution<std::size_t> pick(0, running.size() - 1);
@@ -101,6 +113,61 @@ TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
       EXPECT_EQ(resumed.scheduler.leaves_done(), resumed.grid.size()) << "a leaf was evaluated twice";
       EXPECT_EQ(resumed.scheduler.take_result(), expected) << name << " after " << stop_after;
     }
+  }
+}
+
+// Big merges near the top go out as their products, cut into slices, that several workers share. Put
+// together in any order they give the direct evaluation exactly; a failed product is retried; and a
+// checkpoint taken while products are out restores to the same result.
+TEST(Scheduler, BigMergesAreSharedAsProductsAndGiveTheSameIntegers) {
+  SchedulerConfig config;
+  config.split_merge_bits = 1 << 13;
+  config.min_slice_bits = 1 << 8;
+  config.max_worker_failures = 100;
+  constexpr std::uint64_t kTerms = 20011;
+  for (const char* name : {"chudnovsky", "machin"}) {
+    const auto series = make_series(name);
+    const PartialResult direct = series->evaluate({0, kTerms}, true);
+    for (unsigned seed : {1u, 2u}) {
+      Sim sim(name, kTerms, 3, config);
+      sim.run_shuffled(3, seed);
+      EXPECT_GT(sim.assigned[TaskKind::product], 0) << name;
+      // Chudnovsky's top merge has three products for three workers: each is cut in two. Machin's has six.
+      EXPECT_EQ(sim.most_slices, std::string(name) == "chudnovsky" ? 2u : 1u) << name;
+      EXPECT_EQ(sim.scheduler.take_result(), direct) << name << " seed " << seed;
+    }
+    // A product that fails goes to another worker.
+    Sim failing(name, kTerms, 3, config);
+    std::optional<Task> product;
+    while (!product) {
+      failing.run_shuffled(3, 4, 1);
+      for (auto& [w, t] : failing.running) {
+        if (t.kind == TaskKind::product && !product) {
+          failing.scheduler.fail(w, t.id, "out of memory");
+          product = t;
+        } else {
+          failing.scheduler.complete(w, t.id, execute_task(*series, t), 0.01);
+        }
+      }
+      ASSERT_FALSE(failing.scheduler.finished());
+    }
+    failing.run_shuffled(3, 5);
+    EXPECT_GE(failing.scheduler.retries(), 1u);
+    EXPECT_EQ(failing.scheduler.take_result(), direct) << name;
+    // Checkpoints at many moments, some with products out: each restores to the same result.
+    int with_products_out = 0;
+    for (std::size_t stop = 5; stop < 80; stop += 3) {
+      Sim first(name, kTerms, 3, config);
+      first.run_shuffled(3, 9, stop);
+      if (first.scheduler.finished()) break;
+      with_products_out += std::any_of(first.running.begin(), first.running.end(),
+                                       [](const auto& r) { return r.second.kind == TaskKind::product; });
+      Sim resumed(name, kTerms, 3, config);
+      resumed.scheduler.restore(first.scheduler.finished_pieces());
+      resumed.run_shuffled(3, 10);
+      EXPECT_EQ(resumed.scheduler.take_result(), direct) << name << " stopped after " << stop;
+    }
+    EXPECT_GT(with_products_out, 0) << name;
   }
 }
 
@@ -221,6 +288,49 @@ TEST(Scheduler, ShortTasksGetMoreQueuedBehindThemAndTheyMoveOnWhenTheWorkerIsLos
   EXPECT_TRUE(slow.scheduler.complete(0, t->id, execute_task(*slow.series, *t), 0.2));
   ASSERT_TRUE(slow.scheduler.assign(0, slow.now));
   EXPECT_FALSE(slow.scheduler.wants_another_task(0));
+}
+
+// After the series, the decimal conversion goes out as blocks, each a task like any other: a failed block
+// and an overdue one are handed on, and the joined blocks certify to MPFR's digits.
+TEST(Scheduler, DecimalConversionRunsInBlocksThatAreRetriedLikeAnyTask) {
+  SchedulerConfig config;
+  config.max_worker_failures = 100;
+  constexpr std::uint64_t kDigits = 3000;
+  Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), 3, config);
+  sim.run_shuffled(3, 11);
+  const PartialResult root = sim.scheduler.take_result();
+  const Estimate best = sim.series->estimate(root, bits_for_digits(kDigits + 20) + 64).best();
+  BigInt f;
+  const mpfr_exp_t e = mpfr_get_z_2exp(raw(f), raw(best.value));
+  ASSERT_LT(e, 0);
+  sim.scheduler.convert(std::make_shared<const PartialResult>(PartialResult{Range{}, {f}}),
+                        static_cast<std::uint64_t>(-e), kDigits + kGuardDecimals, 3);
+  EXPECT_FALSE(sim.scheduler.finished());
+  const std::uint64_t retries_before = sim.scheduler.retries();
+
+  auto failed = sim.scheduler.assign(0, sim.now);
+  auto lost = sim.scheduler.assign(1, sim.now);
+  auto third = sim.scheduler.assign(2, sim.now);
+  ASSERT_TRUE(failed && lost && third);
+  EXPECT_EQ(failed->kind, TaskKind::digits);
+  EXPECT_FALSE(sim.scheduler.assign(2, sim.now));  // three blocks, all out
+  sim.scheduler.fail(0, failed->id, "out of memory");
+  // A block that comes back short counts as a failure too.
+  EXPECT_FALSE(sim.scheduler.complete(2, third->id, PartialResult{}, 0.1, "314"));
+  sim.now += 11s;  // past the 10 s minimum deadline of `lost`
+  EXPECT_EQ(sim.scheduler.expire(sim.now), std::vector<int>{1});
+  while (!sim.scheduler.finished()) {
+    auto t = sim.scheduler.assign(2, sim.now);
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(sim.scheduler.complete(2, t->id, PartialResult{}, 0.1, execute_digits(*t)));
+  }
+  EXPECT_EQ(sim.scheduler.retries() - retries_before, 3u);
+  EXPECT_FALSE(sim.scheduler.complete(1, lost->id, PartialResult{}, 20, execute_digits(*lost)));  // late
+  EXPECT_EQ(sim.scheduler.workers()[2].digit_blocks, 3u);
+  EXPECT_GT(sim.scheduler.times().digit_blocks_s, 0.0);
+  const auto text = certified_from_blocks(sim.scheduler.take_digits(), kDigits, best.error_bound);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text, test::mpfr_pi_digits(kDigits));
 }
 
 TEST(Scheduler, RangeThatKeepsFailingIsPoisonedAndNamed) {

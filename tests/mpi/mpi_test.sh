@@ -67,8 +67,9 @@ case $case_name in
     ;;
   faults)
     # Each injected failure kind ends with the identical result, and the summary counts the retry.
-    for f in "fail:2:#2" "slow:2:#2:1:3" "hang:2:#2"; do
+    for f in "fail:2:#2" "slow:2:#2:1:3" "hang:2:#2" "fail:2:digits"; do
       name=${f%%:*}
+      [[ $f == *digits ]] && name=digits
       PI_FAULT=$f run "$name" 3 "${fast[@]}" "${quick[@]}"
       check "$f: digits equal MPFR" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-100003.txt"
       check "$f: status complete" [ "$(json "$tmp/$name/summary.json" 'd["status"]')" == complete ]
@@ -83,6 +84,11 @@ case $case_name in
     PI_FAULT="die:2:#2" run die 3 --enable-recovery -- "${fast[@]}" "${quick[@]}"
     check "die: digits equal MPFR" same_file "$tmp/die/pi.txt" "$tmp/mpfr-100003.txt"
     check "die: the deadline was noticed" log_has die "missed its deadline"
+    check "digits: a block of the conversion failed and was retried" log_has digits "injected failure (PI_FAULT) on decimal digits"
+    # A worker that dies while it converts a block of the digits.
+    PI_FAULT="die:2:digits" run diedigits 3 --enable-recovery -- "${fast[@]}" "${quick[@]}"
+    check "die in the conversion: digits equal MPFR" same_file "$tmp/diedigits/pi.txt" "$tmp/mpfr-100003.txt"
+    check "die in the conversion: the deadline was noticed" log_has diedigits "missed its deadline"
     ;;
   sigkill)
     # A worker process SIGKILLed from outside in the middle of a run, under --enable-recovery.

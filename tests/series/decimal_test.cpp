@@ -27,5 +27,71 @@ TEST(Decimal, CorrectDigitsCountsWhatTheBoundGuarantees) {
   EXPECT_EQ(correct_digits(real_of("3.1999999"), UpperBound(1e-6), 60), 0u);
 }
 
+// x = f / 2^scale_bits, exactly.
+struct Fraction {
+  BigInt f;
+  std::uint64_t scale_bits;
+};
+Fraction fraction_of(const Real& x) {
+  Fraction out;
+  const mpfr_exp_t e = mpfr_get_z_2exp(raw(out.f), raw(x));
+  out.scale_bits = static_cast<std::uint64_t>(-e);
+  return out;
+}
+
+// Blocks cut anywhere, in any sizes, give MPFR's own truncated decimals of the same number, including blocks
+// that are all zeros and a first block that carries the integer part.
+TEST(Decimal, BlocksOfAFractionJoinIntoItsTruncatedDecimals) {
+  Real sqrt2 = make_real(4000);
+  mpfr_sqrt_ui(raw(sqrt2), 2, MPFR_RNDN);
+  mpfr_mul_ui(raw(sqrt2), raw(sqrt2), 1000, MPFR_RNDN);  // 1414.21...: a longer integer part
+  Real sparse = make_real(1100);                         // 0.5 + 2^-1000: 300 zeros after the 5
+  mpfr_set_ui_2exp(raw(sparse), 1, -1000, MPFR_RNDN);
+  mpfr_add_d(raw(sparse), raw(sparse), 0.5, MPFR_RNDN);
+  for (const Real* x : {&sqrt2, &sparse}) {
+    const Fraction fr = fraction_of(*x);
+    std::string expected = truncated_decimal(*x, 700);
+    expected.erase(expected.find('.'), 1);
+    for (const std::vector<std::uint64_t>& cuts : {std::vector<std::uint64_t>{0, 700},
+                                                   {0, 1, 700},
+                                                   {0, 137, 300, 301, 699, 700},
+                                                   {0, 100, 200, 700}}) {
+      std::string joined;
+      for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+        const std::string block = fraction_digits(fr.f, fr.scale_bits, cuts[i], cuts[i + 1] - cuts[i]);
+        if (cuts[i] > 0) {
+          EXPECT_EQ(block.size(), cuts[i + 1] - cuts[i]);
+        }
+        joined += block;
+      }
+      EXPECT_EQ(joined, expected);
+    }
+  }
+  const Fraction fr = fraction_of(sparse);
+  EXPECT_EQ(fraction_digits(fr.f, fr.scale_bits, 100, 200), std::string(200, '0'));
+  EXPECT_EQ(fraction_digits(fr.f, fr.scale_bits, 0, 3), "0500");
+}
+
+// The guard decimals decide the certification: a run of 9s or 0s there, or an error bound too big for them,
+// leaves it to certified_digits.
+TEST(Decimal, GuardDecimalsCertifyOnlyWhatTheBoundAllows) {
+  const std::string head = "314159";  // integer part 3, five decimals
+  const auto text = [&](const std::string& guard) { return head + guard; };
+  const std::string mid = "123456789012345678";
+  ASSERT_EQ(mid.size(), kGuardDecimals);
+  EXPECT_EQ(certified_from_blocks(text(mid), 5, UpperBound(1e-30)), "3.14159");
+  EXPECT_EQ(certified_from_blocks(text(mid), 5, UpperBound()), "3.14159");
+  EXPECT_FALSE(certified_from_blocks(text(std::string(18, '9')), 5, UpperBound(1e-30)));
+  EXPECT_FALSE(certified_from_blocks(text(std::string(18, '0')), 5, UpperBound(1e-30)));
+  EXPECT_EQ(certified_from_blocks(text("000000000000000001"), 5, UpperBound(1e-30)), "3.14159");
+  // E 10^g = 1e-7 * 1e5 * 1e18 = 1e16: more than the guard decimals can judge.
+  EXPECT_FALSE(certified_from_blocks(text(mid), 5, UpperBound(1e-7)));
+  // E 10^g = 1e-12 * 1e5 * 1e18 = 1e11: G = 1.2e17 leaves room on both sides; G = 5e10 does not.
+  EXPECT_EQ(certified_from_blocks(text(mid), 5, UpperBound(1e-12)), "3.14159");
+  EXPECT_FALSE(certified_from_blocks(text("000000050000000000"), 5, UpperBound(1e-12)));
+  EXPECT_FALSE(certified_from_blocks(text("999999950000000000"), 5, UpperBound(1e-12)));
+  EXPECT_FALSE(certified_from_blocks("3141", 5, UpperBound(1e-30)));  // too short
+}
+
 }  // namespace
 }  // namespace pi
