@@ -83,6 +83,7 @@ BENCHMARK(BM_Chudnovsky)
 
 int main(int argc, char** argv) {
   pi::widen_exponent_range();
+  pi::keep_freed_memory();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

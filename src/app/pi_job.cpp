@@ -170,6 +170,7 @@ int run_alone(const pi::JobOptions& options) {
 
 int main(int argc, char** argv) {
   pi::widen_exponent_range();
+  pi::keep_freed_memory();
   const std::optional<int> rank_hint = launcher_rank();
   const bool speaks = rank_hint.value_or(0) == 0;
   pi::JobOptions options;

@@ -313,8 +313,10 @@ std::uint32_t Scheduler::split_slices(const Task& merge, std::size_t products) c
       bits_of(*merge.left) + bits_of(*merge.right) < config_.split_merge_bits) {
     return 0;
   }
-  // Enough parts for every worker to have two, none thinner than min_slice_bits.
-  const std::uint64_t want = (2 * workers + products * at_level - 1) / (products * at_level);
+  // Enough parts for every worker to have one, none thinner than min_slice_bits. (Twice as many, to even
+  // out the rounds, gained nothing: at 1e7 digits the top merge's six half products took 1.03 s of compute
+  // against 0.75 s for its three whole ones.)
+  const std::uint64_t want = (workers + products * at_level - 1) / (products * at_level);
   double thinnest = bits_of(*merge.right);
   for (const BigInt& v : merge.right->values)
     if (v != 0) thinnest = std::min(thinnest, static_cast<double>(mpz_sizeinbase(raw(v), 2)));

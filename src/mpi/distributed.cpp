@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "coordinator/interrupt.hpp"
@@ -147,11 +149,17 @@ int MpiExecutor::stop_workers() {
 namespace {
 
 // Ends the worker process when its current task overruns its allowed time by far (see kWorkerGraceSeconds).
+// It looks five times a second, and its destructor wakes it at once: a worker that is told to stop ends then,
+// not up to a look later (mpirun waits for every rank).
 class TaskWatchdog {
  public:
   explicit TaskWatchdog(int rank) : rank_(rank), thread_([this] { loop(); }) {}
   ~TaskWatchdog() {
-    stop_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
     thread_.join();
   }
   void start(double allowed_s) {
@@ -163,8 +171,8 @@ class TaskWatchdog {
  private:
   using Clock = std::chrono::steady_clock;
   void loop() {
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) {
       const double limit = limit_;
       const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
       if (limit > 0 && now > limit) {
@@ -176,7 +184,9 @@ class TaskWatchdog {
     }
   }
   int rank_;
-  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
   std::atomic<double> limit_{0};
   std::thread thread_;
 };

@@ -1,5 +1,7 @@
 #include "series/bigint.hpp"
 
+#include <malloc.h>
+
 #include <cmath>
 
 namespace pi {
@@ -18,6 +20,11 @@ std::uint64_t bits_for_digits(std::uint64_t digits) {
 void widen_exponent_range() {
   mpfr_set_emin(mpfr_get_emin_min());
   mpfr_set_emax(mpfr_get_emax_max());
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 }  // namespace pi

@@ -26,4 +26,10 @@ std::uint64_t bits_for_digits(std::uint64_t digits);
 // Widens MPFR's exponent range so error bounds like 1e-100000000 neither underflow nor flush to zero.
 void widen_exponent_range();
 
+// Keeps the memory of freed big integers in the process for the next ones, instead of handing every block
+// over 128 KB back to the kernel and taking page faults to get it again: blocks under 64 MB come from the
+// heap, and up to 256 MB of free heap stays. Measured at 1e7 digits of Chudnovsky on 2 cores: 3 ranks 6.4 s
+// -> 6.2 s, 2 ranks 9.55 s -> 9.35 s; peak memory of one process 133 MB -> 169 MB.
+void keep_freed_memory();
+
 }  // namespace pi

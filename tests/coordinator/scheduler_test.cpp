@@ -129,10 +129,10 @@ TEST(Scheduler, BigMergesAreSharedAsProductsAndGiveTheSameIntegers) {
     const auto series = make_series(name);
     const PartialResult direct = series->evaluate({0, kTerms}, true);
     for (unsigned seed : {1u, 2u}) {
-      Sim sim(name, kTerms, 3, config);
-      sim.run_shuffled(3, seed);
+      Sim sim(name, kTerms, 4, config);
+      sim.run_shuffled(4, seed);
       EXPECT_GT(sim.assigned[TaskKind::product], 0) << name;
-      // Chudnovsky's top merge has three products for three workers: each is cut in two. Machin's has six.
+      // Chudnovsky's top merge has three products for four workers: each is cut in two. Machin's has six.
       EXPECT_EQ(sim.most_slices, std::string(name) == "chudnovsky" ? 2u : 1u) << name;
       EXPECT_EQ(sim.scheduler.take_result(), direct) << name << " seed " << seed;
     }
