@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Scaling of a job on 1 worker against 2 workers: alternating runs of `mpirun -n 2` and `mpirun -n 3` of
+# pi-job, timed around mpirun, with the medians, the paired ratios and where the time went (summary.json).
+#
+#   bench/scaling.sh [PI_JOB] [RUNS] -- [pi-job options]
+#   bench/scaling.sh build/release/src/pi-job 5 -- --series chudnovsky --digits 10000000
+set -euo pipefail
+job=${1:-build/release/src/pi-job}
+runs=${2:-5}
+shift 2 || true
+[[ ${1:-} == -- ]] && shift
+opts=("$@")
+[[ ${#opts[@]} -gt 0 ]] || opts=(--series chudnovsky --digits 10000000)
+extra=()
+[[ $(id -u) == 0 ]] && extra+=(--allow-run-as-root)
+nproc_=$(nproc)
+[[ $nproc_ -lt 3 ]] && extra+=(--oversubscribe)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for i in $(seq "$runs"); do
+  for n in 2 3; do
+    rm -rf "$out/$n"
+    start=$(date +%s.%N)
+    mpirun "${extra[@]}" -n "$n" "$job" "${opts[@]}" --out "$out/$n" >"$out/log" 2>&1 ||
+      { cat "$out/log"; exit 1; }
+    end=$(date +%s.%N)
+    python3 - "$n" "$start" "$end" "$out/$n/summary.json" >>"$out/runs" <<'PY'
+import json, sys
+n, start, end, path = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+t = json.load(open(path))["timing"]
+print(n, end - start, t["series_wall_s"], t["final_steps_s"], t["conversion_s"])
+PY
+  done
+done
+python3 - "$out/runs" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+by = {n: [list(map(float, r[1:])) for r in rows if r[0] == n] for n in ("2", "3")}
+print("ranks  wall (median, min-max)     series   final   conversion")
+for n, label in (("2", "1 worker "), ("3", "2 workers")):
+    cols = list(zip(*by[n]))
+    print(f"{label}  {statistics.median(cols[0]):7.3f} s ({min(cols[0]):.3f}-{max(cols[0]):.3f})"
+          f"  {statistics.median(cols[1]):6.3f}  {statistics.median(cols[2]):6.3f}  {statistics.median(cols[3]):6.3f}")
+pairs = [b[0] / a[0] for a, b in zip(by["2"], by["3"])]
+print("ratio of medians %.3f; paired ratios %s" % (
+    statistics.median(r[0] for r in by["3"]) / statistics.median(r[0] for r in by["2"]),
+    ", ".join("%.3f" % p for p in sorted(pairs))))
+PY
