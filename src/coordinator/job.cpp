@@ -365,11 +365,15 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
         try {
           block_text = convert_in_blocks(scheduler, executor, result.estimates.best(), *spec.digits, [&] {
             progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+            if (io.events) {
+              for (std::string& n : scheduler.take_notices())
+                io.events->publish("notice", {{"level", "retry"}, {"text", n}});
+            }
           });
         } catch (const std::exception& e) {
           // The series is done: a resume starts from its result and only converts again.
           if (checkpoints.enabled()) {
-            state.retries = retries_before + result.retries + scheduler.retries();
+            state.retries = retries_before + result.retries + (scheduler.retries() - retries_in_series);
             state.elapsed_s = elapsed_before + seconds_since(start);
             ++state.checkpoints;
             if (io.events) state.last_event_id = io.events->last_id() + 1;

@@ -146,6 +146,29 @@ case $case_name in
     wait "$bg"
     bg=""
     check "SIGTERM under mpirun: rank 0 stops cleanly" log_has mpi "stopped by SIGTERM"
+    # SIGTERM while the workers convert the digits (each block made 6 s slow): the checkpoint holds the
+    # finished series, and the resumed run only converts.
+    PI_FAULT="slow:*:digits:1:6" mpirun -n 3 "$job" "${fast[@]}" --out "$tmp/conv" --progress-interval 0 \
+      >"$tmp/conv.log" 2>&1 &
+    bg=$!
+    for _ in $(seq 100); do
+      grep -q "ranges on 3 ranks" "$tmp/conv.log" 2>/dev/null && break
+      sleep 0.1
+    done
+    sleep 3
+    kill -TERM "$bg"
+    wait "$bg"
+    bg=""
+    # (mpirun forwards the signal to every rank and exits with its own code: rank 0's is in the log.)
+    check "SIGTERM in the conversion: rank 0 stops with exit code 3" log_has conv "stopped by SIGTERM.*(exit code 3)"
+    check "SIGTERM in the conversion: the checkpoint has every range" log_has conv "checkpoint 1 written (stopped by SIGTERM): \([0-9]*\)/\1 ranges"
+    check "SIGTERM in the conversion: no pi.txt yet" [ ! -e "$tmp/conv/pi.txt" ]
+    mpirun -n 3 "$job" --resume --out "$tmp/conv" --progress-interval 0 >"$tmp/convres.log" 2>&1
+    echo $? >"$tmp/convres.rc"
+    check "resumed after the conversion was stopped: exit 0" exit_is convres 0
+    ranges=$(grep -o "terms in [0-9]* ranges" "$tmp/conv.log" | grep -o "[0-9]* ranges")
+    check "the resume started with every range done" log_has convres "resumed with $ranges done"
+    check "the resumed run's digits equal MPFR" same_file "$tmp/conv/pi.txt" "$tmp/mpfr-100003.txt"
     ;;
   *)
     echo "unknown case $case_name"
