@@ -538,7 +538,7 @@ void Scheduler::convert(std::shared_ptr<const PartialResult> fraction, std::uint
   if (!finished()) throw std::logic_error("Scheduler::convert before the series is done");
   blocks = std::clamp<std::uint64_t>(blocks, 1, std::max<std::uint64_t>(1, decimals));
   digit_blocks_.clear();
-  // Every block but the first multiplies the whole fraction once more (f 10^first), which costs about
+  // Every block but the first multiplies the fraction once more (by 5^first), which costs about
   // kLaterBlockExtra of converting all the decimals: the first block takes that much more than the others,
   // (D + (k - 1) E) / k against (D - E) / k, so that all take about as long.
   const double d = static_cast<double>(decimals);

@@ -139,9 +139,10 @@ class Scheduler {
   // A block's predicted time, from a rate well below this machine's (GMP converts about 7 million digits a
   // second at 1e7): only its deadline depends on it.
   static constexpr double kDigitsPerSecondFloor = 1e6;
-  // What a block's extra multiplication costs, as a share of converting all the decimals (0.2 s against
-  // 1.46 s at 1e7 digits, GMP 6.2 on this project's test machine).
-  static constexpr double kLaterBlockExtra = 0.13;
+  // What a later block's extra multiplication (of the fraction's low bits by 5^first) costs, as a share of
+  // converting all the decimals: two blocks at 1e7 digits take as long with 5.5 and 4.5 million decimals
+  // (0.83 s each, GMP 6.2 on this project's test machine).
+  static constexpr double kLaterBlockExtra = 0.10;
 
   // Every finished result the job has not yet folded into the final one, in leaf order and disjoint:
   // pieces waiting for a sibling, operands of merges in flight, and the prefix. Cheap: results are shared.

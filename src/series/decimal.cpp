@@ -54,6 +54,34 @@ std::string with_point(const BigInt& scaled, std::uint64_t digits) {
   return out;
 }
 
+// floor(n 10^count / 2^scale_bits) for 0 <= n, as n 5^count shifted by count - scale_bits.
+//
+// When n has many more bits than the answer needs, the product uses only its top bits: with n = h 2^d + l,
+// 0 <= l < 2^d and s = scale_bits - count - d >= 0, the answer lies between floor(h 5^count / 2^s) and
+// floor((h + 1) 5^count / 2^s). Keeping 64 bits beyond the answer's makes those two agree except within
+// 2^-64 of a carry into the last decimal; there the whole product decides.
+BigInt scaled_floor(const BigInt& n, std::uint64_t scale_bits, std::uint64_t count) {
+  BigInt power, out;
+  mpz_ui_pow_ui(raw(power), 5, count);
+  const std::uint64_t keep = bits_for_digits(count) + 64;
+  if (scale_bits > count && scale_bits - count > keep) {
+    const std::uint64_t drop = scale_bits - count - keep;  // d, so that s = keep
+    BigInt high, upper;
+    mpz_tdiv_q_2exp(raw(high), raw(n), drop);
+    mpz_mul(raw(high), raw(high), raw(power));
+    mpz_add(raw(upper), raw(high), raw(power));
+    mpz_tdiv_q_2exp(raw(high), raw(high), keep);
+    mpz_tdiv_q_2exp(raw(upper), raw(upper), keep);
+    if (high == upper) return high;
+  }
+  mpz_mul(raw(out), raw(n), raw(power));
+  if (scale_bits >= count)
+    mpz_tdiv_q_2exp(raw(out), raw(out), scale_bits - count);
+  else
+    mpz_mul_2exp(raw(out), raw(out), count - scale_bits);
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> certified_digits(const Real& x, const UpperBound& err, std::uint64_t digits) {
@@ -75,18 +103,24 @@ std::uint64_t correct_digits(const Real& x, const UpperBound& err, std::uint64_t
 
 std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint64_t first,
                             std::uint64_t count) {
-  BigInt n, power;
+  // frac(x 10^first) = (f 5^first 2^first mod 2^scale_bits) / 2^scale_bits = m / 2^(scale_bits - first)
+  // with m = (f mod 2^(scale_bits - first)) 5^first mod 2^(scale_bits - first): the factor 2^first only
+  // moves the point, and the bits of f above scale_bits - first leave the fraction.
+  BigInt n;
+  std::uint64_t scale = scale_bits;
   if (first == 0) {
     n = f;
+  } else if (first < scale_bits) {
+    scale = scale_bits - first;
+    BigInt power;
+    mpz_ui_pow_ui(raw(power), 5, first);
+    mpz_tdiv_r_2exp(raw(n), raw(f), scale);
+    mpz_mul(raw(n), raw(n), raw(power));
+    mpz_tdiv_r_2exp(raw(n), raw(n), scale);
   } else {
-    mpz_ui_pow_ui(raw(power), 10, first);
-    mpz_mul(raw(n), raw(f), raw(power));
-    mpz_tdiv_r_2exp(raw(n), raw(n), scale_bits);  // frac(x 10^first), scaled by 2^scale_bits
+    scale = 0;  // x 10^first is an integer: every later decimal is 0
   }
-  mpz_ui_pow_ui(raw(power), 10, count);
-  mpz_mul(raw(n), raw(n), raw(power));
-  mpz_tdiv_q_2exp(raw(n), raw(n), scale_bits);
-  power = 0;
+  n = scaled_floor(n, scale, count);
   std::string s(mpz_sizeinbase(raw(n), 10) + 2, '\0');
   mpz_get_str(s.data(), 10, raw(n));
   s.resize(std::char_traits<char>::length(s.c_str()));

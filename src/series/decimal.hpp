@@ -23,9 +23,10 @@ std::string truncated_decimal(const Real& x, std::uint64_t digits);
 // Block conversion, for cutting one long conversion into pieces that run apart and in any order. x is the
 // exact binary fraction f / 2^scale_bits (f >= 0). The decimals [first, first + count) after the point of x,
 // exactly (truncated, zero-padded to `count`); the block with first == 0 is preceded by x's integer part.
-// Each block costs two multiplications and a conversion of its own size, and needs nothing from the others:
-// block k is floor(frac(x 10^first) 10^count), and frac(x 10^first) is (f 10^first mod 2^scale_bits) /
-// 2^scale_bits.
+// Each block needs nothing from the others: block k is floor(frac(x 10^first) 10^count). The first block
+// costs one multiplication of its own size and its conversion; a later one a multiplication of the whole
+// fraction's low bits by 5^first more (frac(x 10^first) is (f 5^first mod 2^(scale_bits - first)) /
+// 2^(scale_bits - first)).
 std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint64_t first,
                             std::uint64_t count);
 

@@ -72,6 +72,36 @@ TEST(Decimal, BlocksOfAFractionJoinIntoItsTruncatedDecimals) {
   EXPECT_EQ(fraction_digits(fr.f, fr.scale_bits, 0, 3), "0500");
 }
 
+// The top product keeps 64 bits beyond what a block needs; when the dropped bits could carry into its last
+// decimal (x just below 0.1, 0.2, ... at that decimal, or exactly on it), the whole product decides.
+TEST(Decimal, BlocksNextToACarryMatchTheExactDecimals) {
+  for (const char* base : {"0.1", "0.125", "1414.2"}) {
+    for (int side : {-1, 0, 1}) {
+      Real x = make_real(3000);
+      mpfr_set_str(raw(x), base, 10, MPFR_RNDN);
+      if (side != 0) {
+        Real nudge = make_real(64);
+        mpfr_set_si_2exp(raw(nudge), side, -2900, MPFR_RNDN);
+        mpfr_add(raw(x), raw(x), raw(nudge), MPFR_RNDN);
+      }
+      const Fraction fr = fraction_of(x);
+      std::string expected = truncated_decimal(x, 40);
+      expected.erase(expected.find('.'), 1);
+      const std::size_t int_len = expected.size() - 40;
+      for (std::uint64_t cut : {1u, 3u, 7u, 20u}) {
+        SCOPED_TRACE(std::string(base) + " side " + std::to_string(side) + " cut " + std::to_string(cut));
+        EXPECT_EQ(fraction_digits(fr.f, fr.scale_bits, 0, cut), expected.substr(0, int_len + cut));
+        EXPECT_EQ(fraction_digits(fr.f, fr.scale_bits, cut, 40 - cut), expected.substr(int_len + cut));
+      }
+    }
+  }
+  // The nudged values really sit next to a carry: just below 0.1 the decimals are 0.0999...
+  Real below = make_real(3000);
+  mpfr_set_str(raw(below), "0.1", 10, MPFR_RNDD);
+  const Fraction fr = fraction_of(below);
+  EXPECT_EQ(fraction_digits(fr.f, fr.scale_bits, 0, 6), "0099999");
+}
+
 // The guard decimals decide the certification: a run of 9s or 0s there, or an error bound too big for them,
 // leaves it to certified_digits.
 TEST(Decimal, GuardDecimalsCertifyOnlyWhatTheBoundAllows) {
