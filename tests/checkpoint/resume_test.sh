@@ -33,16 +33,6 @@ start() {
   sid=$!
   disown
 }
-# wait_for NAME TEXT SECONDS: until the log has TEXT.
-wait_for() {
-  for _ in $(seq $((${3} * 20))); do
-    grep -q -- "$2" "$tmp/$1.log" && return 0
-    sleep 0.05
-  done
-  echo "  $1.log never said '$2':"
-  tail -5 "$tmp/$1.log"
-  return 1
-}
 # kill_all: SIGKILL mpirun and every rank at once.
 kill_all() {
   pkill -KILL -s "$sid"
@@ -71,7 +61,7 @@ case $case_name in
       check "$kind: the uninterrupted run completes" [ "$(json "$tmp/$kind-ref/summary.json" 'd["status"]')" == complete ]
 
       start "$kind-early" "${args[@]}" --checkpoint-interval 3600
-      wait_for "$kind-early" "ranges on 3 ranks" 20
+      wait_for "$tmp/$kind-early.log" "ranges on 3 ranks" 20
       sleep 0.5
       kill_all
       check "$kind, killed early: no checkpoint yet" [ ! -e "$tmp/$kind-early/checkpoint.h5" ]
@@ -80,7 +70,7 @@ case $case_name in
         log_has "$tmp/$kind-early.resume.log" "no checkpoint in .*starts from the beginning"
 
       start "$kind-mid" "${args[@]}" --checkpoint-interval 0.7
-      wait_for "$kind-mid" "checkpoint 2 written" 60
+      wait_for "$tmp/$kind-mid.log" "checkpoint 2 written" 60
       kill_all
       check "$kind, killed mid-run: the checkpoint says running" \
         [ "$(attr "$tmp/$kind-mid/checkpoint.h5" status)" == running ]
@@ -89,7 +79,7 @@ case $case_name in
         log_has "$tmp/$kind-mid.resume.log" "resuming .* from .*checkpoint.h5 ([1-9][0-9]*/"
 
       PI_CHECKPOINT_FAULT=2:60 start "$kind-inside" "${args[@]}" --checkpoint-interval 0.7
-      wait_for "$kind-inside" "inside checkpoint write 2" 60
+      wait_for "$tmp/$kind-inside.log" "inside checkpoint write 2" 60
       kill_all
       check "$kind, killed inside a write: the half-written file is the temporary one" \
         [ -e "$tmp/$kind-inside/checkpoint.h5.tmp" ]
@@ -124,7 +114,7 @@ case $case_name in
     # checkpoint is named, and resuming from it explicitly gives the uninterrupted result.
     "$job" --series chudnovsky --digits 200000 --out "$tmp/ref" --progress-interval 0 2>/dev/null
     start run --series chudnovsky --digits 3000000 --checkpoint-interval 0.3
-    wait_for run "checkpoint 3 written" 60
+    wait_for "$tmp/run.log" "checkpoint 3 written" 60
     kill_all
     "$job" --series chudnovsky --digits 3000000 --out "$tmp/ref3" --progress-interval 0 2>/dev/null
     for damage in flip truncate; do
@@ -178,7 +168,7 @@ PY
     # Parameters that disagree with the checkpoint are refused by name, with exit code 2, touching nothing;
     # so is a new job over a checkpoint.
     start run --series chudnovsky --digits 3000000 --checkpoint-interval 0.3
-    wait_for run "checkpoint 2 written" 60
+    wait_for "$tmp/run.log" "checkpoint 2 written" 60
     kill_all
     before=$(fingerprint "$tmp/run")
     resume run --series machin
@@ -214,7 +204,7 @@ PY
       setsid mpirun -n 3 "$job" --series chudnovsky --digits 3000000 --out "$out" --progress-interval 0 \
         --checkpoint-interval 0.3 >"$tmp/$trouble.log" 2>&1 &
       sid=$!
-      wait_for "$trouble" "checkpoint 1 written" 60
+      wait_for "$tmp/$trouble.log" "checkpoint 1 written" 60
       kill -STOP $(pgrep -s "$sid")  # freeze the job while the directory changes
       cp "$out/checkpoint.h5" "$tmp/$trouble-kept.h5"
       if [[ $trouble == readonly ]]; then
@@ -223,7 +213,7 @@ PY
         dd if=/dev/zero of="$mnt/filler" bs=1M count=64 2>/dev/null
       fi
       kill -CONT $(pgrep -s "$sid")
-      wait_for "$trouble" "checkpoint failed" 30
+      wait_for "$tmp/$trouble.log" "checkpoint failed" 30
       kill -STOP $(pgrep -s "$sid")
       check "$trouble: the previous checkpoint survives, byte for byte" \
         same_file "$out/checkpoint.h5" "$tmp/$trouble-kept.h5"
@@ -251,7 +241,7 @@ PY
       mpirun -n 3 "$job" --series leibniz --terms 4294967296 --out "$tmp/$sig" --progress-interval 0 \
         --checkpoint-interval 3600 >"$tmp/$sig.log" 2>&1 &
       bg=$!
-      wait_for "$sig" "ranges on 3 ranks" 20
+      wait_for "$tmp/$sig.log" "ranges on 3 ranks" 20
       sleep 2
       kill -$sig "$bg"
       wait "$bg"

@@ -32,13 +32,6 @@ start_gateway() {
   done
   echo "gateway did not start"; cat "$tmp/gateway.log"; return 1
 }
-wait_for() {  # wait_for FILE TEXT SECONDS
-  for _ in $(seq $(($3 * 20))); do
-    grep -q -- "$2" "$1" && return 0
-    sleep 0.05
-  done
-  echo "  $1 never said '$2':"; tail -5 "$1"; return 1
-}
 increasing() { awk '$1 ~ /^[0-9]+$/ { if ($1 <= prev && seen) { print "  id " $1 " after " prev; bad = 1 } prev = $1; seen = 1 } END { exit bad }' "$1"; }
 job_args=(--series leibniz --terms 8589934592 --progress-interval 0 --assignment-seconds 0.3)
 

@@ -34,15 +34,6 @@ run() {
 
 rc_of() { cat "$tmp/$1.rc"; }
 log_has() { grep -q -- "$2" "$tmp/$1.log" || { echo "  $1.log lacks '$2':"; tail -5 "$tmp/$1.log"; return 1; }; }
-# wait_for NAME PATTERN: until NAME.log has PATTERN (at most 60 s), so that signals land in a known phase
-# however loaded the machine is.
-wait_for() {
-  for _ in $(seq 600); do
-    grep -q -- "$2" "$tmp/$1.log" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "  $1.log never showed '$2'"
-}
 exit_is() { [[ $(rc_of "$1") == "$2" ]] || { echo "  $1 exited $(rc_of "$1"), wanted $2:"; tail -5 "$tmp/$1.log"; return 1; }; }
 
 # The reference digits, from MPFR's AGM.
@@ -139,7 +130,7 @@ case $case_name in
       "$job" --series leibniz --terms 4503599627370496 --out "$tmp/alone$sig" --progress-interval 0 \
         >"$tmp/alone$sig.log" 2>&1 &
       bg=$!
-      wait_for "alone$sig" "ranges on 1 rank"
+      wait_for "$tmp/alone$sig.log" "ranges on 1 rank" 60
       kill -$sig "$bg"
       wait "$bg"
       echo $? >"$tmp/alone$sig.rc"
@@ -150,18 +141,19 @@ case $case_name in
     mpirun -n 3 "$job" --series leibniz --terms 4503599627370496 --out "$tmp/mpi" --progress-interval 0 \
       >"$tmp/mpi.log" 2>&1 &
     bg=$!
-    wait_for mpi "ranges on 3 ranks"
+    wait_for "$tmp/mpi.log" "ranges on 3 ranks" 60
     sleep 0.5
     kill -TERM "$bg"
     wait "$bg"
     bg=""
     check "SIGTERM under mpirun: rank 0 stops cleanly" log_has mpi "stopped by SIGTERM"
+    # (Each signal waits for the log to show the phase it interrupts, however loaded the machine is.)
     # SIGTERM while the workers convert the digits (each block made 6 s slow): the checkpoint holds the
     # finished series, and the resumed run only converts.
     PI_FAULT="slow:*:digits:1:6" mpirun -n 3 "$job" "${fast[@]}" --out "$tmp/conv" --progress-interval 0.2 \
       >"$tmp/conv.log" 2>&1 &
     bg=$!
-    wait_for conv "decimal conversion"
+    wait_for "$tmp/conv.log" "decimal conversion" 60
     sleep 0.5
     kill -TERM "$bg"
     wait "$bg"

@@ -116,10 +116,6 @@ follow() {
   done
   echo "STILL-$(final_state "$1")"
 }
-wait_log() {  # wait_log FILE TEXT SECONDS
-  for _ in $(seq $(($3 * 10))); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "  $1 never said '$2'"; tail -5 "$1" 2>/dev/null; return 1
-}
 same_result() {
   [[ "$(json "$1/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" == \
      "$(json "$2/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" ]] ||
@@ -136,7 +132,7 @@ export PI_JOB=$job
 log=$d/node.log
 jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${args[@]}" --out "$d/out/node")
 check "sbatch accepted the job" [ -n "$jid" ]
-check "the job writes checkpoints" wait_log "$log" "checkpoint 2 written" 120
+check "the job writes checkpoints" wait_for "$log" "checkpoint 2 written" 120
 # A failed node takes its processes with it; here the node stays up, so end the job's processes as its
 # failure would have (Slurm cancels the step, but its ranks, tracked by linuxproc, may outlive it). Only
 # the first run's: with ReturnToService=2 the node is back within a second and the requeued run may start

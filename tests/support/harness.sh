@@ -18,6 +18,14 @@ check() {  # check "what" command...
 same_file() { cmp -s "$1" "$2" || { echo "  $1 and $2 differ"; return 1; }; }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
 
+wait_for() {  # wait_for FILE TEXT SECONDS: until FILE has TEXT; says what it lacks when time runs out
+  for _ in $(seq $(($3 * 20))); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "  $1 never said '$2':"; tail -5 "$1" 2>/dev/null; return 1
+}
+
 finish() {
   echo "$pass passed, $failures failed"
   [[ $failures -eq 0 ]]
