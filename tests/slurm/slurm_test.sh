@@ -3,7 +3,8 @@
 #   - a node failure mid-run, after a checkpoint exists: the job is requeued, resumes from its checkpoint
 #     and ends with the result of an uninterrupted run;
 #   - the walltime path: a short --time with --signal=B:USR1: the job checkpoints, requeues itself and
-#     completes, resuming each time.
+#     completes, resuming each time;
+#   - a step that never starts (srun exits 0 after "launch failed"): the job fails instead of completing.
 # A requeued job waits about 2 minutes (its BeginTime) before it may start again; the test moves that
 # BeginTime to now with scontrol, as an administrator may, so that it takes seconds.
 # Exits 77 (skipped) when Slurm can't be started here (not root, or the packages are missing).
@@ -32,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
-mkdir -p "$d/state" "$d/spool" "$d/munge" "$d/out"
+mkdir -p "$d/state" "$d/spool" "$d/munge" "$d/out" "$d/tmp"
 chmod 0755 "$d/munge"
 cat >"$d/slurm.conf" <<CONF
 ClusterName=pihpctest
@@ -43,6 +44,7 @@ AuthType=auth/munge
 AuthInfo=socket=$d/munge/munge.socket
 StateSaveLocation=$d/state
 SlurmdSpoolDir=$d/spool
+TmpFS=$d/tmp
 SlurmctldPidFile=$d/slurmctld.pid
 SlurmdPidFile=$d/slurmd.pid
 SlurmctldLogFile=$d/slurmctld.log
@@ -59,6 +61,10 @@ MpiDefault=none
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
+# The PMIx plugin's per-step directories (spmix_appdir_<uid>_<job>.<step>) go under this test's own
+# directory: job ids restart at 1 with every private Slurm, and a directory left in /tmp by an earlier run
+# whose step was killed makes the launch of the step with the same id fail.
+echo "PMIxCliTmpDirBase=$d/tmp" >"$d/mpi.conf"
 export SLURM_CONF=$d/slurm.conf
 
 # A private munge key and socket, so that nothing of the machine's own munge is used or changed.
@@ -164,4 +170,16 @@ check "a later run resumed" grep -q "resuming leibniz from" "$log"
 check "the result equals an uninterrupted run's" same_result "$d/out/walltime" "$d/out/ref"
 echo "--- walltime job log:"
 grep "pi.sbatch" "$log"
+
+# 3. A step that never starts. srun can exit 0 then; the job must not count as completed. The failure is made
+# the way it happened here: a PMIx directory left by a killed step of the same job id.
+log=$d/nolaunch.log
+next=$((jid + 1))
+mkdir -p "$d/tmp/spmix_appdir_$(id -u)_$next.0"
+jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${args[@]}" --out "$d/out/nolaunch")
+check "the job got the id whose launch fails ($jid)" [ "$jid" == "$next" ]
+end_state=$(follow "$jid" 120)
+check "a job whose step never started fails ($end_state)" [ "$end_state" == FAILED ]
+check "the script says pi-job did not complete" grep -q "srun exited 0, but pi-job did not complete" "$log"
+check "and not that it completed" bash -c "! grep -q 'pi-job completed' '$log'"
 finish
