@@ -427,7 +427,7 @@ std::vector<int> Scheduler::expire(Clock::time_point now) {
       if (it == open_.end()) continue;
       if (i == 0) {
         record_failure(static_cast<int>(wi), it->second,
-                       "rank " + std::to_string(wi) + " missed its deadline");
+                       "rank " + std::to_string(workers_[wi].rank) + " missed its deadline");
       } else {
         // Queued behind the overdue task, never started: handed on without counting against the range.
         ++retries_;

@@ -38,6 +38,19 @@ void MpiRuntime::finalize(std::chrono::duration<double> timeout, int exit_code) 
   }).detach();
   MPI_Type_free(&block_);
   MPI_Finalize();
+  released_.clear();
+}
+
+Outbox::~Outbox() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;  // MPI reads no buffer any more
+  for (Pending& p : pending_) {
+    int done = 0;
+    if (MPI_Test(&p.request, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && done) continue;
+    if (p.request != MPI_REQUEST_NULL) MPI_Request_free(&p.request);
+    mpi_.keep_until_finalize(std::move(p.buffer));
+  }
 }
 
 void Outbox::send(int dest, Tag tag, Bytes message) {

@@ -26,12 +26,16 @@ class MpiRuntime {
   // MPI_Finalize under a watchdog: if it has not returned after `timeout`, says so on stderr and ends the
   // process with `exit_code` (the job's outcome is already in its files by then).
   void finalize(std::chrono::duration<double> timeout, int exit_code);
+  // Keeps the buffer of a send that was released unfinished (MPI_Request_free) until after MPI_Finalize:
+  // MPI may still read it until then.
+  void keep_until_finalize(Bytes buffer) const { released_.push_back(std::move(buffer)); }
 
  private:
   int rank_ = 0;
   int size_ = 1;
   MPI_Datatype block_ = MPI_DATATYPE_NULL;
   bool finalized_ = false;
+  mutable std::list<Bytes> released_;
 };
 
 // Posted sends, each buffer kept alive until its send completes. A send to a rank that died never completes;
@@ -39,6 +43,12 @@ class MpiRuntime {
 class Outbox {
  public:
   explicit Outbox(const MpiRuntime& mpi) : mpi_(mpi) {}
+  // Sends still pending (a worker told to stop while its late result was unreceived, a rank that died) are
+  // released to MPI and their buffers handed to the runtime: freeing a buffer MPI still reads crashed
+  // MPI_Finalize.
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
   void send(int dest, Tag tag, Bytes message);
   // Completes what can be completed without waiting; returns how many sends are still pending.
   std::size_t progress();

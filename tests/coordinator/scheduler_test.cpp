@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <string>
 
 #include "../support/reference.hpp"
 #include "coordinator/grid.hpp"
@@ -224,10 +225,15 @@ TEST(Scheduler, OverdueTaskGoesToAnotherWorkerAndTheLateResultIsDiscarded) {
   SchedulerConfig config;
   config.first_deadline_s = 5;
   Sim sim("chudnovsky", 5000, 2, config);
+  // As under MPI: worker w is rank w + 1, and notices name the rank.
+  for (int w = 0; w < 2; ++w) sim.scheduler.workers()[static_cast<std::size_t>(w)].rank = w + 1;
   auto slow = sim.scheduler.assign(0, sim.now);
   ASSERT_TRUE(slow);
   sim.now += 6s;
   EXPECT_EQ(sim.scheduler.expire(sim.now), std::vector<int>{0});
+  const std::vector<std::string> notices = sim.scheduler.take_notices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_NE(notices[0].find("(rank 1 missed its deadline)"), std::string::npos) << notices[0];
   EXPECT_EQ(sim.scheduler.active_workers(), 1);
   EXPECT_EQ(sim.scheduler.lost_workers(), std::vector<int>{0});
   auto retry = sim.scheduler.assign(1, sim.now);
