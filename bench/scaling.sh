@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Scaling of a job on 1 worker against 2 workers: alternating runs of `mpirun -n 2` and `mpirun -n 3` of
-# pi-job, timed around mpirun, with the medians, the paired ratios and where the time went (summary.json).
+# pi-job, timed around mpirun, with the medians, the paired ratios and where the time went (summary.json):
+# wall time of the series, the final steps and the conversion, and the compute of the evaluations, of the
+# merges by tree level and of the digit blocks.
 #
 #   bench/scaling.sh [PI_JOB] [RUNS] -- [pi-job options]
 #   bench/scaling.sh build/release/src/pi-job 5 -- --series chudnovsky --digits 10000000
@@ -28,14 +30,19 @@ for i in $(seq "$runs"); do
 import json, sys
 n, start, end, path = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 t = json.load(open(path))["timing"]
-print(n, end - start, t["series_wall_s"], t["final_steps_s"], t["conversion_s"])
+levels = t.get("merges_by_level_s", {})
+print(n, end - start, t["series_wall_s"], t["final_steps_s"], t["conversion_s"], t.get("evaluations_s", 0),
+      t.get("digit_blocks_s", 0), " ".join("%s=%r" % kv for kv in sorted(levels.items(), key=lambda kv: int(kv[0]))))
 PY
   done
 done
 python3 - "$out/runs" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-by = {n: [list(map(float, r[1:])) for r in rows if r[0] == n] for n in ("2", "3")}
+by = {n: [list(map(float, r[1:7])) for r in rows if r[0] == n] for n in ("2", "3")}
+# Compute seconds (summed over the workers) by merge level, per run.
+levels = {n: [dict((k, float(v)) for k, v in (kv.split("=") for kv in r[7:])) for r in rows if r[0] == n]
+          for n in ("2", "3")}
 print("ranks  wall (median, min-max)     series   final   conversion")
 for n, label in (("2", "1 worker "), ("3", "2 workers")):
     cols = list(zip(*by[n]))
@@ -45,4 +52,13 @@ pairs = [b[0] / a[0] for a, b in zip(by["2"], by["3"])]
 print("ratio of medians %.3f; paired ratios %s" % (
     statistics.median(r[0] for r in by["3"]) / statistics.median(r[0] for r in by["2"]),
     ", ".join("%.3f" % p for p in sorted(pairs))))
+print()
+print("compute seconds, summed over the workers (medians): evaluations, merges by level, digit blocks")
+for n, label in (("2", "1 worker "), ("3", "2 workers")):
+    cols = list(zip(*by[n]))
+    names = sorted({k for run in levels[n] for k in run}, key=int)
+    lv = "  ".join("L%s %.3f" % (k, statistics.median(run.get(k, 0) for run in levels[n])) for k in names)
+    print(f"{label}  evaluations {statistics.median(cols[4]):.3f}  digit blocks {statistics.median(cols[5]):.3f}")
+    if lv:
+        print(f"           merges: {lv}")
 PY
