@@ -43,9 +43,10 @@ by = {n: [list(map(float, r[1:7])) for r in rows if r[0] == n] for n in ("2", "3
 # Compute seconds (summed over the workers) by merge level, per run.
 levels = {n: [dict((k, float(v)) for k, v in (kv.split("=") for kv in r[7:])) for r in rows if r[0] == n]
           for n in ("2", "3")}
+cols_of = {n: list(zip(*by[n])) for n in by}
 print("ranks  wall (median, min-max)     series   final   conversion")
 for n, label in (("2", "1 worker "), ("3", "2 workers")):
-    cols = list(zip(*by[n]))
+    cols = cols_of[n]
     print(f"{label}  {statistics.median(cols[0]):7.3f} s ({min(cols[0]):.3f}-{max(cols[0]):.3f})"
           f"  {statistics.median(cols[1]):6.3f}  {statistics.median(cols[2]):6.3f}  {statistics.median(cols[3]):6.3f}")
 pairs = [b[0] / a[0] for a, b in zip(by["2"], by["3"])]
@@ -55,7 +56,7 @@ print("ratio of medians %.3f; paired ratios %s" % (
 print()
 print("compute seconds, summed over the workers (medians): evaluations, merges by level, digit blocks")
 for n, label in (("2", "1 worker "), ("3", "2 workers")):
-    cols = list(zip(*by[n]))
+    cols = cols_of[n]
     names = sorted({k for run in levels[n] for k in run}, key=int)
     lv = "  ".join("L%s %.3f" % (k, statistics.median(run.get(k, 0) for run in levels[n])) for k in names)
     print(f"{label}  evaluations {statistics.median(cols[4]):.3f}  digit blocks {statistics.median(cols[5]):.3f}")

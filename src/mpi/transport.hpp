@@ -44,8 +44,8 @@ class Outbox {
  public:
   explicit Outbox(const MpiRuntime& mpi) : mpi_(mpi) {}
   // Sends still pending (a worker told to stop while its late result was unreceived, a rank that died) are
-  // released to MPI and their buffers handed to the runtime: freeing a buffer MPI still reads crashed
-  // MPI_Finalize.
+  // released to MPI and their buffers handed to the runtime: MPI may read an unfinished send's buffer until
+  // MPI_Finalize, so freeing it here would be undefined.
   ~Outbox();
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
