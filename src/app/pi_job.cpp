@@ -13,6 +13,8 @@
 #include "app/options.hpp"
 #include "app/output.hpp"
 #include "app/resume.hpp"
+#include "app/run_lock.hpp"
+#include "checkpoint/durable.hpp"
 #include "checkpoint/checkpoint.hpp"
 #include "coordinator/interrupt.hpp"
 #include "coordinator/job.hpp"
@@ -32,6 +34,13 @@ std::optional<int> launcher_rank() {
   return std::nullopt;
 }
 
+// A message on one line: HDF5's and the system's texts may hold newlines.
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
 // Seconds rank 0 and the workers give MPI_Finalize before ending without it.
 constexpr double kFinalizeTimeout = 10.0;
 
@@ -40,30 +49,6 @@ void report_done(const pi::RunResult& result, const std::filesystem::path& out) 
             << " correct digits, error bound " << result.estimates.best().error_bound.to_string() << ") in "
             << result.elapsed_s << " s on " << result.ranks << (result.ranks == 1 ? " rank" : " ranks")
             << ", " << result.retries << " retries; wrote " << out.string() << std::endl;
-}
-
-// Decides the job (rank 0, or alone): the plan, or the exit code when there is nothing to run.
-std::variant<pi::JobPlan, int> resolve(const pi::JobOptions& options) {
-  try {
-    pi::prepare_output_dir(options.out_dir);
-    pi::JobPlan plan = pi::plan_job(options, std::cerr);
-    if (plan.already_complete) {
-      std::cerr << "[pi-job] the job in " << options.out_dir.string() << " (" << plan.spec.series
-                << ") is complete; nothing to do" << std::endl;
-      return 0;
-    }
-    pi::check_memory(plan.spec);
-    return plan;
-  } catch (const pi::ConfigError& e) {
-    std::cerr << "pi-job: " << e.what() << std::endl;
-    return 2;
-  } catch (const pi::CheckpointError& e) {
-    std::cerr << "pi-job: cannot resume: " << e.what() << std::endl;
-    return pi::kExitBadCheckpoint;
-  } catch (const std::exception& e) {
-    std::cerr << "pi-job: error: " << e.what() << std::endl;
-    return 1;
-  }
 }
 
 // Where the job's events go: the gateway in this process (--serve) and/or a remote one (--publish).
@@ -100,6 +85,77 @@ class LiveOutputs final : public pi::EventOutput {
   std::unique_ptr<pi::HttpPublisher> publisher_;
 };
 
+// The job decided, with the lock that keeps other runs out of its directory until it ends.
+struct Decided {
+  pi::JobPlan plan;
+  std::unique_ptr<pi::RunLock> lock;
+  std::unique_ptr<LiveOutputs> live;  // bound before anything is created: a taken --serve port is refused
+};
+
+// A complete job whose pi.txt or summary.json is gone: both written again with the same bytes from what
+// result.h5 keeps. Returns false when result.h5 can't give them (the run then redoes the final steps).
+bool restore_outputs(const std::filesystem::path& dir, bool digits_mode) {
+  const bool have_pi = !digits_mode || std::filesystem::is_regular_file(dir / "pi.txt");
+  const bool have_summary = std::filesystem::is_regular_file(dir / "summary.json");
+  if (have_pi && have_summary) return true;
+  const std::optional<pi::KeptOutputs> kept = pi::read_kept_outputs(dir);
+  if (!kept || (digits_mode && !kept->pi_txt)) return false;
+  if (!have_pi) pi::write_file_atomic(dir / "pi.txt", *kept->pi_txt);
+  if (!have_summary) pi::write_file_atomic(dir / "summary.json", kept->summary_json);
+  std::cerr << "[pi-job] wrote " << (!have_pi ? "pi.txt " : "") << (!have_pi && !have_summary ? "and " : "")
+            << (!have_summary ? "summary.json " : "") << "again from " << (dir / "result.h5").string() << std::endl;
+  return true;
+}
+
+// Decides the job (rank 0, or alone): the plan, or the exit code when there is nothing to run. Nothing is
+// created before the input is accepted, and a refused run leaves every file as it was.
+std::variant<Decided, int> resolve(const pi::JobOptions& options) {
+  try {
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(std::filesystem::symlink_status(options.out_dir, ec));
+    if (!options.resume) pi::check_memory(options.spec);
+    auto live = std::make_unique<LiveOutputs>(options);  // throws GatewayError (port taken, ...)
+    pi::prepare_output_dir(options.out_dir);
+    auto lock = std::make_unique<pi::RunLock>(options.out_dir);
+    try {
+      pi::JobPlan plan = pi::plan_job(options, std::cerr);
+      if (plan.already_complete) {
+        if (restore_outputs(options.out_dir, plan.spec.digits.has_value())) {
+          std::cerr << "[pi-job] the job in " << options.out_dir.string() << " (" << plan.spec.series
+                    << ") is complete; nothing to do" << std::endl;
+          return 0;
+        }
+        // result.h5 is gone too: the complete checkpoint holds the whole series; only the final steps run.
+        std::cerr << "[pi-job] the job in " << options.out_dir.string()
+                  << " is complete but its results are missing: computing them again from its checkpoint" << std::endl;
+        plan.already_complete = false;
+        plan.resume = pi::read_checkpoint(pi::checkpoint_path(options.out_dir));
+        plan.resume->complete = false;
+      }
+      pi::check_memory(plan.spec);
+      return Decided{std::move(plan), std::move(lock), std::move(live)};
+    } catch (...) {
+      if (!existed) {  // refused in a directory this run created: leave nothing behind
+        lock->release_and_remove();
+        std::filesystem::remove(options.out_dir, ec);
+      }
+      throw;
+    }
+  } catch (const pi::ConfigError& e) {
+    std::cerr << "pi-job: " << e.what() << std::endl;
+    return 2;
+  } catch (const pi::GatewayError& e) {
+    std::cerr << "pi-job: --serve: " << one_line(e.what()) << std::endl;
+    return 2;
+  } catch (const pi::CheckpointError& e) {
+    std::cerr << "pi-job: cannot resume: " << one_line(e.what()) << std::endl;
+    return pi::kExitBadCheckpoint;
+  } catch (const std::exception& e) {
+    std::cerr << "pi-job: error: " << one_line(e.what()) << std::endl;
+    return 1;
+  }
+}
+
 // Ids go on from the checkpoint's last one, and a resumed run starts above 2^32 times its resume count, so
 // that they keep increasing even past events published after that checkpoint, which it does not record.
 std::uint64_t first_event_id(const pi::JobPlan& plan) {
@@ -108,21 +164,21 @@ std::uint64_t first_event_id(const pi::JobPlan& plan) {
 }
 
 // Runs the job on rank 0 (or alone) and writes its files; returns the exit code.
-int coordinate(const pi::JobOptions& options, const pi::JobPlan& plan, pi::Executor& executor) {
-  std::unique_ptr<LiveOutputs> live;
+int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& executor) {
+  const pi::JobPlan& plan = decided.plan;
+  std::unique_ptr<LiveOutputs>& live = decided.live;
   std::optional<pi::EventFeed> feed;
   const auto notice = [&feed](const std::string& level, const std::string& text) {
     if (feed) feed->publish("notice", {{"level", level}, {"text", text}});
   };
   try {
-    live = std::make_unique<LiveOutputs>(options);
     if (live->any()) feed.emplace(*live, first_event_id(plan) - 1);
     pi::CheckpointStore checkpoints(options.out_dir, options.keep_checkpoints, std::cerr);
     pi::RunResult result =
         pi::run_job(plan.spec, executor, std::cerr,
                     pi::JobIo{plan.resume ? &*plan.resume : nullptr, &checkpoints, feed ? &*feed : nullptr});
     pi::write_outputs(options.out_dir, result);
-    pi::write_result_file(options.out_dir, result);
+    pi::write_result_file(options.out_dir, result, pi::summary_json(result).dump(2) + "\n");
     if (feed) {
       feed->publish("done", pi::summary_json(result));
       result.final_state.last_event_id = feed->last_id();
@@ -136,6 +192,12 @@ int coordinate(const pi::JobOptions& options, const pi::JobPlan& plan, pi::Execu
     report_done(result, options.out_dir);
     live->finish(options.linger_s);
     return 0;
+  } catch (const pi::InterruptedUnsaved& e) {
+    std::cerr << "pi-job: " << e.what() << ", but its checkpoint could not be written (see above); the previous "
+              << "checkpoint, if any, is kept (exit code " << pi::kExitInterruptedWithoutCheckpoint << ")" << std::endl;
+    notice("stopped", std::string(e.what()) + "; its checkpoint could not be written");
+    if (live) live->finish(0);
+    return pi::kExitInterruptedWithoutCheckpoint;
   } catch (const pi::Interrupted& e) {
     std::cerr << "pi-job: " << e.what() << "; resume the job with --resume --out " << options.out_dir.string()
               << " (exit code " << pi::kExitInterrupted << ")" << std::endl;
@@ -160,15 +222,30 @@ int coordinate(const pi::JobOptions& options, const pi::JobPlan& plan, pi::Execu
 int run_alone(const pi::JobOptions& options) {
   auto decided = resolve(options);
   if (const int* code = std::get_if<int>(&decided)) return *code;
-  const auto& plan = std::get<pi::JobPlan>(decided);
-  const auto series = pi::make_series(plan.spec.series);
+  auto& job = std::get<Decided>(decided);
+  auto series = pi::make_series(job.plan.spec.series);
   pi::LocalExecutor local(*series);
-  return coordinate(options, plan, local);
+  const int code = coordinate(options, job, local);
+  // A computation abandoned on a stop signal may still use the series until the process ends.
+  if (pi::work_abandoned()) (void)series.release();
+  return code;
+}
+
+// Ends the process with `code`; without destructors when a stop left a computation running (they would
+// free what it uses).
+int finish(int code) {
+  if (pi::work_abandoned()) {
+    std::cout.flush();
+    std::cerr.flush();
+    std::_Exit(code);
+  }
+  return code;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  pi::install_stop_handlers();  // first: a stop that comes during start-up is kept, not fatal
   pi::widen_exponent_range();
   pi::keep_freed_memory();
   const std::optional<int> rank_hint = launcher_rank();
@@ -185,16 +262,14 @@ int main(int argc, char** argv) {
     if (speaks) std::cerr << "pi-job: " << e.what() << std::endl;
     return 2;
   }
-  pi::install_stop_handlers();
-
-  if (!rank_hint) return run_alone(options);
+  if (!rank_hint) return finish(run_alone(options));
 
   try {
     pi::MpiRuntime mpi(argc, argv);
     if (mpi.size() == 1) {
       const int code = run_alone(options);
       mpi.finalize(std::chrono::duration<double>(kFinalizeTimeout), code);
-      return code;
+      return finish(code);
     }
     if (mpi.rank() != 0) {
       const std::string series_name = pi::await_job(mpi);
@@ -211,10 +286,10 @@ int main(int argc, char** argv) {
       mpi.finalize(std::chrono::duration<double>(kFinalizeTimeout), *code);
       return *code;
     }
-    const auto& plan = std::get<pi::JobPlan>(decided);
-    pi::announce_job(mpi, plan.spec.series);
+    auto& job = std::get<Decided>(decided);
+    pi::announce_job(mpi, job.plan.spec.series);
     pi::MpiExecutor executor(mpi, std::cerr);
-    const int code = coordinate(options, plan, executor);
+    const int code = coordinate(options, job, executor);
     executor.stop_workers();
     double finalize_timeout = kFinalizeTimeout;
     if (!executor.lost_ranks().empty()) {
@@ -226,10 +301,15 @@ int main(int argc, char** argv) {
       // --enable-recovery MPI_Abort ends nothing, but a hung worker ends itself (TaskWatchdog).
       const char* recovery = std::getenv("OMPI_MCA_orte_enable_recovery");
       if (!recovery || std::string(recovery) != "1") MPI_Abort(MPI_COMM_WORLD, code);
+      // In recovery mode mpirun waits for every rank, a stopped or hung one too.
+      for (int rank : executor.end_lost_ranks()) {
+        std::cerr << "[pi-job] rank " << rank << " on another host never answered again; mpirun may wait "
+                  << "for it: the result is complete (see summary.json)" << std::endl;
+      }
       finalize_timeout = 3.0;
     }
     mpi.finalize(std::chrono::duration<double>(finalize_timeout), code);
-    return code;
+    return finish(code);
   } catch (const std::exception& e) {
     std::cerr << "pi-job: rank " << rank_hint.value_or(0) << ": error: " << e.what() << std::endl;
     MPI_Abort(MPI_COMM_WORLD, 1);

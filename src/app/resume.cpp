@@ -8,9 +8,20 @@ namespace {
 
 constexpr int kMaxGenerations = 100;
 
+// Something is there under that name (a file, a directory, a fifo, a dangling or looping link): never a
+// throwing exists(), which turns a symlink loop into a raw filesystem error.
+bool present(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::symlink_status(p, ec));
+}
+
 std::string describe_mode(const std::optional<std::uint64_t>& digits,
                           const std::optional<std::uint64_t>& terms) {
   return digits ? "--digits " + std::to_string(*digits) : "--terms " + std::to_string(terms.value_or(0));
+}
+
+std::string job_of(const JobState& s) {
+  return "--series " + s.series + " " + describe_mode(s.digits, s.requested_terms);
 }
 
 // Flags given with --resume must agree with the checkpoint; the others come from it.
@@ -35,7 +46,7 @@ CheckpointError rejected(const CheckpointError& e, const std::filesystem::path& 
   std::string msg = std::string(e.what()) + "; nothing was changed.";
   for (int k = 1; k <= kMaxGenerations; ++k) {
     const auto older = checkpoint_path(dir, k);
-    if (!std::filesystem::exists(older)) break;
+    if (!present(older)) break;
     try {
       const JobState s = read_checkpoint(older);
       return CheckpointError(msg + " The previous checkpoint " + older.string() + " (" + progress_of(s) +
@@ -55,15 +66,15 @@ JobPlan plan_job(const JobOptions& o, std::ostream& log) {
   const std::filesystem::path newest = checkpoint_path(o.out_dir);
   const std::filesystem::path file = o.resume_from.empty() ? newest : o.resume_from;
   if (!o.resume) {
-    if (std::filesystem::exists(newest) || std::filesystem::exists(checkpoint_path(o.out_dir, 1))) {
+    if (present(newest) || present(checkpoint_path(o.out_dir, 1))) {
       throw ConfigError("--out " + o.out_dir.string() +
                         " holds the checkpoint of a job; resume it with --resume, or give another --out");
     }
     return plan;
   }
-  if (!std::filesystem::exists(file)) {
+  if (!present(file)) {
     if (!o.resume_from.empty()) throw ConfigError("--resume-from " + file.string() + ": no such file");
-    if (std::filesystem::exists(checkpoint_path(o.out_dir, 1))) {
+    if (present(checkpoint_path(o.out_dir, 1))) {
       throw rejected(CheckpointError(file.string() + " is missing but older checkpoints exist"), o.out_dir);
     }
     if (o.spec.series.empty() || (!o.spec.digits && !o.spec.terms)) {
@@ -91,11 +102,16 @@ JobPlan plan_job(const JobOptions& o, std::ostream& log) {
     plan.already_complete = true;
     return plan;
   }
-  if (!o.resume_from.empty() && std::filesystem::exists(newest) &&
-      !std::filesystem::equivalent(file, newest)) {
+  std::error_code same_ec;
+  if (!o.resume_from.empty() && present(newest) && !std::filesystem::equivalent(file, newest, same_ec)) {
     bool newest_good = true;
     try {
-      read_checkpoint(newest);
+      const JobState there = read_checkpoint(newest);
+      if (job_of(there) != job_of(state)) {
+        throw ConfigError("--resume-from " + file.string() + " is a checkpoint of another job (" + job_of(state) +
+                          ") than the one in " + o.out_dir.string() + " (" + job_of(there) +
+                          "): refused, so that its checkpoint is not overwritten; give another --out");
+      }
     } catch (const CheckpointError&) {
       newest_good = false;
     }

@@ -50,6 +50,23 @@ BigInt from_magnitude(const std::vector<std::uint8_t>& bytes, bool negative) {
   return v;
 }
 
+std::string file_kind(std::filesystem::file_type t) {
+  switch (t) {
+    case std::filesystem::file_type::directory: return "a directory";
+    case std::filesystem::file_type::fifo: return "a fifo";
+    case std::filesystem::file_type::socket: return "a socket";
+    case std::filesystem::file_type::block: return "a block device";
+    case std::filesystem::file_type::character: return "a character device";
+    default: return "not a file";
+  }
+}
+
+// The number of values a piece of `series` has: a left operand keeps one more (P) than a suffix may.
+bool plausible_value_count(const Series& series, std::size_t values) {
+  const Range one{0, 1};
+  return values == series.evaluate(one, false).values.size() || values == series.evaluate(one, true).values.size();
+}
+
 [[noreturn]] void system_fail(const std::string& what, const std::filesystem::path& path) {
   throw CheckpointError(what + " " + path.string() + ": " + std::strerror(errno));
 }
@@ -182,7 +199,14 @@ void CheckpointStore::save(const JobState& state, const std::string& reason) {
 }
 
 JobState read_checkpoint(const std::filesystem::path& file) {
-  if (!std::filesystem::exists(file)) throw CheckpointError(file.string() + ": no such file");
+  // Only a regular file: HDF5 would wait for ever on a fifo, and throw raw errors for the rest.
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    throw CheckpointError(file.string() + ": " + ec.message());
+  if (!std::filesystem::exists(status)) throw CheckpointError(file.string() + ": no such file");
+  if (!std::filesystem::is_regular_file(status))
+    throw CheckpointError(file.string() + ": not a regular file (" + file_kind(status.type()) + ")");
   try {
     JobState s;
     const h5::Handle f = h5::open_file_readonly(file);
@@ -217,6 +241,19 @@ JobState read_checkpoint(const std::filesystem::path& file) {
     s.grid_step = h5::read_u64_attribute(root, "grid_step");
     if (s.terms == 0 || s.terms > series->max_terms()) {
       throw CheckpointError("terms " + std::to_string(s.terms) + " out of range for " + s.series);
+    }
+    // The terms follow from the parameters (digits mode may have added some, never removed any).
+    if (s.digits) {
+      const auto needed = series->terms_for_digits(*s.digits);
+      if (!needed || s.terms < *needed) {
+        throw CheckpointError("its " + std::to_string(s.terms) + " terms of " + s.series + " can't give " +
+                              std::to_string(*s.digits) + " digits (" +
+                              (needed ? "they need " + std::to_string(*needed) : std::string("out of reach")) +
+                              "): its parameters disagree with each other");
+      }
+    } else if (s.requested_terms != s.terms) {
+      throw CheckpointError("it asks for " + std::to_string(s.requested_terms.value_or(0)) + " terms but holds a grid of " +
+                            std::to_string(s.terms) + ": its parameters disagree with each other");
     }
     const Grid grid(*series, s.terms);
     if (grid.size() != s.grid_ranges || grid.step() != s.grid_step) {
@@ -260,8 +297,8 @@ JobState read_checkpoint(const std::filesystem::path& file) {
                               std::to_string(p.last_leaf) + ") does not fit the grid");
       }
       const std::uint64_t values = h5::read_u64_attribute(g, "values");
-      if (values == 0 || values > 8)
-        throw CheckpointError(name + " has " + std::to_string(values) + " values");
+      if (values == 0 || values > 8 || !plausible_value_count(*series, values))
+        throw CheckpointError(name + " has " + std::to_string(values) + " values, which no piece of " + s.series + " has");
       for (std::uint64_t k = 0; k < values; ++k) {
         const std::string vname = "value_" + std::to_string(k);
         try {
@@ -286,10 +323,13 @@ JobState read_checkpoint(const std::filesystem::path& file) {
     return s;
   } catch (const CheckpointError& e) {
     throw CheckpointError(file.string() + ": " + e.what());
+  } catch (const std::exception& e) {
+    // Whatever else a damaged file provokes is a refusal of that file too.
+    throw CheckpointError(file.string() + ": unreadable (" + std::string(e.what()) + ")");
   }
 }
 
-void write_result_file(const std::filesystem::path& dir, const RunResult& r) {
+void write_result_file(const std::filesystem::path& dir, const RunResult& r, const std::string& summary) {
   const std::filesystem::path path = dir / "result.h5";
   const std::filesystem::path tmp = path.string() + ".tmp";
   try {
@@ -317,6 +357,8 @@ void write_result_file(const std::filesystem::path& dir, const RunResult& r) {
           const auto* data = reinterpret_cast<const std::uint8_t*>(r.pi_text->data());
           h5::write_bytes(root, "pi", std::span<const std::uint8_t>(data, r.pi_text->size()));
         }
+        const auto* text = reinterpret_cast<const std::uint8_t*>(summary.data());
+        h5::write_bytes(root, "summary_json", std::span<const std::uint8_t>(text, summary.size()));
       }
       f.close("cannot close " + tmp.string());
     }
@@ -326,6 +368,30 @@ void write_result_file(const std::filesystem::path& dir, const RunResult& r) {
   } catch (const std::exception& e) {
     ::unlink(tmp.c_str());
     throw CheckpointError("cannot write " + path.string() + ": " + e.what());
+  }
+}
+
+}  // namespace pi
+
+namespace pi {
+
+std::optional<KeptOutputs> read_kept_outputs(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / "result.h5";
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
+  try {
+    const h5::Handle f = h5::open_file_readonly(path);
+    const h5::Handle root = h5::open_group(f, "/");
+    if (!h5::has_attribute(root, "format") || h5::read_string_attribute(root, "format") != kResultFormat)
+      return std::nullopt;
+    KeptOutputs kept;
+    const auto as_text = [](const std::vector<std::uint8_t>& b) { return std::string(b.begin(), b.end()); };
+    kept.summary_json = as_text(h5::read_dataset_bytes(h5::open_checked_dataset(root, "summary_json"), "summary_json"));
+    if (h5::read_string_attribute(root, "mode") == "digits")
+      kept.pi_txt = as_text(h5::read_dataset_bytes(h5::open_checked_dataset(root, "pi"), "pi")) + "\n";
+    return kept;
+  } catch (const std::exception&) {
+    return std::nullopt;
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -43,7 +44,16 @@ class CheckpointStore final : public StateSink {
 // Reads a checkpoint and checks all of it; throws CheckpointError naming the file and what is wrong.
 JobState read_checkpoint(const std::filesystem::path& file);
 
-// DIR/result.h5: the final result and its metadata, written atomically.
-void write_result_file(const std::filesystem::path& dir, const RunResult& result);
+// DIR/result.h5: the final result and its metadata, written atomically; `summary` is summary.json's text,
+// kept so that a deleted summary.json or pi.txt can be written again with the same bytes.
+void write_result_file(const std::filesystem::path& dir, const RunResult& result, const std::string& summary);
+
+// What result.h5 keeps of the outputs: pi.txt's text (digits mode) and summary.json's. nullopt when the file
+// is missing or fails validation.
+struct KeptOutputs {
+  std::optional<std::string> pi_txt;
+  std::string summary_json;
+};
+std::optional<KeptOutputs> read_kept_outputs(const std::filesystem::path& dir);
 
 }  // namespace pi

@@ -1,32 +1,56 @@
 #include "coordinator/interrupt.hpp"
 
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 namespace pi {
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
+std::atomic<bool> g_abandoned{false};
 
-extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal == 0) g_stop_signal = sig;
+}
+
+bool under_launcher() {
+  return std::getenv("OMPI_COMM_WORLD_RANK") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
+}
+
+std::string describe(int sig) {
+  std::string text = "stopped by " + signal_name(sig);
+  // mpirun passes Ctrl-C (SIGINT) and its own SIGTERM on to the ranks as SIGTERM: the rank can't tell them apart.
+  if (sig == SIGTERM && under_launcher()) text += " (sent by the launcher: mpirun's Ctrl-C, scancel or a kill)";
+  return text;
+}
 
 }  // namespace
 
-Interrupted::Interrupted(int sig)
-    : std::runtime_error(std::string("stopped by ") + (sig == SIGINT    ? "SIGINT"
-                                                       : sig == SIGTERM ? "SIGTERM"
-                                                       : sig == SIGUSR1 ? "SIGUSR1"
-                                                                        : "a signal")),
-      signal_(sig) {}
+Interrupted::Interrupted(int sig) : std::runtime_error(describe(sig)), signal_(sig) {}
+
+std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "signal " + std::to_string(sig);
+  }
+}
 
 void install_stop_handlers() {
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);   // a closed terminal or ssh session
   sigaction(SIGUSR1, &sa, nullptr);  // Slurm's warning before the walltime (--signal=B:USR1@N)
+  std::signal(SIGPIPE, SIG_IGN);     // `pi-job ... 2>&1 | head`: writes fail with EPIPE instead
 }
 
 int stop_signal() { return g_stop_signal; }
@@ -34,5 +58,8 @@ int stop_signal() { return g_stop_signal; }
 void throw_if_interrupted() {
   if (const int sig = g_stop_signal) throw Interrupted(sig);
 }
+
+bool work_abandoned() { return g_abandoned.load(); }
+void mark_work_abandoned() { g_abandoned.store(true); }
 
 }  // namespace pi

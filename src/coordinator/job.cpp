@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <mutex>
 
 #include "coordinator/interrupt.hpp"
 #include "series/decimal.hpp"
@@ -47,11 +48,12 @@ void LocalExecutor::run(Scheduler& scheduler, const std::function<void()>& tick)
     std::optional<Task> task = scheduler.assign(0, Scheduler::Clock::now());
     if (!task) throw std::logic_error("local run: the scheduler has no task but is not finished");
     const auto t0 = std::chrono::steady_clock::now();
+    // On a thread of its own, so that a stop signal is answered during a long merge or conversion block.
     if (task->kind == TaskKind::digits) {
-      std::string digits = execute_digits(*task);
+      std::string digits = run_interruptible([t = *task] { return execute_digits(t); });
       scheduler.complete(0, task->id, PartialResult{}, seconds_since(t0), std::move(digits));
     } else {
-      PartialResult r = execute_task(series_, *task);
+      PartialResult r = run_interruptible([&series = series_, t = *task] { return execute_task(series, t); });
       scheduler.complete(0, task->id, std::move(r), seconds_since(t0));
     }
     tick();
@@ -114,6 +116,31 @@ class Checkpointing {
     return write(state, reason);
   }
 
+  // The progress of the checkpoint the run started from: a run that stops before it has more never
+  // replaces (and so never rotates away) a checkpoint that holds as much.
+  void starting_from(const JobState& resumed) {
+    std::lock_guard lock(saved_mutex_);
+    saved_ = Saved{resumed.terms, resumed.ranges_done};
+  }
+
+  // When the run stops early (a signal or a failure): saves what is finished if it is more than the last
+  // checkpoint holds. A stop whose checkpoint can't be written becomes InterruptedUnsaved.
+  void save_when_stopping(const JobState& state, const std::exception& why) {
+    if (!sink_) return;
+    wait();
+    const auto* stop = dynamic_cast<const Interrupted*>(&why);
+    const Saved last = [this] {
+      std::lock_guard lock(saved_mutex_);
+      return saved_;
+    }();
+    if (last.terms == state.terms && state.ranges_done <= last.ranges_done) {
+      log_ << "[pi-job] nothing was finished since the last checkpoint (" << last.ranges_done << "/"
+           << state.grid_ranges << " ranges): it stays as it is" << std::endl;
+      return;
+    }
+    if (!save(state, stop ? stop->what() : "the run stopped") && stop) throw InterruptedUnsaved(stop->signal());
+  }
+
   void wait() {
     if (writing_.valid()) writing_.get();
   }
@@ -126,6 +153,10 @@ class Checkpointing {
   bool write(const JobState& state, const std::string& reason) {
     try {
       sink_->save(state, reason);
+      {
+        std::lock_guard lock(saved_mutex_);
+        saved_ = Saved{state.terms, state.ranges_done};
+      }
       if (events_) {
         events_->publish("checkpoint", {{"number", state.checkpoints},
                                         {"ranges_done", state.ranges_done},
@@ -147,6 +178,12 @@ class Checkpointing {
   std::ostream& log_;
   Clock::time_point next_;
   std::future<void> writing_;
+  struct Saved {
+    std::uint64_t terms = 0;
+    std::uint64_t ranges_done = 0;
+  };
+  std::mutex saved_mutex_;  // the background writer updates saved_
+  Saved saved_{0, static_cast<std::uint64_t>(-1)};  // nothing saved yet
 };
 
 // Precision of the live estimates of fast series: enough for the leading digits a viewer shows.
@@ -241,7 +278,8 @@ std::optional<std::string> convert_in_blocks(Scheduler& scheduler, Executor& exe
 RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io) {
   const JobState* resume = io.resume;
   const auto start = std::chrono::steady_clock::now();
-  const auto series = make_series(spec.series);
+  // Shared, so that a computation abandoned on a stop signal (run_interruptible) keeps it alive.
+  const std::shared_ptr<const Series> series = make_series(spec.series);
   RunResult result;
   result.series = std::string(series->name());
   result.digits = spec.digits;
@@ -266,6 +304,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
   const double elapsed_before = state.elapsed_s;
   const std::uint64_t retries_before = state.retries;
   Checkpointing checkpoints(io.checkpoints, io.events, spec.checkpoint_interval_s, log);
+  if (resume) checkpoints.starting_from(*resume);
   LiveEvents live(io.events, *series);
 
   const std::string unit = series->kind() == SeriesKind::slow ? "terms" : "digits";
@@ -276,11 +315,16 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     // of its own. Bound to one core (mpirun's default for a rank), this process mostly waits during the
     // series: the square root runs then. With two cores or more it runs beside the final division instead,
     // when workers sharing this node have nothing to do, rather than take a core from them during the series.
-    const auto start_prepare = [&series, bits] {
-      return std::async(std::launch::async, [&series, bits] { series->prepare(bits); });
-    };
+    const auto start_prepare = [&series, bits] { return run_detached([series, bits] { series->prepare(bits); }); };
     const bool prepare_beside_division = usable_cpus() >= 2;
-    std::future<void> prepared;
+    std::shared_future<void> prepared;
+    // A stop leaves the square root running: the process then ends without waiting for it.
+    const struct AbandonIfUnfinished {
+      std::shared_future<void>& f;
+      ~AbandonIfUnfinished() {
+        if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) mark_work_abandoned();
+      }
+    } abandon_prepare{prepared};
     if (!prepare_beside_division) prepared = start_prepare();
     std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
     double block_conversion_s = 0;
@@ -339,10 +383,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
           for (std::string& n : scheduler.take_notices())
             io.events->publish("notice", {{"level", "failure"}, {"text", n}});
         }
-        if (checkpoints.enabled()) {
-          const auto* stop = dynamic_cast<const Interrupted*>(&e);
-          checkpoints.save(snapshot(), stop ? stop->what() : "the run stopped");
-        }
+        checkpoints.save_when_stopping(snapshot(), e);
         throw;
       }
       result.timing.series_wall_s = seconds_since(series_start);
@@ -350,15 +391,26 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
       const auto final_start = std::chrono::steady_clock::now();
       if (prepare_beside_division) prepared = start_prepare();
       auto root = std::make_shared<const PartialResult>(scheduler.take_result());
-      result.estimates = series->estimate(*root, bits);
-      prepared.get();
+      state.pieces = {FinishedPiece{0, grid.size(), root}};
+      state.ranges_done = grid.size();
+      try {
+        result.estimates = run_interruptible([series, root, bits] { return series->estimate(*root, bits); });
+        while (prepared.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) throw_if_interrupted();
+        prepared.get();
+      } catch (const Interrupted& stop) {
+        // The series is done: a resume starts from its result.
+        state.retries = retries_before + result.retries + scheduler.retries();
+        state.elapsed_s = elapsed_before + seconds_since(start);
+        ++state.checkpoints;
+        if (io.events) state.last_event_id = io.events->last_id() + 1;
+        checkpoints.save_when_stopping(state, stop);
+        throw;
+      }
       result.timing.final_steps_s = seconds_since(final_start);
       result.timing.tasks = scheduler.times();
       const std::uint64_t retries_in_series = scheduler.retries();
       result.retries += retries_in_series;
       result.workers = scheduler.workers();
-      state.pieces = {FinishedPiece{0, grid.size(), std::move(root)}};
-      state.ranges_done = grid.size();
       progress.set_phase("decimal conversion");
       if (spec.digits && series->kind() == SeriesKind::fast) {
         const auto conversion_start = std::chrono::steady_clock::now();
@@ -372,14 +424,11 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
           });
         } catch (const std::exception& e) {
           // The series is done: a resume starts from its result and only converts again.
-          if (checkpoints.enabled()) {
-            state.retries = retries_before + result.retries + (scheduler.retries() - retries_in_series);
-            state.elapsed_s = elapsed_before + seconds_since(start);
-            ++state.checkpoints;
-            if (io.events) state.last_event_id = io.events->last_id() + 1;
-            const auto* stop = dynamic_cast<const Interrupted*>(&e);
-            checkpoints.save(state, stop ? stop->what() : "the run stopped");
-          }
+          state.retries = retries_before + result.retries + (scheduler.retries() - retries_in_series);
+          state.elapsed_s = elapsed_before + seconds_since(start);
+          ++state.checkpoints;
+          if (io.events) state.last_event_id = io.events->last_id() + 1;
+          checkpoints.save_when_stopping(state, e);
           throw;
         }
         result.retries += scheduler.retries() - retries_in_series;

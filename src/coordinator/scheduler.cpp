@@ -438,6 +438,11 @@ std::vector<int> Scheduler::expire(Clock::time_point now) {
   return late;
 }
 
+void Scheduler::postpone_deadlines(Clock::duration by) {
+  for (auto& held : in_flight_)
+    for (auto& t : held) t.deadline += by;
+}
+
 bool Scheduler::finished() const { return prefix_ && prefix_->range.end == grid_.terms() && open_.empty(); }
 
 int Scheduler::active_workers() const {

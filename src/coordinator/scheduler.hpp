@@ -102,6 +102,9 @@ class Scheduler {
   // Hands overdue tasks to the queue again; returns the workers that missed their deadline. May throw
   // PoisonedRange.
   std::vector<int> expire(Clock::time_point now);
+  // Moves every deadline on by `by`: the coordinator itself did not run for that long (the job was
+  // stopped, SIGSTOP or `scontrol suspend`, or the machine suspended), so no worker can be blamed for it.
+  void postpone_deadlines(Clock::duration by);
 
   bool finished() const;
 

@@ -1,5 +1,6 @@
 #include "mpi/distributed.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -14,6 +16,9 @@
 
 namespace pi {
 namespace {
+
+// A gap between two looks of a waiting loop that only a stopped process explains (they are milliseconds apart).
+constexpr auto kStoppedGap = std::chrono::seconds(3);
 
 std::string hostname() {
   char name[256] = {};
@@ -28,6 +33,7 @@ MpiExecutor::MpiExecutor(const MpiRuntime& mpi, std::ostream& log)
       log_(log),
       outbox_(mpi),
       hosts_(static_cast<std::size_t>(mpi.size())),
+      pids_(static_cast<std::size_t>(mpi.size()), 0),
       stopped_(static_cast<std::size_t>(mpi.size()), false) {}
 
 void MpiExecutor::make_idle(Scheduler& scheduler, int rank) {
@@ -56,7 +62,13 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
   const int w = rank - 1;
   switch (message.tag) {
     case Tag::ready:
-      hosts_[static_cast<std::size_t>(rank)] = decode_text(message.body);
+    {
+      // "HOST PID"
+      const std::string text = decode_text(message.body);
+      const auto space = text.rfind(' ');
+      hosts_[static_cast<std::size_t>(rank)] = text.substr(0, space);
+      if (space != std::string::npos) pids_[static_cast<std::size_t>(rank)] = std::atol(text.c_str() + space + 1);
+    }
       scheduler.workers()[static_cast<std::size_t>(w)].host = hosts_[static_cast<std::size_t>(rank)];
       make_idle(scheduler, rank);
       break;
@@ -110,6 +122,7 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   for (int rank = 1; rank < mpi_.size(); ++rank)
     scheduler.workers()[static_cast<std::size_t>(rank - 1)].rank = rank;
   Backoff backoff;
+  auto last_look = Scheduler::Clock::now();
   while (!scheduler.finished()) {
     throw_if_interrupted();
     bool active = false;
@@ -117,7 +130,17 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       handle(scheduler, std::move(*message));
       active = true;
     }
-    for (int w : scheduler.expire(Scheduler::Clock::now())) {
+    // Looks at the deadlines are milliseconds apart: a longer gap is time this process spent stopped (the
+    // job stopped and continued: SIGSTOP, scontrol suspend), which is nobody's overrun. `now` is read
+    // once, so that a stop just before expire() can't be mistaken for an overrun either.
+    const auto now = Scheduler::Clock::now();
+    if (now - last_look > kStoppedGap) {
+      log_ << "[pi-job] rank 0 did not run for " << std::chrono::duration<double>(now - last_look).count()
+           << " s (the job was stopped or suspended): the workers' deadlines move on by as much" << std::endl;
+      scheduler.postpone_deadlines(now - last_look);
+    }
+    last_look = now;
+    for (int w : scheduler.expire(now)) {
       log_ << "[pi-job] rank " << w + 1 << " missed its deadline; its task goes to another worker"
            << std::endl;
     }
@@ -146,6 +169,21 @@ int MpiExecutor::stop_workers() {
   return static_cast<int>(outbox_.drain(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
 }
 
+std::vector<int> MpiExecutor::end_lost_ranks() {
+  std::vector<int> elsewhere;
+  const std::string here = hostname();
+  for (int rank : lost_) {
+    const auto r = static_cast<std::size_t>(rank);
+    if (hosts_[r] == here && pids_[r] > 0 && ::kill(static_cast<pid_t>(pids_[r]), SIGKILL) == 0) {
+      log_ << "[pi-job] rank " << rank << " (pid " << pids_[r] << " on " << here
+           << ") never answered again: ended it, so that the launcher can end the job" << std::endl;
+    } else {
+      elsewhere.push_back(rank);
+    }
+  }
+  return elsewhere;
+}
+
 namespace {
 
 // Ends the worker process when its current task overruns its allowed time by far (see kWorkerGraceSeconds).
@@ -172,9 +210,17 @@ class TaskWatchdog {
   using Clock = std::chrono::steady_clock;
   void loop() {
     std::unique_lock lock(mutex_);
+    double last_look = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
     while (!wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_; })) {
-      const double limit = limit_;
       const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+      // Looks are 0.2 s apart: a longer gap is time this process spent stopped (SIGSTOP, a suspended job),
+      // which is no overrun of its task.
+      if (now - last_look > std::chrono::duration<double>(kStoppedGap).count()) {
+        double limit = limit_;
+        if (limit > 0) limit_.compare_exchange_strong(limit, limit + (now - last_look));
+      }
+      last_look = now;
+      const double limit = limit_;
       if (limit > 0 && now > limit) {
         std::fprintf(stderr, "[pi-job] rank %d: a task overran twice its allowed time; this worker ends\n",
                      rank_);
@@ -196,7 +242,7 @@ class TaskWatchdog {
 void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
   TaskWatchdog watchdog(mpi.rank());
   Outbox outbox(mpi);
-  outbox.send(0, Tag::ready, encode_text(hostname()));
+  outbox.send(0, Tag::ready, encode_text(hostname() + " " + std::to_string(::getpid())));
   Backoff backoff;
   for (;;) {
     std::optional<Incoming> message = poll(mpi, 0);

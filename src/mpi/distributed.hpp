@@ -27,6 +27,10 @@ class MpiExecutor final : public Executor {
   // Tells every worker to stop and waits a little for the messages to leave; returns the workers that could
   // not be reached (lost).
   int stop_workers();
+  // Ends (SIGKILL) the lost ranks that run on this host: a stopped or hung rank would keep mpirun
+  // --enable-recovery waiting for ever after the job is done. Returns the lost ranks on other hosts, which
+  // this process can't reach.
+  std::vector<int> end_lost_ranks();
 
  private:
   void handle(Scheduler& scheduler, Incoming message);
@@ -39,6 +43,7 @@ class MpiExecutor final : public Executor {
   std::deque<int> idle_;            // ranks waiting for work, least recently ready first
   std::deque<int> topping_up_;      // ranks holding short tasks that may take more (see dispatch)
   std::vector<std::string> hosts_;  // by rank
+  std::vector<long> pids_;          // by rank, from the worker's ready message
   std::vector<bool> stopped_;       // by rank
   std::vector<int> lost_;
 };

@@ -169,6 +169,105 @@ case $case_name in
     check "the resume started with every range done" log_has convres "resumed with $ranges done"
     check "the resumed run's digits equal MPFR" same_file "$tmp/conv/pi.txt" "$tmp/mpfr-100003.txt"
     ;;
+  stopmoments)
+    # A SIGTERM at any moment, from start-up to the conversion, alone and to mpirun's whole process group (as
+    # timeout, scancel and batch systems send it): the job ends with a one-line message and exit 3 after a
+    # checkpoint (or exit 0, done, when the result was already written), and a resume ends with MPFR's digits.
+    "$mpfr_digits" 1000003 >"$tmp/mpfr-1000003.txt"
+    for mode in alone mpi; do
+      for delay in 0 0.05 0.2 0.5 0.9 1.4 2 3; do
+        name=$mode-$delay
+        if [[ $mode == alone ]]; then
+          setsid "$job" --series chudnovsky --digits 1000003 --out "$tmp/$name" --progress-interval 0 \
+            >"$tmp/$name.log" 2>&1 &
+        else
+          setsid mpirun -n 3 "$job" --series chudnovsky --digits 1000003 --out "$tmp/$name" --progress-interval 0 \
+            >"$tmp/$name.log" 2>&1 &
+        fi
+        bg=$!
+        sleep "$delay"
+        kill -TERM -- -"$bg" 2>/dev/null
+        wait "$bg"
+        echo $? >"$tmp/$name.rc"
+        bg=""
+        if grep -q "pi-job: stopped by SIGTERM.*(exit code 3)" "$tmp/$name.log"; then
+          pass=$((pass + 1))
+          [[ $mode == alone ]] && check "$name: exit 3" exit_is "$name" 3
+          if [[ -e $tmp/$name/checkpoint.h5 ]]; then
+            "$job" --resume --out "$tmp/$name" --progress-interval 0 >"$tmp/$name-resume.log" 2>&1
+            check "$name: the resume ends with MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1000003.txt"
+          else
+            check "$name: stopped before any work, and said so" log_has "$name" "stopped by SIGTERM"
+          fi
+        elif grep -q "\[pi-job\] done:" "$tmp/$name.log"; then
+          check "$name: done before the signal: MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1000003.txt"
+        elif [[ ! -e $tmp/$name ]] && ! grep -q "pi-job" "$tmp/$name.log"; then
+          # The signal came before pi-job ran (before exec, or while mpirun was still launching): nothing
+          # was created, and there is nothing to keep.
+          pass=$((pass + 1))
+        else
+          check "$name: a SIGTERM ends in a checkpoint and a message, or a result" false
+          tail -5 "$tmp/$name.log"
+        fi
+      done
+    done
+    # SIGHUP (a closed terminal) is a stop like SIGTERM.
+    "$job" --series leibniz --terms 4503599627370496 --out "$tmp/hup" --progress-interval 0 >"$tmp/hup.log" 2>&1 &
+    bg=$!
+    wait_for "$tmp/hup.log" "ranges on 1 rank" 60
+    kill -HUP "$bg"
+    wait "$bg"
+    echo $? >"$tmp/hup.rc"
+    bg=""
+    check "SIGHUP: exit 3" exit_is hup 3
+    check "SIGHUP: says so" log_has hup "stopped by SIGHUP"
+    check "SIGHUP: a checkpoint was written" [ -e "$tmp/hup/checkpoint.h5" ]
+    # A closed output pipe (pi-job ... 2>&1 | head -2) does not end the job.
+    "$job" --series chudnovsky --digits 100003 --out "$tmp/pipe" --progress-interval 0.01 2>&1 | head -2 >/dev/null
+    check "a closed output pipe: pi-job still exits 0" [ "${PIPESTATUS[0]}" == 0 ]
+    check "a closed output pipe: the digits are written" same_file "$tmp/pipe/pi.txt" "$tmp/mpfr-100003.txt"
+    ;;
+  suspend)
+    # The whole job stopped (SIGSTOP, as scontrol suspend does) for longer than any task may take, then
+    # continued: no worker ends itself and no deadline is counted; the job completes.
+    mpirun -n 3 "$job" --series leibniz --terms 60000000000 --out "$tmp/susp" --progress-interval 0 \
+      --min-deadline 1 --deadline-factor 1 --assignment-seconds 0.5 >"$tmp/susp.log" 2>&1 &
+    bg=$!
+    wait_for "$tmp/susp.log" "ranges on 3 ranks" 60
+    sleep 2
+    procs=$(pgrep -f -- "--out $tmp/susp")
+    kill -STOP $procs
+    sleep 16  # a worker's own limit: twice its allowed time (at most a few seconds here) plus 10 s
+    kill -CONT $procs
+    wait "$bg"
+    echo $? >"$tmp/susp.rc"
+    bg=""
+    check "suspended 16 s: mpirun exits 0" exit_is susp 0
+    check "suspended 16 s: the job completes" [ "$(json "$tmp/susp/summary.json" 'd["status"]')" == complete ]
+    check "suspended 16 s: no worker ended itself" bash -c "! grep -q 'overran' '$tmp/susp.log'"
+    check "suspended 16 s: the stop was recognised" log_has susp "did not run for"
+    check "suspended 16 s: no task was retried" [ "$(json "$tmp/susp/summary.json" 'd["retries"]')" == 0 ]
+    # One worker stopped for good under --enable-recovery (a node that hangs instead of dying): the job
+    # finishes, and mpirun ends too instead of waiting for the stopped rank.
+    mpirun --enable-recovery -n 3 "$job" --series leibniz --terms 8000000000 --out "$tmp/hung" \
+      --progress-interval 0 "${quick[@]}" --assignment-seconds 0.2 >"$tmp/hung.log" 2>&1 &
+    bg=$!
+    wait_for "$tmp/hung.log" "ranges on 3 ranks" 60
+    victim=""
+    for p in $(pgrep -f -- "--out $tmp/hung"); do
+      if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=2"; then victim=$p; fi
+    done
+    check "found worker rank 2" [ -n "$victim" ]
+    kill -STOP "$victim"
+    wait_for "$tmp/hung.log" "\[pi-job\] done:" 120
+    ended=""
+    for _ in $(seq 300); do kill -0 "$bg" 2>/dev/null || { ended=1; break; }; sleep 0.1; done
+    check "a stopped worker: mpirun ends within 30 s of the result" [ -n "$ended" ]
+    [[ -z $ended ]] && { kill -CONT "$victim"; kill -9 "$bg"; }
+    bg=""
+    check "a stopped worker: the job completes" [ "$(json "$tmp/hung/summary.json" 'd["status"]')" == complete ]
+    check "a stopped worker: rank 0 ended it" log_has hung "never answered again: ended it"
+    ;;
   *)
     echo "unknown case $case_name"
     exit 2

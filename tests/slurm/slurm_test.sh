@@ -11,6 +11,7 @@
 set -u
 job=$(realpath "$1")
 src=$(realpath "$2")
+artifacts=${3:-}  # where the logs of a failed run are kept (Slurm's, munged's, the jobs')
 here=$(dirname "$0")
 source "$here/../support/harness.sh"
 
@@ -28,6 +29,15 @@ cleanup() {
   sleep 1
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   pkill -9 -f "$d" 2>/dev/null
+  if [[ -n $artifacts && $failures -gt 0 ]]; then
+    local keep
+    keep="$artifacts/slurm-$(date -u +%Y%m%dT%H%M%SZ)"
+    mkdir -p "$keep"
+    cp -r "$d"/*.log "$d"/*.out "$d"/slurm.conf "$d"/munge/*.log "$keep"/ 2>/dev/null
+    for o in "$d"/out/*; do cp "$o"/summary.json "$keep/$(basename "$o").summary.json" 2>/dev/null; done
+    ls -la "$d/tmp" >"$keep/tmp-listing.txt" 2>&1
+    echo "the logs of this failed run are in $keep"
+  fi
   [[ -n ${KEEP:-} ]] || rm -rf "$d"
 }
 trap cleanup EXIT
@@ -171,15 +181,28 @@ check "the result equals an uninterrupted run's" same_result "$d/out/walltime" "
 echo "--- walltime job log:"
 grep "pi.sbatch" "$log"
 
-# 3. A step that never starts. srun can exit 0 then; the job must not count as completed. The failure is made
-# the way it happened here: a PMIx directory left by a killed step of the same job id.
-log=$d/nolaunch.log
+# 3. A step that never starts, made the way it happened here: a PMIx directory left by a killed step of the
+# same job id and step id (srun can exit 0 then). The script launches once more (step 1), and the job
+# completes.
+log=$d/relaunch.log
 next=$((jid + 1))
 mkdir -p "$d/tmp/spmix_appdir_$(id -u)_$next.0"
+jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${args[@]}" --out "$d/out/relaunch")
+check "the job got the id whose first launch fails ($jid)" [ "$jid" == "$next" ]
+end_state=$(follow "$jid" 240)
+check "a job whose first launch failed completes on the second ($end_state)" [ "$end_state" == COMPLETED ]
+check "the script says it launched again" grep -q "the step did not start (srun exit [0-9]*); retrying the launch once" "$log"
+check "the relaunched job's result equals an uninterrupted run's" same_result "$d/out/relaunch" "$d/out/ref"
+
+# 4. A step that never starts, twice: the job fails instead of counting as completed.
+log=$d/nolaunch.log
+next=$((jid + 1))
+mkdir -p "$d/tmp/spmix_appdir_$(id -u)_$next.0" "$d/tmp/spmix_appdir_$(id -u)_$next.1"
 jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${args[@]}" --out "$d/out/nolaunch")
-check "the job got the id whose launch fails ($jid)" [ "$jid" == "$next" ]
+check "the job got the id whose launches fail ($jid)" [ "$jid" == "$next" ]
 end_state=$(follow "$jid" 120)
 check "a job whose step never started fails ($end_state)" [ "$end_state" == FAILED ]
+check "the script tried a second launch" grep -q "retrying the launch once" "$log"
 check "the script says pi-job did not complete" grep -q "srun exited 0, but pi-job did not complete" "$log"
 check "and not that it completed" bash -c "! grep -q 'pi-job completed' '$log'"
 finish
