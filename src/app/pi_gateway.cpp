@@ -6,11 +6,28 @@
 #include <utility>  // before Asio (see gateway.cpp)
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <csignal>
 #include <iostream>
 #include <thread>
 
 #include "gateway/gateway.hpp"
+
+namespace {
+
+// A count option: digits only, within [lo, hi]; a minus sign or anything else is refused, not wrapped.
+std::size_t whole_number(const std::string& flag, const std::string& text, std::size_t lo, std::size_t hi) {
+  std::size_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value < lo || value > hi) {
+    throw pi::GatewayError(flag + " '" + text + "' is not accepted: give a whole number from " +
+                           std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return value;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   pi::GatewayConfig config;
@@ -22,15 +39,15 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HOST:PORT to listen on (HOST 0.0.0.0 for every interface)")
       ->capture_default_str();
   app.add_option("--token-file", token_file, "File holding the token publishers must present")->required();
+  std::string max_streams_text, history_text, queue_text;
   auto* max_streams =
-      app.add_option("--max-streams", config.max_streams,
+      app.add_option("--max-streams", max_streams_text,
                      "SSE streams served at once (default: 20000, or what the descriptor limit "
                      "allows when that is less)");
   app.add_option("--heartbeat", config.heartbeat_s, "Seconds between heartbeat comments")
       ->capture_default_str();
-  app.add_option("--history", config.history, "Events kept for replay")->capture_default_str();
-  app.add_option("--queue", config.queue_limit, "Frames queued on a stream before it is dropped")
-      ->capture_default_str();
+  app.add_option("--history", history_text, "Events kept for replay (default 4096)");
+  app.add_option("--queue", queue_text, "Frames queued on a stream before it is dropped (default 64)");
   app.add_option("--request-timeout", config.request_timeout_s, "Seconds an idle non-SSE connection is kept")
       ->capture_default_str();
   try {
@@ -53,9 +70,9 @@ int main(int argc, char** argv) {
       throw pi::GatewayError("--request-timeout '" + std::to_string(config.request_timeout_s) +
                              "' is not accepted: give 0.05 to 3600 seconds");
     }
-    if (config.max_streams < 1 || config.history < 1 || config.queue_limit < 2) {
-      throw pi::GatewayError("--max-streams and --history must be at least 1, --queue at least 2");
-    }
+    if (!max_streams_text.empty()) config.max_streams = whole_number("--max-streams", max_streams_text, 1, 1000000);
+    if (!history_text.empty()) config.history = whole_number("--history", history_text, 1, 1000000);
+    if (!queue_text.empty()) config.queue_limit = whole_number("--queue", queue_text, 2, 100000);
   } catch (const pi::GatewayError& e) {
     std::cerr << "pi-gateway: " << e.what() << std::endl;
     return 2;

@@ -4,6 +4,7 @@
 // 3 stopped by SIGINT, SIGTERM or SIGUSR1 after writing a checkpoint; 4 a checkpoint to resume from that
 // fails validation.
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -136,7 +137,7 @@ std::variant<Decided, int> resolve(const pi::JobOptions& options) {
       return Decided{std::move(plan), std::move(lock), std::move(live)};
     } catch (...) {
       if (!existed) {  // refused in a directory this run created: leave nothing behind
-        lock->release_and_remove();
+        lock.reset();
         std::filesystem::remove(options.out_dir, ec);
       }
       throw;
@@ -199,7 +200,10 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     if (live) live->finish(0);
     return pi::kExitInterruptedWithoutCheckpoint;
   } catch (const pi::Interrupted& e) {
-    std::cerr << "pi-job: " << e.what() << "; resume the job with --resume --out " << options.out_dir.string()
+    // mpirun passes Ctrl-C (SIGINT) on to the ranks as SIGTERM: a rank can't tell them apart.
+    const bool launched = launcher_rank().has_value() && e.signal() == SIGTERM;
+    std::cerr << "pi-job: " << e.what() << (launched ? " (from mpirun or the batch system: Ctrl-C, scancel, kill)" : "")
+              << "; resume the job with --resume --out " << options.out_dir.string()
               << " (exit code " << pi::kExitInterrupted << ")" << std::endl;
     notice("stopped", std::string(e.what()) + "; the job can be resumed from its checkpoint");
     if (live) live->finish(0);

@@ -15,20 +15,9 @@ extern "C" void on_stop_signal(int sig) {
   if (g_stop_signal == 0) g_stop_signal = sig;
 }
 
-bool under_launcher() {
-  return std::getenv("OMPI_COMM_WORLD_RANK") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
-}
-
-std::string describe(int sig) {
-  std::string text = "stopped by " + signal_name(sig);
-  // mpirun passes Ctrl-C (SIGINT) and its own SIGTERM on to the ranks as SIGTERM: the rank can't tell them apart.
-  if (sig == SIGTERM && under_launcher()) text += " (sent by the launcher: mpirun's Ctrl-C, scancel or a kill)";
-  return text;
-}
-
 }  // namespace
 
-Interrupted::Interrupted(int sig) : std::runtime_error(describe(sig)), signal_(sig) {}
+Interrupted::Interrupted(int sig) : std::runtime_error("stopped by " + signal_name(sig)), signal_(sig) {}
 
 std::string signal_name(int sig) {
   switch (sig) {

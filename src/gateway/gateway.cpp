@@ -2,12 +2,14 @@
 
 #include <utility>  // before Asio: its 1.74 headers use std::exchange without including it
 
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -46,6 +48,46 @@ std::optional<std::string> query_value(std::string_view target, std::string_view
     rest = rest.substr(amp + 1);
   }
   return std::nullopt;
+}
+
+// The deepest nesting of arrays and objects in a JSON text (outside its strings), without parsing it:
+// a line nested 100,000 deep must be refused before a recursive parser or destructor sees it.
+std::size_t json_depth(const std::string& text) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// One line of POST /publish, checked: every field that goes into an SSE frame is validated, so a publisher
+// can't break the framing of every stream (a newline in `kind` would forge a frame).
+Event parse_published_event(const std::string& line) {
+  constexpr std::size_t kMaxDepth = 32;
+  constexpr std::uint64_t kMaxId = std::uint64_t{1} << 53;  // exact in a browser, as raise_ids_to
+  if (json_depth(line) > kMaxDepth)
+    throw std::invalid_argument("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  const nlohmann::json j = nlohmann::json::parse(line);
+  const auto id = j.at("id").get<std::uint64_t>();
+  if (id >= kMaxId) throw std::invalid_argument("id " + std::to_string(id) + " is not below 2^53");
+  const auto kind = j.at("kind").get<std::string>();
+  const bool word = !kind.empty() && kind.size() <= 32 && std::all_of(kind.begin(), kind.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+  if (!word) throw std::invalid_argument("kind must be 1-32 of a-z, 0-9, '_' and '-'");
+  if (!j.at("data").is_object()) throw std::invalid_argument("data must be a JSON object");
+  return Event{id, kind, j.at("data").dump()};  // dump() escapes every control character
 }
 
 std::optional<std::uint64_t> parse_id(const std::string& text) {
@@ -283,7 +325,12 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       return reply(http::status::method_not_allowed, "text/plain", "GET only\n", keep);
     }
-    if (path == "/events") return start_stream(req, target);
+    head_ = req.method() == http::verb::head;
+    if (path == "/events") {
+      // HEAD gets the stream's headers and no body: a stream never ends, so its body can't be left out later.
+      if (head_) return reply(http::status::ok, "text/event-stream", "", false);
+      return start_stream(req, target);
+    }
     if (path == "/status")
       return reply(http::status::ok, "application/json", gw_.hub.status().dump() + "\n", keep);
     if (path == "/metrics")
@@ -317,9 +364,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
       std::vector<Event> events;
       while (std::getline(lines, line)) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        const nlohmann::json j = nlohmann::json::parse(line);
-        events.push_back(
-            Event{j.at("id").get<std::uint64_t>(), j.at("kind").get<std::string>(), j.at("data").dump()});
+        events.push_back(parse_published_event(line));
       }
       for (const Event& e : events) accepted += gw_.hub.publish(e) ? 1u : 0u;
     } catch (const std::exception& e) {
@@ -354,6 +399,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     res->keep_alive(keep);
     res->body() = std::move(body);
     res->prepare_payload();
+    if (head_) res->body().clear();  // the headers (Content-Length included) as a GET would have them
     stream_.expires_after(seconds(gw_.config.request_timeout_s));
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       if (ec || !res->keep_alive()) {
@@ -373,6 +419,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  bool head_ = false;  // the request being answered is a HEAD
   Gateway::Impl& gw_;
 };
 
@@ -492,9 +539,20 @@ void parse_listen(const std::string& flag, const std::string& text, GatewayConfi
 }
 
 std::string read_token_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    throw GatewayError("--token-file '" + path + "' is not a regular file: give a file holding the token");
+  if (std::filesystem::is_regular_file(status) && std::filesystem::file_size(path, ec) > 4096)
+    throw GatewayError("--token-file '" + path + "' is over 4 KiB: give a file holding only the token");
   std::ifstream in(path);
   if (!in) throw GatewayError("--token-file '" + path + "' cannot be read");
-  std::string token((std::istreambuf_iterator<char>(in)), {});
+  std::string token;
+  try {
+    token.assign(std::istreambuf_iterator<char>(in), {});
+  } catch (const std::exception&) {
+    throw GatewayError("--token-file '" + path + "' cannot be read");
+  }
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   if (token.empty()) throw GatewayError("--token-file '" + path + "' is empty: put a secret token in it");
   return token;

@@ -23,7 +23,9 @@ same_estimate() {
     { echo "  $1 and $2 have different estimates"; return 1; }
 }
 attr() { h5dump -a "/$2" "$1" 2>/dev/null | sed -n 's/^ *(0): //p' | tr -d '"'; }
-fingerprint() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+# Every file of a directory but the run lock (.pi-job.lock: bookkeeping that a killed run leaves behind and
+# the next run removes, not data).
+fingerprint() { (cd "$1" && find . -type f ! -name .pi-job.lock -print0 | sort -z | xargs -0 sha256sum); }
 
 # start NAME ARGS...: mpirun -n 3 in its own session, so that the whole job can be killed like a lost node.
 start() {
@@ -236,13 +238,13 @@ PY
     ;;
   signals)
     # SIGTERM and SIGUSR1 write a checkpoint before the job exits (code 3); the resumed job is identical.
-    mpirun -n 3 "$job" --series leibniz --terms 4294967296 --out "$tmp/ref" --progress-interval 0 2>/dev/null
+    # (Long enough that a fast machine is still in the series when the signal comes: 2^34 terms, ~10 s here.)
+    mpirun -n 3 "$job" --series leibniz --terms 17179869184 --out "$tmp/ref" --progress-interval 0 2>/dev/null
     for sig in TERM USR1; do
-      mpirun -n 3 "$job" --series leibniz --terms 4294967296 --out "$tmp/$sig" --progress-interval 0 \
+      mpirun -n 3 "$job" --series leibniz --terms 17179869184 --out "$tmp/$sig" --progress-interval 0.2 \
         --checkpoint-interval 3600 >"$tmp/$sig.log" 2>&1 &
       bg=$!
-      wait_for "$tmp/$sig.log" "ranges on 3 ranks" 20
-      sleep 2
+      wait_for "$tmp/$sig.log" "progress: [1-9]" 30
       kill -$sig "$bg"
       wait "$bg"
       check "SIG$sig: a checkpoint was written on the signal" log_has "$tmp/$sig.log" "checkpoint 1 written (stopped by SIG$sig)"

@@ -37,6 +37,41 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def hostile_publisher(binary):
+    """A token holder can't crash the gateway, forge frames in every stream, or make ids go backwards; HEAD
+    /events has no body."""
+    token = "t0ken-for-tests"
+    gw, port = start_gateway(binary)
+    try:
+        s = Stream(port)
+        s.next_event()  # the snapshot
+        auth = {"Authorization": f"Bearer {token}"}
+        deep = b'{"id":1,"kind":"notice","data":' + b"[" * 100000 + b"]" * 100000 + b"}\n"
+        status, _, body = request(port, "POST", "/publish", deep, auth)
+        check("a line nested 100,000 deep: 400", status == 400 and b"nested deeper" in body, (status, body[:200]))
+        check("the gateway survives it", request(port, "GET", "/healthz")[0] == 200)
+        status, _, body = publish(port, token, [(2, "estimate\nevent: done\ndata: {}", {"x": 1})])
+        check("a kind with a newline: 400", status == 400 and b"kind must be" in body, (status, body))
+        status, _, body = publish(port, token, [(3, "notice", "a string, not an object")])
+        check("data that is not an object: 400", status == 400, (status, body))
+        status, _, body = publish(port, token, [(2**64 - 1, "notice", {"text": "x"})])
+        check("id 2^64-1: 400", status == 400 and b"not below 2^53" in body, (status, body))
+        status, _, _ = publish(port, token, [(5, "notice", {"text": "a"}), (6, "notice", {"text": "b"})])
+        got = [s.next_event() for _ in range(2)]
+        check("after the refusals, ids go on increasing and nothing forged arrived",
+              status == 200 and [(g[0], g[1]) for g in got] == [(5, "notice"), (6, "notice")], got)
+        check("no forged frame reached the stream", b"event: done" not in s.raw, s.raw[-300:])
+        status, headers, body = request(port, "HEAD", "/events")
+        check("HEAD /events: 200, the stream's type, no body",
+              status == 200 and headers.get("content-type") == "text/event-stream" and body == b"", (status, headers, body))
+        status, headers, body = request(port, "HEAD", "/status")
+        check("HEAD /status: headers only", status == 200 and body == b"" and int(headers["content-length"]) > 0,
+              (status, headers, body))
+    finally:
+        gw.terminate()
+        gw.wait(timeout=10)
+
+
 def main():
     binary = sys.argv[1]
     token = "t0ken-for-tests"
@@ -224,6 +259,8 @@ def main():
     check("the failed accepts are reported once, with the cause", log.count("cannot accept connections") == 1
           and "Too many open files" in log, log)
 
+    hostile_publisher(binary)
+
     # Bad command lines: one line, exit 2.
     token_file = os.path.join(tempfile.mkdtemp(), "token")
     with open(token_file, "w") as f:
@@ -231,7 +268,15 @@ def main():
     for args, want in [(["--listen", "nonsense", "--token-file", token_file], "--listen 'nonsense' is not accepted"),
                        (["--listen", "127.0.0.1:99999", "--token-file", token_file], "is not accepted"),
                        (["--listen", "127.0.0.1:0", "--token-file", "/nonexistent"], "cannot be read"),
-                       (["--listen", "127.0.0.1:0"], "token-file is required")]:
+                       (["--listen", "127.0.0.1:0"], "token-file is required"),
+                       (["--listen", "127.0.0.1:0", "--token-file", os.path.dirname(token_file)],
+                        "is not a regular file"),
+                       (["--listen", "127.0.0.1:0", "--token-file", token_file, "--max-streams", "-1"],
+                        "--max-streams '-1' is not accepted"),
+                       (["--listen", "127.0.0.1:0", "--token-file", token_file, "--history", "0"],
+                        "--history '0' is not accepted"),
+                       (["--listen", "127.0.0.1:0", "--token-file", token_file, "--queue", "1e9"],
+                        "--queue '1e9' is not accepted")]:
         p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=10)
         check(f"pi-gateway {' '.join(args)}: exit 2, one line", p.returncode == 2 and want in p.stderr
               and p.stderr.count("\n") == 1, (p.returncode, p.stderr))
