@@ -2,6 +2,7 @@
 find_package(Boost 1.74 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
+find_package(cpptoml REQUIRED)  # job files: TOML 0.5 (underscores, hex, multi-line strings)
 find_package(Threads REQUIRED)
 find_package(MPI 3.1 REQUIRED COMPONENTS C CXX)
 # Debian's HDF5 is the Open MPI build; its headers include mpi.h.

@@ -4,9 +4,13 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
+#include <cpptoml.h>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <type_traits>
 
 namespace pi {
 namespace {
@@ -41,14 +45,101 @@ std::string accepted_series() {
   return s;
 }
 
+// Calls f(flag, field) for every run setting a resume carries over.
+template <class Spec, class F>
+void for_each_setting(Spec& s, F f) {
+  f("--checkpoint-interval", s.checkpoint_interval_s);
+  f("--progress-interval", s.progress_interval_s);
+  f("--keep-checkpoints", s.keep_checkpoints);
+  f("--assignment-seconds", s.scheduler.assignment_seconds);
+  f("--deadline-factor", s.scheduler.deadline_factor);
+  f("--min-deadline", s.scheduler.min_deadline_s);
+  f("--first-deadline", s.scheduler.first_deadline_s);
+  f("--max-retries", s.scheduler.max_range_failures);
+  f("--max-worker-failures", s.scheduler.max_worker_failures);
+}
+
+// The flags a TOML job file stands for. Throws ConfigError naming the file (and the line, for a syntax error).
+std::vector<std::string> job_file_flags(const std::string& path, const std::vector<std::string>& args,
+                                        const CLI::App& app) {
+  const std::string where = "--config '" + path + "'";
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || !in) throw ConfigError(where + " cannot be read (no such file?)");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  if (text.size() > (1 << 20)) throw ConfigError(where + " is over 1 MiB: not a job file");
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte order mark
+  if (text.find('\0') != std::string::npos) throw ConfigError(where + " is not a text file (it holds NUL bytes)");
+  std::shared_ptr<cpptoml::table> table;
+  try {
+    std::istringstream stream(text);
+    table = cpptoml::parser(stream).parse();
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (char& c : msg)
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    throw ConfigError(where + " is not valid TOML: " + msg);
+  }
+  const auto on_command_line = [&args](const std::string& flag) {
+    return std::any_of(args.begin(), args.end(), [&flag](const std::string& a) {
+      return a == flag || a.rfind(flag + "=", 0) == 0;
+    });
+  };
+  std::vector<std::string> flags;
+  for (const auto& [key, value] : *table) {
+    const std::string flag = "--" + key;
+    const CLI::Option* option = nullptr;
+    try {
+      option = app.get_option(flag);
+    } catch (const CLI::OptionNotFound&) {
+    }
+    if (!option || key == "config" || key == "help" || key == "version")
+      throw ConfigError(where + ": unknown key '" + key + "' (see pi-job --help for the flags a key can be)");
+    if (on_command_line(flag)) continue;
+    if (auto b = value->as<bool>()) {
+      if (b->get()) flags.push_back(flag);
+    } else if (auto i = value->as<std::int64_t>()) {
+      flags.insert(flags.end(), {flag, std::to_string(i->get())});
+    } else if (auto d = value->as<double>()) {
+      std::ostringstream number;
+      number.precision(17);
+      number << d->get();
+      flags.insert(flags.end(), {flag, number.str()});
+    } else if (auto str = value->as<std::string>()) {
+      flags.insert(flags.end(), {flag, str->get()});
+    } else {
+      throw ConfigError(where + ": key '" + key + "' must be a string, a number or true/false");
+    }
+  }
+  return flags;
+}
+
 }  // namespace
+
+std::string settings_text(const JobSpec& spec) {
+  nlohmann::json j = nlohmann::json::object();
+  for_each_setting(spec, [&j](const char* flag, const auto& field) { j[flag + 2] = field; });
+  return j.dump();
+}
+
+void apply_saved_settings(JobSpec& spec, const std::string& saved, const std::set<std::string>& given) {
+  if (saved.empty()) return;  // a checkpoint of an older pi-job
+  const nlohmann::json j = nlohmann::json::parse(saved, nullptr, false);
+  if (!j.is_object()) return;
+  for_each_setting(spec, [&](const char* flag, auto& field) {
+    const auto it = j.find(flag + 2);
+    if (given.count(flag) == 0 && it != j.end() && it->is_number())
+      field = it->template get<std::remove_reference_t<decltype(field)>>();
+  });
+  spec.settings = settings_text(spec);
+}
 
 ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   JobOptions o;
   CLI::App app{"pi-job: computes pi from a series, with a proven error bound", "pi-job"};
   app.set_version_flag("--version", std::string(PI_HPC_VERSION));
-  app.set_config("--config", "", "TOML job file; every flag can be set in it");
-  app.allow_config_extras(CLI::config_extras_mode::error);
+  std::string config_file;
+  app.add_option("--config", config_file, "TOML job file; every flag can be a key in it (flags given here win)");
   std::string series, digits, terms, out;
   double progress = 2.0;
   app.add_option("--series", series, "Series: " + accepted_series());
@@ -76,7 +167,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   app.add_option("--linger", o.linger_s,
                  "With --serve: seconds the page stays up after the job ends (Ctrl-C ends it)")
       ->capture_default_str();
-  app.add_option("--keep-checkpoints", o.keep_checkpoints,
+  app.add_option("--keep-checkpoints", o.spec.keep_checkpoints,
                  "Checkpoints kept: checkpoint.h5 and this many minus one older ones (checkpoint.1.h5, ...)")
       ->capture_default_str();
   app.add_option("--progress-interval", progress, "Seconds between progress lines (0: none)")
@@ -100,7 +191,16 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
                  "A worker that fails this many times gets no more work")
       ->capture_default_str();
 
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  // The job file's keys become flags placed before the command line's; a flag given on both is the command
+  // line's.
+  std::vector<std::string> all;
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--config") all = job_file_flags(args[i + 1], args, app);
+    if (args[i].rfind("--config=", 0) == 0) all = job_file_flags(args[i].substr(9), args, app);
+  }
+  if (!args.empty() && args.back().rfind("--config=", 0) == 0) all = job_file_flags(args.back().substr(9), args, app);
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<std::string> reversed(all.rbegin(), all.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
@@ -146,7 +246,11 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--max-retries", sc.max_range_failures, 1, 1000, "");
   check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
   check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
-  check_range("--keep-checkpoints", o.keep_checkpoints, 1, 100, "");
+  check_range("--keep-checkpoints", o.spec.keep_checkpoints, 1, 100, "");
+  for_each_setting(o.spec, [&](const char* flag, const auto&) {
+    if (app.count(flag) > 0) o.given.insert(flag);
+  });
+  o.spec.settings = settings_text(o.spec);
   check_range("--linger", o.linger_s, 0, 7 * 86400, "seconds");
   try {
     if (!publish.empty()) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -18,7 +19,7 @@ struct JobOptions {
   std::filesystem::path out_dir;
   bool resume = false;
   std::filesystem::path resume_from;  // empty: OUT/checkpoint.h5
-  int keep_checkpoints = 2;
+  std::set<std::string> given;  // the run settings given on the command line or in the job file
   std::optional<PublishTarget> publish;  // --publish http://HOST:PORT
   std::string token;                     // from --token-file
   std::optional<GatewayConfig> serve;    // --serve HOST:PORT: the gateway in this process
@@ -36,6 +37,11 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args);
 
 // Creates the directory if needed and proves it writable; throws ConfigError otherwise.
 void prepare_output_dir(const std::filesystem::path& dir);
+
+// The run settings a resume carries over (checkpoint and progress intervals, checkpoints kept, the
+// scheduler's): as JSON text for JobSpec::settings, and back, for those not in `given`.
+std::string settings_text(const JobSpec& spec);
+void apply_saved_settings(JobSpec& spec, const std::string& saved, const std::set<std::string>& given);
 
 // Refuses a digit count whose peak memory exceeds what this machine has available.
 void check_memory(const JobSpec& spec);

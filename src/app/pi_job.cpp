@@ -174,7 +174,7 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
   };
   try {
     if (live->any()) feed.emplace(*live, first_event_id(plan) - 1);
-    pi::CheckpointStore checkpoints(options.out_dir, options.keep_checkpoints, std::cerr);
+    pi::CheckpointStore checkpoints(options.out_dir, plan.spec.keep_checkpoints, std::cerr);
     pi::RunResult result =
         pi::run_job(plan.spec, executor, std::cerr,
                     pi::JobIo{plan.resume ? &*plan.resume : nullptr, &checkpoints, feed ? &*feed : nullptr});

@@ -95,6 +95,7 @@ JobPlan plan_job(const JobOptions& o, std::ostream& log) {
     throw CheckpointError(std::string(e.what()) + "; nothing was changed");
   }
   check_agreement(o.spec, state, file);
+  apply_saved_settings(plan.spec, state.settings, o.given);
   plan.spec.series = state.series;
   plan.spec.digits = state.digits;
   plan.spec.terms = state.requested_terms;

@@ -120,6 +120,7 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
     h5::write_attribute(root, "elapsed_s", state.elapsed_s);
     h5::write_attribute(root, "written_at", utc_now());
     h5::write_attribute(root, "reason", reason);
+    h5::write_attribute(root, "settings", state.settings);
 
     std::vector<std::uint64_t> ranges, terms;
     for (const FinishedPiece& p : state.pieces) {
@@ -270,6 +271,7 @@ JobState read_checkpoint(const std::filesystem::path& file) {
     s.checkpoints = h5::read_u64_attribute(root, "checkpoints");
     s.last_event_id = h5::read_u64_attribute(root, "last_event_id");
     s.elapsed_s = h5::read_f64_attribute(root, "elapsed_s");
+    if (h5::has_attribute(root, "settings")) s.settings = h5::read_string_attribute(root, "settings");
 
     const std::vector<std::uint64_t> ranges = h5::read_u64_table(root, "completed_ranges", 2);
     const std::vector<std::uint64_t> terms = h5::read_u64_table(root, "completed_terms", 2);

@@ -293,6 +293,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
   state.series = result.series;
   state.digits = spec.digits;
   state.requested_terms = spec.terms;
+  state.settings = spec.settings;
   if (resume) {
     state.retries = resume->retries;
     state.elapsed_s = resume->elapsed_s;

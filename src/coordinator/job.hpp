@@ -27,6 +27,10 @@ struct JobSpec {
   double progress_interval_s = 2.0;
   SchedulerConfig scheduler;
   double checkpoint_interval_s = 60.0;  // 0: only when stopped and at the end
+  int keep_checkpoints = 2;
+  // The run settings above as the user gave them (JSON text, from the app), kept in the checkpoint so that
+  // a resume goes on with them unless told otherwise.
+  std::string settings;
 };
 
 // Everything a job needs to carry on where it stopped: its parameters, the grid, the finished pieces, and
@@ -46,6 +50,7 @@ struct JobState {
   std::uint64_t resumes = 0;      // runs that started from a checkpoint
   std::uint64_t checkpoints = 0;  // checkpoints written, this one included
   std::uint64_t last_event_id = 0;
+  std::string settings;  // JobSpec::settings of the run that wrote it ("" in older checkpoints)
 };
 
 // Where a job's state goes: a checkpoint file (src/checkpoint). `save` throws std::runtime_error when the

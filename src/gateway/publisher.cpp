@@ -48,6 +48,7 @@ HttpPublisher::HttpPublisher(PublishTarget target, std::string token, std::ostre
 
 HttpPublisher::~HttpPublisher() {
   flush(std::chrono::seconds(2));
+  abort_ = true;  // an exchange still in flight gives up now: the job's end never waits on the page
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
@@ -118,23 +119,50 @@ bool HttpPublisher::post(const std::deque<Event>& batch) {
   }
   std::string problem;
   try {
+    // Every step is asynchronous under one deadline for the whole exchange (Beast's synchronous calls have
+    // none): a gateway that is stopped, accepts and never answers, or sends half a response costs at most
+    // kTimeout, and a publisher being destroyed gives up at once.
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
-    stream.expires_after(kTimeout);
-    stream.connect(resolver.resolve(target_.host, target_.port));
     http::request<http::string_body> req{http::verb::post, "/publish", 11};
     req.set(http::field::host, target_.host + ":" + target_.port);
     req.set(http::field::authorization, "Bearer " + token_);
     req.set(http::field::content_type, "application/x-ndjson");
     req.body() = std::move(body);
     req.prepare_payload();
-    http::write(stream, req);
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
-    http::read(stream, buffer, res);
+    beast::error_code failure;
+    bool answered = false;
+    const auto fail = [&](beast::error_code ec) { failure = ec; };
+    resolver.async_resolve(target_.host, target_.port, [&](beast::error_code ec, const auto& endpoints) {
+      if (ec) return fail(ec);
+      stream.expires_after(kTimeout);
+      stream.async_connect(endpoints, [&](beast::error_code ec2, const auto&) {
+        if (ec2) return fail(ec2);
+        http::async_write(stream, req, [&](beast::error_code ec3, std::size_t) {
+          if (ec3) return fail(ec3);
+          http::async_read(stream, buffer, res, [&](beast::error_code ec4, std::size_t) {
+            if (ec4) return fail(ec4);
+            answered = true;
+          });
+        });
+      });
+    });
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (!io.stopped() && !abort_.load()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        failure = asio::error::timed_out;
+        break;
+      }
+      io.run_for(std::chrono::milliseconds(50));
+    }
     beast::error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    stream.close();
+    if (abort_.load() && !answered) return false;
+    if (!answered) throw beast::system_error(failure ? failure : asio::error::timed_out);
     if (res.result() == http::status::ok) {
       if (!reachable_)
         log_ << "[pi-job] the gateway at " << target_.host << ":" << target_.port << " is back" << std::endl;

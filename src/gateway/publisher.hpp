@@ -4,6 +4,7 @@
 // the current state first.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -52,6 +53,7 @@ class HttpPublisher final : public EventOutput {
   bool in_flight_ = false;
   bool stop_ = false;
   bool reachable_ = true;
+  std::atomic<bool> abort_{false};
   std::thread thread_;
 };
 

@@ -90,5 +90,109 @@ for f in "$src"/jobs/*.toml; do
   fi
 done
 
+# ok "what" command...: a check that passes when the command does.
+ok() {
+  local what=$1
+  shift
+  if "$@"; then pass=$((pass + 1)); else echo "FAIL: $what"; failures=$((failures + 1)); fi
+}
+# expect_refusal CODE "needle" args...: exit CODE, one line on stderr with the needle.
+expect_refusal() {
+  local code=$1 needle=$2
+  shift 2
+  "$job" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+  local rc=$? lines
+  lines=$(wc -l <"$tmp/stderr")
+  if [[ $rc -ne $code || $lines -ne 1 ]] || ! grep -qF -- "$needle" "$tmp/stderr"; then
+    echo "FAIL: pi-job $* -> exit $rc, $lines stderr lines, wanted $code and one line with '$needle':"
+    cat "$tmp/stderr"
+    failures=$((failures + 1))
+  else
+    pass=$((pass + 1))
+  fi
+}
+listing() { (cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %s %Y' 2>/dev/null; find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+
+# A refused command line creates nothing: a bad --serve address, a port in use, too many digits.
+expect_usage_error "--serve 'nonsense'" --series machin --digits 10 --out "$tmp/none1" --serve nonsense
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); open('$tmp/port','w').write(str(s.getsockname()[1])); time.sleep(30)" &
+holder=$!
+for _ in $(seq 50); do [[ -s $tmp/port ]] && break; sleep 0.1; done
+expect_usage_error "--serve" --series machin --digits 10 --out "$tmp/none2" --serve "127.0.0.1:$(cat "$tmp/port")"
+kill "$holder"
+expect_usage_error "MiB" --series chudnovsky --digits 100000000000 --out "$tmp/none3"
+expect_usage_error "no checkpoint.h5" --resume --out "$tmp/none4"
+ok "refused command lines created no directory" bash -c "! ls -d '$tmp'/none* 2>/dev/null"
+expect_usage_error "is not a regular file" --series machin --digits 10 --out "$tmp/o" --token-file "$tmp"
+
+# Job files: TOML as written by people (a BOM, 1_000, 0x10, \"\"\" strings); a syntax error names the line;
+# a binary file is refused without echoing it.
+printf '\xef\xbb\xbfseries = "machin"\ndigits = 1_000\nout = """%s/toml"""\ncheckpoint-interval = 0x10\nprogress-interval = 0\n' "$tmp" >"$tmp/rich.toml"
+"$job" --config "$tmp/rich.toml" 2>"$tmp/stderr"
+ok "a job file with a BOM, 1_000, 0x10 and a multi-line string runs" cmp -s <(head -c 1002 "$tmp/toml/pi.txt") <(head -c 1002 "$src/data/pi-10000.txt")
+printf 'series = "machin\ndigits = 10\n' >"$tmp/broken.toml"
+expect_usage_error "at line 1" --config "$tmp/broken.toml"
+head -c 2000 /bin/sh >"$tmp/binary.toml"
+expect_usage_error "is not a text file" --config "$tmp/binary.toml"
+
+# One run per directory: a second run is refused with exit 2 naming the first; the lock of a run that was
+# killed does not block a resume.
+"$job" --series leibniz --terms 4503599627370496 --out "$tmp/busy" --progress-interval 0 --checkpoint-interval 0 2>"$tmp/busy.log" &
+first=$!
+for _ in $(seq 100); do grep -q "ranges on 1 rank" "$tmp/busy.log" && break; sleep 0.05; done
+expect_usage_error "is in use by another pi-job run (pid $first on" --resume --out "$tmp/busy"
+expect_usage_error "is in use by another pi-job run" --series machin --digits 10 --out "$tmp/busy"
+ok "the refused runs wrote no checkpoint into the busy directory" [ ! -e "$tmp/busy/checkpoint.h5" ]
+kill -9 "$first"
+wait "$first" 2>/dev/null
+ok "a killed run leaves its lock file" [ -e "$tmp/busy/.pi-job.lock" ]
+"$job" --series leibniz --terms 1000000 --out "$tmp/busy" --progress-interval 0 2>"$tmp/stderr"
+ok "a stale lock does not block the next run" grep -q '"status": "complete"' "$tmp/busy/summary.json"
+ok "a run that ends removes its lock file" [ ! -e "$tmp/busy/.pi-job.lock" ]
+
+# Run settings carry over to a resume: --checkpoint-interval given to the first run is the resumed run's.
+"$job" --series leibniz --terms 4503599627370496 --out "$tmp/carry" --progress-interval 0 --checkpoint-interval 0.5 2>"$tmp/carry.log" &
+first=$!
+for _ in $(seq 200); do grep -q "checkpoint 1 written" "$tmp/carry.log" && break; sleep 0.05; done
+kill -TERM "$first"
+wait "$first"
+"$job" --resume --out "$tmp/carry" 2>"$tmp/carry2.log" &
+second=$!
+sleep 2.5
+kill -TERM "$second"
+wait "$second"
+ok "a resume keeps --checkpoint-interval 0.5 (several interval checkpoints in 2.5 s)" \
+  [ "$(grep -c 'written (interval)' "$tmp/carry2.log")" -ge 2 ]
+ok "and its progress interval 0 (no progress lines)" bash -c "! grep -q 'progress:' '$tmp/carry2.log'"
+
+# What is named checkpoint.h5 but is no file: a one-line refusal, never a hang or a raw error.
+for odd in fifo dir loop; do
+  d=$tmp/odd-$odd
+  mkdir -p "$d"
+  case $odd in
+    fifo) mkfifo "$d/checkpoint.h5" ;;
+    dir) mkdir "$d/checkpoint.h5" ;;
+    loop) ln -s checkpoint.h5 "$d/checkpoint.h5" ;;
+  esac
+  before=$(listing "$d")
+  timeout 20 "$job" --resume --out "$d" >"$tmp/stdout" 2>"$tmp/stderr"
+  rc=$?
+  ok "checkpoint.h5 as a $odd: exit 4 (got $rc)" [ "$rc" == 4 ]
+  ok "checkpoint.h5 as a $odd: one line" [ "$(wc -l <"$tmp/stderr")" == 1 ]
+  ok "checkpoint.h5 as a $odd: nothing changed" [ "$before" == "$(listing "$d")" ]
+done
+
+# A complete job whose pi.txt and summary.json were deleted writes them again, byte for byte.
+cp "$tmp/good/pi.txt" "$tmp/good-pi.txt"
+cp "$tmp/good/summary.json" "$tmp/good-summary.json"
+rm "$tmp/good/pi.txt" "$tmp/good/summary.json"
+"$job" --resume --out "$tmp/good" 2>"$tmp/stderr"
+ok "lost outputs of a complete job: exit 0" [ $? == 0 ]
+ok "pi.txt written again, the same bytes" cmp -s "$tmp/good/pi.txt" "$tmp/good-pi.txt"
+ok "summary.json written again, the same bytes" cmp -s "$tmp/good/summary.json" "$tmp/good-summary.json"
+rm "$tmp/good/pi.txt" "$tmp/good/result.h5"
+"$job" --resume --out "$tmp/good" --progress-interval 0 2>"$tmp/stderr"
+ok "result.h5 lost too: the final steps run again and pi.txt is the same" cmp -s "$tmp/good/pi.txt" "$tmp/good-pi.txt"
+
 echo "$pass passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -5,6 +5,7 @@
 #   resume   the job is killed and resumed from its checkpoint while the gateway stays up: the viewer
 #            stays connected, its ids keep increasing, and it sees the done event, equal to a clean run
 #   lostnode job and gateway are killed together; a new gateway, the job resumed: the same, across both
+#   stuck    a gateway that never answers (stopped, or half a response): the job still ends at once
 set -u
 case_name=$1
 job=$2
@@ -36,6 +37,41 @@ increasing() { awk '$1 ~ /^[0-9]+$/ { if ($1 <= prev && seen) { print "  id " $1
 job_args=(--series leibniz --terms 8589934592 --progress-interval 0 --assignment-seconds 0.3)
 
 case $case_name in
+  stuck)
+    # A gateway that stops answering: SIGSTOPped, accepting and never replying, or sending half a response.
+    # The job's end never waits on it: pi-job exits within a few seconds of its result.
+    python3 - "$port" >"$tmp/stuck.log" 2>&1 <<'PY' &
+import socket, sys, threading, time
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(64)
+held = []
+n = 0
+while True:
+    c, _ = srv.accept(); held.append(c); n += 1
+    if n % 2 == 0:  # every other connection gets half a response, then nothing
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+PY
+    viewer=$!  # (killed at the end like a viewer)
+    sleep 0.5
+    start=$SECONDS
+    "$job" --series chudnovsky --digits 100003 --out "$tmp/stuck" --progress-interval 0 \
+      --publish "http://127.0.0.1:$port" --token-file "$tmp/token" >"$tmp/stuckjob.log" 2>&1
+    rc=$?
+    check "publishing to a gateway that never answers: the job exits 0" [ "$rc" == 0 ]
+    check "the job ends within 15 s ($((SECONDS - start)) s)" [ $((SECONDS - start)) -le 15 ]
+    check "the result is written" [ -s "$tmp/stuck/pi.txt" ]
+    kill -9 "$viewer"
+    # A real pi-gateway, SIGSTOPped while the job publishes to it.
+    start_gateway
+    kill -STOP "$gw"
+    start=$SECONDS
+    "$job" --series chudnovsky --digits 100003 --out "$tmp/stopped" --progress-interval 0 \
+      --publish "http://127.0.0.1:$port" --token-file "$tmp/token" >"$tmp/stoppedjob.log" 2>&1
+    rc=$?
+    check "publishing to a stopped pi-gateway: the job exits 0" [ "$rc" == 0 ]
+    check "and ends within 15 s ($((SECONDS - start)) s)" [ $((SECONDS - start)) -le 15 ]
+    kill -CONT "$gw"
+    ;;
   restart)
     start_gateway
     python3 "$here/follow.py" "$port" "$tmp/viewer.log" 120 &
