@@ -1,11 +1,11 @@
 #include "app/options.hpp"
 
+#include <cpptoml.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <algorithm>
-#include <cpptoml.h>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -59,17 +59,20 @@ void for_each_setting(Spec& s, F f) {
   f("--max-worker-failures", s.scheduler.max_worker_failures);
 }
 
-// The flags a TOML job file stands for. Throws ConfigError naming the file (and the line, for a syntax error).
+// The flags a TOML job file stands for. Throws ConfigError naming the file (and the line, for a syntax
+// error).
 std::vector<std::string> job_file_flags(const std::string& path, const std::vector<std::string>& args,
                                         const CLI::App& app) {
   const std::string where = "--config '" + path + "'";
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec) || !in) throw ConfigError(where + " cannot be read (no such file?)");
+  if (!std::filesystem::is_regular_file(path, ec) || !in)
+    throw ConfigError(where + " cannot be read (no such file?)");
   std::string text((std::istreambuf_iterator<char>(in)), {});
   if (text.size() > (1 << 20)) throw ConfigError(where + " is over 1 MiB: not a job file");
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte order mark
-  if (text.find('\0') != std::string::npos) throw ConfigError(where + " is not a text file (it holds NUL bytes)");
+  if (text.find('\0') != std::string::npos)
+    throw ConfigError(where + " is not a text file (it holds NUL bytes)");
   std::shared_ptr<cpptoml::table> table;
   try {
     std::istringstream stream(text);
@@ -81,9 +84,8 @@ std::vector<std::string> job_file_flags(const std::string& path, const std::vect
     throw ConfigError(where + " is not valid TOML: " + msg);
   }
   const auto on_command_line = [&args](const std::string& flag) {
-    return std::any_of(args.begin(), args.end(), [&flag](const std::string& a) {
-      return a == flag || a.rfind(flag + "=", 0) == 0;
-    });
+    return std::any_of(args.begin(), args.end(),
+                       [&flag](const std::string& a) { return a == flag || a.rfind(flag + "=", 0) == 0; });
   };
   std::vector<std::string> flags;
   for (const auto& [key, value] : *table) {
@@ -139,7 +141,8 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   CLI::App app{"pi-job: computes pi from a series, with a proven error bound", "pi-job"};
   app.set_version_flag("--version", std::string(PI_HPC_VERSION));
   std::string config_file;
-  app.add_option("--config", config_file, "TOML job file; every flag can be a key in it (flags given here win)");
+  app.add_option("--config", config_file,
+                 "TOML job file; every flag can be a key in it (flags given here win)");
   std::string series, digits, terms, out;
   double progress = 2.0;
   app.add_option("--series", series, "Series: " + accepted_series());
@@ -198,7 +201,8 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
     if (args[i] == "--config") all = job_file_flags(args[i + 1], args, app);
     if (args[i].rfind("--config=", 0) == 0) all = job_file_flags(args[i].substr(9), args, app);
   }
-  if (!args.empty() && args.back().rfind("--config=", 0) == 0) all = job_file_flags(args.back().substr(9), args, app);
+  if (!args.empty() && args.back().rfind("--config=", 0) == 0)
+    all = job_file_flags(args.back().substr(9), args, app);
   all.insert(all.end(), args.begin(), args.end());
   std::vector<std::string> reversed(all.rbegin(), all.rend());
   try {

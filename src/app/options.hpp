@@ -18,8 +18,8 @@ struct JobOptions {
   JobSpec spec;  // under --resume, series, digits and terms are what was given (maybe nothing)
   std::filesystem::path out_dir;
   bool resume = false;
-  std::filesystem::path resume_from;  // empty: OUT/checkpoint.h5
-  std::set<std::string> given;  // the run settings given on the command line or in the job file
+  std::filesystem::path resume_from;     // empty: OUT/checkpoint.h5
+  std::set<std::string> given;           // the run settings given on the command line or in the job file
   std::optional<PublishTarget> publish;  // --publish http://HOST:PORT
   std::string token;                     // from --token-file
   std::optional<GatewayConfig> serve;    // --serve HOST:PORT: the gateway in this process

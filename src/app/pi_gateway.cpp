@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
       throw pi::GatewayError("--request-timeout '" + std::to_string(config.request_timeout_s) +
                              "' is not accepted: give 0.05 to 3600 seconds");
     }
-    if (!max_streams_text.empty()) config.max_streams = whole_number("--max-streams", max_streams_text, 1, 1000000);
+    if (!max_streams_text.empty())
+      config.max_streams = whole_number("--max-streams", max_streams_text, 1, 1000000);
     if (!history_text.empty()) config.history = whole_number("--history", history_text, 1, 1000000);
     if (!queue_text.empty()) config.queue_limit = whole_number("--queue", queue_text, 2, 100000);
   } catch (const pi::GatewayError& e) {

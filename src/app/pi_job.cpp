@@ -1,7 +1,8 @@
 // pi-job: options, roles, logging and exit codes around the run. Under mpirun, rank 0 coordinates and the
 // other ranks work; alone (or with one rank) the process does everything itself.
 // Exit codes: 0 done (or already complete); 1 a failure of the run; 2 a user's mistake (one line on stderr);
-// 3 stopped by SIGINT, SIGTERM or SIGUSR1 after writing a checkpoint; 4 a checkpoint to resume from that
+// 3 stopped by SIGINT, SIGTERM, SIGHUP or SIGUSR1 after writing a checkpoint (5: its checkpoint could not be
+// written); 4 a checkpoint to resume from that
 // fails validation.
 #include <chrono>
 #include <csignal>
@@ -15,8 +16,8 @@
 #include "app/output.hpp"
 #include "app/resume.hpp"
 #include "app/run_lock.hpp"
-#include "checkpoint/durable.hpp"
 #include "checkpoint/checkpoint.hpp"
+#include "checkpoint/durable.hpp"
 #include "coordinator/interrupt.hpp"
 #include "coordinator/job.hpp"
 #include "gateway/gateway.hpp"
@@ -104,7 +105,8 @@ bool restore_outputs(const std::filesystem::path& dir, bool digits_mode) {
   if (!have_pi) pi::write_file_atomic(dir / "pi.txt", *kept->pi_txt);
   if (!have_summary) pi::write_file_atomic(dir / "summary.json", kept->summary_json);
   std::cerr << "[pi-job] wrote " << (!have_pi ? "pi.txt " : "") << (!have_pi && !have_summary ? "and " : "")
-            << (!have_summary ? "summary.json " : "") << "again from " << (dir / "result.h5").string() << std::endl;
+            << (!have_summary ? "summary.json " : "") << "again from " << (dir / "result.h5").string()
+            << std::endl;
   return true;
 }
 
@@ -128,9 +130,9 @@ std::variant<Decided, int> resolve(const pi::JobOptions& options) {
         }
         // result.h5 is gone too: the complete checkpoint holds the whole series; only the final steps run.
         std::cerr << "[pi-job] the job in " << options.out_dir.string()
-                  << " is complete but its results are missing: computing them again from its checkpoint" << std::endl;
+                  << " is complete but its results are missing: computing them again from its checkpoint"
+                  << std::endl;
         plan.already_complete = false;
-        plan.resume = pi::read_checkpoint(pi::checkpoint_path(options.out_dir));
         plan.resume->complete = false;
       }
       pi::check_memory(plan.spec);
@@ -194,17 +196,20 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     live->finish(options.linger_s);
     return 0;
   } catch (const pi::InterruptedUnsaved& e) {
-    std::cerr << "pi-job: " << e.what() << ", but its checkpoint could not be written (see above); the previous "
-              << "checkpoint, if any, is kept (exit code " << pi::kExitInterruptedWithoutCheckpoint << ")" << std::endl;
+    std::cerr << "pi-job: " << e.what()
+              << ", but its checkpoint could not be written (see above); the previous "
+              << "checkpoint, if any, is kept (exit code " << pi::kExitInterruptedWithoutCheckpoint << ")"
+              << std::endl;
     notice("stopped", std::string(e.what()) + "; its checkpoint could not be written");
     if (live) live->finish(0);
     return pi::kExitInterruptedWithoutCheckpoint;
   } catch (const pi::Interrupted& e) {
     // mpirun passes Ctrl-C (SIGINT) on to the ranks as SIGTERM: a rank can't tell them apart.
     const bool launched = launcher_rank().has_value() && e.signal() == SIGTERM;
-    std::cerr << "pi-job: " << e.what() << (launched ? " (from mpirun or the batch system: Ctrl-C, scancel, kill)" : "")
-              << "; resume the job with --resume --out " << options.out_dir.string()
-              << " (exit code " << pi::kExitInterrupted << ")" << std::endl;
+    std::cerr << "pi-job: " << e.what()
+              << (launched ? " (from mpirun or the batch system: Ctrl-C, scancel, kill)" : "")
+              << "; resume the job with --resume --out " << options.out_dir.string() << " (exit code "
+              << pi::kExitInterrupted << ")" << std::endl;
     notice("stopped", std::string(e.what()) + "; the job can be resumed from its checkpoint");
     if (live) live->finish(0);
     return pi::kExitInterrupted;

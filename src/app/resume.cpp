@@ -99,18 +99,14 @@ JobPlan plan_job(const JobOptions& o, std::ostream& log) {
   plan.spec.series = state.series;
   plan.spec.digits = state.digits;
   plan.spec.terms = state.requested_terms;
-  if (state.complete) {
-    plan.already_complete = true;
-    return plan;
-  }
   std::error_code same_ec;
   if (!o.resume_from.empty() && present(newest) && !std::filesystem::equivalent(file, newest, same_ec)) {
     bool newest_good = true;
     try {
       const JobState there = read_checkpoint(newest);
       if (job_of(there) != job_of(state)) {
-        throw ConfigError("--resume-from " + file.string() + " is a checkpoint of another job (" + job_of(state) +
-                          ") than the one in " + o.out_dir.string() + " (" + job_of(there) +
+        throw ConfigError("--resume-from " + file.string() + " is a checkpoint of another job (" +
+                          job_of(state) + ") than the one in " + o.out_dir.string() + " (" + job_of(there) +
                           "): refused, so that its checkpoint is not overwritten; give another --out");
       }
     } catch (const CheckpointError&) {
@@ -121,6 +117,11 @@ JobPlan plan_job(const JobOptions& o, std::ostream& log) {
       std::filesystem::rename(newest, aside);
       log << "[pi-job] " << newest.string() << " fails validation: kept as " << aside << std::endl;
     }
+  }
+  if (state.complete) {
+    plan.already_complete = true;
+    plan.resume = std::move(state);  // the finished series, should the outputs have to be made again
+    return plan;
   }
   log << "[pi-job] resuming " << state.series << " from " << file.string() << " (" << progress_of(state)
       << ", " << state.checkpoints << " checkpoints, " << state.resumes << " resumes before)" << std::endl;

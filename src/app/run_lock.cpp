@@ -76,7 +76,8 @@ RunLock::RunLock(const std::filesystem::path& dir) : file_(dir / ".pi-job.lock")
       throw ConfigError("--out '" + dir.string() + "': cannot lock " + file_.string() + " (" +
                         std::strerror(err) + ")");
     }
-    struct stat held {}, named {};
+    struct stat held {
+    }, named{};
     if (::fstat(fd_, &held) == 0 && ::stat(file_.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
         held.st_dev == named.st_dev) {
       break;

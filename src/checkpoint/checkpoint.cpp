@@ -52,19 +52,26 @@ BigInt from_magnitude(const std::vector<std::uint8_t>& bytes, bool negative) {
 
 std::string file_kind(std::filesystem::file_type t) {
   switch (t) {
-    case std::filesystem::file_type::directory: return "a directory";
-    case std::filesystem::file_type::fifo: return "a fifo";
-    case std::filesystem::file_type::socket: return "a socket";
-    case std::filesystem::file_type::block: return "a block device";
-    case std::filesystem::file_type::character: return "a character device";
-    default: return "not a file";
+    case std::filesystem::file_type::directory:
+      return "a directory";
+    case std::filesystem::file_type::fifo:
+      return "a fifo";
+    case std::filesystem::file_type::socket:
+      return "a socket";
+    case std::filesystem::file_type::block:
+      return "a block device";
+    case std::filesystem::file_type::character:
+      return "a character device";
+    default:
+      return "not a file";
   }
 }
 
 // The number of values a piece of `series` has: a left operand keeps one more (P) than a suffix may.
 bool plausible_value_count(const Series& series, std::size_t values) {
   const Range one{0, 1};
-  return values == series.evaluate(one, false).values.size() || values == series.evaluate(one, true).values.size();
+  return values == series.evaluate(one, false).values.size() ||
+         values == series.evaluate(one, true).values.size();
 }
 
 [[noreturn]] void system_fail(const std::string& what, const std::filesystem::path& path) {
@@ -247,14 +254,16 @@ JobState read_checkpoint(const std::filesystem::path& file) {
     if (s.digits) {
       const auto needed = series->terms_for_digits(*s.digits);
       if (!needed || s.terms < *needed) {
-        throw CheckpointError("its " + std::to_string(s.terms) + " terms of " + s.series + " can't give " +
-                              std::to_string(*s.digits) + " digits (" +
-                              (needed ? "they need " + std::to_string(*needed) : std::string("out of reach")) +
-                              "): its parameters disagree with each other");
+        throw CheckpointError(
+            "its " + std::to_string(s.terms) + " terms of " + s.series + " can't give " +
+            std::to_string(*s.digits) + " digits (" +
+            (needed ? "they need " + std::to_string(*needed) : std::string("out of reach")) +
+            "): its parameters disagree with each other");
       }
     } else if (s.requested_terms != s.terms) {
-      throw CheckpointError("it asks for " + std::to_string(s.requested_terms.value_or(0)) + " terms but holds a grid of " +
-                            std::to_string(s.terms) + ": its parameters disagree with each other");
+      throw CheckpointError("it asks for " + std::to_string(s.requested_terms.value_or(0)) +
+                            " terms but holds a grid of " + std::to_string(s.terms) +
+                            ": its parameters disagree with each other");
     }
     const Grid grid(*series, s.terms);
     if (grid.size() != s.grid_ranges || grid.step() != s.grid_step) {
@@ -300,7 +309,8 @@ JobState read_checkpoint(const std::filesystem::path& file) {
       }
       const std::uint64_t values = h5::read_u64_attribute(g, "values");
       if (values == 0 || values > 8 || !plausible_value_count(*series, values))
-        throw CheckpointError(name + " has " + std::to_string(values) + " values, which no piece of " + s.series + " has");
+        throw CheckpointError(name + " has " + std::to_string(values) + " values, which no piece of " +
+                              s.series + " has");
       for (std::uint64_t k = 0; k < values; ++k) {
         const std::string vname = "value_" + std::to_string(k);
         try {
@@ -388,7 +398,8 @@ std::optional<KeptOutputs> read_kept_outputs(const std::filesystem::path& dir) {
       return std::nullopt;
     KeptOutputs kept;
     const auto as_text = [](const std::vector<std::uint8_t>& b) { return std::string(b.begin(), b.end()); };
-    kept.summary_json = as_text(h5::read_dataset_bytes(h5::open_checked_dataset(root, "summary_json"), "summary_json"));
+    kept.summary_json =
+        as_text(h5::read_dataset_bytes(h5::open_checked_dataset(root, "summary_json"), "summary_json"));
     if (h5::read_string_attribute(root, "mode") == "digits")
       kept.pi_txt = as_text(h5::read_dataset_bytes(h5::open_checked_dataset(root, "pi"), "pi")) + "\n";
     return kept;

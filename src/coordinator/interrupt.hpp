@@ -1,7 +1,7 @@
-// SIGINT, SIGTERM, SIGHUP and SIGUSR1 ask the job to stop at the next safe point (after a checkpoint); the run
-// loops poll for it and end the job cleanly with its own exit code, instead of dying in the middle of a write.
-// A long computation that cannot poll (a big merge, the final division, a decimal conversion) runs through
-// run_interruptible, so that a stop is answered at once and the computation is abandoned.
+// SIGINT, SIGTERM, SIGHUP and SIGUSR1 ask the job to stop at the next safe point (after a checkpoint); the
+// run loops poll for it and end the job cleanly with its own exit code, instead of dying in the middle of a
+// write. A long computation that cannot poll (a big merge, the final division, a decimal conversion) runs
+// through run_interruptible, so that a stop is answered at once and the computation is abandoned.
 #pragma once
 
 #include <atomic>

@@ -138,7 +138,8 @@ class Checkpointing {
            << state.grid_ranges << " ranges): it stays as it is" << std::endl;
       return;
     }
-    if (!save(state, stop ? stop->what() : "the run stopped") && stop) throw InterruptedUnsaved(stop->signal());
+    if (!save(state, stop ? stop->what() : "the run stopped") && stop)
+      throw InterruptedUnsaved(stop->signal());
   }
 
   void wait() {
@@ -182,7 +183,7 @@ class Checkpointing {
     std::uint64_t terms = 0;
     std::uint64_t ranges_done = 0;
   };
-  std::mutex saved_mutex_;  // the background writer updates saved_
+  std::mutex saved_mutex_;                          // the background writer updates saved_
   Saved saved_{0, static_cast<std::uint64_t>(-1)};  // nothing saved yet
 };
 
@@ -316,14 +317,17 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     // of its own. Bound to one core (mpirun's default for a rank), this process mostly waits during the
     // series: the square root runs then. With two cores or more it runs beside the final division instead,
     // when workers sharing this node have nothing to do, rather than take a core from them during the series.
-    const auto start_prepare = [&series, bits] { return run_detached([series, bits] { series->prepare(bits); }); };
+    const auto start_prepare = [&series, bits] {
+      return run_detached([series, bits] { series->prepare(bits); });
+    };
     const bool prepare_beside_division = usable_cpus() >= 2;
     std::shared_future<void> prepared;
     // A stop leaves the square root running: the process then ends without waiting for it.
     const struct AbandonIfUnfinished {
       std::shared_future<void>& f;
       ~AbandonIfUnfinished() {
-        if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) mark_work_abandoned();
+        if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+          mark_work_abandoned();
       }
     } abandon_prepare{prepared};
     if (!prepare_beside_division) prepared = start_prepare();
@@ -396,7 +400,8 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
       state.ranges_done = grid.size();
       try {
         result.estimates = run_interruptible([series, root, bits] { return series->estimate(*root, bits); });
-        while (prepared.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) throw_if_interrupted();
+        while (prepared.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
+          throw_if_interrupted();
         prepared.get();
       } catch (const Interrupted& stop) {
         // The series is done: a resume starts from its result.

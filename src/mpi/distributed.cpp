@@ -17,7 +17,8 @@
 namespace pi {
 namespace {
 
-// A gap between two looks of a waiting loop that only a stopped process explains (they are milliseconds apart).
+// A gap between two looks of a waiting loop that only a stopped process explains (they are milliseconds
+// apart).
 constexpr auto kStoppedGap = std::chrono::seconds(3);
 
 std::string hostname() {
@@ -61,13 +62,13 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
   const int rank = message.source;
   const int w = rank - 1;
   switch (message.tag) {
-    case Tag::ready:
-    {
+    case Tag::ready: {
       // "HOST PID"
       const std::string text = decode_text(message.body);
       const auto space = text.rfind(' ');
       hosts_[static_cast<std::size_t>(rank)] = text.substr(0, space);
-      if (space != std::string::npos) pids_[static_cast<std::size_t>(rank)] = std::atol(text.c_str() + space + 1);
+      if (space != std::string::npos)
+        pids_[static_cast<std::size_t>(rank)] = std::atol(text.c_str() + space + 1);
     }
       scheduler.workers()[static_cast<std::size_t>(w)].host = hosts_[static_cast<std::size_t>(rank)];
       make_idle(scheduler, rank);

@@ -111,7 +111,7 @@ expect_refusal() {
     pass=$((pass + 1))
   fi
 }
-listing() { (cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %s %Y' 2>/dev/null; find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+listing() { (cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %s' 2>/dev/null; find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 
 # A refused command line creates nothing: a bad --serve address, a port in use, too many digits.
 expect_usage_error "--serve 'nonsense'" --series machin --digits 10 --out "$tmp/none1" --serve nonsense

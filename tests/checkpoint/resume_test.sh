@@ -167,6 +167,8 @@ with h5py.File(d + "/result.h5", "r") as f:
 PY
     ;;
   refuse)
+    "$job" --series chudnovsky --digits 3000000 --out "$tmp/ref3m" --progress-interval 0 2>/dev/null
+    cp "$tmp/ref3m/pi.txt" "$tmp/ref3m.txt"
     # Parameters that disagree with the checkpoint are refused by name, with exit code 2, touching nothing;
     # so is a new job over a checkpoint.
     start run --series chudnovsky --digits 3000000 --checkpoint-interval 0.3
@@ -189,6 +191,26 @@ PY
     "$job" --resume --out "$tmp/empty" >"$tmp/empty.log" 2>&1
     echo $? >"$tmp/empty.rc"
     check "--resume with nothing to resume: exit 2" exit_is empty 2
+    # --resume-from another job's checkpoint into a directory that holds this job's: refused, nothing changed.
+    mpirun -n 3 "$job" --series machin --digits 20000 --out "$tmp/other" --progress-interval 0 >/dev/null 2>&1
+    mpirun -n 3 "$job" --resume-from "$tmp/other/checkpoint.h5" --out "$tmp/run" >"$tmp/from.log" 2>&1
+    check "--resume-from another job's checkpoint over this one's: refused" log_has "$tmp/from.log" "is a checkpoint of another job"
+    check "--resume-from another job: nothing changed" [ "$before" == "$(fingerprint "$tmp/run")" ]
+    # A checkpoint whose series was relabelled (its checksums still good): refused up front with exit 4 and
+    # one line, nothing changed; the good older checkpoint is still there for --resume-from afterwards.
+    cp -r "$tmp/run" "$tmp/relabel"
+    /usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f.attrs.modify('series', b'machin'); f.close()" \
+      "$tmp/relabel/checkpoint.h5"
+    before_relabel=$(fingerprint "$tmp/relabel")
+    resume relabel
+    check "relabelled series: exit 4" exit_is relabel 4
+    check "relabelled series: one line naming the file" \
+      [ "$(grep -c "^pi-job: cannot resume: $tmp/relabel/checkpoint.h5" "$tmp/relabel.resume.log")" == 1 ]
+    check "relabelled series: no C++ text" bash -c "! grep -q 'range_check\|what()' '$tmp/relabel.resume.log'"
+    check "relabelled series: nothing changed" [ "$before_relabel" == "$(fingerprint "$tmp/relabel")" ]
+    resume relabel --resume-from "$tmp/relabel/checkpoint.1.h5"
+    check "the older checkpoint survived and resumes" exit_is relabel 0
+    check "  to MPFR's digits" same_file "$tmp/relabel/pi.txt" "$tmp/ref3m.txt"
     ;;
   disk)
     # A directory that becomes read-only, or full, mid-run: a clear error, the previous checkpoint survives,
@@ -235,6 +257,24 @@ PY
       check "$trouble: the job finishes" exit_is "$trouble" 0
       check "$trouble: the result equals an undisturbed run's" same_file "$out/pi.txt" "$tmp/ref/pi.txt"
     done
+    # A stop whose checkpoint can't be written (the disk full at SIGTERM): not exit 3, which promises a
+    # checkpoint, but exit 5, saying so; the previous checkpoint stays.
+    out=$mnt/fullstop
+    "$job" --series leibniz --terms 4503599627370496 --out "$out" --progress-interval 0 --checkpoint-interval 1 \
+      >"$tmp/fullstop.log" 2>&1 &
+    bg=$!
+    wait_for "$tmp/fullstop.log" "checkpoint 2 written" 60
+    cp "$out/checkpoint.h5" "$tmp/fullstop-kept.h5"
+    dd if=/dev/zero of="$mnt/filler" bs=1M count=64 2>/dev/null
+    sleep 1.5  # past the next interval, which fails too
+    kill -TERM "$bg"
+    wait "$bg"
+    echo $? >"$tmp/fullstop.rc"
+    bg=""
+    rm -f "$mnt/filler"
+    check "a stop whose checkpoint can't be written: exit 5" exit_is fullstop 5
+    check "  and it says so" log_has "$tmp/fullstop.log" "stopped by SIGTERM, but its checkpoint could not be written"
+    check "  the previous checkpoint is intact" bash -c "cmp -s '$out/checkpoint.h5' '$tmp/fullstop-kept.h5' || h5dump -H '$out/checkpoint.h5' >/dev/null"
     ;;
   signals)
     # SIGTERM and SIGUSR1 write a checkpoint before the job exits (code 3); the resumed job is identical.
