@@ -209,12 +209,12 @@ void CheckpointStore::save(const JobState& state, const std::string& reason) {
 JobState read_checkpoint(const std::filesystem::path& file) {
   // Only a regular file: HDF5 would wait for ever on a fifo, and throw raw errors for the rest.
   std::error_code ec;
-  const auto status = std::filesystem::status(file, ec);
+  const auto entry = std::filesystem::status(file, ec);
   if (ec && ec != std::errc::no_such_file_or_directory)
     throw CheckpointError(file.string() + ": " + ec.message());
-  if (!std::filesystem::exists(status)) throw CheckpointError(file.string() + ": no such file");
-  if (!std::filesystem::is_regular_file(status))
-    throw CheckpointError(file.string() + ": not a regular file (" + file_kind(status.type()) + ")");
+  if (!std::filesystem::exists(entry)) throw CheckpointError(file.string() + ": no such file");
+  if (!std::filesystem::is_regular_file(entry))
+    throw CheckpointError(file.string() + ": not a regular file (" + file_kind(entry.type()) + ")");
   try {
     JobState s;
     const h5::Handle f = h5::open_file_readonly(file);
