@@ -14,6 +14,8 @@ herr_t collect(unsigned /*n*/, const H5E_error2_t* e, void* data) {
   auto& messages = *static_cast<std::vector<std::string>*>(data);
   std::string m = e->desc ? e->desc : "";
   if (m.empty() && e->func_name) m = e->func_name;
+  std::replace(m.begin(), m.end(), '\n', ' ');  // the message stays one line
+  std::replace(m.begin(), m.end(), '\r', ' ');
   if (!m.empty() && std::find(messages.begin(), messages.end(), m) == messages.end()) messages.push_back(m);
   return 0;
 }

@@ -166,9 +166,11 @@ class Checkpointing {
       }
       return true;
     } catch (const std::exception& e) {
-      log_ << "[pi-job] checkpoint failed (" << reason << "): " << e.what()
-           << "; the previous checkpoint is kept" << std::endl;
-      if (events_) events_->publish("notice", {{"level", "checkpoint"}, {"text", e.what()}});
+      std::string why = e.what();
+      std::replace(why.begin(), why.end(), '\n', ' ');  // one line in the log, whatever the cause's text
+      log_ << "[pi-job] checkpoint failed (" << reason << "): " << why << "; the previous checkpoint is kept"
+           << std::endl;
+      if (events_) events_->publish("notice", {{"level", "checkpoint"}, {"text", why}});
       return false;
     }
   }
