@@ -1,6 +1,10 @@
 #include "coordinator/interrupt.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -52,6 +56,67 @@ int stop_signal() { return g_stop_signal; }
 void throw_if_interrupted() {
   if (const int sig = g_stop_signal) throw Interrupted(sig);
 }
+
+namespace detail {
+namespace {
+
+// One helper thread's mailbox. The thread holds it too, so that neither outlives the other's use of it.
+struct Helper {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::function<void()> job;
+  bool abandoned = false;
+};
+
+std::mutex g_helper_mutex;
+std::shared_ptr<Helper> g_helper;
+
+void serve(const std::shared_ptr<Helper>& h) {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(h->mutex);
+      h->wake.wait(lock, [&h] { return static_cast<bool>(h->job); });
+      job = std::move(h->job);
+      h->job = nullptr;
+    }
+    job();
+    std::lock_guard lock(h->mutex);
+    if (h->abandoned) return;
+  }
+}
+
+}  // namespace
+
+void run_on_helper(std::function<void()> job) {
+  std::shared_ptr<Helper> h;
+  {
+    std::lock_guard lock(g_helper_mutex);
+    if (!g_helper) {
+      g_helper = std::make_shared<Helper>();
+      // Detached: it waits for jobs until the process ends.
+      std::thread([h = g_helper] { serve(h); }).detach();
+    }
+    h = g_helper;
+  }
+  {
+    std::lock_guard lock(h->mutex);
+    h->job = std::move(job);
+  }
+  h->wake.notify_one();
+}
+
+void abandon_helper() {
+  std::lock_guard lock(g_helper_mutex);
+  if (!g_helper) return;
+  {
+    std::lock_guard inner(g_helper->mutex);
+    g_helper->abandoned = true;
+  }
+  g_helper.reset();
+}
+
+}  // namespace detail
 
 bool work_abandoned() { return g_abandoned.load(); }
 void mark_work_abandoned() { g_abandoned.store(true); }

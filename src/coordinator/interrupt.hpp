@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -68,16 +69,24 @@ std::shared_future<void> run_detached(F work) {
   return done;
 }
 
-// Runs `work` on a thread of its own while this thread watches for a stop signal. Returns what `work`
+namespace detail {
+// Hands `job` to the helper thread (one, kept between calls: a thread per call would cost tens of
+// microseconds each, and a run has thousands of tasks).
+void run_on_helper(std::function<void()> job);
+// The helper is busy with an abandoned job: later jobs go to a new helper.
+void abandon_helper();
+}  // namespace detail
+
+// Runs `work` on the helper thread while this thread watches for a stop signal. Returns what `work`
 // returns (or rethrows what it threw); throws Interrupted as soon as a stop is asked for, leaving `work`
-// running (see work_abandoned). `work` must own or outlive-safely reference what it uses.
+// running (see work_abandoned). `work` must own what it uses, or use what lives until the process ends.
 template <class F>
 auto run_interruptible(F work) -> decltype(work()) {
   using R = decltype(work());
   throw_if_interrupted();
   auto promise = std::make_shared<std::promise<R>>();
   std::future<R> result = promise->get_future();
-  std::thread thread([promise, work = std::move(work)]() mutable {
+  detail::run_on_helper([promise, work = std::move(work)]() mutable {
     try {
       if constexpr (std::is_void_v<R>) {
         work();
@@ -92,11 +101,10 @@ auto run_interruptible(F work) -> decltype(work()) {
   while (result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
     if (const int sig = stop_signal()) {
       mark_work_abandoned();
-      thread.detach();
+      detail::abandon_helper();
       throw Interrupted(sig);
     }
   }
-  thread.join();
   return result.get();
 }
 

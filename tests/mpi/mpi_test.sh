@@ -211,6 +211,25 @@ case $case_name in
         fi
       done
     done
+    # Alone, a SIGTERM in the final division and in the decimal conversion (each one long computation) is
+    # answered at once: exit 3, and the checkpoint holds the finished series.
+    for phase in "final division" "decimal conversion"; do
+      name=phase-${phase%% *}
+      "$job" --series chudnovsky --digits 3000000 --out "$tmp/$name" --progress-interval 0.02 >"$tmp/$name.log" 2>&1 &
+      bg=$!
+      wait_for "$tmp/$name.log" "$phase" 120
+      kill -TERM "$bg"
+      wait "$bg"
+      echo $? >"$tmp/$name.rc"
+      bg=""
+      if grep -q "\[pi-job\] done:" "$tmp/$name.log"; then
+        echo "  ($phase ended before the signal: nothing to check)"
+      else
+        check "SIGTERM in the $phase, alone: exit 3" exit_is "$name" 3
+        check "SIGTERM in the $phase, alone: the checkpoint has every range" \
+          log_has "$name" "written (stopped by SIGTERM): \([0-9]*\)/\1 ranges"
+      fi
+    done
     # SIGHUP (a closed terminal) is a stop like SIGTERM.
     "$job" --series leibniz --terms 4503599627370496 --out "$tmp/hup" --progress-interval 0 >"$tmp/hup.log" 2>&1 &
     bg=$!
