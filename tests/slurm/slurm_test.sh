@@ -171,6 +171,8 @@ check "the second run knew it was a restart" grep -q "run 2 (restart count 1)" "
 check "the second run resumed from the checkpoint" grep -q "resuming leibniz from .*checkpoint.h5 ([1-9]" "$log"
 check "the result equals an uninterrupted run's" same_result "$d/out/node" "$d/out/ref"
 check "summary.json counts the resume" [ "$(json "$d/out/node/summary.json" 'd["resumes"] >= 1')" == True ]
+echo "--- node-failure job log:"
+grep "pi.sbatch" "$log"
 fi
 
 # 2. The walltime: USR1 before --time ends; the job checkpoints, requeues itself, and completes.
