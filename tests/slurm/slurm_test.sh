@@ -171,6 +171,10 @@ check "the second run knew it was a restart" grep -q "run 2 (restart count 1)" "
 check "the second run resumed from the checkpoint" grep -q "resuming leibniz from .*checkpoint.h5 ([1-9]" "$log"
 check "the result equals an uninterrupted run's" same_result "$d/out/node" "$d/out/ref"
 check "summary.json counts the resume" [ "$(json "$d/out/node/summary.json" 'd["resumes"] >= 1')" == True ]
+# The first run's srun may outlive the failure and even exit 0: the script must leave the job to Slurm's
+# requeue, neither relaunching a step that did run nor failing the job (a race the requeue could lose).
+check "the first run was not taken for a launch failure" bash -c "! grep -q 'the step did not start' '$log'"
+check "nor failed by the script" bash -c "! grep -q 'srun exited 0, but pi-job did not complete' '$log'"
 echo "--- node-failure job log:"
 grep "pi.sbatch" "$log"
 fi
