@@ -115,9 +115,9 @@ listing() { (cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %s' 2
 
 # A refused command line creates nothing: a bad --serve address, a port in use, too many digits.
 expect_usage_error "--serve 'nonsense'" --series machin --digits 10 --out "$tmp/none1" --serve nonsense
-python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); open('$tmp/port','w').write(str(s.getsockname()[1])); time.sleep(30)" &
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); open('$tmp/port','w').write(str(s.getsockname()[1])); time.sleep(300)" &
 holder=$!
-for _ in $(seq 50); do [[ -s $tmp/port ]] && break; sleep 0.1; done
+for _ in $(seq 600); do [[ -s $tmp/port ]] && break; sleep 0.1; done
 expect_usage_error "--serve" --series machin --digits 10 --out "$tmp/none2" --serve "127.0.0.1:$(cat "$tmp/port")"
 kill "$holder"
 expect_usage_error "MiB" --series chudnovsky --digits 100000000000 --out "$tmp/none3"
@@ -139,7 +139,7 @@ expect_usage_error "is not a text file" --config "$tmp/binary.toml"
 # killed does not block a resume.
 "$job" --series leibniz --terms 4503599627370496 --out "$tmp/busy" --progress-interval 0 --checkpoint-interval 0 2>"$tmp/busy.log" &
 first=$!
-for _ in $(seq 100); do grep -q "ranges on 1 rank" "$tmp/busy.log" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q "ranges on 1 rank" "$tmp/busy.log" && break; sleep 0.05; done
 expect_usage_error "is in use by another pi-job run (pid $first on" --resume --out "$tmp/busy"
 expect_usage_error "is in use by another pi-job run" --series machin --digits 10 --out "$tmp/busy"
 ok "the refused runs wrote no checkpoint into the busy directory" [ ! -e "$tmp/busy/checkpoint.h5" ]
@@ -153,15 +153,20 @@ ok "a run that ends removes its lock file" [ ! -e "$tmp/busy/.pi-job.lock" ]
 # Run settings carry over to a resume: --checkpoint-interval given to the first run is the resumed run's.
 "$job" --series leibniz --terms 4503599627370496 --out "$tmp/carry" --progress-interval 0 --checkpoint-interval 0.5 2>"$tmp/carry.log" &
 first=$!
-for _ in $(seq 200); do grep -q "checkpoint 1 written" "$tmp/carry.log" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q "checkpoint 1 written" "$tmp/carry.log" && break; sleep 0.05; done
 kill -TERM "$first"
 wait "$first"
 "$job" --resume --out "$tmp/carry" 2>"$tmp/carry2.log" &
 second=$!
-sleep 2.5
+# Two interval checkpoints within 30 s, however slow the machine (a sanitizer build, a loaded CI): with the
+# default interval (60 s) not even one could come.
+for _ in $(seq 300); do
+  [[ $(grep -c 'written (interval)' "$tmp/carry2.log") -ge 2 ]] && break
+  sleep 0.1
+done
 kill -TERM "$second"
 wait "$second"
-ok "a resume keeps --checkpoint-interval 0.5 (several interval checkpoints in 2.5 s)" \
+ok "a resume keeps --checkpoint-interval 0.5 (two interval checkpoints within 30 s)" \
   [ "$(grep -c 'written (interval)' "$tmp/carry2.log")" -ge 2 ]
 ok "and its progress interval 0 (no progress lines)" bash -c "! grep -q 'progress:' '$tmp/carry2.log'"
 

@@ -58,7 +58,7 @@ PY
       --publish "http://127.0.0.1:$port" --token-file "$tmp/token" >"$tmp/stuckjob.log" 2>&1
     rc=$?
     check "publishing to a gateway that never answers: the job exits 0" [ "$rc" == 0 ]
-    check "the job ends within 15 s ($((SECONDS - start)) s)" [ $((SECONDS - start)) -le 15 ]
+    check "the job ends within 25 s ($((SECONDS - start)) s; it waited for ever before)" [ $((SECONDS - start)) -le 25 ]
     check "the result is written" [ -s "$tmp/stuck/pi.txt" ]
     kill -9 "$viewer"
     # A real pi-gateway, SIGSTOPped while the job publishes to it.
@@ -69,7 +69,7 @@ PY
       --publish "http://127.0.0.1:$port" --token-file "$tmp/token" >"$tmp/stoppedjob.log" 2>&1
     rc=$?
     check "publishing to a stopped pi-gateway: the job exits 0" [ "$rc" == 0 ]
-    check "and ends within 15 s ($((SECONDS - start)) s)" [ $((SECONDS - start)) -le 15 ]
+    check "and ends within 25 s ($((SECONDS - start)) s)" [ $((SECONDS - start)) -le 25 ]
     kill -CONT "$gw"
     ;;
   restart)
