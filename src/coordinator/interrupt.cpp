@@ -2,12 +2,12 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <memory>
-#include <mutex>
-#include <thread>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 namespace pi {
 namespace {
