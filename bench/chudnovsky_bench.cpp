@@ -26,8 +26,12 @@ double time_ours(std::uint64_t digits) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto series = pi::make_series("chudnovsky");
   pi::LocalExecutor local(*series);
-  const pi::RunResult r = pi::run_job(pi::JobSpec{"chudnovsky", digits, std::nullopt, 0.0, {}}, local, log);
-  pi::write_outputs(dir, r);
+  pi::JobSpec spec;
+  spec.series = "chudnovsky";
+  spec.digits = digits;
+  spec.progress_interval_s = 0.0;
+  const pi::RunResult r = pi::run_job(spec, local, log);
+  pi::write_outputs(dir, r, pi::summary_json(r).dump(2) + "\n");
   return seconds_since(t0);
 }
 

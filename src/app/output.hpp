@@ -12,6 +12,6 @@
 namespace pi {
 
 nlohmann::json summary_json(const RunResult& result);
-void write_outputs(const std::filesystem::path& dir, const RunResult& result);
+void write_outputs(const std::filesystem::path& dir, const RunResult& result, const std::string& summary);
 
 }  // namespace pi

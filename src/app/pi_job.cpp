@@ -180,10 +180,13 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     pi::RunResult result =
         pi::run_job(plan.spec, executor, std::cerr,
                     pi::JobIo{plan.resume ? &*plan.resume : nullptr, &checkpoints, feed ? &*feed : nullptr});
-    pi::write_outputs(options.out_dir, result);
-    pi::write_result_file(options.out_dir, result, pi::summary_json(result).dump(2) + "\n");
+    // summary.json's text, once: the file, and result.h5's copy of it, which must hold the same bytes.
+    const nlohmann::json summary = pi::summary_json(result);
+    const std::string summary_text = summary.dump(2) + "\n";
+    pi::write_outputs(options.out_dir, result, summary_text);
+    pi::write_result_file(options.out_dir, result, summary_text);
     if (feed) {
-      feed->publish("done", pi::summary_json(result));
+      feed->publish("done", summary);
       result.final_state.last_event_id = feed->last_id();
     }
     try {
