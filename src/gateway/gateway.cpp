@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -110,7 +111,10 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   asio::io_context io{1};
   tcp::acceptor acceptor;
   asio::steady_timer accept_pause;  // after an accept that failed for want of descriptors or memory
-  bool accept_failing = false;      // said so once; quiet until an accept succeeds again
+  // Failed accepts are said at most once a minute: when descriptors free up, successes and failures
+  // interleave for a while, and one report per failure (or per run of failures) would flood the log.
+  std::optional<std::chrono::steady_clock::time_point> accept_reported;
+  std::uint64_t accept_unreported = 0;  // failures since the last report
   asio::steady_timer heartbeat;
   Hub hub;
   std::mt19937 rng{std::random_device{}()};
@@ -448,7 +452,6 @@ void Gateway::Impl::accept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
-      self->accept_failing = false;
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<HttpSession>(std::move(socket), *self)->read();
       self->accept();
@@ -457,12 +460,18 @@ void Gateway::Impl::accept() {
     // Out of descriptors (or memory): the connection stays in the listen queue and accepting again at once
     // would fail again at once, a loop that takes the core the streams need. Pause, then try again.
     ++self->hub.metrics().accept_errors;
-    if (!self->accept_failing) {
-      self->accept_failing = true;
+    const auto now = std::chrono::steady_clock::now();
+    if (!self->accept_reported || now - *self->accept_reported >= std::chrono::minutes(1)) {
       std::cerr << "[pi-gateway] cannot accept connections: " << ec.message()
                 << " (each stream holds a descriptor: raise the limit, ulimit -n, or lower --max-streams);"
-                   " trying again every 100 ms"
-                << std::endl;
+                   " trying again every 100 ms";
+      if (self->accept_unreported > 0)
+        std::cerr << "; " << self->accept_unreported << " more failed since the last report";
+      std::cerr << std::endl;
+      self->accept_reported = now;
+      self->accept_unreported = 0;
+    } else {
+      ++self->accept_unreported;
     }
     self->accept_pause.expires_after(std::chrono::milliseconds(100));
     self->accept_pause.async_wait([self](beast::error_code wait_ec) {
