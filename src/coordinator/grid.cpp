@@ -17,7 +17,6 @@ Grid::Grid(const Series& series, std::uint64_t terms) : terms_(terms) {
 
 std::uint64_t Grid::edge(std::uint64_t i) const {
   if (step_ != 0) return std::min(terms_, i * step_);
-  __extension__ using Uint128 = unsigned __int128;
   return static_cast<std::uint64_t>(static_cast<Uint128>(terms_) * i / count_);
 }
 

@@ -7,11 +7,10 @@
 #include <string>
 
 #include "series/binary_splitting.hpp"
+#include "series/fingerprint.hpp"
 
 namespace pi {
 namespace {
-
-__extension__ using Uint128 = unsigned __int128;
 
 // Guard digits carried beyond the digits asked for, so the enclosure almost never straddles a digit boundary.
 constexpr std::uint64_t kGuardDigits = 20;
@@ -83,6 +82,96 @@ struct ArctanTerms {
   }
 };
 
+// The same term families modulo a prime, in Montgomery form: p(k), q(k) and a(k) p(k) for k >= 1.
+struct TermMod {
+  std::uint64_t p, q, t;
+};
+
+// x R^e mod m, a plain number (Montgomery::to multiplies by R once).
+std::uint64_t times_r(const Montgomery& m, std::uint64_t x, int e) {
+  for (int i = 0; i < e; ++i) x = m.to(x);
+  return x;
+}
+
+// Chudnovsky and Ramanujan: p(k) = sign c (x1 k - y1)(x2 k - y2)(x3 k - y3), q(k) = k^3 qf,
+// a(k) = a0 + a1 k. Each product of plain factors is arranged to come out in Montgomery form directly:
+// mul(a, b) is a b / R, so mul(mul(f1, f2), mul(f3, c R^4)) = c f1 f2 f3 R.
+struct HyperMod {
+  bool negative;
+  std::uint64_t c, x1, y1, x2, y2, x3, y3, qf, a0, a1;
+  struct Prepared {
+    const Montgomery& m;
+    std::uint64_t c_r4, qf_r4, a0_m, a1_r2;
+  };
+  Prepared prepare(const Montgomery& m) const {
+    return Prepared{m, times_r(m, c, 4), times_r(m, qf, 4), m.to(a0), times_r(m, a1, 2)};
+  }
+  static TermMod at(const Prepared& pr, std::uint64_t k, const HyperMod& h) {
+    const Montgomery& m = pr.m;
+    std::uint64_t p = m.mul(m.mul(h.x1 * k - h.y1, h.x2 * k - h.y2), m.mul(h.x3 * k - h.y3, pr.c_r4));
+    if (h.negative) p = m.neg(p);
+    const std::uint64_t q = m.mul(m.mul(k, k), m.mul(k, pr.qf_r4));
+    const std::uint64_t a = m.add(pr.a0_m, m.mul(pr.a1_r2, k));
+    return TermMod{p, q, m.mul(a, p)};
+  }
+  std::uint64_t t0() const { return a0; }
+};
+
+// arctan(1/x): p(k) = -(2k - 1), q(k) = (2k + 1) x^2, a(k) = 1.
+struct ArctanMod {
+  std::uint64_t x_squared;
+  struct Prepared {
+    const Montgomery& m;
+    std::uint64_t r2, x2_r2;
+  };
+  Prepared prepare(const Montgomery& m) const {
+    return Prepared{m, times_r(m, 1, 2), times_r(m, x_squared, 2)};
+  }
+  static TermMod at(const Prepared& pr, std::uint64_t k, const ArctanMod&) {
+    const Montgomery& m = pr.m;
+    const std::uint64_t p = m.neg(m.mul(2 * k - 1, pr.r2));  // -(2k - 1) R
+    return TermMod{p, m.mul(2 * k + 1, pr.x2_r2), p};
+  }
+  std::uint64_t t0() const { return 1; }
+};
+
+// The residues of split_range(terms, range, is_suffix) modulo each prime, appended to `out` as P, Q, T
+// (value-major, as residues_of gives them): a left-to-right fold of the terms, which gives the same
+// integers as the balanced split, the merge being associative; P is zero exactly when the split skips it.
+template <class Mod>
+void fold_residues(const Mod& family, Range range, bool is_suffix, const std::vector<std::uint64_t>& primes,
+                   Residues& out) {
+  const std::size_t base = out.size();
+  out.resize(base + 3 * primes.size());
+  for (std::size_t j = 0; j < primes.size(); ++j) {
+    const Montgomery m(primes[j]);
+    std::uint64_t p = 1, q = 1, t = 0;  // the empty range
+    if (range.size() > 0) {
+      const auto prepared = family.prepare(m);
+      std::uint64_t P = m.one(), Q = m.one(), T = m.to(family.t0());
+      std::uint64_t k = range.begin;
+      if (k > 0) {
+        const TermMod first = Mod::at(prepared, k, family);
+        P = first.p;
+        Q = first.q;
+        T = first.t;
+      }
+      for (++k; k < range.end; ++k) {
+        const TermMod r = Mod::at(prepared, k, family);
+        T = m.add(m.mul(T, r.q), m.mul(P, r.t));  // T = T_l Q_r + P_l T_r
+        P = m.mul(P, r.p);
+        Q = m.mul(Q, r.q);
+      }
+      p = is_suffix && range.size() >= 2 ? 0 : m.from(P);
+      q = m.from(Q);
+      t = m.from(T);
+    }
+    out[base + j] = p;
+    out[base + primes.size() + j] = q;
+    out[base + 2 * primes.size() + j] = t;
+  }
+}
+
 std::vector<BigInt> to_values(SplitTriple&& t) { return {std::move(t.p), std::move(t.q), std::move(t.t)}; }
 SplitTriple to_triple(const std::vector<BigInt>& v, std::size_t offset) {
   return SplitTriple{v.at(offset), v.at(offset + 1), v.at(offset + 2)};
@@ -150,6 +239,31 @@ double sum_lower_bound(const BigInt& t, const BigInt& q) {
 class FastSeries : public Series {
  public:
   SeriesKind kind() const override { return SeriesKind::fast; }
+  bool fingerprinted() const override { return true; }
+
+  // Values come in triples (P, Q, T), each merging as merge_into does: P = P_l P_r, Q = Q_l Q_r,
+  // T = T_l Q_r + P_l T_r (P_r = 0, a suffix, gives P = 0 as merge_into does).
+  Residues combine_fingerprints(const Residues& left, const Residues& right,
+                                const std::vector<std::uint64_t>& primes) const override {
+    const std::size_t n = primes.size();
+    if (n == 0 || left.size() != right.size() || left.size() % (3 * n) != 0)
+      throw SeriesError(std::string(name()) + ": fingerprints of different shapes");
+    Residues out(left.size());
+    const auto mulmod = [](std::uint64_t a, std::uint64_t b, std::uint64_t p) {
+      return static_cast<std::uint64_t>(static_cast<Uint128>(a) * b % p);
+    };
+    for (std::size_t base = 0; base < left.size(); base += 3 * n) {
+      for (std::size_t j = 0; j < n; ++j) {
+        const std::uint64_t p = primes[j];
+        const std::uint64_t pl = left[base + j], ql = left[base + n + j], tl = left[base + 2 * n + j];
+        const std::uint64_t pr = right[base + j], qr = right[base + n + j], tr = right[base + 2 * n + j];
+        out[base + j] = mulmod(pl, pr, p);
+        out[base + n + j] = mulmod(ql, qr, p);
+        out[base + 2 * n + j] = (mulmod(tl, qr, p) + mulmod(pl, tr, p)) % p;
+      }
+    }
+    return out;
+  }
   std::uint64_t max_terms() const override { return std::uint64_t{1} << 40; }
   std::optional<std::uint64_t> terms_for_digits(std::uint64_t digits) const override {
     return static_cast<std::uint64_t>(
@@ -180,7 +294,14 @@ class HypergeometricSeries final : public FastSeries {
     unsigned long a0, a1;    // a(k) = a0 + a1 k
   };
 
-  HypergeometricSeries(Spec spec, Terms terms) : spec_(std::move(spec)), terms_(terms) {}
+  HypergeometricSeries(Spec spec, Terms terms, HyperMod mod)
+      : spec_(std::move(spec)), terms_(terms), mod_(mod) {}
+
+  Residues fingerprint(Range range, bool is_suffix, const std::vector<std::uint64_t>& primes) const override {
+    Residues out;
+    fold_residues(mod_, range, is_suffix, primes, out);
+    return out;
+  }
 
   std::string_view name() const override { return spec_.name; }
   double digits_per_term() const override { return spec_.digits_per_term; }
@@ -283,6 +404,7 @@ class HypergeometricSeries final : public FastSeries {
 
   Spec spec_;
   Terms terms_;
+  HyperMod mod_;
   mutable std::mutex mutex_;
   mutable std::map<std::uint64_t, Real> constants_;  // c with pi = c Q / T, by precision
   mutable std::uint64_t preparing_ = 0;              // the precision prepare() is computing (0: none)
@@ -315,6 +437,14 @@ class Machin final : public FastSeries {
   static std::uint64_t slow_to_fast(std::uint64_t k) {
     const Uint128 scaled = static_cast<Uint128>(k) * 2938u;
     return static_cast<std::uint64_t>((scaled + 9999u) / 10000u);
+  }
+
+  Residues fingerprint(Range range, bool is_suffix, const std::vector<std::uint64_t>& primes) const override {
+    Residues out;
+    fold_residues(ArctanMod{25}, range, is_suffix, primes, out);
+    fold_residues(ArctanMod{57121}, Range{slow_to_fast(range.begin), slow_to_fast(range.end)}, is_suffix,
+                  primes, out);
+    return out;
   }
 
   PartialResult evaluate(Range range, bool is_suffix) const override {
@@ -398,9 +528,10 @@ class Machin final : public FastSeries {
 std::unique_ptr<Series> make_chudnovsky() {
   using S = HypergeometricSeries<ChudnovskyTerms>;
   // rho = 1728 / 640320^3 = 1 / 151931373056000
-  return std::make_unique<S>(S::Spec{"chudnovsky", std::log10(151931373056000.0),
-                                     1.0 / 151931373056000.0 * (1 + 1e-12), 13591409, 545140134},
-                             ChudnovskyTerms{});
+  return std::make_unique<S>(
+      S::Spec{"chudnovsky", std::log10(151931373056000.0), 1.0 / 151931373056000.0 * (1 + 1e-12), 13591409,
+              545140134},
+      ChudnovskyTerms{}, HyperMod{true, 1, 6, 5, 2, 1, 6, 1, ChudnovskyTerms::kQFactor, 13591409, 545140134});
 }
 
 std::unique_ptr<Series> make_ramanujan() {
@@ -408,7 +539,8 @@ std::unique_ptr<Series> make_ramanujan() {
   // rho = 256 / 396^4
   return std::make_unique<S>(S::Spec{"ramanujan", std::log10(24591257856.0 / 256.0),
                                      256.0 / 24591257856.0 * (1 + 1e-12), 1103, 26390},
-                             RamanujanTerms{});
+                             RamanujanTerms{},
+                             HyperMod{false, 8, 4, 1, 2, 1, 4, 3, RamanujanTerms::kQFactor, 1103, 26390});
 }
 
 std::unique_ptr<Series> make_machin() { return std::make_unique<Machin>(); }

@@ -17,6 +17,16 @@ PartialResult Series::merge_from_products(const PartialResult& /*left*/, const P
   throw SeriesError(std::string(name()) + " does not cut its merges into products");
 }
 
+Residues Series::fingerprint(Range /*range*/, bool /*is_suffix*/,
+                             const std::vector<std::uint64_t>& /*primes*/) const {
+  throw SeriesError(std::string(name()) + " has no fingerprints");
+}
+
+Residues Series::combine_fingerprints(const Residues& /*left*/, const Residues& /*right*/,
+                                      const std::vector<std::uint64_t>& /*primes*/) const {
+  throw SeriesError(std::string(name()) + " has no fingerprints");
+}
+
 std::unique_ptr<Series> make_series(std::string_view name) {
   if (name == "leibniz") return make_leibniz();
   if (name == "basel" || name == "euler") return make_basel();

@@ -14,6 +14,7 @@
 
 #include "series/bigint.hpp"
 #include "series/bound.hpp"
+#include "series/fingerprint.hpp"
 
 namespace pi {
 
@@ -87,6 +88,15 @@ class Series {
   virtual void prepare(std::uint64_t /*precision_bits*/) const {}
   // `precision_bits` is the working precision of the final steps (0: the series' own choice for the prefix).
   virtual PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const = 0;
+
+  // Fingerprints (fast series): the residues (residues_of) that evaluate(range, is_suffix)'s values have
+  // modulo each prime, from the term formulas in word arithmetic, in time proportional to the range's size;
+  // and those of combine(left, right)'s values from its operands' residues, in constant time. Slow series
+  // have none (fingerprinted() is false; both throw SeriesError).
+  virtual bool fingerprinted() const { return false; }
+  virtual Residues fingerprint(Range range, bool is_suffix, const std::vector<std::uint64_t>& primes) const;
+  virtual Residues combine_fingerprints(const Residues& left, const Residues& right,
+                                        const std::vector<std::uint64_t>& primes) const;
 };
 
 std::unique_ptr<Series> make_series(std::string_view name);  // throws SeriesError for an unknown name
