@@ -27,6 +27,37 @@ nlohmann::json timing_json(const Timing& t) {
           {"conversion_s", t.conversion_s},         {"digit_blocks_s", t.tasks.digit_blocks_s}};
 }
 
+nlohmann::json verification_json(const RunResult& r) {
+  const VerificationReport& v = r.verification;
+  const VerificationStats& f = v.fingerprints;
+  nlohmann::json primes = nlohmann::json::array();
+  for (std::uint64_t p : f.primes) primes.push_back(std::to_string(p));  // beyond JSON's exact integers
+  nlohmann::json fingerprints = {{"checked", !f.primes.empty()},
+                                 {"primes", primes},
+                                 {"pieces", f.pieces},
+                                 {"products", f.products},
+                                 {"conversion_blocks", f.blocks},
+                                 {"mismatches", f.mismatches},
+                                 {"seconds", f.seconds},
+                                 {"share_of_run", r.elapsed_s > 0 ? f.seconds / r.elapsed_s : 0.0}};
+  if (f.primes.empty()) fingerprints["why_not"] = "slow series have no fingerprints";
+  nlohmann::json bbp = {{"checked", v.bbp.checked}, {"position", v.bbp.position}, {"seconds", v.bbp.seconds}};
+  if (v.bbp.checked) {
+    bbp["formula_hex_digits"] = v.bbp.expected;
+    bbp["result_hex_digits"] = v.bbp.found;
+    bbp["agree"] = v.bbp.agree;
+  } else {
+    bbp["why_not"] = v.bbp.skipped;
+  }
+  nlohmann::json range = {{"checked", v.range_checked}, {"interval", {3.14159, 3.1416}}};
+  if (v.range_checked) range["in_range"] = v.in_range;
+  return {{"verified", v.failure.empty()},
+          {"failure", v.failure.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.failure)},
+          {"fingerprints", fingerprints},
+          {"bbp", bbp},
+          {"range", range}};
+}
+
 }  // namespace
 
 nlohmann::json summary_json(const RunResult& r) {
@@ -45,7 +76,8 @@ nlohmann::json summary_json(const RunResult& r) {
                       {"resumes", r.resumes},
                       {"workers", workers_json(r)},
                       {"timing", timing_json(r.timing)},
-                      {"status", "complete"}};
+                      {"verification", verification_json(r)},
+                      {"status", r.verification.failure.empty() ? "complete" : "failed verification"}};
   if (r.estimates.accelerated) j["partial_sum"] = estimate_json(r.estimates.partial_sum);
   if (r.pi_text) j["pi_txt"] = "pi.txt";
   return j;

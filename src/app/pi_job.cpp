@@ -177,9 +177,9 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
   try {
     if (live->any()) feed.emplace(*live, first_event_id(plan) - 1);
     pi::CheckpointStore checkpoints(options.out_dir, plan.spec.keep_checkpoints, std::cerr);
-    pi::RunResult result =
-        pi::run_job(plan.spec, executor, std::cerr,
-                    pi::JobIo{plan.resume ? &*plan.resume : nullptr, &checkpoints, feed ? &*feed : nullptr});
+    pi::JobIo io{plan.resume ? &*plan.resume : nullptr, &checkpoints, feed ? &*feed : nullptr};
+    io.corrupt_final_value = pi::FaultPlan::from_environment(0).corrupts_final_value();
+    pi::RunResult result = pi::run_job(plan.spec, executor, std::cerr, io);
     // summary.json's text, once: the file, and result.h5's copy of it, which must hold the same bytes.
     const nlohmann::json summary = pi::summary_json(result);
     const std::string summary_text = summary.dump(2) + "\n";
@@ -198,6 +198,16 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     report_done(result, options.out_dir);
     live->finish(options.linger_s);
     return 0;
+  } catch (const pi::VerificationFailed& e) {
+    // Not a result: no pi.txt and no result.h5, the report in summary.json and on the page; the last
+    // checkpoint stays as it was.
+    const nlohmann::json summary = pi::summary_json(e.result);
+    pi::write_outputs(options.out_dir, pi::RunResult{}, summary.dump(2) + "\n");
+    std::cerr << "pi-job: " << e.what() << "; no pi.txt was written (see summary.json)" << std::endl;
+    notice("failure", e.what());
+    if (feed) feed->publish("done", summary);
+    if (live) live->finish(0);
+    return 1;
   } catch (const pi::InterruptedUnsaved& e) {
     std::cerr << "pi-job: " << e.what()
               << ", but its checkpoint could not be written (see above); the previous "

@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <sstream>
 #include <thread>
 
 #include "checkpoint/durable.hpp"
@@ -92,6 +94,23 @@ void write_parameters(const h5::Handle& root, const JobState& s) {
   h5::write_attribute(root, "grid_step", s.grid_step);
 }
 
+// "p1 p2 ...": primes of about 62 bits, or a refusal of the file.
+std::vector<std::uint64_t> parse_primes(const std::string& text) {
+  std::vector<std::uint64_t> out;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) {
+    std::uint64_t p = 0;
+    const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), p);
+    BigInt z = p;
+    if (ec != std::errc() || end != word.data() + word.size() || p >> 61 != 1 ||
+        mpz_probab_prime_p(raw(z), 25) == 0 || out.size() == 16) {
+      throw CheckpointError("fingerprint_primes '" + text + "' are not primes in [2^61, 2^62)");
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int generation) {
@@ -128,6 +147,10 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
     h5::write_attribute(root, "written_at", utc_now());
     h5::write_attribute(root, "reason", reason);
     h5::write_attribute(root, "settings", state.settings);
+    std::string primes;
+    for (std::uint64_t p : state.fingerprint_primes)
+      primes += (primes.empty() ? "" : " ") + std::to_string(p);
+    h5::write_attribute(root, "fingerprint_primes", primes);
 
     std::vector<std::uint64_t> ranges, terms;
     for (const FinishedPiece& p : state.pieces) {
@@ -281,6 +304,15 @@ JobState read_checkpoint(const std::filesystem::path& file) {
     s.last_event_id = h5::read_u64_attribute(root, "last_event_id");
     s.elapsed_s = h5::read_f64_attribute(root, "elapsed_s");
     if (h5::has_attribute(root, "settings")) s.settings = h5::read_string_attribute(root, "settings");
+    if (h5::has_attribute(root, "fingerprint_primes")) {
+      s.fingerprint_primes = parse_primes(h5::read_string_attribute(root, "fingerprint_primes"));
+      if (!s.fingerprint_primes.empty() && !series->fingerprinted())
+        throw CheckpointError("fingerprint_primes given for " + s.series + ", which has no fingerprints");
+    }
+    // Every piece is checked against its fingerprint, predicted from the series' terms, modulo primes
+    // drawn now (not those of the file): a piece altered consistently, its checksums recomputed, is refused.
+    const std::vector<std::uint64_t> check_primes =
+        series->fingerprinted() ? draw_primes(2) : std::vector<std::uint64_t>{};
 
     const std::vector<std::uint64_t> ranges = h5::read_u64_table(root, "completed_ranges", 2);
     const std::vector<std::uint64_t> terms = h5::read_u64_table(root, "completed_terms", 2);
@@ -319,6 +351,18 @@ JobState read_checkpoint(const std::filesystem::path& file) {
           r.values.push_back(from_magnitude(bytes, h5::read_u64_attribute(d, "negative") != 0));
         } catch (const CheckpointError& e) {
           throw CheckpointError("pieces/" + name + ": " + e.what());
+        }
+      }
+      if (!check_primes.empty()) {
+        const int bad = first_mismatch(residues_of(r.values, check_primes),
+                                       series->fingerprint(r.range, p.last_leaf == grid.size(), check_primes),
+                                       check_primes.size());
+        if (bad >= 0) {
+          throw CheckpointError("pieces/" + name + " (ranges " + std::to_string(p.first_leaf) + ".." +
+                                std::to_string(p.last_leaf) + ", terms [" + std::to_string(r.range.begin) +
+                                ", " + std::to_string(r.range.end) + ")): value_" + std::to_string(bad) +
+                                " fails its fingerprint, it is not what the series' terms give (the file was "
+                                "altered or damaged)");
         }
       }
       done += p.last_leaf - p.first_leaf;

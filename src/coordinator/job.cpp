@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "coordinator/interrupt.hpp"
+#include "series/bbp.hpp"
 #include "series/decimal.hpp"
 
 namespace pi {
@@ -23,6 +24,7 @@ nlohmann::json worker_json(const WorkerStats& w) {
           {"failures", w.failures},
           {"timeouts", w.timeouts},
           {"discarded", w.discarded},
+          {"mismatches", w.mismatches},
           {"retired", w.retired}};
 }
 
@@ -49,13 +51,8 @@ void LocalExecutor::run(Scheduler& scheduler, const std::function<void()>& tick)
     if (!task) throw std::logic_error("local run: the scheduler has no task but is not finished");
     const auto t0 = std::chrono::steady_clock::now();
     // On a thread of its own, so that a stop signal is answered during a long merge or conversion block.
-    if (task->kind == TaskKind::digits) {
-      std::string digits = run_interruptible([t = *task] { return execute_digits(t); });
-      scheduler.complete(0, task->id, PartialResult{}, seconds_since(t0), std::move(digits));
-    } else {
-      PartialResult r = run_interruptible([&series = series_, t = *task] { return execute_task(series, t); });
-      scheduler.complete(0, task->id, std::move(r), seconds_since(t0));
-    }
+    TaskOutput out = run_interruptible([&series = series_, t = *task] { return carry_out(series, t); });
+    scheduler.complete(0, task->id, std::move(out), seconds_since(t0));
     tick();
   }
 }
@@ -276,6 +273,118 @@ std::optional<std::string> convert_in_blocks(Scheduler& scheduler, Executor& exe
   return scheduler.take_digits();
 }
 
+// The primes of a job's fingerprints: two, so that a wrong integer passes only with probability about
+// 2^-112 (fast series; none for slow ones).
+constexpr std::size_t kFingerprintPrimes = 2;
+
+// frac(16^h x) 2^128, truncated, from the bits of x (x = f 2^e exactly).
+Uint128 value_hex_fraction(const Real& x, std::uint64_t h) {
+  BigInt f;
+  const mpfr_exp_t e = mpfr_get_z_2exp(raw(f), raw(x));
+  const std::int64_t shift = static_cast<std::int64_t>(e) + static_cast<std::int64_t>(4 * h + 128);
+  if (shift >= 0)
+    mpz_mul_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(shift));
+  else
+    mpz_fdiv_q_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(-shift));
+  mpz_fdiv_r_2exp(raw(f), raw(f), 128);
+  BigInt high;
+  mpz_fdiv_q_2exp(raw(high), raw(f), 64);
+  mpz_fdiv_r_2exp(raw(f), raw(f), 64);
+  return (static_cast<Uint128>(mpz_get_ui(raw(high))) << 64) | mpz_get_ui(raw(f));
+}
+
+// err 2^(4h + 128) rounded up, or nullopt when that is 2^100 or more: at position h the value's own error
+// would leave fewer than 28 bits to compare.
+std::optional<Uint128> scaled_error(const UpperBound& err, std::uint64_t h) {
+  Real t = make_real(64);
+  mpfr_mul_2ui(raw(t), raw(err.value()), 4 * h + 128, MPFR_RNDU);
+  if (mpfr_cmp_ui_2exp(raw(t), 1, 100) >= 0) return std::nullopt;
+  mpfr_ceil(raw(t), raw(t));
+  BigInt z;
+  mpfr_get_z(raw(z), raw(t), MPFR_RNDU);
+  BigInt high;
+  mpz_fdiv_q_2exp(raw(high), raw(z), 64);
+  mpz_fdiv_r_2exp(raw(z), raw(z), 64);
+  return (static_cast<Uint128>(mpz_get_ui(raw(high))) << 64) | mpz_get_ui(raw(z));
+}
+
+// Where to compare hex digits with BBP: just past the certified ones, so that every certified bit is
+// covered. In digits mode this is known before the series starts (D decimals are D log2(10) bits; the
+// value carries 20 guard decimals more, which keeps its error at that position far below 2^-96), so the
+// BBP sum runs beside the series.
+std::uint64_t bbp_position_for_digits(std::uint64_t digits) {
+  const double bits = static_cast<double>(digits) * std::log2(10.0);
+  return bits <= 32 ? 0 : static_cast<std::uint64_t>((bits - 32) / 4);
+}
+// From the value's error bound otherwise: nullopt when it has fewer than 100 proven bits.
+std::optional<std::uint64_t> bbp_position_for_error(const UpperBound& err) {
+  if (err.is_zero()) return std::nullopt;
+  const double bits = -err.log10() * std::log2(10.0);
+  if (bits < 100) return std::nullopt;
+  return static_cast<std::uint64_t>((bits - 64) / 4);
+}
+
+// The hex digits of `best` at `h` against BBP's; fills the report, and its failure on a disagreement.
+void compare_with_bbp(const Estimate& best, std::uint64_t h, const HexFraction& bbp, VerificationReport& v) {
+  v.bbp.position = h;
+  const std::optional<Uint128> own_error = scaled_error(best.error_bound, h);
+  if (!own_error) {
+    v.bbp.skipped = "the value's error bound is too wide at hex position " + std::to_string(h);
+    return;
+  }
+  const Uint128 found = value_hex_fraction(best.value, h);
+  const Uint128 d = found - bbp.value;
+  const Uint128 distance = std::min(d, Uint128{0} - d);
+  v.bbp.checked = true;
+  v.bbp.expected = hex_digits(bbp.value, 16);
+  v.bbp.found = hex_digits(found, 16);
+  v.bbp.agree = distance <= *own_error + bbp.error + 2;
+  if (!v.bbp.agree && v.failure.empty()) {
+    v.failure = "its hexadecimal digits after position " + std::to_string(h) + " are " + v.bbp.found +
+                ", the BBP formula gives " + v.bbp.expected;
+  }
+}
+
+// The checks of the final value: it is plausible, and its hex digits just past the certified ones are
+// those of the BBP formula (computed beside the series in digits mode, here otherwise).
+void verify_final(RunResult& result, const JobSpec& spec, const std::shared_future<void>& bbp_done,
+                  const std::shared_ptr<HexFraction>& bbp, const std::shared_ptr<double>& bbp_seconds) {
+  VerificationReport& v = result.verification;
+  const Estimate& best = result.estimates.best();
+  v.range_checked = best.error_bound.is_zero() || best.error_bound.log10() < -6;
+  if (v.range_checked) {
+    v.in_range = mpfr_cmp_d(raw(best.value), 3.14159) >= 0 && mpfr_cmp_d(raw(best.value), 3.1416) <= 0;
+    if (!v.in_range) {
+      v.failure = "its value " + truncated_decimal(best.value, 12) + " is not in [3.14159, 3.1416]";
+    }
+  }
+  std::optional<std::uint64_t> h;
+  if (bbp_done.valid()) {
+    while (bbp_done.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
+      throw_if_interrupted();
+    bbp_done.get();
+    h = bbp_position_for_digits(*spec.digits);
+  } else if ((h = bbp_position_for_error(best.error_bound))) {
+    const auto t0 = std::chrono::steady_clock::now();
+    *bbp = run_interruptible([p = *h, threads = usable_cpus()] { return pi_hex_fraction(p, threads); });
+    *bbp_seconds = seconds_since(t0);
+  }
+  if (!h) {
+    v.bbp.skipped = "fewer than 100 proven bits";
+    return;
+  }
+  v.bbp.seconds = *bbp_seconds;
+  compare_with_bbp(best, *h, *bbp, v);
+}
+
+// x (1 + 2^-64): a final value wrong from its 64th bit on, as an error in the division or a damaged
+// operand would leave it (tests: PI_FAULT corrupt:0:final).
+void make_wrong(Real& x) {
+  Real d = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(x))));
+  mpfr_div_2ui(raw(d), raw(x), 64, MPFR_RNDN);
+  mpfr_add(raw(x), raw(x), raw(d), MPFR_RNDN);
+}
+
 }  // namespace
 
 RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io) {
@@ -305,6 +414,32 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     state.last_event_id = resume->last_event_id;
   }
   result.resumes = state.resumes;
+  // Fingerprints: the job's primes, drawn once and kept in its checkpoints.
+  std::vector<std::uint64_t> primes;
+  if (series->fingerprinted()) {
+    primes = resume && !resume->fingerprint_primes.empty() ? resume->fingerprint_primes
+                                                           : draw_primes(kFingerprintPrimes);
+  }
+  state.fingerprint_primes = primes;
+  // The BBP digits the final value will be compared with: in digits mode their position is known now, and
+  // they are computed on a thread of their own while the series runs.
+  auto bbp = std::make_shared<HexFraction>();
+  auto bbp_seconds = std::make_shared<double>(0);
+  std::shared_future<void> bbp_done;
+  const struct AbandonBbp {
+    std::shared_future<void>& f;
+    ~AbandonBbp() {
+      if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        mark_work_abandoned();
+    }
+  } abandon_bbp{bbp_done};
+  if (spec.digits) {
+    bbp_done = run_detached([bbp, bbp_seconds, h = bbp_position_for_digits(*spec.digits)] {
+      const auto t0 = std::chrono::steady_clock::now();
+      *bbp = pi_hex_fraction(h, 1);
+      *bbp_seconds = seconds_since(t0);
+    });
+  }
   const double elapsed_before = state.elapsed_s;
   const std::uint64_t retries_before = state.retries;
   Checkpointing checkpoints(io.checkpoints, io.events, spec.checkpoint_interval_s, log);
@@ -336,6 +471,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
     double block_conversion_s = 0;
     Scheduler scheduler(*series, grid, spec.scheduler, std::max(1, executor.workers()));
+    if (!primes.empty()) scheduler.verify_with(primes);
     if (resume && attempt == 0) {
       try {
         scheduler.restore(resume->pieces);
@@ -415,6 +551,22 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
         throw;
       }
       result.timing.final_steps_s = seconds_since(final_start);
+      if (io.corrupt_final_value) {
+        make_wrong(result.estimates.partial_sum.value);
+        if (result.estimates.accelerated) make_wrong(result.estimates.accelerated->value);
+      }
+      progress.set_phase("verification");
+      verify_final(result, spec, bbp_done, bbp, bbp_seconds);
+      result.verification.fingerprints = scheduler.verification();
+      if (!result.verification.failure.empty()) {
+        result.terms = terms;
+        result.ranges = grid.size();
+        result.workers = scheduler.workers();
+        result.retries += retries_before + scheduler.retries();
+        result.elapsed_s = elapsed_before + seconds_since(start);
+        result.estimate_text = truncated_decimal(result.estimates.best().value, 20);
+        throw VerificationFailed(std::move(result));
+      }
       result.timing.tasks = scheduler.times();
       const std::uint64_t retries_in_series = scheduler.retries();
       result.retries += retries_in_series;
@@ -441,6 +593,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
         }
         result.retries += scheduler.retries() - retries_in_series;
         result.workers = scheduler.workers();
+        result.verification.fingerprints = scheduler.verification();
         result.timing.tasks = scheduler.times();
         block_conversion_s = seconds_since(conversion_start);
       }

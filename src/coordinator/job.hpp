@@ -51,6 +51,8 @@ struct JobState {
   std::uint64_t checkpoints = 0;  // checkpoints written, this one included
   std::uint64_t last_event_id = 0;
   std::string settings;  // JobSpec::settings of the run that wrote it ("" in older checkpoints)
+  // The primes of the job's fingerprints (fast series), drawn when it started ("" in older checkpoints).
+  std::vector<std::uint64_t> fingerprint_primes;
 };
 
 // Where a job's state goes: a checkpoint file (src/checkpoint). `save` throws std::runtime_error when the
@@ -69,6 +71,24 @@ struct Timing {
   double conversion_s = 0;   // certification and decimal conversion
 };
 
+// What was checked besides the error bound, and how it went: the fingerprints of every piece (fast
+// series), the final value's hexadecimal digits against the BBP formula, its plausibility.
+struct VerificationReport {
+  VerificationStats fingerprints;
+  struct Bbp {
+    bool checked = false;
+    std::string skipped;         // why not, when not checked
+    std::uint64_t position = 0;  // hex digits after the point skipped: the digits compared follow
+    std::string expected;        // BBP's hex digits there
+    std::string found;           // the result's
+    bool agree = false;
+    double seconds = 0;  // compute time of the BBP sum
+  } bbp;
+  bool range_checked = false;  // the result claims 5 correct digits or more
+  bool in_range = true;        // its value lies in [3.14159, 3.1416]
+  std::string failure;         // "" when every check passed
+};
+
 struct RunResult {
   std::string series;
   std::optional<std::uint64_t> digits;
@@ -84,8 +104,19 @@ struct RunResult {
   std::vector<WorkerStats> workers;
   Timing timing;
   std::uint64_t resumes = 0;
+  VerificationReport verification;
   // The job as done: complete, with the partial result of all its terms as the one piece.
   JobState final_state;
+};
+
+// The result failed a check (verification.failure): it is not a result, and nothing of it is written but
+// the report (summary.json). Exit code 1.
+class VerificationFailed : public std::runtime_error {
+ public:
+  explicit VerificationFailed(RunResult r)
+      : std::runtime_error("the result failed its verification: " + r.verification.failure),
+        result(std::move(r)) {}
+  RunResult result;
 };
 
 // A job that can't be run as asked: the user's mistake, reported with exit code 2.
@@ -130,6 +161,7 @@ struct JobIo {
   const JobState* resume = nullptr;  // a state of the same job to start from
   StateSink* checkpoints = nullptr;  // saved every spec.checkpoint_interval_s, and when the run stops early
   EventFeed* events = nullptr;       // job, estimate, workers, checkpoint and notice events
+  bool corrupt_final_value = false;  // tests (PI_FAULT corrupt:0:final): one bit of the final value flipped
 };
 
 RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io = {});

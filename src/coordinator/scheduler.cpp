@@ -4,6 +4,7 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <stdexcept>
 
 namespace pi {
 namespace {
@@ -122,9 +123,20 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   const auto wi = static_cast<std::size_t>(w);
   if (workers_[wi].retired) return std::nullopt;
   std::optional<std::uint64_t> id;
-  // Queued work first (retries, then merges), preferring a task this worker has not failed before.
+  // Queued work first (retries, then merges). A task this worker failed before waits for another worker
+  // that can still take it, if there is one: a worker that returns wrong results must not use up a
+  // task's retries alone.
+  const auto someone_else_can = [&](const OpenTask& open) {
+    for (std::size_t other = 0; other < workers_.size(); ++other) {
+      if (other != wi && !workers_[other].retired && !overdue(other) &&
+          !open.failed_on.contains(static_cast<int>(other)))
+        return true;
+    }
+    return false;
+  };
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-    if (!open_.at(*it).failed_on.contains(w) || std::next(it) == queue_.end()) {
+    const OpenTask& open = open_.at(*it);
+    if (!open.failed_on.contains(w) || !someone_else_can(open)) {
       id = *it;
       queue_.erase(it);
       break;
@@ -138,6 +150,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   }
   OpenTask& open = open_.at(*id);
   open.queued = false;
+  open.task.check_primes = verification_.primes;
   const double predicted = predicted_seconds(open.task);
   open.task.allowed_s = predicted < 0 ? config_.first_deadline_s
                                       : std::max(config_.min_deadline_s, config_.deadline_factor * predicted);
@@ -192,8 +205,7 @@ void Scheduler::queue(std::uint64_t id, bool front) {
   }
 }
 
-bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, double compute_s,
-                         std::string digits) {
+bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double compute_s) {
   const auto wi = static_cast<std::size_t>(w);
   release(wi, task_id);
   WorkerStats& stats = workers_[wi];
@@ -204,6 +216,8 @@ bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, dou
     ++stats.discarded;
     return false;
   }
+  PartialResult& result = output.result;
+  std::string& digits = output.digits;
   if (it->second.task.kind == TaskKind::product && result.values.size() != 1) {
     ++stats.failures;
     record_failure(w, it->second,
@@ -215,6 +229,15 @@ bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, dou
     record_failure(w, it->second,
                    "rank " + std::to_string(stats.rank) + ": " + std::to_string(digits.size()) +
                        " digits for " + describe(it->second.task));
+    return false;
+  }
+  Residues expected;
+  if (auto why = check(it->second.task, output, expected)) {
+    ++stats.failures;
+    ++stats.mismatches;
+    ++verification_.mismatches;
+    last_refusal_ = "rank " + std::to_string(stats.rank) + ": " + *why;
+    record_failure(w, it->second, last_refusal_);
     return false;
   }
   Task task = std::move(it->second.task);
@@ -235,6 +258,14 @@ bool Scheduler::complete(int w, std::uint64_t task_id, PartialResult result, dou
     if (compute_s > 1e-4) smooth(merge_rate_, product_cost(task) / compute_s);
     complete_part(std::move(task), std::move(result));
     return true;
+  }
+  if (!verification_.primes.empty()) {
+    const std::uint64_t mid = task.first_leaf + (task.last_leaf - task.first_leaf) / 2;
+    if (task.kind == TaskKind::merge) {
+      fingerprints_.erase({task.first_leaf, mid});
+      fingerprints_.erase({mid, task.last_leaf});
+    }
+    fingerprints_[{task.first_leaf, task.last_leaf}] = std::move(expected);
   }
   if (task.kind == TaskKind::evaluate) {
     ++stats.evaluations;
@@ -301,6 +332,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     const auto t0 = Clock::now();
     result = std::make_shared<const PartialResult>(series_.combine(*merge.left, *merge.right));
     times_.merges_by_level_s[merge_level(merge)] += std::chrono::duration<double>(Clock::now() - t0).count();
+    check_own_merge(merge, *result);
     first = merge.first_leaf;
     last = merge.last_leaf;
   }
@@ -381,6 +413,7 @@ void Scheduler::complete_part(Task part, PartialResult result) {
   split_.erase(part.parent);
   auto merged = std::make_shared<const PartialResult>(
       series_.merge_from_products(*merge.left, *merge.right, std::move(products)));
+  check_own_merge(merge, *merged);
   work_done_ += task_work(merge);
   add_piece(merge.first_leaf, merge.last_leaf, std::move(merged));
 }
@@ -526,6 +559,24 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     }
     covered = p.last_leaf;
   }
+  if (!verification_.primes.empty()) {
+    const auto t0 = Clock::now();
+    for (const FinishedPiece& p : pieces) {
+      Residues expected =
+          series_.fingerprint(p.result->range, p.last_leaf == grid_.size(), verification_.primes);
+      const int bad = first_mismatch(residues_of(p.result->values, verification_.primes), expected,
+                                     verification_.primes.size());
+      if (bad >= 0) {
+        throw std::invalid_argument(
+            "ranges " + std::to_string(p.first_leaf) + ".." + std::to_string(p.last_leaf) + " (terms [" +
+            std::to_string(p.result->range.begin) + ", " + std::to_string(p.result->range.end) +
+            ")) fail their fingerprint: value " + std::to_string(bad) + " is not what the terms give");
+      }
+      ++verification_.pieces;
+      fingerprints_[{p.first_leaf, p.last_leaf}] = std::move(expected);
+    }
+    verification_.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
   for (FinishedPiece& p : pieces) {
     Task done;
     done.kind = TaskKind::evaluate;
@@ -536,6 +587,89 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     restored_.emplace(p.first_leaf, p.last_leaf);
     add_piece(p.first_leaf, p.last_leaf, std::move(p.result));
   }
+}
+
+void Scheduler::verify_with(std::vector<std::uint64_t> primes) {
+  if (frontier_ != 0 || !open_.empty() || prefix_ || !pieces_.empty())
+    throw std::logic_error("Scheduler::verify_with after the run started");
+  if (!primes.empty() && !series_.fingerprinted())
+    throw std::logic_error("Scheduler::verify_with: " + std::string(series_.name()) + " has no fingerprints");
+  verification_.primes = std::move(primes);
+}
+
+Residues Scheduler::merged_fingerprint(std::uint64_t first, std::uint64_t last) {
+  const std::uint64_t mid = first + (last - first) / 2;
+  const auto left = fingerprints_.find({first, mid});
+  const auto right = fingerprints_.find({mid, last});
+  if (left == fingerprints_.end() || right == fingerprints_.end())
+    throw std::logic_error("Scheduler: a merge's operand has no fingerprint");
+  return series_.combine_fingerprints(left->second, right->second, verification_.primes);
+}
+
+std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& out, Residues& expected) {
+  const auto& primes = verification_.primes;
+  if (primes.empty()) return std::nullopt;
+  const auto t0 = Clock::now();
+  const struct Timer {
+    VerificationStats& v;
+    Clock::time_point t0;
+    ~Timer() { v.seconds += std::chrono::duration<double>(Clock::now() - t0).count(); }
+  } timer{verification_, t0};
+  const std::size_t np = primes.size();
+  if (task.kind == TaskKind::digits) {
+    ++verification_.blocks;
+    if (out.residues.size() != np) return "no check value for " + describe(task);
+    for (std::size_t j = 0; j < np; ++j) {
+      if (decimal_residue(out.digits, primes[j]) != out.residues[j])
+        return "the text of " + describe(task) + " does not spell the integer it was converted from";
+    }
+    return std::nullopt;
+  }
+  const Residues received = residues_of(out.result.values, primes);
+  if (out.residues.size() != received.size()) return "no fingerprint with the result of " + describe(task);
+  if (out.residues != received) {
+    return "the integers of " + describe(task) + " that arrived are not those the worker fingerprinted";
+  }
+  if (task.kind == TaskKind::product) {
+    ++verification_.products;
+    const std::uint64_t mid = task.first_leaf + (task.last_leaf - task.first_leaf) / 2;
+    const Residues& left = fingerprints_.at({task.first_leaf, mid});
+    const BigInt factor = product_factor(task);
+    expected.resize(np);
+    for (std::size_t j = 0; j < np; ++j) {
+      expected[j] = static_cast<std::uint64_t>(static_cast<Uint128>(left[task.factor_left * np + j]) *
+                                               residue_of(factor, primes[j]) % primes[j]);
+    }
+  } else {
+    ++verification_.pieces;
+    expected = task.kind == TaskKind::merge ? merged_fingerprint(task.first_leaf, task.last_leaf)
+                                            : series_.fingerprint(task.range, task.is_suffix, primes);
+  }
+  const int bad = first_mismatch(received, expected, np);
+  if (bad < 0) return std::nullopt;
+  return "value " + std::to_string(bad) + " of the result of " + describe(task) +
+         " fails its fingerprint (not what the terms give)";
+}
+
+void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) {
+  if (verification_.primes.empty()) return;
+  const auto t0 = Clock::now();
+  Residues expected = merged_fingerprint(merge.first_leaf, merge.last_leaf);
+  const int bad =
+      first_mismatch(residues_of(result.values, verification_.primes), expected, verification_.primes.size());
+  verification_.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  if (bad >= 0) {
+    ++verification_.mismatches;
+    throw std::runtime_error("the coordinator's own " + describe(merge) + " fails its fingerprint (value " +
+                             std::to_string(bad) +
+                             "): this node's memory may be failing; resume the job from its checkpoint, "
+                             "elsewhere if it happens again");
+  }
+  ++verification_.pieces;
+  const std::uint64_t mid = merge.first_leaf + (merge.last_leaf - merge.first_leaf) / 2;
+  fingerprints_.erase({merge.first_leaf, mid});
+  fingerprints_.erase({mid, merge.last_leaf});
+  fingerprints_[{merge.first_leaf, merge.last_leaf}] = std::move(expected);
 }
 
 void Scheduler::convert(std::shared_ptr<const PartialResult> fraction, std::uint64_t scale_bits,

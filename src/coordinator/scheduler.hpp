@@ -48,6 +48,7 @@ struct WorkerStats {
   int failures = 0;                // errors reported
   int timeouts = 0;                // deadlines missed
   int discarded = 0;               // late duplicates thrown away
+  int mismatches = 0;              // results that failed their check (counted in failures too)
   bool retired = false;            // failed too often: no more work
 };
 
@@ -56,6 +57,17 @@ struct TaskTimes {
   double evaluations_s = 0;
   std::map<int, double> merges_by_level_s;  // level k merges two nodes of 2^(k-1) grid ranges each
   double digit_blocks_s = 0;                // the decimal conversion's blocks
+};
+
+// What the coordinator checked (fast series): every piece, product and conversion block a worker returned,
+// against its fingerprint.
+struct VerificationStats {
+  std::vector<std::uint64_t> primes;  // empty: nothing is checked
+  std::uint64_t pieces = 0;           // evaluations and merges (restored pieces included)
+  std::uint64_t products = 0;         // parts of split merges
+  std::uint64_t blocks = 0;           // blocks of the decimal conversion
+  std::uint64_t mismatches = 0;       // results refused (and computed again)
+  double seconds = 0;                 // the coordinator's time spent checking
 };
 
 // A finished, exact partial result of grid ranges [first_leaf, last_leaf): what a checkpoint holds and a
@@ -94,9 +106,22 @@ class Scheduler {
   // Tasks assigned to worker `w` and not yet answered.
   std::size_t held(int w) const { return in_flight_[static_cast<std::size_t>(w)].size(); }
   // A worker's result: `result` for an evaluation or a merge, `digits` for a block of the decimal
-  // conversion. False when it is a late duplicate of a task already done (discarded).
+  // conversion. False when it is a late duplicate of a task already done (discarded), or when it fails its
+  // check (verify_with): then it counts as a failure of the worker and the task is handed out again.
+  bool complete(int w, std::uint64_t task_id, TaskOutput output, double compute_s);
   bool complete(int w, std::uint64_t task_id, PartialResult result, double compute_s,
-                std::string digits = {});
+                std::string digits = {}) {
+    return complete(w, task_id, TaskOutput{std::move(result), std::move(digits), {}}, compute_s);
+  }
+  // From now on (call before restore and the first assignment), every result is checked against the
+  // fingerprints modulo `primes` (fast series only): the residues a worker reports must be those of the
+  // integers that arrived, and those predicted from the term formulas (a piece, from its children for a
+  // merge, from its factors for a product); a conversion block's text must spell the integer whose residues
+  // the worker reports. Restored pieces are checked the same way (restore throws for a damaged one).
+  void verify_with(std::vector<std::uint64_t> primes);
+  const VerificationStats& verification() const { return verification_; }
+  // Why the last result refused by its check was refused ("" before any), for the log.
+  const std::string& last_refusal() const { return last_refusal_; }
   // A worker reports that a task failed. Throws PoisonedRange when the task has failed too often.
   void fail(int w, std::uint64_t task_id, const std::string& why);
   // Hands overdue tasks to the queue again; returns the workers that missed their deadline. May throw
@@ -193,6 +218,11 @@ class Scheduler {
   std::uint32_t split_slices(const Task& merge, std::size_t products) const;
   void split(Task merge);
   void complete_part(Task part, PartialResult result);
+  // Why a worker's output for `task` fails its check, or nullopt; `expected` gets the piece's fingerprint.
+  std::optional<std::string> check(const Task& task, const TaskOutput& out, Residues& expected);
+  Residues merged_fingerprint(std::uint64_t first, std::uint64_t last);  // of the node [first, last)
+  // After a merge on the coordinator itself: its fingerprint, or an exception if the result is wrong.
+  void check_own_merge(const Task& merge, const PartialResult& result);
   void release(std::size_t wi, std::uint64_t task_id);  // worker wi no longer holds the task
   bool overdue(std::size_t wi) const;                   // worker wi holds an overdue task
 
@@ -218,6 +248,10 @@ class Scheduler {
   std::map<std::uint64_t, std::string> digit_blocks_;  // finished conversion blocks, by first decimal
   double eval_rate_ = 0;                               // terms per second, smoothed
   double merge_rate_ = 0;                              // merge cost units per second, smoothed
+  VerificationStats verification_;
+  std::string last_refusal_;
+  // Fingerprints of the checked, finished tree nodes not yet merged, by (first leaf, last leaf).
+  std::map<std::pair<std::uint64_t, std::uint64_t>, Residues> fingerprints_;
 };
 
 // Merge cost in the units merge rates are measured in: bits times log2(bits) of the operands.

@@ -42,10 +42,25 @@ PartialResult execute_task(const Series& series, const Task& task) {
   return std::move(*acc);
 }
 
-std::string execute_digits(const Task& task) {
+TaskOutput execute_digits(const Task& task) {
   if (task.kind != TaskKind::digits || !task.left || task.left->values.size() != 1)
     throw std::invalid_argument("execute_digits: not a digits task");
-  return fraction_digits(task.left->values[0], task.scale_bits, task.digits_first, task.digits_count);
+  TaskOutput out;
+  out.digits = fraction_digits(task.left->values[0], task.scale_bits, task.digits_first, task.digits_count,
+                               task.check_primes, &out.residues);
+  return out;
+}
+
+void seal(TaskOutput& out, const Task& task) {
+  if (task.kind != TaskKind::digits) out.residues = residues_of(out.result.values, task.check_primes);
+}
+
+TaskOutput carry_out(const Series& series, const Task& task) {
+  if (task.kind == TaskKind::digits) return execute_digits(task);
+  TaskOutput out;
+  out.result = execute_task(series, task);
+  seal(out, task);
+  return out;
 }
 
 std::string describe(const Task& task) {

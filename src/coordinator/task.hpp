@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "series/fingerprint.hpp"
 #include "series/series.hpp"
 
 namespace pi {
@@ -45,6 +47,18 @@ struct Task {
   std::uint64_t scale_bits = 0;
   std::uint64_t digits_first = 0;
   std::uint64_t digits_count = 0;
+  // The primes of the job's fingerprints (empty: unchecked): the worker reports the residues of what it
+  // computed modulo each (TaskOutput::residues).
+  std::vector<std::uint64_t> check_primes;
+};
+
+// What a worker returns for a task: the partial result (evaluate, merge, product) or the text (digits), and
+// the residues modulo task.check_primes of the integers it computed: the values of the result, or for
+// digits the integer the text spells, taken before its conversion to decimal.
+struct TaskOutput {
+  PartialResult result;
+  std::string digits;
+  Residues residues;
 };
 
 // Carries out a task. Slow series sum each grid range on its own (their compensated sums depend on the
@@ -55,8 +69,12 @@ PartialResult execute_task(const Series& series, const Task& task);
 // [slice w, (slice + 1) w) with w = slice_bits(...).
 BigInt product_factor(const Task& task);
 std::uint64_t slice_bits(const BigInt& whole, std::uint32_t slices);
-// Carries out a digits task: its block of decimals.
-std::string execute_digits(const Task& task);
+// Carries out a digits task: its block of decimals, and the residues of the integer they spell.
+TaskOutput execute_digits(const Task& task);
+// Carries out any task: execute_task or execute_digits, with the residues of the result (seal).
+TaskOutput carry_out(const Series& series, const Task& task);
+// Sets the residues of an evaluate, merge or product output from its values (digits: nothing to do).
+void seal(TaskOutput& out, const Task& task);
 
 // "terms [a, b) (grid ranges i..j)" or "merge of terms [a, m) and [m, b)", for logs and errors.
 std::string describe(const Task& task);

@@ -76,7 +76,11 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
     case Tag::result: {
       ResultMessage r = decode_result(message.body);
       message.body = Bytes();
-      scheduler.complete(w, r.task_id, std::move(r.result), r.compute_s, std::move(r.digits));
+      const int refused = scheduler.workers()[static_cast<std::size_t>(w)].mismatches;
+      scheduler.complete(w, r.task_id, std::move(r.output), r.compute_s);  // throws PoisonedRange
+      if (scheduler.workers()[static_cast<std::size_t>(w)].mismatches != refused)
+        log_ << "[pi-job] refused a result: " << scheduler.last_refusal() << "; it is computed again"
+             << std::endl;
       make_idle(scheduler, rank);
       break;
     }
@@ -94,14 +98,22 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
 }
 
 void MpiExecutor::dispatch(Scheduler& scheduler) {
-  while (!idle_.empty()) {
-    const int rank = idle_.front();
+  // Every idle worker is asked: one may get nothing (a retry waits for a worker that has not failed it)
+  // while the next gets that very task.
+  bool gave_none = false;
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    const int rank = *it;
     std::optional<Task> task = scheduler.assign(rank - 1, Scheduler::Clock::now());
-    if (!task) return;
-    idle_.pop_front();
+    if (!task) {
+      gave_none = true;
+      ++it;
+      continue;
+    }
+    it = idle_.erase(it);
     outbox_.send(rank, Tag::task, encode_task(*task));
     topping_up_.push_back(rank);
   }
+  if (gave_none) return;
   // Idle workers first; then more tasks for workers whose current ones are short, so that the next one is
   // there when they end instead of a round trip later.
   while (!topping_up_.empty()) {
@@ -263,13 +275,16 @@ void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
     try {
       faults.before(task);
       const auto t0 = std::chrono::steady_clock::now();
+      TaskOutput out;
       if (task.kind == TaskKind::digits) {
-        const std::string digits = execute_digits(task);
-        outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), PartialResult{}, digits));
+        out = execute_digits(task);
+        faults.corrupt(task, out);  // after the check value: as if the text were damaged later
       } else {
-        const PartialResult r = execute_task(series, task);
-        outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), r));
+        out.result = execute_task(series, task);
+        faults.corrupt(task, out);  // before: the worker itself believes the damaged integer
+        seal(out, task);
       }
+      outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), out));
     } catch (const std::exception& e) {
       outbox.send(0, Tag::failed, encode_failure(task.id, e.what()));
     }

@@ -30,8 +30,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
     const auto f = split(entry, ':');
     const auto bad = [&] {
       return std::invalid_argument("PI_FAULT entry '" + entry +
-                                   "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow "
-                                   "or die, and RANGE a number, *, #N or digits");
+                                   "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
+                                   "die or corrupt, and RANGE a number, *, #N, digits or final");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -43,12 +43,17 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.kind = Fault::Kind::slow;
     else if (f[0] == "die")
       fault.kind = Fault::Kind::die;
+    else if (f[0] == "corrupt")
+      fault.kind = Fault::Kind::corrupt;
     else
       throw bad();
     try {
       fault.rank = f[1] == "*" ? -1 : std::stoi(f[1]);
       fault.digits = f[2] == "digits";
-      fault.leaf = f[2] == "*" || f[2].starts_with('#') || fault.digits ? -1 : std::stoll(f[2]);
+      fault.final_value = f[2] == "final";
+      if (fault.final_value && fault.kind != Fault::Kind::corrupt) throw bad();
+      fault.leaf =
+          f[2] == "*" || f[2].starts_with('#') || fault.digits || fault.final_value ? -1 : std::stoll(f[2]);
       fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
       if (f[2].starts_with('#') && fault.nth < 1) throw bad();
       fault.times = f.size() > 3 ? std::stoi(f[3]) : 1;
@@ -61,15 +66,43 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
   return plan;
 }
 
+bool FaultPlan::covers(const Fault& f, const Task& task) const {
+  if (f.final_value) return false;
+  if (f.nth > 0) return f.nth == tasks_seen_;
+  if (f.digits) return task.kind == TaskKind::digits;
+  return f.leaf < 0 ||
+         (task.kind == TaskKind::evaluate && static_cast<std::uint64_t>(f.leaf) >= task.first_leaf &&
+          static_cast<std::uint64_t>(f.leaf) < task.last_leaf);
+}
+
+bool FaultPlan::corrupts_final_value() const {
+  for (const Fault& f : faults_)
+    if (f.kind == Fault::Kind::corrupt && f.final_value) return true;
+  return false;
+}
+
+void FaultPlan::corrupt(const Task& task, TaskOutput& out) {
+  for (Fault& f : faults_) {
+    if (f.kind != Fault::Kind::corrupt || !covers(f, task) || (f.times > 0 && f.fired >= f.times)) continue;
+    ++f.fired;
+    if (task.kind == TaskKind::digits) {
+      if (out.digits.empty()) continue;
+      char& c = out.digits[out.digits.size() / 2];
+      c = static_cast<char>('0' + (c - '0' + 1) % 10);
+      continue;
+    }
+    for (auto v = out.result.values.rbegin(); v != out.result.values.rend(); ++v) {
+      if (*v == 0) continue;
+      mpz_combit(raw(*v), mpz_sizeinbase(raw(*v), 2) / 2);
+      break;
+    }
+  }
+}
+
 void FaultPlan::before(const Task& task) {
   ++tasks_seen_;
   for (Fault& f : faults_) {
-    const bool covers = f.nth > 0  ? f.nth == tasks_seen_
-                        : f.digits ? task.kind == TaskKind::digits
-                                   : f.leaf < 0 || (task.kind == TaskKind::evaluate &&
-                                                    static_cast<std::uint64_t>(f.leaf) >= task.first_leaf &&
-                                                    static_cast<std::uint64_t>(f.leaf) < task.last_leaf);
-    if (!covers || (f.times > 0 && f.fired >= f.times)) continue;
+    if (f.kind == Fault::Kind::corrupt || !covers(f, task) || (f.times > 0 && f.fired >= f.times)) continue;
     ++f.fired;
     switch (f.kind) {
       case Fault::Kind::fail:
@@ -81,6 +114,8 @@ void FaultPlan::before(const Task& task) {
         for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
       case Fault::Kind::die:
         std::raise(SIGKILL);
+        break;
+      case Fault::Kind::corrupt:
         break;
     }
   }

@@ -3,12 +3,14 @@
 //
 //   PI_FAULT="KIND:RANK:RANGE[:TIMES[:SECONDS]][;...]"
 //     KIND    fail (report an error), hang (stop answering for good), slow (sleep SECONDS, default 5, then
-//             answer), die (SIGKILL itself)
+//             answer), die (SIGKILL itself), corrupt (flip one bit of one integer of the result, or one
+//             digit of a conversion block: a silent error the fingerprints must catch)
 //     RANK    the worker's MPI rank, or * for every worker
 //     RANGE   a grid range index: the fault fires on an evaluation that covers it; * for any task; #N for the
 //             worker's N-th task (1-based), whatever it is: the way to pick a moment on a chosen rank, since
 //             which rank gets which range depends on timing; digits for a block of the decimal conversion
-//             that follows the series (fast series, digits mode)
+//             that follows the series (fast series, digits mode); final (corrupt on rank 0 only): the
+//             final value, after the division, before its checks: made wrong from its 64th bit on
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
 #pragma once
 
@@ -21,11 +23,12 @@
 namespace pi {
 
 struct Fault {
-  enum class Kind { fail, hang, slow, die } kind;
+  enum class Kind { fail, hang, slow, die, corrupt } kind;
   int rank;           // -1: any
   std::int64_t leaf;  // -1: any task
   std::int64_t nth;   // > 0: the worker's nth task
   bool digits;        // any block of the decimal conversion
+  bool final_value;   // the final value (corrupt, rank 0)
   int times;          // 0: always
   double seconds;
   int fired = 0;
@@ -38,9 +41,14 @@ class FaultPlan {
   static FaultPlan parse(const std::string& text, int rank);
   // Called by a worker before it carries out a task: may throw, sleep, hang or kill the process.
   void before(const Task& task);
+  // Called by a worker with what it computed for the task before() saw last: may damage it.
+  void corrupt(const Task& task, TaskOutput& out);
+  // Rank 0: whether the final value is to be damaged (corrupt:0:final).
+  bool corrupts_final_value() const;
   bool empty() const { return faults_.empty(); }
 
  private:
+  bool covers(const Fault& f, const Task& task) const;
   std::vector<Fault> faults_;
   std::int64_t tasks_seen_ = 0;
 };

@@ -3,6 +3,9 @@
 #include <cstring>
 
 namespace pi {
+namespace {
+constexpr std::uint64_t kMaxPrimes = 16;
+}  // namespace
 
 Writer::Writer() : buf_(8) {}
 
@@ -139,6 +142,8 @@ Bytes encode_task(const Task& task) {
     w.u64(task.digits_first);
     w.u64(task.digits_count);
   }
+  w.u64(task.check_primes.size());
+  for (std::uint64_t p : task.check_primes) w.u64(p);
   return std::move(w).finish();
 }
 
@@ -179,16 +184,20 @@ Task decode_task(const Bytes& message) {
     t.digits_first = r.u64();
     t.digits_count = r.u64();
   }
+  const std::uint64_t primes = r.u64();
+  if (primes > kMaxPrimes) throw WireError("task with " + std::to_string(primes) + " check primes");
+  for (std::uint64_t i = 0; i < primes; ++i) t.check_primes.push_back(r.u64());
   return t;
 }
 
-Bytes encode_result(std::uint64_t task_id, double compute_s, const PartialResult& result,
-                    const std::string& digits) {
+Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& out) {
   Writer w;
   w.u64(task_id);
   w.f64(compute_s);
-  w.partial(result);
-  w.str(digits);
+  w.partial(out.result);
+  w.str(out.digits);
+  w.u64(out.residues.size());
+  for (std::uint64_t r : out.residues) w.u64(r);
   return std::move(w).finish();
 }
 
@@ -197,8 +206,12 @@ ResultMessage decode_result(const Bytes& message) {
   ResultMessage m;
   m.task_id = r.u64();
   m.compute_s = r.f64();
-  m.result = r.partial();
-  m.digits = r.str();
+  m.output.result = r.partial();
+  m.output.digits = r.str();
+  const std::uint64_t residues = r.u64();
+  if (residues > kMaxPrimes * (m.output.result.values.size() + 1))
+    throw WireError("result with " + std::to_string(residues) + " residues");
+  for (std::uint64_t i = 0; i < residues; ++i) m.output.residues.push_back(r.u64());
   return m;
 }
 

@@ -62,8 +62,7 @@ class Reader {
 struct ResultMessage {
   std::uint64_t task_id;
   double compute_s;
-  PartialResult result;  // evaluate and merge tasks
-  std::string digits;    // digits tasks
+  TaskOutput output;
 };
 struct FailureMessage {
   std::uint64_t task_id;
@@ -72,8 +71,7 @@ struct FailureMessage {
 
 Bytes encode_task(const Task& task);
 Task decode_task(const Bytes& message);
-Bytes encode_result(std::uint64_t task_id, double compute_s, const PartialResult& result,
-                    const std::string& digits = {});
+Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& output);
 ResultMessage decode_result(const Bytes& message);
 Bytes encode_failure(std::uint64_t task_id, const std::string& why);
 FailureMessage decode_failure(const Bytes& message);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "series/fingerprint.hpp"
+
 namespace pi {
 namespace {
 
@@ -102,7 +104,8 @@ std::uint64_t correct_digits(const Real& x, const UpperBound& err, std::uint64_t
 }
 
 std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint64_t first,
-                            std::uint64_t count) {
+                            std::uint64_t count, const std::vector<std::uint64_t>& primes,
+                            std::vector<std::uint64_t>* residues) {
   // frac(x 10^first) = (f 5^first 2^first mod 2^scale_bits) / 2^scale_bits = m / 2^(scale_bits - first)
   // with m = (f mod 2^(scale_bits - first)) 5^first mod 2^(scale_bits - first): the factor 2^first only
   // moves the point, and the bits of f above scale_bits - first leave the fraction.
@@ -121,6 +124,7 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
     scale = 0;  // x 10^first is an integer: every later decimal is 0
   }
   n = scaled_floor(n, scale, count);
+  if (residues) *residues = residues_of({n}, primes);
   std::string s(mpz_sizeinbase(raw(n), 10) + 2, '\0');
   mpz_get_str(s.data(), 10, raw(n));
   s.resize(std::char_traits<char>::length(s.c_str()));

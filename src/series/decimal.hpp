@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "series/bigint.hpp"
 #include "series/bound.hpp"
@@ -27,8 +28,11 @@ std::string truncated_decimal(const Real& x, std::uint64_t digits);
 // costs one multiplication of its own size and its conversion; a later one a multiplication of the whole
 // fraction's low bits by 5^first more (frac(x 10^first) is (f 5^first mod 2^(scale_bits - first)) /
 // 2^(scale_bits - first)).
+// `residues`, when given, receives the residues modulo each of `primes` of the integer the block's text
+// spells (the check that its conversion to decimal is right: see decimal_residue).
 std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint64_t first,
-                            std::uint64_t count);
+                            std::uint64_t count, const std::vector<std::uint64_t>& primes = {},
+                            std::vector<std::uint64_t>* residues = nullptr);
 
 // Digits of x = f / 2^scale_bits from blocks: `text` is x's integer part and then its decimals
 // [0, digits + kGuardDecimals), as the blocks above give them. "3." and the first `digits` decimals when

@@ -90,6 +90,40 @@ case $case_name in
     check "die in the conversion: digits equal MPFR" same_file "$tmp/diedigits/pi.txt" "$tmp/mpfr-100003.txt"
     check "die in the conversion: the deadline was noticed" log_has diedigits "missed its deadline"
     ;;
+  corrupt)
+    # Silent errors: a worker returns a damaged integer (one bit flipped) or a damaged block of digits.
+    # The fingerprints catch it, the task is computed again elsewhere, and the digits are MPFR's.
+    verified() { [ "$(json "$tmp/$1/summary.json" 'd["verification"]["verified"]')" == True ]; }
+    mismatches() { json "$tmp/$1/summary.json" 'd["verification"]["fingerprints"]["mismatches"]'; }
+    PI_FAULT="corrupt:2:#2" run once 3 "${fast[@]}"
+    check "once: digits equal MPFR" same_file "$tmp/once/pi.txt" "$tmp/mpfr-100003.txt"
+    check "once: one mismatch counted" [ "$(mismatches once)" == 1 ]
+    check "once: counted against rank 2" \
+      [ "$(json "$tmp/once/summary.json" '[w["mismatches"] for w in d["workers"] if w["rank"] == 2][0]')" == 1 ]
+    check "once: the log names the fingerprint" log_has once "fails its fingerprint"
+    check "once: verified" verified once
+    PI_FAULT="corrupt:1:*:0" run always 3 "${fast[@]}"
+    check "always: digits equal MPFR" same_file "$tmp/always/pi.txt" "$tmp/mpfr-100003.txt"
+    check "always: rank 1 is retired" \
+      [ "$(json "$tmp/always/summary.json" '[w["retired"] for w in d["workers"] if w["rank"] == 1][0]')" == True ]
+    check "always: at least 3 mismatches" [ "$(mismatches always)" -ge 3 ]
+    check "always: rank 2 did the work" \
+      [ "$(json "$tmp/always/summary.json" '[w["terms"] for w in d["workers"] if w["rank"] == 2][0] == d["terms"]')" == True ]
+    PI_FAULT="corrupt:2:digits" run digits 3 "${fast[@]}"
+    check "a damaged conversion block: digits equal MPFR" same_file "$tmp/digits/pi.txt" "$tmp/mpfr-100003.txt"
+    check "a damaged conversion block: caught" log_has digits "does not spell the integer it was converted from"
+    check "a damaged conversion block: one mismatch" [ "$(mismatches digits)" == 1 ]
+    # A wrong final value (one bit flipped after the division): the BBP digits disagree, the job fails.
+    for n in 0 3; do
+      PI_FAULT="corrupt:0:final" run "final$n" "$n" "${fast[@]}"
+      check "wrong final value ($n ranks): exit 1" exit_is "final$n" 1
+      check "wrong final value ($n ranks): no pi.txt" [ ! -e "$tmp/final$n/pi.txt" ]
+      check "wrong final value ($n ranks): summary.json says why" \
+        [ "$(json "$tmp/final$n/summary.json" 'd["status"], d["verification"]["verified"], d["verification"]["bbp"]["agree"]')" == \
+          "('failed verification', False, False)" ]
+      check "wrong final value ($n ranks): the log names BBP" log_has "final$n" "the BBP formula gives"
+    done
+    ;;
   sigkill)
     # A worker process SIGKILLed from outside in the middle of a run, under --enable-recovery.
     run ref 1 --series leibniz --terms 2147483648
