@@ -166,6 +166,50 @@ with h5py.File(d + "/result.h5", "r") as f:
     assert f.attrs["correct_digits"] == 200000
 PY
     ;;
+  forged)
+    # Checkpoints altered consistently, their HDF5 checksums recomputed (tests/checkpoint/forge.py): every
+    # piece is checked against its fingerprint, so each is refused with exit 4, the piece named, no file
+    # changed, and never a pi.txt.
+    forge=$(dirname "$0")/forge.py
+    start run --series chudnovsky --digits 3000000 --checkpoint-interval 0.3
+    wait_for "$tmp/run.log" "checkpoint 3 written" 60
+    kill_all
+    "$job" --series chudnovsky --digits 2000000 --out "$tmp/other" --progress-interval 0 2>/dev/null
+    check "the killed run left a checkpoint of several pieces" \
+      [ "$(/usr/bin/python3 -c "import h5py,sys; print(len(h5py.File(sys.argv[1])['pieces']) >= 2)" "$tmp/run/checkpoint.h5")" == True ]
+    for forgery in sign swap splice zero; do
+      rm -rf "$tmp/$forgery"
+      cp -a "$tmp/run" "$tmp/$forgery"
+      check "$forgery: forged" /usr/bin/python3 "$forge" "$forgery" "$tmp/$forgery/checkpoint.h5" "$tmp/other/checkpoint.h5"
+      check "$forgery: HDF5 still reads every value (the checksums are right)" \
+        h5dump -d /pieces/piece_000000/value_2 -o /dev/null "$tmp/$forgery/checkpoint.h5"
+      before=$(fingerprint "$tmp/$forgery")
+      resume "$forgery"
+      check "$forgery: refused with exit code 4" exit_is "$forgery" 4
+      check "$forgery: the error names the piece and its fingerprint" \
+        log_has "$tmp/$forgery.resume.log" "pieces/piece_00000[01] (ranges .*fails its fingerprint"
+      check "$forgery: no file was touched" [ "$before" == "$(fingerprint "$tmp/$forgery")" ]
+      check "$forgery: no pi.txt" [ ! -e "$tmp/$forgery/pi.txt" ]
+    done
+    # A complete job whose checkpoint was altered and whose results are gone: the final steps would run
+    # again from the checkpoint's piece; it is refused instead.
+    cp -a "$tmp/other" "$tmp/complete"
+    rm "$tmp/complete/pi.txt" "$tmp/complete/summary.json" "$tmp/complete/result.h5"
+    /usr/bin/python3 "$forge" sign "$tmp/complete/checkpoint.h5"
+    before=$(fingerprint "$tmp/complete")
+    resume complete
+    check "complete, forged: refused with exit code 4" exit_is complete 4
+    check "complete, forged: no pi.txt" [ ! -e "$tmp/complete/pi.txt" ]
+    check "complete, forged: no file was touched" [ "$before" == "$(fingerprint "$tmp/complete")" ]
+    # The untouched checkpoint resumes, and its primes are those the job drew.
+    check "the checkpoint records two fingerprint primes" \
+      [ "$(attr "$tmp/run/checkpoint.h5" fingerprint_primes | wc -w)" == 2 ]
+    resume run
+    check "the untouched checkpoint resumes" exit_is run 0
+    check "with the job's primes" [ "$(json "$tmp/run/summary.json" '" ".join(d["verification"]["fingerprints"]["primes"])')" == \
+      "$(attr "$tmp/run/checkpoint.1.h5" fingerprint_primes)" ]
+    check "verified" [ "$(json "$tmp/run/summary.json" 'd["verification"]["verified"]')" == True ]
+    ;;
   refuse)
     "$job" --series chudnovsky --digits 3000000 --out "$tmp/ref3m" --progress-interval 0 2>/dev/null
     cp "$tmp/ref3m/pi.txt" "$tmp/ref3m.txt"
