@@ -175,6 +175,11 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       ->capture_default_str();
   app.add_option("--progress-interval", progress, "Seconds between progress lines (0: none)")
       ->capture_default_str();
+  std::string verify = "on";
+  app.add_option("--verify", verify,
+                 "on: fingerprint every piece and check the final value against BBP hex digits; off: only "
+                 "the error bound and the plausibility range (for timing runs)")
+      ->capture_default_str();
   SchedulerConfig& sc = o.spec.scheduler;
   app.add_option("--assignment-seconds", sc.assignment_seconds,
                  "Target duration of one assignment; they shrink near the end")
@@ -251,6 +256,9 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
   check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
   check_range("--keep-checkpoints", o.spec.keep_checkpoints, 1, 100, "");
+  if (verify != "on" && verify != "off")
+    throw ConfigError("--verify '" + verify + "' is not accepted: give on or off");
+  o.spec.verify = verify == "on";
   for_each_setting(o.spec, [&](const char* flag, const auto&) {
     if (app.count(flag) > 0) o.given.insert(flag);
   });

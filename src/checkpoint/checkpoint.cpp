@@ -148,8 +148,10 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
     h5::write_attribute(root, "reason", reason);
     h5::write_attribute(root, "settings", state.settings);
     std::string primes;
-    for (std::uint64_t p : state.fingerprint_primes)
-      primes += (primes.empty() ? "" : " ") + std::to_string(p);
+    for (std::uint64_t p : state.fingerprint_primes) {
+      if (!primes.empty()) primes += ' ';
+      primes += std::to_string(p);
+    }
     h5::write_attribute(root, "fingerprint_primes", primes);
 
     std::vector<std::uint64_t> ranges, terms;

@@ -358,6 +358,10 @@ void verify_final(RunResult& result, const JobSpec& spec, const std::shared_futu
       v.failure = "its value " + truncated_decimal(best.value, 12) + " is not in [3.14159, 3.1416]";
     }
   }
+  if (!spec.verify) {
+    v.bbp.skipped = "--verify off";
+    return;
+  }
   std::optional<std::uint64_t> h;
   if (bbp_done.valid()) {
     while (bbp_done.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
@@ -416,7 +420,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
   result.resumes = state.resumes;
   // Fingerprints: the job's primes, drawn once and kept in its checkpoints.
   std::vector<std::uint64_t> primes;
-  if (series->fingerprinted()) {
+  if (series->fingerprinted() && spec.verify) {
     primes = resume && !resume->fingerprint_primes.empty() ? resume->fingerprint_primes
                                                            : draw_primes(kFingerprintPrimes);
   }
@@ -433,7 +437,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
         mark_work_abandoned();
     }
   } abandon_bbp{bbp_done};
-  if (spec.digits) {
+  if (spec.digits && spec.verify) {
     bbp_done = run_detached([bbp, bbp_seconds, h = bbp_position_for_digits(*spec.digits)] {
       const auto t0 = std::chrono::steady_clock::now();
       *bbp = pi_hex_fraction(h, 1);

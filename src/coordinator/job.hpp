@@ -28,6 +28,7 @@ struct JobSpec {
   SchedulerConfig scheduler;
   double checkpoint_interval_s = 60.0;  // 0: only when stopped and at the end
   int keep_checkpoints = 2;
+  bool verify = true;  // fingerprints and the BBP check (the plausibility range is always checked)
   // The run settings above as the user gave them (JSON text, from the app), kept in the checkpoint so that
   // a resume goes on with them unless told otherwise.
   std::string settings;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -55,9 +56,21 @@ struct Sim {
       auto [w, task] = std::move(running[i]);
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
       now += 10ms;
-      scheduler.complete(w, task.id, execute_task(*series, task), 0.01);
+      TaskOutput out = carry_out(*series, task);
+      if (damages && damages(w, task)) {
+        // A silent error: one bit of the last non-zero value, after the worker fingerprinted it or before.
+        for (auto v = out.result.values.rbegin(); v != out.result.values.rend(); ++v) {
+          if (*v == 0) continue;
+          mpz_combit(raw(*v), mpz_sizeinbase(raw(*v), 2) / 3);
+          break;
+        }
+        if (task.id % 2 == 0) seal(out, task);
+      }
+      scheduler.complete(w, task.id, std::move(out), 0.01);
     }
   }
+  // Which results come back damaged (none by default).
+  std::function<bool(int, const Task&)> damages;
 };
 
 TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
@@ -386,6 +399,70 @@ TEST(Scheduler, WorkerThatFailsRepeatedlyGetsNoMoreWork) {
   sim.run_shuffled(2, 3);  // worker 1 finishes the job alone
   EXPECT_EQ(sim.scheduler.leaves_done(), 8u);
   EXPECT_EQ(sim.scheduler.workers()[0].evaluations, 0u);
+}
+
+}  // namespace
+}  // namespace pi
+
+namespace pi {
+namespace {
+
+// A worker that damages every result it returns (evaluations, merges and products of split merges alike)
+// is caught by the fingerprints every time, retired, and the result is exact all the same.
+TEST(Scheduler, FingerprintsCatchEveryDamagedResult) {
+  SchedulerConfig config;
+  config.split_merge_bits = 1 << 12;  // split the top merges into products even at this size
+  config.min_slice_bits = 1 << 10;
+  const std::uint64_t terms = 20011;
+  Sim sim("chudnovsky", terms, 3, config);
+  sim.scheduler.verify_with(primes_from_seed(2, 17));
+  sim.damages = [](int w, const Task&) { return w == 1; };
+  sim.run_shuffled(3, 5);
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_EQ(sim.scheduler.take_result(), sim.series->evaluate({0, terms}, true));
+  const VerificationStats& v = sim.scheduler.verification();
+  EXPECT_GE(v.mismatches, 3u);
+  EXPECT_EQ(static_cast<int>(v.mismatches), sim.scheduler.workers()[1].mismatches);
+  EXPECT_TRUE(sim.scheduler.workers()[1].retired);
+  EXPECT_GT(sim.assigned[TaskKind::product], 0);
+  EXPECT_GT(v.products, 0u);
+  EXPECT_GT(v.pieces, 0u);
+  EXPECT_EQ(sim.scheduler.workers()[0].mismatches + sim.scheduler.workers()[2].mismatches, 0);
+}
+
+// Without a check, the same damage goes through: the fingerprints are what caught it above.
+TEST(Scheduler, WithoutFingerprintsTheDamageWouldStay) {
+  const std::uint64_t terms = 20011;
+  Sim sim("chudnovsky", terms, 3);
+  sim.damages = [](int w, const Task& t) { return w == 1 && t.kind == TaskKind::evaluate; };
+  sim.run_shuffled(3, 5);
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_NE(sim.scheduler.take_result(), sim.series->evaluate({0, terms}, true));
+}
+
+// A restored piece is checked against its fingerprint too: a damaged one is refused, named.
+TEST(Scheduler, RestoreRefusesADamagedPiece) {
+  const std::uint64_t terms = 20011;
+  Sim done("chudnovsky", terms, 2);
+  done.run_shuffled(2, 3, 40);
+  std::vector<FinishedPiece> pieces = done.scheduler.finished_pieces();
+  ASSERT_GE(pieces.size(), 2u);
+  {
+    Sim fresh("chudnovsky", terms, 2);
+    fresh.scheduler.verify_with(primes_from_seed(2, 99));
+    EXPECT_NO_THROW(fresh.scheduler.restore(pieces));
+  }
+  PartialResult damaged = *pieces[1].result;
+  mpz_neg(raw(damaged.values[2]), raw(damaged.values[2]));
+  pieces[1].result = std::make_shared<const PartialResult>(damaged);
+  Sim fresh("chudnovsky", terms, 2);
+  fresh.scheduler.verify_with(primes_from_seed(2, 99));
+  try {
+    fresh.scheduler.restore(pieces);
+    ADD_FAILURE() << "a damaged piece was restored";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("fail their fingerprint: value 2"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
