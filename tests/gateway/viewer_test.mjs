@@ -73,6 +73,10 @@ try {
   check("the final result appears with the job's estimate", final.startsWith(summary.estimate.slice(0, 12)),
         `${final} vs ${summary.estimate}`);
   check("the final facts say complete", (await page.textContent("#final-facts")).includes("status complete"));
+  const verification = await page.textContent("#final-verification");
+  check("the result says verified, with the BBP digits of summary.json",
+        verification.startsWith("verified: ") && verification.includes(summary.verification.bbp.formula_hex_digits),
+        verification);
   check("the connection shows done", (await page.textContent("#connection")) === "done");
   check("no script errors on the page", errors.length === 0, errors.join("; "));
   await page.screenshot({ path: path.join(artifacts, "viewer-done.png"), fullPage: true });

@@ -124,7 +124,36 @@ function onDone(d) {
   $("final-facts").textContent = `${d.series}: ${Number(d.correct_digits).toLocaleString()} correct digits, ` +
     `error bound ${d.error_bound}, ${d.terms.toLocaleString()} terms, ${duration(d.elapsed_s)} on ${d.ranks} ` +
     `rank${d.ranks === 1 ? "" : "s"}, ${d.retries} retries, status ${d.status}`;
+  showVerification(d.verification);
   setConnection("done");
+}
+
+// What was checked beyond the error bound: the fingerprints of the pieces, the BBP digits, the range.
+function showVerification(v) {
+  const el = $("final-verification");
+  if (!v) { el.textContent = ""; return; }
+  const parts = [];
+  const f = v.fingerprints;
+  if (f.checked) {
+    parts.push(`${f.pieces.toLocaleString()} pieces, ${f.products.toLocaleString()} products and ` +
+               `${f.conversion_blocks} conversion blocks matched their fingerprints` +
+               (f.mismatches ? ` (${f.mismatches} wrong results caught and computed again)` : ""));
+  }
+  const b = v.bbp;
+  if (b.checked) {
+    parts.push(`hex digits after position ${b.position.toLocaleString()}: ${b.result_hex_digits}, ` +
+               `BBP formula ${b.formula_hex_digits}`);
+  }
+  if (v.verified) {
+    el.className = "verification verified";
+    el.textContent = "verified: " + parts.join("; ");
+  } else if (v.failure) {
+    el.className = "verification failed";
+    el.textContent = "verification FAILED, not a result: " + v.failure;
+  } else {
+    el.className = "verification unchecked";
+    el.textContent = "not verified beyond the error bound: " + [f.why_not, b.why_not].filter(Boolean).join("; ");
+  }
 }
 
 function onState(s) {
