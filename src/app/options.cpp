@@ -57,6 +57,7 @@ void for_each_setting(Spec& s, F f) {
   f("--first-deadline", s.scheduler.first_deadline_s);
   f("--max-retries", s.scheduler.max_range_failures);
   f("--max-worker-failures", s.scheduler.max_worker_failures);
+  f("--duplicate-share", s.scheduler.duplicate_share);
 }
 
 // The flags a TOML job file stands for. Throws ConfigError naming the file (and the line, for a syntax
@@ -198,6 +199,9 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   app.add_option("--max-worker-failures", sc.max_worker_failures,
                  "A worker that fails this many times gets no more work")
       ->capture_default_str();
+  app.add_option("--duplicate-share", sc.duplicate_share,
+                 "Slow series: share of ranges computed twice by different workers and compared (0 to 1)")
+      ->capture_default_str();
 
   // The job file's keys become flags placed before the command line's; a flag given on both is the command
   // line's.
@@ -254,6 +258,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--first-deadline", sc.first_deadline_s, 0.01, 86400, "seconds");
   check_range("--max-retries", sc.max_range_failures, 1, 1000, "");
   check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
+  check_range("--duplicate-share", sc.duplicate_share, 0, 1, "");
   check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
   check_range("--keep-checkpoints", o.spec.keep_checkpoints, 1, 100, "");
   if (verify != "on" && verify != "off")

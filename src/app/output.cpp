@@ -52,12 +52,17 @@ nlohmann::json verification_json(const RunResult& r) {
   } else {
     bbp["why_not"] = v.bbp.skipped;
   }
+  nlohmann::json duplicates = {
+      {"share", f.duplicate_share}, {"ranges", f.duplicated}, {"disagreements", f.disagreements}};
+  if (f.duplicate_share <= 0 && make_series(r.series)->kind() == SeriesKind::slow)
+    duplicates["why_not"] = r.workers.size() < 2 ? "one worker" : "--duplicate-share 0";
   nlohmann::json range = {{"checked", v.range_checked}, {"interval", {3.14159, 3.1416}}};
   if (v.range_checked) range["in_range"] = v.in_range;
   // Verified: a check beyond the error bound ran (fingerprints or BBP), and none failed.
-  return {{"verified", v.failure.empty() && (v.bbp.checked || !f.primes.empty())},
+  return {{"verified", v.failure.empty() && (v.bbp.checked || !f.primes.empty() || f.duplicated > 0)},
           {"failure", v.failure.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.failure)},
           {"fingerprints", fingerprints},
+          {"duplicates", duplicates},
           {"bbp", bbp},
           {"range", range}};
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -94,6 +96,50 @@ void write_parameters(const h5::Handle& root, const JobState& s) {
   h5::write_attribute(root, "grid_step", s.grid_step);
 }
 
+std::vector<FinishedPiece> read_ledger(const h5::Handle& root, const Grid& grid) {
+  const std::vector<std::uint64_t> rows = h5::read_u64_table(root, "ledger", 4);
+  const h5::Handle d = h5::open_checked_dataset(root, "ledger_values");
+  const std::vector<std::uint8_t> bytes = h5::read_dataset_bytes(d, "ledger_values");
+  std::vector<FinishedPiece> out;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i + 4 <= rows.size(); i += 4) {
+    const std::uint64_t first = rows[i], last = rows[i + 1], size = rows[i + 2];
+    if (last <= first || last > grid.size() || size > bytes.size() - at || rows[i + 3] > 1)
+      throw CheckpointError("ledger row " + std::to_string(i / 4) + " does not fit the grid or the values");
+    PartialResult r;
+    r.range = grid.span(first, last);
+    r.values.push_back(
+        from_magnitude(std::vector<std::uint8_t>(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                                                 bytes.begin() + static_cast<std::ptrdiff_t>(at + size)),
+                       rows[i + 3] != 0));
+    at += size;
+    out.push_back(FinishedPiece{first, last, std::make_shared<const PartialResult>(std::move(r))});
+  }
+  if (at != bytes.size()) throw CheckpointError("ledger_values holds more than the ledger's rows");
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first_leaf < b.first_leaf; });
+  return out;
+}
+
+// The pieces are exactly the sums of the ledger's entries they cover (a sum altered alone is refused).
+void check_ledger(const Series& series, const std::vector<FinishedPiece>& ledger,
+                  const std::vector<FinishedPiece>& pieces) {
+  std::size_t e = 0;
+  for (const FinishedPiece& p : pieces) {
+    std::optional<PartialResult> sum;
+    std::uint64_t at = p.first_leaf;
+    for (; e < ledger.size() && ledger[e].first_leaf < p.last_leaf; ++e) {
+      if (ledger[e].first_leaf != at) break;
+      sum = sum ? series.combine(*sum, *ledger[e].result) : *ledger[e].result;
+      at = ledger[e].last_leaf;
+    }
+    if (at != p.last_leaf || !sum || sum->values != p.result->values) {
+      throw CheckpointError("the piece of ranges " + std::to_string(p.first_leaf) + ".." +
+                            std::to_string(p.last_leaf) + " is not the sum of the ledger's results for them");
+    }
+  }
+  if (e != ledger.size()) throw CheckpointError("the ledger holds results no piece covers");
+}
+
 // "p1 p2 ...": primes of about 62 bits, or a refusal of the file.
 std::vector<std::uint64_t> parse_primes(const std::string& text) {
   std::vector<std::uint64_t> out;
@@ -162,6 +208,20 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
     h5::write_u64_table(root, "completed_ranges", 2, ranges);
     h5::write_u64_table(root, "completed_terms", 2, terms);
 
+    if (!state.ledger.empty()) {
+      // Slow series: the results as the workers returned them, one row each (first range, end range,
+      // bytes, negative) and their magnitudes one after another.
+      std::vector<std::uint64_t> rows;
+      std::vector<std::uint8_t> bytes;
+      for (const FinishedPiece& e : state.ledger) {
+        const BigInt& v = e.result->values.at(0);
+        const std::vector<std::uint8_t> m = magnitude_bytes(v);
+        rows.insert(rows.end(), {e.first_leaf, e.last_leaf, m.size(), v < 0 ? 1u : 0u});
+        bytes.insert(bytes.end(), m.begin(), m.end());
+      }
+      h5::write_u64_table(root, "ledger", 4, rows);
+      h5::write_bytes(root, "ledger_values", bytes);
+    }
     const h5::Handle pieces = h5::create_group(root, "pieces");
     for (std::size_t i = 0; i < state.pieces.size(); ++i) {
       if (saves_ == fault_at_ && i == state.pieces.size() / 2) {
@@ -370,6 +430,11 @@ JobState read_checkpoint(const std::filesystem::path& file) {
       done += p.last_leaf - p.first_leaf;
       p.result = std::make_shared<const PartialResult>(std::move(r));
       s.pieces.push_back(std::move(p));
+    }
+    if (h5::has_link(root, "ledger")) {
+      if (series->kind() != SeriesKind::slow) throw CheckpointError("a ledger for " + s.series);
+      s.ledger = read_ledger(root, grid);
+      check_ledger(*series, s.ledger, s.pieces);
     }
     if (done != s.ranges_done) {
       throw CheckpointError("ranges_done says " + std::to_string(s.ranges_done) + " but the pieces cover " +

@@ -192,6 +192,12 @@ bool has_attribute(const Handle& object, const std::string& name) {
   return exists > 0;
 }
 
+bool has_link(const Handle& group, const std::string& name) {
+  const htri_t exists = H5Lexists(group.get(), name.c_str(), H5P_DEFAULT);
+  if (exists < 0) fail("cannot look up " + name);
+  return exists > 0;
+}
+
 std::string read_string_attribute(const Handle& object, const std::string& name) {
   const Handle attr = open_attribute(object, name);
   const Handle type(H5Aget_type(attr.get()), H5Tclose, "H5Aget_type " + name);

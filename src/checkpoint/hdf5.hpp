@@ -59,6 +59,7 @@ void write_attribute(const Handle& object, const std::string& name, const std::s
 void write_attribute(const Handle& object, const std::string& name, std::uint64_t value);
 void write_attribute(const Handle& object, const std::string& name, double value);
 bool has_attribute(const Handle& object, const std::string& name);
+bool has_link(const Handle& group, const std::string& name);  // a dataset or group of that name
 std::string read_string_attribute(const Handle& object, const std::string& name);
 std::uint64_t read_u64_attribute(const Handle& object, const std::string& name);
 double read_f64_attribute(const Handle& object, const std::string& name);

@@ -478,6 +478,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     if (!primes.empty()) scheduler.verify_with(primes);
     if (resume && attempt == 0) {
       try {
+        scheduler.restore_ledger(resume->ledger);
         scheduler.restore(resume->pieces);
       } catch (const std::invalid_argument& e) {
         throw SeriesError(std::string("the saved state does not fit the job: ") + e.what());
@@ -488,6 +489,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     state.grid_step = grid.step();
     const auto snapshot = [&] {
       state.pieces = scheduler.finished_pieces();
+      state.ledger = scheduler.ledger();
       state.ranges_done = scheduler.leaves_done();
       state.retries = retries_before + result.retries + scheduler.retries();
       state.elapsed_s = elapsed_before + seconds_since(start);
@@ -539,6 +541,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
       if (prepare_beside_division) prepared = start_prepare();
       auto root = std::make_shared<const PartialResult>(scheduler.take_result());
       state.pieces = {FinishedPiece{0, grid.size(), root}};
+      state.ledger = scheduler.ledger();
       state.ranges_done = grid.size();
       try {
         result.estimates = run_interruptible([series, root, bits] { return series->estimate(*root, bits); });

@@ -54,6 +54,9 @@ struct JobState {
   std::string settings;  // JobSpec::settings of the run that wrote it ("" in older checkpoints)
   // The primes of the job's fingerprints (fast series), drawn when it started ("" in older checkpoints).
   std::vector<std::uint64_t> fingerprint_primes;
+  // Slow series: the finished results as their workers returned them (Scheduler::ledger); the pieces are
+  // their sums.
+  std::vector<FinishedPiece> ledger;
 };
 
 // Where a job's state goes: a checkpoint file (src/checkpoint). `save` throws std::runtime_error when the

@@ -46,6 +46,7 @@ Scheduler::Scheduler(const Series& series, const Grid& grid, SchedulerConfig con
       workers_(static_cast<std::size_t>(workers)),
       in_flight_(static_cast<std::size_t>(workers)) {
   for (int w = 0; w < workers; ++w) workers_[static_cast<std::size_t>(w)].rank = w;
+  if (!grid_.tree() && workers >= 2) verification_.duplicate_share = config_.duplicate_share;
   const double terms = static_cast<double>(grid_.terms());
   total_work_ = series_.kind() == SeriesKind::slow ? terms : terms * series_.digits_per_term() * 0.8;
 }
@@ -236,8 +237,8 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     ++stats.failures;
     ++stats.mismatches;
     ++verification_.mismatches;
-    last_refusal_ = "rank " + std::to_string(stats.rank) + ": " + *why;
-    record_failure(w, it->second, last_refusal_);
+    last_refusal_ = "rank " + std::to_string(stats.rank) + ": " + *why + "; it is computed again";
+    record_failure(w, it->second, "rank " + std::to_string(stats.rank) + ": " + *why);
     return false;
   }
   Task task = std::move(it->second.task);
@@ -269,10 +270,19 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   }
   if (task.kind == TaskKind::evaluate) {
     ++stats.evaluations;
-    stats.terms += task.range.size();
-    leaves_done_ += task.last_leaf - task.first_leaf;
     times_.evaluations_s += compute_s;
     if (compute_s > 1e-4) smooth(eval_rate_, static_cast<double>(task.range.size()) / compute_s);
+    if (duplicate_tasks_.contains(task.id)) {
+      work_done_ -= task_work(task);  // counted once, when the range settles
+      settle_duplicate(task.id, w, std::move(result));
+      return true;
+    }
+    stats.terms += task.range.size();
+    if (wants_duplicate(task, w)) {
+      start_duplicate(task, w, std::move(result));
+      return true;
+    }
+    leaves_done_ += task.last_leaf - task.first_leaf;
   } else {
     ++stats.merges;
     times_.merges_by_level_s[merge_level(task)] += compute_s;
@@ -286,6 +296,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
                           std::shared_ptr<const PartialResult> result) {
   if (!grid_.tree()) {
     // Slow series: exact additions onto the finished prefix, in range order.
+    if (!restoring_) ledger_.push_back(FinishedPiece{first, last, result});
     pieces_.emplace(first, Piece{last, std::move(result)});
     for (auto it = pieces_.begin(); it != pieces_.end() && it->first == prefix_leaves_;
          it = pieces_.erase(it)) {
@@ -577,6 +588,7 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     }
     verification_.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
   }
+  restoring_ = true;
   for (FinishedPiece& p : pieces) {
     Task done;
     done.kind = TaskKind::evaluate;
@@ -587,6 +599,90 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     restored_.emplace(p.first_leaf, p.last_leaf);
     add_piece(p.first_leaf, p.last_leaf, std::move(p.result));
   }
+  restoring_ = false;
+}
+
+namespace {
+
+// A well-mixed 64-bit hash (splitmix64's finaliser): which ranges are duplicated depends on the range only.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+bool Scheduler::wants_duplicate(const Task& task, int w) const {
+  if (grid_.tree() || config_.duplicate_share <= 0 || workers_.size() < 2) return false;
+  bool another = false;  // a worker that could compute it again
+  for (std::size_t o = 0; o < workers_.size(); ++o)
+    another = another || (static_cast<int>(o) != w && !workers_[o].retired && !overdue(o));
+  if (!another) return false;
+  const double u = static_cast<double>(mix(task.first_leaf) >> 11) * 0x1p-53;
+  return !workers_[static_cast<std::size_t>(w)].duplicated || u < config_.duplicate_share;
+}
+
+void Scheduler::start_duplicate(const Task& task, int w, PartialResult result) {
+  workers_[static_cast<std::size_t>(w)].duplicated = true;
+  ++verification_.duplicated;
+  Task again = task;
+  again.id = g_next_task_id++;
+  duplicates_[task.first_leaf] = Duplicate{task, {{w, std::move(result)}}};
+  duplicate_tasks_[again.id] = task.first_leaf;
+  OpenTask open{again, 0, {}, {w}, false};  // another worker than the first, when there is one
+  open_.emplace(again.id, std::move(open));
+  queue(again.id, true);
+}
+
+void Scheduler::settle_duplicate(std::uint64_t task_id, int w, PartialResult result) {
+  const std::uint64_t first = duplicate_tasks_.at(task_id);
+  duplicate_tasks_.erase(task_id);
+  Duplicate& d = duplicates_.at(first);
+  d.results.emplace_back(w, std::move(result));
+  std::size_t agreed = 0;  // the index of the result that stands
+  if (d.results.size() == 2) {
+    if (!(d.results[0].second == d.results[1].second)) {
+      ++verification_.disagreements;
+      notices_.push_back(describe(d.task) + ": ranks " +
+                         std::to_string(workers_[static_cast<std::size_t>(d.results[0].first)].rank) +
+                         " and " +
+                         std::to_string(workers_[static_cast<std::size_t>(d.results[1].first)].rank) +
+                         " disagree; a third worker decides");
+      Task third = d.task;
+      third.id = g_next_task_id++;
+      duplicate_tasks_[third.id] = first;
+      open_.emplace(third.id, OpenTask{third, 0, {}, {d.results[0].first, d.results[1].first}, false});
+      queue(third.id, true);
+      return;
+    }
+  } else {
+    const PartialResult& decider = d.results[2].second;
+    const int with = decider == d.results[0].second ? 0 : decider == d.results[1].second ? 1 : -1;
+    if (with < 0) {
+      std::string msg = describe(d.task) + ": three workers gave three different sums; the job stops";
+      notices_.push_back(msg);
+      throw PoisonedRange(msg);
+    }
+    agreed = static_cast<std::size_t>(with);
+    WorkerStats& odd = workers_[static_cast<std::size_t>(d.results[1 - agreed].first)];
+    ++odd.failures;
+    ++odd.mismatches;
+    ++verification_.mismatches;
+    last_refusal_ = "rank " + std::to_string(odd.rank) + ": its sum of " + describe(d.task) +
+                    " disagrees with two other workers' (theirs is kept)";
+    notices_.push_back(last_refusal_);
+    if (!odd.retired && odd.failures + odd.timeouts >= config_.max_worker_failures) {
+      odd.retired = true;
+      notices_.push_back("rank " + std::to_string(odd.rank) + " failed too often: it gets no more work");
+    }
+  }
+  PartialResult standing = std::move(d.results[agreed].second);
+  const Task task = d.task;
+  duplicates_.erase(first);
+  leaves_done_ += task.last_leaf - task.first_leaf;
+  add_piece(task.first_leaf, task.last_leaf, std::make_shared<const PartialResult>(std::move(standing)));
 }
 
 void Scheduler::verify_with(std::vector<std::uint64_t> primes) {

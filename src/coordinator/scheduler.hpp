@@ -34,6 +34,11 @@ struct SchedulerConfig {
   // would otherwise be one worker's alone while the others wait.
   double split_merge_bits = 1 << 22;
   double min_slice_bits = 1 << 20;
+  // Slow series, two workers or more: this share of the grid ranges (chosen by a hash of the range, and
+  // the first range each worker finishes) is computed again by another worker and compared bit for bit
+  // before it joins the prefix; a disagreement is settled by a third run, and the odd worker is counted as
+  // failing. Their sums have no cheap fingerprint.
+  double duplicate_share = 0.01;
 };
 
 struct WorkerStats {
@@ -49,6 +54,7 @@ struct WorkerStats {
   int timeouts = 0;                // deadlines missed
   int discarded = 0;               // late duplicates thrown away
   int mismatches = 0;              // results that failed their check (counted in failures too)
+  bool duplicated = false;         // one of its slow-series ranges was computed again by another worker
   bool retired = false;            // failed too often: no more work
 };
 
@@ -68,6 +74,10 @@ struct VerificationStats {
   std::uint64_t blocks = 0;           // blocks of the decimal conversion
   std::uint64_t mismatches = 0;       // results refused (and computed again)
   double seconds = 0;                 // the coordinator's time spent checking
+  // Slow series: ranges computed twice and compared, and how many of those disagreed (settled by a third).
+  double duplicate_share = 0;  // 0: none (one worker, or turned off)
+  std::uint64_t duplicated = 0;
+  std::uint64_t disagreements = 0;
 };
 
 // A finished, exact partial result of grid ranges [first_leaf, last_leaf): what a checkpoint holds and a
@@ -178,6 +188,11 @@ class Scheduler {
   // Starts from pieces of an earlier run of the same job (before any assignment); their leaves are never
   // handed out again. Throws std::invalid_argument when a piece does not fit this grid.
   void restore(std::vector<FinishedPiece> pieces);
+  // Slow series: every finished result as it came from its worker, before it was added onto the prefix
+  // (the checkpoint keeps them, so that a resume can recompute a sample and compare). restore_ledger
+  // gives back those of an earlier run, before restore.
+  const std::vector<FinishedPiece>& ledger() const { return ledger_; }
+  void restore_ledger(std::vector<FinishedPiece> entries) { ledger_ = std::move(entries); }
 
  private:
   struct OpenTask {
@@ -220,6 +235,10 @@ class Scheduler {
   void complete_part(Task part, PartialResult result);
   // Why a worker's output for `task` fails its check, or nullopt; `expected` gets the piece's fingerprint.
   std::optional<std::string> check(const Task& task, const TaskOutput& out, Residues& expected);
+  // Slow series: whether a range worker `w` finished is computed again to compare, and the comparison.
+  bool wants_duplicate(const Task& task, int w) const;
+  void start_duplicate(const Task& task, int w, PartialResult result);
+  void settle_duplicate(std::uint64_t task_id, int w, PartialResult result);
   Residues merged_fingerprint(std::uint64_t first, std::uint64_t last);  // of the node [first, last)
   // After a merge on the coordinator itself: its fingerprint, or an exception if the result is wrong.
   void check_own_merge(const Task& merge, const PartialResult& result);
@@ -250,6 +269,16 @@ class Scheduler {
   double merge_rate_ = 0;                              // merge cost units per second, smoothed
   VerificationStats verification_;
   std::string last_refusal_;
+  // Slow series: ranges waiting for their comparison, by first leaf, with the results so far (worker,
+  // result); and the tasks that compute them again, by task id -> first leaf.
+  struct Duplicate {
+    Task task;
+    std::vector<std::pair<int, PartialResult>> results;
+  };
+  std::map<std::uint64_t, Duplicate> duplicates_;
+  std::vector<FinishedPiece> ledger_;
+  bool restoring_ = false;  // restored pieces are in the ledger already (restore_ledger)
+  std::map<std::uint64_t, std::uint64_t> duplicate_tasks_;
   // Fingerprints of the checked, finished tree nodes not yet merged, by (first leaf, last leaf).
   std::map<std::pair<std::uint64_t, std::uint64_t>, Residues> fingerprints_;
 };

@@ -76,11 +76,10 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
     case Tag::result: {
       ResultMessage r = decode_result(message.body);
       message.body = Bytes();
-      const int refused = scheduler.workers()[static_cast<std::size_t>(w)].mismatches;
+      const std::uint64_t refused = scheduler.verification().mismatches;
       scheduler.complete(w, r.task_id, std::move(r.output), r.compute_s);  // throws PoisonedRange
-      if (scheduler.workers()[static_cast<std::size_t>(w)].mismatches != refused)
-        log_ << "[pi-job] refused a result: " << scheduler.last_refusal() << "; it is computed again"
-             << std::endl;
+      if (scheduler.verification().mismatches != refused)
+        log_ << "[pi-job] refused a result: " << scheduler.last_refusal() << std::endl;
       make_idle(scheduler, rank);
       break;
     }

@@ -67,6 +67,11 @@ inline std::uint64_t mont32(std::uint64_t a, std::uint64_t b, std::uint64_t m, s
 // Per lane, with e the lane's exponent: y = 2^(e + 96) in Montgomery form, which is 2^(e + 128) mod m
 // (s2 of exact_fraction), and s1 = 2^(e + 64) mod m from it by two Montgomery reductions (each divides by
 // 2^32).
+#if defined(__AVX512F__)
+// GCC 12 warns of an uninitialised variable inside its own AVX-512 headers (_mm512_undefined_epi32).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 void powers_of_two(Lanes& l, int top_bit) {
 #if defined(__AVX512F__)
   // The compiler does not vectorise this loop by itself (GCC 12): 64-bit lanes by hand, two vectors of
@@ -104,6 +109,9 @@ void powers_of_two(Lanes& l, int top_bit) {
   for (int i = 0; i < kLanes; ++i)
     l.s1[i] = mont32(mont32(l.y[i], 1, l.m[i], l.neg_inv[i]), 1, l.m[i], l.neg_inv[i]);
 }
+#if defined(__AVX512F__)
+#pragma GCC diagnostic pop
+#endif
 
 // A lane's set-up: m, the exponent the ladder runs (e + 96), m's inverses, and 1 in Montgomery form.
 void set_lane(Lanes& l, int i, std::uint64_t m, std::uint64_t e) {

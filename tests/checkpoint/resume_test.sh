@@ -201,6 +201,28 @@ PY
     check "complete, forged: refused with exit code 4" exit_is complete 4
     check "complete, forged: no pi.txt" [ ! -e "$tmp/complete/pi.txt" ]
     check "complete, forged: no file was touched" [ "$before" == "$(fingerprint "$tmp/complete")" ]
+    # Slow series: a piece altered alone disagrees with the ledger of the workers' results; altered
+    # together with the ledger (every saved result one more, the sums to match), the sample summed again
+    # on resume disagrees.
+    start slow --series leibniz --terms 8589934592 --checkpoint-interval 0.3
+    wait_for "$tmp/slow.log" "checkpoint 3 written" 60
+    kill_all
+    for forgery in sign sums; do
+      rm -rf "$tmp/slow$forgery"
+      cp -a "$tmp/slow" "$tmp/slow$forgery"
+      check "slow $forgery: forged" /usr/bin/python3 "$forge" "$forgery" "$tmp/slow$forgery/checkpoint.h5"
+      before=$(fingerprint "$tmp/slow$forgery")
+      resume "slow$forgery"
+      check "slow $forgery: refused with exit code 4" exit_is "slow$forgery" 4
+      check "slow $forgery: no file was touched" [ "$before" == "$(fingerprint "$tmp/slow$forgery")" ]
+    done
+    check "slow sign: the piece is not the sum of the saved results" \
+      log_has "$tmp/slowsign.resume.log" "is not the sum of the ledger's results"
+    check "slow sums: the terms summed again disagree" \
+      log_has "$tmp/slowsums.resume.log" "differs from the same terms summed again"
+    resume slow
+    check "slow: the untouched checkpoint resumes" exit_is slow 0
+    check "slow: a sample was summed again" log_has "$tmp/slow.resume.log" "saved results again: they agree"
     # The untouched checkpoint resumes, and its primes are those the job drew.
     check "the checkpoint records two fingerprint primes" \
       [ "$(attr "$tmp/run/checkpoint.h5" fingerprint_primes | wc -w)" == 2 ]

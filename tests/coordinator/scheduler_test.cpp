@@ -440,6 +440,35 @@ TEST(Scheduler, WithoutFingerprintsTheDamageWouldStay) {
   EXPECT_NE(sim.scheduler.take_result(), sim.series->evaluate({0, terms}, true));
 }
 
+// Slow series: a worker's first range and a share of the others are computed again by another worker and
+// compared; a damaged sum is outvoted by a third run, counted against its worker, and never reaches the
+// prefix.
+TEST(Scheduler, SlowSeriesDuplicatesOutvoteADamagedSum) {
+  const std::uint64_t terms = kSlowLeafTerms * 40 + 5;
+  Sim clean("leibniz", terms, 3);
+  clean.run_shuffled(3, 8);
+  ASSERT_TRUE(clean.scheduler.finished());
+  EXPECT_GE(clean.scheduler.verification().duplicated, 3u);  // one per worker at least
+  EXPECT_EQ(clean.scheduler.verification().disagreements, 0u);
+  const PartialResult want = clean.scheduler.take_result();
+
+  Sim sim("leibniz", terms, 3);
+  bool damaged_one = false;
+  sim.damages = [&damaged_one](int w, const Task& t) {
+    if (w != 1 || t.kind != TaskKind::evaluate || damaged_one) return false;
+    damaged_one = true;  // rank 1's first range: one that is always computed again
+    return true;
+  };
+  sim.run_shuffled(3, 8);
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_EQ(sim.scheduler.take_result(), want);
+  EXPECT_EQ(sim.scheduler.verification().disagreements, 1u);
+  EXPECT_EQ(sim.scheduler.workers()[1].mismatches, 1);
+  EXPECT_EQ(sim.scheduler.workers()[1].failures, 1);
+  EXPECT_EQ(sim.scheduler.workers()[0].mismatches + sim.scheduler.workers()[2].mismatches, 0);
+  EXPECT_EQ(sim.scheduler.leaves_done(), sim.grid.size());
+}
+
 // A restored piece is checked against its fingerprint too: a damaged one is refused, named.
 TEST(Scheduler, RestoreRefusesADamagedPiece) {
   const std::uint64_t terms = 20011;

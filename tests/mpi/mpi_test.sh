@@ -113,7 +113,19 @@ case $case_name in
     check "a damaged conversion block: digits equal MPFR" same_file "$tmp/digits/pi.txt" "$tmp/mpfr-100003.txt"
     check "a damaged conversion block: caught" log_has digits "does not spell the integer it was converted from"
     check "a damaged conversion block: one mismatch" [ "$(mismatches digits)" == 1 ]
-    # A wrong final value (one bit flipped after the division): the BBP digits disagree, the job fails.
+    # Slow series: a worker's first range is always computed again by another worker; a damaged sum there
+    # is outvoted by a third run and the estimate is that of a clean run.
+    run slowref 3 --series leibniz --terms 1006632965 --duplicate-share 0
+    PI_FAULT="corrupt:1:#1" run slow 3 --series leibniz --terms 1006632965
+    check "slow series: the estimate equals a clean run's" \
+      [ "$(json "$tmp/slow/summary.json" 'd["estimate"], d["error_bound"]')" == \
+        "$(json "$tmp/slowref/summary.json" 'd["estimate"], d["error_bound"]')" ]
+    check "slow series: one disagreement, settled" \
+      [ "$(json "$tmp/slow/summary.json" 'd["verification"]["duplicates"]["disagreements"]')" == 1 ]
+    check "slow series: counted against rank 1" \
+      [ "$(json "$tmp/slow/summary.json" '[w["mismatches"] for w in d["workers"] if w["rank"] == 1][0]')" == 1 ]
+    check "slow series: the log says which" log_has slow "disagrees with two other workers"
+    # A wrong final value (wrong from its 64th bit on, after the division): the BBP digits disagree, the job fails.
     for n in 0 3; do
       PI_FAULT="corrupt:0:final" run "final$n" "$n" "${fast[@]}"
       check "wrong final value ($n ranks): exit 1" exit_is "final$n" 1
