@@ -273,6 +273,15 @@ std::optional<std::string> convert_in_blocks(Scheduler& scheduler, Executor& exe
   return scheduler.take_digits();
 }
 
+// A stop leaves a detached computation (the square root, the BBP sum) running: the process then ends
+// without waiting for it (mark_work_abandoned).
+struct AbandonIfUnfinished {
+  std::shared_future<void>& f;
+  ~AbandonIfUnfinished() {
+    if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) mark_work_abandoned();
+  }
+};
+
 // The primes of a job's fingerprints: two, so that a wrong integer passes only with probability about
 // 2^-112 (fast series; none for slow ones).
 constexpr std::size_t kFingerprintPrimes = 2;
@@ -430,13 +439,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
   auto bbp = std::make_shared<HexFraction>();
   auto bbp_seconds = std::make_shared<double>(0);
   std::shared_future<void> bbp_done;
-  const struct AbandonBbp {
-    std::shared_future<void>& f;
-    ~AbandonBbp() {
-      if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-        mark_work_abandoned();
-    }
-  } abandon_bbp{bbp_done};
+  const AbandonIfUnfinished abandon_bbp{bbp_done};
   if (spec.digits && spec.verify) {
     bbp_done = run_detached([bbp, bbp_seconds, h = bbp_position_for_digits(*spec.digits)] {
       const auto t0 = std::chrono::steady_clock::now();
@@ -463,14 +466,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     };
     const bool prepare_beside_division = usable_cpus() >= 2;
     std::shared_future<void> prepared;
-    // A stop leaves the square root running: the process then ends without waiting for it.
-    const struct AbandonIfUnfinished {
-      std::shared_future<void>& f;
-      ~AbandonIfUnfinished() {
-        if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-          mark_work_abandoned();
-      }
-    } abandon_prepare{prepared};
+    const AbandonIfUnfinished abandon_prepare{prepared};
     if (!prepare_beside_division) prepared = start_prepare();
     std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
     double block_conversion_s = 0;

@@ -139,6 +139,11 @@ function showVerification(v) {
                `${f.conversion_blocks} conversion blocks matched their fingerprints` +
                (f.mismatches ? ` (${f.mismatches} wrong results caught and computed again)` : ""));
   }
+  const dup = v.duplicates;
+  if (dup && dup.ranges > 0) {
+    parts.push(`${dup.ranges.toLocaleString()} ranges summed again by another worker agreed` +
+               (dup.disagreements ? ` (${dup.disagreements} disagreements settled by a third)` : ""));
+  }
   const b = v.bbp;
   if (b.checked) {
     parts.push(`hex digits after position ${b.position.toLocaleString()}: ${b.result_hex_digits}, ` +
@@ -152,7 +157,8 @@ function showVerification(v) {
     el.textContent = "verification FAILED, not a result: " + v.failure;
   } else {
     el.className = "verification unchecked";
-    el.textContent = "not verified beyond the error bound: " + [f.why_not, b.why_not].filter(Boolean).join("; ");
+    el.textContent = "not verified beyond the error bound: " +
+      [f.why_not, dup && dup.why_not, b.why_not].filter(Boolean).join("; ");
   }
 }
 
