@@ -30,6 +30,7 @@ nlohmann::json timing_json(const Timing& t) {
 nlohmann::json verification_json(const RunResult& r) {
   const VerificationReport& v = r.verification;
   const VerificationStats& f = v.fingerprints;
+  const bool slow = make_series(r.series)->kind() == SeriesKind::slow;
   nlohmann::json primes = nlohmann::json::array();
   for (std::uint64_t p : f.primes) primes.push_back(std::to_string(p));  // beyond JSON's exact integers
   nlohmann::json fingerprints = {{"checked", !f.primes.empty()},
@@ -40,10 +41,7 @@ nlohmann::json verification_json(const RunResult& r) {
                                  {"mismatches", f.mismatches},
                                  {"seconds", f.seconds},
                                  {"share_of_run", r.elapsed_s > 0 ? f.seconds / r.elapsed_s : 0.0}};
-  if (f.primes.empty())
-    fingerprints["why_not"] = make_series(r.series)->kind() == SeriesKind::slow
-                                  ? "slow series have no fingerprints"
-                                  : "--verify off";
+  if (f.primes.empty()) fingerprints["why_not"] = slow ? "slow series have no fingerprints" : "--verify off";
   nlohmann::json bbp = {{"checked", v.bbp.checked}, {"position", v.bbp.position}, {"seconds", v.bbp.seconds}};
   if (v.bbp.checked) {
     bbp["formula_hex_digits"] = v.bbp.expected;
@@ -54,7 +52,7 @@ nlohmann::json verification_json(const RunResult& r) {
   }
   nlohmann::json duplicates = {
       {"share", f.duplicate_share}, {"ranges", f.duplicated}, {"disagreements", f.disagreements}};
-  if (f.duplicate_share <= 0 && make_series(r.series)->kind() == SeriesKind::slow)
+  if (f.duplicate_share <= 0 && slow)
     duplicates["why_not"] = r.workers.size() < 2 ? "one worker" : "--duplicate-share 0";
   nlohmann::json range = {{"checked", v.range_checked}, {"interval", {3.14159, 3.1416}}};
   if (v.range_checked) range["in_range"] = v.in_range;

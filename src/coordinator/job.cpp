@@ -286,6 +286,15 @@ struct AbandonIfUnfinished {
 // 2^-112 (fast series; none for slow ones).
 constexpr std::size_t kFingerprintPrimes = 2;
 
+// z mod 2^128 (z >= 0).
+Uint128 low_128_bits(const BigInt& z) {
+  BigInt high, low;
+  mpz_fdiv_q_2exp(raw(high), raw(z), 64);
+  mpz_fdiv_r_2exp(raw(high), raw(high), 64);
+  mpz_fdiv_r_2exp(raw(low), raw(z), 64);
+  return (static_cast<Uint128>(mpz_get_ui(raw(high))) << 64) | mpz_get_ui(raw(low));
+}
+
 // frac(16^h x) 2^128, truncated, from the bits of x (x = f 2^e exactly).
 Uint128 value_hex_fraction(const Real& x, std::uint64_t h) {
   BigInt f;
@@ -295,11 +304,7 @@ Uint128 value_hex_fraction(const Real& x, std::uint64_t h) {
     mpz_mul_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(shift));
   else
     mpz_fdiv_q_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(-shift));
-  mpz_fdiv_r_2exp(raw(f), raw(f), 128);
-  BigInt high;
-  mpz_fdiv_q_2exp(raw(high), raw(f), 64);
-  mpz_fdiv_r_2exp(raw(f), raw(f), 64);
-  return (static_cast<Uint128>(mpz_get_ui(raw(high))) << 64) | mpz_get_ui(raw(f));
+  return low_128_bits(f);
 }
 
 // err 2^(4h + 128) rounded up, or nullopt when that is 2^100 or more: at position h the value's own error
@@ -311,10 +316,7 @@ std::optional<Uint128> scaled_error(const UpperBound& err, std::uint64_t h) {
   mpfr_ceil(raw(t), raw(t));
   BigInt z;
   mpfr_get_z(raw(z), raw(t), MPFR_RNDU);
-  BigInt high;
-  mpz_fdiv_q_2exp(raw(high), raw(z), 64);
-  mpz_fdiv_r_2exp(raw(z), raw(z), 64);
-  return (static_cast<Uint128>(mpz_get_ui(raw(high))) << 64) | mpz_get_ui(raw(z));
+  return low_128_bits(z);
 }
 
 // Where to compare hex digits with BBP: just past the certified ones, so that every certified bit is

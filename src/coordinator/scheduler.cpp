@@ -127,17 +127,9 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   // Queued work first (retries, then merges). A task this worker failed before waits for another worker
   // that can still take it, if there is one: a worker that returns wrong results must not use up a
   // task's retries alone.
-  const auto someone_else_can = [&](const OpenTask& open) {
-    for (std::size_t other = 0; other < workers_.size(); ++other) {
-      if (other != wi && !workers_[other].retired && !overdue(other) &&
-          !open.failed_on.contains(static_cast<int>(other)))
-        return true;
-    }
-    return false;
-  };
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     const OpenTask& open = open_.at(*it);
-    if (!open.failed_on.contains(w) || !someone_else_can(open)) {
+    if (!open.failed_on.contains(w) || !another_worker(w, open.failed_on)) {
       id = *it;
       queue_.erase(it);
       break;
@@ -260,14 +252,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     complete_part(std::move(task), std::move(result));
     return true;
   }
-  if (!verification_.primes.empty()) {
-    const std::uint64_t mid = task.first_leaf + (task.last_leaf - task.first_leaf) / 2;
-    if (task.kind == TaskKind::merge) {
-      fingerprints_.erase({task.first_leaf, mid});
-      fingerprints_.erase({mid, task.last_leaf});
-    }
-    fingerprints_[{task.first_leaf, task.last_leaf}] = std::move(expected);
-  }
+  if (!verification_.primes.empty()) keep_fingerprint(task.first_leaf, task.last_leaf, std::move(expected));
   if (task.kind == TaskKind::evaluate) {
     ++stats.evaluations;
     times_.evaluations_s += compute_s;
@@ -429,12 +414,15 @@ void Scheduler::complete_part(Task part, PartialResult result) {
   add_piece(merge.first_leaf, merge.last_leaf, std::move(merged));
 }
 
-void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
-  WorkerStats& stats = workers_[static_cast<std::size_t>(w)];
+void Scheduler::retire_if_failing(WorkerStats& stats) {
   if (!stats.retired && stats.failures + stats.timeouts >= config_.max_worker_failures) {
     stats.retired = true;
     notices_.push_back("rank " + std::to_string(stats.rank) + " failed too often: it gets no more work");
   }
+}
+
+void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
+  retire_if_failing(workers_[static_cast<std::size_t>(w)]);
   ++open.failures;
   open.last_error = why;
   open.failed_on.insert(w);
@@ -614,12 +602,17 @@ std::uint64_t mix(std::uint64_t x) {
 
 }  // namespace
 
+bool Scheduler::another_worker(int w, const std::set<int>& excluded) const {
+  for (std::size_t o = 0; o < workers_.size(); ++o) {
+    const int other = static_cast<int>(o);
+    if (other != w && !workers_[o].retired && !overdue(o) && !excluded.contains(other)) return true;
+  }
+  return false;
+}
+
 bool Scheduler::wants_duplicate(const Task& task, int w) const {
   if (grid_.tree() || config_.duplicate_share <= 0 || workers_.size() < 2) return false;
-  bool another = false;  // a worker that could compute it again
-  for (std::size_t o = 0; o < workers_.size(); ++o)
-    another = another || (static_cast<int>(o) != w && !workers_[o].retired && !overdue(o));
-  if (!another) return false;
+  if (!another_worker(w, {})) return false;  // none could compute it again
   const double u = static_cast<double>(mix(task.first_leaf) >> 11) * 0x1p-53;
   return !workers_[static_cast<std::size_t>(w)].duplicated || u < config_.duplicate_share;
 }
@@ -673,10 +666,7 @@ void Scheduler::settle_duplicate(std::uint64_t task_id, int w, PartialResult res
     last_refusal_ = "rank " + std::to_string(odd.rank) + ": its sum of " + describe(d.task) +
                     " disagrees with two other workers' (theirs is kept)";
     notices_.push_back(last_refusal_);
-    if (!odd.retired && odd.failures + odd.timeouts >= config_.max_worker_failures) {
-      odd.retired = true;
-      notices_.push_back("rank " + std::to_string(odd.rank) + " failed too often: it gets no more work");
-    }
+    retire_if_failing(odd);
   }
   PartialResult standing = std::move(d.results[agreed].second);
   const Task task = d.task;
@@ -691,6 +681,14 @@ void Scheduler::verify_with(std::vector<std::uint64_t> primes) {
   if (!primes.empty() && !series_.fingerprinted())
     throw std::logic_error("Scheduler::verify_with: " + std::string(series_.name()) + " has no fingerprints");
   verification_.primes = std::move(primes);
+}
+
+void Scheduler::keep_fingerprint(std::uint64_t first, std::uint64_t last, Residues fingerprint) {
+  // A merged node's halves are no longer needed (an evaluation's leaves had none).
+  const std::uint64_t mid = first + (last - first) / 2;
+  fingerprints_.erase({first, mid});
+  fingerprints_.erase({mid, last});
+  fingerprints_[{first, last}] = std::move(fingerprint);
 }
 
 Residues Scheduler::merged_fingerprint(std::uint64_t first, std::uint64_t last) {
@@ -762,10 +760,7 @@ void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) 
                              "elsewhere if it happens again");
   }
   ++verification_.pieces;
-  const std::uint64_t mid = merge.first_leaf + (merge.last_leaf - merge.first_leaf) / 2;
-  fingerprints_.erase({merge.first_leaf, mid});
-  fingerprints_.erase({mid, merge.last_leaf});
-  fingerprints_[{merge.first_leaf, merge.last_leaf}] = std::move(expected);
+  keep_fingerprint(merge.first_leaf, merge.last_leaf, std::move(expected));
 }
 
 void Scheduler::convert(std::shared_ptr<const PartialResult> fraction, std::uint64_t scale_bits,

@@ -240,6 +240,11 @@ class Scheduler {
   void start_duplicate(const Task& task, int w, PartialResult result);
   void settle_duplicate(std::uint64_t task_id, int w, PartialResult result);
   Residues merged_fingerprint(std::uint64_t first, std::uint64_t last);  // of the node [first, last)
+  // Records the checked fingerprint of the node [first, last), dropping its halves'.
+  void keep_fingerprint(std::uint64_t first, std::uint64_t last, Residues fingerprint);
+  // Whether a worker other than `w`, not retired, not overdue and not in `excluded`, can take work.
+  bool another_worker(int w, const std::set<int>& excluded) const;
+  void retire_if_failing(WorkerStats& stats);  // failed too often: no more work
   // After a merge on the coordinator itself: its fingerprint, or an exception if the result is wrong.
   void check_own_merge(const Task& merge, const PartialResult& result);
   void release(std::size_t wi, std::uint64_t task_id);  // worker wi no longer holds the task

@@ -11,15 +11,18 @@
 namespace pi {
 namespace {
 
-// floor(2^128 r / m) where 2^64 r = s (mod m), for odd m: the division is exact once s is taken off, so
-// its 64-bit words come from multiplications by m^-1 mod 2^64, with no division at all. s1 = 2^64 r mod m
-// and s2 = 2^128 r mod m; the high word is floor(2^64 r / m) = -s1 m^-1 mod 2^64, the low word
-// floor(2^128 r / m) mod 2^64 = -s2 m^-1 mod 2^64.
+// frac(2^e / m) as a 128-bit fraction from r = 2^e mod m (odd m): floor(2^128 r / m) = (2^128 r - s2) / m
+// with s2 = 2^128 r mod m is an exact division, so its words come from multiplications by m^-1 mod 2^64,
+// with no division: the high word is -s1 m^-1 and the low word -s2 m^-1 (mod 2^64), s1 = 2^64 r mod m.
+Uint128 exact_fraction(std::uint64_t m, std::uint64_t inv, std::uint64_t s1, std::uint64_t s2) {
+  if (m == 1) return 0;
+  return (static_cast<Uint128>((0 - s1) * inv) << 64) | ((0 - s2) * inv);
+}
+
+// frac(2^e / m) for odd m from the Montgomery form s1 of 2^e (s1 = 2^(e+64) mod m), as exact_fraction
+// needs it: s2 = s1 R mod m.
 Uint128 fraction_of(const Montgomery& m, std::uint64_t s1) {
-  const std::uint64_t s2 = m.mul(s1, m.to(m.one()));  // s1 R^2 / R = s1 R
-  const std::uint64_t high = (0 - s1) * m.inverse();
-  const std::uint64_t low = (0 - s2) * m.inverse();
-  return (static_cast<Uint128>(high) << 64) | low;
+  return exact_fraction(m.modulus(), m.inverse(), s1, m.mul(s1, m.to(m.one())));
 }
 
 // frac(2^e / m) for odd m, as a 128-bit fraction: the Montgomery form of 2^e is 2^(e+64) mod m = s1.
@@ -31,21 +34,6 @@ Uint128 frac_pow2_over(std::uint64_t m, std::uint64_t e) {
 
 // floor(2^128 / m) for m >= 2.
 Uint128 inverse_fraction(std::uint64_t m) { return ~Uint128{0} / m; }
-
-// m^-1 mod 2^64 for odd m: 3m xor 2 is right to 5 bits, and each Newton step doubles them.
-std::uint64_t inverse_mod_2_64(std::uint64_t m) {
-  std::uint64_t x = (3 * m) ^ 2;
-  for (int i = 0; i < 4; ++i) x *= 2 - m * x;
-  return x;
-}
-
-// frac(2^e / m) as a 128-bit fraction from r = 2^e mod m (odd m): floor(2^128 r / m) = (2^128 r - s2) / m
-// with s2 = 2^128 r mod m is an exact division, so its words come from multiplications by m^-1 mod 2^64,
-// with no division: the high word is -s1 m^-1 and the low word -s2 m^-1 (mod 2^64), s1 = 2^64 r mod m.
-Uint128 exact_fraction(std::uint64_t m, std::uint64_t inv, std::uint64_t s1, std::uint64_t s2) {
-  if (m == 1) return 0;
-  return (static_cast<Uint128>((0 - s1) * inv) << 64) | ((0 - s2) * inv);
-}
 
 // Sixteen lanes (the four terms of four consecutive k) when every modulus is below 2^31, in Montgomery form
 // with R = 2^32 and written without branches, so that the compiler runs the lanes in vector registers

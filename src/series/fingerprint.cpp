@@ -9,10 +9,8 @@ namespace pi {
 Montgomery::Montgomery(std::uint64_t m) : m_(m) {
   if (m % 2 == 0 || m >> 63 != 0)
     throw std::invalid_argument("Montgomery: the modulus must be odd and < 2^63");
-  std::uint64_t x = m;  // m m = 1 mod 8: three bits; each Newton step doubles them
-  for (int i = 0; i < 5; ++i) x *= 2 - m * x;
-  inv_ = x;
-  neg_inv_ = 0 - x;
+  inv_ = inverse_mod_2_64(m);
+  neg_inv_ = 0 - inv_;
   one_ = (0 - m) % m;  // 2^64 mod m
   r2_ = static_cast<std::uint64_t>(static_cast<Uint128>(one_) * one_ % m);
 }
@@ -73,7 +71,6 @@ Residues residues_of(const std::vector<BigInt>& values, const std::vector<std::u
 
 std::uint64_t decimal_residue(std::string_view digits, std::uint64_t prime) {
   // Horner's rule 18 digits at a time: r = r 10^18 + chunk (mod p).
-  constexpr std::uint64_t kChunk = 1000000000000000000ULL;
   std::uint64_t r = 0;
   std::size_t i = 0;
   while (i < digits.size()) {
@@ -85,7 +82,7 @@ std::uint64_t decimal_residue(std::string_view digits, std::uint64_t prime) {
       chunk = chunk * 10 + static_cast<std::uint64_t>(c - '0');
       scale *= 10;
     }
-    r = static_cast<std::uint64_t>((static_cast<Uint128>(r) * (n == 18 ? kChunk : scale) + chunk) % prime);
+    r = static_cast<std::uint64_t>((static_cast<Uint128>(r) * scale + chunk) % prime);
     i += n;
   }
   return r;

@@ -14,6 +14,13 @@ namespace pi {
 
 __extension__ using Uint128 = unsigned __int128;
 
+// m^-1 mod 2^64 for odd m: 3m xor 2 is right to 5 bits, and each Newton step doubles them.
+constexpr std::uint64_t inverse_mod_2_64(std::uint64_t m) {
+  std::uint64_t x = (3 * m) ^ 2;
+  for (int i = 0; i < 4; ++i) x *= 2 - m * x;
+  return x;
+}
+
 // Arithmetic modulo an odd m < 2^63 in Montgomery form (x stands for x 2^64 mod m).
 class Montgomery {
  public:
