@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "app/options.hpp"
 #include "app/output.hpp"
@@ -276,8 +277,8 @@ int main(int argc, char** argv) {
   try {
     const pi::ParseOutcome outcome = pi::parse_job_options(std::vector<std::string>(argv + 1, argv + argc));
     if (const auto* print = std::get_if<pi::PrintAndExit>(&outcome)) {
-      if (speaks) std::cout << print->text;
-      return 0;
+      if (speaks) (print->code == 0 ? std::cout : std::cerr) << print->text;
+      return print->code;
     }
     options = std::get<pi::JobOptions>(outcome);
   } catch (const pi::ConfigError& e) {
@@ -315,16 +316,29 @@ int main(int argc, char** argv) {
     executor.stop_workers();
     double finalize_timeout = kFinalizeTimeout;
     if (!executor.lost_ranks().empty()) {
-      std::cerr << "[pi-job] " << executor.lost_ranks().size() << " worker rank(s) were lost during the run"
-                << std::endl;
-      // Without recovery mode, mpirun ends a job cleanly on MPI_Abort, hung ranks included; MPI_Finalize
-      // would wait for them and, measured, mpirun itself sometimes hangs when rank 0 then exits without it.
-      // With
-      // --enable-recovery MPI_Abort ends nothing, but a hung worker ends itself (TaskWatchdog).
+      std::cerr << "[pi-job] " << executor.lost_ranks().size() << " worker rank(s) were lost during the run; "
+                << "waiting up to " << pi::kLostRankWaitSeconds << " s for them to answer" << std::endl;
+      executor.await_lost_ranks(std::chrono::steady_clock::now() +
+                                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                    std::chrono::duration<double>(pi::kLostRankWaitSeconds)));
+    }
+    if (!executor.lost_ranks().empty()) {
+      // Still silent: hung, or gone. No MPI_Abort where it can be helped: after one, Open MPI 4.1.4's mpirun
+      // was seen here to hang for good in PMIx_server_finalize, every rank already ended, or to crash there
+      // (together about one run in twenty). A lost rank on this host is ended (SIGKILL) instead. Without
+      // recovery mode mpirun then ends the job as for any dead rank (a non-zero exit code; the result is
+      // complete and says so in summary.json); with --enable-recovery it goes on to the end, which it would
+      // otherwise never reach while a stopped or hung rank lives. A hung rank elsewhere ends itself in time
+      // (TaskWatchdog); without recovery mode MPI_Abort ends it at once, the one way left.
       const char* recovery = std::getenv("OMPI_MCA_orte_enable_recovery");
-      if (!recovery || std::string(recovery) != "1") MPI_Abort(MPI_COMM_WORLD, code);
-      // In recovery mode mpirun waits for every rank, a stopped or hung one too.
-      for (int rank : executor.end_lost_ranks()) {
+      const bool recovering = recovery != nullptr && std::string(recovery) == "1";
+      const std::vector<int> elsewhere = executor.end_lost_ranks();
+      if (!recovering && !elsewhere.empty()) MPI_Abort(MPI_COMM_WORLD, code);
+      if (!recovering) {
+        std::cerr << "[pi-job] the result is complete (see summary.json); mpirun ends the job for the rank "
+                  << "ended above, with a non-zero exit code" << std::endl;
+      }
+      for (int rank : elsewhere) {
         std::cerr << "[pi-job] rank " << rank << " on another host never answered again; mpirun may wait "
                   << "for it: the result is complete (see summary.json)" << std::endl;
       }

@@ -61,6 +61,7 @@ void MpiExecutor::make_idle(Scheduler& scheduler, int rank) {
 void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
   const int rank = message.source;
   const int w = rank - 1;
+  std::erase(lost_, rank);  // lost in an earlier attempt, it answered again
   switch (message.tag) {
     case Tag::ready: {
       // "HOST PID"
@@ -179,6 +180,28 @@ int MpiExecutor::stop_workers() {
     stopped_[static_cast<std::size_t>(rank)] = true;
   }
   return static_cast<int>(outbox_.drain(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
+}
+
+const std::vector<int>& MpiExecutor::await_lost_ranks(std::chrono::steady_clock::time_point until) {
+  const std::string here = hostname();
+  auto may_live = [&](int rank) {
+    const auto r = static_cast<std::size_t>(rank);
+    return hosts_[r] != here || pids_[r] <= 0 || ::kill(static_cast<pid_t>(pids_[r]), 0) == 0;
+  };
+  Backoff backoff;
+  while (std::any_of(lost_.begin(), lost_.end(), may_live) && std::chrono::steady_clock::now() < until) {
+    if (std::optional<Incoming> message = poll(mpi_, MPI_ANY_SOURCE)) {
+      if (std::erase(lost_, message->source) > 0) {
+        log_ << "[pi-job] rank " << message->source << " answered after all (it was slow, not lost): it ends "
+             << "normally" << std::endl;
+      }
+      backoff.reset();
+      continue;
+    }
+    outbox_.progress();
+    backoff.wait();
+  }
+  return lost_;
 }
 
 std::vector<int> MpiExecutor::end_lost_ranks() {

@@ -5,6 +5,7 @@
 // finds them waiting when it looks for work.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <ostream>
 #include <string>
@@ -27,6 +28,11 @@ class MpiExecutor final : public Executor {
   // Tells every worker to stop and waits a little for the messages to leave; returns the workers that could
   // not be reached (lost).
   int stop_workers();
+  // After stop_workers: waits until `until` for the lost ranks that may still live (on another host, or a
+  // process here that exists) to answer. A slow rank's late result or failure is received and dropped, and
+  // it reads its stop next and ends normally, so the job can end without MPI_Abort. Returns the ranks that
+  // are still lost.
+  const std::vector<int>& await_lost_ranks(std::chrono::steady_clock::time_point until);
   // Ends (SIGKILL) the lost ranks that run on this host: a stopped or hung rank would keep mpirun
   // --enable-recovery waiting for ever after the job is done. Returns the lost ranks on other hosts, which
   // this process can't reach.
@@ -53,6 +59,9 @@ class MpiExecutor final : public Executor {
 // coordinator gave the task to another worker long ago, and a hung rank would otherwise keep mpirun (with
 // --enable-recovery) from ever ending.
 inline constexpr double kWorkerGraceSeconds = 10.0;
+// How long rank 0, its job done, waits for lost ranks to answer: well within the grace above, so that a
+// hung rank's watchdog has not ended it yet (a rank that exits on its own makes mpirun fail the job).
+inline constexpr double kLostRankWaitSeconds = kWorkerGraceSeconds / 2;
 void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults);
 
 // Before the run: rank 0 tells every worker the series of the job it decided on (from the options or from a

@@ -342,7 +342,7 @@ PY
     dd if=/dev/zero of="$mnt/filler" bs=1M count=64 2>/dev/null
     sleep 1.5  # past the next interval, which fails too
     kill -TERM "$bg"
-    wait "$bg"
+    wait_bounded "$bg" 60 "pi-job ($case_name)"
     echo $? >"$tmp/fullstop.rc"
     bg=""
     rm -f "$mnt/filler"
@@ -360,7 +360,7 @@ PY
       bg=$!
       wait_for "$tmp/$sig.log" "progress: [1-9]" 30
       kill -$sig "$bg"
-      wait "$bg"
+      wait_bounded "$bg" 60 "pi-job ($case_name)"
       check "SIG$sig: a checkpoint was written on the signal" log_has "$tmp/$sig.log" "checkpoint 1 written (stopped by SIG$sig)"
       check "SIG$sig: rank 0 exits 3" log_has "$tmp/$sig.log" "exit code 3"
       check "SIG$sig: the checkpoint holds work" [ "$(attr "$tmp/$sig/checkpoint.h5" ranges_done)" -gt 0 ]

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# pi-job under a real mpirun: mpi_test.sh CASE PI_JOB MPFR_DIGITS
-# Each case prints what it checked and exits non-zero on the first failure.
+# pi-job under a real mpirun: mpi_test.sh CASE PI_JOB MPFR_DIGITS [ARTIFACTS]
+# Each case prints what it checked and exits non-zero when a check failed; the logs of a failed case are kept
+# in ARTIFACTS/mpi-CASE-TIME. A job that does not end after its signal is a hang, shown and killed (wait_bounded).
 set -u
 case_name=$1
 job=$2
 mpfr_digits=$3
+artifacts=${4:-}
 tmp=$(mktemp -d)
 cleanup() {
   [[ -n ${bg:-} ]] && kill -9 "$bg" 2>/dev/null
   pkill -9 -f "$tmp" 2>/dev/null
+  if [[ -n $artifacts && $failures -gt 0 ]]; then
+    local keep
+    keep="$artifacts/mpi-$case_name-$(date -u +%Y%m%dT%H%M%SZ)"
+    mkdir -p "$keep" && cp "$tmp"/*.log "$tmp"/*.rc "$keep"/ 2>/dev/null
+    for o in "$tmp"/*/summary.json; do [[ -e $o ]] && cp "$o" "$keep/$(basename "$(dirname "$o")").summary.json"; done
+    echo "the logs of this failed case are in $keep"
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -24,9 +33,10 @@ run() {
     shift
   fi
   if [[ $ranks == 0 ]]; then
-    "$job" "$@" --out "$tmp/$name" --progress-interval 0 >"$tmp/$name.log" 2>&1
+    bounded 200 "pi-job ($name)" "$job" "$@" --out "$tmp/$name" --progress-interval 0 >"$tmp/$name.log" 2>&1
   else
-    mpirun "${mpiflags[@]}" -n "$ranks" "$job" "$@" --out "$tmp/$name" --progress-interval 0 \
+    bounded 200 "mpirun ($name)" mpirun "${mpiflags[@]}" -n "$ranks" "$job" "$@" --out "$tmp/$name" \
+      --progress-interval 0 \
       >"$tmp/$name.log" 2>&1
   fi
   echo $? >"$tmp/$name.rc"
@@ -79,7 +89,12 @@ case $case_name in
     check "fail: mpirun exits 0" exit_is fail 0
     check "slow: the deadline was noticed" log_has slow "missed its deadline"
     check "slow: mpirun exits 0" exit_is slow 0
+    check "slow: the slow rank was waited for, not aborted" log_has slow "answered after all"
     check "hang: rank 0 says a rank was lost" log_has hang "were lost during the run"
+    # A hung rank is ended by rank 0, not by MPI_Abort (after which mpirun 4.1.4 can hang for good):
+    # mpirun ends the job as for a dead rank.
+    check "hang: rank 0 ended the hung rank" log_has hang "never answered again: ended it"
+    check "hang: mpirun ends as for a dead rank (137)" exit_is hang 137
     # A worker that dies by SIGKILL on its second task, under --enable-recovery.
     PI_FAULT="die:2:#2" run die 3 --enable-recovery -- "${fast[@]}" "${quick[@]}"
     check "die: digits equal MPFR" same_file "$tmp/die/pi.txt" "$tmp/mpfr-100003.txt"
@@ -153,7 +168,7 @@ case $case_name in
     check "found worker rank 2" [ -n "$victim" ]
     sleep 1
     kill -9 "$victim"
-    wait "$bg"
+    wait_bounded "$bg" 120 "pi-job ($case_name)"
     bg=""
     check "the job finished after losing a worker" [ "$(json "$tmp/killed/summary.json" 'd["status"]')" == complete ]
     check "the estimate is identical to a run without failures" \
@@ -178,7 +193,7 @@ case $case_name in
       bg=$!
       wait_for "$tmp/alone$sig.log" "ranges on 1 rank" 60
       kill -$sig "$bg"
-      wait "$bg"
+      wait_bounded "$bg" 60 "pi-job ($case_name)"
       echo $? >"$tmp/alone$sig.rc"
       bg=""
       check "SIG$sig alone: exit 3" exit_is "alone$sig" 3
@@ -190,7 +205,7 @@ case $case_name in
     wait_for "$tmp/mpi.log" "ranges on 3 ranks" 60
     sleep 0.5
     kill -TERM "$bg"
-    wait "$bg"
+    wait_bounded "$bg" 60 "pi-job ($case_name)"
     bg=""
     check "SIGTERM under mpirun: rank 0 stops cleanly" log_has mpi "stopped by SIGTERM"
     # (Each signal waits for the log to show the phase it interrupts, however loaded the machine is.)
@@ -202,13 +217,14 @@ case $case_name in
     wait_for "$tmp/conv.log" "decimal conversion" 60
     sleep 0.5
     kill -TERM "$bg"
-    wait "$bg"
+    wait_bounded "$bg" 60 "pi-job ($case_name)"
     bg=""
     # (mpirun forwards the signal to every rank and exits with its own code: rank 0's is in the log.)
     check "SIGTERM in the conversion: rank 0 stops with exit code 3" log_has conv "stopped by SIGTERM.*(exit code 3)"
     check "SIGTERM in the conversion: the checkpoint has every range" log_has conv "checkpoint 1 written (stopped by SIGTERM): \([0-9]*\)/\1 ranges"
     check "SIGTERM in the conversion: no pi.txt yet" [ ! -e "$tmp/conv/pi.txt" ]
-    mpirun -n 3 "$job" --resume --out "$tmp/conv" --progress-interval 0 >"$tmp/convres.log" 2>&1
+    bounded 120 "the resume" mpirun -n 3 "$job" --resume --out "$tmp/conv" --progress-interval 0 \
+      >"$tmp/convres.log" 2>&1
     echo $? >"$tmp/convres.rc"
     check "resumed after the conversion was stopped: exit 0" exit_is convres 0
     ranges=$(grep -o "terms in [0-9]* ranges" "$tmp/conv.log" | grep -o "[0-9]* ranges")
@@ -233,14 +249,15 @@ case $case_name in
         bg=$!
         sleep "$delay"
         kill -TERM -- -"$bg" 2>/dev/null
-        wait "$bg"
+        wait_bounded "$bg" 60 "pi-job ($case_name)"
         echo $? >"$tmp/$name.rc"
         bg=""
         if grep -q "pi-job: stopped by SIGTERM.*(exit code 3)" "$tmp/$name.log"; then
           pass=$((pass + 1))
           [[ $mode == alone ]] && check "$name: exit 3" exit_is "$name" 3
           if [[ -e $tmp/$name/checkpoint.h5 ]]; then
-            "$job" --resume --out "$tmp/$name" --progress-interval 0 >"$tmp/$name-resume.log" 2>&1
+            bounded 120 "the resume ($name)" "$job" --resume --out "$tmp/$name" --progress-interval 0 \
+              >"$tmp/$name-resume.log" 2>&1
             check "$name: the resume ends with MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1000003.txt"
           else
             check "$name: stopped before any work, and said so" log_has "$name" "stopped by SIGTERM"
@@ -265,7 +282,7 @@ case $case_name in
       bg=$!
       wait_for "$tmp/$name.log" "$phase" 120
       kill -TERM "$bg"
-      wait "$bg"
+      wait_bounded "$bg" 60 "pi-job ($case_name)"
       echo $? >"$tmp/$name.rc"
       bg=""
       if grep -q "\[pi-job\] done:" "$tmp/$name.log"; then
@@ -281,7 +298,7 @@ case $case_name in
     bg=$!
     wait_for "$tmp/hup.log" "ranges on 1 rank" 60
     kill -HUP "$bg"
-    wait "$bg"
+    wait_bounded "$bg" 60 "pi-job ($case_name)"
     echo $? >"$tmp/hup.rc"
     bg=""
     check "SIGHUP: exit 3" exit_is hup 3
@@ -306,7 +323,7 @@ case $case_name in
     # 1 s: on a loaded machine 1 s deadlines miss without any stop, and this case counts retries.
     sleep 22
     kill -CONT $procs
-    wait "$bg"
+    wait_bounded "$bg" 120 "pi-job ($case_name)"
     echo $? >"$tmp/susp.rc"
     bg=""
     check "suspended 22 s: mpirun exits 0" exit_is susp 0

@@ -3,6 +3,7 @@
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 failures=0
 pass=0
+exec 7>&1  # the test's own output, for reports from calls whose output goes to a log (bounded)
 
 check() {  # check "what" command...
   local what=$1
@@ -24,6 +25,45 @@ wait_for() {  # wait_for FILE TEXT SECONDS: until FILE has TEXT; says what it la
     sleep 0.05
   done
   echo "  $1 never said '$2':"; tail -5 "$1" 2>/dev/null; return 1
+}
+
+ended() { [[ ! -e /proc/$1 || $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) == Z ]]; }
+
+# wait_bounded PID SECONDS WHAT: waits for a background job of this shell and returns its exit code. One that
+# outlives SECONDS is a hang and a failed check: its processes are shown (states, and every thread's stack
+# where gdb can attach), they are killed, and the wait returns 124.
+wait_bounded() {
+  local pid=$1 i p
+  for ((i = 0; i < $2 * 20; i++)); do
+    ended "$pid" && break
+    sleep 0.05
+  done
+  if ! ended "$pid"; then
+    {
+      echo "FAIL: $3 did not end within $2 s (a hang); its processes:"
+      local tree=("$pid" $(pgrep -P "$pid") $(for c in $(pgrep -P "$pid"); do pgrep -P "$c"; done))
+      ps -o pid,ppid,stat,etime,wchan:24,args -p "$(IFS=,; echo "${tree[*]}")" | cut -c1-200 | sed 's/^/    /'
+      for p in "${tree[@]}"; do
+        grep -q pi-job "/proc/$p/cmdline" 2>/dev/null || continue
+        command -v gdb >/dev/null &&
+          timeout 30 gdb -batch -p "$p" -ex "thread apply all bt 12" 2>/dev/null | grep -E "^(Thread|#)" |
+          sed 's/^/    /'
+      done
+    } >&7
+    failures=$((failures + 1))
+    kill -9 "${tree[@]}" 2>/dev/null
+    wait "$pid"
+    return 124
+  fi
+  wait "$pid"
+}
+
+# bounded SECONDS WHAT command...: runs the command (with this call's redirections) under wait_bounded.
+bounded() {
+  local seconds=$1 what=$2
+  shift 2
+  "$@" 7>&- &
+  wait_bounded $! "$seconds" "$what"
 }
 
 finish() {
