@@ -1,9 +1,13 @@
 #include "app/options.hpp"
 
+#include <H5public.h>
+#include <mpi.h>
+
 #include <cpptoml.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
@@ -12,21 +16,12 @@
 #include <sstream>
 #include <type_traits>
 
+#include "app/command_line.hpp"
+
 namespace pi {
 namespace {
 
 constexpr std::uint64_t kMaxDigits = 100'000'000'000;
-
-std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t max) {
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end || value == 0 || value > max) {
-    throw ConfigError(flag + " '" + text + "' is not accepted: give a whole number from 1 to " +
-                      std::to_string(max));
-  }
-  return value;
-}
 
 template <class T>
 void check_range(const std::string& flag, T value, double lo, double hi, const std::string& unit) {
@@ -137,72 +132,169 @@ void apply_saved_settings(JobSpec& spec, const std::string& saved, const std::se
   spec.settings = settings_text(spec);
 }
 
+namespace {
+
+// The libraries only pi-job links, for --version: HDF5 and the MPI library's own first line.
+std::string job_library_versions() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  std::string text =
+      "  HDF5 " + std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) + "\n";
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  MPI_Get_library_version(mpi, &length);  // allowed before MPI_Init
+  std::string line(mpi, static_cast<std::size_t>(std::max(length, 0)));
+  line = line.substr(0, line.find_first_of("\n,"));
+  return text + "  MPI: " + line + "\n";
+}
+
+const char* const kUsage =
+    "usage: pi-job --series NAME (--digits N | --terms N) --out DIR [options]\n"
+    "       pi-job --resume --out DIR [options]\n"
+    "       pi-job --config JOB.toml [options]\n";
+
+const char* const kExamples = R"(Examples:
+  pi-job --series chudnovsky --digits 1M --out run1
+      one process; run1/pi.txt holds the certified digits, run1/summary.json the figures
+  mpirun -n 4 pi-job --series chudnovsky --digits 100M --out big --serve 127.0.0.1:8080 --token-file token
+      rank 0 coordinates, three workers compute; the live page is at http://127.0.0.1:8080/
+  mpirun -n 4 pi-job --resume --out big
+      goes on from big/checkpoint.h5 after a stop, a kill or a node failure
+  sbatch -n 64 --time=4:00:00 slurm/pi.sbatch --series chudnovsky --digits 1e9 --out /scratch/pi
+      on Slurm: checkpoints before the walltime, requeues itself and resumes
+  pi-job --config jobs/chudnovsky-1m.toml
+      every option can be a key in a TOML job file
+
+Counts accept 1000000, 1_000_000, 1,000,000, 1e6 and 1M (k, M, G, T: powers of 1000).
+
+Exit codes:
+  0  done (or already complete)
+  1  the run failed, or its result failed verification (no pi.txt; see summary.json)
+  2  a mistake in the command line or job file (one line on stderr; nothing was written)
+  3  stopped by SIGINT, SIGTERM, SIGHUP or SIGUSR1 after writing a checkpoint (resume with --resume)
+  4  the checkpoint to resume from was refused (damaged, or another job's); every file is untouched
+  5  stopped by a signal, but the checkpoint could not be written (the previous one is kept)
+)";
+
+}  // namespace
+
 ParseOutcome parse_job_options(const std::vector<std::string>& args) {
+  if (args.empty())
+    return PrintAndExit{std::string(kUsage) + "Try pi-job --help for the options, examples and exit codes.\n",
+                        2};
   JobOptions o;
-  CLI::App app{"pi-job: computes pi from a series, with a proven error bound", "pi-job"};
+  CLI::App app{"pi-job: computes pi from a series across MPI ranks, with a proven error bound", "pi-job"};
+  set_usage(app, kUsage);
+  app.footer(kExamples);
   app.set_version_flag("--version", std::string(PI_HPC_VERSION));
+  const std::string job = "The job", checkpoint = "Output and checkpoints", live = "The live page",
+                    scheduling = "Scheduling across ranks", checks = "Verification";
   std::string config_file;
   app.add_option("--config", config_file,
-                 "TOML job file; every flag can be a key in it (flags given here win)");
+                 "TOML job file; every flag can be a key in it (flags given here win)")
+      ->group(job)
+      ->type_name("FILE");
   std::string series, digits, terms, out;
   double progress = 2.0;
-  app.add_option("--series", series, "Series: " + accepted_series());
-  app.add_option("--digits", digits, "Decimal digits after the point to compute and certify");
-  app.add_option("--terms", terms, "Terms of the series to sum");
+  app.add_option("--series", series, "Series (any case): " + accepted_series())
+      ->group(job)
+      ->type_name("NAME");
+  app.add_option("--digits", digits, "Decimal digits after the point to compute and certify")
+      ->group(job)
+      ->type_name("N");
+  app.add_option("--terms", terms, "Terms of the series to sum (instead of --digits)")
+      ->group(job)
+      ->type_name("N");
   app.add_option("--out", out, "Output directory (pi.txt, summary.json, result.h5, checkpoint.h5)")
-      ->required();
+      ->required()
+      ->group(checkpoint)
+      ->type_name("DIR");
   std::string resume_from;
   app.add_flag(
-      "--resume", o.resume,
-      "Resume the job from OUT/checkpoint.h5 (its parameters come from it), or start it when there is "
-      "none yet");
+         "--resume", o.resume,
+         "Resume the job from OUT/checkpoint.h5 (its parameters come from it), or start it when there is "
+         "none yet")
+      ->group(checkpoint);
   app.add_option("--resume-from", resume_from,
-                 "Resume from this checkpoint file instead (e.g. checkpoint.1.h5)");
+                 "Resume from this checkpoint file instead (e.g. checkpoint.1.h5)")
+      ->group(checkpoint)
+      ->type_name("FILE");
   app.add_option("--checkpoint-interval", o.spec.checkpoint_interval_s,
                  "Seconds between checkpoints (0: only when stopped and at the end)")
-      ->capture_default_str();
-  std::string publish, token_file, serve;
-  app.add_option("--publish", publish,
-                 "Publish live events to the pi-gateway at http://HOST:PORT (needs --token-file)");
-  app.add_option("--token-file", token_file,
-                 "File holding the gateway's token (for --publish, and --serve's /publish)");
-  app.add_option("--serve", serve,
-                 "Serve the live page from this process at HOST:PORT (e.g. 127.0.0.1:8080)");
-  app.add_option("--linger", o.linger_s,
-                 "With --serve: seconds the page stays up after the job ends (Ctrl-C ends it)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(checkpoint)
+      ->type_name("S");
   app.add_option("--keep-checkpoints", o.spec.keep_checkpoints,
                  "Checkpoints kept: checkpoint.h5 and this many minus one older ones (checkpoint.1.h5, ...)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(checkpoint)
+      ->type_name("N");
   app.add_option("--progress-interval", progress, "Seconds between progress lines (0: none)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(checkpoint)
+      ->type_name("S");
+  std::string publish, token_file, serve;
+  app.add_option("--serve", serve, "Serve the live page from this process at HOST:PORT (e.g. 127.0.0.1:8080)")
+      ->group(live)
+      ->type_name("HOST:PORT");
+  app.add_option("--publish", publish,
+                 "Publish live events to the pi-gateway at http://HOST:PORT (needs --token-file)")
+      ->group(live)
+      ->type_name("URL");
+  app.add_option("--token-file", token_file,
+                 "File holding the gateway's token (for --publish, and --serve's /publish)")
+      ->group(live)
+      ->type_name("FILE");
+  app.add_option("--linger", o.linger_s,
+                 "With --serve: seconds the page stays up after the job ends (Ctrl-C ends it)")
+      ->capture_default_str()
+      ->group(live)
+      ->type_name("S");
   std::string verify = "on";
   app.add_option("--verify", verify,
                  "on: fingerprint every piece and check the final value against BBP hex digits; off: only "
                  "the error bound and the plausibility range (for timing runs)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(checks)
+      ->type_name("on|off");
   SchedulerConfig& sc = o.spec.scheduler;
-  app.add_option("--assignment-seconds", sc.assignment_seconds,
-                 "Target duration of one assignment; they shrink near the end")
-      ->capture_default_str();
-  app.add_option("--deadline-factor", sc.deadline_factor,
-                 "A task is reassigned after this many times its predicted duration...")
-      ->capture_default_str();
-  app.add_option("--min-deadline", sc.min_deadline_s, "...but never sooner than this many seconds")
-      ->capture_default_str();
-  app.add_option("--first-deadline", sc.first_deadline_s,
-                 "Seconds allowed for a task before any rate has been measured")
-      ->capture_default_str();
-  app.add_option("--max-retries", sc.max_range_failures,
-                 "A range that fails this many times stops the job (poisoned)")
-      ->capture_default_str();
-  app.add_option("--max-worker-failures", sc.max_worker_failures,
-                 "A worker that fails this many times gets no more work")
-      ->capture_default_str();
   app.add_option("--duplicate-share", sc.duplicate_share,
                  "Slow series: share of ranges computed twice by different workers and compared (0 to 1)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(checks)
+      ->type_name("X");
+  app.add_option("--assignment-seconds", sc.assignment_seconds,
+                 "Target duration of one assignment; they shrink near the end")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("S");
+  app.add_option("--deadline-factor", sc.deadline_factor,
+                 "A task is reassigned after this many times its predicted duration...")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("X");
+  app.add_option("--min-deadline", sc.min_deadline_s, "...but never sooner than this many seconds")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("S");
+  app.add_option("--first-deadline", sc.first_deadline_s,
+                 "Seconds allowed for a task before any rate has been measured")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("S");
+  app.add_option("--max-retries", sc.max_range_failures,
+                 "A range that fails this many times stops the job (poisoned)")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("N");
+  app.add_option("--max-worker-failures", sc.max_worker_failures,
+                 "A worker that fails this many times gets no more work")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("N");
 
+  if (const std::string unknown = unknown_option(app, args, "pi-job"); !unknown.empty())
+    throw ConfigError(unknown);
   // The job file's keys become flags placed before the command line's; a flag given on both is the command
   // line's.
   std::vector<std::string> all;
@@ -217,13 +309,13 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
-    return PrintAndExit{app.help()};
+    std::string help = app.help();
+    if (!help.empty() && help.back() != '\n') help += '\n';
+    return PrintAndExit{help};
   } catch (const CLI::CallForVersion&) {
-    return PrintAndExit{std::string(PI_HPC_VERSION) + "\n"};
+    return PrintAndExit{version_text("pi-job", job_library_versions())};
   } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-    throw ConfigError(msg + " (see pi-job --help)");
+    throw ConfigError(parse_error_line(app, all, e, "pi-job"));
   }
 
   if (!resume_from.empty()) {
@@ -234,9 +326,15 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
     throw ConfigError("--series is required (accepted: " + accepted_series() + ")");
   if (!series.empty()) {
     try {
-      o.spec.series = std::string(make_series(series)->name());
+      std::string name = series;
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      o.spec.series = std::string(make_series(name)->name());
     } catch (const SeriesError& e) {
-      throw ConfigError(std::string("--series: ") + e.what());
+      const std::string guess = nearest(series, series_names());
+      if (guess.empty()) throw ConfigError(std::string("--series: ") + e.what());
+      throw ConfigError("--series '" + series + "' is not known: did you mean " + guess +
+                        "? (accepted: " + accepted_series() + ")");
     }
   }
   if (!digits.empty() && !terms.empty()) {

@@ -26,9 +26,11 @@ struct JobOptions {
   double linger_s = 0;                   // --serve: seconds the page stays up after the job ends
 };
 
-// What parsing decided: run the job, or print this text (help, version) and exit 0.
+// What parsing decided: run the job, or print this text and exit: help and version on stdout with 0, the
+// usage (no arguments at all) on stderr with 2.
 struct PrintAndExit {
   std::string text;
+  int code = 0;
 };
 using ParseOutcome = std::variant<JobOptions, PrintAndExit>;
 

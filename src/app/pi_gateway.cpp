@@ -10,10 +10,25 @@
 #include <csignal>
 #include <iostream>
 #include <thread>
+#include <vector>
 
+#include "app/command_line.hpp"
 #include "gateway/gateway.hpp"
 
 namespace {
+
+const char* const kUsage = "usage: pi-gateway --token-file FILE [--listen HOST:PORT] [options]";
+const char* const kExamples = R"(Examples:
+  head -c 32 /dev/urandom | base64 > token && chmod 600 token
+  pi-gateway --token-file token
+      serves the live page on http://127.0.0.1:8080/ (this machine only)
+  pi-gateway --token-file token --listen 0.0.0.0:8080
+      on every interface: for a login node that browsers reach
+  pi-job --series chudnovsky --digits 10M --out run --publish http://127.0.0.1:8080 --token-file token
+      a job that publishes to it
+
+Exit codes: 0 stopped by SIGINT or SIGTERM; 1 a failure; 2 a mistake in the command line (one line on stderr).
+)";
 
 // A count option: digits only, within [lo, hi]; a minus sign or anything else is refused, not wrapped.
 std::size_t whole_number(const std::string& flag, const std::string& text, std::size_t lo, std::size_t hi) {
@@ -34,29 +49,46 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:8080";
   std::string token_file;
   CLI::App app{"pi-gateway: live pi estimates over Server-Sent Events, and the viewer", "pi-gateway"};
-  app.set_config("--config", "", "TOML file; every flag can be set in it");
+  app.set_config("--config", "", "TOML file; every flag can be set in it")->type_name("FILE");
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.add_option("--listen", listen, "HOST:PORT to listen on (HOST 0.0.0.0 for every interface)")
-      ->capture_default_str();
-  app.add_option("--token-file", token_file, "File holding the token publishers must present")->required();
+      ->capture_default_str()
+      ->type_name("HOST:PORT");
+  app.add_option("--token-file", token_file, "File holding the token publishers must present")
+      ->required()
+      ->type_name("FILE");
   std::string max_streams_text, history_text, queue_text;
   auto* max_streams =
       app.add_option("--max-streams", max_streams_text,
                      "SSE streams served at once (default: 20000, or what the descriptor limit "
-                     "allows when that is less)");
+                     "allows when that is less)")
+          ->type_name("N");
   app.add_option("--heartbeat", config.heartbeat_s, "Seconds between heartbeat comments")
-      ->capture_default_str();
-  app.add_option("--history", history_text, "Events kept for replay (default 4096)");
-  app.add_option("--queue", queue_text, "Frames queued on a stream before it is dropped (default 64)");
+      ->capture_default_str()
+      ->type_name("S");
+  app.add_option("--history", history_text, "Events kept for replay (default 4096)")->type_name("N");
+  app.add_option("--queue", queue_text, "Frames queued on a stream before it is dropped (default 64)")
+      ->type_name("N");
   app.add_option("--request-timeout", config.request_timeout_s, "Seconds an idle non-SSE connection is kept")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("S");
+  app.set_version_flag("--version", [] { return pi::version_text("pi-gateway"); });
+  pi::set_usage(app, std::string(kUsage) + "\n");
+  app.footer(kExamples);
+  if (argc == 1) {
+    std::cerr << kUsage << "\nTry pi-gateway --help for the options and examples." << std::endl;
+    return 2;
+  }
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (const std::string unknown = pi::unknown_option(app, args, "pi-gateway"); !unknown.empty()) {
+    std::cerr << "pi-gateway: " << unknown << std::endl;
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::string msg = e.what();
-    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-    std::cerr << "pi-gateway: " << msg << " (see pi-gateway --help)" << std::endl;
+    std::cerr << "pi-gateway: " << pi::parse_error_line(app, args, e, "pi-gateway") << std::endl;
     return 2;
   }
   try {

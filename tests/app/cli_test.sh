@@ -28,10 +28,21 @@ expect_usage_error() {
 
 expect_usage_error "'fibonacci'" --series fibonacci --digits 10 --out "$tmp/o"
 expect_usage_error "chudnovsky" --series fibonacci --digits 10 --out "$tmp/o"
+expect_usage_error "did you mean chudnovsky?" --series chudnovksy --digits 10 --out "$tmp/o"
+# A mistyped option is named with the nearest one, before any other complaint (here: no --out).
+expect_usage_error "unknown option '--digit': did you mean --digits?" --series chudnovsky --digit 1000
+expect_usage_error "unknown option '--chekpoint-interval': did you mean --checkpoint-interval?" \
+  --series chudnovsky --digits 10 --out "$tmp/o" --chekpoint-interval 5
+expect_usage_error "unknown option '--colour'" --series chudnovsky --digits 10 --out "$tmp/o" --colour blue
+expect_usage_error "unknown option '-d': options are long" --series chudnovsky -d 10 --out "$tmp/o"
+expect_usage_error "not expected: 1000: every value follows its option" --series chudnovsky 1000 --out "$tmp/o"
 expect_usage_error "'0'" --series chudnovsky --digits 0 --out "$tmp/o"
 expect_usage_error "'-5'" --series chudnovsky --digits -5 --out "$tmp/o"
 expect_usage_error "'ten'" --series chudnovsky --digits ten --out "$tmp/o"
-expect_usage_error "'1e3'" --series chudnovsky --digits 1e3 --out "$tmp/o"
+expect_usage_error "'2.5' is not accepted (not a whole number)" --series chudnovsky --digits 2.5 --out "$tmp/o"
+expect_usage_error "'1e12' is not accepted (more than 100000000000)" --series chudnovsky --digits 1e12 --out "$tmp/o"
+expect_usage_error "'1__000'" --series chudnovsky --digits 1__000 --out "$tmp/o"
+expect_usage_error "'10X'" --series chudnovsky --digits 10X --out "$tmp/o"
 expect_usage_error "'0'" --series leibniz --terms 0 --out "$tmp/o"
 expect_usage_error "'-1'" --series leibniz --terms -1 --out "$tmp/o"
 expect_usage_error "both" --series chudnovsky --digits 10 --terms 10 --out "$tmp/o"
@@ -198,6 +209,38 @@ ok "summary.json written again, the same bytes" cmp -s "$tmp/good/summary.json" 
 rm "$tmp/good/pi.txt" "$tmp/good/result.h5"
 "$job" --resume --out "$tmp/good" --progress-interval 0 2>"$tmp/stderr"
 ok "result.h5 lost too: the final steps run again and pi.txt is the same" cmp -s "$tmp/good/pi.txt" "$tmp/good-pi.txt"
+
+# The command line helps: usage without arguments, help with groups, examples and exit codes, the version
+# with the libraries, counts and series names as people write them.
+"$job" >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+ok "no arguments: exit 2" [ "$rc" == 2 ]
+ok "no arguments: the usage on stderr" grep -q "^usage: pi-job --series NAME (--digits N | --terms N) --out DIR" "$tmp/stderr"
+ok "no arguments: points to --help" grep -q "pi-job --help" "$tmp/stderr"
+ok "no arguments: nothing on stdout" [ ! -s "$tmp/stdout" ]
+"$job" --help >"$tmp/help" 2>&1
+for text in "^The job:" "^Output and checkpoints:" "^The live page:" "^Scheduling across ranks:" "^Verification:" \
+  "^Examples:" "^  mpirun -n 4 pi-job" "^  sbatch .*slurm/pi.sbatch" "^Exit codes:" "^  3  stopped by SIGINT" \
+  "^  4  the checkpoint" "--digits N " "1e6 and 1M"; do
+  ok "--help shows '$text'" grep -q -- "$text" "$tmp/help"
+done
+# The manual page documents every option --help lists.
+for option in $(grep -o -E "^  (-h,)?--[a-z-]+" "$tmp/help" | sed 's/^  \(-h,\)\?//' | sort -u); do
+  ok "docs/pi-job.1 documents $option" grep -q -F -- "$(sed 's/-/\\-/g' <<<"$option")" "$src/docs/pi-job.1"
+done
+"$job" --version >"$tmp/version" 2>&1
+for lib in "^pi-job [0-9]" "GMP [0-9]" "MPFR [0-9]" "HDF5 [0-9]" "Boost [0-9]" "MPI: .*[0-9]"; do
+  ok "--version names '$lib'" grep -q "$lib" "$tmp/version"
+done
+for count in 1000 1_000 1,000 1e3 1k 1K 0.001M 1.0e3; do
+  "$job" --series Chudnovsky --digits "$count" --out "$tmp/count-$count" --progress-interval 0 2>"$tmp/stderr"
+  ok "--series Chudnovsky --digits $count: the first 1000 digits" \
+    cmp -s "$tmp/count-$count/pi.txt" <(head -c 1002 "$src/data/pi-10000.txt"; echo)
+done
+[[ -e $tmp/count-1000/pi.txt ]] && ok "the reference run wrote 1002 characters and a newline" \
+  [ "$(wc -c <"$tmp/count-1000/pi.txt")" == 1003 ]
+"$job" --series LEIBNIZ --terms 2M --out "$tmp/terms" --progress-interval 0 2>"$tmp/stderr"
+ok "--terms 2M: two million terms" [ "$(python3 -c "import json; print(json.load(open('$tmp/terms/summary.json'))['terms'])")" == 2000000 ]
 
 echo "$pass passed, $failures failed"
 [[ $failures -eq 0 ]]
