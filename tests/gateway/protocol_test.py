@@ -276,10 +276,23 @@ def main():
                        (["--listen", "127.0.0.1:0", "--token-file", token_file, "--history", "0"],
                         "--history '0' is not accepted"),
                        (["--listen", "127.0.0.1:0", "--token-file", token_file, "--queue", "1e9"],
-                        "--queue '1e9' is not accepted")]:
+                        "--queue '1e9' is not accepted"),
+                       (["--lisen", "127.0.0.1:0"], "unknown option '--lisen': did you mean --listen?"),
+                       (["--listen", "127.0.0.1:0", "-p", "1"], "unknown option '-p': options are long")]:
         p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=10)
         check(f"pi-gateway {' '.join(args)}: exit 2, one line", p.returncode == 2 and want in p.stderr
               and p.stderr.count("\n") == 1, (p.returncode, p.stderr))
+
+    p = subprocess.run([binary], capture_output=True, text=True, timeout=10)
+    check("pi-gateway without arguments: the usage, exit 2", p.returncode == 2
+          and p.stderr.startswith("usage: pi-gateway --token-file FILE") and "--help" in p.stderr, (p.returncode, p.stderr))
+    p = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+    check("pi-gateway --help: examples and exit codes", p.returncode == 0 and "Examples:" in p.stdout
+          and "--publish http://127.0.0.1:8080" in p.stdout and "Exit codes:" in p.stdout, (p.returncode, p.stdout))
+    p = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    check("pi-gateway --version: the version and the libraries", p.returncode == 0
+          and p.stdout.startswith("pi-gateway ") and all(lib in p.stdout for lib in ("GMP ", "MPFR ", "Boost ")),
+          (p.returncode, p.stdout))
 
     print(f"{len(failures)} failed")
     sys.exit(1 if failures else 0)
