@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# pi-job on a real Slurm (munged, slurmctld, slurmd on localhost, started here): slurm_test.sh PI_JOB SRC
+# pi-job on a real Slurm (munged, slurmctld, slurmd on localhost, started here):
+#   slurm_test.sh PI_JOB SRC [ARTIFACTS [BUILD]]
 #   - a node failure mid-run, after a checkpoint exists: the job is requeued, resumes from its checkpoint
 #     and ends with the result of an uninterrupted run;
 #   - the walltime path: a short --time with --signal=B:USR1: the job checkpoints, requeues itself and
 #     completes, resuming each time;
-#   - a step that never starts (srun exits 0 after "launch failed"): the job fails instead of completing.
+#   - a step that never starts (srun exits 0 after "launch failed"): the job fails instead of completing;
+#   - the sbatch script installed by cmake --install (BUILD, the 4th argument) finds the installed pi-job.
 # A requeued job waits about 2 minutes (its BeginTime) before it may start again; the test moves that
 # BeginTime to now with scontrol, as an administrator may, so that it takes seconds.
 # Exits 77 (skipped) when Slurm can't be started here (not root, or the packages are missing).
@@ -12,6 +14,7 @@ set -u
 job=$(realpath "$1")
 src=$(realpath "$2")
 artifacts=${3:-}  # where the logs of a failed run are kept (Slurm's, munged's, the jobs')
+build=${4:-}      # the build tree, for the installed script's case (cmake --install)
 here=$(dirname "$0")
 source "$here/../support/harness.sh"
 
@@ -145,7 +148,7 @@ check "the reference run completes" [ "$(json "$d/out/ref/summary.json" 'd["stat
 export PI_JOB=$job
 
 # PI_SLURM_CASES picks cases (to repeat one many times): node walltime relaunch nolaunch (all by default).
-wants() { [[ " ${PI_SLURM_CASES:-node walltime relaunch nolaunch} " == *" $1 "* ]]; }
+wants() { [[ " ${PI_SLURM_CASES:-node walltime relaunch nolaunch installed} " == *" $1 "* ]]; }
 jid=0
 
 # 1. A node failure after a checkpoint: requeued by Slurm, resumed, identical.
@@ -222,5 +225,24 @@ check "a job whose step never started fails ($end_state)" [ "$end_state" == FAIL
 check "the script tried a second launch" grep -q "retrying the launch once" "$log"
 check "the script says pi-job did not complete" grep -q "srun exited 0, but pi-job did not complete" "$log"
 check "and not that it completed" bash -c "! grep -q 'pi-job completed' '$log'"
+fi
+
+# 5. The installed sbatch script: cmake --install to a prefix; submitted from a directory with no build tree
+# and without PI_JOB, it runs the installed pi-job.
+if wants installed && [[ -n $build ]]; then
+prefix=$d/prefix
+if cmake --install "$build" --prefix "$prefix" >"$d/install.log" 2>&1; then
+  mkdir -p "$d/elsewhere"
+  log=$d/installed.log
+  jid=$(cd "$d/elsewhere" && env -u PI_JOB sbatch --parsable -n 2 -O --output="$log" \
+    "$prefix/share/pi-hpc/slurm/pi.sbatch" --series machin --digits 1000 --progress-interval 0 --out "$d/out/installed")
+  end_state=$(follow "$jid" 120)
+  check "the installed pi.sbatch completes ($end_state)" [ "$end_state" == COMPLETED ]
+  check "it ran the installed pi-job" grep -q -F "tasks: $prefix/bin/pi-job --resume" "$log"
+  check "its digits are the reference's" cmp -s "$d/out/installed/pi.txt" <(head -c 1002 "$src/data/pi-10000.txt"; echo)
+else
+  check "cmake --install $build" false
+  tail -5 "$d/install.log"
+fi
 fi
 finish
