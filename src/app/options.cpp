@@ -209,6 +209,10 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       ->required()
       ->group(checkpoint)
       ->type_name("DIR");
+  app.add_flag("--dry-run", o.dry_run,
+               "Print the plan (terms, ranges, ranks, memory, checkpoint size, time on this machine from a "
+               "short calibration run) and exit")
+      ->group(job);
   std::string resume_from;
   app.add_flag(
          "--resume", o.resume,
@@ -399,19 +403,23 @@ void prepare_output_dir(const std::filesystem::path& dir) {
   }
 }
 
+std::optional<std::uint64_t> available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key, unit;
+  std::uint64_t kib = 0;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return std::nullopt;
+}
+
 void check_memory(const JobSpec& spec) {
   if (!spec.digits) return;
   const auto series = make_series(spec.series);
   const std::uint64_t need = estimated_peak_bytes(*series, *spec.digits);
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  std::uint64_t kib = 0;
-  std::string unit;
-  while (meminfo >> key >> kib >> unit) {
-    if (key == "MemAvailable:") break;
-  }
-  if (key != "MemAvailable:") return;
-  const std::uint64_t available = kib * 1024;
+  const std::optional<std::uint64_t> free_bytes = available_memory();
+  if (!free_bytes) return;
+  const std::uint64_t available = *free_bytes;
   if (need > available) {
     std::ostringstream msg;
     msg << "--digits " << *spec.digits << " needs about " << need / (1 << 20) << " MiB but only "

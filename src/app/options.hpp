@@ -24,6 +24,7 @@ struct JobOptions {
   std::string token;                     // from --token-file
   std::optional<GatewayConfig> serve;    // --serve HOST:PORT: the gateway in this process
   double linger_s = 0;                   // --serve: seconds the page stays up after the job ends
+  bool dry_run = false;                  // --dry-run: print the plan, run nothing
 };
 
 // What parsing decided: run the job, or print this text and exit: help and version on stdout with 0, the
@@ -47,5 +48,7 @@ void apply_saved_settings(JobSpec& spec, const std::string& saved, const std::se
 
 // Refuses a digit count whose peak memory exceeds what this machine has available.
 void check_memory(const JobSpec& spec);
+// MemAvailable of /proc/meminfo, when there is one.
+std::optional<std::uint64_t> available_memory();
 
 }  // namespace pi

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/dry_run.hpp"
 #include "app/options.hpp"
 #include "app/output.hpp"
 #include "app/resume.hpp"
@@ -284,6 +285,22 @@ int main(int argc, char** argv) {
   } catch (const pi::ConfigError& e) {
     if (speaks) std::cerr << "pi-job: " << e.what() << std::endl;
     return 2;
+  }
+  if (options.dry_run) {
+    if (!speaks) return 0;  // under a launcher, rank 0 says it
+    try {
+      std::cout << pi::dry_run_report(options, pi::launched_ranks()) << std::flush;
+      return 0;
+    } catch (const pi::ConfigError& e) {
+      std::cerr << "pi-job: " << one_line(e.what()) << std::endl;
+      return 2;
+    } catch (const pi::CheckpointError& e) {
+      std::cerr << "pi-job: cannot resume: " << one_line(e.what()) << std::endl;
+      return pi::kExitBadCheckpoint;
+    } catch (const std::exception& e) {
+      std::cerr << "pi-job: error: " << one_line(e.what()) << std::endl;
+      return 1;
+    }
   }
   if (!rank_hint) return finish(run_alone(options));
 

@@ -242,5 +242,23 @@ done
 "$job" --series LEIBNIZ --terms 2M --out "$tmp/terms" --progress-interval 0 2>"$tmp/stderr"
 ok "--terms 2M: two million terms" [ "$(python3 -c "import json; print(json.load(open('$tmp/terms/summary.json'))['terms'])")" == 2000000 ]
 
+# --dry-run: the plan, from a calibration run here, and nothing written.
+"$job" --series Chudnovsky --digits 1e6 --out "$tmp/dry" --dry-run >"$tmp/dry.txt" 2>"$tmp/stderr"
+rc=$?
+ok "--dry-run: exit 0" [ "$rc" == 0 ]
+ok "--dry-run: nothing created" [ ! -e "$tmp/dry" ]
+for text in "chudnovsky (binary splitting), 1000000 digits: [0-9]* terms in [0-9]* ranges" "starts from the beginning" \
+  "ranks: *1 (no MPI launcher)" "memory: *about [0-9.]* MB" "checkpoint: *about [0-9.]* [kM]B" \
+  "time here: *about [0-9.]* s in one process (series [0-9.]* s, final steps [0-9.]* s)" \
+  "calibration run of the first [0-9]* terms took"; do
+  ok "--dry-run says '$text'" grep -q -- "$text" "$tmp/dry.txt"
+done
+OMPI_COMM_WORLD_SIZE=4 "$job" --series leibniz --terms 1G --out "$tmp/dry" --dry-run >"$tmp/dry4.txt" 2>&1
+ok "--dry-run under a launcher of 4 ranks: 3 workers" grep -q "ranks: *4 (OMPI_COMM_WORLD_SIZE): rank 0 coordinates, 3 workers" "$tmp/dry4.txt"
+ok "--dry-run under a launcher: the time with the workers" grep -q "with 3 workers: about" "$tmp/dry4.txt"
+"$job" --resume --out "$tmp/good" --dry-run >"$tmp/drygood.txt" 2>&1
+ok "--dry-run of a complete job says so" grep -q "is complete" "$tmp/drygood.txt"
+expect_usage_error "holds the checkpoint of a job" --series chudnovsky --digits 1000 --out "$tmp/good" --dry-run
+
 echo "$pass passed, $failures failed"
 [[ $failures -eq 0 ]]

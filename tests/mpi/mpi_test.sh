@@ -54,6 +54,12 @@ quick=(--min-deadline 1 --first-deadline 1)
 
 case $case_name in
   ranks)
+    # --dry-run under mpirun: rank 0 prints the plan for its ranks, once; nothing is written.
+    bounded 120 "mpirun --dry-run" mpirun -n 3 "$job" --series chudnovsky --digits 1e6 --out "$tmp/dry" --dry-run \
+      >"$tmp/dry.log" 2>&1
+    check "--dry-run under mpirun -n 3: the plan once" [ "$(grep -c "^pi-job --dry-run" "$tmp/dry.log")" == 1 ]
+    check "--dry-run under mpirun -n 3: two workers" grep -q "rank 0 coordinates, 2 workers compute" "$tmp/dry.log"
+    check "--dry-run under mpirun: nothing written" [ ! -e "$tmp/dry" ]
     # pi.txt is byte-identical for 1, 2, 3 and 4 ranks and equal to MPFR's digits; slow series too.
     for n in 1 2 3 4; do
       run "chud$n" "$n" "${fast[@]}"
