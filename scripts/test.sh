@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start 2: install what is missing, build, and run the whole test suite (about 29 min on 2 cores, builds included).
+# Quick start 2: install what is missing, build, and run the whole test suite (about 40 min on 2 cores, builds included; the real Slurm test alone takes 6).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
