@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -112,6 +113,26 @@ bool restore_outputs(const std::filesystem::path& dir, bool digits_mode) {
   return true;
 }
 
+// What refused a job before it ran (a user's mistake, a port taken, a checkpoint that fails validation, or
+// anything else), said on one line; returns the exit code.
+int refused(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const pi::ConfigError& e) {
+    std::cerr << "pi-job: " << e.what() << std::endl;
+    return 2;
+  } catch (const pi::GatewayError& e) {
+    std::cerr << "pi-job: --serve: " << one_line(e.what()) << std::endl;
+    return 2;
+  } catch (const pi::CheckpointError& e) {
+    std::cerr << "pi-job: cannot resume: " << one_line(e.what()) << std::endl;
+    return pi::kExitBadCheckpoint;
+  } catch (const std::exception& e) {
+    std::cerr << "pi-job: error: " << one_line(e.what()) << std::endl;
+    return 1;
+  }
+}
+
 // Decides the job (rank 0, or alone): the plan, or the exit code when there is nothing to run. Nothing is
 // created before the input is accepted, and a refused run leaves every file as it was.
 std::variant<Decided, int> resolve(const pi::JobOptions& options) {
@@ -146,18 +167,8 @@ std::variant<Decided, int> resolve(const pi::JobOptions& options) {
       }
       throw;
     }
-  } catch (const pi::ConfigError& e) {
-    std::cerr << "pi-job: " << e.what() << std::endl;
-    return 2;
-  } catch (const pi::GatewayError& e) {
-    std::cerr << "pi-job: --serve: " << one_line(e.what()) << std::endl;
-    return 2;
-  } catch (const pi::CheckpointError& e) {
-    std::cerr << "pi-job: cannot resume: " << one_line(e.what()) << std::endl;
-    return pi::kExitBadCheckpoint;
-  } catch (const std::exception& e) {
-    std::cerr << "pi-job: error: " << one_line(e.what()) << std::endl;
-    return 1;
+  } catch (const std::exception&) {
+    return refused(std::current_exception());
   }
 }
 
@@ -291,15 +302,8 @@ int main(int argc, char** argv) {
     try {
       std::cout << pi::dry_run_report(options, pi::launched_ranks()) << std::flush;
       return 0;
-    } catch (const pi::ConfigError& e) {
-      std::cerr << "pi-job: " << one_line(e.what()) << std::endl;
-      return 2;
-    } catch (const pi::CheckpointError& e) {
-      std::cerr << "pi-job: cannot resume: " << one_line(e.what()) << std::endl;
-      return pi::kExitBadCheckpoint;
-    } catch (const std::exception& e) {
-      std::cerr << "pi-job: error: " << one_line(e.what()) << std::endl;
-      return 1;
+    } catch (const std::exception&) {
+      return refused(std::current_exception());
     }
   }
   if (!rank_hint) return finish(run_alone(options));
