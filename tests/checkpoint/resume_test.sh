@@ -352,10 +352,10 @@ PY
     ;;
   signals)
     # SIGTERM and SIGUSR1 write a checkpoint before the job exits (code 3); the resumed job is identical.
-    # (Long enough that a fast machine is still in the series when the signal comes: 2^34 terms, ~10 s here.)
-    mpirun -n 3 "$job" --series leibniz --terms 17179869184 --out "$tmp/ref" --progress-interval 0 2>/dev/null
+    # (Long enough that a fast machine is still in the series when the signal comes: 2^33 terms, ~13 s here.)
+    mpirun -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/ref" --progress-interval 0 2>/dev/null
     for sig in TERM USR1; do
-      mpirun -n 3 "$job" --series leibniz --terms 17179869184 --out "$tmp/$sig" --progress-interval 0.2 \
+      mpirun -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/$sig" --progress-interval 0.2 \
         --checkpoint-interval 3600 >"$tmp/$sig.log" 2>&1 &
       bg=$!
       wait_for "$tmp/$sig.log" "progress: [1-9]" 30

@@ -141,7 +141,11 @@ same_result() {
     { echo "  $1 and $2 differ"; return 1; }
 }
 
+# A job long enough to outlast the first walltime signal (Slurm checks limits every 30 s), and a short one
+# for the cases about launching, checked against the digits in data/.
 args=(--series leibniz --terms 34359738368 --progress-interval 5 --checkpoint-interval 2)
+short=(--series machin --digits 1000 --progress-interval 0)
+same_digits() { cmp -s "$1/pi.txt" <(head -c 1002 "$src/data/pi-10000.txt"; echo) || { echo "  $1/pi.txt differs"; return 1; }; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 mpirun -n 3 "$job" "${args[@]}" --out "$d/out/ref" >"$d/ref.log" 2>&1
 check "the reference run completes" [ "$(json "$d/out/ref/summary.json" 'd["status"]')" == complete ]
@@ -187,6 +191,11 @@ if wants walltime; then
 log=$d/walltime.log
 jid=$(cd "$d" && sbatch --parsable -n 3 -O --time=1 --signal=B:USR1@50 --output="$log" "$src/slurm/pi.sbatch" \
   "${args[@]}" --out "$d/out/walltime")
+# Once the job has checkpointed and requeued itself, its limit is raised (as an administrator may), so that
+# one walltime stop is tested and the rest of the job runs at once instead of in a requeue every 30 s.
+if wait_for "$log" "requeueing: the next run resumes" 180; then
+  scontrol update JobId="$jid" TimeLimit=30
+fi
 end_state=$(follow "$jid" 400)
 check "the walltime job completes ($end_state)" [ "$end_state" == COMPLETED ]
 check "the walltime signal reached the script" grep -q "walltime is near" "$log"
@@ -205,12 +214,12 @@ if wants relaunch; then
 log=$d/relaunch.log
 next=$((jid + 1))
 mkdir -p "$d/tmp/spmix_appdir_$(id -u)_$next.0"
-jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${args[@]}" --out "$d/out/relaunch")
+jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${short[@]}" --out "$d/out/relaunch")
 check "the job got the id whose first launch fails ($jid)" [ "$jid" == "$next" ]
 end_state=$(follow "$jid" 240)
 check "a job whose first launch failed completes on the second ($end_state)" [ "$end_state" == COMPLETED ]
 check "the script says it launched again" grep -q "the step did not start (srun exit [0-9]*); retrying the launch once" "$log"
-check "the relaunched job's result equals an uninterrupted run's" same_result "$d/out/relaunch" "$d/out/ref"
+check "the relaunched job's digits are the reference's" same_digits "$d/out/relaunch"
 fi
 
 # 4. A step that never starts, twice: the job fails instead of counting as completed.
@@ -218,7 +227,7 @@ if wants nolaunch; then
 log=$d/nolaunch.log
 next=$((jid + 1))
 mkdir -p "$d/tmp/spmix_appdir_$(id -u)_$next.0" "$d/tmp/spmix_appdir_$(id -u)_$next.1"
-jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${args[@]}" --out "$d/out/nolaunch")
+jid=$(cd "$d" && sbatch --parsable -n 3 -O --output="$log" "$src/slurm/pi.sbatch" "${short[@]}" --out "$d/out/nolaunch")
 check "the job got the id whose launches fail ($jid)" [ "$jid" == "$next" ]
 end_state=$(follow "$jid" 120)
 check "a job whose step never started fails ($end_state)" [ "$end_state" == FAILED ]
@@ -235,11 +244,11 @@ if cmake --install "$build" --prefix "$prefix" >"$d/install.log" 2>&1; then
   mkdir -p "$d/elsewhere"
   log=$d/installed.log
   jid=$(cd "$d/elsewhere" && env -u PI_JOB sbatch --parsable -n 2 -O --output="$log" \
-    "$prefix/share/pi-hpc/slurm/pi.sbatch" --series machin --digits 1000 --progress-interval 0 --out "$d/out/installed")
+    "$prefix/share/pi-hpc/slurm/pi.sbatch" "${short[@]}" --out "$d/out/installed")
   end_state=$(follow "$jid" 120)
   check "the installed pi.sbatch completes ($end_state)" [ "$end_state" == COMPLETED ]
   check "it ran the installed pi-job" grep -q -F "tasks: $prefix/bin/pi-job --resume" "$log"
-  check "its digits are the reference's" cmp -s "$d/out/installed/pi.txt" <(head -c 1002 "$src/data/pi-10000.txt"; echo)
+  check "its digits are the reference's" same_digits "$d/out/installed"
 else
   check "cmake --install $build" false
   tail -5 "$d/install.log"

@@ -27,18 +27,24 @@ wait_for() {  # wait_for FILE TEXT SECONDS: until FILE has TEXT; says what it la
   echo "  $1 never said '$2':"; tail -5 "$1" 2>/dev/null; return 1
 }
 
-ended() { [[ ! -e /proc/$1 || $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) == Z ]]; }
+# ended PID: the process is gone or a zombie. One read of its state: a process that is reaped between two
+# looks (this shell reaps its children as they end) must not read as alive.
+ended() {
+  local state
+  state=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
+  [[ -z $state || $state == Z ]]
+}
 
 # wait_bounded PID SECONDS WHAT: waits for a background job of this shell and returns its exit code. One that
 # outlives SECONDS is a hang and a failed check: its processes are shown (states, and every thread's stack
 # where gdb can attach), they are killed, and the wait returns 124.
 wait_bounded() {
-  local pid=$1 i p
+  local pid=$1 i p gone=0
   for ((i = 0; i < $2 * 20; i++)); do
-    ended "$pid" && break
+    ended "$pid" && { gone=1; break; }
     sleep 0.05
   done
-  if ! ended "$pid"; then
+  if ((!gone)); then
     {
       echo "FAIL: $3 did not end within $2 s (a hang); its processes:"
       local tree=("$pid" $(pgrep -P "$pid") $(for c in $(pgrep -P "$pid"); do pgrep -P "$c"; done))
