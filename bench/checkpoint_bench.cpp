@@ -47,7 +47,11 @@ int main(int argc, char** argv) {
   const double interval = argc > 3 ? std::atof(argv[3]) : 1.0;
   const std::filesystem::path dir = argc > 4 ? argv[4] : "/tmp/pi-bench-checkpoint";
   const auto series = pi::make_series("chudnovsky");
-  pi::JobSpec spec{"chudnovsky", digits, std::nullopt, 0.0, {}, interval};
+  pi::JobSpec spec;
+  spec.series = "chudnovsky";
+  spec.digits = digits;
+  spec.progress_interval_s = 0.0;
+  spec.checkpoint_interval_s = interval;
   std::vector<double> plain, with;
   std::vector<double> save_s, save_mb;
   for (int i = 0; i < reps; ++i) {

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   }
   const pi::Grid grid(series, assignments * pi::kSlowLeafTerms);
   pi::SchedulerConfig config;
-  config.max_assignment_leaves = 1;
+  config.max_assignment_ranges = 1;
   std::vector<double> rates;
   for (int i = 0; i < repetitions; ++i) {
     pi::MpiExecutor executor(mpi, std::cerr);

@@ -9,7 +9,7 @@
 #include <memory>
 #include <utility>
 
-#include "coordinator/job.hpp"
+#include "base/config_error.hpp"
 
 namespace pi {
 

@@ -7,9 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
-#include <csignal>
 #include <iostream>
-#include <thread>
 #include <vector>
 
 #include "app/command_line.hpp"
@@ -44,7 +42,7 @@ std::size_t whole_number(const std::string& flag, const std::string& text, std::
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape): only bad_alloc before the try
   pi::GatewayConfig config;
   std::string listen = "127.0.0.1:8080";
   std::string token_file;
@@ -130,21 +128,10 @@ int main(int argc, char** argv) {
       }
     }
     pi::Gateway gateway(config);
+    gateway.stop_on_signals();
     std::cerr << "[pi-gateway] serving http://" << config.host << ":" << gateway.port()
               << "/ (events at /events)" << std::endl;
-    // Stop on SIGINT/SIGTERM from a thread that only waits for them.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::thread waiter([&gateway, set] {
-      int sig = 0;
-      sigwait(&set, &sig);
-      gateway.stop();
-    });
     gateway.run();
-    waiter.join();
     std::cerr << "[pi-gateway] stopped" << std::endl;
     return 0;
   } catch (const pi::GatewayError& e) {

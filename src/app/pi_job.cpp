@@ -185,7 +185,7 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
   std::unique_ptr<LiveOutputs>& live = decided.live;
   std::optional<pi::EventFeed> feed;
   const auto notice = [&feed](const std::string& level, const std::string& text) {
-    if (feed) feed->publish("notice", {{"level", level}, {"text", text}});
+    if (feed) feed->publish(pi::event_kind::notice, {{"level", level}, {"text", text}});
   };
   try {
     if (live->any()) feed.emplace(*live, first_event_id(plan) - 1);
@@ -199,7 +199,7 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     pi::write_outputs(options.out_dir, result, summary_text);
     pi::write_result_file(options.out_dir, result, summary_text);
     if (feed) {
-      feed->publish("done", summary);
+      feed->publish(pi::event_kind::done, summary);
       result.final_state.last_event_id = feed->last_id();
     }
     try {
@@ -218,7 +218,7 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     pi::write_outputs(options.out_dir, pi::RunResult{}, summary.dump(2) + "\n");
     std::cerr << "pi-job: " << e.what() << "; no pi.txt was written (see summary.json)" << std::endl;
     notice("failure", e.what());
-    if (feed) feed->publish("done", summary);
+    if (feed) feed->publish(pi::event_kind::done, summary);
     if (live) live->finish(0);
     return 1;
   } catch (const pi::InterruptedUnsaved& e) {

@@ -79,11 +79,11 @@ void sample_ledger(const JobState& state, const std::filesystem::path& file, std
     const FinishedPiece& e = state.ledger[order[i]];
     Task t;
     t.kind = TaskKind::evaluate;
-    t.first_leaf = e.first_leaf;
-    t.last_leaf = e.last_leaf;
-    t.range = grid.span(e.first_leaf, e.last_leaf);
+    t.first_range = e.first_range;
+    t.end_range = e.end_range;
+    t.range = grid.span(e.first_range, e.end_range);
     t.step = grid.step();
-    t.is_suffix = e.last_leaf == grid.size();
+    t.is_suffix = e.end_range == grid.size();
     if (execute_task(*series, t).values != e.result->values) {
       throw CheckpointError(file.string() + ": the saved sum of " + describe(t) +
                             " differs from the same terms summed again (the file was altered or damaged); "

@@ -78,14 +78,6 @@ bool plausible_value_count(const Series& series, std::size_t values) {
          values == series.evaluate(one, true).values.size();
 }
 
-[[noreturn]] void system_fail(const std::string& what, const std::filesystem::path& path) {
-  throw CheckpointError(what + " " + path.string() + ": " + std::strerror(errno));
-}
-
-void rename_or_fail(const std::filesystem::path& from, const std::filesystem::path& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) system_fail("cannot rename " + from.string() + " to", to);
-}
-
 void write_parameters(const h5::Handle& root, const JobState& s) {
   h5::write_attribute(root, "series", s.series);
   h5::write_attribute(root, "mode", std::string(s.digits ? "digits" : "terms"));
@@ -116,7 +108,8 @@ std::vector<FinishedPiece> read_ledger(const h5::Handle& root, const Grid& grid)
     out.push_back(FinishedPiece{first, last, std::make_shared<const PartialResult>(std::move(r))});
   }
   if (at != bytes.size()) throw CheckpointError("ledger_values holds more than the ledger's rows");
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first_leaf < b.first_leaf; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first_range < b.first_range; });
   return out;
 }
 
@@ -126,15 +119,15 @@ void check_ledger(const Series& series, const std::vector<FinishedPiece>& ledger
   std::size_t e = 0;
   for (const FinishedPiece& p : pieces) {
     std::optional<PartialResult> sum;
-    std::uint64_t at = p.first_leaf;
-    for (; e < ledger.size() && ledger[e].first_leaf < p.last_leaf; ++e) {
-      if (ledger[e].first_leaf != at) break;
+    std::uint64_t at = p.first_range;
+    for (; e < ledger.size() && ledger[e].first_range < p.end_range; ++e) {
+      if (ledger[e].first_range != at) break;
       sum = sum ? series.combine(*sum, *ledger[e].result) : *ledger[e].result;
-      at = ledger[e].last_leaf;
+      at = ledger[e].end_range;
     }
-    if (at != p.last_leaf || !sum || sum->values != p.result->values) {
-      throw CheckpointError("the piece of ranges " + std::to_string(p.first_leaf) + ".." +
-                            std::to_string(p.last_leaf) + " is not the sum of the ledger's results for them");
+    if (at != p.end_range || !sum || sum->values != p.result->values) {
+      throw CheckpointError("the piece of ranges " + std::to_string(p.first_range) + ".." +
+                            std::to_string(p.end_range) + " is not the sum of the ledger's results for them");
     }
   }
   if (e != ledger.size()) throw CheckpointError("the ledger holds results no piece covers");
@@ -166,12 +159,7 @@ std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int gene
 
 CheckpointStore::CheckpointStore(std::filesystem::path dir, int keep, std::ostream& log)
     : dir_(std::move(dir)), keep_(keep), log_(log) {
-  // "N:SECONDS": during the N-th save, stall SECONDS with half of the pieces written (tests kill it there).
-  if (const char* fault = std::getenv("PI_CHECKPOINT_FAULT")) {
-    if (std::sscanf(fault, "%d:%lf", &fault_at_, &fault_seconds_) != 2) {
-      throw std::invalid_argument(std::string("PI_CHECKPOINT_FAULT '") + fault + "': expected N:SECONDS");
-    }
-  }
+  stall_ = CheckpointStall::from_environment();
 }
 
 void CheckpointStore::write(const std::filesystem::path& file, const JobState& state,
@@ -202,7 +190,7 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
 
     std::vector<std::uint64_t> ranges, terms;
     for (const FinishedPiece& p : state.pieces) {
-      ranges.insert(ranges.end(), {p.first_leaf, p.last_leaf});
+      ranges.insert(ranges.end(), {p.first_range, p.end_range});
       terms.insert(terms.end(), {p.result->range.begin, p.result->range.end});
     }
     h5::write_u64_table(root, "completed_ranges", 2, ranges);
@@ -216,7 +204,7 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
       for (const FinishedPiece& e : state.ledger) {
         const BigInt& v = e.result->values.at(0);
         const std::vector<std::uint8_t> m = magnitude_bytes(v);
-        rows.insert(rows.end(), {e.first_leaf, e.last_leaf, m.size(), v < 0 ? 1u : 0u});
+        rows.insert(rows.end(), {e.first_range, e.end_range, m.size(), v < 0 ? 1u : 0u});
         bytes.insert(bytes.end(), m.begin(), m.end());
       }
       h5::write_u64_table(root, "ledger", 4, rows);
@@ -224,16 +212,14 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
     }
     const h5::Handle pieces = h5::create_group(root, "pieces");
     for (std::size_t i = 0; i < state.pieces.size(); ++i) {
-      if (saves_ == fault_at_ && i == state.pieces.size() / 2) {
-        h5::flush(f);
-        log_ << "[pi-job] fault injection: inside checkpoint write " << saves_ << ", stalling "
-             << fault_seconds_ << " s" << std::endl;
-        std::this_thread::sleep_for(std::chrono::duration<double>(fault_seconds_));
+      if (stall_.due(saves_, i, state.pieces.size())) {
+        h5::flush(f);  // what is written so far is on disk when the test kills the job in the stall
+        stall_.stall(saves_, log_);
       }
       const FinishedPiece& p = state.pieces[i];
       const h5::Handle g = h5::create_group(pieces, piece_name(i));
-      h5::write_attribute(g, "first_range", p.first_leaf);
-      h5::write_attribute(g, "end_range", p.last_leaf);
+      h5::write_attribute(g, "first_range", p.first_range);
+      h5::write_attribute(g, "end_range", p.end_range);
       h5::write_attribute(g, "term_begin", p.result->range.begin);
       h5::write_attribute(g, "term_end", p.result->range.end);
       h5::write_attribute(g, "values", static_cast<std::uint64_t>(p.result->values.size()));
@@ -251,7 +237,7 @@ void CheckpointStore::rotate() {
   if (keep_ < 2 || !std::filesystem::exists(checkpoint_path(dir_))) return;
   for (int k = keep_ - 1; k >= 2; --k) {
     if (std::filesystem::exists(checkpoint_path(dir_, k - 1))) {
-      rename_or_fail(checkpoint_path(dir_, k - 1), checkpoint_path(dir_, k));
+      rename_file(checkpoint_path(dir_, k - 1), checkpoint_path(dir_, k));
     }
   }
   // A second name for the current checkpoint, so that checkpoint.h5 itself exists at every moment.
@@ -259,25 +245,21 @@ void CheckpointStore::rotate() {
   const std::filesystem::path link_tmp = previous.string() + ".tmp";
   ::unlink(link_tmp.c_str());
   if (::link(checkpoint_path(dir_).c_str(), link_tmp.c_str()) == 0) {
-    rename_or_fail(link_tmp, previous);
+    rename_file(link_tmp, previous);
   } else {
     // No hard links here (some network file systems): a short moment without checkpoint.h5 instead.
-    rename_or_fail(checkpoint_path(dir_), previous);
+    rename_file(checkpoint_path(dir_), previous);
   }
 }
 
 void CheckpointStore::save(const JobState& state, const std::string& reason) {
   ++saves_;
   const auto t0 = std::chrono::steady_clock::now();
-  const std::filesystem::path tmp = checkpoint_path(dir_).string() + ".tmp";
   try {
-    write(tmp, state, reason);
-    fsync_file(tmp);
-    rotate();
-    rename_or_fail(tmp, checkpoint_path(dir_));
-    fsync_directory(dir_);
+    commit_atomically(
+        checkpoint_path(dir_), [&](const std::filesystem::path& tmp) { write(tmp, state, reason); },
+        [this] { rotate(); });
   } catch (const std::exception& e) {
-    ::unlink(tmp.c_str());
     throw CheckpointError("cannot write " + checkpoint_path(dir_).string() + ": " + e.what());
   }
   std::error_code ec;
@@ -388,18 +370,18 @@ JobState read_checkpoint(const std::filesystem::path& file) {
       const std::string name = piece_name(i);
       const h5::Handle g = h5::open_group(pieces, name);
       FinishedPiece p;
-      p.first_leaf = h5::read_u64_attribute(g, "first_range");
-      p.last_leaf = h5::read_u64_attribute(g, "end_range");
+      p.first_range = h5::read_u64_attribute(g, "first_range");
+      p.end_range = h5::read_u64_attribute(g, "end_range");
       PartialResult r;
       r.range = Range{h5::read_u64_attribute(g, "term_begin"), h5::read_u64_attribute(g, "term_end")};
-      if (p.first_leaf != ranges[2 * i] || p.last_leaf != ranges[2 * i + 1] ||
+      if (p.first_range != ranges[2 * i] || p.end_range != ranges[2 * i + 1] ||
           r.range.begin != terms[2 * i] || r.range.end != terms[2 * i + 1]) {
         throw CheckpointError(name + " disagrees with completed_ranges/completed_terms");
       }
-      if (p.last_leaf <= p.first_leaf || p.last_leaf > grid.size() ||
-          r.range != grid.span(p.first_leaf, p.last_leaf)) {
-        throw CheckpointError(name + " (ranges " + std::to_string(p.first_leaf) + ".." +
-                              std::to_string(p.last_leaf) + ") does not fit the grid");
+      if (p.end_range <= p.first_range || p.end_range > grid.size() ||
+          r.range != grid.span(p.first_range, p.end_range)) {
+        throw CheckpointError(name + " (ranges " + std::to_string(p.first_range) + ".." +
+                              std::to_string(p.end_range) + ") does not fit the grid");
       }
       const std::uint64_t values = h5::read_u64_attribute(g, "values");
       if (values == 0 || values > 8 || !plausible_value_count(*series, values))
@@ -417,17 +399,17 @@ JobState read_checkpoint(const std::filesystem::path& file) {
       }
       if (!check_primes.empty()) {
         const int bad = first_mismatch(residues_of(r.values, check_primes),
-                                       series->fingerprint(r.range, p.last_leaf == grid.size(), check_primes),
+                                       series->fingerprint(r.range, p.end_range == grid.size(), check_primes),
                                        check_primes.size());
         if (bad >= 0) {
-          throw CheckpointError("pieces/" + name + " (ranges " + std::to_string(p.first_leaf) + ".." +
-                                std::to_string(p.last_leaf) + ", terms [" + std::to_string(r.range.begin) +
+          throw CheckpointError("pieces/" + name + " (ranges " + std::to_string(p.first_range) + ".." +
+                                std::to_string(p.end_range) + ", terms [" + std::to_string(r.range.begin) +
                                 ", " + std::to_string(r.range.end) + ")): value_" + std::to_string(bad) +
                                 " fails its fingerprint, it is not what the series' terms give (the file was "
                                 "altered or damaged)");
         }
       }
-      done += p.last_leaf - p.first_leaf;
+      done += p.end_range - p.first_range;
       p.result = std::make_shared<const PartialResult>(std::move(r));
       s.pieces.push_back(std::move(p));
     }
@@ -454,9 +436,8 @@ JobState read_checkpoint(const std::filesystem::path& file) {
 
 void write_result_file(const std::filesystem::path& dir, const RunResult& r, const std::string& summary) {
   const std::filesystem::path path = dir / "result.h5";
-  const std::filesystem::path tmp = path.string() + ".tmp";
   try {
-    {
+    commit_atomically(path, [&](const std::filesystem::path& tmp) {
       h5::Handle f = h5::create_file(tmp);
       {
         const h5::Handle root = h5::open_group(f, "/");
@@ -484,12 +465,8 @@ void write_result_file(const std::filesystem::path& dir, const RunResult& r, con
         h5::write_bytes(root, "summary_json", std::span<const std::uint8_t>(text, summary.size()));
       }
       f.close("cannot close " + tmp.string());
-    }
-    fsync_file(tmp);
-    rename_or_fail(tmp, path);
-    fsync_directory(dir);
+    });
   } catch (const std::exception& e) {
-    ::unlink(tmp.c_str());
     throw CheckpointError("cannot write " + path.string() + ": " + e.what());
   }
 }

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <string>
 
+#include "checkpoint/fault_injection.hpp"
 #include "checkpoint/hdf5.hpp"
 #include "coordinator/job.hpp"
 
@@ -37,8 +38,7 @@ class CheckpointStore final : public StateSink {
   int keep_;
   std::ostream& log_;
   int saves_ = 0;
-  int fault_at_ = 0;  // PI_CHECKPOINT_FAULT: the save during which to stall (tests only)
-  double fault_seconds_ = 0;
+  CheckpointStall stall_;  // fault injection (tests only)
 };
 
 // Reads a checkpoint and checks all of it; throws CheckpointError naming the file and what is wrong.

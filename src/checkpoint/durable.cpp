@@ -27,43 +27,57 @@ class Fd {
   int fd_;
 };
 
-[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+}  // namespace
+
+void throw_system_error(const std::string& what, const std::filesystem::path& path) {
   throw std::runtime_error(what + " " + path.string() + ": " + std::strerror(errno));
 }
 
-}  // namespace
-
-void fsync_file(const std::filesystem::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) fail("cannot open", path);
-  if (::fsync(fd.get()) != 0) fail("cannot fsync", path);
+void rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    throw_system_error("cannot rename " + from.string() + " to", to);
 }
 
-void fsync_directory(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) fail("cannot open directory", dir);
-  if (::fsync(fd.get()) != 0) fail("cannot fsync directory", dir);
-}
-
-void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+void commit_atomically(const std::filesystem::path& path,
+                       const std::function<void(const std::filesystem::path& tmp)>& write,
+                       const std::function<void()>& before_rename) {
   const std::filesystem::path tmp = path.string() + ".tmp";
   try {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (fd.get() < 0) fail("cannot create", tmp);
-    for (std::size_t done = 0; done < content.size();) {
-      const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail("cannot write", tmp);
-      done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) fail("cannot fsync", tmp);
-    if (::close(fd.release()) != 0) fail("cannot close", tmp);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename onto", path);
+    write(tmp);
+    fsync_file(tmp);
+    if (before_rename) before_rename();
+    rename_file(tmp, path);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
   fsync_directory(path.parent_path());
+}
+
+void fsync_file(const std::filesystem::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_system_error("cannot open", path);
+  if (::fsync(fd.get()) != 0) throw_system_error("cannot fsync", path);
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) throw_system_error("cannot open directory", dir);
+  if (::fsync(fd.get()) != 0) throw_system_error("cannot fsync directory", dir);
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  commit_atomically(path, [content](const std::filesystem::path& tmp) {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (fd.get() < 0) throw_system_error("cannot create", tmp);
+    for (std::size_t done = 0; done < content.size();) {
+      const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw_system_error("cannot write", tmp);
+      done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd.release()) != 0) throw_system_error("cannot close", tmp);
+  });
 }
 
 }  // namespace pi

@@ -1,6 +1,6 @@
-// The range grid: how a job's terms are cut into fine ranges ("leaves"). It is a function of the series and
-// the term count only, never of timing or rank count, which is what keeps every result reproducible. Leaves
-// are computed on demand, so a grid of 2^28 leaves costs nothing to hold.
+// The range grid: how a job's terms are cut into fine ranges (grid ranges; `Range` is an interval of terms).
+// It is a function of the series and the term count only, never of timing or rank count, which is what keeps
+// every result reproducible. Leaves are computed on demand, so a grid of 2^28 ranges costs nothing to hold.
 #pragma once
 
 #include <cstdint>
@@ -19,15 +19,15 @@ class Grid {
 
   std::uint64_t terms() const { return terms_; }
   std::uint64_t size() const { return count_; }
-  // Slow series: every leaf but the last has exactly `step()` terms, and a run of leaves is summed leaf by
-  // leaf. Fast series: 0, and a run of leaves is evaluated as one range.
+  // Slow series: every grid range but the last has exactly `step()` terms, and a run of grid ranges is summed
+  // range by range. Fast series: 0, and a run of grid ranges is evaluated as one range.
   std::uint64_t step() const { return step_; }
-  // Fast series merge in the fixed balanced tree over the leaves (their count is a power of two); slow
+  // Fast series merge in the fixed balanced tree over the grid ranges (their count is a power of two); slow
   // series add results onto the finished prefix.
   bool tree() const { return step_ == 0; }
-  Range leaf(std::uint64_t i) const { return Range{edge(i), edge(i + 1)}; }
-  Range span(std::uint64_t first_leaf, std::uint64_t last_leaf) const {
-    return Range{edge(first_leaf), edge(last_leaf)};
+  Range range(std::uint64_t i) const { return Range{edge(i), edge(i + 1)}; }
+  Range span(std::uint64_t first_range, std::uint64_t end_range) const {
+    return Range{edge(first_range), edge(end_range)};
   }
 
  private:

@@ -108,4 +108,13 @@ auto run_interruptible(F work) -> decltype(work()) {
   return result.get();
 }
 
+// A stop leaves a detached computation (the square root, the BBP sum) running: the process then ends
+// without waiting for it (mark_work_abandoned).
+struct AbandonIfUnfinished {
+  std::shared_future<void>& f;
+  ~AbandonIfUnfinished() {
+    if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) mark_work_abandoned();
+  }
+};
+
 }  // namespace pi

@@ -13,9 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/events.hpp"
+#include "base/config_error.hpp"
 #include "coordinator/progress.hpp"
 #include "coordinator/scheduler.hpp"
+#include "events/event.hpp"
 #include "series/series.hpp"
 
 namespace pi {
@@ -123,12 +124,6 @@ class VerificationFailed : public std::runtime_error {
   RunResult result;
 };
 
-// A job that can't be run as asked: the user's mistake, reported with exit code 2.
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 // Carries out the scheduler's tasks until the prefix is finished: in this process, or on MPI workers.
 class Executor {
  public:
@@ -153,6 +148,9 @@ class LocalExecutor final : public Executor {
 
 // A worker's statistics as summary.json and the workers event give them.
 nlohmann::json worker_json(const WorkerStats& w);
+
+// CPUs this process may run on (its affinity mask).
+int usable_cpus();
 
 // Terms for a digits-mode job; throws ConfigError when the series can't certify that many digits.
 std::uint64_t plan_terms(const Series& series, std::uint64_t digits);

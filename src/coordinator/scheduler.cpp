@@ -21,7 +21,7 @@ double bits_of(const PartialResult& r) {
 }
 
 int merge_level(const Task& merge) {
-  return static_cast<int>(std::bit_width(merge.last_leaf - merge.first_leaf)) - 1;
+  return static_cast<int>(std::bit_width(merge.end_range - merge.first_range)) - 1;
 }
 
 // Task ids are unique in the process, across the schedulers of successive attempts, so that a late result
@@ -54,13 +54,14 @@ Scheduler::Scheduler(const Series& series, const Grid& grid, SchedulerConfig con
 double Scheduler::task_work(const Task& task) const {
   // A product counts nothing on its own: its merge counts once it is put together.
   if (task.kind == TaskKind::digits || task.kind == TaskKind::product) return 0;
-  const double terms = static_cast<double>(grid_.span(task.first_leaf, task.last_leaf).size());
+  const double terms = static_cast<double>(grid_.span(task.first_range, task.end_range).size());
   if (series_.kind() == SeriesKind::slow) return task.kind == TaskKind::evaluate ? terms : 0.0;
-  // Fast series: the leaves are half of the work, the merges above them 30%, spread evenly over the levels.
+  // Fast series: the grid ranges are half of the work, the merges above them 30%, spread evenly over the
+  // levels.
   const double levels = std::max(1.0, std::log2(static_cast<double>(grid_.size())));
   const double digits = terms * series_.digits_per_term();
   if (task.kind == TaskKind::merge) return digits * 0.3 / levels;
-  return digits * (0.5 + 0.3 * std::log2(static_cast<double>(task.last_leaf - task.first_leaf)) / levels);
+  return digits * (0.5 + 0.3 * std::log2(static_cast<double>(task.end_range - task.first_range)) / levels);
 }
 
 namespace {
@@ -93,30 +94,30 @@ std::optional<Task> Scheduler::next_evaluation() {
   const std::uint64_t gap_end = restored_.empty() ? grid_.size() : restored_.begin()->first;
   const std::uint64_t left = gap_end - frontier_;
   if (left == 0) return std::nullopt;
-  std::uint64_t leaves = 1;
+  std::uint64_t ranges = 1;
   if (eval_rate_ > 0) {
-    const double avg_leaf = static_cast<double>(grid_.terms()) / static_cast<double>(grid_.size());
-    leaves = static_cast<std::uint64_t>(std::max(1.0, eval_rate_ * config_.assignment_seconds / avg_leaf));
+    const double avg_range = static_cast<double>(grid_.terms()) / static_cast<double>(grid_.size());
+    ranges = static_cast<std::uint64_t>(std::max(1.0, eval_rate_ * config_.assignment_seconds / avg_range));
   }
   // Guided self-scheduling: near the end, assignments shrink so that no worker idles behind a big one.
   const auto active = static_cast<std::uint64_t>(std::max(1, active_workers()));
-  leaves = std::min(leaves, std::max<std::uint64_t>(1, (left + 2 * active - 1) / (2 * active)));
-  if (config_.max_assignment_leaves) leaves = std::min(leaves, config_.max_assignment_leaves);
-  leaves = std::min(leaves, left);
+  ranges = std::min(ranges, std::max<std::uint64_t>(1, (left + 2 * active - 1) / (2 * active)));
+  if (config_.max_assignment_ranges) ranges = std::min(ranges, config_.max_assignment_ranges);
+  ranges = std::min(ranges, left);
   if (grid_.tree()) {
-    // An aligned node of the merge tree: a power of two that divides the first leaf.
-    leaves = std::bit_floor(leaves);
-    while (leaves > 1 && frontier_ % leaves != 0) leaves /= 2;
+    // An aligned node of the merge tree: a power of two that divides the first grid range.
+    ranges = std::bit_floor(ranges);
+    while (ranges > 1 && frontier_ % ranges != 0) ranges /= 2;
   }
   Task t;
   t.id = g_next_task_id++;
   t.kind = TaskKind::evaluate;
-  t.first_leaf = frontier_;
-  t.last_leaf = frontier_ + leaves;
-  t.range = grid_.span(t.first_leaf, t.last_leaf);
+  t.first_range = frontier_;
+  t.end_range = frontier_ + ranges;
+  t.range = grid_.span(t.first_range, t.end_range);
   t.step = grid_.step();
-  t.is_suffix = t.last_leaf == grid_.size();
-  frontier_ = t.last_leaf;
+  t.is_suffix = t.end_range == grid_.size();
+  frontier_ = t.end_range;
   return t;
 }
 
@@ -249,10 +250,10 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     if (const auto sm = split_.find(task.parent); sm != split_.end())
       times_.merges_by_level_s[merge_level(sm->second.merge)] += compute_s;
     if (compute_s > 1e-4) smooth(merge_rate_, product_cost(task) / compute_s);
-    complete_part(std::move(task), std::move(result));
+    complete_part(task, std::move(result));
     return true;
   }
-  if (!verification_.primes.empty()) keep_fingerprint(task.first_leaf, task.last_leaf, std::move(expected));
+  if (!verification_.primes.empty()) keep_fingerprint(task.first_range, task.end_range, std::move(expected));
   if (task.kind == TaskKind::evaluate) {
     ++stats.evaluations;
     times_.evaluations_s += compute_s;
@@ -267,13 +268,13 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
       start_duplicate(task, w, std::move(result));
       return true;
     }
-    leaves_done_ += task.last_leaf - task.first_leaf;
+    ranges_done_ += task.end_range - task.first_range;
   } else {
     ++stats.merges;
     times_.merges_by_level_s[merge_level(task)] += compute_s;
     if (compute_s > 1e-4) smooth(merge_rate_, merge_cost(*task.left, *task.right) / compute_s);
   }
-  add_piece(task.first_leaf, task.last_leaf, std::make_shared<const PartialResult>(std::move(result)));
+  add_piece(task.first_range, task.end_range, std::make_shared<const PartialResult>(std::move(result)));
   return true;
 }
 
@@ -283,10 +284,10 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     // Slow series: exact additions onto the finished prefix, in range order.
     if (!restoring_) ledger_.push_back(FinishedPiece{first, last, result});
     pieces_.emplace(first, Piece{last, std::move(result)});
-    for (auto it = pieces_.begin(); it != pieces_.end() && it->first == prefix_leaves_;
+    for (auto it = pieces_.begin(); it != pieces_.end() && it->first == prefix_ranges_;
          it = pieces_.erase(it)) {
       prefix_ = prefix_ ? series_.combine(*prefix_, *it->second.result) : *it->second.result;
-      prefix_leaves_ = it->second.last_leaf;
+      prefix_ranges_ = it->second.end_range;
     }
     return;
   }
@@ -300,7 +301,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     const bool is_left = (first / size) % 2 == 0;
     const std::uint64_t sibling_first = is_left ? last : first - size;
     const auto sib = pieces_.find(sibling_first);
-    if (sib == pieces_.end() || sib->second.last_leaf - sibling_first != size) {
+    if (sib == pieces_.end() || sib->second.end_range - sibling_first != size) {
       pieces_.emplace(first, Piece{last, std::move(result)});
       return;
     }
@@ -310,9 +311,9 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     merge.kind = TaskKind::merge;
     merge.left = is_left ? result : other;
     merge.right = is_left ? other : result;
-    merge.first_leaf = std::min(first, sibling_first);
-    merge.last_leaf = merge.first_leaf + 2 * size;
-    merge.range = grid_.span(merge.first_leaf, merge.last_leaf);
+    merge.first_range = std::min(first, sibling_first);
+    merge.end_range = merge.first_range + 2 * size;
+    merge.range = grid_.span(merge.first_range, merge.end_range);
     if (bits_of(*merge.left) + bits_of(*merge.right) >= kInlineMergeBits) {
       merge.id = g_next_task_id++;
       if (split_slices(merge, series_.merge_products(*merge.left, *merge.right).size()) > 0) {
@@ -329,14 +330,14 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     result = std::make_shared<const PartialResult>(series_.combine(*merge.left, *merge.right));
     times_.merges_by_level_s[merge_level(merge)] += std::chrono::duration<double>(Clock::now() - t0).count();
     check_own_merge(merge, *result);
-    first = merge.first_leaf;
-    last = merge.last_leaf;
+    first = merge.first_range;
+    last = merge.end_range;
   }
 }
 
 std::uint32_t Scheduler::split_slices(const Task& merge, std::size_t products) const {
   const auto workers = static_cast<std::uint64_t>(active_workers());
-  const std::uint64_t at_level = grid_.size() / (merge.last_leaf - merge.first_leaf);
+  const std::uint64_t at_level = grid_.size() / (merge.end_range - merge.first_range);
   if (products == 0 || workers < 2 || at_level >= 2 * workers ||
       bits_of(*merge.left) + bits_of(*merge.right) < config_.split_merge_bits) {
     return 0;
@@ -366,8 +367,8 @@ void Scheduler::split(Task merge) {
     t.kind = TaskKind::product;
     t.left = merge.left;
     t.right = merge.right;
-    t.first_leaf = merge.first_leaf;
-    t.last_leaf = merge.last_leaf;
+    t.first_range = merge.first_range;
+    t.end_range = merge.end_range;
     t.range = merge.range;
     t.parent = merge.id;
     t.part = static_cast<std::uint32_t>(i);
@@ -385,7 +386,7 @@ void Scheduler::split(Task merge) {
   split_.emplace(merge_id, std::move(sm));
 }
 
-void Scheduler::complete_part(Task part, PartialResult result) {
+void Scheduler::complete_part(const Task& part, PartialResult result) {
   SplitMerge& sm = split_.at(part.parent);
   if (!sm.have[part.part]) {
     sm.parts[part.part] = std::move(result.values.at(0));
@@ -411,7 +412,7 @@ void Scheduler::complete_part(Task part, PartialResult result) {
       series_.merge_from_products(*merge.left, *merge.right, std::move(products)));
   check_own_merge(merge, *merged);
   work_done_ += task_work(merge);
-  add_piece(merge.first_leaf, merge.last_leaf, std::move(merged));
+  add_piece(merge.first_range, merge.end_range, std::move(merged));
 }
 
 void Scheduler::retire_if_failing(WorkerStats& stats) {
@@ -502,10 +503,10 @@ std::shared_ptr<const PartialResult> Scheduler::leading_piece() const {
   if (prefix_) return std::make_shared<const PartialResult>(*prefix_);
   if (const auto it = pieces_.find(0); it != pieces_.end()) return it->second.result;
   for (const auto& [id, open] : open_) {
-    if (open.task.kind == TaskKind::merge && open.task.first_leaf == 0) return open.task.left;
+    if (open.task.kind == TaskKind::merge && open.task.first_range == 0) return open.task.left;
   }
   for (const auto& [id, sm] : split_) {
-    if (sm.merge.first_leaf == 0) return sm.merge.left;
+    if (sm.merge.first_range == 0) return sm.merge.left;
   }
   return nullptr;
 }
@@ -513,24 +514,25 @@ std::shared_ptr<const PartialResult> Scheduler::leading_piece() const {
 std::vector<FinishedPiece> Scheduler::finished_pieces() const {
   std::vector<FinishedPiece> out;
   if (prefix_) {
-    const std::uint64_t last = grid_.tree() ? grid_.size() : prefix_leaves_;
+    const std::uint64_t last = grid_.tree() ? grid_.size() : prefix_ranges_;
     out.push_back({0, last, std::make_shared<const PartialResult>(*prefix_)});
   }
-  for (const auto& [first, piece] : pieces_) out.push_back({first, piece.last_leaf, piece.result});
+  for (const auto& [first, piece] : pieces_) out.push_back({first, piece.end_range, piece.result});
   for (const auto& [id, open] : open_) {
     const Task& t = open.task;
     if (t.kind != TaskKind::merge) continue;
-    const std::uint64_t mid = t.first_leaf + (t.last_leaf - t.first_leaf) / 2;
-    out.push_back({t.first_leaf, mid, t.left});
-    out.push_back({mid, t.last_leaf, t.right});
+    const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
+    out.push_back({t.first_range, mid, t.left});
+    out.push_back({mid, t.end_range, t.right});
   }
   for (const auto& [id, sm] : split_) {
     const Task& t = sm.merge;
-    const std::uint64_t mid = t.first_leaf + (t.last_leaf - t.first_leaf) / 2;
-    out.push_back({t.first_leaf, mid, t.left});
-    out.push_back({mid, t.last_leaf, t.right});
+    const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
+    out.push_back({t.first_range, mid, t.left});
+    out.push_back({mid, t.end_range, t.right});
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first_leaf < b.first_leaf; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first_range < b.first_range; });
   return out;
 }
 
@@ -539,40 +541,40 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     throw std::logic_error("Scheduler::restore after the run started");
   }
   std::sort(pieces.begin(), pieces.end(),
-            [](const auto& a, const auto& b) { return a.first_leaf < b.first_leaf; });
+            [](const auto& a, const auto& b) { return a.first_range < b.first_range; });
   std::uint64_t covered = 0;
   for (const FinishedPiece& p : pieces) {
-    const std::uint64_t size = p.last_leaf - p.first_leaf;
+    const std::uint64_t size = p.end_range - p.first_range;
     const auto where = [&p] {
-      return "ranges " + std::to_string(p.first_leaf) + ".." + std::to_string(p.last_leaf);
+      return "ranges " + std::to_string(p.first_range) + ".." + std::to_string(p.end_range);
     };
-    if (p.last_leaf <= p.first_leaf || p.last_leaf > grid_.size() || p.first_leaf < covered) {
+    if (p.end_range <= p.first_range || p.end_range > grid_.size() || p.first_range < covered) {
       throw std::invalid_argument(where() + " overlap another piece or lie outside the grid of " +
                                   std::to_string(grid_.size()) + " ranges");
     }
-    if (grid_.tree() && (!std::has_single_bit(size) || p.first_leaf % size != 0)) {
+    if (grid_.tree() && (!std::has_single_bit(size) || p.first_range % size != 0)) {
       throw std::invalid_argument(where() + " are not a node of the merge tree");
     }
-    if (!p.result || p.result->range != grid_.span(p.first_leaf, p.last_leaf)) {
+    if (!p.result || p.result->range != grid_.span(p.first_range, p.end_range)) {
       throw std::invalid_argument(where() + " hold a result for other terms");
     }
-    covered = p.last_leaf;
+    covered = p.end_range;
   }
   if (!verification_.primes.empty()) {
     const auto t0 = Clock::now();
     for (const FinishedPiece& p : pieces) {
       Residues expected =
-          series_.fingerprint(p.result->range, p.last_leaf == grid_.size(), verification_.primes);
+          series_.fingerprint(p.result->range, p.end_range == grid_.size(), verification_.primes);
       const int bad = first_mismatch(residues_of(p.result->values, verification_.primes), expected,
                                      verification_.primes.size());
       if (bad >= 0) {
         throw std::invalid_argument(
-            "ranges " + std::to_string(p.first_leaf) + ".." + std::to_string(p.last_leaf) + " (terms [" +
+            "ranges " + std::to_string(p.first_range) + ".." + std::to_string(p.end_range) + " (terms [" +
             std::to_string(p.result->range.begin) + ", " + std::to_string(p.result->range.end) +
             ")) fail their fingerprint: value " + std::to_string(bad) + " is not what the terms give");
       }
       ++verification_.pieces;
-      fingerprints_[{p.first_leaf, p.last_leaf}] = std::move(expected);
+      fingerprints_[{p.first_range, p.end_range}] = std::move(expected);
     }
     verification_.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
   }
@@ -580,12 +582,12 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
   for (FinishedPiece& p : pieces) {
     Task done;
     done.kind = TaskKind::evaluate;
-    done.first_leaf = p.first_leaf;
-    done.last_leaf = p.last_leaf;
+    done.first_range = p.first_range;
+    done.end_range = p.end_range;
     work_done_ += task_work(done);
-    leaves_done_ += p.last_leaf - p.first_leaf;
-    restored_.emplace(p.first_leaf, p.last_leaf);
-    add_piece(p.first_leaf, p.last_leaf, std::move(p.result));
+    ranges_done_ += p.end_range - p.first_range;
+    restored_.emplace(p.first_range, p.end_range);
+    add_piece(p.first_range, p.end_range, std::move(p.result));
   }
   restoring_ = false;
 }
@@ -613,7 +615,7 @@ bool Scheduler::another_worker(int w, const std::set<int>& excluded) const {
 bool Scheduler::wants_duplicate(const Task& task, int w) const {
   if (grid_.tree() || config_.duplicate_share <= 0 || workers_.size() < 2) return false;
   if (!another_worker(w, {})) return false;  // none could compute it again
-  const double u = static_cast<double>(mix(task.first_leaf) >> 11) * 0x1p-53;
+  const double u = static_cast<double>(mix(task.first_range) >> 11) * 0x1p-53;
   return !workers_[static_cast<std::size_t>(w)].duplicated || u < config_.duplicate_share;
 }
 
@@ -622,8 +624,8 @@ void Scheduler::start_duplicate(const Task& task, int w, PartialResult result) {
   ++verification_.duplicated;
   Task again = task;
   again.id = g_next_task_id++;
-  duplicates_[task.first_leaf] = Duplicate{task, {{w, std::move(result)}}};
-  duplicate_tasks_[again.id] = task.first_leaf;
+  duplicates_[task.first_range] = Duplicate{task, {{w, std::move(result)}}};
+  duplicate_tasks_[again.id] = task.first_range;
   OpenTask open{again, 0, {}, {w}, false};  // another worker than the first, when there is one
   open_.emplace(again.id, std::move(open));
   queue(again.id, true);
@@ -671,8 +673,8 @@ void Scheduler::settle_duplicate(std::uint64_t task_id, int w, PartialResult res
   PartialResult standing = std::move(d.results[agreed].second);
   const Task task = d.task;
   duplicates_.erase(first);
-  leaves_done_ += task.last_leaf - task.first_leaf;
-  add_piece(task.first_leaf, task.last_leaf, std::make_shared<const PartialResult>(std::move(standing)));
+  ranges_done_ += task.end_range - task.first_range;
+  add_piece(task.first_range, task.end_range, std::make_shared<const PartialResult>(std::move(standing)));
 }
 
 void Scheduler::verify_with(std::vector<std::uint64_t> primes) {
@@ -684,7 +686,7 @@ void Scheduler::verify_with(std::vector<std::uint64_t> primes) {
 }
 
 void Scheduler::keep_fingerprint(std::uint64_t first, std::uint64_t last, Residues fingerprint) {
-  // A merged node's halves are no longer needed (an evaluation's leaves had none).
+  // A merged node's halves are no longer needed (an evaluation's grid ranges had none).
   const std::uint64_t mid = first + (last - first) / 2;
   fingerprints_.erase({first, mid});
   fingerprints_.erase({mid, last});
@@ -726,8 +728,8 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
   }
   if (task.kind == TaskKind::product) {
     ++verification_.products;
-    const std::uint64_t mid = task.first_leaf + (task.last_leaf - task.first_leaf) / 2;
-    const Residues& left = fingerprints_.at({task.first_leaf, mid});
+    const std::uint64_t mid = task.first_range + (task.end_range - task.first_range) / 2;
+    const Residues& left = fingerprints_.at({task.first_range, mid});
     const BigInt factor = product_factor(task);
     expected.resize(np);
     for (std::size_t j = 0; j < np; ++j) {
@@ -736,7 +738,7 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
     }
   } else {
     ++verification_.pieces;
-    expected = task.kind == TaskKind::merge ? merged_fingerprint(task.first_leaf, task.last_leaf)
+    expected = task.kind == TaskKind::merge ? merged_fingerprint(task.first_range, task.end_range)
                                             : series_.fingerprint(task.range, task.is_suffix, primes);
   }
   const int bad = first_mismatch(received, expected, np);
@@ -748,7 +750,7 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
 void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) {
   if (verification_.primes.empty()) return;
   const auto t0 = Clock::now();
-  Residues expected = merged_fingerprint(merge.first_leaf, merge.last_leaf);
+  Residues expected = merged_fingerprint(merge.first_range, merge.end_range);
   const int bad =
       first_mismatch(residues_of(result.values, verification_.primes), expected, verification_.primes.size());
   verification_.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -760,10 +762,10 @@ void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) 
                              "elsewhere if it happens again");
   }
   ++verification_.pieces;
-  keep_fingerprint(merge.first_leaf, merge.last_leaf, std::move(expected));
+  keep_fingerprint(merge.first_range, merge.end_range, std::move(expected));
 }
 
-void Scheduler::convert(std::shared_ptr<const PartialResult> fraction, std::uint64_t scale_bits,
+void Scheduler::convert(const std::shared_ptr<const PartialResult>& fraction, std::uint64_t scale_bits,
                         std::uint64_t decimals, std::uint64_t blocks) {
   if (!finished()) throw std::logic_error("Scheduler::convert before the series is done");
   blocks = std::clamp<std::uint64_t>(blocks, 1, std::max<std::uint64_t>(1, decimals));

@@ -27,7 +27,7 @@ struct SchedulerConfig {
   double first_deadline_s = 120.0;  // before any rate has been measured
   int max_range_failures = 3;       // a task that fails this often poisons the job
   int max_worker_failures = 3;      // a worker that fails this often gets no more work
-  std::uint64_t max_assignment_leaves = 0;  // 0: no cap
+  std::uint64_t max_assignment_ranges = 0;  // 0: no cap
   // A merge of operands this big (in bits, both together), at a level of the tree with fewer merges than
   // twice the workers, is cut into its products (Series::merge_products), each maybe cut again into slices
   // of its right factor no thinner than min_slice_bits, so that several workers share it: the last merges
@@ -80,11 +80,11 @@ struct VerificationStats {
   std::uint64_t disagreements = 0;
 };
 
-// A finished, exact partial result of grid ranges [first_leaf, last_leaf): what a checkpoint holds and a
+// A finished, exact partial result of grid ranges [first_range, end_range): what a checkpoint holds and a
 // resumed job starts from.
 struct FinishedPiece {
-  std::uint64_t first_leaf = 0;
-  std::uint64_t last_leaf = 0;
+  std::uint64_t first_range = 0;
+  std::uint64_t end_range = 0;
   std::shared_ptr<const PartialResult> result;
 };
 
@@ -148,7 +148,7 @@ class Scheduler {
   int busy_workers() const;
   // Workers whose task is overdue and that have not answered since (dead, hung, or very slow).
   std::vector<int> lost_workers() const;
-  std::uint64_t leaves_done() const { return leaves_done_; }
+  std::uint64_t ranges_done() const { return ranges_done_; }
   std::uint64_t retries() const { return retries_; }
   // Work done so far in the progress unit (terms for slow series, digits for fast ones).
   double work_done() const { return work_done_; }
@@ -170,7 +170,7 @@ class Scheduler {
   // fraction->values[0] / 2^scale_bits, as `blocks` tasks of about equal size that together give its
   // integer part and its decimals [0, decimals) (fraction_digits). They are retried like any task, and
   // finished() waits for them.
-  void convert(std::shared_ptr<const PartialResult> fraction, std::uint64_t scale_bits,
+  void convert(const std::shared_ptr<const PartialResult>& fraction, std::uint64_t scale_bits,
                std::uint64_t decimals, std::uint64_t blocks);
   // The conversion's text, its blocks in order, once finished().
   std::string take_digits();
@@ -182,10 +182,10 @@ class Scheduler {
   // (0.83 s each, GMP 6.2 on this project's test machine).
   static constexpr double kLaterBlockExtra = 0.10;
 
-  // Every finished result the job has not yet folded into the final one, in leaf order and disjoint:
+  // Every finished result the job has not yet folded into the final one, in grid order and disjoint:
   // pieces waiting for a sibling, operands of merges in flight, and the prefix. Cheap: results are shared.
   std::vector<FinishedPiece> finished_pieces() const;
-  // Starts from pieces of an earlier run of the same job (before any assignment); their leaves are never
+  // Starts from pieces of an earlier run of the same job (before any assignment); their grid ranges are never
   // handed out again. Throws std::invalid_argument when a piece does not fit this grid.
   void restore(std::vector<FinishedPiece> pieces);
   // Slow series: every finished result as it came from its worker, before it was added onto the prefix
@@ -210,7 +210,7 @@ class Scheduler {
     bool overdue = false;
   };
   struct Piece {
-    std::uint64_t last_leaf;
+    std::uint64_t end_range;
     std::shared_ptr<const PartialResult> result;
   };
   // A merge cut into product tasks, waiting for them.
@@ -232,7 +232,7 @@ class Scheduler {
   // Whether a new merge is better carried out as product tasks, and in how many slices each (0: whole).
   std::uint32_t split_slices(const Task& merge, std::size_t products) const;
   void split(Task merge);
-  void complete_part(Task part, PartialResult result);
+  void complete_part(const Task& part, PartialResult result);
   // Why a worker's output for `task` fails its check, or nullopt; `expected` gets the piece's fingerprint.
   std::optional<std::string> check(const Task& task, const TaskOutput& out, Residues& expected);
   // Slow series: whether a range worker `w` finished is computed again to compare, and the comparison.
@@ -257,13 +257,13 @@ class Scheduler {
   std::vector<std::deque<InFlight>> in_flight_;  // by worker, in the order the worker carries them out
   std::map<std::uint64_t, OpenTask> open_;
   std::deque<std::uint64_t> queue_;
-  std::map<std::uint64_t, Piece> pieces_;      // finished, not yet merged, by first leaf
+  std::map<std::uint64_t, Piece> pieces_;      // finished, not yet merged, by first grid range
   std::map<std::uint64_t, SplitMerge> split_;  // merges carried out as products, by the merge's id
   std::optional<PartialResult> prefix_;
-  std::uint64_t prefix_leaves_ = 0;                  // slow series: leaves in prefix_
-  std::uint64_t frontier_ = 0;                       // first leaf no assignment covers yet
+  std::uint64_t prefix_ranges_ = 0;                  // slow series: grid ranges in prefix_
+  std::uint64_t frontier_ = 0;                       // first grid range no assignment covers yet
   std::map<std::uint64_t, std::uint64_t> restored_;  // restored pieces at or past the frontier: first -> last
-  std::uint64_t leaves_done_ = 0;
+  std::uint64_t ranges_done_ = 0;
   std::uint64_t retries_ = 0;
   double work_done_ = 0;
   double total_work_ = 0;
@@ -274,8 +274,8 @@ class Scheduler {
   double merge_rate_ = 0;                              // merge cost units per second, smoothed
   VerificationStats verification_;
   std::string last_refusal_;
-  // Slow series: ranges waiting for their comparison, by first leaf, with the results so far (worker,
-  // result); and the tasks that compute them again, by task id -> first leaf.
+  // Slow series: ranges waiting for their comparison, by first grid range, with the results so far (worker,
+  // result); and the tasks that compute them again, by task id -> first grid range.
   struct Duplicate {
     Task task;
     std::vector<std::pair<int, PartialResult>> results;
@@ -284,7 +284,7 @@ class Scheduler {
   std::vector<FinishedPiece> ledger_;
   bool restoring_ = false;  // restored pieces are in the ledger already (restore_ledger)
   std::map<std::uint64_t, std::uint64_t> duplicate_tasks_;
-  // Fingerprints of the checked, finished tree nodes not yet merged, by (first leaf, last leaf).
+  // Fingerprints of the checked, finished tree nodes not yet merged, by (first range, end range).
   std::map<std::pair<std::uint64_t, std::uint64_t>, Residues> fingerprints_;
 };
 

@@ -68,8 +68,9 @@ std::string describe(const Task& task) {
     return "decimal digits " + std::to_string(task.digits_first + 1) + ".." +
            std::to_string(task.digits_first + task.digits_count);
   }
-  const auto leaves = "grid ranges " + std::to_string(task.first_leaf) +
-                      (task.last_leaf - task.first_leaf > 1 ? ".." + std::to_string(task.last_leaf - 1) : "");
+  const auto ranges =
+      "grid ranges " + std::to_string(task.first_range) +
+      (task.end_range - task.first_range > 1 ? ".." + std::to_string(task.end_range - 1) : "");
   if (task.kind == TaskKind::merge || task.kind == TaskKind::product) {
     const std::string part =
         task.kind == TaskKind::product
@@ -77,10 +78,10 @@ std::string describe(const Task& task) {
             : "";
     return part + "merge of terms [" + std::to_string(task.left->range.begin) + ", " +
            std::to_string(task.left->range.end) + ") and [" + std::to_string(task.right->range.begin) + ", " +
-           std::to_string(task.right->range.end) + ") (" + leaves + ")";
+           std::to_string(task.right->range.end) + ") (" + ranges + ")";
   }
   return "terms [" + std::to_string(task.range.begin) + ", " + std::to_string(task.range.end) + ") (" +
-         leaves + ")";
+         ranges + ")";
 }
 
 }  // namespace pi

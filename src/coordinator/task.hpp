@@ -25,9 +25,9 @@ struct Task {
   Range range;
   std::uint64_t step = 0;
   bool is_suffix = false;
-  // The grid ranges [first_leaf, last_leaf) the task covers; evaluate and merge alike.
-  std::uint64_t first_leaf = 0;
-  std::uint64_t last_leaf = 0;
+  // The grid ranges [first_range, end_range) the task covers; evaluate and merge alike.
+  std::uint64_t first_range = 0;
+  std::uint64_t end_range = 0;
   // Seconds the coordinator allows before it hands the task to another worker.
   double allowed_s = 0;
   // merge: the operands, shared with the coordinator's bookkeeping until the merge is done. digits: `left`

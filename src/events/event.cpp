@@ -1,10 +1,10 @@
-#include "coordinator/events.hpp"
+#include "events/event.hpp"
 
 namespace pi {
 
-std::uint64_t EventFeed::publish(const std::string& kind, const nlohmann::json& data) {
+std::uint64_t EventFeed::publish(std::string_view kind, const nlohmann::json& data) {
   std::lock_guard lock(mutex_);
-  Event e{++last_id_, kind, data.dump()};
+  Event e{++last_id_, std::string(kind), data.dump()};
   output_.send(e);
   return e.id;
 }

@@ -1,19 +1,48 @@
 // The job's event feed: what it publishes while it runs (started, estimates as the finished prefix grows,
 // workers, checkpoints, retries and failures, done). Every event has an id that increases over the whole
 // life of the job, resumes included: the checkpoint carries the last one.
+//
+// The kinds are listed here once; the job, the publisher, the gateway and its tests use these names. (The
+// page, viewer.js, names them again in its listeners: it is JavaScript, served as a file.)
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace pi {
 
+namespace event_kind {
+// What the job publishes. The latest event of each kind is the job's current state.
+inline constexpr std::string_view job = "job";                // a run (re)starts: series, plan, ranks
+inline constexpr std::string_view estimate = "estimate";      // the finished prefix grew
+inline constexpr std::string_view workers = "workers";        // each rank's state and counts
+inline constexpr std::string_view checkpoint = "checkpoint";  // a checkpoint was committed
+inline constexpr std::string_view notice = "notice";          // a retry, a failure, a stop
+inline constexpr std::string_view done = "done";              // the summary of a finished job
+// What only the gateway writes into a stream.
+inline constexpr std::string_view snapshot = "snapshot";    // the current state, to a new stream
+inline constexpr std::string_view reset = "reset";          // the current state, when replay was impossible
+inline constexpr std::string_view heartbeat = "heartbeat";  // a comment-like keep-alive
+}  // namespace event_kind
+
+// The job's kinds, in the order /status lists them.
+inline constexpr std::array<std::string_view, 6> kStateKinds = {event_kind::job,     event_kind::estimate,
+                                                                event_kind::workers, event_kind::checkpoint,
+                                                                event_kind::done,    event_kind::notice};
+
+// Kinds whose newer event makes an older one worthless: a consumer that fell behind may skip to the newest.
+constexpr bool coalescable(std::string_view kind) {
+  return kind == event_kind::estimate || kind == event_kind::workers;
+}
+
 struct Event {
   std::uint64_t id = 0;
-  std::string kind;  // job, estimate, workers, checkpoint, notice, done
+  std::string kind;  // one of kStateKinds
   std::string data;  // one line of JSON
 };
 
@@ -28,7 +57,7 @@ class EventOutput {
 class EventFeed {
  public:
   EventFeed(EventOutput& output, std::uint64_t last_id) : output_(output), last_id_(last_id) {}
-  std::uint64_t publish(const std::string& kind, const nlohmann::json& data);
+  std::uint64_t publish(std::string_view kind, const nlohmann::json& data);
   std::uint64_t last_id() const;
 
  private:

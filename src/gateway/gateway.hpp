@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "coordinator/events.hpp"
+#include "events/event.hpp"
 
 namespace pi {
 
@@ -43,6 +43,8 @@ std::string read_token_file(const std::string& path);
 // Compares in time that depends on the lengths only, not on where the strings differ.
 bool constant_time_equal(const std::string& a, const std::string& b);
 
+struct SharedState;  // gateway/shared_state.hpp, internal
+
 class Gateway final : public EventOutput {
  public:
   // Binds at once; throws GatewayError (e.g. the port is taken).
@@ -54,15 +56,16 @@ class Gateway final : public EventOutput {
   unsigned short port() const;
   // Serves on the calling thread until stop(), or on a thread of its own.
   void run();
+  // From now on SIGINT and SIGTERM stop the gateway (an Asio signal_set on its I/O context): call it before
+  // saying where the gateway serves, so that no signal finds the default action.
+  void stop_on_signals();
   void start();
   void stop();
   // Thread-safe: the event is handed to the I/O thread.
   void send(const Event& event) override;
 
-  struct Impl;
-
  private:
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<SharedState> state_;
   std::thread thread_;
 };
 

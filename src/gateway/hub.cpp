@@ -3,28 +3,18 @@
 #include <algorithm>
 #include <chrono>
 
-namespace pi {
-std::string sse_frame(std::uint64_t id, const std::string& kind, const std::string& data) {
-  std::string f = "id: " + std::to_string(id) + "\nevent: " + kind + "\n";
-  // A raw newline would end the field; JSON from nlohmann has none, but split defensively.
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t nl = data.find('\n', start);
-    f += "data: " + data.substr(start, nl == std::string::npos ? std::string::npos : nl - start) + "\n";
-    if (nl == std::string::npos) break;
-    start = nl + 1;
-  }
-  return f + "\n";
-}
+#include "gateway/sse_frame.hpp"
 
+namespace pi {
 bool Hub::publish(const Event& e) {
   nlohmann::json data = nlohmann::json::parse(e.data);
   if (const auto it = latest_.find(e.kind); e.id <= last_id_ && it != latest_.end() && it->second == data) {
     return false;  // a publisher resending the state after a reconnect
   }
-  if (e.kind == "job") {
+  if (e.kind == event_kind::job) {
     // A job (re)starts: what a viewer saw of an earlier run is no longer the current state.
-    for (const char* k : {"estimate", "workers", "checkpoint", "done", "notice"}) latest_.erase(k);
+    for (const std::string_view k : kStateKinds)
+      if (k != event_kind::job) latest_.erase(std::string(k));
   }
   const std::uint64_t id = std::max(last_id_ + 1, e.id);
   last_id_ = id;
@@ -61,14 +51,14 @@ std::optional<std::vector<Frame>> Hub::replay_after(std::uint64_t last_id) const
 
 nlohmann::json Hub::status() const {
   nlohmann::json j = {{"last_id", last_id_}};
-  for (const char* k : {"job", "estimate", "workers", "checkpoint", "done", "notice"}) {
-    const auto it = latest_.find(k);
-    j[k] = it == latest_.end() ? nlohmann::json(nullptr) : it->second;
+  for (const std::string_view k : kStateKinds) {
+    const auto it = latest_.find(std::string(k));
+    j[std::string(k)] = it == latest_.end() ? nlohmann::json(nullptr) : it->second;
   }
   return j;
 }
 
-Frame Hub::state_frame(const std::string& kind) const {
+Frame Hub::state_frame(std::string_view kind) const {
   return std::make_shared<const std::string>(sse_frame(last_id_, kind, status().dump()));
 }
 

@@ -9,11 +9,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "coordinator/events.hpp"
+#include "events/event.hpp"
 
 namespace pi {
 
@@ -27,9 +28,6 @@ class Subscriber {
   // queued. Returns false when the stream fell too far behind and is being dropped.
   virtual bool push(const Frame& frame, const std::string& kind) = 0;
 };
-
-// One SSE frame: `id`, `event` and `data` lines and the blank line that ends it. `data` must hold no newline.
-std::string sse_frame(std::uint64_t id, const std::string& kind, const std::string& data);
 
 struct HubMetrics {
   std::uint64_t connections_total = 0;
@@ -59,7 +57,7 @@ class Hub {
   // holds them (the caller then sends a reset with the current state).
   std::optional<std::vector<Frame>> replay_after(std::uint64_t last_id) const;
   // The current state as one event: kind "snapshot" for a new stream, "reset" when replay was impossible.
-  Frame state_frame(const std::string& kind) const;
+  Frame state_frame(std::string_view kind) const;
   // A viewer holds an id this gateway has not reached (it served the viewer before a restart): later
   // events are numbered above it, so the viewer's ids keep increasing. Ids past 2^53 are ignored.
   void raise_ids_to(std::uint64_t id) {

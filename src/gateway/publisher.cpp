@@ -19,8 +19,6 @@ constexpr std::size_t kBatch = 512;
 constexpr std::size_t kQueueLimit = 20000;
 constexpr auto kTimeout = std::chrono::seconds(5);
 
-bool droppable(const std::string& kind) { return kind == "estimate" || kind == "workers"; }
-
 }  // namespace
 
 PublishTarget parse_publish_url(const std::string& url) {
@@ -64,7 +62,7 @@ void HttpPublisher::send(const Event& event) {
     if (queue_.size() >= kQueueLimit) {
       // The gateway has been away for long: keep every event but the live ones, whose newest is kept anyway.
       const auto it =
-          std::find_if(queue_.begin(), queue_.end(), [](const Event& e) { return droppable(e.kind); });
+          std::find_if(queue_.begin(), queue_.end(), [](const Event& e) { return coalescable(e.kind); });
       if (it != queue_.end()) queue_.erase(it);
     }
     queue_.push_back(event);
@@ -86,8 +84,9 @@ void HttpPublisher::loop() {
     std::deque<Event> batch;
     if (resend_state_) {
       // A gateway that came back (maybe restarted) gets the current state first; it ignores what it has.
-      for (const char* kind : {"job", "estimate", "workers", "checkpoint", "done"}) {
-        if (auto it = latest_.find(kind); it != latest_.end()) batch.push_back(it->second);
+      for (const std::string_view kind : kStateKinds) {
+        if (kind == event_kind::notice) continue;  // a log line, not state
+        if (auto it = latest_.find(std::string(kind)); it != latest_.end()) batch.push_back(it->second);
       }
     }
     while (!queue_.empty() && batch.size() < kBatch) {

@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "coordinator/events.hpp"
+#include "events/event.hpp"
 
 namespace pi {
 

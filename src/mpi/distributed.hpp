@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "coordinator/job.hpp"
-#include "mpi/fault.hpp"
+#include "mpi/fault_injection.hpp"
 #include "mpi/transport.hpp"
 
 namespace pi {

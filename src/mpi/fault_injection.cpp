@@ -1,4 +1,4 @@
-#include "mpi/fault.hpp"
+#include "mpi/fault_injection.hpp"
 
 #include <csignal>
 #include <cstdlib>
@@ -52,7 +52,7 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.digits = f[2] == "digits";
       fault.final_value = f[2] == "final";
       if (fault.final_value && fault.kind != Fault::Kind::corrupt) throw bad();
-      fault.leaf =
+      fault.range =
           f[2] == "*" || f[2].starts_with('#') || fault.digits || fault.final_value ? -1 : std::stoll(f[2]);
       fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
       if (f[2].starts_with('#') && fault.nth < 1) throw bad();
@@ -70,9 +70,9 @@ bool FaultPlan::covers(const Fault& f, const Task& task) const {
   if (f.final_value) return false;
   if (f.nth > 0) return f.nth == tasks_seen_;
   if (f.digits) return task.kind == TaskKind::digits;
-  return f.leaf < 0 ||
-         (task.kind == TaskKind::evaluate && static_cast<std::uint64_t>(f.leaf) >= task.first_leaf &&
-          static_cast<std::uint64_t>(f.leaf) < task.last_leaf);
+  return f.range < 0 ||
+         (task.kind == TaskKind::evaluate && static_cast<std::uint64_t>(f.range) >= task.first_range &&
+          static_cast<std::uint64_t>(f.range) < task.end_range);
 }
 
 bool FaultPlan::corrupts_final_value() const {

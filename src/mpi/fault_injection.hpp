@@ -1,5 +1,6 @@
-// Fault injection, for tests only: PI_FAULT makes chosen workers misbehave on chosen grid ranges, so that
-// every failure path of the coordinator can be exercised with real processes.
+// Fault injection, for tests only; compiled in and inert unless PI_FAULT is set. PI_FAULT makes chosen
+// workers misbehave on chosen grid ranges, so that every failure path of the coordinator can be exercised
+// with real processes.
 //
 //   PI_FAULT="KIND:RANK:RANGE[:TIMES[:SECONDS]][;...]"
 //     KIND    fail (report an error), hang (stop answering for good), slow (sleep SECONDS, default 5, then
@@ -24,12 +25,12 @@ namespace pi {
 
 struct Fault {
   enum class Kind { fail, hang, slow, die, corrupt } kind;
-  int rank;           // -1: any
-  std::int64_t leaf;  // -1: any task
-  std::int64_t nth;   // > 0: the worker's nth task
-  bool digits;        // any block of the decimal conversion
-  bool final_value;   // the final value (corrupt, rank 0)
-  int times;          // 0: always
+  int rank;            // -1: any
+  std::int64_t range;  // a grid range; -1: any task
+  std::int64_t nth;    // > 0: the worker's nth task
+  bool digits;         // any block of the decimal conversion
+  bool final_value;    // the final value (corrupt, rank 0)
+  int times;           // 0: always
   double seconds;
   int fired = 0;
 };

@@ -115,8 +115,8 @@ Bytes encode_task(const Task& task) {
   w.u64(task.range.end);
   w.u64(task.step);
   w.u8(task.is_suffix ? 1 : 0);
-  w.u64(task.first_leaf);
-  w.u64(task.last_leaf);
+  w.u64(task.first_range);
+  w.u64(task.end_range);
   w.f64(task.allowed_s);
   if (task.kind == TaskKind::merge) {
     w.partial(*task.left);
@@ -162,8 +162,8 @@ Task decode_task(const Bytes& message) {
   t.range.end = r.u64();
   t.step = r.u64();
   t.is_suffix = r.u8() != 0;
-  t.first_leaf = r.u64();
-  t.last_leaf = r.u64();
+  t.first_range = r.u64();
+  t.end_range = r.u64();
   t.allowed_s = r.f64();
   if (t.kind == TaskKind::merge) {
     t.left = std::make_shared<const PartialResult>(r.partial());

@@ -12,10 +12,13 @@ const std::vector<std::string>& series_names() {
   return names;
 }
 
+// The overrides take the products over, hence by value.
+// NOLINTBEGIN(performance-unnecessary-value-param)
 PartialResult Series::merge_from_products(const PartialResult& /*left*/, const PartialResult& /*right*/,
                                           std::vector<BigInt> /*products*/) const {
   throw SeriesError(std::string(name()) + " does not cut its merges into products");
 }
+// NOLINTEND(performance-unnecessary-value-param)
 
 Residues Series::fingerprint(Range /*range*/, bool /*is_suffix*/,
                              const std::vector<std::uint64_t>& /*primes*/) const {

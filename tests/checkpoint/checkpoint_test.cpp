@@ -92,8 +92,8 @@ TEST_F(CheckpointTest, WhatIsWrittenReadsBackExactly) {
   ASSERT_EQ(r.pieces.size(), s.pieces.size());
   bool negative_seen = false;
   for (std::size_t i = 0; i < s.pieces.size(); ++i) {
-    EXPECT_EQ(r.pieces[i].first_leaf, s.pieces[i].first_leaf);
-    EXPECT_EQ(r.pieces[i].last_leaf, s.pieces[i].last_leaf);
+    EXPECT_EQ(r.pieces[i].first_range, s.pieces[i].first_range);
+    EXPECT_EQ(r.pieces[i].end_range, s.pieces[i].end_range);
     EXPECT_EQ(*r.pieces[i].result, *s.pieces[i].result) << "piece " << i;
     for (const BigInt& v : s.pieces[i].result->values) negative_seen |= v < 0;
   }

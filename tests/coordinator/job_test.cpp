@@ -31,10 +31,10 @@ TEST(Job, GridIsAFunctionOfTheParametersAndPartitionsThePrefix) {
   for (const char* name : {"leibniz", "chudnovsky"}) {
     const auto s = make_series(name);
     for (std::uint64_t terms : {1ull, 63ull, 64ull, 65ull, 100000007ull}) {
-      // The grid is a function of the parameters: the leaves are the same for every run.
+      // The grid is a function of the parameters: the grid ranges are the same for every run.
       const Grid g(*s, terms);
       std::vector<Range> grid;
-      for (std::uint64_t i = 0; i < g.size(); ++i) grid.push_back(g.leaf(i));
+      for (std::uint64_t i = 0; i < g.size(); ++i) grid.push_back(g.range(i));
       ASSERT_FALSE(grid.empty());
       EXPECT_EQ(grid.front().begin, 0u);
       EXPECT_EQ(grid.back().end, terms);

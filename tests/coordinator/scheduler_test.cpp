@@ -87,13 +87,13 @@ TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
       if (series->kind() == SeriesKind::fast) {
         EXPECT_EQ(r, direct) << name << " seed " << seed;
       } else {
-        // Slow series: the same grid summed leaf by leaf, in order, by a plain loop.
-        PartialResult acc = series->evaluate(sim.grid.leaf(0), false);
+        // Slow series: the same grid summed range by range, in order, by a plain loop.
+        PartialResult acc = series->evaluate(sim.grid.range(0), false);
         for (std::size_t i = 1; i < sim.grid.size(); ++i)
-          acc = series->combine(acc, series->evaluate(sim.grid.leaf(i), false));
+          acc = series->combine(acc, series->evaluate(sim.grid.range(i), false));
         EXPECT_EQ(r, acc) << name << " seed " << seed;
       }
-      EXPECT_EQ(sim.scheduler.leaves_done(), sim.grid.size());
+      EXPECT_EQ(sim.scheduler.ranges_done(), sim.grid.size());
     }
   }
 }
@@ -102,7 +102,7 @@ TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
   for (const char* name : {"chudnovsky", "leibniz"}) {
     const std::uint64_t terms = std::string(name) == "leibniz" ? (kSlowLeafTerms * 17 + 5) : 40009;
     SchedulerConfig small;
-    small.max_assignment_leaves = 4;  // many tasks, so that a stop leaves pieces and merges in flight
+    small.max_assignment_ranges = 4;  // many tasks, so that a stop leaves pieces and merges in flight
     Sim whole(name, terms, 3);
     whole.run_shuffled(3, 7);
     const PartialResult expected = whole.scheduler.take_result();
@@ -113,18 +113,18 @@ TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
       std::vector<FinishedPiece> pieces = stopped.scheduler.finished_pieces();
       std::uint64_t covered = 0;
       for (std::size_t i = 0; i < pieces.size(); ++i) {
-        covered += pieces[i].last_leaf - pieces[i].first_leaf;
+        covered += pieces[i].end_range - pieces[i].first_range;
         if (i > 0) {
-          EXPECT_LE(pieces[i - 1].last_leaf, pieces[i].first_leaf) << "pieces overlap";
+          EXPECT_LE(pieces[i - 1].end_range, pieces[i].first_range) << "pieces overlap";
         }
       }
-      EXPECT_EQ(covered, stopped.scheduler.leaves_done()) << name << " after " << stop_after;
+      EXPECT_EQ(covered, stopped.scheduler.ranges_done()) << name << " after " << stop_after;
 
       Sim resumed(name, terms, 2, small);
       resumed.scheduler.restore(pieces);
-      EXPECT_EQ(resumed.scheduler.leaves_done(), covered);
+      EXPECT_EQ(resumed.scheduler.ranges_done(), covered);
       resumed.run_shuffled(2, 5);
-      EXPECT_EQ(resumed.scheduler.leaves_done(), resumed.grid.size()) << "a leaf was evaluated twice";
+      EXPECT_EQ(resumed.scheduler.ranges_done(), resumed.grid.size()) << "a grid range was evaluated twice";
       EXPECT_EQ(resumed.scheduler.take_result(), expected) << name << " after " << stop_after;
     }
   }
@@ -187,7 +187,7 @@ TEST(Scheduler, BigMergesAreSharedAsProductsAndGiveTheSameIntegers) {
 
 TEST(Scheduler, RestoreRefusesPiecesThatDoNotFitTheGrid) {
   Sim sim("chudnovsky", 40009, 2);
-  const Range r = sim.grid.span(1, 3);  // two leaves, but not an aligned node of the tree
+  const Range r = sim.grid.span(1, 3);  // two grid ranges, but not an aligned node of the tree
   const auto result = std::make_shared<const PartialResult>(sim.series->evaluate(r, false));
   EXPECT_THROW(sim.scheduler.restore({FinishedPiece{1, 3, result}}), std::invalid_argument);
   Sim other("chudnovsky", 40009, 2);
@@ -198,7 +198,7 @@ TEST(Scheduler, RestoreRefusesPiecesThatDoNotFitTheGrid) {
 
 TEST(Scheduler, FastSeriesAssignmentsAreAlignedNodesOfTheMergeTree) {
   Sim sim("chudnovsky", 200000, 2, SchedulerConfig{});
-  // A measured rate makes assignments grow beyond one leaf.
+  // A measured rate makes assignments grow beyond one grid range.
   auto first = sim.scheduler.assign(0, sim.now);
   ASSERT_TRUE(first);
   sim.scheduler.complete(0, first->id, execute_task(*sim.series, *first), 1e-3);
@@ -209,10 +209,10 @@ TEST(Scheduler, FastSeriesAssignmentsAreAlignedNodesOfTheMergeTree) {
       sim.scheduler.complete(1, t->id, execute_task(*sim.series, *t), 1e-3);
       continue;
     }
-    const std::uint64_t size = t->last_leaf - t->first_leaf;
+    const std::uint64_t size = t->end_range - t->first_range;
     EXPECT_TRUE(std::has_single_bit(size));
-    EXPECT_EQ(t->first_leaf % size, 0u);
-    EXPECT_EQ(t->range, sim.grid.span(t->first_leaf, t->last_leaf));
+    EXPECT_EQ(t->first_range % size, 0u);
+    EXPECT_EQ(t->range, sim.grid.span(t->first_range, t->end_range));
     sim.scheduler.complete(1, t->id, execute_task(*sim.series, *t), 1e-3);
   }
 }
@@ -225,11 +225,11 @@ TEST(Scheduler, AssignmentsShrinkNearTheEnd) {
   sim.scheduler.complete(0, t->id, PartialResult{t->range, {BigInt(0)}}, 1e-3);
   std::vector<std::uint64_t> sizes;
   while (auto next = sim.scheduler.assign(0, sim.now)) {
-    sizes.push_back(next->last_leaf - next->first_leaf);
+    sizes.push_back(next->end_range - next->first_range);
     sim.scheduler.complete(0, next->id, PartialResult{next->range, {BigInt(0)}}, 1e-3);
   }
   ASSERT_GE(sizes.size(), 4u);
-  EXPECT_LE(sizes.front(), 16u);  // at most a quarter of the 63 leaves left with two workers
+  EXPECT_LE(sizes.front(), 16u);  // at most a quarter of the 63 grid ranges left with two workers
   EXPECT_EQ(sizes.back(), 1u);
   EXPECT_TRUE(std::is_sorted(sizes.rbegin(), sizes.rend()));
 }
@@ -263,7 +263,7 @@ TEST(Scheduler, OverdueTaskGoesToAnotherWorkerAndTheLateResultIsDiscarded) {
 
 TEST(Scheduler, ShortTasksGetMoreQueuedBehindThemAndTheyMoveOnWhenTheWorkerIsLost) {
   SchedulerConfig config;
-  config.max_assignment_leaves = 1;
+  config.max_assignment_ranges = 1;
   config.first_deadline_s = 5;
   Sim sim("leibniz", kSlowLeafTerms * 8, 2, config);
   auto first = sim.scheduler.assign(0, sim.now);
@@ -297,7 +297,7 @@ TEST(Scheduler, ShortTasksGetMoreQueuedBehindThemAndTheyMoveOnWhenTheWorkerIsLos
   EXPECT_EQ(moved, held);
   EXPECT_EQ(sim.scheduler.retries(), held.size());
   sim.run_shuffled(2, 5);
-  EXPECT_EQ(sim.scheduler.leaves_done(), 8u);
+  EXPECT_EQ(sim.scheduler.ranges_done(), 8u);
   EXPECT_EQ(sim.scheduler.take_result().range, (Range{0, kSlowLeafTerms * 8}));
 
   // Tasks of 200 ms: nothing is queued behind them.
@@ -397,7 +397,7 @@ TEST(Scheduler, WorkerThatFailsRepeatedlyGetsNoMoreWork) {
   EXPECT_FALSE(sim.scheduler.assign(0, sim.now));
   EXPECT_EQ(sim.scheduler.active_workers(), 1);
   sim.run_shuffled(2, 3);  // worker 1 finishes the job alone
-  EXPECT_EQ(sim.scheduler.leaves_done(), 8u);
+  EXPECT_EQ(sim.scheduler.ranges_done(), 8u);
   EXPECT_EQ(sim.scheduler.workers()[0].evaluations, 0u);
 }
 
@@ -466,7 +466,7 @@ TEST(Scheduler, SlowSeriesDuplicatesOutvoteADamagedSum) {
   EXPECT_EQ(sim.scheduler.workers()[1].mismatches, 1);
   EXPECT_EQ(sim.scheduler.workers()[1].failures, 1);
   EXPECT_EQ(sim.scheduler.workers()[0].mismatches + sim.scheduler.workers()[2].mismatches, 0);
-  EXPECT_EQ(sim.scheduler.leaves_done(), sim.grid.size());
+  EXPECT_EQ(sim.scheduler.ranges_done(), sim.grid.size());
 }
 
 // A restored piece is checked against its fingerprint too: a damaged one is refused, named.

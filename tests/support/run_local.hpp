@@ -13,7 +13,12 @@ inline RunResult run_local(const std::string& series, std::optional<std::uint64_
                            std::optional<std::uint64_t> terms = std::nullopt) {
   const auto s = make_series(series);
   LocalExecutor local(*s);
-  return run_job(JobSpec{series, digits, terms, 0.0, {}}, local, std::cerr);
+  JobSpec spec;
+  spec.series = series;
+  spec.digits = digits;
+  spec.terms = terms;
+  spec.progress_interval_s = 0.0;
+  return run_job(spec, local, std::cerr);
 }
 
 }  // namespace pi::test

@@ -1,0 +1,135 @@
+#include "coordinator/verification.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "series/decimal.hpp"
+
+namespace pi {
+namespace {
+
+// z mod 2^128 (z >= 0).
+Uint128 low_128_bits(const BigInt& z) {
+  BigInt high, low;
+  mpz_fdiv_q_2exp(raw(high), raw(z), 64);
+  mpz_fdiv_r_2exp(raw(high), raw(high), 64);
+  mpz_fdiv_r_2exp(raw(low), raw(z), 64);
+  return (static_cast<Uint128>(mpz_get_ui(raw(high))) << 64) | mpz_get_ui(raw(low));
+}
+
+// frac(16^h x) 2^128, truncated, from the bits of x (x = f 2^e exactly).
+Uint128 value_hex_fraction(const Real& x, std::uint64_t h) {
+  BigInt f;
+  const mpfr_exp_t e = mpfr_get_z_2exp(raw(f), raw(x));
+  const std::int64_t shift = static_cast<std::int64_t>(e) + static_cast<std::int64_t>(4 * h + 128);
+  if (shift >= 0)
+    mpz_mul_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(shift));
+  else
+    mpz_fdiv_q_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(-shift));
+  return low_128_bits(f);
+}
+
+// err 2^(4h + 128) rounded up, or nullopt when that is 2^100 or more: at position h the value's own error
+// would leave fewer than 28 bits to compare.
+std::optional<Uint128> scaled_error(const UpperBound& err, std::uint64_t h) {
+  Real t = make_real(64);
+  mpfr_mul_2ui(raw(t), raw(err.value()), 4 * h + 128, MPFR_RNDU);
+  if (mpfr_cmp_ui_2exp(raw(t), 1, 100) >= 0) return std::nullopt;
+  mpfr_ceil(raw(t), raw(t));
+  BigInt z;
+  mpfr_get_z(raw(z), raw(t), MPFR_RNDU);
+  return low_128_bits(z);
+}
+
+// Where to compare hex digits with BBP: just past the certified ones, so that every certified bit is
+// covered. In digits mode this is known before the series starts (D decimals are D log2(10) bits; the
+// value carries 20 guard decimals more, which keeps its error at that position far below 2^-96), so the
+// BBP sum runs beside the series.
+std::uint64_t bbp_position_for_digits(std::uint64_t digits) {
+  const double bits = static_cast<double>(digits) * std::log2(10.0);
+  return bits <= 32 ? 0 : static_cast<std::uint64_t>((bits - 32) / 4);
+}
+// From the value's error bound otherwise: nullopt when it has fewer than 100 proven bits.
+std::optional<std::uint64_t> bbp_position_for_error(const UpperBound& err) {
+  if (err.is_zero()) return std::nullopt;
+  const double bits = -err.log10() * std::log2(10.0);
+  if (bits < 100) return std::nullopt;
+  return static_cast<std::uint64_t>((bits - 64) / 4);
+}
+
+// The hex digits of `best` at `h` against BBP's; fills the report, and its failure on a disagreement.
+void compare_with_bbp(const Estimate& best, std::uint64_t h, const HexFraction& bbp, VerificationReport& v) {
+  v.bbp.position = h;
+  const std::optional<Uint128> own_error = scaled_error(best.error_bound, h);
+  if (!own_error) {
+    v.bbp.skipped = "the value's error bound is too wide at hex position " + std::to_string(h);
+    return;
+  }
+  const Uint128 found = value_hex_fraction(best.value, h);
+  const Uint128 d = found - bbp.value;
+  const Uint128 distance = std::min(d, Uint128{0} - d);
+  v.bbp.checked = true;
+  v.bbp.expected = hex_digits(bbp.value, 16);
+  v.bbp.found = hex_digits(found, 16);
+  v.bbp.agree = distance <= *own_error + bbp.error + 2;
+  if (!v.bbp.agree && v.failure.empty()) {
+    v.failure = "its hexadecimal digits after position " + std::to_string(h) + " are " + v.bbp.found +
+                ", the BBP formula gives " + v.bbp.expected;
+  }
+}
+
+}  // namespace
+
+FinalVerification::FinalVerification(const JobSpec& spec) : spec_(spec) {
+  if (spec.digits && spec.verify) {
+    bbp_done_ = run_detached([bbp = bbp_, seconds = bbp_seconds_, h = bbp_position_for_digits(*spec.digits)] {
+      const auto t0 = std::chrono::steady_clock::now();
+      *bbp = pi_hex_fraction(h, 1);
+      *seconds = seconds_since(t0);
+    });
+  }
+}
+
+void FinalVerification::verify(RunResult& result) const {
+  const JobSpec& spec = spec_;
+  const std::shared_future<void>& bbp_done = bbp_done_;
+  VerificationReport& v = result.verification;
+  const Estimate& best = result.estimates.best();
+  v.range_checked = best.error_bound.is_zero() || best.error_bound.log10() < -6;
+  if (v.range_checked) {
+    v.in_range = mpfr_cmp_d(raw(best.value), 3.14159) >= 0 && mpfr_cmp_d(raw(best.value), 3.1416) <= 0;
+    if (!v.in_range) {
+      v.failure = "its value " + truncated_decimal(best.value, 12) + " is not in [3.14159, 3.1416]";
+    }
+  }
+  if (!spec.verify) {
+    v.bbp.skipped = "--verify off";
+    return;
+  }
+  std::optional<std::uint64_t> h;
+  if (bbp_done.valid()) {
+    while (bbp_done.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
+      throw_if_interrupted();
+    bbp_done.get();
+    h = bbp_position_for_digits(*spec.digits);
+  } else if ((h = bbp_position_for_error(best.error_bound))) {
+    const auto t0 = std::chrono::steady_clock::now();
+    *bbp_ = run_interruptible([p = *h, threads = usable_cpus()] { return pi_hex_fraction(p, threads); });
+    *bbp_seconds_ = seconds_since(t0);
+  }
+  if (!h) {
+    v.bbp.skipped = "fewer than 100 proven bits";
+    return;
+  }
+  v.bbp.seconds = *bbp_seconds_;
+  compare_with_bbp(best, *h, *bbp_, v);
+}
+
+void make_wrong(Real& x) {
+  Real d = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(x))));
+  mpfr_div_2ui(raw(d), raw(x), 64, MPFR_RNDN);
+  mpfr_add(raw(x), raw(x), raw(d), MPFR_RNDN);
+}
+
+}  // namespace pi

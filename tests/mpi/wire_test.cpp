@@ -1,0 +1,147 @@
+// The coordinator-worker protocol as bytes, and the fault-injection plan's parser; no MPI is started.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "mpi/fault_injection.hpp"
+#include "mpi/wire.hpp"
+
+namespace pi {
+namespace {
+
+PartialResult partial(std::uint64_t begin, std::uint64_t end, std::initializer_list<const char*> values) {
+  PartialResult r{{begin, end}, {}};
+  for (const char* v : values) r.values.emplace_back(v);
+  return r;
+}
+
+TEST(Wire, EvaluateTaskRoundTrips) {
+  Task t;
+  t.id = 17;
+  t.kind = TaskKind::evaluate;
+  t.range = {1000, 5000};
+  t.step = 1000;
+  t.is_suffix = true;
+  t.first_range = 1;
+  t.end_range = 5;
+  t.allowed_s = 2.5;
+  t.check_primes = {(std::uint64_t{1} << 61) + 15, (std::uint64_t{1} << 61) + 21};
+  const Bytes bytes = encode_task(t);
+  EXPECT_EQ(bytes.size() % kBlock, 0u);
+  const Task u = decode_task(bytes);
+  EXPECT_EQ(u.id, t.id);
+  EXPECT_EQ(u.kind, t.kind);
+  EXPECT_EQ(u.range.begin, t.range.begin);
+  EXPECT_EQ(u.range.end, t.range.end);
+  EXPECT_EQ(u.step, t.step);
+  EXPECT_EQ(u.is_suffix, t.is_suffix);
+  EXPECT_EQ(u.first_range, t.first_range);
+  EXPECT_EQ(u.end_range, t.end_range);
+  EXPECT_EQ(u.allowed_s, t.allowed_s);
+  EXPECT_EQ(u.check_primes, t.check_primes);
+}
+
+TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
+  Task merge;
+  merge.kind = TaskKind::merge;
+  merge.left = std::make_shared<const PartialResult>(
+      partial(0, 10, {"-123456789012345678901234567890123456789", "0", "1"}));
+  merge.right = std::make_shared<const PartialResult>(partial(10, 20, {"18446744073709551616", "-1", "7"}));
+  const Task m = decode_task(encode_task(merge));
+  EXPECT_EQ(*m.left, *merge.left);
+  EXPECT_EQ(*m.right, *merge.right);
+
+  Task digits;
+  digits.kind = TaskKind::digits;
+  digits.left = std::make_shared<const PartialResult>(partial(0, 0, {"31415926535897932384626433832795"}));
+  digits.scale_bits = 100;
+  digits.digits_first = 40;
+  digits.digits_count = 20;
+  const Task d = decode_task(encode_task(digits));
+  EXPECT_EQ(*d.left, *digits.left);
+  EXPECT_EQ(d.scale_bits, 100u);
+  EXPECT_EQ(d.digits_first, 40u);
+  EXPECT_EQ(d.digits_count, 20u);
+}
+
+TEST(Wire, ResultFailureAndTextRoundTrip) {
+  TaskOutput out;
+  out.result = partial(5, 9, {"99999999999999999999999999", "-42"});
+  out.digits = "14159";
+  out.residues = {3, 1, 4};
+  const ResultMessage r = decode_result(encode_result(99, 1.25, out));
+  EXPECT_EQ(r.task_id, 99u);
+  EXPECT_EQ(r.compute_s, 1.25);
+  EXPECT_EQ(r.output.result, out.result);
+  EXPECT_EQ(r.output.digits, out.digits);
+  EXPECT_EQ(r.output.residues, out.residues);
+
+  const FailureMessage f = decode_failure(encode_failure(7, "bad_alloc in merge"));
+  EXPECT_EQ(f.task_id, 7u);
+  EXPECT_EQ(f.why, "bad_alloc in merge");
+  EXPECT_EQ(decode_text(encode_text("chudnovsky")), "chudnovsky");
+}
+
+TEST(Wire, DamagedMessagesAreRefusedNotRead) {
+  Task merge;
+  merge.kind = TaskKind::merge;
+  merge.left = std::make_shared<const PartialResult>(partial(0, 10, {"123456789012345678901234567890"}));
+  merge.right = std::make_shared<const PartialResult>(partial(10, 20, {"5"}));
+  const Bytes good = encode_task(merge);
+  EXPECT_THROW(decode_task(Bytes(good.begin(), good.begin() + 4)), WireError);  // shorter than its header
+  Bytes cut(good.begin(), good.begin() + 64);  // the length says more than arrived
+  EXPECT_THROW(decode_task(cut), WireError);
+  Bytes kind = good;
+  kind[8 + 8] = std::byte{9};  // after the length and the id: the kind
+  EXPECT_THROW(decode_task(kind), WireError);
+  Bytes huge = good;
+  for (std::size_t i = 0; i < 8; ++i) huge[i] = std::byte{0xff};  // an absurd length
+  EXPECT_THROW(decode_task(huge), WireError);
+}
+
+Task evaluate(std::uint64_t first_range, std::uint64_t end_range) {
+  Task t;
+  t.kind = TaskKind::evaluate;
+  t.first_range = first_range;
+  t.end_range = end_range;
+  return t;
+}
+
+TEST(FaultInjection, EmptyPlanIsInert) {
+  FaultPlan plan = FaultPlan::parse("", 1);
+  EXPECT_TRUE(plan.empty());
+  EXPECT_NO_THROW(plan.before(evaluate(0, 100)));
+}
+
+TEST(FaultInjection, EntriesForOtherRanksAreDropped) {
+  EXPECT_TRUE(FaultPlan::parse("fail:2:5", 1).empty());
+  EXPECT_FALSE(FaultPlan::parse("fail:2:5", 2).empty());
+  EXPECT_FALSE(FaultPlan::parse("fail:*:5", 3).empty());
+  EXPECT_FALSE(FaultPlan::parse("hang:4:*;slow:1:#2:1:0.5", 1).empty());
+  EXPECT_TRUE(FaultPlan::parse("corrupt:0:final", 0).corrupts_final_value());
+  EXPECT_FALSE(FaultPlan::parse("corrupt:1:digits", 0).corrupts_final_value());
+}
+
+TEST(FaultInjection, FailFiresOnTheChosenRangeTheChosenNumberOfTimes) {
+  FaultPlan plan = FaultPlan::parse("fail:1:5:2", 1);
+  EXPECT_NO_THROW(plan.before(evaluate(0, 5)));  // does not cover range 5
+  EXPECT_THROW(plan.before(evaluate(4, 8)), std::exception);
+  EXPECT_THROW(plan.before(evaluate(5, 6)), std::exception);
+  EXPECT_NO_THROW(plan.before(evaluate(5, 6)));  // fired twice: spent
+}
+
+TEST(FaultInjection, MalformedEntriesAreRefusedByName) {
+  for (const char* bad : {"fail", "fail:1", "explode:1:2", "fail:x:2", "fail:1:2:3:4:5", "hang:1:final",
+                          "fail:1:#0", "slow:1:2:1:soon"}) {
+    try {
+      FaultPlan::parse(bad, 1);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pi
