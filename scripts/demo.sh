@@ -3,9 +3,7 @@
 # machine's cores: rank 0 coordinates, one worker per core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build build/release
+scripts/build.sh
 mpi_flags=(--oversubscribe)
 [[ $(id -u) -eq 0 ]] && mpi_flags+=(--allow-run-as-root)
 # A finished demo is computed again (its files would come out identical); an interrupted one is resumed.

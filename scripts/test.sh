@@ -2,9 +2,7 @@
 # Quick start 2: install what is missing, build, and run the whole test suite (about 40 min on 2 cores, builds included; the real Slurm test alone takes 6).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build build/release
+scripts/build.sh
 ctest --preset release -j "$(nproc)"
 # One AddressSanitizer/UBSan build of the same suite, without the 1e6-digit cases, the real Slurm and the
 # longest end-to-end runs (label "long"), whose code the shorter cases already take through the sanitizers.

@@ -1,16 +1,27 @@
-"""pi-gateway's HTTP and SSE behaviour, checked with a real client on the wire: protocol_test.py PI_GATEWAY"""
+"""pi-gateway's HTTP and SSE behaviour, checked with a real client on the wire: protocol_test.py PI_GATEWAY [CASE...]
+
+Each case starts its own gateway and shares nothing with the others; give case names to run only those."""
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sse_client import Stream, publish, request  # noqa: E402
 
 failures = []
+CASES = []
+token = "t0ken-for-tests"
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
 
 
 def check(what, ok, detail=""):
@@ -23,7 +34,7 @@ def start_gateway(binary, *flags, prefix=()):
     tmp = tempfile.mkdtemp()
     token_file = os.path.join(tmp, "token")
     with open(token_file, "w") as f:
-        f.write("t0ken-for-tests\n")
+        f.write(token + "\n")
     proc = subprocess.Popen([*prefix, binary, "--listen", "127.0.0.1:0", "--token-file", token_file, *flags],
                             stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:  # a warning may come before the line that names the port
@@ -32,17 +43,275 @@ def start_gateway(binary, *flags, prefix=()):
     raise RuntimeError("pi-gateway ended without serving")
 
 
+class Gateway:
+    """A pi-gateway on a free port for one case; SIGTERM at the end, its exit code in `rc`."""
+
+    def __init__(self, binary, *flags, prefix=()):
+        self.proc, self.port = start_gateway(binary, *flags, prefix=prefix)
+        self.rc = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.rc = self.proc.wait(timeout=10)
+        return False
+
+
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def metric(port, name):
+    found = re.search(rf"^{name} (\d+)", request(port, "GET", "/metrics")[2].decode(), re.M)
+    return int(found.group(1)) if found else None
+
+
+@case
+def stream_headers_and_snapshot(binary):
+    with Gateway(binary) as gw:
+        s = Stream(gw.port)
+        check("stream: 200", s.status == 200, s.status)
+        check("stream: Content-Type text/event-stream", s.headers.get("content-type") == "text/event-stream", s.headers)
+        check("stream: Cache-Control no-cache", s.headers.get("cache-control") == "no-cache", s.headers)
+        check("stream: X-Accel-Buffering no", s.headers.get("x-accel-buffering") == "no", s.headers)
+        check("stream: no Content-Length", "content-length" not in s.headers, s.headers)
+        check("stream: no compression", "content-encoding" not in s.headers, s.headers)
+        first = s.next_block()
+        retry = int(first["retry"][0])
+        check("stream: opens with retry: in 2000-5000 ms", 2000 <= retry <= 5000, first)
+        i, kind, data = s.next_event()
+        check("a new stream gets a snapshot of the current state", kind == "snapshot" and data["job"] is None, (kind, data))
+        check("the snapshot has an id", i == 0, i)
+        s.close()
+
+
+@case
+def publishing_needs_the_token(binary):
+    with Gateway(binary) as gw:
+        port = gw.port
+        status, headers, _ = request(port, "POST", "/publish", b"{}\n")
+        check("publish without a token: 401", status == 401, status)
+        check("401 names the scheme", "bearer" in headers.get("www-authenticate", "").lower(), headers)
+        status, _, _ = publish(port, "wrong-token", [(1, "job", {"series": "x"})])
+        check("publish with a wrong token: 403", status == 403, status)
+        status, _, body = request(port, "POST", "/publish", b"not json\n", {"Authorization": f"Bearer {token}"})
+        check("publish of bad JSON: 400", status == 400, (status, body))
+        check("/metrics counts the refused publishes", metric(port, "pi_gateway_publish_refused_total") == 2,
+              metric(port, "pi_gateway_publish_refused_total"))
+
+
+@case
+def events_arrive_in_order_and_framed(binary):
+    with Gateway(binary) as gw:
+        port = gw.port
+        s = Stream(port)
+        s.next_event()  # the snapshot
+        job = {"series": "leibniz", "digits": None, "terms": 1000, "ranges": 4, "ranks": 1}
+        status, _, body = publish(port, token, [(1, "job", job), (2, "estimate", {"terms": 10, "digits": "3.1"}),
+                                                (3, "estimate", {"terms": 20, "digits": "3.14"})])
+        check("publish with the token: 200, three accepted", status == 200 and json.loads(body)["accepted"] == 3, body)
+        got = [s.next_event() for _ in range(3)]
+        check("events arrive in order with their ids", [(g[0], g[1]) for g in got] ==
+              [(1, "job"), (2, "estimate"), (3, "estimate")], got)
+        check("event data round-trips", got[0][2] == job, got[0])
+        frames = s.raw.decode().split("\n\n")
+        framed = [f for f in frames if f.startswith("id: 1\n")]
+        check("a frame is id, event, data lines and a blank line",
+              framed and framed[0] == "id: 1\nevent: job\ndata: " + json.dumps(job, separators=(",", ":"), sort_keys=True), framed)
+        check("no data line holds a raw newline", all("\r" not in f for f in frames), frames)
+        _, _, body = publish(port, token, [(3, "estimate", {"terms": 20, "digits": "3.14"})])
+        check("a resend of the current state is ignored", json.loads(body)["accepted"] == 0, body)
+        publish(port, token, [(2, "notice", {"text": "late id"})])
+        i, kind, _ = s.next_event()
+        check("an event with an older id gets the next id: ids only increase", (i, kind) == (4, "notice"), (i, kind))
+        check("/metrics counts the published events", metric(port, "pi_gateway_events_published_total") == 4,
+              metric(port, "pi_gateway_events_published_total"))
+        s.close()
+
+
+@case
+def replay_by_header_and_by_query(binary):
+    with Gateway(binary) as gw:
+        port = gw.port
+        publish(port, token, [(k, "notice", {"text": f"n{k}"}) for k in range(1, 5)])
+        r = Stream(port, headers={"Last-Event-ID": "2"})
+        r.next_block()
+        got = [r.next_event()[0] for _ in range(2)]
+        check("Last-Event-ID: 2 replays 3 and 4", got == [3, 4], got)
+        q = Stream(port, "/events?lastEventId=3")
+        q.next_block()
+        check("?lastEventId=3 replays 4", q.next_event()[0] == 4)
+        r.close()
+        q.close()
+
+
+@case
+def heartbeat(binary):
+    with Gateway(binary, "--heartbeat", "0.3") as gw:
+        s = Stream(gw.port)
+        hb = s.next_block(timeout=2)
+        while not hb["comments"]:
+            hb = s.next_block(timeout=2)
+        check("a heartbeat comment arrives (every 0.3 s here)", hb["comments"] == ["heartbeat"], hb)
+        s.close()
+
+
+@case
+def reset_when_the_history_is_gone(binary):
+    with Gateway(binary, "--history", "5") as gw:
+        port = gw.port
+        publish(port, token, [(1, "estimate", {"terms": 20, "digits": "3.14"})])
+        publish(port, token, [(10 + k, "notice", {"text": f"n{k}"}) for k in range(8)])
+        last = json.loads(request(port, "GET", "/status")[2])["last_id"]
+        old = Stream(port, headers={"Last-Event-ID": "2"})
+        old.next_block()
+        i, kind, data = old.next_event()
+        check("history gone: a reset event with the current state", kind == "reset" and i == last and
+              data["estimate"]["terms"] == 20, (i, kind, data))
+        old.close()
+        ahead = Stream(port, headers={"Last-Event-ID": str(last + 100)})
+        ahead.next_block()
+        check("an id from the future (another gateway run): reset", ahead.next_event()[1] == "reset")
+        ahead.close()
+        check("/metrics counts the resets", metric(port, "pi_gateway_resets_total") == 2,
+              metric(port, "pi_gateway_resets_total"))
+
+
+@case
+def done_and_status(binary):
+    with Gateway(binary) as gw:
+        port = gw.port
+        s = Stream(port)
+        s.next_event()
+        publish(port, token, [(100, "done", {"status": "complete", "estimate": "3.14"})])
+        i, kind, data = s.next_event(kinds={"done"})
+        check("the done event arrives", kind == "done" and data["status"] == "complete", (kind, data))
+        status_json = json.loads(request(port, "GET", "/status")[2])
+        check("/status holds the done summary", status_json["done"]["status"] == "complete", status_json)
+        s.close()
+
+
+@case
+def connection_cap_answered_in_stream(binary):
+    with Gateway(binary, "--max-streams", "4") as gw:
+        port = gw.port
+        streams = [Stream(port) for _ in range(4)]
+        for st in streams:
+            st.next_event()  # each one is counted once it has its snapshot
+        over = Stream(port)
+        check("over the cap: still 200 (EventSource would give up otherwise)", over.status == 200, over.status)
+        over.next_block()
+        i, kind, data = over.next_event()
+        check("over the cap: an overload event", kind == "overload" and data["max_streams"] == 4, (kind, data))
+        check("over the cap: then the stream is closed", over.closed())
+        check("/metrics counts the refused stream", metric(port, "pi_gateway_connections_refused_total") == 1,
+              metric(port, "pi_gateway_connections_refused_total"))
+        for st in streams:
+            st.close()
+
+
+@case
+def limits_and_endpoints(binary):
+    with Gateway(binary) as gw:
+        port = gw.port
+        status, _, _ = request(port, "POST", "/publish", b"", {"Authorization": f"Bearer {token}"},
+                               content_length=2 << 20)
+        check("a request body over 1 MiB: 413", status == 413, status)
+        status, _, _ = request(port, "GET", "/status", headers={"X-Big": "y" * 10000})
+        check("headers over 8 KiB: 431", status == 431, status)
+        status, _, body = request(port, "GET", "/healthz")
+        check("/healthz", status == 200 and body == b"ok\n", (status, body))
+        status, headers, body = request(port, "GET", "/metrics")
+        text = body.decode()
+        check("/metrics in Prometheus text format", status == 200 and headers["content-type"].startswith("text/plain")
+              and "# TYPE pi_gateway_events_published_total counter" in text, text[:300])
+        status, headers, body = request(port, "GET", "/")
+        check("/ serves the viewer", status == 200 and b"EventSource" not in body and b"viewer.js" in body
+              and headers["content-type"].startswith("text/html"), (status, body[:100]))
+        status, _, body = request(port, "GET", "/viewer.js")
+        check("/viewer.js follows /events", status == 200 and b'new EventSource("/events")' in body, status)
+        check("unknown path: 404", request(port, "GET", "/nope")[0] == 404)
+        check("wrong method: 405", request(port, "DELETE", "/status")[0] == 405)
+
+
+@case
+def idle_connection_times_out(binary):
+    with Gateway(binary, "--request-timeout", "0.5") as gw:
+        idle = socket.create_connection(("127.0.0.1", gw.port))
+        idle.settimeout(3)
+        t0 = time.time()
+        gone = idle.recv(1) == b""
+        check("an idle non-SSE connection times out (0.5 s here)", gone and time.time() - t0 < 2.5, time.time() - t0)
+        idle.close()
+
+
+@case
+def sigterm_stops_with_exit_0(binary):
+    with Gateway(binary) as gw:
+        s = Stream(gw.port)
+        s.next_event()
+    check("SIGTERM stops the gateway with exit code 0, a stream open", gw.rc == 0, gw.rc)
+    log = gw.proc.stderr.read()
+    check("and says so", "[pi-gateway] stopped" in log, log)
+
+
+@case
+def slow_consumer_dropped(binary):
+    """A slow consumer is dropped and never stalls the others."""
+    with Gateway(binary, "--queue", "64") as gw:
+        port = gw.port
+        fast = Stream(port)
+        slow = Stream(port)
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        fast.next_block()
+        fast.next_event()
+        big = "x" * 60000
+        sent = 0
+        for _ in range(40):
+            publish(port, token, [(sent + k + 1, "notice", {"text": big}) for k in range(10)])
+            sent += 10
+            for _ in range(10):
+                fast.next_event(timeout=10)
+        check("the reading stream got all 400 big events", sent == 400, sent)
+        dropped = metric(port, "pi_gateway_streams_dropped_total")
+        check("the stream that did not read was dropped", dropped == 1, dropped)
+        fast.close()
+        slow.close()
+
+
+@case
+def out_of_descriptors(binary):
+    """Accepting pauses instead of spinning on the core, says so once, and resumes."""
+    with Gateway(binary, "--request-timeout", "60", prefix=["prlimit", "--nofile=100:100"]) as gw:
+        port = gw.port
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(130)]
+        time.sleep(1.0)
+        cpu0 = cpu_seconds(gw.proc.pid)
+        time.sleep(2.0)
+        cpu = cpu_seconds(gw.proc.pid) - cpu0
+        check("out of descriptors (limit 100, 130 connections): the gateway waits, not spins", cpu < 0.5,
+              f"{cpu:.2f} s of CPU in 2 s")
+        for s in held:
+            s.close()
+        time.sleep(0.5)
+        status, _, body = request(port, "GET", "/metrics")
+        found = re.search(r"^pi_gateway_accept_errors_total (\d+)", body.decode(), re.M)
+        check("descriptors free again: it serves, and /metrics counts the failed accepts",
+              status == 200 and found and int(found.group(1)) > 0, (status, found and found.group(0)))
+    log = gw.proc.stderr.read()
+    check("the failed accepts are reported once (at most once a minute), with the cause",
+          log.count("cannot accept connections") == 1 and "Too many open files" in log, log)
+
+
+@case
 def hostile_publisher(binary):
     """A token holder can't crash the gateway, forge frames in every stream, or make ids go backwards; HEAD
     /events has no body."""
-    token = "t0ken-for-tests"
-    gw, port = start_gateway(binary)
-    try:
+    with Gateway(binary) as gw:
+        port = gw.port
         s = Stream(port)
         s.next_event()  # the snapshot
         auth = {"Authorization": f"Bearer {token}"}
@@ -67,201 +336,11 @@ def hostile_publisher(binary):
         status, headers, body = request(port, "HEAD", "/status")
         check("HEAD /status: headers only", status == 200 and body == b"" and int(headers["content-length"]) > 0,
               (status, headers, body))
-    finally:
-        gw.terminate()
-        gw.wait(timeout=10)
 
 
-def main():
-    binary = sys.argv[1]
-    token = "t0ken-for-tests"
-    gw, port = start_gateway(binary, "--heartbeat", "0.3", "--max-streams", "4", "--history", "5", "--queue", "8",
-                             "--request-timeout", "0.5")
-    try:
-        # Headers of a stream, and what comes first.
-        s = Stream(port)
-        check("stream: 200", s.status == 200, s.status)
-        check("stream: Content-Type text/event-stream", s.headers.get("content-type") == "text/event-stream", s.headers)
-        check("stream: Cache-Control no-cache", s.headers.get("cache-control") == "no-cache", s.headers)
-        check("stream: X-Accel-Buffering no", s.headers.get("x-accel-buffering") == "no", s.headers)
-        check("stream: no Content-Length", "content-length" not in s.headers, s.headers)
-        check("stream: no compression", "content-encoding" not in s.headers, s.headers)
-        first = s.next_block()
-        retry = int(first["retry"][0])
-        check("stream: opens with retry: in 2000-5000 ms", 2000 <= retry <= 5000, first)
-        i, kind, data = s.next_event()
-        check("a new stream gets a snapshot of the current state", kind == "snapshot" and data["job"] is None, (kind, data))
-        check("the snapshot has an id", i == 0, i)
-
-        # Publishing needs the token.
-        status, headers, _ = request(port, "POST", "/publish", b"{}\n")
-        check("publish without a token: 401", status == 401, status)
-        check("401 names the scheme", "bearer" in headers.get("www-authenticate", "").lower(), headers)
-        status, _, _ = publish(port, "wrong-token", [(1, "job", {"series": "x"})])
-        check("publish with a wrong token: 403", status == 403, status)
-        status, _, body = request(port, "POST", "/publish", b"not json\n", {"Authorization": f"Bearer {token}"})
-        check("publish of bad JSON: 400", status == 400, (status, body))
-
-        job = {"series": "leibniz", "digits": None, "terms": 1000, "ranges": 4, "ranks": 1}
-        status, _, body = publish(port, token, [(1, "job", job), (2, "estimate", {"terms": 10, "digits": "3.1"}),
-                                                (3, "estimate", {"terms": 20, "digits": "3.14"})])
-        check("publish with the token: 200, three accepted", status == 200 and json.loads(body)["accepted"] == 3, body)
-        got = [s.next_event() for _ in range(3)]
-        check("events arrive in order with their ids", [(g[0], g[1]) for g in got] ==
-              [(1, "job"), (2, "estimate"), (3, "estimate")], got)
-        check("event data round-trips", got[0][2] == job, got[0])
-        frames = s.raw.decode().split("\n\n")
-        framed = [f for f in frames if f.startswith("id: 1\n")]
-        check("a frame is id, event, data lines and a blank line",
-              framed and framed[0] == "id: 1\nevent: job\ndata: " + json.dumps(job, separators=(",", ":"), sort_keys=True), framed)
-        check("no data line holds a raw newline", all("\r" not in f for f in frames), frames)
-
-        _, _, body = publish(port, token, [(3, "estimate", {"terms": 20, "digits": "3.14"})])
-        check("a resend of the current state is ignored", json.loads(body)["accepted"] == 0, body)
-        _, _, body = publish(port, token, [(2, "notice", {"text": "late id"})])
-        i, kind, _ = s.next_event()
-        check("an event with an older id gets the next id: ids only increase", (i, kind) == (4, "notice"), (i, kind))
-
-        # Replay by header and by query.
-        r = Stream(port, headers={"Last-Event-ID": "2"})
-        r.next_block()
-        got = [r.next_event()[0] for _ in range(2)]
-        check("Last-Event-ID: 2 replays 3 and 4", got == [3, 4], got)
-        q = Stream(port, "/events?lastEventId=3")
-        q.next_block()
-        check("?lastEventId=3 replays 4", q.next_event()[0] == 4)
-        r.close()
-        q.close()
-
-        # Heartbeat.
-        hb = s.next_block(timeout=2)
-        while not hb["comments"]:
-            hb = s.next_block(timeout=2)
-        check("a heartbeat comment arrives (every 0.3 s here)", hb["comments"] == ["heartbeat"], hb)
-
-        # History gone: reset with the current state.
-        publish(port, token, [(10 + k, "notice", {"text": f"n{k}"}) for k in range(8)])
-        last = json.loads(request(port, "GET", "/status")[2])["last_id"]
-        old = Stream(port, headers={"Last-Event-ID": "2"})
-        old.next_block()
-        i, kind, data = old.next_event()
-        check("history gone: a reset event with the current state", kind == "reset" and i == last and
-              data["estimate"]["terms"] == 20, (i, kind, data))
-        old.close()
-        ahead = Stream(port, headers={"Last-Event-ID": str(last + 100)})
-        ahead.next_block()
-        check("an id from the future (another gateway run): reset", ahead.next_event()[1] == "reset")
-        ahead.close()
-
-        # Done.
-        publish(port, token, [(100, "done", {"status": "complete", "estimate": "3.14"})])
-        i, kind, data = s.next_event(kinds={"done"})
-        check("the done event arrives", kind == "done" and data["status"] == "complete", (kind, data))
-        status_json = json.loads(request(port, "GET", "/status")[2])
-        check("/status holds the done summary", status_json["done"]["status"] == "complete", status_json)
-
-        # The connection cap, answered in-stream.
-        extra = [Stream(port) for _ in range(3)]
-        over = Stream(port)
-        check("over the cap: still 200 (EventSource would give up otherwise)", over.status == 200, over.status)
-        over.next_block()
-        i, kind, data = over.next_event()
-        check("over the cap: an overload event", kind == "overload" and data["max_streams"] == 4, (kind, data))
-        check("over the cap: then the stream is closed", over.closed())
-        for e in extra:
-            e.close()
-        s.close()
-        time.sleep(0.5)
-
-        # Limits and other endpoints.
-        status, _, _ = request(port, "POST", "/publish", b"", {"Authorization": f"Bearer {token}"},
-                               content_length=2 << 20)
-        check("a request body over 1 MiB: 413", status == 413, status)
-        status, _, _ = request(port, "GET", "/status", headers={"X-Big": "y" * 10000})
-        check("headers over 8 KiB: 431", status == 431, status)
-        status, _, body = request(port, "GET", "/healthz")
-        check("/healthz", status == 200 and body == b"ok\n", (status, body))
-        status, headers, body = request(port, "GET", "/metrics")
-        text = body.decode()
-        check("/metrics in Prometheus text format", status == 200 and headers["content-type"].startswith("text/plain")
-              and "# TYPE pi_gateway_events_published_total counter" in text, text[:300])
-        published = int(re.search(r"^pi_gateway_events_published_total (\d+)", text, re.M).group(1))
-        refused = int(re.search(r"^pi_gateway_connections_refused_total (\d+)", text, re.M).group(1))
-        check("/metrics counts published events and refused streams", published == 13 and refused == 1, (published, refused))
-        status, headers, body = request(port, "GET", "/")
-        check("/ serves the viewer", status == 200 and b"EventSource" not in body and b"viewer.js" in body
-              and headers["content-type"].startswith("text/html"), (status, body[:100]))
-        status, _, body = request(port, "GET", "/viewer.js")
-        check("/viewer.js follows /events", status == 200 and b'new EventSource("/events")' in body, status)
-        check("unknown path: 404", request(port, "GET", "/nope")[0] == 404)
-        check("wrong method: 405", request(port, "DELETE", "/status")[0] == 405)
-
-        # An idle connection that sends no request is closed.
-        import socket
-        idle = socket.create_connection(("127.0.0.1", port))
-        idle.settimeout(3)
-        t0 = time.time()
-        gone = idle.recv(1) == b""
-        check("an idle non-SSE connection times out (0.5 s here)", gone and time.time() - t0 < 2.5, time.time() - t0)
-        idle.close()
-    finally:
-        gw.terminate()
-        rc = gw.wait(timeout=10)
-    check("SIGTERM stops the gateway with exit code 0", rc == 0, rc)
-
-    # A slow consumer is dropped and never stalls the others.
-    gw, port = start_gateway(binary, "--queue", "64")
-    try:
-        fast = Stream(port)
-        slow = Stream(port)
-        slow.sock.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 4096)
-        fast.next_block()
-        fast.next_event()
-        big = "x" * 60000
-        sent = 0
-        for batch in range(40):
-            publish(port, token, [(sent + k + 1, "notice", {"text": big}) for k in range(10)])
-            sent += 10
-            for _ in range(10):
-                fast.next_event(timeout=10)
-        check("the reading stream got all 400 big events", True)
-        text = request(port, "GET", "/metrics")[2].decode()
-        dropped = int(re.search(r"^pi_gateway_streams_dropped_total (\d+)", text, re.M).group(1))
-        check("the stream that did not read was dropped", dropped == 1, dropped)
-        fast.close()
-        slow.close()
-    finally:
-        gw.terminate()
-        gw.wait(timeout=10)
-
-    # Out of descriptors: accepting pauses instead of spinning on the core, says so once, and resumes.
-    gw, port = start_gateway(binary, "--request-timeout", "60", prefix=["prlimit", "--nofile=100:100"])
-    try:
-        import socket
-        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(130)]
-        time.sleep(1.0)
-        cpu0 = cpu_seconds(gw.pid)
-        time.sleep(2.0)
-        cpu = cpu_seconds(gw.pid) - cpu0
-        check("out of descriptors (limit 100, 130 connections): the gateway waits, not spins", cpu < 0.5,
-              f"{cpu:.2f} s of CPU in 2 s")
-        for s in held:
-            s.close()
-        time.sleep(0.5)
-        status, _, body = request(port, "GET", "/metrics")
-        found = re.search(r"^pi_gateway_accept_errors_total (\d+)", body.decode(), re.M)
-        check("descriptors free again: it serves, and /metrics counts the failed accepts",
-              status == 200 and found and int(found.group(1)) > 0, (status, found and found.group(0)))
-    finally:
-        gw.terminate()
-        gw.wait(timeout=10)
-    log = gw.stderr.read()
-    check("the failed accepts are reported once (at most once a minute), with the cause", log.count("cannot accept connections") == 1
-          and "Too many open files" in log, log)
-
-    hostile_publisher(binary)
-
-    # Bad command lines: one line, exit 2.
+@case
+def bad_command_lines(binary):
+    """One line, exit 2."""
     token_file = os.path.join(tempfile.mkdtemp(), "token")
     with open(token_file, "w") as f:
         f.write("x\n")
@@ -283,6 +362,9 @@ def main():
         check(f"pi-gateway {' '.join(args)}: exit 2, one line", p.returncode == 2 and want in p.stderr
               and p.stderr.count("\n") == 1, (p.returncode, p.stderr))
 
+
+@case
+def usage_help_and_version(binary):
     p = subprocess.run([binary], capture_output=True, text=True, timeout=10)
     check("pi-gateway without arguments: the usage, exit 2", p.returncode == 2
           and p.stderr.startswith("usage: pi-gateway --token-file FILE") and "--help" in p.stderr, (p.returncode, p.stderr))
@@ -294,6 +376,21 @@ def main():
           and p.stdout.startswith("pi-gateway ") and all(lib in p.stdout for lib in ("GMP ", "MPFR ", "Boost ")),
           (p.returncode, p.stdout))
 
+
+def main():
+    binary = sys.argv[1]
+    chosen = set(sys.argv[2:])
+    unknown = chosen - {c.__name__ for c in CASES}
+    if unknown:
+        sys.exit(f"unknown case(s) {sorted(unknown)}; the cases: {', '.join(c.__name__ for c in CASES)}")
+    for c in CASES:
+        if chosen and c.__name__ not in chosen:
+            continue
+        print(f"== {c.__name__}")
+        try:
+            c(binary)
+        except Exception:  # a case that breaks is a failed case; the others still run
+            check(f"{c.__name__} ran to its end", False, traceback.format_exc())
     print(f"{len(failures)} failed")
     sys.exit(1 if failures else 0)
 

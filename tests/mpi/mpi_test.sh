@@ -42,9 +42,6 @@ run() {
   echo $? >"$tmp/$name.rc"
 }
 
-rc_of() { cat "$tmp/$1.rc"; }
-log_has() { grep -q -- "$2" "$tmp/$1.log" || { echo "  $1.log lacks '$2':"; tail -5 "$tmp/$1.log"; return 1; }; }
-exit_is() { [[ $(rc_of "$1") == "$2" ]] || { echo "  $1 exited $(rc_of "$1"), wanted $2:"; tail -5 "$tmp/$1.log"; return 1; }; }
 
 # The reference digits, from MPFR's AGM.
 "$mpfr_digits" 100003 >"$tmp/mpfr-100003.txt"
@@ -91,25 +88,25 @@ case $case_name in
       check "$f: status complete" [ "$(json "$tmp/$name/summary.json" 'd["status"]')" == complete ]
       check "$f: a retry was counted" [ "$(json "$tmp/$name/summary.json" 'd["retries"] >= 1')" == True ]
     done
-    check "fail: the failure was reported" log_has fail "injected failure"
+    check "fail: the failure was reported" log_has "$tmp/fail.log" "injected failure"
     check "fail: mpirun exits 0" exit_is fail 0
-    check "slow: the deadline was noticed" log_has slow "missed its deadline"
+    check "slow: the deadline was noticed" log_has "$tmp/slow.log" "missed its deadline"
     check "slow: mpirun exits 0" exit_is slow 0
-    check "slow: the slow rank was waited for, not aborted" log_has slow "answered after all"
-    check "hang: rank 0 says a rank was lost" log_has hang "were lost during the run"
+    check "slow: the slow rank was waited for, not aborted" log_has "$tmp/slow.log" "answered after all"
+    check "hang: rank 0 says a rank was lost" log_has "$tmp/hang.log" "were lost during the run"
     # A hung rank is ended by rank 0, not by MPI_Abort (after which mpirun 4.1.4 can hang for good):
     # mpirun ends the job as for a dead rank.
-    check "hang: rank 0 ended the hung rank" log_has hang "never answered again: ended it"
+    check "hang: rank 0 ended the hung rank" log_has "$tmp/hang.log" "never answered again: ended it"
     check "hang: mpirun ends as for a dead rank (137)" exit_is hang 137
     # A worker that dies by SIGKILL on its second task, under --enable-recovery.
     PI_FAULT="die:2:#2" run die 3 --enable-recovery -- "${fast[@]}" "${quick[@]}"
     check "die: digits equal MPFR" same_file "$tmp/die/pi.txt" "$tmp/mpfr-100003.txt"
-    check "die: the deadline was noticed" log_has die "missed its deadline"
-    check "digits: a block of the conversion failed and was retried" log_has digits "injected failure (PI_FAULT) on decimal digits"
+    check "die: the deadline was noticed" log_has "$tmp/die.log" "missed its deadline"
+    check "digits: a block of the conversion failed and was retried" log_has "$tmp/digits.log" "injected failure (PI_FAULT) on decimal digits"
     # A worker that dies while it converts a block of the digits.
     PI_FAULT="die:2:digits" run diedigits 3 --enable-recovery -- "${fast[@]}" "${quick[@]}"
     check "die in the conversion: digits equal MPFR" same_file "$tmp/diedigits/pi.txt" "$tmp/mpfr-100003.txt"
-    check "die in the conversion: the deadline was noticed" log_has diedigits "missed its deadline"
+    check "die in the conversion: the deadline was noticed" log_has "$tmp/diedigits.log" "missed its deadline"
     ;;
   corrupt)
     # Silent errors: a worker returns a damaged integer (one bit flipped) or a damaged block of digits.
@@ -121,7 +118,7 @@ case $case_name in
     check "once: one mismatch counted" [ "$(mismatches once)" == 1 ]
     check "once: counted against rank 2" \
       [ "$(json "$tmp/once/summary.json" '[w["mismatches"] for w in d["workers"] if w["rank"] == 2][0]')" == 1 ]
-    check "once: the log names the fingerprint" log_has once "fails its fingerprint"
+    check "once: the log names the fingerprint" log_has "$tmp/once.log" "fails its fingerprint"
     check "once: verified" verified once
     PI_FAULT="corrupt:1:*:0" run always 3 "${fast[@]}"
     check "always: digits equal MPFR" same_file "$tmp/always/pi.txt" "$tmp/mpfr-100003.txt"
@@ -132,7 +129,7 @@ case $case_name in
       [ "$(json "$tmp/always/summary.json" '[w["terms"] for w in d["workers"] if w["rank"] == 2][0] == d["terms"]')" == True ]
     PI_FAULT="corrupt:2:digits" run digits 3 "${fast[@]}"
     check "a damaged conversion block: digits equal MPFR" same_file "$tmp/digits/pi.txt" "$tmp/mpfr-100003.txt"
-    check "a damaged conversion block: caught" log_has digits "does not spell the integer it was converted from"
+    check "a damaged conversion block: caught" log_has "$tmp/digits.log" "does not spell the integer it was converted from"
     check "a damaged conversion block: one mismatch" [ "$(mismatches digits)" == 1 ]
     # Slow series: a worker's first range is always computed again by another worker; a damaged sum there
     # is outvoted by a third run and the estimate is that of a clean run.
@@ -145,7 +142,7 @@ case $case_name in
       [ "$(json "$tmp/slow/summary.json" 'd["verification"]["duplicates"]["disagreements"]')" == 1 ]
     check "slow series: counted against rank 1" \
       [ "$(json "$tmp/slow/summary.json" '[w["mismatches"] for w in d["workers"] if w["rank"] == 1][0]')" == 1 ]
-    check "slow series: the log says which" log_has slow "disagrees with two other workers"
+    check "slow series: the log says which" log_has "$tmp/slow.log" "disagrees with two other workers"
     # A wrong final value (wrong from its 64th bit on, after the division): the BBP digits disagree, the job fails.
     for n in 0 3; do
       PI_FAULT="corrupt:0:final" run "final$n" "$n" "${fast[@]}"
@@ -154,7 +151,7 @@ case $case_name in
       check "wrong final value ($n ranks): summary.json says why" \
         [ "$(json "$tmp/final$n/summary.json" 'd["status"], d["verification"]["verified"], d["verification"]["bbp"]["agree"]')" == \
           "('failed verification', False, False)" ]
-      check "wrong final value ($n ranks): the log names BBP" log_has "final$n" "the BBP formula gives"
+      check "wrong final value ($n ranks): the log names BBP" log_has "$tmp/final$n.log" "the BBP formula gives"
     done
     ;;
   sigkill)
@@ -186,9 +183,9 @@ case $case_name in
     # A range that fails on every worker stops the job with an error naming it: no hang, exit 1.
     PI_FAULT="fail:*:5:0" run poison 3 --series chudnovsky --digits 100003 "${quick[@]}"
     check "poisoned: mpirun exits 1" exit_is poison 1
-    check "poisoned: the error names the terms" log_has poison "pi-job: error: terms \\["
-    check "poisoned: failed three times" log_has poison "failed 3 times"
-    check "poisoned: the error says poisoned" log_has poison "poisoned"
+    check "poisoned: the error names the terms" log_has "$tmp/poison.log" "pi-job: error: terms \\["
+    check "poisoned: failed three times" log_has "$tmp/poison.log" "failed 3 times"
+    check "poisoned: the error says poisoned" log_has "$tmp/poison.log" "poisoned"
     check "poisoned: no pi.txt" [ ! -e "$tmp/poison/pi.txt" ]
     ;;
   signals)
@@ -203,7 +200,7 @@ case $case_name in
       echo $? >"$tmp/alone$sig.rc"
       bg=""
       check "SIG$sig alone: exit 3" exit_is "alone$sig" 3
-      check "SIG$sig alone: says so" log_has "alone$sig" "stopped by SIG$sig"
+      check "SIG$sig alone: says so" log_has "$tmp/alone$sig.log" "stopped by SIG$sig"
     done
     mpirun -n 3 "$job" --series leibniz --terms 4503599627370496 --out "$tmp/mpi" --progress-interval 0 \
       >"$tmp/mpi.log" 2>&1 &
@@ -213,7 +210,7 @@ case $case_name in
     kill -TERM "$bg"
     wait_bounded "$bg" 60 "pi-job ($case_name)"
     bg=""
-    check "SIGTERM under mpirun: rank 0 stops cleanly" log_has mpi "stopped by SIGTERM"
+    check "SIGTERM under mpirun: rank 0 stops cleanly" log_has "$tmp/mpi.log" "stopped by SIGTERM"
     # (Each signal waits for the log to show the phase it interrupts, however loaded the machine is.)
     # SIGTERM while the workers convert the digits (each block made 6 s slow): the checkpoint holds the
     # finished series, and the resumed run only converts.
@@ -226,15 +223,15 @@ case $case_name in
     wait_bounded "$bg" 60 "pi-job ($case_name)"
     bg=""
     # (mpirun forwards the signal to every rank and exits with its own code: rank 0's is in the log.)
-    check "SIGTERM in the conversion: rank 0 stops with exit code 3" log_has conv "stopped by SIGTERM.*(exit code 3)"
-    check "SIGTERM in the conversion: the checkpoint has every range" log_has conv "checkpoint 1 written (stopped by SIGTERM): \([0-9]*\)/\1 ranges"
+    check "SIGTERM in the conversion: rank 0 stops with exit code 3" log_has "$tmp/conv.log" "stopped by SIGTERM.*(exit code 3)"
+    check "SIGTERM in the conversion: the checkpoint has every range" log_has "$tmp/conv.log" "checkpoint 1 written (stopped by SIGTERM): \([0-9]*\)/\1 ranges"
     check "SIGTERM in the conversion: no pi.txt yet" [ ! -e "$tmp/conv/pi.txt" ]
     bounded 120 "the resume" mpirun -n 3 "$job" --resume --out "$tmp/conv" --progress-interval 0 \
       >"$tmp/convres.log" 2>&1
     echo $? >"$tmp/convres.rc"
     check "resumed after the conversion was stopped: exit 0" exit_is convres 0
     ranges=$(grep -o "terms in [0-9]* ranges" "$tmp/conv.log" | grep -o "[0-9]* ranges")
-    check "the resume started with every range done" log_has convres "resumed with $ranges done"
+    check "the resume started with every range done" log_has "$tmp/convres.log" "resumed with $ranges done"
     check "the resumed run's digits equal MPFR" same_file "$tmp/conv/pi.txt" "$tmp/mpfr-100003.txt"
     ;;
   stopmoments)
@@ -266,7 +263,7 @@ case $case_name in
               >"$tmp/$name-resume.log" 2>&1
             check "$name: the resume ends with MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1000003.txt"
           else
-            check "$name: stopped before any work, and said so" log_has "$name" "stopped by SIGTERM"
+            check "$name: stopped before any work, and said so" log_has "$tmp/$name.log" "stopped by SIGTERM"
           fi
         elif grep -q "\[pi-job\] done:" "$tmp/$name.log"; then
           check "$name: done before the signal: MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1000003.txt"
@@ -296,7 +293,7 @@ case $case_name in
       else
         check "SIGTERM in the $phase, alone: exit 3" exit_is "$name" 3
         check "SIGTERM in the $phase, alone: the checkpoint has every range" \
-          log_has "$name" "written (stopped by SIGTERM): \([0-9]*\)/\1 ranges"
+          log_has "$tmp/$name.log" "written (stopped by SIGTERM): \([0-9]*\)/\1 ranges"
       fi
     done
     # SIGHUP (a closed terminal) is a stop like SIGTERM.
@@ -308,7 +305,7 @@ case $case_name in
     echo $? >"$tmp/hup.rc"
     bg=""
     check "SIGHUP: exit 3" exit_is hup 3
-    check "SIGHUP: says so" log_has hup "stopped by SIGHUP"
+    check "SIGHUP: says so" log_has "$tmp/hup.log" "stopped by SIGHUP"
     check "SIGHUP: a checkpoint was written" [ -e "$tmp/hup/checkpoint.h5" ]
     # A closed output pipe (pi-job ... 2>&1 | head -2) does not end the job.
     "$job" --series chudnovsky --digits 100003 --out "$tmp/pipe" --progress-interval 0.01 2>&1 | head -2 >/dev/null
@@ -335,7 +332,7 @@ case $case_name in
     check "suspended 22 s: mpirun exits 0" exit_is susp 0
     check "suspended 22 s: the job completes" [ "$(json "$tmp/susp/summary.json" 'd["status"]')" == complete ]
     check "suspended 22 s: no worker ended itself" bash -c "! grep -q 'overran' '$tmp/susp.log'"
-    check "suspended 22 s: the stop was recognised" log_has susp "did not run for"
+    check "suspended 22 s: the stop was recognised" log_has "$tmp/susp.log" "did not run for"
     check "suspended 22 s: no task was retried" [ "$(json "$tmp/susp/summary.json" 'd["retries"]')" == 0 ]
     # One worker stopped for good under --enable-recovery (a node that hangs instead of dying): the job
     # finishes, and mpirun ends too instead of waiting for the stopped rank.
@@ -356,7 +353,7 @@ case $case_name in
     [[ -z $finished ]] && { kill -CONT "$victim"; kill -9 "$bg"; }
     bg=""
     check "a stopped worker: the job completes" [ "$(json "$tmp/hung/summary.json" 'd["status"]')" == complete ]
-    check "a stopped worker: rank 0 ended it" log_has hung "never answered again: ended it"
+    check "a stopped worker: rank 0 ended it" log_has "$tmp/hung.log" "never answered again: ended it"
     ;;
   *)
     echo "unknown case $case_name"

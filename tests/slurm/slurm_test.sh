@@ -135,11 +135,6 @@ follow() {
   done
   echo "STILL-$(final_state "$1")"
 }
-same_result() {
-  [[ "$(json "$1/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" == \
-     "$(json "$2/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" ]] ||
-    { echo "  $1 and $2 differ"; return 1; }
-}
 
 # A job long enough to outlast the first walltime signal (Slurm checks limits every 30 s), and a short one
 # for the cases about launching, checked against the digits in data/.

@@ -17,6 +17,20 @@ check() {  # check "what" command...
 }
 
 same_file() { cmp -s "$1" "$2" || { echo "  $1 and $2 differ"; return 1; }; }
+# log_has LOG TEXT: the file LOG holds TEXT; when not, says so and shows the file's end.
+log_has() { grep -q -- "$2" "$1" || { echo "  $1 lacks '$2':"; tail -5 "$1"; return 1; }; }
+# exit_is NAME CODE: the exit code a case recorded in $tmp/NAME.rc is CODE; when not, shows $tmp/NAME.log's end.
+exit_is() {
+  local rc
+  rc=$(cat "$tmp/$1.rc" 2>/dev/null)
+  [[ $rc == "$2" ]] || { echo "  $1 exited ${rc:-nothing}, wanted $2:"; tail -5 "$tmp/$1.log" 2>/dev/null; return 1; }
+}
+# same_result DIR1 DIR2: the two jobs' summary.json give the same estimate, error bound and correct digits.
+same_result() {
+  [[ "$(json "$1/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" == \
+     "$(json "$2/summary.json" 'd["estimate"], d["error_bound"], d["correct_digits"]')" ]] ||
+    { echo "  $1 and $2 have different results"; return 1; }
+}
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
 
 wait_for() {  # wait_for FILE TEXT SECONDS: until FILE has TEXT; says what it lacks when time runs out
