@@ -23,7 +23,6 @@ class Checkpointing {
   Checkpointing(const Checkpointing&) = delete;
   Checkpointing& operator=(const Checkpointing&) = delete;
 
-  bool enabled() const { return sink_ != nullptr; }
   // A checkpoint is due, and the one before is written.
   bool due() const;
   void save_in_background(JobState state, std::string reason);

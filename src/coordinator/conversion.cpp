@@ -5,6 +5,12 @@
 #include "series/decimal.hpp"
 
 namespace pi {
+namespace {
+
+// Conversion blocks below this size are not worth a worker's round trip.
+constexpr std::uint64_t kMinBlockDecimals = 10000;
+
+}  // namespace
 
 std::optional<std::string> convert_in_blocks(Scheduler& scheduler, Executor& executor, const Estimate& best,
                                              std::uint64_t digits, const std::function<void()>& tick) {

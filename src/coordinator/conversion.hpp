@@ -11,9 +11,6 @@
 
 namespace pi {
 
-// Conversion blocks below this size are not worth a worker's round trip.
-inline constexpr std::uint64_t kMinBlockDecimals = 10000;
-
 // The integer part and decimals [0, digits + kGuardDecimals) of the estimate, converted in blocks by the
 // executor's workers (one block each, if they are big enough to be worth it). The text is not certified yet.
 std::optional<std::string> convert_in_blocks(Scheduler& scheduler, Executor& executor, const Estimate& best,

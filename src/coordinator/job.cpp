@@ -127,7 +127,6 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
   }
   JobState state = initial_state(spec, *series, resume);
   result.resumes = state.resumes;
-  const std::vector<std::uint64_t> primes = state.fingerprint_primes;
   // The BBP digits the final value will be compared with: in digits mode their position is known now, and
   // they are computed on a thread of their own while the series runs.
   const FinalVerification final_check(spec);
@@ -164,7 +163,7 @@ RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, Jo
     std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
     double block_conversion_s = 0;
     Scheduler scheduler(*series, grid, spec.scheduler, std::max(1, executor.workers()));
-    if (!primes.empty()) scheduler.verify_with(primes);
+    if (!state.fingerprint_primes.empty()) scheduler.verify_with(state.fingerprint_primes);
     if (resume && attempt == 0) {
       try {
         scheduler.restore_ledger(resume->ledger);

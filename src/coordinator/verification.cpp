@@ -92,8 +92,6 @@ FinalVerification::FinalVerification(const JobSpec& spec) : spec_(spec) {
 }
 
 void FinalVerification::verify(RunResult& result) const {
-  const JobSpec& spec = spec_;
-  const std::shared_future<void>& bbp_done = bbp_done_;
   VerificationReport& v = result.verification;
   const Estimate& best = result.estimates.best();
   v.range_checked = best.error_bound.is_zero() || best.error_bound.log10() < -6;
@@ -103,16 +101,16 @@ void FinalVerification::verify(RunResult& result) const {
       v.failure = "its value " + truncated_decimal(best.value, 12) + " is not in [3.14159, 3.1416]";
     }
   }
-  if (!spec.verify) {
+  if (!spec_.verify) {
     v.bbp.skipped = "--verify off";
     return;
   }
   std::optional<std::uint64_t> h;
-  if (bbp_done.valid()) {
-    while (bbp_done.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
+  if (bbp_done_.valid()) {
+    while (bbp_done_.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
       throw_if_interrupted();
-    bbp_done.get();
-    h = bbp_position_for_digits(*spec.digits);
+    bbp_done_.get();
+    h = bbp_position_for_digits(*spec_.digits);
   } else if ((h = bbp_position_for_error(best.error_bound))) {
     const auto t0 = std::chrono::steady_clock::now();
     *bbp_ = run_interruptible([p = *h, threads = usable_cpus()] { return pi_hex_fraction(p, threads); });
