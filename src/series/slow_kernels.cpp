@@ -4,25 +4,39 @@
 #include <cmath>
 #include <stdexcept>
 
+// Vectors of four doubles pass between inline functions of this file only; GCC's note that their calling
+// convention differs without AVX concerns exported functions.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace pi {
 namespace {
 
 // Each term kind keeps one double of state per lane, advanced by a fixed step; the value is computed from it
-// in exactly one way so every lane does the same IEEE operations whatever the vector width.
+// in exactly one way so every lane does the same IEEE operations whatever the vector width. `value` is written
+// once for a double and for a vector of them.
 struct Leibniz {
   static double start(std::uint64_t k) { return 2.0 * static_cast<double>(k) + 1.0; }
   static constexpr double step = 2.0 * kLanes;
-  static double value(double d, double sign) { return sign / d; }
+  template <class T>
+  static T value(const T& d, const T& sign) {
+    return sign / d;
+  }
 };
 struct Basel {
   static double start(std::uint64_t k) { return static_cast<double>(k) + 1.0; }
   static constexpr double step = kLanes;
-  static double value(double n, double /*sign*/) { return 1.0 / (n * n); }
+  template <class T>
+  static T value(const T& n, const T& /*sign*/) {
+    return 1.0 / (n * n);
+  }
 };
 struct Nilakantha {
   static double start(std::uint64_t k) { return 2.0 * static_cast<double>(k) + 2.0; }
   static constexpr double step = 2.0 * kLanes;
-  static double value(double m, double sign) { return sign / ((m * (m + 1.0)) * (m + 2.0)); }
+  template <class T>
+  static T value(const T& m, const T& sign) {
+    return sign / ((m * (m + 1.0)) * (m + 2.0));
+  }
 };
 
 double sign_of(SlowTerm term, std::uint64_t k) {
@@ -35,29 +49,44 @@ struct Lanes {
   std::array<double, kLanes> carry{};  // Kahan compensation: the lane's value is sum - carry
 };
 
+// The lanes are held in explicit vectors of four doubles (GCC's and Clang's vector extensions), which the
+// compiler maps to one AVX register, two SSE2 registers or four scalars: elementwise IEEE operations, so the
+// bits do not depend on the mapping. GCC 12 does not vectorise the same loop written over arrays of doubles
+// when the signs differ between lanes: it falls back to scalar divides at a quarter of the speed.
+constexpr int kVectorWidth = 4;
+constexpr int kVectors = kLanes / kVectorWidth;
+static_assert(kLanes % kVectorWidth == 0);
+using Vec = double __attribute__((vector_size(kVectorWidth * sizeof(double))));
+
 template <class Term>
 void run_lanes(Lanes& lanes, const std::array<double, kLanes>& sign, std::uint64_t first,
                std::uint64_t iterations) {
-  // Local copies keep the lane state in registers; through the struct the compiler fears aliasing.
-  double state[kLanes], s[kLanes], c[kLanes], sg[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    state[l] = Term::start(first + static_cast<std::uint64_t>(l));
-    s[l] = lanes.sum[static_cast<std::size_t>(l)];
-    c[l] = lanes.carry[static_cast<std::size_t>(l)];
-    sg[l] = sign[static_cast<std::size_t>(l)];
-  }
-  for (std::uint64_t i = 0; i < iterations; ++i) {
-    for (int l = 0; l < kLanes; ++l) {
-      const double y = Term::value(state[l], sg[l]) - c[l];
-      const double t = s[l] + y;
-      c[l] = (t - s[l]) - y;
-      s[l] = t;
-      state[l] += Term::step;
+  Vec state[kVectors], s[kVectors], c[kVectors], sg[kVectors];
+  for (int v = 0; v < kVectors; ++v) {
+    for (int w = 0; w < kVectorWidth; ++w) {
+      const int l = v * kVectorWidth + w;
+      const auto li = static_cast<std::size_t>(l);
+      state[v][w] = Term::start(first + static_cast<std::uint64_t>(l));
+      s[v][w] = lanes.sum[li];
+      c[v][w] = lanes.carry[li];
+      sg[v][w] = sign[li];
     }
   }
-  for (int l = 0; l < kLanes; ++l) {
-    lanes.sum[static_cast<std::size_t>(l)] = s[l];
-    lanes.carry[static_cast<std::size_t>(l)] = c[l];
+  for (std::uint64_t i = 0; i < iterations; ++i) {
+    for (int v = 0; v < kVectors; ++v) {
+      const Vec y = Term::value(state[v], sg[v]) - c[v];
+      const Vec t = s[v] + y;
+      c[v] = (t - s[v]) - y;
+      s[v] = t;
+      state[v] += Term::step;
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    for (int w = 0; w < kVectorWidth; ++w) {
+      const auto li = static_cast<std::size_t>(v * kVectorWidth + w);
+      lanes.sum[li] = s[v][w];
+      lanes.carry[li] = c[v][w];
+    }
   }
 }
 

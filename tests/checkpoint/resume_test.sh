@@ -43,7 +43,7 @@ resume() {
   echo $? >"$tmp/$name.rc"
 }
 
-slow=(--series leibniz --terms 4294967296)
+slow=(--series leibniz --terms 17179869184)
 fast=(--series chudnovsky --digits 6000000)
 
 case $case_name in
@@ -197,7 +197,7 @@ PY
     # Slow series: a piece altered alone disagrees with the ledger of the workers' results; altered
     # together with the ledger (every saved result one more, the sums to match), the sample summed again
     # on resume disagrees.
-    start slow --series leibniz --terms 8589934592 --checkpoint-interval 0.3
+    start slow --series leibniz --terms 34359738368 --checkpoint-interval 0.3
     wait_for "$tmp/slow.log" "checkpoint 3 written" 60
     kill_all
     for forgery in sign sums; do
@@ -345,10 +345,10 @@ PY
     ;;
   signals)
     # SIGTERM and SIGUSR1 write a checkpoint before the job exits (code 3); the resumed job is identical.
-    # (Long enough that a fast machine is still in the series when the signal comes: 2^33 terms, ~13 s here.)
-    mpirun -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/ref" --progress-interval 0 2>/dev/null
+    # (Long enough that a fast machine is still in the series when the signal comes: 2^34 terms, ~7 s here.)
+    mpirun -n 3 "$job" --series leibniz --terms 17179869184 --out "$tmp/ref" --progress-interval 0 2>/dev/null
     for sig in TERM USR1; do
-      mpirun -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/$sig" --progress-interval 0.2 \
+      mpirun -n 3 "$job" --series leibniz --terms 17179869184 --out "$tmp/$sig" --progress-interval 0.2 \
         --checkpoint-interval 3600 >"$tmp/$sig.log" 2>&1 &
       bg=$!
       wait_for "$tmp/$sig.log" "progress: [1-9]" 30

@@ -34,7 +34,7 @@ start_gateway() {
   echo "gateway did not start"; cat "$tmp/gateway.log"; return 1
 }
 increasing() { awk '$1 ~ /^[0-9]+$/ { if ($1 <= prev && seen) { print "  id " $1 " after " prev; bad = 1 } prev = $1; seen = 1 } END { exit bad }' "$1"; }
-job_args=(--series leibniz --terms 8589934592 --progress-interval 0 --assignment-seconds 0.3)
+job_args=(--series leibniz --terms 34359738368 --progress-interval 0 --assignment-seconds 0.3)
 
 case $case_name in
   stuck)

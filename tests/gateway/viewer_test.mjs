@@ -27,7 +27,7 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), "pi-viewer-"));
 fs.mkdirSync(artifacts, { recursive: true });
 const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1",
               OMPI_MCA_rmaps_base_oversubscribe: "1" };
-const proc = spawn("mpirun", ["-n", "3", job, "--series", "leibniz", "--terms", "17179869184", "--out", out,
+const proc = spawn("mpirun", ["-n", "3", job, "--series", "leibniz", "--terms", "34359738368", "--out", out,
                               "--serve", `127.0.0.1:${port}`, "--linger", "120", "--progress-interval", "0",
                               "--assignment-seconds", "0.3"], { env, stdio: ["ignore", "pipe", "pipe"] });
 let log = "";

@@ -156,8 +156,8 @@ case $case_name in
     ;;
   sigkill)
     # A worker process SIGKILLed from outside in the middle of a run, under --enable-recovery.
-    run ref 1 --series leibniz --terms 2147483648
-    mpirun --enable-recovery -n 3 "$job" --series leibniz --terms 2147483648 --out "$tmp/killed" \
+    run ref 1 --series leibniz --terms 8589934592
+    mpirun --enable-recovery -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/killed" \
       --progress-interval 0 "${quick[@]}" --assignment-seconds 0.2 >"$tmp/killed.log" 2>&1 &
     bg=$!
     victim=""
@@ -315,7 +315,7 @@ case $case_name in
   suspend)
     # The whole job stopped (SIGSTOP, as scontrol suspend does) for longer than any task may take, then
     # continued: no worker ends itself and no deadline is counted; the job completes.
-    mpirun -n 3 "$job" --series leibniz --terms 12000000000 --out "$tmp/susp" --progress-interval 0 \
+    mpirun -n 3 "$job" --series leibniz --terms 24000000000 --out "$tmp/susp" --progress-interval 0 \
       --min-deadline 3 --deadline-factor 3 --assignment-seconds 0.5 >"$tmp/susp.log" 2>&1 &
     bg=$!
     wait_for "$tmp/susp.log" "ranges on 3 ranks" 60

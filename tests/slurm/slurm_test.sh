@@ -138,7 +138,7 @@ follow() {
 
 # A job long enough to outlast the first walltime signal (Slurm checks limits every 30 s), and a short one
 # for the cases about launching, checked against the digits in data/.
-args=(--series leibniz --terms 34359738368 --progress-interval 5 --checkpoint-interval 2)
+args=(--series leibniz --terms 137438953472 --progress-interval 5 --checkpoint-interval 2)
 short=(--series machin --digits 1000 --progress-interval 0)
 same_digits() { cmp -s "$1/pi.txt" <(head -c 1002 "$src/data/pi-10000.txt"; echo) || { echo "  $1/pi.txt differs"; return 1; }; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
