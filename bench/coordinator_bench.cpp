@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     mpi.finalize(std::chrono::seconds(10), 0);
     return 0;
   }
-  const pi::Grid grid(series, assignments * pi::kSlowLeafTerms);
+  const pi::Grid grid(series, assignments * pi::kSlowRangeTerms);
   pi::SchedulerConfig config;
   config.max_assignment_ranges = 1;
   std::vector<double> rates;

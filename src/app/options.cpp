@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "app/command_line.hpp"
+#include "app/exit_codes.hpp"
 
 namespace pi {
 namespace {
@@ -167,13 +168,6 @@ const char* const kExamples = R"(Examples:
 
 Counts accept 1000000, 1_000_000, 1,000,000, 1e6 and 1M (k, M, G, T: powers of 1000).
 
-Exit codes:
-  0  done (or already complete)
-  1  the run failed, or its result failed verification (no pi.txt; see summary.json)
-  2  a mistake in the command line or job file (one line on stderr; nothing was written)
-  3  stopped by SIGINT, SIGTERM, SIGHUP or SIGUSR1 after writing a checkpoint (resume with --resume)
-  4  the checkpoint to resume from was refused (damaged, or another job's); every file is untouched
-  5  stopped by a signal, but the checkpoint could not be written (the previous one is kept)
 )";
 
 }  // namespace
@@ -185,7 +179,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   JobOptions o;
   CLI::App app{"pi-job: computes pi from a series across MPI ranks, with a proven error bound", "pi-job"};
   set_usage(app, kUsage);
-  app.footer(kExamples);
+  app.footer(std::string(kExamples) + exit_code_help());
   app.set_version_flag("--version", std::string(PI_HPC_VERSION));
   const std::string job = "The job", checkpoint = "Output and checkpoints", live = "The live page",
                     scheduling = "Scheduling across ranks", checks = "Verification";

@@ -1,9 +1,6 @@
 // pi-job: options, roles, logging and exit codes around the run. Under mpirun, rank 0 coordinates and the
 // other ranks work; alone (or with one rank) the process does everything itself.
-// Exit codes: 0 done (or already complete); 1 a failure of the run; 2 a user's mistake (one line on stderr);
-// 3 stopped by SIGINT, SIGTERM, SIGHUP or SIGUSR1 after writing a checkpoint (5: its checkpoint could not be
-// written); 4 a checkpoint to resume from that
-// fails validation.
+// Exit codes: app/exit_codes.hpp, where every exception that ends a job is mapped to one.
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -15,6 +12,7 @@
 #include <vector>
 
 #include "app/dry_run.hpp"
+#include "app/exit_codes.hpp"
 #include "app/options.hpp"
 #include "app/output.hpp"
 #include "app/resume.hpp"
@@ -37,13 +35,6 @@ std::optional<int> launcher_rank() {
     if (const char* v = std::getenv(var)) return std::atoi(v);
   }
   return std::nullopt;
-}
-
-// A message on one line: HDF5's and the system's texts may hold newlines.
-std::string one_line(std::string text) {
-  for (char& c : text)
-    if (c == '\n' || c == '\r') c = ' ';
-  return text;
 }
 
 // Seconds rank 0 and the workers give MPI_Finalize before ending without it.
@@ -115,22 +106,10 @@ bool restore_outputs(const std::filesystem::path& dir, bool digits_mode) {
 
 // What refused a job before it ran (a user's mistake, a port taken, a checkpoint that fails validation, or
 // anything else), said on one line; returns the exit code.
-int refused(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const pi::ConfigError& e) {
-    std::cerr << "pi-job: " << e.what() << std::endl;
-    return 2;
-  } catch (const pi::GatewayError& e) {
-    std::cerr << "pi-job: --serve: " << one_line(e.what()) << std::endl;
-    return 2;
-  } catch (const pi::CheckpointError& e) {
-    std::cerr << "pi-job: cannot resume: " << one_line(e.what()) << std::endl;
-    return pi::kExitBadCheckpoint;
-  } catch (const std::exception& e) {
-    std::cerr << "pi-job: error: " << one_line(e.what()) << std::endl;
-    return 1;
-  }
+int refused(const std::exception_ptr& error, const std::filesystem::path& out_dir) {
+  const pi::Ending ending = pi::ending_of(error, out_dir, launcher_rank().has_value());
+  std::cerr << "pi-job: " << ending.line << std::endl;
+  return ending.code;
 }
 
 // Decides the job (rank 0, or alone): the plan, or the exit code when there is nothing to run. Nothing is
@@ -149,7 +128,7 @@ std::variant<Decided, int> resolve(const pi::JobOptions& options) {
         if (restore_outputs(options.out_dir, plan.spec.digits.has_value())) {
           std::cerr << "[pi-job] the job in " << options.out_dir.string() << " (" << plan.spec.series
                     << ") is complete; nothing to do" << std::endl;
-          return 0;
+          return pi::kExitDone;
         }
         // result.h5 is gone too: the complete checkpoint holds the whole series; only the final steps run.
         std::cerr << "[pi-job] the job in " << options.out_dir.string()
@@ -168,7 +147,7 @@ std::variant<Decided, int> resolve(const pi::JobOptions& options) {
       throw;
     }
   } catch (const std::exception&) {
-    return refused(std::current_exception());
+    return refused(std::current_exception(), options.out_dir);
   }
 }
 
@@ -210,46 +189,23 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     }
     report_done(result, options.out_dir);
     live->finish(options.linger_s);
-    return 0;
-  } catch (const pi::VerificationFailed& e) {
-    // Not a result: no pi.txt and no result.h5, the report in summary.json and on the page; the last
-    // checkpoint stays as it was.
-    const nlohmann::json summary = pi::summary_json(e.result);
-    pi::write_outputs(options.out_dir, pi::RunResult{}, summary.dump(2) + "\n");
-    std::cerr << "pi-job: " << e.what() << "; no pi.txt was written (see summary.json)" << std::endl;
-    notice("failure", e.what());
-    if (feed) feed->publish(pi::event_kind::done, summary);
+    return pi::kExitDone;
+  } catch (...) {
+    const std::exception_ptr error = std::current_exception();
+    try {
+      std::rethrow_exception(error);
+    } catch (const pi::VerificationFailed& e) {
+      // Not a result: no pi.txt and no result.h5; the report goes to summary.json and to the page.
+      const nlohmann::json summary = pi::summary_json(e.result);
+      pi::write_outputs(options.out_dir, pi::RunResult{}, summary.dump(2) + "\n");
+      if (feed) feed->publish(pi::event_kind::done, summary);
+    } catch (...) {
+    }
+    const pi::Ending ending = pi::ending_of(error, options.out_dir, launcher_rank().has_value());
+    std::cerr << "pi-job: " << ending.line << std::endl;
+    if (!ending.notice_level.empty()) notice(ending.notice_level, ending.notice_text);
     if (live) live->finish(0);
-    return 1;
-  } catch (const pi::InterruptedUnsaved& e) {
-    std::cerr << "pi-job: " << e.what()
-              << ", but its checkpoint could not be written (see above); the previous "
-              << "checkpoint, if any, is kept (exit code " << pi::kExitInterruptedWithoutCheckpoint << ")"
-              << std::endl;
-    notice("stopped", std::string(e.what()) + "; its checkpoint could not be written");
-    if (live) live->finish(0);
-    return pi::kExitInterruptedWithoutCheckpoint;
-  } catch (const pi::Interrupted& e) {
-    // mpirun passes Ctrl-C (SIGINT) on to the ranks as SIGTERM: a rank can't tell them apart.
-    const bool launched = launcher_rank().has_value() && e.signal() == SIGTERM;
-    std::cerr << "pi-job: " << e.what()
-              << (launched ? " (from mpirun or the batch system: Ctrl-C, scancel, kill)" : "")
-              << "; resume the job with --resume --out " << options.out_dir.string() << " (exit code "
-              << pi::kExitInterrupted << ")" << std::endl;
-    notice("stopped", std::string(e.what()) + "; the job can be resumed from its checkpoint");
-    if (live) live->finish(0);
-    return pi::kExitInterrupted;
-  } catch (const pi::ConfigError& e) {
-    std::cerr << "pi-job: " << e.what() << std::endl;
-    return 2;
-  } catch (const pi::GatewayError& e) {
-    std::cerr << "pi-job: --serve: " << e.what() << std::endl;
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "pi-job: error: " << e.what() << std::endl;
-    notice("failure", e.what());
-    if (live) live->finish(0);
-    return 1;
+    return ending.code;
   }
 }
 
@@ -293,17 +249,16 @@ int main(int argc, char** argv) {
       return print->code;
     }
     options = std::get<pi::JobOptions>(outcome);
-  } catch (const pi::ConfigError& e) {
-    if (speaks) std::cerr << "pi-job: " << e.what() << std::endl;
-    return 2;
+  } catch (const pi::ConfigError&) {
+    return speaks ? refused(std::current_exception(), {}) : pi::kExitUsage;
   }
   if (options.dry_run) {
-    if (!speaks) return 0;  // under a launcher, rank 0 says it
+    if (!speaks) return pi::kExitDone;  // under a launcher, rank 0 says it
     try {
       std::cout << pi::dry_run_report(options, pi::launched_ranks()) << std::flush;
-      return 0;
+      return pi::kExitDone;
     } catch (const std::exception&) {
-      return refused(std::current_exception());
+      return refused(std::current_exception(), options.out_dir);
     }
   }
   if (!rank_hint) return finish(run_alone(options));
@@ -322,7 +277,7 @@ int main(int argc, char** argv) {
         pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()));
       }
       mpi.finalize(std::chrono::duration<double>(kFinalizeTimeout), 0);
-      return 0;
+      return pi::kExitDone;
     }
     auto decided = resolve(options);
     if (const int* code = std::get_if<int>(&decided)) {
@@ -369,7 +324,7 @@ int main(int argc, char** argv) {
     return finish(code);
   } catch (const std::exception& e) {
     std::cerr << "pi-job: rank " << rank_hint.value_or(0) << ": error: " << e.what() << std::endl;
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    return 1;
+    MPI_Abort(MPI_COMM_WORLD, pi::kExitFailed);
+    return pi::kExitFailed;
   }
 }

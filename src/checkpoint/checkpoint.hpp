@@ -17,8 +17,6 @@
 namespace pi {
 
 inline constexpr std::uint64_t kCheckpointFormatVersion = 1;
-// Exit code of pi-job when a checkpoint it should resume from can't be used.
-inline constexpr int kExitBadCheckpoint = 4;
 
 // DIR/checkpoint.h5 for generation 0, DIR/checkpoint.K.h5 for the K-th older one.
 std::filesystem::path checkpoint_path(const std::filesystem::path& dir, int generation = 0);

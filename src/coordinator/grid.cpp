@@ -7,11 +7,11 @@ namespace pi {
 
 Grid::Grid(const Series& series, std::uint64_t terms) : terms_(terms) {
   if (series.kind() == SeriesKind::slow) {
-    step_ = kSlowLeafTerms;
+    step_ = kSlowRangeTerms;
     count_ = (terms + step_ - 1) / step_;
   } else {
     step_ = 0;
-    count_ = std::bit_floor(std::clamp<std::uint64_t>(terms / kFastMinLeafTerms, 1, kFastMaxLeaves));
+    count_ = std::bit_floor(std::clamp<std::uint64_t>(terms / kFastMinRangeTerms, 1, kFastMaxRanges));
   }
 }
 

@@ -1,6 +1,7 @@
 // The range grid: how a job's terms are cut into fine ranges (grid ranges; `Range` is an interval of terms).
 // It is a function of the series and the term count only, never of timing or rank count, which is what keeps
-// every result reproducible. Leaves are computed on demand, so a grid of 2^28 ranges costs nothing to hold.
+// every result reproducible. Grid ranges are computed on demand, so a grid of 2^28 of them costs nothing to
+// hold.
 #pragma once
 
 #include <cstdint>
@@ -9,9 +10,9 @@
 
 namespace pi {
 
-inline constexpr std::uint64_t kSlowLeafTerms = std::uint64_t{1} << 24;
-inline constexpr std::uint64_t kFastMinLeafTerms = 64;
-inline constexpr std::uint64_t kFastMaxLeaves = 4096;
+inline constexpr std::uint64_t kSlowRangeTerms = std::uint64_t{1} << 24;
+inline constexpr std::uint64_t kFastMinRangeTerms = 64;
+inline constexpr std::uint64_t kFastMaxRanges = 4096;
 
 class Grid {
  public:

@@ -18,10 +18,6 @@
 
 namespace pi {
 
-inline constexpr int kExitInterrupted = 3;
-// Stopped by a signal, but the stop checkpoint could not be written: the previous one (if any) is kept.
-inline constexpr int kExitInterruptedWithoutCheckpoint = 5;
-
 class Interrupted : public std::runtime_error {
  public:
   explicit Interrupted(int signal);
@@ -31,7 +27,7 @@ class Interrupted : public std::runtime_error {
   int signal_;
 };
 
-// A stop whose checkpoint could not be written (a full disk): exit code kExitInterruptedWithoutCheckpoint.
+// A stop whose checkpoint could not be written (a full disk); the previous checkpoint (if any) is kept.
 class InterruptedUnsaved : public Interrupted {
  public:
   using Interrupted::Interrupted;

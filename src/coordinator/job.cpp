@@ -80,7 +80,7 @@ std::uint64_t plan_terms(const Series& series, std::uint64_t digits) {
 std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits) {
   if (series.kind() == SeriesKind::slow) return std::uint64_t{64} << 20;
   // Measured peak RSS of pi-job, chudnovsky: 16 MB at 1e6 digits, 118 MB at 1e7 (about 12 bytes per digit);
-  // 16 leaves room.
+  // 16 bytes a digit keeps a margin.
   return (std::uint64_t{64} << 20) + 16 * digits;
 }
 
@@ -109,205 +109,307 @@ JobState initial_state(const JobSpec& spec, const Series& series, const JobState
   return state;
 }
 
-}  // namespace
-
-RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io) {
-  const JobState* resume = io.resume;
-  const auto start = std::chrono::steady_clock::now();
-  // Shared, so that a computation abandoned on a stop signal (run_interruptible) keeps it alive.
-  const std::shared_ptr<const Series> series = make_series(spec.series);
-  RunResult result;
-  result.series = std::string(series->name());
-  result.digits = spec.digits;
-  result.ranks = executor.ranks();
-  std::uint64_t terms = resume ? resume->terms : spec.terms ? *spec.terms : plan_terms(*series, *spec.digits);
-  if (terms > series->max_terms()) {
-    throw ConfigError("--terms " + std::to_string(terms) + ": series '" + result.series +
-                      "' accepts at most " + std::to_string(series->max_terms()) + " terms");
+// The terms a run sums: the checkpoint's, the user's, or enough for the digits; refused past the series'
+// limit before anything starts.
+std::uint64_t checked_terms(const JobSpec& spec, const Series& series, const JobState* resume) {
+  const std::uint64_t terms = resume       ? resume->terms
+                              : spec.terms ? *spec.terms
+                                           : plan_terms(series, *spec.digits);
+  if (terms > series.max_terms()) {
+    throw ConfigError("--terms " + std::to_string(terms) + ": series '" + std::string(series.name()) +
+                      "' accepts at most " + std::to_string(series.max_terms()) + " terms");
   }
-  JobState state = initial_state(spec, *series, resume);
-  result.resumes = state.resumes;
-  // The BBP digits the final value will be compared with: in digits mode their position is known now, and
-  // they are computed on a thread of their own while the series runs.
-  const FinalVerification final_check(spec);
-  const double elapsed_before = state.elapsed_s;
-  const std::uint64_t retries_before = state.retries;
-  Checkpointing checkpoints(io.checkpoints, io.events, spec.checkpoint_interval_s, log);
-  if (resume) checkpoints.starting_from(*resume);
-  LiveEvents live(io.events, *series);
-  // When a stop comes after the series: the checkpoint holds its result (state.pieces), and a resume starts
-  // from there. `retries`: this run's so far.
-  const auto save_series_result = [&](std::uint64_t retries, const std::exception& why) {
-    state.retries = retries_before + retries;
-    state.elapsed_s = elapsed_before + seconds_since(start);
-    ++state.checkpoints;
-    if (io.events) state.last_event_id = io.events->last_id() + 1;
-    checkpoints.save_when_stopping(state, why);
-  };
+  return terms;
+}
 
-  const std::string unit = series->kind() == SeriesKind::slow ? "terms" : "digits";
-  for (int attempt = 0;; ++attempt) {
-    const Grid grid(*series, terms);
-    const std::uint64_t bits = spec.digits ? bits_for_digits(*spec.digits + 20) + 64 : 0;
-    // The constant of the final step (a square root) does not depend on the series, so it runs on a thread
-    // of its own. Bound to one core (mpirun's default for a rank), this process mostly waits during the
-    // series: the square root runs then. With two cores or more it runs beside the final division instead,
-    // when workers sharing this node have nothing to do, rather than take a core from them during the series.
-    const auto start_prepare = [&series, bits] {
-      return run_detached([series, bits] { series->prepare(bits); });
-    };
-    const bool prepare_beside_division = usable_cpus() >= 2;
-    std::shared_future<void> prepared;
-    const AbandonIfUnfinished abandon_prepare{prepared};
-    if (!prepare_beside_division) prepared = start_prepare();
+// The constant of the final step (a square root) does not depend on the series, so it runs on a thread of
+// its own. Bound to one core (mpirun's default for a rank), this process mostly waits during the series:
+// the square root runs then. With two cores or more it runs beside the final division instead, when workers
+// sharing this node have nothing to do, rather than take a core from them during the series.
+class FinalConstant {
+ public:
+  FinalConstant(std::shared_ptr<const Series> series, std::uint64_t bits)
+      : series_(std::move(series)), bits_(bits), beside_division_(usable_cpus() >= 2) {
+    if (!beside_division_) start();
+  }
+  void division_starts() {
+    if (beside_division_) start();
+  }
+  // Waits for the constant, throwing Interrupted on a stop signal.
+  void wait() {
+    while (prepared_.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
+      throw_if_interrupted();
+    prepared_.get();
+  }
+
+ private:
+  void start() {
+    prepared_ = run_detached([series = series_, bits = bits_] { series->prepare(bits); });
+  }
+  std::shared_ptr<const Series> series_;
+  std::uint64_t bits_;
+  bool beside_division_;
+  std::shared_future<void> prepared_;
+  AbandonIfUnfinished abandon_{prepared_};
+};
+
+// One run of a job, phase by phase: the plan (the constructor); then, for each attempt at certified
+// digits, the series, the final steps, verification, conversion and certification; then the result.
+class JobRun {
+ public:
+  JobRun(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io)
+      : spec_(spec),
+        executor_(executor),
+        log_(log),
+        io_(io),
+        series_(make_series(spec.series)),
+        terms_(checked_terms(spec, *series_, io.resume)),
+        state_(initial_state(spec, *series_, io.resume)),
+        elapsed_before_(state_.elapsed_s),
+        retries_before_(state_.retries),
+        final_check_(spec),
+        checkpoints_(io.checkpoints, io.events, spec.checkpoint_interval_s, log),
+        live_(io.events, *series_),
+        unit_(series_->kind() == SeriesKind::slow ? "terms" : "digits") {
+    result_.series = std::string(series_->name());
+    result_.digits = spec.digits;
+    result_.ranks = executor.ranks();
+    result_.resumes = state_.resumes;
+    if (io.resume) checkpoints_.starting_from(*io.resume);
+  }
+
+  RunResult run() {
+    for (int attempt = 0;; ++attempt) {
+      if (run_attempt(attempt == 0)) break;
+      more_terms(attempt);
+    }
+    return finish();
+  }
+
+ private:
+  // One attempt with terms_ terms: true when its digits are certified.
+  bool run_attempt(bool first) {
+    const Grid grid(*series_, terms_);
+    const std::uint64_t bits = spec_.digits ? bits_for_digits(*spec_.digits + 20) + 64 : 0;
+    FinalConstant constant(series_, bits);
     std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
     double block_conversion_s = 0;
-    Scheduler scheduler(*series, grid, spec.scheduler, std::max(1, executor.workers()));
-    if (!state.fingerprint_primes.empty()) scheduler.verify_with(state.fingerprint_primes);
-    if (resume && attempt == 0) {
-      try {
-        scheduler.restore_ledger(resume->ledger);
-        scheduler.restore(resume->pieces);
-      } catch (const std::invalid_argument& e) {
-        throw SeriesError(std::string("the saved state does not fit the job: ") + e.what());
-      }
-    }
-    state.terms = terms;
-    state.grid_ranges = grid.size();
-    state.grid_step = grid.step();
-    const auto snapshot = [&] {
-      state.pieces = scheduler.finished_pieces();
-      state.ledger = scheduler.ledger();
-      state.ranges_done = scheduler.ranges_done();
-      state.retries = retries_before + result.retries + scheduler.retries();
-      state.elapsed_s = elapsed_before + seconds_since(start);
-      ++state.checkpoints;
-      if (io.events) state.last_event_id = io.events->last_id() + 1;  // the checkpoint's own event
-      return state;
-    };
+    Scheduler scheduler(*series_, grid, spec_.scheduler, std::max(1, executor_.workers()));
+    if (!state_.fingerprint_primes.empty()) scheduler.verify_with(state_.fingerprint_primes);
+    if (io_.resume && first) restore(scheduler);
+    state_.terms = terms_;
+    state_.grid_ranges = grid.size();
+    state_.grid_step = grid.step();
     {
-      ProgressReporter progress(log, unit, grid.size(), scheduler.total_work(), executor.workers(),
-                                std::chrono::duration<double>(spec.progress_interval_s));
+      ProgressReporter progress(log_, unit_, grid.size(), scheduler.total_work(), executor_.workers(),
+                                std::chrono::duration<double>(spec_.progress_interval_s));
       progress.resume_from(scheduler.ranges_done(), scheduler.work_done());
-      log << "[pi-job] " << result.series << ": " << terms << " terms in " << grid.size() << " ranges on "
-          << executor.ranks() << (executor.ranks() == 1 ? " rank" : " ranks");
-      if (scheduler.ranges_done() > 0) log << ", resumed with " << scheduler.ranges_done() << " ranges done";
-      log << std::endl;
-      if (io.events) {
-        io.events->publish(event_kind::job,
-                           {{"series", result.series},
-                            {"digits", spec.digits ? nlohmann::json(*spec.digits) : nlohmann::json(nullptr)},
-                            {"terms", terms},
-                            {"ranges", grid.size()},
-                            {"ranges_done", scheduler.ranges_done()},
-                            {"ranks", executor.ranks()},
-                            {"workers", executor.workers()},
-                            {"resumes", state.resumes},
-                            {"unit", unit}});
-      }
-      const auto series_start = std::chrono::steady_clock::now();
-      const auto tick = [&] {
-        progress.update(scheduler.ranges_done(), scheduler.work_done());
-        progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
-        live.tick(scheduler, progress, grid.size());
-        if (checkpoints.due()) checkpoints.save_in_background(snapshot(), "interval");
-      };
-      try {
-        executor.run(scheduler, tick);
-      } catch (const std::exception& e) {
-        // The finished pieces are exact whatever stopped the run: keep them for a resume.
-        publish_notices(io.events, scheduler, "failure");
-        checkpoints.save_when_stopping(snapshot(), e);
-        throw;
-      }
-      result.timing.series_wall_s = seconds_since(series_start);
-      progress.set_phase("final division and square root");
-      const auto final_start = std::chrono::steady_clock::now();
-      if (prepare_beside_division) prepared = start_prepare();
-      auto root = std::make_shared<const PartialResult>(scheduler.take_result());
-      state.pieces = {FinishedPiece{0, grid.size(), root}};
-      state.ledger = scheduler.ledger();
-      state.ranges_done = grid.size();
-      try {
-        result.estimates = run_interruptible([series, root, bits] { return series->estimate(*root, bits); });
-        while (prepared.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
-          throw_if_interrupted();
-        prepared.get();
-      } catch (const Interrupted& stop) {
-        // The series is done: a resume starts from its result.
-        save_series_result(result.retries + scheduler.retries(), stop);
-        throw;
-      }
-      result.timing.final_steps_s = seconds_since(final_start);
-      if (io.corrupt_final_value) {
-        make_wrong(result.estimates.partial_sum.value);
-        if (result.estimates.accelerated) make_wrong(result.estimates.accelerated->value);
-      }
+      announce(grid, scheduler);
+      run_series(scheduler, grid, progress);
+      final_steps(scheduler, grid, bits, constant, progress);
       progress.set_phase("verification");
-      final_check.verify(result);
-      result.verification.fingerprints = scheduler.verification();
-      if (!result.verification.failure.empty()) {
-        result.terms = terms;
-        result.ranges = grid.size();
-        result.workers = scheduler.workers();
-        result.retries += retries_before + scheduler.retries();
-        result.elapsed_s = elapsed_before + seconds_since(start);
-        result.estimate_text = truncated_decimal(result.estimates.best().value, 20);
-        throw VerificationFailed(std::move(result));
-      }
-      result.timing.tasks = scheduler.times();
-      const std::uint64_t retries_in_series = scheduler.retries();
-      result.retries += retries_in_series;
-      result.workers = scheduler.workers();
+      verify(scheduler, grid);
+      result_.timing.tasks = scheduler.times();
+      result_.retries += scheduler.retries();
+      result_.workers = scheduler.workers();
       progress.set_phase("decimal conversion");
-      if (spec.digits && series->kind() == SeriesKind::fast) {
+      if (spec_.digits && series_->kind() == SeriesKind::fast) {
         const auto conversion_start = std::chrono::steady_clock::now();
-        try {
-          block_text = convert_in_blocks(scheduler, executor, result.estimates.best(), *spec.digits, [&] {
-            progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
-            publish_notices(io.events, scheduler, "retry");
-          });
-        } catch (const std::exception& e) {
-          // The series is done: a resume starts from its result and only converts again.
-          save_series_result(result.retries + (scheduler.retries() - retries_in_series), e);
-          throw;
-        }
-        result.retries += scheduler.retries() - retries_in_series;
-        result.workers = scheduler.workers();
-        result.verification.fingerprints = scheduler.verification();
-        result.timing.tasks = scheduler.times();
+        block_text = convert(scheduler, progress);
         block_conversion_s = seconds_since(conversion_start);
       }
     }
-    result.terms = terms;
-    result.ranges = grid.size();
+    result_.terms = terms_;
+    result_.ranges = grid.size();
     const auto certify_start = std::chrono::steady_clock::now();
-    const bool certified = certify(result, *series, spec.digits, std::move(block_text));
-    result.timing.conversion_s = block_conversion_s + seconds_since(certify_start);
-    if (certified) break;
-    // The enclosure straddles a digit boundary: rare, and cured by more terms (Ziv's strategy).
-    if (attempt == 3 || terms > series->max_terms() / 4) {
-      throw SeriesError("could not certify " + std::to_string(*spec.digits) + " digits with " +
-                        std::to_string(terms) + " terms of " + result.series);
+    const bool certified = certify(result_, *series_, spec_.digits, std::move(block_text));
+    result_.timing.conversion_s = block_conversion_s + seconds_since(certify_start);
+    return certified;
+  }
+
+  void restore(Scheduler& scheduler) {
+    try {
+      scheduler.restore_ledger(io_.resume->ledger);
+      scheduler.restore(io_.resume->pieces);
+    } catch (const std::invalid_argument& e) {
+      throw SeriesError(std::string("the saved state does not fit the job: ") + e.what());
     }
-    log << "[pi-job] enclosure straddles a digit boundary; retrying with more terms" << std::endl;
-    terms = series->kind() == SeriesKind::slow ? terms * 4 : terms + terms / 8 + 4;
   }
-  const Estimate& best = result.estimates.best();
-  result.estimate_text =
-      truncated_decimal(best.value, std::min(result.correct_digits + 3, kMaxEstimateDigits));
-  if (io.events) {
-    publish_final_estimate(*io.events, *series, result);
-    state.last_event_id = io.events->last_id();
+
+  // The log line and the job event that open a run.
+  void announce(const Grid& grid, const Scheduler& scheduler) {
+    log_ << "[pi-job] " << result_.series << ": " << terms_ << " terms in " << grid.size() << " ranges on "
+         << executor_.ranks() << (executor_.ranks() == 1 ? " rank" : " ranks");
+    if (scheduler.ranges_done() > 0) log_ << ", resumed with " << scheduler.ranges_done() << " ranges done";
+    log_ << std::endl;
+    if (!io_.events) return;
+    io_.events->publish(event_kind::job,
+                        {{"series", result_.series},
+                         {"digits", spec_.digits ? nlohmann::json(*spec_.digits) : nlohmann::json(nullptr)},
+                         {"terms", terms_},
+                         {"ranges", grid.size()},
+                         {"ranges_done", scheduler.ranges_done()},
+                         {"ranks", executor_.ranks()},
+                         {"workers", executor_.workers()},
+                         {"resumes", state_.resumes},
+                         {"unit", unit_}});
   }
-  result.retries += retries_before;
-  result.elapsed_s = elapsed_before + seconds_since(start);
-  state.complete = true;
-  state.retries = result.retries;
-  state.elapsed_s = result.elapsed_s;
-  ++state.checkpoints;
-  result.final_state = std::move(state);
-  return result;
+
+  // The series on the executor's workers, with progress, live events and checkpoints on the way.
+  void run_series(Scheduler& scheduler, const Grid& grid, ProgressReporter& progress) {
+    const auto series_start = std::chrono::steady_clock::now();
+    const auto tick = [&] {
+      progress.update(scheduler.ranges_done(), scheduler.work_done());
+      progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+      live_.tick(scheduler, progress, grid.size());
+      if (checkpoints_.due()) checkpoints_.save_in_background(snapshot(scheduler), "interval");
+    };
+    try {
+      executor_.run(scheduler, tick);
+    } catch (const std::exception& e) {
+      // The finished pieces are exact whatever stopped the run: keep them for a resume.
+      publish_notices(io_.events, scheduler, "failure");
+      checkpoints_.save_when_stopping(snapshot(scheduler), e);
+      throw;
+    }
+    result_.timing.series_wall_s = seconds_since(series_start);
+  }
+
+  // The final division and square root, from the series' result.
+  void final_steps(Scheduler& scheduler, const Grid& grid, std::uint64_t bits, FinalConstant& constant,
+                   ProgressReporter& progress) {
+    progress.set_phase("final division and square root");
+    const auto final_start = std::chrono::steady_clock::now();
+    constant.division_starts();
+    auto root = std::make_shared<const PartialResult>(scheduler.take_result());
+    state_.pieces = {FinishedPiece{0, grid.size(), root}};
+    state_.ledger = scheduler.ledger();
+    state_.ranges_done = grid.size();
+    try {
+      result_.estimates =
+          run_interruptible([series = series_, root, bits] { return series->estimate(*root, bits); });
+      constant.wait();
+    } catch (const Interrupted& stop) {
+      // The series is done: a resume starts from its result.
+      save_series_result(result_.retries + scheduler.retries(), stop);
+      throw;
+    }
+    result_.timing.final_steps_s = seconds_since(final_start);
+    if (io_.corrupt_final_value) {
+      make_wrong(result_.estimates.partial_sum.value);
+      if (result_.estimates.accelerated) make_wrong(result_.estimates.accelerated->value);
+    }
+  }
+
+  // BBP and the fingerprints: a value that fails them is no result (VerificationFailed).
+  void verify(Scheduler& scheduler, const Grid& grid) {
+    final_check_.verify(result_);
+    result_.verification.fingerprints = scheduler.verification();
+    if (result_.verification.failure.empty()) return;
+    result_.terms = terms_;
+    result_.ranges = grid.size();
+    result_.workers = scheduler.workers();
+    result_.retries += retries_before_ + scheduler.retries();
+    result_.elapsed_s = elapsed_before_ + seconds_since(start_);
+    result_.estimate_text = truncated_decimal(result_.estimates.best().value, 20);
+    throw VerificationFailed(std::move(result_));
+  }
+
+  // Fast series in digits mode: the decimals, converted in blocks by the workers (not certified yet).
+  std::optional<std::string> convert(Scheduler& scheduler, ProgressReporter& progress) {
+    const std::uint64_t retries_before_conversion = scheduler.retries();
+    std::optional<std::string> text;
+    try {
+      text = convert_in_blocks(scheduler, executor_, result_.estimates.best(), *spec_.digits, [&] {
+        progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+        publish_notices(io_.events, scheduler, "retry");
+      });
+    } catch (const std::exception& e) {
+      // The series is done: a resume starts from its result and only converts again.
+      save_series_result(result_.retries + (scheduler.retries() - retries_before_conversion), e);
+      throw;
+    }
+    result_.retries += scheduler.retries() - retries_before_conversion;
+    result_.workers = scheduler.workers();
+    result_.verification.fingerprints = scheduler.verification();
+    result_.timing.tasks = scheduler.times();
+    return text;
+  }
+
+  // The enclosure straddles a digit boundary: rare, and cured by more terms (Ziv's strategy).
+  void more_terms(int attempt) {
+    if (attempt == 3 || terms_ > series_->max_terms() / 4) {
+      throw SeriesError("could not certify " + std::to_string(*spec_.digits) + " digits with " +
+                        std::to_string(terms_) + " terms of " + result_.series);
+    }
+    log_ << "[pi-job] enclosure straddles a digit boundary; retrying with more terms" << std::endl;
+    terms_ = series_->kind() == SeriesKind::slow ? terms_ * 4 : terms_ + terms_ / 8 + 4;
+  }
+
+  RunResult finish() {
+    const Estimate& best = result_.estimates.best();
+    result_.estimate_text =
+        truncated_decimal(best.value, std::min(result_.correct_digits + 3, kMaxEstimateDigits));
+    if (io_.events) {
+      publish_final_estimate(*io_.events, *series_, result_);
+      state_.last_event_id = io_.events->last_id();
+    }
+    result_.retries += retries_before_;
+    result_.elapsed_s = elapsed_before_ + seconds_since(start_);
+    state_.complete = true;
+    state_.retries = result_.retries;
+    state_.elapsed_s = result_.elapsed_s;
+    ++state_.checkpoints;
+    result_.final_state = std::move(state_);
+    return std::move(result_);
+  }
+
+  // The state a checkpoint during the series holds.
+  JobState snapshot(const Scheduler& scheduler) {
+    state_.pieces = scheduler.finished_pieces();
+    state_.ledger = scheduler.ledger();
+    state_.ranges_done = scheduler.ranges_done();
+    state_.retries = retries_before_ + result_.retries + scheduler.retries();
+    state_.elapsed_s = elapsed_before_ + seconds_since(start_);
+    ++state_.checkpoints;
+    if (io_.events) state_.last_event_id = io_.events->last_id() + 1;  // the checkpoint's own event
+    return state_;
+  }
+
+  // When a stop comes after the series: the checkpoint holds its result (state_.pieces), and a resume starts
+  // from there. `retries`: this run's so far.
+  void save_series_result(std::uint64_t retries, const std::exception& why) {
+    state_.retries = retries_before_ + retries;
+    state_.elapsed_s = elapsed_before_ + seconds_since(start_);
+    ++state_.checkpoints;
+    if (io_.events) state_.last_event_id = io_.events->last_id() + 1;
+    checkpoints_.save_when_stopping(state_, why);
+  }
+
+  const JobSpec& spec_;
+  Executor& executor_;
+  std::ostream& log_;
+  JobIo io_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  // Shared, so that a computation abandoned on a stop signal (run_interruptible) keeps it alive.
+  const std::shared_ptr<const Series> series_;
+  std::uint64_t terms_;
+  RunResult result_;
+  JobState state_;
+  const double elapsed_before_;
+  const std::uint64_t retries_before_;
+  // The BBP digits the final value will be compared with: in digits mode their position is known now, and
+  // they are computed on a thread of their own while the series runs.
+  const FinalVerification final_check_;
+  Checkpointing checkpoints_;
+  LiveEvents live_;
+  const std::string unit_;
+};
+
+}  // namespace
+
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io) {
+  return JobRun(spec, executor, log, io).run();
 }
 
 }  // namespace pi

@@ -86,7 +86,7 @@ double Scheduler::predicted_seconds(const Task& task) const {
 }
 
 std::optional<Task> Scheduler::next_evaluation() {
-  // Leaves a restored piece covers are done already.
+  // The grid ranges a restored piece covers are done already.
   for (auto it = restored_.begin(); it != restored_.end() && it->first <= frontier_;
        it = restored_.erase(it)) {
     frontier_ = std::max(frontier_, it->second);

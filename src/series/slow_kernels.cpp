@@ -83,7 +83,8 @@ void run_lanes(Lanes& lanes, const std::array<double, kLanes>& sign, std::uint64
   }
   for (int v = 0; v < kVectors; ++v) {
     for (int w = 0; w < kVectorWidth; ++w) {
-      const auto li = static_cast<std::size_t>(v * kVectorWidth + w);
+      const int l = v * kVectorWidth + w;
+      const auto li = static_cast<std::size_t>(l);
       lanes.sum[li] = s[v][w];
       lanes.carry[li] = c[v][w];
     }

@@ -75,7 +75,7 @@ struct Sim {
 
 TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
   for (const char* name : {"chudnovsky", "machin", "leibniz"}) {
-    const std::uint64_t terms = std::string(name) == "leibniz" ? (kSlowLeafTerms * 5 + 77) : 20011;
+    const std::uint64_t terms = std::string(name) == "leibniz" ? (kSlowRangeTerms * 5 + 77) : 20011;
     const auto series = make_series(name);
     const PartialResult direct =
         series->kind() == SeriesKind::fast ? series->evaluate({0, terms}, true) : PartialResult{};
@@ -100,7 +100,7 @@ TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
 
 TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
   for (const char* name : {"chudnovsky", "leibniz"}) {
-    const std::uint64_t terms = std::string(name) == "leibniz" ? (kSlowLeafTerms * 17 + 5) : 40009;
+    const std::uint64_t terms = std::string(name) == "leibniz" ? (kSlowRangeTerms * 17 + 5) : 40009;
     SchedulerConfig small;
     small.max_assignment_ranges = 4;  // many tasks, so that a stop leaves pieces and merges in flight
     Sim whole(name, terms, 3);
@@ -220,7 +220,7 @@ TEST(Scheduler, FastSeriesAssignmentsAreAlignedNodesOfTheMergeTree) {
 TEST(Scheduler, AssignmentsShrinkNearTheEnd) {
   SchedulerConfig config;
   config.assignment_seconds = 1000;  // the rate alone would hand out everything at once
-  Sim sim("basel", kSlowLeafTerms * 64, 2, config);
+  Sim sim("basel", kSlowRangeTerms * 64, 2, config);
   auto t = sim.scheduler.assign(0, sim.now);
   sim.scheduler.complete(0, t->id, PartialResult{t->range, {BigInt(0)}}, 1e-3);
   std::vector<std::uint64_t> sizes;
@@ -265,7 +265,7 @@ TEST(Scheduler, ShortTasksGetMoreQueuedBehindThemAndTheyMoveOnWhenTheWorkerIsLos
   SchedulerConfig config;
   config.max_assignment_ranges = 1;
   config.first_deadline_s = 5;
-  Sim sim("leibniz", kSlowLeafTerms * 8, 2, config);
+  Sim sim("leibniz", kSlowRangeTerms * 8, 2, config);
   auto first = sim.scheduler.assign(0, sim.now);
   ASSERT_TRUE(first);
   EXPECT_FALSE(sim.scheduler.wants_another_task(0));  // nothing measured yet
@@ -298,10 +298,10 @@ TEST(Scheduler, ShortTasksGetMoreQueuedBehindThemAndTheyMoveOnWhenTheWorkerIsLos
   EXPECT_EQ(sim.scheduler.retries(), held.size());
   sim.run_shuffled(2, 5);
   EXPECT_EQ(sim.scheduler.ranges_done(), 8u);
-  EXPECT_EQ(sim.scheduler.take_result().range, (Range{0, kSlowLeafTerms * 8}));
+  EXPECT_EQ(sim.scheduler.take_result().range, (Range{0, kSlowRangeTerms * 8}));
 
   // Tasks of 200 ms: nothing is queued behind them.
-  Sim slow("leibniz", kSlowLeafTerms * 8, 2, config);
+  Sim slow("leibniz", kSlowRangeTerms * 8, 2, config);
   auto t = slow.scheduler.assign(0, slow.now);
   ASSERT_TRUE(t);
   EXPECT_TRUE(slow.scheduler.complete(0, t->id, execute_task(*slow.series, *t), 0.2));
@@ -367,7 +367,7 @@ TEST(Scheduler, RangeThatKeepsFailingIsPoisonedAndNamed) {
   SchedulerConfig config;
   config.max_range_failures = 3;
   config.max_worker_failures = 100;
-  Sim sim("leibniz", kSlowLeafTerms * 3, 2, config);
+  Sim sim("leibniz", kSlowRangeTerms * 3, 2, config);
   auto t = sim.scheduler.assign(0, sim.now);
   ASSERT_TRUE(t);
   sim.scheduler.fail(0, t->id, "boom");
@@ -387,7 +387,7 @@ TEST(Scheduler, WorkerThatFailsRepeatedlyGetsNoMoreWork) {
   SchedulerConfig config;
   config.max_range_failures = 100;
   config.max_worker_failures = 2;
-  Sim sim("leibniz", kSlowLeafTerms * 8, 2, config);
+  Sim sim("leibniz", kSlowRangeTerms * 8, 2, config);
   for (int i = 0; i < 2; ++i) {
     auto t = sim.scheduler.assign(0, sim.now);
     ASSERT_TRUE(t);
@@ -444,7 +444,7 @@ TEST(Scheduler, WithoutFingerprintsTheDamageWouldStay) {
 // compared; a damaged sum is outvoted by a third run, counted against its worker, and never reaches the
 // prefix.
 TEST(Scheduler, SlowSeriesDuplicatesOutvoteADamagedSum) {
-  const std::uint64_t terms = kSlowLeafTerms * 40 + 5;
+  const std::uint64_t terms = kSlowRangeTerms * 40 + 5;
   Sim clean("leibniz", terms, 3);
   clean.run_shuffled(3, 8);
   ASSERT_TRUE(clean.scheduler.finished());
