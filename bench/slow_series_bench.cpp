@@ -122,11 +122,19 @@ void BM_SlowSeries(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_SlowSeries<kLeibniz>)->Name("leibniz")->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SlowSeries<kLeibniz>)
+    ->Name("leibniz")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SlowSeries<kNilakantha>)
     ->Name("nilakantha")
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SlowSeries<kBasel>)->Name("basel")->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SlowSeries<kBasel>)
+    ->Name("basel")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

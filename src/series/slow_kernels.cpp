@@ -12,8 +12,8 @@ namespace pi {
 namespace {
 
 // Each term kind keeps one double of state per lane, advanced by a fixed step; the value is computed from it
-// in exactly one way so every lane does the same IEEE operations whatever the vector width. `value` is written
-// once for a double and for a vector of them.
+// in exactly one way so every lane does the same IEEE operations whatever the vector width. `value` is
+// written once for a double and for a vector of them.
 struct Leibniz {
   static double start(std::uint64_t k) { return 2.0 * static_cast<double>(k) + 1.0; }
   static constexpr double step = 2.0 * kLanes;

@@ -81,7 +81,6 @@ TEST(SlowKernel, CompensatedSumBeatsNaiveAgainstExactSum) {
   mpfr_clears(exact, term, fixed, nullptr);
 }
 
-
 // The vector kernel does, lane by lane, exactly the IEEE operations of this scalar loop (lane l sums the
 // terms k = begin + l, begin + l + 16, ... in order, with Kahan's compensation), whatever the vector width
 // it was compiled for: the sums agree bit for bit, partial last rounds included.
@@ -120,8 +119,7 @@ TEST(SlowKernel, EqualsTheScalarLanesBitForBit) {
         expected += s_fixed - c_fixed;
       }
       const BigInt got = sum_range_fixed(t, r);
-      EXPECT_EQ(got, expected)
-          << static_cast<int>(t) << " [" << r.begin << ", " << r.end << ")";
+      EXPECT_EQ(got, expected) << static_cast<int>(t) << " [" << r.begin << ", " << r.end << ")";
     }
   }
 }
