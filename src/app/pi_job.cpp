@@ -2,7 +2,6 @@
 // other ranks work; alone (or with one rank) the process does everything itself.
 // Exit codes: app/exit_codes.hpp, where every exception that ends a job is mapped to one.
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -163,8 +162,17 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
   const pi::JobPlan& plan = decided.plan;
   std::unique_ptr<LiveOutputs>& live = decided.live;
   std::optional<pi::EventFeed> feed;
-  const auto notice = [&feed](const std::string& level, const std::string& text) {
-    if (feed) feed->publish(pi::event_kind::notice, {{"level", level}, {"text", text}});
+  // What ended the run early: its line, its notice, the done event (`done_summary`, when there is one) and
+  // the exit code.
+  const auto ended = [&](const std::exception_ptr& error, const nlohmann::json* done_summary) {
+    const pi::Ending ending = pi::ending_of(error, options.out_dir, launcher_rank().has_value());
+    std::cerr << "pi-job: " << ending.line << std::endl;
+    if (feed && !ending.notice_level.empty()) {
+      feed->publish(pi::event_kind::notice, {{"level", ending.notice_level}, {"text", ending.notice_text}});
+    }
+    if (feed && done_summary) feed->publish(pi::event_kind::done, *done_summary);
+    if (live) live->finish(0);
+    return ending.code;
   };
   try {
     if (live->any()) feed.emplace(*live, first_event_id(plan) - 1);
@@ -190,22 +198,14 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     report_done(result, options.out_dir);
     live->finish(options.linger_s);
     return pi::kExitDone;
+  } catch (const pi::VerificationFailed& e) {
+    // Not a result: no pi.txt and no result.h5, the report in summary.json and on the page; the last
+    // checkpoint stays as it was.
+    const nlohmann::json summary = pi::summary_json(e.result);
+    pi::write_outputs(options.out_dir, pi::RunResult{}, summary.dump(2) + "\n");
+    return ended(std::current_exception(), &summary);
   } catch (...) {
-    const std::exception_ptr error = std::current_exception();
-    try {
-      std::rethrow_exception(error);
-    } catch (const pi::VerificationFailed& e) {
-      // Not a result: no pi.txt and no result.h5; the report goes to summary.json and to the page.
-      const nlohmann::json summary = pi::summary_json(e.result);
-      pi::write_outputs(options.out_dir, pi::RunResult{}, summary.dump(2) + "\n");
-      if (feed) feed->publish(pi::event_kind::done, summary);
-    } catch (...) {
-    }
-    const pi::Ending ending = pi::ending_of(error, options.out_dir, launcher_rank().has_value());
-    std::cerr << "pi-job: " << ending.line << std::endl;
-    if (!ending.notice_level.empty()) notice(ending.notice_level, ending.notice_text);
-    if (live) live->finish(0);
-    return ending.code;
+    return ended(std::current_exception(), nullptr);
   }
 }
 

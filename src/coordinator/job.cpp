@@ -369,21 +369,23 @@ class JobRun {
     state_.pieces = scheduler.finished_pieces();
     state_.ledger = scheduler.ledger();
     state_.ranges_done = scheduler.ranges_done();
-    state_.retries = retries_before_ + result_.retries + scheduler.retries();
-    state_.elapsed_s = elapsed_before_ + seconds_since(start_);
-    ++state_.checkpoints;
-    if (io_.events) state_.last_event_id = io_.events->last_id() + 1;  // the checkpoint's own event
+    stamp_checkpoint(result_.retries + scheduler.retries());
     return state_;
   }
 
   // When a stop comes after the series: the checkpoint holds its result (state_.pieces), and a resume starts
   // from there. `retries`: this run's so far.
   void save_series_result(std::uint64_t retries, const std::exception& why) {
+    stamp_checkpoint(retries);
+    checkpoints_.save_when_stopping(state_, why);
+  }
+
+  // The counters of the checkpoint about to be written, with `retries` of this run so far.
+  void stamp_checkpoint(std::uint64_t retries) {
     state_.retries = retries_before_ + retries;
     state_.elapsed_s = elapsed_before_ + seconds_since(start_);
     ++state_.checkpoints;
-    if (io_.events) state_.last_event_id = io_.events->last_id() + 1;
-    checkpoints_.save_when_stopping(state_, why);
+    if (io_.events) state_.last_event_id = io_.events->last_id() + 1;  // the checkpoint's own event
   }
 
   const JobSpec& spec_;

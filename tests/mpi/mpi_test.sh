@@ -42,7 +42,6 @@ run() {
   echo $? >"$tmp/$name.rc"
 }
 
-
 # The reference digits, from MPFR's AGM.
 "$mpfr_digits" 100003 >"$tmp/mpfr-100003.txt"
 fast=(--series chudnovsky --digits 100003)
