@@ -4,9 +4,33 @@ find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(cpptoml REQUIRED)  # job files: TOML 0.5 (underscores, hex, multi-line strings)
 find_package(Threads REQUIRED)
+# Which MPI: the default one (the mpicc on the PATH), or one named by PI_MPI. Debian installs every MPI's
+# compiler wrappers, launcher and HDF5 side by side with the MPI's name as suffix (mpicxx.mpich,
+# mpiexec.mpich, h5pcc.mpich; .openmpi likewise), and one build uses one of them throughout: an HDF5 built for
+# another MPI would load a second MPI library into the process.
+set(PI_MPI "" CACHE STRING "MPI to build with: empty for the default, or openmpi / mpich (Debian's suffixed wrappers)")
+if(PI_MPI)
+  if(NOT PI_MPI MATCHES "^(openmpi|mpich)$")
+    message(FATAL_ERROR "PI_MPI=${PI_MPI}: not an MPI this project knows; use openmpi or mpich (or leave it empty)")
+  endif()
+  find_program(MPI_C_COMPILER mpicc.${PI_MPI} REQUIRED)
+  find_program(MPI_CXX_COMPILER mpicxx.${PI_MPI} REQUIRED)
+  find_program(MPIEXEC_EXECUTABLE mpiexec.${PI_MPI} REQUIRED)
+  find_program(HDF5_C_COMPILER_EXECUTABLE h5pcc.${PI_MPI} REQUIRED)
+endif()
+set(MPI_DETERMINE_LIBRARY_VERSION TRUE)
 find_package(MPI 3.1 REQUIRED COMPONENTS C CXX)
-# Debian's HDF5 is the Open MPI build; its headers include mpi.h.
+# Debian's HDF5 is built for an MPI (the default one, or PI_MPI's); its headers include mpi.h.
 find_package(HDF5 1.10.7 REQUIRED COMPONENTS C)
+# The flavour the build uses, for --version and the tests' launcher (tests/support/launcher.sh).
+if(MPI_C_LIBRARY_VERSION_STRING MATCHES "MPICH|MVAPICH|Intel")
+  set(PI_MPI_FAMILY mpich)
+elseif(MPI_C_LIBRARY_VERSION_STRING MATCHES "Open MPI")
+  set(PI_MPI_FAMILY openmpi)
+else()
+  set(PI_MPI_FAMILY other)
+endif()
+message(STATUS "MPI: ${PI_MPI_FAMILY} (${MPIEXEC_EXECUTABLE}); HDF5: ${HDF5_INCLUDE_DIRS}")
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(GMP REQUIRED IMPORTED_TARGET gmp)
 pkg_check_modules(MPFR REQUIRED IMPORTED_TARGET mpfr)

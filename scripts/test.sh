@@ -9,3 +9,7 @@ ctest --preset release -j "$(nproc)"
 cmake --preset asan >/dev/null
 cmake --build build/asan
 ctest --preset asan -j "$(nproc)" -LE long
+# The MPI cases again under MPICH (docs/mpi.md): pi-job built against MPICH and its HDF5.
+cmake --preset mpich >/dev/null
+cmake --build build/mpich
+ctest --preset mpich

@@ -88,16 +88,6 @@ Calibration calibrate_for(const Series& series, std::uint64_t terms) {
 
 }  // namespace
 
-LaunchedRanks launched_ranks() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"}) {
-    if (const char* v = std::getenv(var)) {
-      const int n = std::atoi(v);
-      if (n >= 1) return LaunchedRanks{n, var};
-    }
-  }
-  return LaunchedRanks{};
-}
-
 std::string dry_run_report(const JobOptions& options, const LaunchedRanks& launched) {
   std::ostringstream out;
   JobSpec spec = options.spec;

@@ -4,17 +4,10 @@
 
 #include <string>
 
+#include "app/launcher.hpp"
 #include "app/options.hpp"
 
 namespace pi {
-
-// The ranks the launcher started (mpirun, srun) from its environment, and the variable that said so; 1 and ""
-// alone.
-struct LaunchedRanks {
-  int ranks = 1;
-  std::string from;
-};
-LaunchedRanks launched_ranks();
 
 // The plan as text. Reads the checkpoint a resume would start from, writes nothing. Throws ConfigError and
 // CheckpointError like a run would.

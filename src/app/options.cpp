@@ -146,6 +146,11 @@ std::string job_library_versions() {
   MPI_Get_library_version(mpi, &length);  // allowed before MPI_Init
   std::string line(mpi, static_cast<std::size_t>(std::max(length, 0)));
   line = line.substr(0, line.find_first_of("\n,"));
+  // Open MPI: "Open MPI v4.1.4"; MPICH: "MPICH Version:\t4.0.2".
+  std::replace(line.begin(), line.end(), '\t', ' ');
+  if (const auto v = line.find("Version: "); v != std::string::npos) line.erase(v, 9);
+  line.erase(std::unique(line.begin(), line.end(), [](char a, char b) { return a == ' ' && b == ' '; }),
+             line.end());
   return text + "  MPI: " + line + "\n";
 }
 

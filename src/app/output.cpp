@@ -1,6 +1,9 @@
 #include "app/output.hpp"
 
+#include <algorithm>
+
 #include "checkpoint/durable.hpp"
+#include "coordinator/usage.hpp"
 #include "series/decimal.hpp"
 
 namespace pi {
@@ -17,6 +20,24 @@ nlohmann::json workers_json(const RunResult& r) {
   nlohmann::json list = nlohmann::json::array();
   for (const WorkerStats& w : r.workers) list.push_back(worker_json(w));
   return list;
+}
+
+// Rank 0's own usage, and how much of the traffic between ranks went through it (all of it today: the
+// workers send each other nothing).
+nlohmann::json coordinator_json(const RunResult& r) {
+  RankUsage u = own_usage();
+  u.pieces_held = r.final_state.pieces.size();
+  nlohmann::json j = {{"peak_rss_bytes", u.peak_rss_bytes},
+                      {"bytes_sent", u.bytes_sent},
+                      {"bytes_received", u.bytes_received},
+                      {"pieces_held", u.pieces_held}};
+  std::uint64_t between = u.bytes_sent;
+  for (const WorkerStats& w : r.workers) between += w.usage.bytes_sent;
+  const std::uint64_t through = u.bytes_sent + u.bytes_received;
+  j["bytes_between_ranks"] = between;
+  j["share_through_rank_0"] =
+      between > 0 ? std::min(1.0, static_cast<double>(through) / static_cast<double>(between)) : 0.0;
+  return j;
 }
 
 nlohmann::json timing_json(const Timing& t) {
@@ -82,6 +103,7 @@ nlohmann::json summary_json(const RunResult& r) {
                       {"retries", r.retries},
                       {"resumes", r.resumes},
                       {"workers", workers_json(r)},
+                      {"coordinator", coordinator_json(r)},
                       {"timing", timing_json(r.timing)},
                       {"verification", verification_json(r)},
                       {"status", r.verification.failure.empty() ? "complete" : "failed verification"}};

@@ -12,6 +12,7 @@
 
 #include "app/dry_run.hpp"
 #include "app/exit_codes.hpp"
+#include "app/launcher.hpp"
 #include "app/options.hpp"
 #include "app/output.hpp"
 #include "app/resume.hpp"
@@ -26,15 +27,6 @@
 #include "series/bigint.hpp"
 
 namespace {
-
-// The rank an MPI launcher gave this process, read before MPI_Init so that a user's mistake is reported
-// once (by rank 0) without starting MPI; nullopt when no launcher started it.
-std::optional<int> launcher_rank() {
-  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
-    if (const char* v = std::getenv(var)) return std::atoi(v);
-  }
-  return std::nullopt;
-}
 
 // Seconds rank 0 and the workers give MPI_Finalize before ending without it.
 constexpr double kFinalizeTimeout = 10.0;
@@ -106,7 +98,7 @@ bool restore_outputs(const std::filesystem::path& dir, bool digits_mode) {
 // What refused a job before it ran (a user's mistake, a port taken, a checkpoint that fails validation, or
 // anything else), said on one line; returns the exit code.
 int refused(const std::exception_ptr& error, const std::filesystem::path& out_dir) {
-  const pi::Ending ending = pi::ending_of(error, out_dir, launcher_rank().has_value());
+  const pi::Ending ending = pi::ending_of(error, out_dir, pi::launcher_rank().has_value());
   std::cerr << "pi-job: " << ending.line << std::endl;
   return ending.code;
 }
@@ -165,7 +157,7 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
   // What ended the run early: its line, its notice, the done event (`done_summary`, when there is one) and
   // the exit code.
   const auto ended = [&](const std::exception_ptr& error, const nlohmann::json* done_summary) {
-    const pi::Ending ending = pi::ending_of(error, options.out_dir, launcher_rank().has_value());
+    const pi::Ending ending = pi::ending_of(error, options.out_dir, pi::launcher_rank().has_value());
     std::cerr << "pi-job: " << ending.line << std::endl;
     if (feed && !ending.notice_level.empty()) {
       feed->publish(pi::event_kind::notice, {{"level", ending.notice_level}, {"text", ending.notice_text}});
@@ -239,7 +231,7 @@ int main(int argc, char** argv) {
   pi::install_stop_handlers();  // first: a stop that comes during start-up is kept, not fatal
   pi::widen_exponent_range();
   pi::keep_freed_memory();
-  const std::optional<int> rank_hint = launcher_rank();
+  const std::optional<int> rank_hint = pi::launcher_rank();
   const bool speaks = rank_hint.value_or(0) == 0;
   pi::JobOptions options;
   try {
@@ -306,8 +298,7 @@ int main(int argc, char** argv) {
       // complete and says so in summary.json); with --enable-recovery it goes on to the end, which it would
       // otherwise never reach while a stopped or hung rank lives. A hung rank elsewhere ends itself in time
       // (TaskWatchdog); without recovery mode MPI_Abort ends it at once, the one way left.
-      const char* recovery = std::getenv("OMPI_MCA_orte_enable_recovery");
-      const bool recovering = recovery != nullptr && std::string(recovery) == "1";
+      const bool recovering = pi::launcher_keeps_ranks_after_a_loss();
       const std::vector<int> elsewhere = executor.end_lost_ranks();
       if (!recovering && !elsewhere.empty()) MPI_Abort(MPI_COMM_WORLD, code);
       if (!recovering) {

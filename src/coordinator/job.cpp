@@ -29,7 +29,11 @@ nlohmann::json worker_json(const WorkerStats& w) {
           {"timeouts", w.timeouts},
           {"discarded", w.discarded},
           {"mismatches", w.mismatches},
-          {"retired", w.retired}};
+          {"retired", w.retired},
+          {"peak_rss_bytes", w.usage.peak_rss_bytes},
+          {"bytes_sent", w.usage.bytes_sent},
+          {"bytes_received", w.usage.bytes_received},
+          {"pieces_held", w.usage.pieces_held}};
 }
 
 namespace {

@@ -17,6 +17,7 @@
 
 #include "coordinator/grid.hpp"
 #include "coordinator/task.hpp"
+#include "coordinator/usage.hpp"
 
 namespace pi {
 
@@ -56,6 +57,7 @@ struct WorkerStats {
   int mismatches = 0;              // results that failed their check (counted in failures too)
   bool duplicated = false;         // one of its slow-series ranges was computed again by another worker
   bool retired = false;            // failed too often: no more work
+  RankUsage usage;                 // as the worker last reported it (with its last result)
 };
 
 // Compute time by kind of task, summed over workers (inline merges on the coordinator included).

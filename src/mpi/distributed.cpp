@@ -77,6 +77,7 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
     case Tag::result: {
       ResultMessage r = decode_result(message.body);
       message.body = Bytes();
+      scheduler.workers()[static_cast<std::size_t>(w)].usage = r.usage;
       const std::uint64_t refused = scheduler.verification().mismatches;
       scheduler.complete(w, r.task_id, std::move(r.output), r.compute_s);  // throws PoisonedRange
       if (scheduler.verification().mismatches != refused)
@@ -306,7 +307,8 @@ void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
         faults.corrupt(task, out);  // before: the worker itself believes the damaged integer
         seal(out, task);
       }
-      outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), out));
+      // A worker keeps nothing between tasks: every result goes to rank 0 (pieces_held 0).
+      outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), out, own_usage()));
     } catch (const std::exception& e) {
       outbox.send(0, Tag::failed, encode_failure(task.id, e.what()));
     }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "coordinator/usage.hpp"
 #include "mpi/error.hpp"
 
 namespace pi {
@@ -59,6 +60,7 @@ void Outbox::send(int dest, Tag tag, Bytes message) {
   check_mpi(MPI_Isend(p.buffer.data(), static_cast<int>(p.buffer.size() / kBlock), mpi_.block(), dest,
                       static_cast<int>(tag), MPI_COMM_WORLD, &p.request),
             "MPI_Isend");
+  count_sent(p.buffer.size());
   progress();
 }
 
@@ -92,6 +94,7 @@ std::optional<Incoming> poll(const MpiRuntime& mpi, int source) {
   check_mpi(MPI_Recv(in.body.data(), blocks, mpi.block(), status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE),
             "MPI_Recv");
+  count_received(in.body.size());
   return in;
 }
 

@@ -190,7 +190,7 @@ Task decode_task(const Bytes& message) {
   return t;
 }
 
-Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& out) {
+Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& out, const RankUsage& usage) {
   Writer w;
   w.u64(task_id);
   w.f64(compute_s);
@@ -198,6 +198,8 @@ Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& o
   w.str(out.digits);
   w.u64(out.residues.size());
   for (std::uint64_t r : out.residues) w.u64(r);
+  for (std::uint64_t v : {usage.peak_rss_bytes, usage.bytes_sent, usage.bytes_received, usage.pieces_held})
+    w.u64(v);
   return std::move(w).finish();
 }
 
@@ -212,6 +214,10 @@ ResultMessage decode_result(const Bytes& message) {
   if (residues > kMaxPrimes * (m.output.result.values.size() + 1))
     throw WireError("result with " + std::to_string(residues) + " residues");
   for (std::uint64_t i = 0; i < residues; ++i) m.output.residues.push_back(r.u64());
+  m.usage.peak_rss_bytes = r.u64();
+  m.usage.bytes_sent = r.u64();
+  m.usage.bytes_received = r.u64();
+  m.usage.pieces_held = r.u64();
   return m;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "coordinator/task.hpp"
+#include "coordinator/usage.hpp"
 
 namespace pi {
 
@@ -63,6 +64,7 @@ struct ResultMessage {
   std::uint64_t task_id;
   double compute_s;
   TaskOutput output;
+  RankUsage usage;  // the worker's, as it sent the result (this message's own bytes not yet counted)
 };
 struct FailureMessage {
   std::uint64_t task_id;
@@ -71,7 +73,8 @@ struct FailureMessage {
 
 Bytes encode_task(const Task& task);
 Task decode_task(const Bytes& message);
-Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& output);
+Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& output,
+                    const RankUsage& usage = {});
 ResultMessage decode_result(const Bytes& message);
 Bytes encode_failure(std::uint64_t task_id, const std::string& why);
 FailureMessage decode_failure(const Bytes& message);

@@ -70,12 +70,17 @@ TEST(Wire, ResultFailureAndTextRoundTrip) {
   out.result = partial(5, 9, {"99999999999999999999999999", "-42"});
   out.digits = "14159";
   out.residues = {3, 1, 4};
-  const ResultMessage r = decode_result(encode_result(99, 1.25, out));
+  const RankUsage usage{1234567890123, 42, 7, 3};
+  const ResultMessage r = decode_result(encode_result(99, 1.25, out, usage));
   EXPECT_EQ(r.task_id, 99u);
   EXPECT_EQ(r.compute_s, 1.25);
   EXPECT_EQ(r.output.result, out.result);
   EXPECT_EQ(r.output.digits, out.digits);
   EXPECT_EQ(r.output.residues, out.residues);
+  EXPECT_EQ(r.usage.peak_rss_bytes, 1234567890123u);
+  EXPECT_EQ(r.usage.bytes_sent, 42u);
+  EXPECT_EQ(r.usage.bytes_received, 7u);
+  EXPECT_EQ(r.usage.pieces_held, 3u);
 
   const FailureMessage f = decode_failure(encode_failure(7, "bad_alloc in merge"));
   EXPECT_EQ(f.task_id, 7u);

@@ -1,6 +1,6 @@
 # Shared by the shell tests: sourced, not run. Counts checks, says which failed, and gives the comparisons
 # the tests assert with. A test ends with `finish`.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+source "$(dirname "${BASH_SOURCE[0]}")/launcher.sh"
 failures=0
 pass=0
 exec 7>&1  # the test's own output, for reports from calls whose output goes to a log (bounded)
