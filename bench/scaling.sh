@@ -7,23 +7,18 @@
 #   bench/scaling.sh [PI_JOB] [RUNS] -- [pi-job options]
 #   bench/scaling.sh build/release/src/pi-job 5 -- --series chudnovsky --digits 10000000
 set -euo pipefail
-job=${1:-build/release/src/pi-job}
-runs=${2:-5}
-shift 2 || true
-[[ ${1:-} == -- ]] && shift
-opts=("$@")
-[[ ${#opts[@]} -gt 0 ]] || opts=(--series chudnovsky --digits 10000000)
-extra=()
-[[ $(id -u) == 0 ]] && extra+=(--allow-run-as-root)
-nproc_=$(nproc)
-[[ $nproc_ -lt 3 ]] && extra+=(--oversubscribe)
+source "$(dirname "$0")/common.sh"
+bench_args 2 "$@"
+job=${positional[0]:-build/release/src/pi-job}
+runs=${positional[1]:-5}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for i in $(seq "$runs"); do
   for n in 2 3; do
     rm -rf "$out/$n"
     start=$(date +%s.%N)
-    mpirun "${extra[@]}" -n "$n" "$job" "${opts[@]}" --out "$out/$n" >"$out/log" 2>&1 ||
+    mpi_launch "$n"
+    "${launch[@]}" "$job" "${opts[@]}" --out "$out/$n" >"$out/log" 2>&1 ||
       { cat "$out/log"; exit 1; }
     end=$(date +%s.%N)
     python3 - "$n" "$start" "$end" "$out/$n/summary.json" >>"$out/runs" <<'PY'

@@ -7,19 +7,13 @@
 #   bench/verification.sh build/release/src/pi-job 3 3 -- --series chudnovsky --digits 10000000
 # RANKS 1 runs pi-job alone (no mpirun).
 set -euo pipefail
-job=${1:-build/release/src/pi-job}
-runs=${2:-3}
-ranks=${3:-3}
-shift 3 || true
-[[ ${1:-} == -- ]] && shift
-opts=("$@")
-[[ ${#opts[@]} -gt 0 ]] || opts=(--series chudnovsky --digits 10000000)
+source "$(dirname "$0")/common.sh"
+bench_args 3 "$@"
+job=${positional[0]:-build/release/src/pi-job}
+runs=${positional[1]:-3}
+ranks=${positional[2]:-3}
 launch=()
-if [[ $ranks -gt 1 ]]; then
-  launch=(mpirun -n "$ranks")
-  [[ $(id -u) == 0 ]] && launch+=(--allow-run-as-root)
-  [[ $(nproc) -lt $ranks ]] && launch+=(--oversubscribe)
-fi
+[[ $ranks -gt 1 ]] && mpi_launch "$ranks"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for i in $(seq "$runs"); do

@@ -78,12 +78,9 @@ void sample_ledger(const JobState& state, const std::filesystem::path& file, std
   for (std::size_t i = 0; i < k; ++i) {
     const FinishedPiece& e = state.ledger[order[i]];
     Task t;
-    t.kind = TaskKind::evaluate;
     t.first_range = e.first_range;
     t.end_range = e.end_range;
-    t.range = grid.span(e.first_range, e.end_range);
-    t.step = grid.step();
-    t.is_suffix = e.end_range == grid.size();
+    t.work = Evaluate{grid.span(e.first_range, e.end_range), grid.step(), e.end_range == grid.size()};
     if (execute_task(*series, t).values != e.result->values) {
       throw CheckpointError(file.string() + ": the saved sum of " + describe(t) +
                             " differs from the same terms summed again (the file was altered or damaged); "

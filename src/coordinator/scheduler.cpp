@@ -53,21 +53,21 @@ Scheduler::Scheduler(const Series& series, const Grid& grid, SchedulerConfig con
 
 double Scheduler::task_work(const Task& task) const {
   // A product counts nothing on its own: its merge counts once it is put together.
-  if (task.kind == TaskKind::digits || task.kind == TaskKind::product) return 0;
+  if (task.kind() == TaskKind::digits || task.kind() == TaskKind::product) return 0;
   const double terms = static_cast<double>(grid_.span(task.first_range, task.end_range).size());
-  if (series_.kind() == SeriesKind::slow) return task.kind == TaskKind::evaluate ? terms : 0.0;
+  if (series_.kind() == SeriesKind::slow) return task.kind() == TaskKind::evaluate ? terms : 0.0;
   // Fast series: the grid ranges are half of the work, the merges above them 30%, spread evenly over the
   // levels.
   const double levels = std::max(1.0, std::log2(static_cast<double>(grid_.size())));
   const double digits = terms * series_.digits_per_term();
-  if (task.kind == TaskKind::merge) return digits * 0.3 / levels;
+  if (task.kind() == TaskKind::merge) return digits * 0.3 / levels;
   return digits * (0.5 + 0.3 * std::log2(static_cast<double>(task.end_range - task.first_range)) / levels);
 }
 
 namespace {
 
 // A product's cost in merge cost units: a merge's products together touch about 4/3 of its operands' bits.
-double product_cost(const Task& part) {
+double product_cost(const Product& part) {
   const double a = static_cast<double>(mpz_sizeinbase(raw(part.left->values.at(part.factor_left)), 2));
   const double b =
       static_cast<double>(mpz_sizeinbase(raw(part.right->values.at(part.factor_right)), 2)) / part.slices;
@@ -77,12 +77,13 @@ double product_cost(const Task& part) {
 }  // namespace
 
 double Scheduler::predicted_seconds(const Task& task) const {
-  if (task.kind == TaskKind::product) return merge_rate_ > 0 ? product_cost(task) / merge_rate_ : -1;
-  if (task.kind == TaskKind::digits) return static_cast<double>(task.digits_count) / kDigitsPerSecondFloor;
-  if (task.kind == TaskKind::merge) {
-    return merge_rate_ > 0 ? merge_cost(*task.left, *task.right) / merge_rate_ : -1;
-  }
-  return eval_rate_ > 0 ? static_cast<double>(task.range.size()) / eval_rate_ : -1;
+  if (const auto* product = std::get_if<Product>(&task.work))
+    return merge_rate_ > 0 ? product_cost(*product) / merge_rate_ : -1;
+  if (const auto* digits = std::get_if<Digits>(&task.work))
+    return static_cast<double>(digits->count) / kDigitsPerSecondFloor;
+  if (const auto* merge = std::get_if<Merge>(&task.work))
+    return merge_rate_ > 0 ? merge_cost(*merge->left, *merge->right) / merge_rate_ : -1;
+  return eval_rate_ > 0 ? static_cast<double>(task.as<Evaluate>().range.size()) / eval_rate_ : -1;
 }
 
 std::optional<Task> Scheduler::next_evaluation() {
@@ -111,12 +112,9 @@ std::optional<Task> Scheduler::next_evaluation() {
   }
   Task t;
   t.id = g_next_task_id++;
-  t.kind = TaskKind::evaluate;
   t.first_range = frontier_;
   t.end_range = frontier_ + ranges;
-  t.range = grid_.span(t.first_range, t.end_range);
-  t.step = grid_.step();
-  t.is_suffix = t.end_range == grid_.size();
+  t.work = Evaluate{grid_.span(t.first_range, t.end_range), grid_.step(), t.end_range == grid_.size()};
   frontier_ = t.end_range;
   return t;
 }
@@ -131,8 +129,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     const OpenTask& open = open_.at(*it);
     if (!open.failed_on.contains(w) || !another_worker(w, open.failed_on)) {
-      id = *it;
-      queue_.erase(it);
+      id = *it;  // transition() takes it off the queue
       break;
     }
   }
@@ -140,10 +137,10 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
     auto t = next_evaluation();
     if (!t) return std::nullopt;
     id = t->id;
-    open_.emplace(t->id, OpenTask{std::move(*t), 0, {}, {}, false});
+    open_.emplace(t->id, OpenTask(std::move(*t)));
   }
   OpenTask& open = open_.at(*id);
-  open.queued = false;
+  transition(*id, TaskState::processing);
   open.task.check_primes = verification_.primes;
   const double predicted = predicted_seconds(open.task);
   open.task.allowed_s = predicted < 0 ? config_.first_deadline_s
@@ -154,7 +151,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   in_flight_[wi].push_back(InFlight{
       *id,
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(open.task.allowed_s)),
-      predicted, open.task.kind == TaskKind::merge, false});
+      predicted, open.task.kind() == TaskKind::merge, false});
   return open.task;
 }
 
@@ -188,15 +185,24 @@ bool Scheduler::overdue(std::size_t wi) const {
                      [](const InFlight& f) { return f.overdue; });
 }
 
-void Scheduler::queue(std::uint64_t id, bool front) {
+void Scheduler::transition(std::uint64_t id, TaskState to, bool front) {
   OpenTask& open = open_.at(id);
-  if (open.queued) return;
-  open.queued = true;
-  if (front) {
-    queue_.push_front(id);
+  const TaskState from = open.state;
+  if (to == TaskState::queued) {
+    if (from == TaskState::queued) return;
+    if (front) {
+      queue_.push_front(id);
+    } else {
+      queue_.push_back(id);
+    }
+  } else if (to == TaskState::processing) {
+    if (from == TaskState::processing)
+      throw std::logic_error("Scheduler: " + describe(open.task) + " assigned twice");
+    if (from == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
   } else {
-    queue_.push_back(id);
+    throw std::logic_error("Scheduler: " + describe(open.task) + " released again");
   }
+  open.state = to;
 }
 
 bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double compute_s) {
@@ -212,13 +218,13 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   }
   PartialResult& result = output.result;
   std::string& digits = output.digits;
-  if (it->second.task.kind == TaskKind::product && result.values.size() != 1) {
+  if (it->second.task.kind() == TaskKind::product && result.values.size() != 1) {
     ++stats.failures;
     record_failure(w, it->second,
                    "rank " + std::to_string(stats.rank) + ": no product for " + describe(it->second.task));
     return false;
   }
-  if (it->second.task.kind == TaskKind::digits && digits.size() < it->second.task.digits_count) {
+  if (it->second.task.kind() == TaskKind::digits && digits.size() < it->second.task.as<Digits>().count) {
     ++stats.failures;
     record_failure(w, it->second,
                    "rank " + std::to_string(stats.rank) + ": " + std::to_string(digits.size()) +
@@ -235,35 +241,35 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     return false;
   }
   Task task = std::move(it->second.task);
-  if (it->second.queued) queue_.erase(std::find(queue_.begin(), queue_.end(), task_id));
+  if (it->second.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), task_id));
   open_.erase(it);
 
   work_done_ += task_work(task);
-  if (task.kind == TaskKind::digits) {
+  if (const auto* block = std::get_if<Digits>(&task.work)) {
     ++stats.digit_blocks;
     times_.digit_blocks_s += compute_s;
-    digit_blocks_.emplace(task.digits_first, std::move(digits));
+    digit_blocks_.emplace(block->first, std::move(digits));
     return true;
   }
-  if (task.kind == TaskKind::product) {
+  if (const auto* product = std::get_if<Product>(&task.work)) {
     ++stats.merges;
-    if (const auto sm = split_.find(task.parent); sm != split_.end())
+    if (const auto sm = split_.find(product->merge); sm != split_.end())
       times_.merges_by_level_s[merge_level(sm->second.merge)] += compute_s;
-    if (compute_s > 1e-4) smooth(merge_rate_, product_cost(task) / compute_s);
-    complete_part(task, std::move(result));
+    if (compute_s > 1e-4) smooth(merge_rate_, product_cost(*product) / compute_s);
+    complete_part(*product, std::move(result));
     return true;
   }
   if (!verification_.primes.empty()) keep_fingerprint(task.first_range, task.end_range, std::move(expected));
-  if (task.kind == TaskKind::evaluate) {
+  if (const auto* evaluate = std::get_if<Evaluate>(&task.work)) {
     ++stats.evaluations;
     times_.evaluations_s += compute_s;
-    if (compute_s > 1e-4) smooth(eval_rate_, static_cast<double>(task.range.size()) / compute_s);
+    if (compute_s > 1e-4) smooth(eval_rate_, static_cast<double>(evaluate->range.size()) / compute_s);
     if (duplicate_tasks_.contains(task.id)) {
       work_done_ -= task_work(task);  // counted once, when the range settles
       settle_duplicate(task.id, w, std::move(result));
       return true;
     }
-    stats.terms += task.range.size();
+    stats.terms += evaluate->range.size();
     if (wants_duplicate(task, w)) {
       start_duplicate(task, w, std::move(result));
       return true;
@@ -272,7 +278,8 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   } else {
     ++stats.merges;
     times_.merges_by_level_s[merge_level(task)] += compute_s;
-    if (compute_s > 1e-4) smooth(merge_rate_, merge_cost(*task.left, *task.right) / compute_s);
+    const Merge& merge = task.as<Merge>();
+    if (compute_s > 1e-4) smooth(merge_rate_, merge_cost(*merge.left, *merge.right) / compute_s);
   }
   add_piece(task.first_range, task.end_range, std::make_shared<const PartialResult>(std::move(result)));
   return true;
@@ -308,26 +315,24 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     std::shared_ptr<const PartialResult> other = std::move(sib->second.result);
     pieces_.erase(sib);
     Task merge;
-    merge.kind = TaskKind::merge;
-    merge.left = is_left ? result : other;
-    merge.right = is_left ? other : result;
+    merge.work = Merge{is_left ? result : other, is_left ? other : result};
+    const Merge& operands = merge.as<Merge>();
     merge.first_range = std::min(first, sibling_first);
     merge.end_range = merge.first_range + 2 * size;
-    merge.range = grid_.span(merge.first_range, merge.end_range);
-    if (bits_of(*merge.left) + bits_of(*merge.right) >= kInlineMergeBits) {
+    if (bits_of(*operands.left) + bits_of(*operands.right) >= kInlineMergeBits) {
       merge.id = g_next_task_id++;
-      if (split_slices(merge, series_.merge_products(*merge.left, *merge.right).size()) > 0) {
+      if (split_slices(merge, series_.merge_products(*operands.left, *operands.right).size()) > 0) {
         split(std::move(merge));
         return;
       }
       const std::uint64_t id = merge.id;
-      open_.emplace(id, OpenTask{std::move(merge), 0, {}, {}, false});
-      queue(id, false);
+      open_.emplace(id, OpenTask(std::move(merge)));
+      transition(id, TaskState::queued);
       return;
     }
     work_done_ += task_work(merge);
     const auto t0 = Clock::now();
-    result = std::make_shared<const PartialResult>(series_.combine(*merge.left, *merge.right));
+    result = std::make_shared<const PartialResult>(series_.combine(*operands.left, *operands.right));
     times_.merges_by_level_s[merge_level(merge)] += std::chrono::duration<double>(Clock::now() - t0).count();
     check_own_merge(merge, *result);
     first = merge.first_range;
@@ -339,15 +344,16 @@ std::uint32_t Scheduler::split_slices(const Task& merge, std::size_t products) c
   const auto workers = static_cast<std::uint64_t>(active_workers());
   const std::uint64_t at_level = grid_.size() / (merge.end_range - merge.first_range);
   if (products == 0 || workers < 2 || at_level >= 2 * workers ||
-      bits_of(*merge.left) + bits_of(*merge.right) < config_.split_merge_bits) {
+      bits_of(*merge.as<Merge>().left) + bits_of(*merge.as<Merge>().right) < config_.split_merge_bits) {
     return 0;
   }
   // Enough parts for every worker to have one, none thinner than min_slice_bits. (Twice as many, to even
   // out the rounds, gained nothing: at 1e7 digits the top merge's six half products took 1.03 s of compute
   // against 0.75 s for its three whole ones.)
   const std::uint64_t want = (workers + products * at_level - 1) / (products * at_level);
-  double thinnest = bits_of(*merge.right);
-  for (const BigInt& v : merge.right->values)
+  const PartialResult& right = *merge.as<Merge>().right;
+  double thinnest = bits_of(right);
+  for (const BigInt& v : right.values)
     if (v != 0) thinnest = std::min(thinnest, static_cast<double>(mpz_sizeinbase(raw(v), 2)));
   const auto widest = static_cast<std::uint64_t>(std::max(1.0, thinnest / config_.min_slice_bits));
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(std::min(want, widest), 1, kMaxSlices));
@@ -355,7 +361,8 @@ std::uint32_t Scheduler::split_slices(const Task& merge, std::size_t products) c
 
 void Scheduler::split(Task merge) {
   SplitMerge sm;
-  sm.products = series_.merge_products(*merge.left, *merge.right);
+  const Merge& operands = merge.as<Merge>();
+  sm.products = series_.merge_products(*operands.left, *operands.right);
   sm.slices = split_slices(merge, sm.products.size());
   const std::size_t parts = sm.products.size() * sm.slices;
   sm.parts.resize(parts);
@@ -364,30 +371,30 @@ void Scheduler::split(Task merge) {
   for (std::size_t i = 0; i < parts; ++i) {
     Task t;
     t.id = g_next_task_id++;
-    t.kind = TaskKind::product;
-    t.left = merge.left;
-    t.right = merge.right;
     t.first_range = merge.first_range;
     t.end_range = merge.end_range;
-    t.range = merge.range;
-    t.parent = merge.id;
-    t.part = static_cast<std::uint32_t>(i);
-    t.parts = static_cast<std::uint32_t>(parts);
-    t.factor_left = static_cast<std::uint32_t>(sm.products[i / sm.slices].first);
-    t.factor_right = static_cast<std::uint32_t>(sm.products[i / sm.slices].second);
-    t.slice = static_cast<std::uint32_t>(i % sm.slices);
-    t.slices = sm.slices;
+    Product product;
+    product.left = operands.left;
+    product.right = operands.right;
+    product.merge = merge.id;
+    product.part = static_cast<std::uint32_t>(i);
+    product.parts = static_cast<std::uint32_t>(parts);
+    product.factor_left = static_cast<std::uint32_t>(sm.products[i / sm.slices].first);
+    product.factor_right = static_cast<std::uint32_t>(sm.products[i / sm.slices].second);
+    product.slice = static_cast<std::uint32_t>(i % sm.slices);
+    product.slices = sm.slices;
+    t.work = std::move(product);
     const std::uint64_t id = t.id;
-    open_.emplace(id, OpenTask{std::move(t), 0, {}, {}, false});
-    queue(id, false);
+    open_.emplace(id, OpenTask(std::move(t)));
+    transition(id, TaskState::queued);
   }
   const std::uint64_t merge_id = merge.id;
   sm.merge = std::move(merge);
   split_.emplace(merge_id, std::move(sm));
 }
 
-void Scheduler::complete_part(const Task& part, PartialResult result) {
-  SplitMerge& sm = split_.at(part.parent);
+void Scheduler::complete_part(const Product& part, PartialResult result) {
+  SplitMerge& sm = split_.at(part.merge);
   if (!sm.have[part.part]) {
     sm.parts[part.part] = std::move(result.values.at(0));
     sm.have[part.part] = true;
@@ -397,7 +404,7 @@ void Scheduler::complete_part(const Task& part, PartialResult result) {
   // Each product from its slices: sum of slice k shifted by k w, with the sign of the right factor.
   std::vector<BigInt> products(sm.products.size());
   for (std::size_t p = 0; p < sm.products.size(); ++p) {
-    const BigInt& whole = sm.merge.right->values.at(sm.products[p].second);
+    const BigInt& whole = sm.merge.as<Merge>().right->values.at(sm.products[p].second);
     const std::uint64_t w = slice_bits(whole, sm.slices);
     BigInt& sum = products[p];
     for (std::uint32_t k = sm.slices; k-- > 0;) {
@@ -407,9 +414,9 @@ void Scheduler::complete_part(const Task& part, PartialResult result) {
     if (mpz_sgn(raw(whole)) < 0) mpz_neg(raw(sum), raw(sum));
   }
   Task merge = std::move(sm.merge);
-  split_.erase(part.parent);
+  split_.erase(part.merge);
   auto merged = std::make_shared<const PartialResult>(
-      series_.merge_from_products(*merge.left, *merge.right, std::move(products)));
+      series_.merge_from_products(*merge.as<Merge>().left, *merge.as<Merge>().right, std::move(products)));
   check_own_merge(merge, *merged);
   work_done_ += task_work(merge);
   add_piece(merge.first_range, merge.end_range, std::move(merged));
@@ -435,7 +442,7 @@ void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
   }
   ++retries_;
   notices_.push_back(describe(open.task) + " failed (" + why + "); retry " + std::to_string(open.failures));
-  queue(open.task.id, true);
+  transition(open.task.id, TaskState::queued, true);
 }
 
 void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
@@ -464,7 +471,7 @@ std::vector<int> Scheduler::expire(Clock::time_point now) {
       } else {
         // Queued behind the overdue task, never started: handed on without counting against the range.
         ++retries_;
-        queue(held[i].task_id, true);
+        transition(held[i].task_id, TaskState::queued, true);
       }
     }
   }
@@ -503,10 +510,10 @@ std::shared_ptr<const PartialResult> Scheduler::leading_piece() const {
   if (prefix_) return std::make_shared<const PartialResult>(*prefix_);
   if (const auto it = pieces_.find(0); it != pieces_.end()) return it->second.result;
   for (const auto& [id, open] : open_) {
-    if (open.task.kind == TaskKind::merge && open.task.first_range == 0) return open.task.left;
+    if (open.task.kind() == TaskKind::merge && open.task.first_range == 0) return open.task.as<Merge>().left;
   }
   for (const auto& [id, sm] : split_) {
-    if (sm.merge.first_range == 0) return sm.merge.left;
+    if (sm.merge.first_range == 0) return sm.merge.as<Merge>().left;
   }
   return nullptr;
 }
@@ -520,16 +527,17 @@ std::vector<FinishedPiece> Scheduler::finished_pieces() const {
   for (const auto& [first, piece] : pieces_) out.push_back({first, piece.end_range, piece.result});
   for (const auto& [id, open] : open_) {
     const Task& t = open.task;
-    if (t.kind != TaskKind::merge) continue;
+    const auto* merge = std::get_if<Merge>(&t.work);
+    if (!merge) continue;
     const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
-    out.push_back({t.first_range, mid, t.left});
-    out.push_back({mid, t.end_range, t.right});
+    out.push_back({t.first_range, mid, merge->left});
+    out.push_back({mid, t.end_range, merge->right});
   }
   for (const auto& [id, sm] : split_) {
     const Task& t = sm.merge;
     const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
-    out.push_back({t.first_range, mid, t.left});
-    out.push_back({mid, t.end_range, t.right});
+    out.push_back({t.first_range, mid, t.as<Merge>().left});
+    out.push_back({mid, t.end_range, t.as<Merge>().right});
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.first_range < b.first_range; });
@@ -581,7 +589,6 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
   restoring_ = true;
   for (FinishedPiece& p : pieces) {
     Task done;
-    done.kind = TaskKind::evaluate;
     done.first_range = p.first_range;
     done.end_range = p.end_range;
     work_done_ += task_work(done);
@@ -626,9 +633,8 @@ void Scheduler::start_duplicate(const Task& task, int w, PartialResult result) {
   again.id = g_next_task_id++;
   duplicates_[task.first_range] = Duplicate{task, {{w, std::move(result)}}};
   duplicate_tasks_[again.id] = task.first_range;
-  OpenTask open{again, 0, {}, {w}, false};  // another worker than the first, when there is one
-  open_.emplace(again.id, std::move(open));
-  queue(again.id, true);
+  open_.emplace(again.id, OpenTask(again, {w}));  // another worker than the first, when there is one
+  transition(again.id, TaskState::queued, true);
 }
 
 void Scheduler::settle_duplicate(std::uint64_t task_id, int w, PartialResult result) {
@@ -648,8 +654,8 @@ void Scheduler::settle_duplicate(std::uint64_t task_id, int w, PartialResult res
       Task third = d.task;
       third.id = g_next_task_id++;
       duplicate_tasks_[third.id] = first;
-      open_.emplace(third.id, OpenTask{third, 0, {}, {d.results[0].first, d.results[1].first}, false});
-      queue(third.id, true);
+      open_.emplace(third.id, OpenTask(third, {d.results[0].first, d.results[1].first}));
+      transition(third.id, TaskState::queued, true);
       return;
     }
   } else {
@@ -712,7 +718,7 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
     ~Timer() { v.seconds += std::chrono::duration<double>(Clock::now() - t0).count(); }
   } timer{verification_, t0};
   const std::size_t np = primes.size();
-  if (task.kind == TaskKind::digits) {
+  if (task.kind() == TaskKind::digits) {
     ++verification_.blocks;
     if (out.residues.size() != np) return "no check value for " + describe(task);
     for (std::size_t j = 0; j < np; ++j) {
@@ -726,20 +732,21 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
   if (out.residues != received) {
     return "the integers of " + describe(task) + " that arrived are not those the worker fingerprinted";
   }
-  if (task.kind == TaskKind::product) {
+  if (const auto* product = std::get_if<Product>(&task.work)) {
     ++verification_.products;
     const std::uint64_t mid = task.first_range + (task.end_range - task.first_range) / 2;
     const Residues& left = fingerprints_.at({task.first_range, mid});
-    const BigInt factor = product_factor(task);
+    const BigInt factor = product_factor(*product);
     expected.resize(np);
     for (std::size_t j = 0; j < np; ++j) {
-      expected[j] = static_cast<std::uint64_t>(static_cast<Uint128>(left[task.factor_left * np + j]) *
+      expected[j] = static_cast<std::uint64_t>(static_cast<Uint128>(left[product->factor_left * np + j]) *
                                                residue_of(factor, primes[j]) % primes[j]);
     }
   } else {
     ++verification_.pieces;
-    expected = task.kind == TaskKind::merge ? merged_fingerprint(task.first_range, task.end_range)
-                                            : series_.fingerprint(task.range, task.is_suffix, primes);
+    const auto* evaluate = std::get_if<Evaluate>(&task.work);
+    expected = evaluate ? series_.fingerprint(evaluate->range, evaluate->is_suffix, primes)
+                        : merged_fingerprint(task.first_range, task.end_range);
   }
   const int bad = first_mismatch(received, expected, np);
   if (bad < 0) return std::nullopt;
@@ -786,14 +793,10 @@ void Scheduler::convert(const std::shared_ptr<const PartialResult>& fraction, st
   for (std::uint64_t i = 0; i < blocks; ++i) {
     Task t;
     t.id = g_next_task_id++;
-    t.kind = TaskKind::digits;
-    t.left = fraction;
-    t.scale_bits = scale_bits;
-    t.digits_first = edge(i);
-    t.digits_count = edge(i + 1) - t.digits_first;
+    t.work = Digits{fraction, scale_bits, edge(i), edge(i + 1) - edge(i)};
     const std::uint64_t id = t.id;
-    open_.emplace(id, OpenTask{std::move(t), 0, {}, {}, false});
-    queue(id, false);
+    open_.emplace(id, OpenTask(std::move(t)));
+    transition(id, TaskState::queued);
   }
 }
 

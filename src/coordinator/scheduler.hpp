@@ -197,12 +197,23 @@ class Scheduler {
   void restore_ledger(std::vector<FinishedPiece> entries) { ledger_ = std::move(entries); }
 
  private:
+  // The states of a task the scheduler made and has not finished, and the edges between them, all taken in
+  // transition() (after Dask's scheduler: one place for every change of state). A finished task leaves
+  // open_ from either state (complete).
+  //   released   -> queued       it waits for a worker (merges, products, blocks, retries, duplicates)
+  //   released   -> processing   a new evaluation goes straight to the worker that asked for work
+  //   queued     -> processing   a worker takes it from the queue
+  //   processing -> queued       its worker failed or missed the deadline: it goes to another (the late
+  //                              answer of the first is still taken, in either state)
+  //   queued     -> queued       nothing (a second failure report of a task already waiting)
+  enum class TaskState : std::uint8_t { released, queued, processing };
   struct OpenTask {
+    explicit OpenTask(Task t, std::set<int> not_on = {}) : task(std::move(t)), failed_on(std::move(not_on)) {}
     Task task;
     int failures = 0;
     std::string last_error;
-    std::set<int> failed_on;
-    bool queued = false;
+    std::set<int> failed_on;  // workers that failed it (it waits for another, while there is one)
+    TaskState state = TaskState::released;
   };
   struct InFlight {
     std::uint64_t task_id;
@@ -226,7 +237,9 @@ class Scheduler {
   };
 
   std::optional<Task> next_evaluation();
-  void queue(std::uint64_t id, bool front);
+  // Moves open task `id` to state `to` along an edge above (any other is a logic_error); into the queue at
+  // its front when `front` (retries first).
+  void transition(std::uint64_t id, TaskState to, bool front = false);
   void record_failure(int w, OpenTask& open, const std::string& why);
   void add_piece(std::uint64_t first, std::uint64_t last, std::shared_ptr<const PartialResult> result);
   double predicted_seconds(const Task& task) const;
@@ -234,7 +247,7 @@ class Scheduler {
   // Whether a new merge is better carried out as product tasks, and in how many slices each (0: whole).
   std::uint32_t split_slices(const Task& merge, std::size_t products) const;
   void split(Task merge);
-  void complete_part(const Task& part, PartialResult result);
+  void complete_part(const Product& part, PartialResult result);
   // Why a worker's output for `task` fails its check, or nullopt; `expected` gets the piece's fingerprint.
   std::optional<std::string> check(const Task& task, const TaskOutput& out, Residues& expected);
   // Slow series: whether a range worker `w` finished is computed again to compare, and the comparison.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "series/fingerprint.hpp"
@@ -17,39 +18,64 @@ namespace pi {
 
 enum class TaskKind : std::uint8_t { evaluate = 1, merge = 2, digits = 3, product = 4 };
 
-struct Task {
-  std::uint64_t id = 0;
-  TaskKind kind = TaskKind::evaluate;
-  // evaluate: the terms, cut into grid ranges of `step` terms each (0: one piece), and whether it ends the
-  // job.
+// What each kind of task carries: one struct per kind (Task::work), so that no field means one thing for
+// one kind and another for the next.
+//
+// The terms `range`, cut into grid ranges of `step` terms each (0: one piece), and whether they end the job.
+struct Evaluate {
   Range range;
   std::uint64_t step = 0;
   bool is_suffix = false;
-  // The grid ranges [first_range, end_range) the task covers; evaluate and merge alike.
-  std::uint64_t first_range = 0;
-  std::uint64_t end_range = 0;
-  // Seconds the coordinator allows before it hands the task to another worker.
-  double allowed_s = 0;
-  // merge: the operands, shared with the coordinator's bookkeeping until the merge is done. digits: `left`
-  // holds f, the result as the binary fraction f / 2^scale_bits.
+};
+// Two adjacent finished pieces, shared with the coordinator's bookkeeping until the merge is done.
+struct Merge {
   std::shared_ptr<const PartialResult> left;
   std::shared_ptr<const PartialResult> right;
-  // product: left->values[factor_left] times slice `slice` of `slices` of |right->values[factor_right]|
-  // (product_factor), part `part` of the `parts` that make up merge `parent`.
-  std::uint64_t parent = 0;
+};
+// One product of merge `merge` (a task id) that is carried out as parts (SchedulerConfig::split_merge_bits):
+// left->values[factor_left] times slice `slice` of `slices` of |right->values[factor_right]|
+// (product_factor); part `part` of `parts`.
+struct Product {
+  std::shared_ptr<const PartialResult> left;
+  std::shared_ptr<const PartialResult> right;
+  std::uint64_t merge = 0;
   std::uint32_t part = 0;
   std::uint32_t parts = 0;
   std::uint32_t factor_left = 0;
   std::uint32_t factor_right = 0;
   std::uint32_t slice = 0;
   std::uint32_t slices = 1;
-  // digits: the decimals [digits_first, digits_first + digits_count) after the point (fraction_digits).
+};
+// The decimals [first, first + count) after the point of fraction->values[0] / 2^scale_bits
+// (fraction_digits).
+struct Digits {
+  std::shared_ptr<const PartialResult> fraction;
   std::uint64_t scale_bits = 0;
-  std::uint64_t digits_first = 0;
-  std::uint64_t digits_count = 0;
+  std::uint64_t first = 0;
+  std::uint64_t count = 0;
+};
+
+struct Task {
+  std::uint64_t id = 0;
+  // The grid ranges [first_range, end_range) the task covers (evaluations, merges and their products).
+  std::uint64_t first_range = 0;
+  std::uint64_t end_range = 0;
+  // Seconds the coordinator allows before it hands the task to another worker.
+  double allowed_s = 0;
   // The primes of the job's fingerprints (empty: unchecked): the worker reports the residues of what it
   // computed modulo each (TaskOutput::residues).
   std::vector<std::uint64_t> check_primes;
+  std::variant<Evaluate, Merge, Product, Digits> work;
+
+  TaskKind kind() const;
+  template <class Work>
+  const Work& as() const {
+    return std::get<Work>(work);
+  }
+  template <class Work>
+  Work& as() {
+    return std::get<Work>(work);
+  }
 };
 
 // What a worker returns for a task: the partial result (evaluate, merge, product) or the text (digits), and
@@ -65,9 +91,9 @@ struct TaskOutput {
 // range's ends) and add the fixed-point results exactly; fast series evaluate the whole run at once, which
 // gives the same integers as evaluating the pieces and merging them.
 PartialResult execute_task(const Series& series, const Task& task);
-// The right factor of a product task: its slice of |right->values[factor_right]|, the bits
-// [slice w, (slice + 1) w) with w = slice_bits(...).
-BigInt product_factor(const Task& task);
+// The right factor of a product: its slice of |right->values[factor_right]|, the bits [slice w, (slice + 1)
+// w) with w = slice_bits(...).
+BigInt product_factor(const Product& product);
 std::uint64_t slice_bits(const BigInt& whole, std::uint32_t slices);
 // Carries out a digits task: its block of decimals, and the residues of the integer they spell.
 TaskOutput execute_digits(const Task& task);

@@ -299,7 +299,7 @@ void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
       faults.before(task);
       const auto t0 = std::chrono::steady_clock::now();
       TaskOutput out;
-      if (task.kind == TaskKind::digits) {
+      if (task.kind() == TaskKind::digits) {
         out = execute_digits(task);
         faults.corrupt(task, out);  // after the check value: as if the text were damaged later
       } else {

@@ -69,9 +69,9 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
 bool FaultPlan::covers(const Fault& f, const Task& task) const {
   if (f.final_value) return false;
   if (f.nth > 0) return f.nth == tasks_seen_;
-  if (f.digits) return task.kind == TaskKind::digits;
+  if (f.digits) return task.kind() == TaskKind::digits;
   return f.range < 0 ||
-         (task.kind == TaskKind::evaluate && static_cast<std::uint64_t>(f.range) >= task.first_range &&
+         (task.kind() == TaskKind::evaluate && static_cast<std::uint64_t>(f.range) >= task.first_range &&
           static_cast<std::uint64_t>(f.range) < task.end_range);
 }
 
@@ -85,7 +85,7 @@ void FaultPlan::corrupt(const Task& task, TaskOutput& out) {
   for (Fault& f : faults_) {
     if (f.kind != Fault::Kind::corrupt || !covers(f, task) || (f.times > 0 && f.fired >= f.times)) continue;
     ++f.fired;
-    if (task.kind == TaskKind::digits) {
+    if (task.kind() == TaskKind::digits) {
       if (out.digits.empty()) continue;
       char& c = out.digits[out.digits.size() / 2];
       c = static_cast<char>('0' + (c - '0' + 1) % 10);

@@ -110,19 +110,19 @@ PartialResult Reader::partial() {
 Bytes encode_task(const Task& task) {
   Writer w;
   w.u64(task.id);
-  w.u8(static_cast<std::uint8_t>(task.kind));
-  w.u64(task.range.begin);
-  w.u64(task.range.end);
-  w.u64(task.step);
-  w.u8(task.is_suffix ? 1 : 0);
+  w.u8(static_cast<std::uint8_t>(task.kind()));
   w.u64(task.first_range);
   w.u64(task.end_range);
   w.f64(task.allowed_s);
-  if (task.kind == TaskKind::merge) {
-    w.partial(*task.left);
-    w.partial(*task.right);
-  }
-  if (task.kind == TaskKind::product) {
+  if (const auto* evaluate = std::get_if<Evaluate>(&task.work)) {
+    w.u64(evaluate->range.begin);
+    w.u64(evaluate->range.end);
+    w.u64(evaluate->step);
+    w.u8(evaluate->is_suffix ? 1 : 0);
+  } else if (const auto* merge = std::get_if<Merge>(&task.work)) {
+    w.partial(*merge->left);
+    w.partial(*merge->right);
+  } else if (const auto* product = std::get_if<Product>(&task.work)) {
     // Only the two factors travel, the right one already cut to its slice: a one-value partial result each.
     const auto one_value = [&w](const Range& range, const BigInt& v) {
       w.u64(range.begin);
@@ -130,17 +130,17 @@ Bytes encode_task(const Task& task) {
       w.u64(1);
       w.bigint(v);
     };
-    w.u64(task.parent);
-    w.u64(task.part);
-    w.u64(task.parts);
-    one_value(task.left->range, task.left->values.at(task.factor_left));
-    one_value(task.right->range, product_factor(task));
-  }
-  if (task.kind == TaskKind::digits) {
-    w.partial(*task.left);
-    w.u64(task.scale_bits);
-    w.u64(task.digits_first);
-    w.u64(task.digits_count);
+    w.u64(product->merge);
+    w.u64(product->part);
+    w.u64(product->parts);
+    one_value(product->left->range, product->left->values.at(product->factor_left));
+    one_value(product->right->range, product_factor(*product));
+  } else {
+    const Digits& digits = task.as<Digits>();
+    w.partial(*digits.fraction);
+    w.u64(digits.scale_bits);
+    w.u64(digits.first);
+    w.u64(digits.count);
   }
   w.u64(task.check_primes.size());
   for (std::uint64_t p : task.check_primes) w.u64(p);
@@ -151,38 +151,49 @@ Task decode_task(const Bytes& message) {
   Reader r(message);
   Task t;
   t.id = r.u64();
-  const std::uint8_t kind = r.u8();
-  if (kind != static_cast<std::uint8_t>(TaskKind::evaluate) &&
-      kind != static_cast<std::uint8_t>(TaskKind::merge) &&
-      kind != static_cast<std::uint8_t>(TaskKind::digits) &&
-      kind != static_cast<std::uint8_t>(TaskKind::product))
-    throw WireError("unknown task kind " + std::to_string(kind));
-  t.kind = static_cast<TaskKind>(kind);
-  t.range.begin = r.u64();
-  t.range.end = r.u64();
-  t.step = r.u64();
-  t.is_suffix = r.u8() != 0;
+  const auto kind = static_cast<TaskKind>(r.u8());
   t.first_range = r.u64();
   t.end_range = r.u64();
   t.allowed_s = r.f64();
-  if (t.kind == TaskKind::merge) {
-    t.left = std::make_shared<const PartialResult>(r.partial());
-    t.right = std::make_shared<const PartialResult>(r.partial());
-  }
-  if (t.kind == TaskKind::product) {
-    t.parent = r.u64();
-    t.part = static_cast<std::uint32_t>(r.u64());
-    t.parts = static_cast<std::uint32_t>(r.u64());
-    t.left = std::make_shared<const PartialResult>(r.partial());
-    t.right = std::make_shared<const PartialResult>(r.partial());
-    if (t.left->values.size() != 1 || t.right->values.size() != 1)
-      throw WireError("product task without two factors");
-  }
-  if (t.kind == TaskKind::digits) {
-    t.left = std::make_shared<const PartialResult>(r.partial());
-    t.scale_bits = r.u64();
-    t.digits_first = r.u64();
-    t.digits_count = r.u64();
+  switch (kind) {
+    case TaskKind::evaluate: {
+      Evaluate evaluate;
+      evaluate.range.begin = r.u64();
+      evaluate.range.end = r.u64();
+      evaluate.step = r.u64();
+      evaluate.is_suffix = r.u8() != 0;
+      t.work = evaluate;
+      break;
+    }
+    case TaskKind::merge: {
+      auto left = std::make_shared<const PartialResult>(r.partial());
+      t.work = Merge{std::move(left), std::make_shared<const PartialResult>(r.partial())};
+      break;
+    }
+    case TaskKind::product: {
+      // The factors arrive as they are multiplied: the right one is its slice already (one slice of one).
+      Product product;
+      product.merge = r.u64();
+      product.part = static_cast<std::uint32_t>(r.u64());
+      product.parts = static_cast<std::uint32_t>(r.u64());
+      product.left = std::make_shared<const PartialResult>(r.partial());
+      product.right = std::make_shared<const PartialResult>(r.partial());
+      if (product.left->values.size() != 1 || product.right->values.size() != 1)
+        throw WireError("product task without two factors");
+      t.work = std::move(product);
+      break;
+    }
+    case TaskKind::digits: {
+      Digits digits;
+      digits.fraction = std::make_shared<const PartialResult>(r.partial());
+      digits.scale_bits = r.u64();
+      digits.first = r.u64();
+      digits.count = r.u64();
+      t.work = std::move(digits);
+      break;
+    }
+    default:
+      throw WireError("unknown task kind " + std::to_string(static_cast<int>(kind)));
   }
   const std::uint64_t primes = r.u64();
   if (primes > kMaxPrimes) throw WireError("task with " + std::to_string(primes) + " check primes");

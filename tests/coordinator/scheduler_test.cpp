@@ -45,8 +45,8 @@ struct Sim {
         const bool idle = std::none_of(running.begin(), running.end(), [&](auto& r) { return r.first == w; });
         if (!idle) continue;
         if (auto t = scheduler.assign(w, now)) {
-          ++assigned[t->kind];
-          most_slices = std::max(most_slices, t->kind == TaskKind::product ? t->slices : 0);
+          ++assigned[t->kind()];
+          most_slices = std::max(most_slices, t->kind() == TaskKind::product ? t->as<Product>().slices : 0);
           running.emplace_back(w, std::move(*t));
         }
       }
@@ -156,7 +156,7 @@ TEST(Scheduler, BigMergesAreSharedAsProductsAndGiveTheSameIntegers) {
     while (!product) {
       failing.run_shuffled(3, 4, 1);
       for (auto& [w, t] : failing.running) {
-        if (t.kind == TaskKind::product && !product) {
+        if (t.kind() == TaskKind::product && !product) {
           failing.scheduler.fail(w, t.id, "out of memory");
           product = t;
         } else {
@@ -175,7 +175,7 @@ TEST(Scheduler, BigMergesAreSharedAsProductsAndGiveTheSameIntegers) {
       first.run_shuffled(3, 9, stop);
       if (first.scheduler.finished()) break;
       with_products_out += std::any_of(first.running.begin(), first.running.end(),
-                                       [](const auto& r) { return r.second.kind == TaskKind::product; });
+                                       [](const auto& r) { return r.second.kind() == TaskKind::product; });
       Sim resumed(name, kTerms, 3, config);
       resumed.scheduler.restore(first.scheduler.finished_pieces());
       resumed.run_shuffled(3, 10);
@@ -205,14 +205,14 @@ TEST(Scheduler, FastSeriesAssignmentsAreAlignedNodesOfTheMergeTree) {
   for (int i = 0; i < 50; ++i) {
     auto t = sim.scheduler.assign(1, sim.now);
     if (!t) break;
-    if (t->kind != TaskKind::evaluate) {
+    if (t->kind() != TaskKind::evaluate) {
       sim.scheduler.complete(1, t->id, execute_task(*sim.series, *t), 1e-3);
       continue;
     }
     const std::uint64_t size = t->end_range - t->first_range;
     EXPECT_TRUE(std::has_single_bit(size));
     EXPECT_EQ(t->first_range % size, 0u);
-    EXPECT_EQ(t->range, sim.grid.span(t->first_range, t->end_range));
+    EXPECT_EQ(t->as<Evaluate>().range, sim.grid.span(t->first_range, t->end_range));
     sim.scheduler.complete(1, t->id, execute_task(*sim.series, *t), 1e-3);
   }
 }
@@ -222,11 +222,11 @@ TEST(Scheduler, AssignmentsShrinkNearTheEnd) {
   config.assignment_seconds = 1000;  // the rate alone would hand out everything at once
   Sim sim("basel", kSlowRangeTerms * 64, 2, config);
   auto t = sim.scheduler.assign(0, sim.now);
-  sim.scheduler.complete(0, t->id, PartialResult{t->range, {BigInt(0)}}, 1e-3);
+  sim.scheduler.complete(0, t->id, PartialResult{t->as<Evaluate>().range, {BigInt(0)}}, 1e-3);
   std::vector<std::uint64_t> sizes;
   while (auto next = sim.scheduler.assign(0, sim.now)) {
     sizes.push_back(next->end_range - next->first_range);
-    sim.scheduler.complete(0, next->id, PartialResult{next->range, {BigInt(0)}}, 1e-3);
+    sim.scheduler.complete(0, next->id, PartialResult{next->as<Evaluate>().range, {BigInt(0)}}, 1e-3);
   }
   ASSERT_GE(sizes.size(), 4u);
   EXPECT_LE(sizes.front(), 16u);  // at most a quarter of the 63 grid ranges left with two workers
@@ -331,7 +331,7 @@ TEST(Scheduler, DecimalConversionRunsInBlocksThatAreRetriedLikeAnyTask) {
   auto lost = sim.scheduler.assign(1, sim.now);
   auto third = sim.scheduler.assign(2, sim.now);
   ASSERT_TRUE(failed && lost && third);
-  EXPECT_EQ(failed->kind, TaskKind::digits);
+  EXPECT_EQ(failed->kind(), TaskKind::digits);
   EXPECT_FALSE(sim.scheduler.assign(2, sim.now));  // three blocks, all out
   sim.scheduler.fail(0, failed->id, "out of memory");
   // A block that comes back short counts as a failure too.
@@ -434,7 +434,7 @@ TEST(Scheduler, FingerprintsCatchEveryDamagedResult) {
 TEST(Scheduler, WithoutFingerprintsTheDamageWouldStay) {
   const std::uint64_t terms = 20011;
   Sim sim("chudnovsky", terms, 3);
-  sim.damages = [](int w, const Task& t) { return w == 1 && t.kind == TaskKind::evaluate; };
+  sim.damages = [](int w, const Task& t) { return w == 1 && t.kind() == TaskKind::evaluate; };
   sim.run_shuffled(3, 5);
   ASSERT_TRUE(sim.scheduler.finished());
   EXPECT_NE(sim.scheduler.take_result(), sim.series->evaluate({0, terms}, true));
@@ -455,7 +455,7 @@ TEST(Scheduler, SlowSeriesDuplicatesOutvoteADamagedSum) {
   Sim sim("leibniz", terms, 3);
   bool damaged_one = false;
   sim.damages = [&damaged_one](int w, const Task& t) {
-    if (w != 1 || t.kind != TaskKind::evaluate || damaged_one) return false;
+    if (w != 1 || t.kind() != TaskKind::evaluate || damaged_one) return false;
     damaged_one = true;  // rank 1's first range: one that is always computed again
     return true;
   };

@@ -19,10 +19,7 @@ PartialResult partial(std::uint64_t begin, std::uint64_t end, std::initializer_l
 TEST(Wire, EvaluateTaskRoundTrips) {
   Task t;
   t.id = 17;
-  t.kind = TaskKind::evaluate;
-  t.range = {1000, 5000};
-  t.step = 1000;
-  t.is_suffix = true;
+  t.work = Evaluate{{1000, 5000}, 1000, true};
   t.first_range = 1;
   t.end_range = 5;
   t.allowed_s = 2.5;
@@ -31,11 +28,10 @@ TEST(Wire, EvaluateTaskRoundTrips) {
   EXPECT_EQ(bytes.size() % kBlock, 0u);
   const Task u = decode_task(bytes);
   EXPECT_EQ(u.id, t.id);
-  EXPECT_EQ(u.kind, t.kind);
-  EXPECT_EQ(u.range.begin, t.range.begin);
-  EXPECT_EQ(u.range.end, t.range.end);
-  EXPECT_EQ(u.step, t.step);
-  EXPECT_EQ(u.is_suffix, t.is_suffix);
+  EXPECT_EQ(u.kind(), TaskKind::evaluate);
+  EXPECT_EQ(u.as<Evaluate>().range, (Range{1000, 5000}));
+  EXPECT_EQ(u.as<Evaluate>().step, 1000u);
+  EXPECT_TRUE(u.as<Evaluate>().is_suffix);
   EXPECT_EQ(u.first_range, t.first_range);
   EXPECT_EQ(u.end_range, t.end_range);
   EXPECT_EQ(u.allowed_s, t.allowed_s);
@@ -44,25 +40,49 @@ TEST(Wire, EvaluateTaskRoundTrips) {
 
 TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
   Task merge;
-  merge.kind = TaskKind::merge;
-  merge.left = std::make_shared<const PartialResult>(
-      partial(0, 10, {"-123456789012345678901234567890123456789", "0", "1"}));
-  merge.right = std::make_shared<const PartialResult>(partial(10, 20, {"18446744073709551616", "-1", "7"}));
+  const Merge operands{
+      std::make_shared<const PartialResult>(
+          partial(0, 10, {"-123456789012345678901234567890123456789", "0", "1"})),
+      std::make_shared<const PartialResult>(partial(10, 20, {"18446744073709551616", "-1", "7"}))};
+  merge.work = operands;
   const Task m = decode_task(encode_task(merge));
-  EXPECT_EQ(*m.left, *merge.left);
-  EXPECT_EQ(*m.right, *merge.right);
+  ASSERT_EQ(m.kind(), TaskKind::merge);
+  EXPECT_EQ(*m.as<Merge>().left, *operands.left);
+  EXPECT_EQ(*m.as<Merge>().right, *operands.right);
 
   Task digits;
-  digits.kind = TaskKind::digits;
-  digits.left = std::make_shared<const PartialResult>(partial(0, 0, {"31415926535897932384626433832795"}));
-  digits.scale_bits = 100;
-  digits.digits_first = 40;
-  digits.digits_count = 20;
+  const Digits block{
+      std::make_shared<const PartialResult>(partial(0, 0, {"31415926535897932384626433832795"})), 100, 40,
+      20};
+  digits.work = block;
   const Task d = decode_task(encode_task(digits));
-  EXPECT_EQ(*d.left, *digits.left);
-  EXPECT_EQ(d.scale_bits, 100u);
-  EXPECT_EQ(d.digits_first, 40u);
-  EXPECT_EQ(d.digits_count, 20u);
+  ASSERT_EQ(d.kind(), TaskKind::digits);
+  EXPECT_EQ(*d.as<Digits>().fraction, *block.fraction);
+  EXPECT_EQ(d.as<Digits>().scale_bits, 100u);
+  EXPECT_EQ(d.as<Digits>().first, 40u);
+  EXPECT_EQ(d.as<Digits>().count, 20u);
+
+  // A product carries its two factors only, the right one cut to its slice: the worker's product is the
+  // coordinator's.
+  Task product;
+  Product part;
+  part.left = operands.left;
+  part.right = operands.right;
+  part.merge = 99;
+  part.part = 3;
+  part.parts = 6;
+  part.factor_left = 0;
+  part.factor_right = 0;
+  part.slice = 1;
+  part.slices = 2;
+  product.work = part;
+  const Task p = decode_task(encode_task(product));
+  ASSERT_EQ(p.kind(), TaskKind::product);
+  EXPECT_EQ(p.as<Product>().merge, 99u);
+  EXPECT_EQ(p.as<Product>().part, 3u);
+  EXPECT_EQ(p.as<Product>().parts, 6u);
+  EXPECT_EQ(p.as<Product>().right->values.at(0), product_factor(part));
+  EXPECT_EQ(p.as<Product>().left->values.at(0), operands.left->values.at(0));
 }
 
 TEST(Wire, ResultFailureAndTextRoundTrip) {
@@ -90,9 +110,9 @@ TEST(Wire, ResultFailureAndTextRoundTrip) {
 
 TEST(Wire, DamagedMessagesAreRefusedNotRead) {
   Task merge;
-  merge.kind = TaskKind::merge;
-  merge.left = std::make_shared<const PartialResult>(partial(0, 10, {"123456789012345678901234567890"}));
-  merge.right = std::make_shared<const PartialResult>(partial(10, 20, {"5"}));
+  merge.work =
+      Merge{std::make_shared<const PartialResult>(partial(0, 10, {"123456789012345678901234567890"})),
+            std::make_shared<const PartialResult>(partial(10, 20, {"5"}))};
   const Bytes good = encode_task(merge);
   EXPECT_THROW(decode_task(Bytes(good.begin(), good.begin() + 4)), WireError);  // shorter than its header
   Bytes cut(good.begin(), good.begin() + 64);  // the length says more than arrived
@@ -107,7 +127,6 @@ TEST(Wire, DamagedMessagesAreRefusedNotRead) {
 
 Task evaluate(std::uint64_t first_range, std::uint64_t end_range) {
   Task t;
-  t.kind = TaskKind::evaluate;
   t.first_range = first_range;
   t.end_range = end_range;
   return t;
