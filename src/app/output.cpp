@@ -27,10 +27,7 @@ nlohmann::json workers_json(const RunResult& r) {
 nlohmann::json coordinator_json(const RunResult& r) {
   RankUsage u = own_usage();
   u.pieces_held = r.final_state.pieces.size();
-  nlohmann::json j = {{"peak_rss_bytes", u.peak_rss_bytes},
-                      {"bytes_sent", u.bytes_sent},
-                      {"bytes_received", u.bytes_received},
-                      {"pieces_held", u.pieces_held}};
+  nlohmann::json j = usage_json(u);
   std::uint64_t between = u.bytes_sent;
   for (const WorkerStats& w : r.workers) between += w.usage.bytes_sent;
   const std::uint64_t through = u.bytes_sent + u.bytes_received;

@@ -18,22 +18,27 @@
 
 namespace pi {
 nlohmann::json worker_json(const WorkerStats& w) {
-  return {{"rank", w.rank},
-          {"host", w.host},
-          {"evaluations", w.evaluations},
-          {"merges", w.merges},
-          {"digit_blocks", w.digit_blocks},
-          {"terms", w.terms},
-          {"busy_s", w.busy_s},
-          {"failures", w.failures},
-          {"timeouts", w.timeouts},
-          {"discarded", w.discarded},
-          {"mismatches", w.mismatches},
-          {"retired", w.retired},
-          {"peak_rss_bytes", w.usage.peak_rss_bytes},
-          {"bytes_sent", w.usage.bytes_sent},
-          {"bytes_received", w.usage.bytes_received},
-          {"pieces_held", w.usage.pieces_held}};
+  nlohmann::json j = {{"rank", w.rank},
+                      {"host", w.host},
+                      {"evaluations", w.evaluations},
+                      {"merges", w.merges},
+                      {"digit_blocks", w.digit_blocks},
+                      {"terms", w.terms},
+                      {"busy_s", w.busy_s},
+                      {"failures", w.failures},
+                      {"timeouts", w.timeouts},
+                      {"discarded", w.discarded},
+                      {"mismatches", w.mismatches},
+                      {"retired", w.retired}};
+  j.update(usage_json(w.usage));
+  return j;
+}
+
+nlohmann::json usage_json(const RankUsage& u) {
+  return {{"peak_rss_bytes", u.peak_rss_bytes},
+          {"bytes_sent", u.bytes_sent},
+          {"bytes_received", u.bytes_received},
+          {"pieces_held", u.pieces_held}};
 }
 
 namespace {

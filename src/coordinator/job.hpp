@@ -16,6 +16,7 @@
 #include "base/config_error.hpp"
 #include "coordinator/progress.hpp"
 #include "coordinator/scheduler.hpp"
+#include "coordinator/usage.hpp"
 #include "events/event.hpp"
 #include "series/series.hpp"
 
@@ -148,6 +149,8 @@ class LocalExecutor final : public Executor {
 
 // A worker's statistics as summary.json and the workers event give them.
 nlohmann::json worker_json(const WorkerStats& w);
+// A rank's usage as summary.json has it (a worker's entry, and rank 0's own).
+nlohmann::json usage_json(const RankUsage& u);
 
 // CPUs this process may run on (its affinity mask).
 int usable_cpus();

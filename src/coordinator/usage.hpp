@@ -2,6 +2,7 @@
 // pieces it holds. Workers report theirs with every result; summary.json has every rank's.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 namespace pi {
@@ -13,8 +14,10 @@ struct RankUsage {
   std::uint64_t pieces_held = 0;     // finished partial results it keeps
 };
 
-// This process's usage now (pieces_held is the caller's to fill).
-RankUsage own_usage();
+// This process's usage (pieces_held is the caller's to fill), with its peak memory read from the kernel at
+// most `max_age` ago: a worker asks with every result, up to hundreds of thousands a second for slow series,
+// and a clock read costs a fraction of getrusage's system call.
+RankUsage own_usage(std::chrono::milliseconds max_age = std::chrono::milliseconds(0));
 // The transport counts every message it sends and receives.
 void count_sent(std::uint64_t bytes);
 void count_received(std::uint64_t bytes);

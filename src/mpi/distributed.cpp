@@ -308,7 +308,8 @@ void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
         seal(out, task);
       }
       // A worker keeps nothing between tasks: every result goes to rank 0 (pieces_held 0).
-      outbox.send(0, Tag::result, encode_result(task.id, seconds_since(t0), out, own_usage()));
+      outbox.send(0, Tag::result,
+                  encode_result(task.id, seconds_since(t0), out, own_usage(std::chrono::milliseconds(100))));
     } catch (const std::exception& e) {
       outbox.send(0, Tag::failed, encode_failure(task.id, e.what()));
     }
