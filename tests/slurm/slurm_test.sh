@@ -194,7 +194,10 @@ fi
 end_state=$(follow "$jid" 400)
 check "the walltime job completes ($end_state)" [ "$end_state" == COMPLETED ]
 check "the walltime signal reached the script" grep -q "walltime is near" "$log"
-check "pi-job checkpointed on USR1" grep -q "checkpoint [0-9]* written (stopped by SIGUSR1)" "$log"
+# On USR1 pi-job writes a checkpoint, or keeps the one it wrote a moment before when no range finished since
+# (a good checkpoint is not rewritten): either way the checkpoint holds all finished work. With a checkpoint
+# every 2 s both happen; the second was seen once in CI.
+check "pi-job checkpointed on USR1" grep -Eq "checkpoint [0-9]* written \(stopped by SIGUSR1\)|nothing was finished since the last checkpoint" "$log"
 check "the script requeued the job" grep -q "requeueing: the next run resumes" "$log"
 check "a later run resumed" grep -q "resuming leibniz from" "$log"
 check "the result equals an uninterrupted run's" same_result "$d/out/walltime" "$d/out/ref"
