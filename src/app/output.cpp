@@ -22,8 +22,8 @@ nlohmann::json workers_json(const RunResult& r) {
   return list;
 }
 
-// Rank 0's own usage, and how much of the traffic between ranks went through it (all of it today: the
-// workers send each other nothing).
+// Rank 0's own usage, how much of the traffic between ranks went through it (workers fetch the pieces
+// they need from each other), and what became of the pieces workers held.
 nlohmann::json coordinator_json(const RunResult& r) {
   RankUsage u = own_usage();
   u.pieces_held = r.final_state.pieces.size();
@@ -32,6 +32,9 @@ nlohmann::json coordinator_json(const RunResult& r) {
   for (const WorkerStats& w : r.workers) between += w.usage.bytes_sent;
   const std::uint64_t through = u.bytes_sent + u.bytes_received;
   j["bytes_between_ranks"] = between;
+  j["pieces_on_workers"] = r.pieces.on_workers;
+  j["pieces_fetched_by_rank_0"] = r.pieces.fetched;
+  j["pieces_recomputed"] = r.pieces.recomputed;
   j["share_through_rank_0"] =
       between > 0 ? std::min(1.0, static_cast<double>(through) / static_cast<double>(between)) : 0.0;
   return j;

@@ -221,6 +221,7 @@ class JobRun {
       result_.timing.tasks = scheduler.times();
       result_.retries += scheduler.retries();
       result_.workers = scheduler.workers();
+      result_.pieces = scheduler.piece_stats();
       progress.set_phase("decimal conversion");
       if (spec_.digits && series_->kind() == SeriesKind::fast) {
         const auto conversion_start = std::chrono::steady_clock::now();
@@ -318,6 +319,7 @@ class JobRun {
     result_.terms = terms_;
     result_.ranges = grid.size();
     result_.workers = scheduler.workers();
+    result_.pieces = scheduler.piece_stats();
     result_.retries += retries_before_ + scheduler.retries();
     result_.elapsed_s = elapsed_before_ + seconds_since(start_);
     result_.estimate_text = truncated_decimal(result_.estimates.best().value, 20);
@@ -340,6 +342,7 @@ class JobRun {
     }
     result_.retries += scheduler.retries() - retries_before_conversion;
     result_.workers = scheduler.workers();
+    result_.pieces = scheduler.piece_stats();
     result_.verification.fingerprints = scheduler.verification();
     result_.timing.tasks = scheduler.times();
     return text;
@@ -374,12 +377,15 @@ class JobRun {
   }
 
   // The state a checkpoint during the series holds.
-  JobState snapshot(const Scheduler& scheduler) {
+  JobState snapshot(Scheduler& scheduler) {
     state_.pieces = scheduler.finished_pieces();
     state_.ledger = scheduler.ledger();
     state_.ranges_done = scheduler.ranges_done();
     stamp_checkpoint(result_.retries + scheduler.retries());
-    return state_;
+    // Pieces fetched from workers for this checkpoint are not kept here after it is written.
+    JobState out = state_;
+    state_.pieces.clear();
+    return out;
   }
 
   // When a stop comes after the series: the checkpoint holds its result (state_.pieces), and a resume starts

@@ -108,6 +108,7 @@ struct RunResult {
   int ranks = 1;
   std::uint64_t retries = 0;
   std::vector<WorkerStats> workers;
+  PieceStats pieces;
   Timing timing;
   std::uint64_t resumes = 0;
   VerificationReport verification;

@@ -49,11 +49,14 @@ void LiveEvents::tick(Scheduler& scheduler, const ProgressReporter& progress, st
   publish_notices(events_, scheduler, "retry");
   const auto now = std::chrono::steady_clock::now();
   if (now - last_estimate_ >= std::chrono::duration<double>(kEstimateEventSeconds)) {
-    if (auto lead = scheduler.leading_piece(); lead && lead->range.end > published_terms_) {
+    // A piece a worker holds comes with that worker's estimate of it; one here is estimated here.
+    if (auto lead = scheduler.leading_piece();
+        lead && lead->range.end > published_terms_ && (lead->here() || lead->lead)) {
       last_estimate_ = now;
       published_terms_ = lead->range.end;
       const bool fast = series_.kind() == SeriesKind::fast;
-      const PrefixEstimates both = series_.estimate(*lead, fast ? kLiveEstimateBits : 0);
+      const PrefixEstimates both = lead->here() ? series_.estimate(*lead->data, fast ? kLiveEstimateBits : 0)
+                                                : PrefixEstimates{*lead->lead, std::nullopt};
       nlohmann::json j = estimate_json(series_, both.best(), lead->range.end, fast ? 300 : kLiveDigits);
       // The plain partial sum's bound is the series' own convergence (the accelerated one is dominated by
       // rounding once it is good): the viewer plots it.

@@ -14,10 +14,19 @@ constexpr double kInlineMergeBits = 1 << 16;
 // Weight of new rate measurements in the smoothed rates.
 constexpr double kRateWeight = 0.3;
 
-double bits_of(const PartialResult& r) {
-  double bits = 0;
-  for (const BigInt& v : r.values) bits += static_cast<double>(mpz_sizeinbase(raw(v), 2));
-  return bits;
+double bits_of(const PieceRef& piece) { return shape_bits(piece.shape); }
+
+// A stand-in for a piece held elsewhere, for Series::merge_products and merge_from_products, which read of
+// their operands only the ranges and which values are zero: each value is its sign.
+PartialResult outline(const PieceRef& piece) {
+  if (piece.here()) return *piece.data;
+  PartialResult r{piece.range, {}};
+  for (const std::int64_t b : piece.shape) r.values.emplace_back(b > 0 ? 1 : b < 0 ? -1 : 0);
+  return r;
+}
+
+std::uint64_t magnitude(std::int64_t signed_bits) {
+  return static_cast<std::uint64_t>(signed_bits < 0 ? -signed_bits : signed_bits);
 }
 
 int merge_level(const Task& merge) {
@@ -34,7 +43,7 @@ void smooth(double& rate, double sample) {
 
 }  // namespace
 
-double merge_cost(const PartialResult& left, const PartialResult& right) {
+double merge_cost(const PieceRef& left, const PieceRef& right) {
   const double bits = bits_of(left) + bits_of(right);
   return bits * std::log2(bits + 2);
 }
@@ -68,9 +77,8 @@ namespace {
 
 // A product's cost in merge cost units: a merge's products together touch about 4/3 of its operands' bits.
 double product_cost(const Product& part) {
-  const double a = static_cast<double>(mpz_sizeinbase(raw(part.left->values.at(part.factor_left)), 2));
-  const double b =
-      static_cast<double>(mpz_sizeinbase(raw(part.right->values.at(part.factor_right)), 2)) / part.slices;
+  const auto a = static_cast<double>(magnitude(part.left.shape.at(part.factor_left)));
+  const double b = static_cast<double>(magnitude(part.right.shape.at(part.factor_right))) / part.slices;
   return 0.75 * (a + b) * std::log2(a + b + 2);
 }
 
@@ -82,7 +90,7 @@ double Scheduler::predicted_seconds(const Task& task) const {
   if (const auto* digits = std::get_if<Digits>(&task.work))
     return static_cast<double>(digits->count) / kDigitsPerSecondFloor;
   if (const auto* merge = std::get_if<Merge>(&task.work))
-    return merge_rate_ > 0 ? merge_cost(*merge->left, *merge->right) / merge_rate_ : -1;
+    return merge_rate_ > 0 ? merge_cost(merge->left, merge->right) / merge_rate_ : -1;
   return eval_rate_ > 0 ? static_cast<double>(task.as<Evaluate>().range.size()) / eval_rate_ : -1;
 }
 
@@ -125,12 +133,24 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   std::optional<std::uint64_t> id;
   // Queued work first (retries, then merges). A task this worker failed before waits for another worker
   // that can still take it, if there is one: a worker that returns wrong results must not use up a
-  // task's retries alone.
+  // task's retries alone. With pieces on workers, the first task whose larger operand this worker holds
+  // goes before the others (work goes to the data).
+  const auto local = [w](const Task& t) {
+    const auto holds = [w](const PieceRef& a, const PieceRef& b) {
+      return (bits_of(a) >= bits_of(b) ? a : b).owner == w;
+    };
+    if (const auto* merge = std::get_if<Merge>(&t.work)) return holds(merge->left, merge->right);
+    if (const auto* product = std::get_if<Product>(&t.work)) return holds(product->left, product->right);
+    return false;
+  };
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     const OpenTask& open = open_.at(*it);
     if (!open.failed_on.contains(w) || !another_worker(w, open.failed_on)) {
-      id = *it;  // transition() takes it off the queue
-      break;
+      if (!id) id = *it;  // transition() takes it off the queue
+      if (!fetch_ || local(open.task)) {
+        id = *it;
+        break;
+      }
     }
   }
   if (!id) {
@@ -142,6 +162,11 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   OpenTask& open = open_.at(*id);
   transition(*id, TaskState::processing);
   open.task.check_primes = verification_.primes;
+  // The root of the tree comes here for the final steps: it is not kept.
+  const bool root = open.task.first_range == 0 && open.task.end_range == grid_.size();
+  open.task.keep =
+      fetch_ && !root && (open.task.kind() == TaskKind::evaluate || open.task.kind() == TaskKind::merge);
+  open.task.estimate_bits = open.task.keep && open.task.first_range == 0 ? lead_estimate_bits_ : 0;
   const double predicted = predicted_seconds(open.task);
   open.task.allowed_s = predicted < 0 ? config_.first_deadline_s
                                       : std::max(config_.min_deadline_s, config_.deadline_factor * predicted);
@@ -213,7 +238,17 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   stats.last_task_s = compute_s;
   const auto it = open_.find(task_id);
   if (it == open_.end()) {
+    cancelled_.erase(task_id);
     ++stats.discarded;
+    if (output.kept) drops_.emplace_back(w, task_id);
+    return false;
+  }
+  if (output.kept && !it->second.task.keep) {
+    ++stats.failures;
+    record_failure(w, it->second,
+                   "rank " + std::to_string(stats.rank) + " kept " + describe(it->second.task) +
+                       ", which it was to return");
+    drops_.emplace_back(w, task_id);
     return false;
   }
   PartialResult& result = output.result;
@@ -237,6 +272,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     ++stats.mismatches;
     ++verification_.mismatches;
     last_refusal_ = "rank " + std::to_string(stats.rank) + ": " + *why + "; it is computed again";
+    if (output.kept) drops_.emplace_back(w, task_id);
     record_failure(w, it->second, "rank " + std::to_string(stats.rank) + ": " + *why);
     return false;
   }
@@ -259,11 +295,30 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     complete_part(*product, std::move(result));
     return true;
   }
+  // The piece: kept by its worker, or here.
+  PieceRef piece;
+  if (output.kept) {
+    piece.range = result.range;
+    piece.owner = w;
+    piece.key = task.id;
+    piece.shape = std::move(output.shape);
+    piece.residues = output.residues;
+    piece.lead = std::move(output.lead);
+  }
   if (!verification_.primes.empty()) keep_fingerprint(task.first_range, task.end_range, std::move(expected));
   if (const auto* evaluate = std::get_if<Evaluate>(&task.work)) {
     ++stats.evaluations;
     times_.evaluations_s += compute_s;
     if (compute_s > 1e-4) smooth(eval_rate_, static_cast<double>(evaluate->range.size()) / compute_s);
+    if (recomputes_.erase(task.id) > 0) {
+      // A lost piece again: its ranges were counted when they were first done.
+      work_done_ -= task_work(task);
+      ++piece_stats_.recomputed;
+      add_piece(task.first_range, task.end_range,
+                output.kept ? std::move(piece)
+                            : PieceRef::held_here(std::make_shared<const PartialResult>(std::move(result))));
+      return true;
+    }
     if (duplicate_tasks_.contains(task.id)) {
       work_done_ -= task_work(task);  // counted once, when the range settles
       settle_duplicate(task.id, w, std::move(result));
@@ -279,21 +334,25 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     ++stats.merges;
     times_.merges_by_level_s[merge_level(task)] += compute_s;
     const Merge& merge = task.as<Merge>();
-    if (compute_s > 1e-4) smooth(merge_rate_, merge_cost(*merge.left, *merge.right) / compute_s);
+    if (compute_s > 1e-4) smooth(merge_rate_, merge_cost(merge.left, merge.right) / compute_s);
+    drop(merge.left);
+    drop(merge.right);
   }
-  add_piece(task.first_range, task.end_range, std::make_shared<const PartialResult>(std::move(result)));
+  add_piece(task.first_range, task.end_range,
+            output.kept ? std::move(piece)
+                        : PieceRef::held_here(std::make_shared<const PartialResult>(std::move(result))));
   return true;
 }
 
-void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
-                          std::shared_ptr<const PartialResult> result) {
+void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piece) {
   if (!grid_.tree()) {
-    // Slow series: exact additions onto the finished prefix, in range order.
-    if (!restoring_) ledger_.push_back(FinishedPiece{first, last, result});
-    pieces_.emplace(first, Piece{last, std::move(result)});
+    // Slow series: exact additions onto the finished prefix, in range order (always here).
+    if (!restoring_) ledger_.push_back(FinishedPiece{first, last, piece.data});
+    pieces_.emplace(first, Piece{last, std::move(piece)});
     for (auto it = pieces_.begin(); it != pieces_.end() && it->first == prefix_ranges_;
          it = pieces_.erase(it)) {
-      prefix_ = prefix_ ? series_.combine(*prefix_, *it->second.result) : *it->second.result;
+      const PartialResult& next = *it->second.ref.data;
+      prefix_ = prefix_ ? series_.combine(*prefix_, next) : next;
       prefix_ranges_ = it->second.end_range;
     }
     return;
@@ -302,26 +361,34 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
   for (;;) {
     const std::uint64_t size = last - first;
     if (size == grid_.size()) {
-      prefix_ = *result;
+      std::shared_ptr<const PartialResult> root = materialize(piece);
+      if (!root) {
+        lose_where([&piece](const PieceRef& p) { return p.owner == piece.owner && p.key == piece.key; });
+        return;
+      }
+      prefix_ = *root;
       return;
     }
     const bool is_left = (first / size) % 2 == 0;
     const std::uint64_t sibling_first = is_left ? last : first - size;
     const auto sib = pieces_.find(sibling_first);
     if (sib == pieces_.end() || sib->second.end_range - sibling_first != size) {
-      pieces_.emplace(first, Piece{last, std::move(result)});
+      pieces_.emplace(first, Piece{last, std::move(piece)});
       return;
     }
-    std::shared_ptr<const PartialResult> other = std::move(sib->second.result);
+    PieceRef other = std::move(sib->second.ref);
     pieces_.erase(sib);
     Task merge;
-    merge.work = Merge{is_left ? result : other, is_left ? other : result};
+    merge.work =
+        is_left ? Merge{std::move(piece), std::move(other)} : Merge{std::move(other), std::move(piece)};
     const Merge& operands = merge.as<Merge>();
     merge.first_range = std::min(first, sibling_first);
     merge.end_range = merge.first_range + 2 * size;
-    if (bits_of(*operands.left) + bits_of(*operands.right) >= kInlineMergeBits) {
+    if (!operands.left.here() || !operands.right.here() ||
+        bits_of(operands.left) + bits_of(operands.right) >= kInlineMergeBits) {
       merge.id = g_next_task_id++;
-      if (split_slices(merge, series_.merge_products(*operands.left, *operands.right).size()) > 0) {
+      if (split_slices(merge,
+                       series_.merge_products(outline(operands.left), outline(operands.right)).size()) > 0) {
         split(std::move(merge));
         return;
       }
@@ -332,9 +399,11 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last,
     }
     work_done_ += task_work(merge);
     const auto t0 = Clock::now();
-    result = std::make_shared<const PartialResult>(series_.combine(*operands.left, *operands.right));
+    auto merged =
+        std::make_shared<const PartialResult>(series_.combine(*operands.left.data, *operands.right.data));
     times_.merges_by_level_s[merge_level(merge)] += std::chrono::duration<double>(Clock::now() - t0).count();
-    check_own_merge(merge, *result);
+    check_own_merge(merge, *merged);
+    piece = PieceRef::held_here(std::move(merged));
     first = merge.first_range;
     last = merge.end_range;
   }
@@ -344,17 +413,20 @@ std::uint32_t Scheduler::split_slices(const Task& merge, std::size_t products) c
   const auto workers = static_cast<std::uint64_t>(active_workers());
   const std::uint64_t at_level = grid_.size() / (merge.end_range - merge.first_range);
   if (products == 0 || workers < 2 || at_level >= 2 * workers ||
-      bits_of(*merge.as<Merge>().left) + bits_of(*merge.as<Merge>().right) < config_.split_merge_bits) {
+      bits_of(merge.as<Merge>().left) + bits_of(merge.as<Merge>().right) < config_.split_merge_bits) {
     return 0;
   }
   // Enough parts for every worker to have one, none thinner than min_slice_bits. (Twice as many, to even
   // out the rounds, gained nothing: at 1e7 digits the top merge's six half products took 1.03 s of compute
   // against 0.75 s for its three whole ones.)
   const std::uint64_t want = (workers + products * at_level - 1) / (products * at_level);
-  const PartialResult& right = *merge.as<Merge>().right;
+  const PieceRef& right = merge.as<Merge>().right;
   double thinnest = bits_of(right);
-  for (const BigInt& v : right.values)
-    if (v != 0) thinnest = std::min(thinnest, static_cast<double>(mpz_sizeinbase(raw(v), 2)));
+  for (const std::int64_t b : right.shape)
+    if (b != 0) thinnest = std::min(thinnest, static_cast<double>(magnitude(b)));
+  // A right operand on a worker is not cut: the coordinator checks a product against the fingerprint of its
+  // whole factor, and has no integer to take a slice's from.
+  if (!right.here()) return 1;
   const auto widest = static_cast<std::uint64_t>(std::max(1.0, thinnest / config_.min_slice_bits));
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(std::min(want, widest), 1, kMaxSlices));
 }
@@ -362,7 +434,7 @@ std::uint32_t Scheduler::split_slices(const Task& merge, std::size_t products) c
 void Scheduler::split(Task merge) {
   SplitMerge sm;
   const Merge& operands = merge.as<Merge>();
-  sm.products = series_.merge_products(*operands.left, *operands.right);
+  sm.products = series_.merge_products(outline(operands.left), outline(operands.right));
   sm.slices = split_slices(merge, sm.products.size());
   const std::size_t parts = sm.products.size() * sm.slices;
   sm.parts.resize(parts);
@@ -404,22 +476,25 @@ void Scheduler::complete_part(const Product& part, PartialResult result) {
   // Each product from its slices: sum of slice k shifted by k w, with the sign of the right factor.
   std::vector<BigInt> products(sm.products.size());
   for (std::size_t p = 0; p < sm.products.size(); ++p) {
-    const BigInt& whole = sm.merge.as<Merge>().right->values.at(sm.products[p].second);
-    const std::uint64_t w = slice_bits(whole, sm.slices);
+    const std::int64_t whole = sm.merge.as<Merge>().right.shape.at(sm.products[p].second);
+    const std::uint64_t w = slice_bits(magnitude(whole), sm.slices);
     BigInt& sum = products[p];
     for (std::uint32_t k = sm.slices; k-- > 0;) {
       mpz_mul_2exp(raw(sum), raw(sum), w);
       mpz_add(raw(sum), raw(sum), raw(sm.parts[p * sm.slices + k]));
     }
-    if (mpz_sgn(raw(whole)) < 0) mpz_neg(raw(sum), raw(sum));
+    if (whole < 0) mpz_neg(raw(sum), raw(sum));
   }
   Task merge = std::move(sm.merge);
   split_.erase(part.merge);
+  const Merge& operands = merge.as<Merge>();
   auto merged = std::make_shared<const PartialResult>(
-      series_.merge_from_products(*merge.as<Merge>().left, *merge.as<Merge>().right, std::move(products)));
+      series_.merge_from_products(outline(operands.left), outline(operands.right), std::move(products)));
   check_own_merge(merge, *merged);
   work_done_ += task_work(merge);
-  add_piece(merge.first_range, merge.end_range, std::move(merged));
+  drop(operands.left);
+  drop(operands.right);
+  add_piece(merge.first_range, merge.end_range, PieceRef::held_here(std::move(merged)));
 }
 
 void Scheduler::retire_if_failing(WorkerStats& stats) {
@@ -463,6 +538,7 @@ std::vector<int> Scheduler::expire(Clock::time_point now) {
     late.push_back(static_cast<int>(wi));
     for (std::size_t i = 0; i < held.size(); ++i) {
       held[i].overdue = true;
+      if (cancelled_.contains(held[i].task_id)) continue;
       const auto it = open_.find(held[i].task_id);
       if (it == open_.end()) continue;
       if (i == 0) {
@@ -474,6 +550,11 @@ std::vector<int> Scheduler::expire(Clock::time_point now) {
         transition(held[i].task_id, TaskState::queued, true);
       }
     }
+  }
+  // A worker that does not answer holds pieces nobody can fetch now: they are computed again (if it was
+  // only slow, the copies it holds are dropped when it answers).
+  if (fetch_) {
+    for (const int w : late) lose_where([w](const PieceRef& p) { return p.owner == w; });
   }
   return late;
 }
@@ -506,42 +587,223 @@ int Scheduler::busy_workers() const {
   return n;
 }
 
-std::shared_ptr<const PartialResult> Scheduler::leading_piece() const {
-  if (prefix_) return std::make_shared<const PartialResult>(*prefix_);
-  if (const auto it = pieces_.find(0); it != pieces_.end()) return it->second.result;
+std::optional<PieceRef> Scheduler::leading_piece() const {
+  if (prefix_) return PieceRef::held_here(std::make_shared<const PartialResult>(*prefix_));
+  if (const auto it = pieces_.find(0); it != pieces_.end()) return it->second.ref;
   for (const auto& [id, open] : open_) {
     if (open.task.kind() == TaskKind::merge && open.task.first_range == 0) return open.task.as<Merge>().left;
   }
   for (const auto& [id, sm] : split_) {
     if (sm.merge.first_range == 0) return sm.merge.as<Merge>().left;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
-std::vector<FinishedPiece> Scheduler::finished_pieces() const {
-  std::vector<FinishedPiece> out;
-  if (prefix_) {
-    const std::uint64_t last = grid_.tree() ? grid_.size() : prefix_ranges_;
-    out.push_back({0, last, std::make_shared<const PartialResult>(*prefix_)});
-  }
-  for (const auto& [first, piece] : pieces_) out.push_back({first, piece.end_range, piece.result});
+std::vector<FinishedPiece> Scheduler::finished_pieces() {
+  struct Held {
+    std::uint64_t first, last;
+    const PieceRef* ref;
+  };
+  std::vector<Held> held;
+  for (const auto& [first, piece] : pieces_) held.push_back({first, piece.end_range, &piece.ref});
   for (const auto& [id, open] : open_) {
     const Task& t = open.task;
     const auto* merge = std::get_if<Merge>(&t.work);
     if (!merge) continue;
     const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
-    out.push_back({t.first_range, mid, merge->left});
-    out.push_back({mid, t.end_range, merge->right});
+    held.push_back({t.first_range, mid, &merge->left});
+    held.push_back({mid, t.end_range, &merge->right});
   }
   for (const auto& [id, sm] : split_) {
     const Task& t = sm.merge;
     const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
-    out.push_back({t.first_range, mid, t.as<Merge>().left});
-    out.push_back({mid, t.end_range, t.as<Merge>().right});
+    held.push_back({t.first_range, mid, &t.as<Merge>().left});
+    held.push_back({mid, t.end_range, &t.as<Merge>().right});
   }
+  std::vector<FinishedPiece> out;
+  if (prefix_) {
+    const std::uint64_t last = grid_.tree() ? grid_.size() : prefix_ranges_;
+    out.push_back({0, last, std::make_shared<const PartialResult>(*prefix_)});
+  }
+  std::vector<std::pair<int, std::uint64_t>> missing;
+  for (const Held& h : held) {
+    if (auto data = materialize(*h.ref)) {
+      out.push_back({h.first, h.last, std::move(data)});
+    } else {
+      missing.emplace_back(h.ref->owner, h.ref->key);
+    }
+  }
+  // Left out of this checkpoint, and computed again.
+  for (const auto& gone : missing)
+    lose_where([&gone](const PieceRef& p) { return p.owner == gone.first && p.key == gone.second; });
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.first_range < b.first_range; });
   return out;
+}
+
+void Scheduler::hold_on_workers(Fetcher fetch, std::uint64_t lead_estimate_bits) {
+  if (series_.kind() != SeriesKind::fast) return;  // slow series' sums are a few words: the star it is
+  fetch_ = std::move(fetch);
+  lead_estimate_bits_ = lead_estimate_bits;
+  piece_stats_.on_workers = true;
+}
+
+std::shared_ptr<const PartialResult> Scheduler::materialize(const PieceRef& piece) {
+  if (piece.here()) return piece.data;
+  if (!fetch_) throw std::logic_error("Scheduler: a piece on a worker, and no way to fetch it");
+  std::shared_ptr<const PartialResult> data = fetch_(piece);
+  if (!data) return nullptr;
+  if (data->range != piece.range || data->values.size() != piece.shape.size()) return nullptr;
+  if (!verification_.primes.empty()) {
+    const auto t0 = Clock::now();
+    const bool good = residues_of(data->values, verification_.primes) == piece.residues;
+    verification_.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!good) {
+      ++verification_.mismatches;
+      notices_.push_back("the piece of terms [" + std::to_string(piece.range.begin) + ", " +
+                         std::to_string(piece.range.end) + ") fetched from rank " +
+                         std::to_string(workers_[static_cast<std::size_t>(piece.owner)].rank) +
+                         " fails its fingerprint; it is computed again");
+      return nullptr;
+    }
+  }
+  ++piece_stats_.fetched;
+  return data;
+}
+
+void Scheduler::drop(const PieceRef& piece) {
+  if (!piece.here() && piece.owner >= 0) drops_.emplace_back(piece.owner, piece.key);
+}
+
+std::uint64_t Scheduler::held_by(int w) const {
+  std::uint64_t n = 0;
+  const auto count = [&](const PieceRef& p) { n += p.owner == w ? 1 : 0; };
+  for (const auto& [first, piece] : pieces_) count(piece.ref);
+  for (const auto& [id, open] : open_) {
+    if (const auto* merge = std::get_if<Merge>(&open.task.work)) {
+      count(merge->left);
+      count(merge->right);
+    }
+  }
+  for (const auto& [id, sm] : split_) {
+    count(sm.merge.as<Merge>().left);
+    count(sm.merge.as<Merge>().right);
+  }
+  return n;
+}
+
+void Scheduler::unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent) {
+  release(static_cast<std::size_t>(w), task_id);
+  if (owner < 0 || static_cast<std::size_t>(owner) >= workers_.size()) return;
+  notices_.push_back("rank " + std::to_string(workers_[static_cast<std::size_t>(w)].rank) +
+                     " could not fetch a piece from rank " +
+                     std::to_string(workers_[static_cast<std::size_t>(owner)].rank) +
+                     (silent ? " (no answer): its pieces are computed again"
+                             : " (it no longer holds it): the piece is computed again"));
+  if (silent) {
+    // A worker answers fetches between two looks at its messages, whatever it computes: one that does not
+    // is taken for lost.
+    this->silent(owner);
+    lose_where([owner](const PieceRef& p) { return p.owner == owner; });
+  } else {
+    lose_where([owner, key](const PieceRef& p) { return p.owner == owner && p.key == key; });
+  }
+  // The task that needed it was cancelled (it waits for the piece again), or is still open if the piece was
+  // lost and recomputed before: then it goes back to the queue.
+  cancelled_.erase(task_id);
+  if (const auto it = open_.find(task_id); it != open_.end() && it->second.state == TaskState::processing)
+    transition(task_id, TaskState::queued, true);
+}
+
+void Scheduler::silent(int w) {
+  for (InFlight& f : in_flight_[static_cast<std::size_t>(w)])
+    f.deadline = std::min(f.deadline, Clock::time_point{});
+}
+
+void Scheduler::let_go(int w) {
+  auto& held = in_flight_[static_cast<std::size_t>(w)];
+  for (auto it = held.begin(); it != held.end();) {
+    const auto open = open_.find(it->task_id);
+    if (it->overdue || it == held.begin() || open == open_.end() ||
+        open->second.state != TaskState::processing) {
+      ++it;
+      continue;
+    }
+    ++retries_;
+    transition(it->task_id, TaskState::queued, true);
+    it = held.erase(it);
+  }
+  if (fetch_) lose_where([w](const PieceRef& p) { return p.owner == w; });
+}
+
+void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> gone;  // (first, last) grid ranges
+  for (auto it = pieces_.begin(); it != pieces_.end();) {
+    if (!it->second.ref.here() && lost(it->second.ref)) {
+      gone.emplace_back(it->first, it->second.end_range);
+      it = pieces_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // A merge with a lost operand waits for it again; its other operand waits for its sibling.
+  const auto unmerge = [&](const Task& t, const PieceRef& left, const PieceRef& right) {
+    const bool left_lost = !left.here() && lost(left);
+    const bool right_lost = !right.here() && lost(right);
+    if (!left_lost && !right_lost) return false;
+    const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
+    if (left_lost) {
+      gone.emplace_back(t.first_range, mid);
+    } else {
+      pieces_.emplace(t.first_range, Piece{mid, left});
+    }
+    if (right_lost) {
+      gone.emplace_back(mid, t.end_range);
+    } else {
+      pieces_.emplace(mid, Piece{t.end_range, right});
+    }
+    return true;
+  };
+  const auto cancel = [&](std::uint64_t id) {
+    const auto it = open_.find(id);
+    if (it->second.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+    if (it->second.state == TaskState::processing) cancelled_.insert(id);
+    open_.erase(it);
+  };
+  std::vector<std::uint64_t> merges;
+  for (const auto& [id, open] : open_) {
+    if (const auto* merge = std::get_if<Merge>(&open.task.work);
+        merge && unmerge(open.task, merge->left, merge->right)) {
+      merges.push_back(id);
+    }
+  }
+  for (const std::uint64_t id : merges) cancel(id);
+  for (auto it = split_.begin(); it != split_.end();) {
+    const Task& t = it->second.merge;
+    if (!unmerge(t, t.as<Merge>().left, t.as<Merge>().right)) {
+      ++it;
+      continue;
+    }
+    std::vector<std::uint64_t> parts;
+    for (const auto& [id, open] : open_) {
+      if (const auto* product = std::get_if<Product>(&open.task.work); product && product->merge == it->first)
+        parts.push_back(id);
+    }
+    for (const std::uint64_t id : parts) cancel(id);
+    it = split_.erase(it);
+  }
+  for (const auto& [first, last] : gone) {
+    Task t;
+    t.id = g_next_task_id++;
+    t.first_range = first;
+    t.end_range = last;
+    t.work = Evaluate{grid_.span(first, last), grid_.step(), last == grid_.size()};
+    recomputes_.insert(t.id);
+    const std::uint64_t id = t.id;
+    notices_.push_back(describe(t) + ": its piece was lost with its worker; computed again");
+    open_.emplace(id, OpenTask(std::move(t)));
+    transition(id, TaskState::queued, true);
+  }
 }
 
 void Scheduler::restore(std::vector<FinishedPiece> pieces) {
@@ -594,7 +856,7 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     work_done_ += task_work(done);
     ranges_done_ += p.end_range - p.first_range;
     restored_.emplace(p.first_range, p.end_range);
-    add_piece(p.first_range, p.end_range, std::move(p.result));
+    add_piece(p.first_range, p.end_range, PieceRef::held_here(std::move(p.result)));
   }
   restoring_ = false;
 }
@@ -680,7 +942,8 @@ void Scheduler::settle_duplicate(std::uint64_t task_id, int w, PartialResult res
   const Task task = d.task;
   duplicates_.erase(first);
   ranges_done_ += task.end_range - task.first_range;
-  add_piece(task.first_range, task.end_range, std::make_shared<const PartialResult>(std::move(standing)));
+  add_piece(task.first_range, task.end_range,
+            PieceRef::held_here(std::make_shared<const PartialResult>(std::move(standing))));
 }
 
 void Scheduler::verify_with(std::vector<std::uint64_t> primes) {
@@ -727,8 +990,12 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
     }
     return std::nullopt;
   }
-  const Residues received = residues_of(out.result.values, primes);
-  if (out.residues.size() != received.size()) return "no fingerprint with the result of " + describe(task);
+  // A kept piece did not travel: its worker's residues are all there is, and they must be the predicted
+  // ones. Integers that did travel must be those the worker fingerprinted.
+  const Residues received = out.kept ? out.residues : residues_of(out.result.values, primes);
+  const std::size_t values = out.kept ? out.shape.size() : out.result.values.size();
+  if (out.residues.size() != received.size() || out.residues.size() != values * np)
+    return "no fingerprint with the result of " + describe(task);
   if (out.residues != received) {
     return "the integers of " + describe(task) + " that arrived are not those the worker fingerprinted";
   }
@@ -736,11 +1003,23 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
     ++verification_.products;
     const std::uint64_t mid = task.first_range + (task.end_range - task.first_range) / 2;
     const Residues& left = fingerprints_.at({task.first_range, mid});
-    const BigInt factor = product_factor(*product);
+    const Residues& right = fingerprints_.at({mid, task.end_range});
+    const bool negative = product->right.shape.at(product->factor_right) < 0;
+    // The factor's residues: a slice's from its integer, a whole value's from the fingerprint (its absolute
+    // value's).
+    const std::optional<BigInt> slice =
+        product->slices > 1 ? std::optional<BigInt>(product_factor(*product)) : std::nullopt;
     expected.resize(np);
     for (std::size_t j = 0; j < np; ++j) {
+      std::uint64_t factor = 0;
+      if (slice) {
+        factor = residue_of(*slice, primes[j]);
+      } else {
+        factor = right[product->factor_right * np + j];
+        if (negative && factor != 0) factor = primes[j] - factor;
+      }
       expected[j] = static_cast<std::uint64_t>(static_cast<Uint128>(left[product->factor_left * np + j]) *
-                                               residue_of(factor, primes[j]) % primes[j]);
+                                               factor % primes[j]);
     }
   } else {
     ++verification_.pieces;

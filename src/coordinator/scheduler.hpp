@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -82,6 +83,14 @@ struct VerificationStats {
   std::uint64_t disagreements = 0;
 };
 
+// Pieces on workers (Scheduler::hold_on_workers): whether they were, how many the coordinator fetched
+// (checkpoints, the last merge), and how many were computed again because their worker was lost.
+struct PieceStats {
+  bool on_workers = false;
+  std::uint64_t fetched = 0;
+  std::uint64_t recomputed = 0;
+};
+
 // A finished, exact partial result of grid ranges [first_range, end_range): what a checkpoint holds and a
 // resumed job starts from.
 struct FinishedPiece {
@@ -136,6 +145,35 @@ class Scheduler {
   const std::string& last_refusal() const { return last_refusal_; }
   // A worker reports that a task failed. Throws PoisonedRange when the task has failed too often.
   void fail(int w, std::uint64_t task_id, const std::string& why);
+
+  // Pieces on workers (fast series, from before the first assignment). Evaluations and merges are handed
+  // out to be kept by their worker (Task::keep), which returns only the piece's shape and residues; a merge
+  // goes preferably to the worker that holds its larger operand and fetches the other from its owner. The
+  // scheduler keeps each piece's owner, shape and fingerprint. `fetch` brings a piece here when the
+  // coordinator needs its integers (a checkpoint, the last merge), or returns nullptr when its owner does not
+  // give it; `lead_estimate_bits` is the precision of the estimates workers make of pieces from term 0.
+  using Fetcher = std::function<std::shared_ptr<const PartialResult>(const PieceRef&)>;
+  void hold_on_workers(Fetcher fetch, std::uint64_t lead_estimate_bits);
+  bool holds_on_workers() const { return static_cast<bool>(fetch_); }
+  // Pieces their workers no longer need to keep (merged, or a late duplicate): (worker, key), to tell them.
+  std::vector<std::pair<int, std::uint64_t>> take_drops() { return std::exchange(drops_, {}); }
+  // Worker `w` could not get piece `key` from worker `owner` for task `task_id`: the owner did not answer in
+  // time (`silent`: it is taken for lost, with every piece it holds, and its tasks are overdue at once) or no
+  // longer holds it. Neither counts
+  // against `w` or the task: the lost pieces are computed again from their ranges (the lineage of a piece is
+  // its range: evaluating it gives the same integers as the merges that made it), and the tasks that needed
+  // them wait for that.
+  void unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent);
+  // Worker `w` has not been heard of for far longer than its heartbeat: it is taken for lost now, and its
+  // tasks are overdue at the next expire() rather than at their deadlines (which may be long).
+  void silent(int w);
+  // Retired worker `w` is told to stop: the tasks it holds and has not started (it ends with the one under
+  // way) go to other workers, and the pieces it holds are computed again.
+  void let_go(int w);
+  const PieceStats& piece_stats() const { return piece_stats_; }
+  std::uint64_t recomputed() const { return piece_stats_.recomputed; }
+  // Pieces held by worker `w`, by the scheduler's count.
+  std::uint64_t held_by(int w) const;
   // Hands overdue tasks to the queue again; returns the workers that missed their deadline. May throw
   // PoisonedRange.
   std::vector<int> expire(Clock::time_point now);
@@ -157,8 +195,9 @@ class Scheduler {
   double total_work() const { return total_work_; }
   // Slow series: the finished prefix [0, n), which grows as ranges complete (nullptr before the first).
   const PartialResult* prefix() const { return prefix_ ? &*prefix_ : nullptr; }
-  // The longest finished result that starts at term 0, for either kind of series (nullptr before one).
-  std::shared_ptr<const PartialResult> leading_piece() const;
+  // The longest finished result that starts at term 0, for either kind of series (nullopt before one): its
+  // integers when here, else its worker's estimate (PieceRef::lead).
+  std::optional<PieceRef> leading_piece() const;
   // What went wrong since the last call, one line each (retries, poisoned ranges, retired workers).
   std::vector<std::string> take_notices() { return std::exchange(notices_, {}); }
   std::vector<WorkerStats>& workers() { return workers_; }
@@ -185,8 +224,10 @@ class Scheduler {
   static constexpr double kLaterBlockExtra = 0.10;
 
   // Every finished result the job has not yet folded into the final one, in grid order and disjoint:
-  // pieces waiting for a sibling, operands of merges in flight, and the prefix. Cheap: results are shared.
-  std::vector<FinishedPiece> finished_pieces() const;
+  // pieces waiting for a sibling, operands of merges in flight, and the prefix. Cheap for pieces here
+  // (results are shared); those on workers are fetched (hold_on_workers), and one that can't be is left out
+  // and computed again.
+  std::vector<FinishedPiece> finished_pieces();
   // Starts from pieces of an earlier run of the same job (before any assignment); their grid ranges are never
   // handed out again. Throws std::invalid_argument when a piece does not fit this grid.
   void restore(std::vector<FinishedPiece> pieces);
@@ -224,7 +265,7 @@ class Scheduler {
   };
   struct Piece {
     std::uint64_t end_range;
-    std::shared_ptr<const PartialResult> result;
+    PieceRef ref;
   };
   // A merge cut into product tasks, waiting for them.
   struct SplitMerge {
@@ -241,7 +282,14 @@ class Scheduler {
   // its front when `front` (retries first).
   void transition(std::uint64_t id, TaskState to, bool front = false);
   void record_failure(int w, OpenTask& open, const std::string& why);
-  void add_piece(std::uint64_t first, std::uint64_t last, std::shared_ptr<const PartialResult> result);
+  void add_piece(std::uint64_t first, std::uint64_t last, PieceRef piece);
+  // The piece's integers: here already, or fetched from its owner and checked against its fingerprint
+  // (nullptr when that fails).
+  std::shared_ptr<const PartialResult> materialize(const PieceRef& piece);
+  // Pieces on workers for which `lost` holds are gone: the tasks that need them are cancelled, their other
+  // operands wait again, and each lost piece is computed again from its range.
+  void lose_where(const std::function<bool(const PieceRef&)>& lost);
+  void drop(const PieceRef& piece);  // its owner may let it go (a piece here: nothing to do)
   double predicted_seconds(const Task& task) const;
   double task_work(const Task& task) const;
   // Whether a new merge is better carried out as product tasks, and in how many slices each (0: whole).
@@ -299,11 +347,18 @@ class Scheduler {
   std::vector<FinishedPiece> ledger_;
   bool restoring_ = false;  // restored pieces are in the ledger already (restore_ledger)
   std::map<std::uint64_t, std::uint64_t> duplicate_tasks_;
+  // Pieces on workers (hold_on_workers).
+  Fetcher fetch_;
+  std::uint64_t lead_estimate_bits_ = 0;
+  std::vector<std::pair<int, std::uint64_t>> drops_;
+  std::set<std::uint64_t> cancelled_;   // tasks still with a worker whose operand was lost
+  std::set<std::uint64_t> recomputes_;  // evaluations that compute a lost piece again
+  PieceStats piece_stats_;
   // Fingerprints of the checked, finished tree nodes not yet merged, by (first range, end range).
   std::map<std::pair<std::uint64_t, std::uint64_t>, Residues> fingerprints_;
 };
 
 // Merge cost in the units merge rates are measured in: bits times log2(bits) of the operands.
-double merge_cost(const PartialResult& left, const PartialResult& right);
+double merge_cost(const PieceRef& left, const PieceRef& right);
 
 }  // namespace pi

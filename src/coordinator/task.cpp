@@ -14,17 +14,41 @@ TaskKind Task::kind() const {
   return kinds[work.index()];
 }
 
-std::uint64_t slice_bits(const BigInt& whole, std::uint32_t slices) {
-  const std::uint64_t bits = mpz_sgn(raw(whole)) == 0 ? 0 : mpz_sizeinbase(raw(whole), 2);
-  return (bits + slices - 1) / std::max<std::uint32_t>(1, slices);
+Shape shape_of(const PartialResult& r) {
+  Shape shape;
+  shape.reserve(r.values.size());
+  for (const BigInt& v : r.values) {
+    const auto bits = static_cast<std::int64_t>(mpz_sgn(raw(v)) == 0 ? 0 : mpz_sizeinbase(raw(v), 2));
+    shape.push_back(mpz_sgn(raw(v)) < 0 ? -bits : bits);
+  }
+  return shape;
+}
+
+double shape_bits(const Shape& shape) {
+  double bits = 0;
+  for (const std::int64_t b : shape) bits += static_cast<double>(b < 0 ? -b : b);
+  return bits;
+}
+
+PieceRef PieceRef::held_here(std::shared_ptr<const PartialResult> result) {
+  PieceRef ref;
+  ref.range = result->range;
+  ref.shape = shape_of(*result);
+  ref.data = std::move(result);
+  return ref;
+}
+
+std::uint64_t slice_bits(std::uint64_t whole_bits, std::uint32_t slices) {
+  return (whole_bits + slices - 1) / std::max<std::uint32_t>(1, slices);
 }
 
 BigInt product_factor(const Product& product) {
-  const BigInt& whole = product.right->values.at(product.factor_right);
+  const BigInt& whole = product.right.data->values.at(product.factor_right);
   BigInt out;
   mpz_abs(raw(out), raw(whole));
   if (product.slices > 1) {
-    const std::uint64_t w = slice_bits(whole, product.slices);
+    const std::uint64_t bits = mpz_sgn(raw(out)) == 0 ? 0 : mpz_sizeinbase(raw(out), 2);
+    const std::uint64_t w = slice_bits(bits, product.slices);
     mpz_tdiv_q_2exp(raw(out), raw(out), w * product.slice);
     mpz_tdiv_r_2exp(raw(out), raw(out), w);
   }
@@ -32,11 +56,17 @@ BigInt product_factor(const Product& product) {
 }
 
 PartialResult execute_task(const Series& series, const Task& task) {
-  if (const auto* merge = std::get_if<Merge>(&task.work)) return series.combine(*merge->left, *merge->right);
+  if (const auto* merge = std::get_if<Merge>(&task.work)) {
+    if (!merge->left.here() || !merge->right.here())
+      throw std::invalid_argument("execute_task: a merge whose operands are not here");
+    return series.combine(*merge->left.data, *merge->right.data);
+  }
   if (const auto* product = std::get_if<Product>(&task.work)) {
+    if (!product->left.here() || !product->right.here())
+      throw std::invalid_argument("execute_task: a product whose factors are not here");
     BigInt p = product_factor(*product);
-    mpz_mul(raw(p), raw(product->left->values.at(product->factor_left)), raw(p));
-    return PartialResult{Range{product->left->range.begin, product->right->range.end}, {std::move(p)}};
+    mpz_mul(raw(p), raw(product->left.data->values.at(product->factor_left)), raw(p));
+    return PartialResult{Range{product->left.range.begin, product->right.range.end}, {std::move(p)}};
   }
   const auto* evaluate = std::get_if<Evaluate>(&task.work);
   if (!evaluate) throw std::invalid_argument("execute_task: a digits task");
@@ -66,6 +96,19 @@ void seal(TaskOutput& out, const Task& task) {
   if (task.kind() != TaskKind::digits) out.residues = residues_of(out.result.values, task.check_primes);
 }
 
+std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task& task, TaskOutput& out) {
+  if (!task.keep || task.kind() == TaskKind::digits) return nullptr;
+  Shape shape = shape_of(out.result);
+  if (shape_bits(shape) < kKeepAtLeastBits) return nullptr;
+  auto piece = std::make_shared<const PartialResult>(std::move(out.result));
+  out.result = PartialResult{piece->range, {}};
+  out.kept = true;
+  out.shape = std::move(shape);
+  if (task.estimate_bits > 0)
+    out.lead = std::make_shared<const Estimate>(series.estimate(*piece, task.estimate_bits).best());
+  return piece;
+}
+
 TaskOutput carry_out(const Series& series, const Task& task) {
   if (task.kind() == TaskKind::digits) return execute_digits(task);
   TaskOutput out;
@@ -82,15 +125,15 @@ std::string describe(const Task& task) {
   const auto ranges =
       "grid ranges " + std::to_string(task.first_range) +
       (task.end_range - task.first_range > 1 ? ".." + std::to_string(task.end_range - 1) : "");
-  const auto merge_of = [&ranges](const PartialResult& left, const PartialResult& right) {
+  const auto merge_of = [&ranges](const PieceRef& left, const PieceRef& right) {
     return "merge of terms [" + std::to_string(left.range.begin) + ", " + std::to_string(left.range.end) +
            ") and [" + std::to_string(right.range.begin) + ", " + std::to_string(right.range.end) + ") (" +
            ranges + ")";
   };
-  if (const auto* merge = std::get_if<Merge>(&task.work)) return merge_of(*merge->left, *merge->right);
+  if (const auto* merge = std::get_if<Merge>(&task.work)) return merge_of(merge->left, merge->right);
   if (const auto* product = std::get_if<Product>(&task.work)) {
     return "part " + std::to_string(product->part + 1) + " of " + std::to_string(product->parts) +
-           " of the " + merge_of(*product->left, *product->right);
+           " of the " + merge_of(product->left, product->right);
   }
   const Range& range = task.as<Evaluate>().range;
   return "terms [" + std::to_string(range.begin) + ", " + std::to_string(range.end) + ") (" + ranges + ")";

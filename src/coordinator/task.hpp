@@ -18,6 +18,31 @@ namespace pi {
 
 enum class TaskKind : std::uint8_t { evaluate = 1, merge = 2, digits = 3, product = 4 };
 
+// The sizes of a piece's values in bits, negative for a negative value (0: the value is zero): what the
+// coordinator needs of a piece a worker holds to plan with it (costs, splits, slices) without its integers.
+using Shape = std::vector<std::int64_t>;
+Shape shape_of(const PartialResult& r);
+double shape_bits(const Shape& shape);  // the values' bits together
+
+// A finished piece as the coordinator knows it: its integers when this process holds them (`data`), or
+// where they are: with worker `owner`, under the id of the task that made them (`key`), checked against its
+// fingerprint when it was made (`residues`, modulo the job's primes). Pieces of fast series stay with the
+// worker that computed them (Scheduler::hold_on_workers), and travel only to where a task needs them.
+struct PieceRef {
+  Range range;
+  std::shared_ptr<const PartialResult> data;
+  int owner = -1;  // worker index; -1 with data
+  std::uint64_t key = 0;
+  Shape shape;
+  Residues residues;
+  // A piece of the terms from 0 held by a worker: its estimate of pi at the live precision, made by the
+  // worker (Task::estimate_bits), so that the live page needs no integer from it.
+  std::shared_ptr<const Estimate> lead;
+
+  bool here() const { return data != nullptr; }
+  static PieceRef held_here(std::shared_ptr<const PartialResult> result);
+};
+
 // What each kind of task carries: one struct per kind (Task::work), so that no field means one thing for
 // one kind and another for the next.
 //
@@ -27,17 +52,18 @@ struct Evaluate {
   std::uint64_t step = 0;
   bool is_suffix = false;
 };
-// Two adjacent finished pieces, shared with the coordinator's bookkeeping until the merge is done.
+// Two adjacent finished pieces, shared with the coordinator's bookkeeping until the merge is done. A worker
+// fetches those another worker holds from it.
 struct Merge {
-  std::shared_ptr<const PartialResult> left;
-  std::shared_ptr<const PartialResult> right;
+  PieceRef left;
+  PieceRef right;
 };
 // One product of merge `merge` (a task id) that is carried out as parts (SchedulerConfig::split_merge_bits):
 // left->values[factor_left] times slice `slice` of `slices` of |right->values[factor_right]|
 // (product_factor); part `part` of `parts`.
 struct Product {
-  std::shared_ptr<const PartialResult> left;
-  std::shared_ptr<const PartialResult> right;
+  PieceRef left;
+  PieceRef right;
   std::uint64_t merge = 0;
   std::uint32_t part = 0;
   std::uint32_t parts = 0;
@@ -65,6 +91,11 @@ struct Task {
   // The primes of the job's fingerprints (empty: unchecked): the worker reports the residues of what it
   // computed modulo each (TaskOutput::residues).
   std::vector<std::uint64_t> check_primes;
+  // Evaluations and merges: the worker keeps the piece and returns its shape and residues only
+  // (TaskOutput::kept); with estimate_bits > 0 (a piece of the terms from 0) also its estimate of pi at that
+  // precision (TaskOutput::lead).
+  bool keep = false;
+  std::uint64_t estimate_bits = 0;
   std::variant<Evaluate, Merge, Product, Digits> work;
 
   TaskKind kind() const;
@@ -78,6 +109,10 @@ struct Task {
   }
 };
 
+// A worker keeps a piece (Task::keep) of at least this many bits; a smaller one travels to the coordinator,
+// which merges such pieces on the spot.
+inline constexpr double kKeepAtLeastBits = 1 << 16;
+
 // What a worker returns for a task: the partial result (evaluate, merge, product) or the text (digits), and
 // the residues modulo task.check_primes of the integers it computed: the values of the result, or for
 // digits the integer the text spells, taken before its conversion to decimal.
@@ -85,22 +120,31 @@ struct TaskOutput {
   PartialResult result;
   std::string digits;
   Residues residues;
+  // Task::keep: the worker holds the piece; `result` has its range and no values, `shape` their sizes.
+  bool kept = false;
+  Shape shape;
+  std::shared_ptr<const Estimate> lead;
 };
 
-// Carries out a task. Slow series sum each grid range on its own (their compensated sums depend on the
-// range's ends) and add the fixed-point results exactly; fast series evaluate the whole run at once, which
-// gives the same integers as evaluating the pieces and merging them.
+// Carries out a task (its operands here: a worker fetches those others hold first). Slow series sum each grid
+// range on its own (their compensated sums depend on the range's ends) and add the fixed-point results
+// exactly; fast series evaluate the whole run at once, which gives the same integers as evaluating the pieces
+// and merging them.
 PartialResult execute_task(const Series& series, const Task& task);
 // The right factor of a product: its slice of |right->values[factor_right]|, the bits [slice w, (slice + 1)
 // w) with w = slice_bits(...).
 BigInt product_factor(const Product& product);
-std::uint64_t slice_bits(const BigInt& whole, std::uint32_t slices);
+std::uint64_t slice_bits(std::uint64_t whole_bits, std::uint32_t slices);
 // Carries out a digits task: its block of decimals, and the residues of the integer they spell.
 TaskOutput execute_digits(const Task& task);
 // Carries out any task: execute_task or execute_digits, with the residues of the result (seal).
 TaskOutput carry_out(const Series& series, const Task& task);
 // Sets the residues of an evaluate, merge or product output from its values (digits: nothing to do).
 void seal(TaskOutput& out, const Task& task);
+// A worker's side of Task::keep, after seal: when the task asks it and the piece has kKeepAtLeastBits or
+// more, moves the piece out of `out` (which keeps its range, and gets its shape, and with
+// Task::estimate_bits its estimate) and returns it, for the worker to hold; else nullptr.
+std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task& task, TaskOutput& out);
 
 // "terms [a, b) (grid ranges i..j)" or "merge of terms [a, m) and [m, b)", for logs and errors.
 std::string describe(const Task& task);

@@ -5,14 +5,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "coordinator/interrupt.hpp"
+#include "coordinator/live_events.hpp"
 
 namespace pi {
 namespace {
@@ -33,9 +37,11 @@ MpiExecutor::MpiExecutor(const MpiRuntime& mpi, std::ostream& log)
     : mpi_(mpi),
       log_(log),
       outbox_(mpi),
+      inbox_(mpi),
       hosts_(static_cast<std::size_t>(mpi.size())),
       pids_(static_cast<std::size_t>(mpi.size()), 0),
-      stopped_(static_cast<std::size_t>(mpi.size()), false) {}
+      stopped_(static_cast<std::size_t>(mpi.size()), false),
+      heard_(static_cast<std::size_t>(mpi.size()), std::chrono::steady_clock::now()) {}
 
 void MpiExecutor::make_idle(Scheduler& scheduler, int rank) {
   const int w = rank - 1;
@@ -47,6 +53,7 @@ void MpiExecutor::make_idle(Scheduler& scheduler, int rank) {
            << std::endl;
       outbox_.send(rank, Tag::stop, Writer().finish());
       stopped_[static_cast<std::size_t>(rank)] = true;
+      scheduler.let_go(w);
     }
     return;
   }
@@ -62,7 +69,10 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
   const int rank = message.source;
   const int w = rank - 1;
   std::erase(lost_, rank);  // lost in an earlier attempt, it answered again
+  heard_[static_cast<std::size_t>(rank)] = std::chrono::steady_clock::now();
   switch (message.tag) {
+    case Tag::alive:
+      break;
     case Tag::ready: {
       // "HOST PID"
       const std::string text = decode_text(message.body);
@@ -88,10 +98,16 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
     case Tag::failed: {
       const FailureMessage f = decode_failure(message.body);
       log_ << "[pi-job] rank " << rank << " failed a task: " << f.why << std::endl;
-      scheduler.fail(w, f.task_id, f.why);  // throws PoisonedRange when the job must stop
+      if (f.owner >= 0) {
+        scheduler.unreachable(w, f.task_id, f.owner, f.key, f.silent);
+      } else {
+        scheduler.fail(w, f.task_id, f.why);  // throws PoisonedRange when the job must stop
+      }
       make_idle(scheduler, rank);
       break;
     }
+    case Tag::piece:
+      break;  // the late answer to a fetch given up
     default:
       throw WireError("unexpected message with tag " + std::to_string(static_cast<int>(message.tag)) +
                       " from rank " + std::to_string(rank));
@@ -132,15 +148,50 @@ void MpiExecutor::dispatch(Scheduler& scheduler) {
   }
 }
 
+std::shared_ptr<const PartialResult> MpiExecutor::fetch(const PieceRef& piece) {
+  const int owner = piece.owner + 1;
+  if (owner < 1 || owner >= mpi_.size() || stopped_[static_cast<std::size_t>(owner)]) return nullptr;
+  const std::uint64_t request = next_request_++;
+  outbox_.send(owner, Tag::fetch, encode_fetch(FetchRequest{request, piece.key, {}}));
+  // A worker answers between two looks at its messages; the transfer at a modest 50 MB/s.
+  const double seconds = 10 + shape_bits(piece.shape) / 8 / 50e6;
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  Backoff backoff;
+  while (std::chrono::steady_clock::now() < deadline) {
+    throw_if_interrupted();
+    if (std::optional<Incoming> message = inbox_.poll(owner, Tag::piece)) {
+      FetchAnswer answer = decode_fetch_answer(message->body);
+      if (answer.request != request) continue;  // a late answer to an earlier request
+      if (!answer.found) return nullptr;
+      return std::make_shared<const PartialResult>(std::move(answer.piece));
+    }
+    outbox_.progress();
+    backoff.wait();
+  }
+  log_ << "[pi-job] rank " << owner << " did not give piece " << piece.key << " in " << seconds << " s"
+       << std::endl;
+  return nullptr;
+}
+
+void MpiExecutor::send_drops(Scheduler& scheduler) {
+  std::map<int, std::vector<std::uint64_t>> by_rank;
+  for (const auto& [w, key] : scheduler.take_drops()) by_rank[w + 1].push_back(key);
+  for (const auto& [rank, keys] : by_rank)
+    if (!stopped_[static_cast<std::size_t>(rank)]) outbox_.send(rank, Tag::drop, encode_keys(keys));
+}
+
 void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   for (int rank = 1; rank < mpi_.size(); ++rank)
     scheduler.workers()[static_cast<std::size_t>(rank - 1)].rank = rank;
+  scheduler.hold_on_workers([this](const PieceRef& piece) { return fetch(piece); }, kLiveEstimateBits);
   Backoff backoff;
   auto last_look = Scheduler::Clock::now();
   while (!scheduler.finished()) {
     throw_if_interrupted();
     bool active = false;
-    while (auto message = poll(mpi_, MPI_ANY_SOURCE)) {
+    while (auto message = inbox_.poll(MPI_ANY_SOURCE)) {
       handle(scheduler, std::move(*message));
       active = true;
     }
@@ -152,13 +203,24 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       log_ << "[pi-job] rank 0 did not run for " << std::chrono::duration<double>(now - last_look).count()
            << " s (the job was stopped or suspended): the workers' deadlines move on by as much" << std::endl;
       scheduler.postpone_deadlines(now - last_look);
+      std::fill(heard_.begin(), heard_.end(), now);
     }
     last_look = now;
+    for (int rank = 1; rank < mpi_.size(); ++rank) {
+      if (scheduler.held(rank - 1) > 0 && stopped_[static_cast<std::size_t>(rank)] == false &&
+          now - heard_[static_cast<std::size_t>(rank)] > std::chrono::duration<double>(kSilentSeconds)) {
+        log_ << "[pi-job] rank " << rank << " sent no heartbeat for " << kSilentSeconds
+             << " s: it is taken for lost" << std::endl;
+        scheduler.silent(rank - 1);
+        heard_[static_cast<std::size_t>(rank)] = now;  // said once; its deadline does the rest
+      }
+    }
     for (int w : scheduler.expire(now)) {
       log_ << "[pi-job] rank " << w + 1 << " missed its deadline; its task goes to another worker"
            << std::endl;
     }
     dispatch(scheduler);
+    send_drops(scheduler);
     outbox_.progress();
     tick();
     if (scheduler.active_workers() == 0 && !scheduler.finished()) {
@@ -191,7 +253,7 @@ const std::vector<int>& MpiExecutor::await_lost_ranks(std::chrono::steady_clock:
   };
   Backoff backoff;
   while (std::any_of(lost_.begin(), lost_.end(), may_live) && std::chrono::steady_clock::now() < until) {
-    if (std::optional<Incoming> message = poll(mpi_, MPI_ANY_SOURCE)) {
+    if (std::optional<Incoming> message = inbox_.poll(MPI_ANY_SOURCE)) {
       if (std::erase(lost_, message->source) > 0) {
         log_ << "[pi-job] rank " << message->source << " answered after all (it was slow, not lost): it ends "
              << "normally" << std::endl;
@@ -213,6 +275,9 @@ std::vector<int> MpiExecutor::end_lost_ranks() {
     if (hosts_[r] == here && pids_[r] > 0 && ::kill(static_cast<pid_t>(pids_[r]), SIGKILL) == 0) {
       log_ << "[pi-job] rank " << rank << " (pid " << pids_[r] << " on " << here
            << ") never answered again: ended it, so that the launcher can end the job" << std::endl;
+    } else if (hosts_[r] == here && pids_[r] > 0 && errno == ESRCH) {
+      log_ << "[pi-job] rank " << rank << " (pid " << pids_[r] << " on " << here << ") has ended already"
+           << std::endl;
     } else {
       elsewhere.push_back(rank);
     }
@@ -275,46 +340,283 @@ class TaskWatchdog {
 
 }  // namespace
 
-void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
-  TaskWatchdog watchdog(mpi.rank());
-  Outbox outbox(mpi);
-  outbox.send(0, Tag::ready, encode_text(hostname() + " " + std::to_string(::getpid())));
-  Backoff backoff;
-  for (;;) {
-    std::optional<Incoming> message = poll(mpi, 0);
-    if (!message) {
-      outbox.progress();
-      backoff.wait();
-      continue;
-    }
-    backoff.reset();
-    if (message->tag == Tag::stop) return;
-    if (message->tag != Tag::task) {
-      throw WireError("worker: unexpected tag " + std::to_string(static_cast<int>(message->tag)));
-    }
-    const Task task = decode_task(message->body);
-    message.reset();
-    watchdog.start(task.allowed_s);
-    try {
-      faults.before(task);
-      const auto t0 = std::chrono::steady_clock::now();
-      TaskOutput out;
-      if (task.kind() == TaskKind::digits) {
-        out = execute_digits(task);
-        faults.corrupt(task, out);  // after the check value: as if the text were damaged later
-      } else {
-        out.result = execute_task(series, task);
-        faults.corrupt(task, out);  // before: the worker itself believes the damaged integer
-        seal(out, task);
+namespace {
+
+// A worker's side of the protocol. Its main thread does all the MPI: it takes tasks from rank 0, answers
+// other workers' fetches of the pieces it holds, fetches the operands its next task needs from their
+// owners (checked against the fingerprints rank 0 sent), and sends results. A task is computed on a thread
+// of its own, so that a worker busy with a long merge still answers fetches at once.
+class Worker {
+ public:
+  Worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults)
+      : mpi_(mpi),
+        series_(series),
+        faults_(std::move(faults)),
+        watchdog_(mpi.rank()),
+        outbox_(mpi),
+        inbox_(mpi) {}
+
+  void run() {
+    outbox_.send(0, Tag::ready, encode_text(hostname() + " " + std::to_string(::getpid())));
+    Backoff backoff;
+    auto last_look = Clock::now();
+    for (;;) {
+      // Looks are milliseconds apart: a longer gap is time the process spent stopped (a suspended job), in
+      // which no owner could answer a fetch either.
+      const auto now = Clock::now();
+      if (now - last_look > kStoppedGap && current_) current_->fetch_deadline += now - last_look;
+      last_look = now;
+      if (current_ && now - last_beat_ > std::chrono::duration<double>(kHeartbeatSeconds)) {
+        outbox_.send(0, Tag::alive, Writer().finish());
+        last_beat_ = now;
       }
-      // A worker keeps nothing between tasks: every result goes to rank 0 (pieces_held 0).
-      outbox.send(0, Tag::result,
-                  encode_result(task.id, seconds_since(t0), out, own_usage(std::chrono::milliseconds(100))));
-    } catch (const std::exception& e) {
-      outbox.send(0, Tag::failed, encode_failure(task.id, e.what()));
+      bool active = false;
+      while (std::optional<Incoming> message = inbox_.poll(MPI_ANY_SOURCE)) {
+        active = true;
+        if (message->tag == Tag::stop && message->source == 0) {
+          // A task under way is finished and answered first: rank 0 waits a little for a slow rank's late
+          // answer, so that the job can end without ending that rank.
+          if (current_ && current_->computing) {
+            current_->computing->wait();
+            finish();
+            outbox_.drain(Clock::now() + std::chrono::seconds(2));
+          }
+          return;
+        }
+        handle(*message);
+      }
+      active = step() || active;
+      outbox_.progress();
+      if (active) {
+        backoff.reset();
+      } else {
+        backoff.wait();
+      }
     }
-    watchdog.finish();
   }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  // An operand being fetched: the task's piece it fills, and which of its values were asked for.
+  struct Fetch {
+    PieceRef* piece;
+    std::uint32_t* index;  // products: the factor's index, which becomes 0 in the one-value piece
+    std::vector<std::uint64_t> values;
+  };
+  struct Current {
+    Task task;
+    Clock::time_point started;
+    Clock::time_point fetch_deadline;
+    std::map<std::uint64_t, Fetch> fetching;  // by request
+    std::optional<std::future<TaskOutput>> computing;
+  };
+
+  void handle(const Incoming& message) {
+    switch (message.tag) {
+      case Tag::task:
+        tasks_.push_back(decode_task(message.body));
+        break;
+      case Tag::drop:
+        for (const std::uint64_t key : decode_keys(message.body)) store_.erase(key);
+        break;
+      case Tag::fetch: {
+        const FetchRequest request = decode_fetch(message.body);
+        const auto it = store_.find(request.key);
+        outbox_.send(message.source, Tag::piece,
+                     encode_fetch_answer(request.request, it == store_.end() ? nullptr : it->second.get(),
+                                         request.values));
+        break;
+      }
+      case Tag::piece:
+        answered(message.source, decode_fetch_answer(message.body));
+        break;
+      default:
+        throw WireError("worker: unexpected tag " + std::to_string(static_cast<int>(message.tag)) +
+                        " from rank " + std::to_string(message.source));
+    }
+  }
+
+  // Moves the current task on, or starts the next; returns whether anything happened.
+  bool step() {
+    if (!current_) {
+      if (tasks_.empty()) return false;
+      start(std::move(tasks_.front()));
+      tasks_.pop_front();
+      return true;
+    }
+    Current& c = *current_;
+    if (c.computing) {
+      if (c.computing->wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+      finish();
+      return true;
+    }
+    if (!c.fetching.empty()) {
+      if (Clock::now() < c.fetch_deadline) return false;
+      const PieceRef& late = *c.fetching.begin()->second.piece;
+      give_up("rank " + std::to_string(late.owner + 1) + " did not give piece " + std::to_string(late.key) +
+                  " in time",
+              late, true);
+      return true;
+    }
+    compute();
+    return true;
+  }
+
+  void start(Task task) {
+    watchdog_.start(task.allowed_s);
+    current_.emplace();
+    Current& c = *current_;
+    c.task = std::move(task);
+    c.started = Clock::now();
+    // A fetch may take part of the task's time; a healthy owner answers at once.
+    c.fetch_deadline = c.started + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(0.4 * c.task.allowed_s));
+    const auto need = [&](PieceRef& piece, std::uint32_t* index) {
+      if (piece.here()) return;
+      std::vector<std::uint64_t> values;
+      if (index) values.push_back(*index);
+      if (piece.owner == mpi_.rank() - 1) {
+        // Held here already.
+        const auto it = store_.find(piece.key);
+        if (it == store_.end()) return;  // compute() finds it missing
+        take(piece, index, it->second, values);
+        return;
+      }
+      const std::uint64_t request = next_request_++;
+      outbox_.send(piece.owner + 1, Tag::fetch, encode_fetch(FetchRequest{request, piece.key, values}));
+      c.fetching.emplace(request, Fetch{&piece, index, std::move(values)});
+    };
+    if (auto* merge = std::get_if<Merge>(&c.task.work)) {
+      need(merge->left, nullptr);
+      need(merge->right, nullptr);
+    } else if (auto* product = std::get_if<Product>(&c.task.work)) {
+      need(product->left, &product->factor_left);
+      need(product->right, &product->factor_right);
+    }
+  }
+
+  // `piece` becomes the values of `from` (all, or the one asked for).
+  static void take(PieceRef& piece, std::uint32_t* index, std::shared_ptr<const PartialResult> from,
+                   const std::vector<std::uint64_t>& values) {
+    if (values.empty()) {
+      piece.data = std::move(from);
+      return;
+    }
+    piece.data =
+        std::make_shared<const PartialResult>(PartialResult{from->range, {from->values.at(values[0])}});
+    *index = 0;
+  }
+
+  void answered(int source, FetchAnswer answer) {
+    if (!current_) return;  // the answer to a task given up
+    Current& c = *current_;
+    const auto it = c.fetching.find(answer.request);
+    if (it == c.fetching.end()) return;
+    PieceRef& piece = *it->second.piece;
+    if (!answer.found) {
+      give_up("rank " + std::to_string(source) + " no longer holds piece " + std::to_string(piece.key), piece,
+              false);
+      return;
+    }
+    // The values that arrived must be those rank 0 knows the piece by.
+    const std::vector<std::uint64_t>& primes = c.task.check_primes;
+    const std::vector<std::uint64_t>& asked = it->second.values;
+    const std::size_t count = asked.empty() ? piece.shape.size() : asked.size();
+    bool good = answer.piece.range == piece.range && answer.piece.values.size() == count;
+    if (good && !primes.empty()) {
+      const Residues got = residues_of(answer.piece.values, primes);
+      for (std::size_t i = 0; good && i < count; ++i) {
+        const std::size_t v = asked.empty() ? i : asked[i];
+        for (std::size_t j = 0; good && j < primes.size(); ++j)
+          good = got[i * primes.size() + j] == piece.residues.at(v * primes.size() + j);
+      }
+    }
+    if (!good) {
+      give_up("piece " + std::to_string(piece.key) + " from rank " + std::to_string(source) +
+                  " fails its fingerprint",
+              piece, false);
+      return;
+    }
+    piece.data = std::make_shared<const PartialResult>(std::move(answer.piece));
+    if (it->second.index) *it->second.index = 0;
+    c.fetching.erase(it);
+  }
+
+  // The task can't go on without `piece`: rank 0 learns which, and recomputes it.
+  void give_up(const std::string& why, const PieceRef& piece, bool silent) {
+    outbox_.send(0, Tag::failed, encode_failure(current_->task.id, why, piece.owner, piece.key, silent));
+    current_.reset();
+    watchdog_.finish();
+  }
+
+  void compute() {
+    Current& c = *current_;
+    const PieceRef* lacking = nullptr;
+    if (const auto* merge = std::get_if<Merge>(&c.task.work)) {
+      lacking = !merge->left.here() ? &merge->left : !merge->right.here() ? &merge->right : nullptr;
+    } else if (const auto* product = std::get_if<Product>(&c.task.work)) {
+      lacking = !product->left.here() ? &product->left : !product->right.here() ? &product->right : nullptr;
+    }
+    if (lacking) {
+      // Only a piece this worker was to hold itself can be missing here (fetches fill the others).
+      give_up(
+          "rank " + std::to_string(mpi_.rank()) + " no longer holds piece " + std::to_string(lacking->key),
+          *lacking, false);
+      return;
+    }
+    c.computing = std::async(std::launch::async, [this, task = c.task] { return carry(task); });
+  }
+
+  // On the compute thread: the task, and what the worker keeps of it.
+  TaskOutput carry(const Task& task) {
+    faults_.before(task);
+    TaskOutput out;
+    if (task.kind() == TaskKind::digits) {
+      out = execute_digits(task);
+      faults_.corrupt(task, out);  // after the check value: as if the text were damaged later
+      return out;
+    }
+    out.result = execute_task(series_, task);
+    faults_.corrupt(task, out);  // before: the worker itself believes the damaged integer
+    seal(out, task);
+    kept_ = keep_piece(series_, task, out);
+    return out;
+  }
+
+  void finish() {
+    Current& c = *current_;
+    try {
+      TaskOutput out = c.computing->get();
+      if (out.kept) store_[c.task.id] = std::move(kept_);
+      RankUsage usage = own_usage(std::chrono::milliseconds(100));
+      usage.pieces_held = store_.size();
+      outbox_.send(0, Tag::result, encode_result(c.task.id, seconds_since(c.started), out, usage));
+    } catch (const std::exception& e) {
+      outbox_.send(0, Tag::failed, encode_failure(c.task.id, e.what()));
+    }
+    kept_.reset();
+    current_.reset();
+    watchdog_.finish();
+  }
+
+  const MpiRuntime& mpi_;
+  const Series& series_;
+  FaultPlan faults_;
+  TaskWatchdog watchdog_;
+  Outbox outbox_;
+  Inbox inbox_;
+  std::deque<Task> tasks_;  // assigned, in order
+  std::optional<Current> current_;
+  std::map<std::uint64_t, std::shared_ptr<const PartialResult>> store_;  // pieces kept, by key
+  std::shared_ptr<const PartialResult> kept_;  // the compute thread's piece, until finish() stores it
+  std::uint64_t next_request_ = 1;
+  Clock::time_point last_beat_ = Clock::now();
+};
+
+}  // namespace
+
+void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
+  Worker(mpi, series, std::move(faults)).run();
 }
 
 void announce_job(const MpiRuntime& mpi, const std::string& series) {
@@ -324,9 +626,10 @@ void announce_job(const MpiRuntime& mpi, const std::string& series) {
 }
 
 std::string await_job(const MpiRuntime& mpi) {
+  Inbox inbox(mpi);
   Backoff backoff;
   for (;;) {
-    std::optional<Incoming> message = poll(mpi, 0);
+    std::optional<Incoming> message = inbox.poll(0);
     if (!message) {
       backoff.wait();
       continue;

@@ -40,23 +40,34 @@ class MpiExecutor final : public Executor {
 
  private:
   void handle(Scheduler& scheduler, Incoming message);
+  // A piece a worker holds, brought here (the scheduler's Fetcher), or nullptr when its owner does not give
+  // it in time.
+  std::shared_ptr<const PartialResult> fetch(const PieceRef& piece);
+  void send_drops(Scheduler& scheduler);
   void make_idle(Scheduler& scheduler, int rank);
   void dispatch(Scheduler& scheduler);
 
   const MpiRuntime& mpi_;
   std::ostream& log_;
   Outbox outbox_;
+  Inbox inbox_;
   std::deque<int> idle_;            // ranks waiting for work, least recently ready first
   std::deque<int> topping_up_;      // ranks holding short tasks that may take more (see dispatch)
   std::vector<std::string> hosts_;  // by rank
   std::vector<long> pids_;          // by rank, from the worker's ready message
   std::vector<bool> stopped_;       // by rank
   std::vector<int> lost_;
+  std::uint64_t next_request_ = 1;
+  std::vector<std::chrono::steady_clock::time_point> heard_;  // by rank: its last message
 };
 
 // A worker rank's life: asks for work, carries out tasks, answers with results or failures, until told to
-// stop. A task that runs past twice its allowed time plus kWorkerGraceSeconds ends the process: the
-// coordinator gave the task to another worker long ago, and a hung rank would otherwise keep mpirun (with
+// stop. While it holds a task it sends a heartbeat every kHeartbeatSeconds; rank 0 takes a worker with a
+// task that it has not heard of for kSilentSeconds for lost, whatever the task's deadline.
+inline constexpr double kHeartbeatSeconds = 1.0;
+inline constexpr double kSilentSeconds = 10.0;
+// A task that runs past twice its allowed time plus kWorkerGraceSeconds ends the process: the coordinator
+// gave the task to another worker long ago, and a hung rank would otherwise keep mpirun (with
 // --enable-recovery) from ever ending.
 inline constexpr double kWorkerGraceSeconds = 10.0;
 // How long rank 0, its job done, waits for lost ranks to answer: well within the grace above, so that a

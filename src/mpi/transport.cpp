@@ -79,23 +79,64 @@ std::size_t Outbox::drain(std::chrono::steady_clock::time_point deadline) {
   return pending_.size();
 }
 
-std::optional<Incoming> poll(const MpiRuntime& mpi, int source) {
-  int flag = 0;
-  MPI_Status status;
-  check_mpi(MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
-  if (!flag) return std::nullopt;
-  int blocks = 0;
-  check_mpi(MPI_Get_count(&status, mpi.block(), &blocks), "MPI_Get_count");
-  if (blocks == MPI_UNDEFINED)
-    throw MpiError("message from rank " + std::to_string(status.MPI_SOURCE) +
-                   " is not a whole number of blocks");
-  Incoming in{status.MPI_SOURCE, static_cast<Tag>(status.MPI_TAG),
-              Bytes(static_cast<std::size_t>(blocks) * kBlock)};
-  check_mpi(MPI_Recv(in.body.data(), blocks, mpi.block(), status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
-                     MPI_STATUS_IGNORE),
-            "MPI_Recv");
-  count_received(in.body.size());
-  return in;
+void Inbox::progress() {
+  if (!receiving_) return;
+  int done = 0;
+  check_mpi(MPI_Test(&receiving_->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+  if (done) {
+    count_received(receiving_->message.body.size());
+    arrived_.push_back(std::move(receiving_->message));
+    receiving_.reset();
+  } else if (std::chrono::steady_clock::now() > receiving_->deadline) {
+    std::fprintf(
+        stderr,
+        "[pi-job] rank %d: a message of %zu bytes from rank %d did not arrive in time (its sender was "
+        "lost?); left behind\n",
+        mpi_.rank(), receiving_->message.body.size(), receiving_->message.source);
+    MPI_Request_free(&receiving_->request);
+    mpi_.keep_until_finalize(std::move(receiving_->message.body));
+    receiving_.reset();
+  }
+}
+
+std::optional<Incoming> Inbox::poll(int source, std::optional<Tag> tag) {
+  const auto wanted = [&](const Incoming& m) {
+    return (source == MPI_ANY_SOURCE || m.source == source) && (!tag || m.tag == *tag);
+  };
+  for (int round = 0; round < 2; ++round) {
+    progress();
+    for (auto it = arrived_.begin(); it != arrived_.end(); ++it) {
+      if (wanted(*it)) {
+        Incoming m = std::move(*it);
+        arrived_.erase(it);
+        return m;
+      }
+    }
+    if (receiving_ || round == 1) return std::nullopt;
+    int flag = 0;
+    MPI_Status status;
+    MPI_Message matched = MPI_MESSAGE_NULL;
+    check_mpi(MPI_Improbe(source, tag ? static_cast<int>(*tag) : MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &matched,
+                          &status),
+              "MPI_Improbe");
+    if (!flag) return std::nullopt;
+    int blocks = 0;
+    check_mpi(MPI_Get_count(&status, mpi_.block(), &blocks), "MPI_Get_count");
+    if (blocks == MPI_UNDEFINED)
+      throw MpiError("message from rank " + std::to_string(status.MPI_SOURCE) +
+                     " is not a whole number of blocks");
+    Receiving r{Incoming{status.MPI_SOURCE, static_cast<Tag>(status.MPI_TAG),
+                         Bytes(static_cast<std::size_t>(blocks) * kBlock)},
+                MPI_REQUEST_NULL,
+                {}};
+    // A live sender's message arrives at network speed; this allows a slow network, 50 MB/s, and more.
+    r.deadline = std::chrono::steady_clock::now() +
+                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(5 + static_cast<double>(r.message.body.size()) / 50e6));
+    check_mpi(MPI_Imrecv(r.message.body.data(), blocks, mpi_.block(), &matched, &r.request), "MPI_Imrecv");
+    receiving_ = std::move(r);
+  }
+  return std::nullopt;
 }
 
 void Backoff::wait() {

@@ -70,8 +70,30 @@ struct Incoming {
   Bytes body;
 };
 
-// The next message from `source` (MPI_ANY_SOURCE for any), if one has arrived.
-std::optional<Incoming> poll(const MpiRuntime& mpi, int source);
+// Receives that never block: a message is received while the caller goes on, one at a time, in the order
+// they are matched. A sender that dies while its message is on the way (Open MPI's shared memory reads a
+// large one from the sender's memory) leaves its receive unfinished for ever: past a generous time for its
+// size it is left behind, its buffer kept until MPI_Finalize, and the deadlines of the protocol take it from
+// there.
+class Inbox {
+ public:
+  explicit Inbox(const MpiRuntime& mpi) : mpi_(mpi) {}
+  Inbox(const Inbox&) = delete;
+  Inbox& operator=(const Inbox&) = delete;
+  // The next message that has arrived whole from `source` (MPI_ANY_SOURCE for any), with `tag` when given.
+  std::optional<Incoming> poll(int source, std::optional<Tag> tag = std::nullopt);
+
+ private:
+  struct Receiving {
+    Incoming message;
+    MPI_Request request;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  void progress();
+  const MpiRuntime& mpi_;
+  std::optional<Receiving> receiving_;
+  std::list<Incoming> arrived_;
+};
 
 // Spins for a short while (1 ms), then sleeps with growing pauses (20 us to 1.3 ms) until reset by activity.
 // The spin is measured in time, not rounds: a request and its reply (one worker, one coordinator) must both

@@ -1,10 +1,12 @@
 #include "mpi/wire.hpp"
 
 #include <cstring>
+#include <optional>
 
 namespace pi {
 namespace {
 constexpr std::uint64_t kMaxPrimes = 16;
+constexpr std::uint64_t kMaxValues = 64;
 }  // namespace
 
 Writer::Writer() : buf_(8) {}
@@ -40,6 +42,55 @@ void Writer::partial(const PartialResult& r) {
   for (const BigInt& v : r.values) bytes += mpz_sizeinbase(pi::raw(v), 2) / 8 + 24;
   buf_.reserve(buf_.size() + bytes + kBlock);
   for (const BigInt& v : r.values) bigint(v);
+}
+
+void Writer::words(const std::vector<std::uint64_t>& v) {
+  u64(v.size());
+  for (const std::uint64_t x : v) u64(x);
+}
+
+void Writer::shape(const Shape& s) {
+  u64(s.size());
+  for (const std::int64_t b : s) u64(static_cast<std::uint64_t>(b));
+}
+
+void Writer::real(const Real& v) {
+  const mpfr_srcptr x = pi::raw(v);
+  u64(static_cast<std::uint64_t>(mpfr_get_prec(x)));
+  // 0: zero, 1: a number (mantissa times 2^exponent), 2: not a number or infinite.
+  if (mpfr_zero_p(x)) {
+    u8(0);
+    return;
+  }
+  if (!mpfr_number_p(x)) {
+    u8(2);
+    return;
+  }
+  u8(1);
+  BigInt mantissa;
+  const mpfr_exp_t exponent = mpfr_get_z_2exp(pi::raw(mantissa), x);
+  bigint(mantissa);
+  u64(static_cast<std::uint64_t>(static_cast<std::int64_t>(exponent)));
+}
+
+void Writer::estimate(const Estimate& e) {
+  real(e.value);
+  real(e.error_bound.value());
+  str(e.method);
+}
+
+void Writer::piece(const PieceRef& p) {
+  u64(p.range.begin);
+  u64(p.range.end);
+  u8(p.here() ? 1 : 0);
+  if (p.here()) {
+    partial(*p.data);
+    return;
+  }
+  u64(static_cast<std::uint64_t>(p.owner));
+  u64(p.key);
+  shape(p.shape);
+  words(p.residues);
 }
 
 Bytes Writer::finish() && {
@@ -107,6 +158,64 @@ PartialResult Reader::partial() {
   return r;
 }
 
+std::vector<std::uint64_t> Reader::words(std::uint64_t most, const char* what) {
+  const std::uint64_t n = u64();
+  if (n > most || n > (end_ - pos_) / 8)
+    throw WireError(std::string(what) + ": " + std::to_string(n) + " words");
+  std::vector<std::uint64_t> v(n);
+  for (std::uint64_t& x : v) x = u64();
+  return v;
+}
+
+Shape Reader::shape() {
+  Shape s;
+  for (const std::uint64_t b : words(kMaxValues, "a piece's shape"))
+    s.push_back(static_cast<std::int64_t>(b));
+  return s;
+}
+
+Real Reader::real() {
+  const std::uint64_t precision = u64();
+  if (precision < MPFR_PREC_MIN || precision > (std::uint64_t{1} << 40))
+    throw WireError("a real of " + std::to_string(precision) + " bits");
+  Real v = make_real(precision);
+  const std::uint8_t kind = u8();
+  if (kind == 2) {
+    mpfr_set_nan(pi::raw(v));
+  } else if (kind == 1) {
+    const BigInt mantissa = bigint();
+    const auto exponent = static_cast<std::int64_t>(u64());
+    mpfr_set_z_2exp(pi::raw(v), pi::raw(mantissa), static_cast<mpfr_exp_t>(exponent), MPFR_RNDN);
+  } else if (kind != 0) {
+    throw WireError("a real of unknown kind " + std::to_string(kind));
+  }
+  return v;
+}
+
+Estimate Reader::estimate() {
+  Estimate e;
+  e.value = real();
+  e.error_bound = UpperBound::from_real(real());
+  e.method = str();
+  return e;
+}
+
+PieceRef Reader::piece() {
+  PieceRef p;
+  p.range.begin = u64();
+  p.range.end = u64();
+  if (u8() != 0) {
+    p.data = std::make_shared<const PartialResult>(partial());
+    p.shape = shape_of(*p.data);
+    return p;
+  }
+  p.owner = static_cast<int>(u64());
+  p.key = u64();
+  p.shape = shape();
+  p.residues = words(kMaxPrimes * kMaxValues, "a piece's residues");
+  return p;
+}
+
 Bytes encode_task(const Task& task) {
   Writer w;
   w.u64(task.id);
@@ -114,27 +223,41 @@ Bytes encode_task(const Task& task) {
   w.u64(task.first_range);
   w.u64(task.end_range);
   w.f64(task.allowed_s);
+  w.u8(task.keep ? 1 : 0);
+  w.u64(task.estimate_bits);
   if (const auto* evaluate = std::get_if<Evaluate>(&task.work)) {
     w.u64(evaluate->range.begin);
     w.u64(evaluate->range.end);
     w.u64(evaluate->step);
     w.u8(evaluate->is_suffix ? 1 : 0);
   } else if (const auto* merge = std::get_if<Merge>(&task.work)) {
-    w.partial(*merge->left);
-    w.partial(*merge->right);
+    w.piece(merge->left);
+    w.piece(merge->right);
   } else if (const auto* product = std::get_if<Product>(&task.work)) {
-    // Only the two factors travel, the right one already cut to its slice: a one-value partial result each.
-    const auto one_value = [&w](const Range& range, const BigInt& v) {
-      w.u64(range.begin);
-      w.u64(range.end);
-      w.u64(1);
-      w.bigint(v);
+    // Of a factor here only its value travels, the right one already cut to its slice (a one-value piece);
+    // of a factor on a worker, where it is and which value (the worker fetches that one).
+    const auto factor = [&w](const PieceRef& piece, std::uint32_t index, const BigInt* value) {
+      if (!piece.here()) {
+        w.u64(index);
+        w.piece(piece);
+        return;
+      }
+      w.u64(0);
+      PieceRef one;
+      one.range = piece.range;
+      one.data = std::make_shared<const PartialResult>(PartialResult{piece.range, {*value}});
+      w.piece(one);
     };
     w.u64(product->merge);
     w.u64(product->part);
     w.u64(product->parts);
-    one_value(product->left->range, product->left->values.at(product->factor_left));
-    one_value(product->right->range, product_factor(*product));
+    w.u64(product->slice);
+    w.u64(product->slices);
+    factor(product->left, product->factor_left,
+           product->left.here() ? &product->left.data->values.at(product->factor_left) : nullptr);
+    const std::optional<BigInt> slice =
+        product->right.here() ? std::optional<BigInt>(product_factor(*product)) : std::nullopt;
+    factor(product->right, product->factor_right, slice ? &*slice : nullptr);
   } else {
     const Digits& digits = task.as<Digits>();
     w.partial(*digits.fraction);
@@ -155,6 +278,8 @@ Task decode_task(const Bytes& message) {
   t.first_range = r.u64();
   t.end_range = r.u64();
   t.allowed_s = r.f64();
+  t.keep = r.u8() != 0;
+  t.estimate_bits = r.u64();
   switch (kind) {
     case TaskKind::evaluate: {
       Evaluate evaluate;
@@ -166,20 +291,29 @@ Task decode_task(const Bytes& message) {
       break;
     }
     case TaskKind::merge: {
-      auto left = std::make_shared<const PartialResult>(r.partial());
-      t.work = Merge{std::move(left), std::make_shared<const PartialResult>(r.partial())};
+      PieceRef left = r.piece();
+      t.work = Merge{std::move(left), r.piece()};
       break;
     }
     case TaskKind::product: {
-      // The factors arrive as they are multiplied: the right one is its slice already (one slice of one).
+      // A factor here arrives as it is multiplied: the right one is its slice already (one slice of one).
       Product product;
       product.merge = r.u64();
       product.part = static_cast<std::uint32_t>(r.u64());
       product.parts = static_cast<std::uint32_t>(r.u64());
-      product.left = std::make_shared<const PartialResult>(r.partial());
-      product.right = std::make_shared<const PartialResult>(r.partial());
-      if (product.left->values.size() != 1 || product.right->values.size() != 1)
+      product.slice = static_cast<std::uint32_t>(r.u64());
+      product.slices = static_cast<std::uint32_t>(r.u64());
+      product.factor_left = static_cast<std::uint32_t>(r.u64());
+      product.left = r.piece();
+      product.factor_right = static_cast<std::uint32_t>(r.u64());
+      product.right = r.piece();
+      if ((product.left.here() && product.left.data->values.size() != 1) ||
+          (product.right.here() && product.right.data->values.size() != 1))
         throw WireError("product task without two factors");
+      if (product.right.here()) {
+        product.slice = 0;
+        product.slices = 1;
+      }
       t.work = std::move(product);
       break;
     }
@@ -207,6 +341,10 @@ Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& o
   w.f64(compute_s);
   w.partial(out.result);
   w.str(out.digits);
+  w.u8(out.kept ? 1 : 0);
+  w.shape(out.shape);
+  w.u8(out.lead ? 1 : 0);
+  if (out.lead) w.estimate(*out.lead);
   w.u64(out.residues.size());
   for (std::uint64_t r : out.residues) w.u64(r);
   for (std::uint64_t v : {usage.peak_rss_bytes, usage.bytes_sent, usage.bytes_received, usage.pieces_held})
@@ -221,8 +359,11 @@ ResultMessage decode_result(const Bytes& message) {
   m.compute_s = r.f64();
   m.output.result = r.partial();
   m.output.digits = r.str();
+  m.output.kept = r.u8() != 0;
+  m.output.shape = r.shape();
+  if (r.u8() != 0) m.output.lead = std::make_shared<const Estimate>(r.estimate());
   const std::uint64_t residues = r.u64();
-  if (residues > kMaxPrimes * (m.output.result.values.size() + 1))
+  if (residues > kMaxPrimes * (m.output.result.values.size() + m.output.shape.size() + 1))
     throw WireError("result with " + std::to_string(residues) + " residues");
   for (std::uint64_t i = 0; i < residues; ++i) m.output.residues.push_back(r.u64());
   m.usage.peak_rss_bytes = r.u64();
@@ -232,10 +373,14 @@ ResultMessage decode_result(const Bytes& message) {
   return m;
 }
 
-Bytes encode_failure(std::uint64_t task_id, const std::string& why) {
+Bytes encode_failure(std::uint64_t task_id, const std::string& why, int owner, std::uint64_t key,
+                     bool silent) {
   Writer w;
   w.u64(task_id);
   w.str(why);
+  w.u64(static_cast<std::uint64_t>(static_cast<std::int64_t>(owner)));
+  w.u64(key);
+  w.u8(silent ? 1 : 0);
   return std::move(w).finish();
 }
 
@@ -244,7 +389,64 @@ FailureMessage decode_failure(const Bytes& message) {
   FailureMessage m;
   m.task_id = r.u64();
   m.why = r.str();
+  m.owner = static_cast<int>(static_cast<std::int64_t>(r.u64()));
+  m.key = r.u64();
+  m.silent = r.u8() != 0;
   return m;
+}
+
+Bytes encode_fetch(const FetchRequest& request) {
+  Writer w;
+  w.u64(request.request);
+  w.u64(request.key);
+  w.words(request.values);
+  return std::move(w).finish();
+}
+
+FetchRequest decode_fetch(const Bytes& message) {
+  Reader r(message);
+  FetchRequest m;
+  m.request = r.u64();
+  m.key = r.u64();
+  m.values = r.words(kMaxValues, "a fetch's values");
+  return m;
+}
+
+Bytes encode_fetch_answer(std::uint64_t request, const PartialResult* piece,
+                          const std::vector<std::uint64_t>& values) {
+  Writer w;
+  w.u64(request);
+  w.u8(piece ? 1 : 0);
+  if (!piece) return std::move(w).finish();
+  if (values.empty()) {
+    w.partial(*piece);
+  } else {
+    w.u64(piece->range.begin);
+    w.u64(piece->range.end);
+    w.u64(values.size());
+    for (const std::uint64_t v : values) w.bigint(piece->values.at(v));
+  }
+  return std::move(w).finish();
+}
+
+FetchAnswer decode_fetch_answer(const Bytes& message) {
+  Reader r(message);
+  FetchAnswer m;
+  m.request = r.u64();
+  m.found = r.u8() != 0;
+  if (m.found) m.piece = r.partial();
+  return m;
+}
+
+Bytes encode_keys(const std::vector<std::uint64_t>& keys) {
+  Writer w;
+  w.words(keys);
+  return std::move(w).finish();
+}
+
+std::vector<std::uint64_t> decode_keys(const Bytes& message) {
+  Reader r(message);
+  return r.words(message.size() / 8, "a list of keys");
 }
 
 Bytes encode_text(const std::string& text) {

@@ -13,8 +13,20 @@
 
 namespace pi {
 
-// MPI tags.
-enum class Tag : int { ready = 1, task = 2, result = 3, failed = 4, stop = 5, job = 6 };
+// MPI tags. Between workers: fetch (a request for a piece's values) and piece (the answer); from rank 0,
+// drop (pieces a worker may let go); to rank 0, alive (a worker's heartbeat while it holds a task).
+enum class Tag : int {
+  ready = 1,
+  task = 2,
+  result = 3,
+  failed = 4,
+  stop = 5,
+  job = 6,
+  fetch = 7,
+  piece = 8,
+  drop = 9,
+  alive = 10
+};
 
 class WireError : public std::runtime_error {
  public:
@@ -35,6 +47,11 @@ class Writer {
   void str(const std::string& s);
   void bigint(const BigInt& v);
   void partial(const PartialResult& r);
+  void words(const std::vector<std::uint64_t>& v);  // the count, then each
+  void shape(const Shape& s);
+  void real(const Real& v);  // exactly, at its precision
+  void estimate(const Estimate& e);
+  void piece(const PieceRef& p);  // its values when here, else where it is
   // The framed, padded message.
   Bytes finish() &&;
 
@@ -52,6 +69,12 @@ class Reader {
   std::string str();
   BigInt bigint();
   PartialResult partial();
+  // A count of at most `most` words (else WireError naming `what`), then each.
+  std::vector<std::uint64_t> words(std::uint64_t most, const char* what);
+  Shape shape();
+  Real real();
+  Estimate estimate();
+  PieceRef piece();
 
  private:
   void raw(void* p, std::size_t n);
@@ -69,6 +92,23 @@ struct ResultMessage {
 struct FailureMessage {
   std::uint64_t task_id;
   std::string why;
+  // A piece the task needed could not be fetched from worker `owner` (-1: not that kind of failure), under
+  // `key`; `silent`: the owner did not answer at all.
+  int owner = -1;
+  std::uint64_t key = 0;
+  bool silent = false;
+};
+// A worker asks the owner of a piece for some of its values (all when `values` is empty); the answer
+// repeats `request` and says whether the owner holds the piece.
+struct FetchRequest {
+  std::uint64_t request = 0;
+  std::uint64_t key = 0;
+  std::vector<std::uint64_t> values;
+};
+struct FetchAnswer {
+  std::uint64_t request = 0;
+  bool found = false;
+  PartialResult piece;  // the asked-for values, in the order asked
 };
 
 Bytes encode_task(const Task& task);
@@ -76,8 +116,17 @@ Task decode_task(const Bytes& message);
 Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& output,
                     const RankUsage& usage = {});
 ResultMessage decode_result(const Bytes& message);
-Bytes encode_failure(std::uint64_t task_id, const std::string& why);
+Bytes encode_failure(std::uint64_t task_id, const std::string& why, int owner = -1, std::uint64_t key = 0,
+                     bool silent = false);
 FailureMessage decode_failure(const Bytes& message);
+Bytes encode_fetch(const FetchRequest& request);
+FetchRequest decode_fetch(const Bytes& message);
+// The answer, from the owner's piece (nullptr: not held).
+Bytes encode_fetch_answer(std::uint64_t request, const PartialResult* piece,
+                          const std::vector<std::uint64_t>& values);
+FetchAnswer decode_fetch_answer(const Bytes& message);
+Bytes encode_keys(const std::vector<std::uint64_t>& keys);
+std::vector<std::uint64_t> decode_keys(const Bytes& message);
 Bytes encode_text(const std::string& text);
 std::string decode_text(const Bytes& message);
 

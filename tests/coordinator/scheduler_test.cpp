@@ -32,18 +32,57 @@ struct Sim {
       : series(make_series(name)), grid(*series, terms), scheduler(*series, grid, config, workers) {}
 
   // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done (or until
-  // `stop_after` tasks completed, leaving the others running).
+  // `stop_after` tasks completed, leaving the others running: a later call goes on with them).
   std::vector<std::pair<int, Task>> running;  // tasks out when run_shuffled stopped
   std::map<TaskKind, int> assigned;           // tasks handed out, by kind
   std::uint32_t most_slices = 0;              // the most slices a product was cut into
 
+  // Pieces on the simulated workers (hold_on_workers): what each keeps, by (worker, key), and what
+  // happened to them.
+  std::map<std::pair<int, std::uint64_t>, std::shared_ptr<const PartialResult>> stores;
+  std::set<int> dead;    // workers that take no task and answer no fetch
+  int kept = 0;          // results a worker kept
+  int fetched = 0;       // operands a worker fetched from another
+  int fetched_here = 0;  // pieces the coordinator fetched
+  // Fingerprints from `seed`, and the pieces on the workers.
+  void fingerprinted_on_workers(unsigned seed) {
+    scheduler.verify_with(primes_from_seed(2, seed));
+    hold_on_workers();
+  }
+  void hold_on_workers() {
+    scheduler.hold_on_workers(
+        [this](const PieceRef& p) -> std::shared_ptr<const PartialResult> {
+          const auto it = stores.find({p.owner, p.key});
+          if (dead.contains(p.owner) || it == stores.end()) return nullptr;
+          ++fetched_here;
+          return it->second;
+        },
+        256);
+  }
+  // Worker `w`'s side of a task's operands: those other workers hold are fetched (false: one could not be).
+  bool fetch_operands(int w, Task& task) {
+    const auto fill = [&](PieceRef& p) {
+      if (p.here()) return true;
+      const auto it = stores.find({p.owner, p.key});
+      if (dead.contains(p.owner) || it == stores.end()) {
+        scheduler.unreachable(w, task.id, p.owner, p.key, dead.contains(p.owner));
+        return false;
+      }
+      if (p.owner != w) ++fetched;
+      p.data = it->second;
+      return true;
+    };
+    if (auto* merge = std::get_if<Merge>(&task.work)) return fill(merge->left) && fill(merge->right);
+    if (auto* product = std::get_if<Product>(&task.work)) return fill(product->left) && fill(product->right);
+    return true;
+  }
+
   void run_shuffled(int workers, unsigned seed, std::size_t stop_after = SIZE_MAX) {
     std::mt19937 rng(seed);
-    running.clear();
     for (std::size_t completed = 0; !scheduler.finished() && completed < stop_after; ++completed) {
       for (int w = 0; w < workers; ++w) {
         const bool idle = std::none_of(running.begin(), running.end(), [&](auto& r) { return r.first == w; });
-        if (!idle) continue;
+        if (!idle || dead.contains(w)) continue;
         if (auto t = scheduler.assign(w, now)) {
           ++assigned[t->kind()];
           most_slices = std::max(most_slices, t->kind() == TaskKind::product ? t->as<Product>().slices : 0);
@@ -56,6 +95,7 @@ struct Sim {
       auto [w, task] = std::move(running[i]);
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
       now += 10ms;
+      if (!fetch_operands(w, task)) continue;
       TaskOutput out = carry_out(*series, task);
       if (damages && damages(w, task)) {
         // A silent error: one bit of the last non-zero value, after the worker fingerprinted it or before.
@@ -66,7 +106,12 @@ struct Sim {
         }
         if (task.id % 2 == 0) seal(out, task);
       }
+      if (auto piece = keep_piece(*series, task, out)) {
+        ++kept;
+        stores[{w, task.id}] = std::move(piece);
+      }
       scheduler.complete(w, task.id, std::move(out), 0.01);
+      for (const auto& [owner, key] : scheduler.take_drops()) stores.erase({owner, key});
     }
   }
   // Which results come back damaged (none by default).
@@ -96,6 +141,85 @@ TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
       EXPECT_EQ(sim.scheduler.ranges_done(), sim.grid.size());
     }
   }
+}
+
+TEST(Scheduler, PiecesHeldByWorkersGiveTheDirectEvaluationExactly) {
+  for (const char* name : {"chudnovsky", "machin"}) {
+    const std::uint64_t terms = std::string(name) == "machin" ? 40009 : 60013;
+    const PartialResult direct = make_series(name)->evaluate({0, terms}, true);
+    for (unsigned seed : {1u, 2u}) {
+      Sim sim(name, terms, 3);
+      sim.fingerprinted_on_workers(seed);
+      sim.run_shuffled(3, seed);
+      EXPECT_EQ(sim.scheduler.take_result(), direct) << name << " seed " << seed;
+      EXPECT_GT(sim.kept, 10) << "pieces stayed on their workers";
+      EXPECT_GT(sim.fetched, 0) << "a merge fetched an operand from another worker";
+      EXPECT_EQ(sim.fetched_here, 0) << "the coordinator needed no worker's integers";
+      EXPECT_TRUE(sim.stores.empty()) << "every merged piece was dropped by its worker";
+      EXPECT_EQ(sim.scheduler.verification().mismatches, 0u);
+    }
+  }
+}
+
+// Chudnovsky's piece of [0, kHeldTerms): what every run with pieces on the workers must end with.
+constexpr std::uint64_t kHeldTerms = 60013;
+const PartialResult& held_direct() {
+  static const PartialResult direct = make_series("chudnovsky")->evaluate({0, kHeldTerms}, true);
+  return direct;
+}
+
+TEST(Scheduler, PiecesOfALostWorkerAreComputedAgainFromTheirRanges) {
+  const std::uint64_t terms = kHeldTerms;
+  const PartialResult& direct = held_direct();
+  for (unsigned seed : {3u, 4u, 5u}) {
+    Sim sim("chudnovsky", terms, 3);
+    sim.fingerprinted_on_workers(seed);
+    // Until worker 1 holds pieces; then it dies with them (and with the task it runs).
+    for (int round = 0; round < 400 && sim.scheduler.held_by(1) < 2; ++round)
+      sim.run_shuffled(3, seed + round, 1);
+    ASSERT_GE(sim.scheduler.held_by(1), 2u) << "seed " << seed;
+    sim.dead.insert(1);
+    std::erase_if(sim.stores, [](const auto& e) { return e.first.first == 1; });
+    // The others go on; worker 1's deadline passes, and its pieces are computed again.
+    for (int step = 0; step < 10000 && !sim.scheduler.finished(); ++step) {
+      std::erase_if(sim.running, [](const auto& r) { return r.first == 1; });
+      sim.run_shuffled(3, seed + 1000 + step, 1);
+      sim.now += 5s;
+      sim.scheduler.expire(sim.now);
+    }
+    ASSERT_TRUE(sim.scheduler.finished()) << "seed " << seed;
+    EXPECT_EQ(sim.scheduler.take_result(), direct) << "seed " << seed;
+    EXPECT_GE(sim.scheduler.recomputed(), 1u) << "seed " << seed;
+    EXPECT_EQ(sim.scheduler.held_by(1), 0u);
+  }
+}
+
+TEST(Scheduler, APieceAWorkerCannotFetchIsComputedAgain) {
+  Sim sim("chudnovsky", kHeldTerms, 3);
+  sim.fingerprinted_on_workers(9);
+  // Workers 0 and 2 lose every piece they hold after 30 tasks (as if dropped too early): the next fetch of
+  // one finds it missing and says so (unreachable, not silent), and it is computed again.
+  sim.run_shuffled(3, 9, 30);
+  ASSERT_FALSE(sim.stores.empty());
+  std::erase_if(sim.stores, [](const auto& e) { return e.first.first != 1; });
+  sim.run_shuffled(3, 10);
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_EQ(sim.scheduler.take_result(), held_direct());
+  EXPECT_GE(sim.scheduler.recomputed(), 1u);
+}
+
+TEST(Scheduler, ACheckpointFetchesThePiecesWorkersHoldAndAResumeGivesTheSameResult) {
+  Sim sim("chudnovsky", kHeldTerms, 3);
+  sim.fingerprinted_on_workers(11);
+  sim.run_shuffled(3, 11, 40);
+  std::vector<FinishedPiece> pieces = sim.scheduler.finished_pieces();
+  EXPECT_GT(sim.fetched_here, 0) << "the checkpoint needed pieces from the workers";
+  Sim resumed("chudnovsky", kHeldTerms, 2);
+  resumed.scheduler.verify_with(primes_from_seed(2, 11));
+  resumed.scheduler.restore(std::move(pieces));
+  resumed.hold_on_workers();
+  resumed.run_shuffled(2, 12);
+  EXPECT_EQ(resumed.scheduler.take_result(), held_direct());
 }
 
 TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
@@ -163,6 +287,7 @@ TEST(Scheduler, BigMergesAreSharedAsProductsAndGiveTheSameIntegers) {
           failing.scheduler.complete(w, t.id, execute_task(*series, t), 0.01);
         }
       }
+      failing.running.clear();  // each answered here
       ASSERT_FALSE(failing.scheduler.finished());
     }
     failing.run_shuffled(3, 5);

@@ -10,6 +10,7 @@ artifacts=${4:-}
 tmp=$(mktemp -d)
 cleanup() {
   [[ -n ${bg:-} ]] && kill -9 "$bg" 2>/dev/null
+  [[ -n ${sid:-} ]] && pkill -KILL -s "$sid" 2>/dev/null
   pkill -9 -f "$tmp" 2>/dev/null
   if [[ -n $artifacts && $failures -gt 0 ]]; then
     local keep
@@ -71,15 +72,15 @@ case $case_name in
     check "4 ranks: three workers in summary.json" [ "$(json "$tmp/chud4/summary.json" 'len(d["workers"])')" == 3 ]
     check "4 ranks: the workers did all the evaluations" \
       [ "$(json "$tmp/chud4/summary.json" 'sum(w["terms"] for w in d["workers"]) == d["terms"]')" == True ]
-    # What each rank used: every worker reported its memory and traffic; rank 0 received at least what the
-    # workers say they sent (their figures leave out the message that carries them), and all of it went
-    # through rank 0.
+    # What each rank used: every worker reported its memory and traffic. Pieces stay on the workers, and a
+    # merge fetches the operand it lacks from the worker that holds it: the workers received more than rank
+    # 0 sent them, and not all traffic went through rank 0.
     check "4 ranks: every worker reports a peak RSS over 1 MB and bytes sent" \
       [ "$(json "$tmp/chud4/summary.json" 'all(w["peak_rss_bytes"] > 2**20 and w["bytes_sent"] > 0 for w in d["workers"])')" == True ]
-    check "4 ranks: rank 0 received what the workers sent" \
-      [ "$(json "$tmp/chud4/summary.json" 'd["coordinator"]["bytes_received"] >= sum(w["bytes_sent"] for w in d["workers"]) > 0')" == True ]
-    check "4 ranks: all traffic went through rank 0" \
-      [ "$(json "$tmp/chud4/summary.json" 'd["coordinator"]["share_through_rank_0"]')" == 1.0 ]
+    check "4 ranks: the workers received pieces from each other" \
+      [ "$(json "$tmp/chud4/summary.json" 'sum(w["bytes_received"] for w in d["workers"]) > d["coordinator"]["bytes_sent"]')" == True ]
+    check "4 ranks: not all traffic went through rank 0" \
+      [ "$(json "$tmp/chud4/summary.json" 'd["coordinator"]["share_through_rank_0"] < 1')" == True ]
     for s in machin ramanujan; do
       "$mpfr_digits" 20001 >"$tmp/mpfr-20001.txt"
       run "$s" 3 --series "$s" --digits 20001
@@ -211,6 +212,54 @@ case $case_name in
       check "the resume did not start over" log_has "$tmp/killed.log" "resumed with [1-9][0-9]* ranges done"
       check "the estimate is identical to a run without failures" same_estimate killed
     fi
+    ;;
+  pieces)
+    # Fast series keep their pieces on the workers that computed them; a merge goes to the worker that holds
+    # its larger operand and fetches the other from its owner. On 1, 2, 3, 5 and 8 ranks (oversubscribed):
+    # MPFR's digits, byte for byte.
+    "$mpfr_digits" 1000000 >"$tmp/mpfr-1e6.txt"
+    big=(--series chudnovsky --digits 1000000 --assignment-seconds 0.02)
+    for n in 1 2 3 5 8; do
+      run "p$n" "$n" "${big[@]}"
+      check "$n ranks: MPFR's digits" same_file "$tmp/p$n/pi.txt" "$tmp/mpfr-1e6.txt"
+    done
+    for n in 5 8; do
+      check "$n ranks: the pieces stayed on the workers, and rank 0 fetched none" \
+        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["pieces_on_workers"] and d["coordinator"]["pieces_fetched_by_rank_0"] == 0')" == True ]
+      check "$n ranks: the workers received pieces from each other" \
+        [ "$(json "$tmp/p$n/summary.json" 'sum(w["bytes_received"] for w in d["workers"]) > d["coordinator"]["bytes_sent"]')" == True ]
+    done
+    if keeps_ranks_after_a_loss; then
+      # A worker that holds pieces SIGKILLs itself (at its 30th task) while the others fetch from it: their
+      # fetches give up at their deadline, its tasks go to the others at once, and its pieces are computed
+      # again from their ranges.
+      PI_FAULT="die:2:#30" run lost 4 --enable-recovery -- "${big[@]}" "${quick[@]}"
+      check "a worker lost with its pieces: MPFR's digits" same_file "$tmp/lost/pi.txt" "$tmp/mpfr-1e6.txt"
+      check "a worker lost with its pieces: they were computed again" \
+        [ "$(json "$tmp/lost/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1')" == True ]
+      check "a worker lost with its pieces: the lost rank was noticed" log_has "$tmp/lost.log" "rank 2 missed its deadline"
+    fi
+    # The whole job SIGKILLed mid-run (every task made 50 ms slow, checkpoints every 0.3 s: rank 0 fetches
+    # the pieces the workers hold for each), and resumed on another rank count.
+    for pair in "4 3" "3 5"; do
+      read -r before after <<<"$pair"
+      name=whole$before$after
+      PI_FAULT="slow:*:*:0:0.05" setsid mpirun -n "$before" "$job" "${big[@]}" --out "$tmp/$name" \
+        --checkpoint-interval 0.3 --progress-interval 0 >"$tmp/$name-killed.log" 2>&1 &
+      sid=$!
+      disown
+      wait_for "$tmp/$name-killed.log" "checkpoint 2 written" 60
+      pkill -KILL -s "$sid"
+      while pgrep -s "$sid" >/dev/null; do sleep 0.05; done
+      sid=""
+      check "killed on $before ranks: the checkpoint holds pieces from the workers" \
+        [ -e "$tmp/$name/checkpoint.h5" ]
+      run "$name" "$after" --resume
+      check "killed on $before ranks, resumed on $after: exit 0" exit_is "$name" 0
+      check "killed on $before ranks, resumed on $after: not started over" \
+        log_has "$tmp/$name.log" "resumed with [1-9][0-9]* ranges done"
+      check "killed on $before ranks, resumed on $after: MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1e6.txt"
+    done
     ;;
   poison)
     # A range that fails on every worker stops the job with an error naming it: no hang, exit 1.

@@ -40,15 +40,20 @@ TEST(Wire, EvaluateTaskRoundTrips) {
 
 TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
   Task merge;
-  const Merge operands{
-      std::make_shared<const PartialResult>(
-          partial(0, 10, {"-123456789012345678901234567890123456789", "0", "1"})),
-      std::make_shared<const PartialResult>(partial(10, 20, {"18446744073709551616", "-1", "7"}))};
+  const Merge operands{PieceRef::held_here(std::make_shared<const PartialResult>(
+                           partial(0, 10, {"-123456789012345678901234567890123456789", "0", "1"}))),
+                       PieceRef::held_here(std::make_shared<const PartialResult>(
+                           partial(10, 20, {"18446744073709551616", "-1", "7"})))};
   merge.work = operands;
+  merge.keep = true;
+  merge.estimate_bits = 1024;
   const Task m = decode_task(encode_task(merge));
   ASSERT_EQ(m.kind(), TaskKind::merge);
-  EXPECT_EQ(*m.as<Merge>().left, *operands.left);
-  EXPECT_EQ(*m.as<Merge>().right, *operands.right);
+  EXPECT_EQ(*m.as<Merge>().left.data, *operands.left.data);
+  EXPECT_EQ(*m.as<Merge>().right.data, *operands.right.data);
+  EXPECT_EQ(m.as<Merge>().right.shape, (Shape{65, -1, 3}));
+  EXPECT_TRUE(m.keep);
+  EXPECT_EQ(m.estimate_bits, 1024u);
 
   Task digits;
   const Digits block{
@@ -81,8 +86,85 @@ TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
   EXPECT_EQ(p.as<Product>().merge, 99u);
   EXPECT_EQ(p.as<Product>().part, 3u);
   EXPECT_EQ(p.as<Product>().parts, 6u);
-  EXPECT_EQ(p.as<Product>().right->values.at(0), product_factor(part));
-  EXPECT_EQ(p.as<Product>().left->values.at(0), operands.left->values.at(0));
+  EXPECT_EQ(p.as<Product>().right.data->values.at(0), product_factor(part));
+  EXPECT_EQ(p.as<Product>().left.data->values.at(0), operands.left.data->values.at(0));
+}
+
+TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
+  // A merge of a piece here and one a worker holds: the second goes as owner, key, shape and residues.
+  PieceRef held;
+  held.range = Range{10, 20};
+  held.owner = 2;
+  held.key = 4711;
+  held.shape = {130, -64, 0};
+  held.residues = {1, 2, 3, 4, 5, 6};
+  Task merge;
+  merge.work = Merge{
+      PieceRef::held_here(std::make_shared<const PartialResult>(partial(0, 10, {"5", "6", "7"}))), held};
+  const Task m = decode_task(encode_task(merge));
+  const PieceRef& right = m.as<Merge>().right;
+  EXPECT_FALSE(right.here());
+  EXPECT_EQ(right.range, held.range);
+  EXPECT_EQ(right.owner, 2);
+  EXPECT_EQ(right.key, 4711u);
+  EXPECT_EQ(right.shape, held.shape);
+  EXPECT_EQ(right.residues, held.residues);
+  EXPECT_TRUE(m.as<Merge>().left.here());
+
+  // A product with a held right factor names the value to fetch (it is never cut then).
+  Task product;
+  Product part;
+  part.left = m.as<Merge>().left;
+  part.right = held;
+  part.factor_left = 2;
+  part.factor_right = 1;
+  product.work = part;
+  const Task p = decode_task(encode_task(product));
+  EXPECT_EQ(p.as<Product>().left.data->values.at(0), BigInt(7));
+  EXPECT_EQ(p.as<Product>().factor_left, 0u);
+  EXPECT_FALSE(p.as<Product>().right.here());
+  EXPECT_EQ(p.as<Product>().factor_right, 1u);
+  EXPECT_EQ(p.as<Product>().right.key, 4711u);
+
+  // A kept result: its shape, residues and the worker's estimate, exactly.
+  TaskOutput out;
+  out.result = PartialResult{Range{0, 20}, {}};
+  out.kept = true;
+  out.shape = {100000, -99999, 3};
+  out.residues = {9, 8, 7};
+  Estimate e;
+  e.value = make_real(200);
+  mpfr_const_pi(raw(e.value), MPFR_RNDN);
+  e.error_bound = UpperBound::pow2(-150);
+  e.method = "binary splitting";
+  out.lead = std::make_shared<const Estimate>(e);
+  const ResultMessage r = decode_result(encode_result(5, 0.5, out));
+  EXPECT_TRUE(r.output.kept);
+  EXPECT_EQ(r.output.shape, out.shape);
+  EXPECT_EQ(r.output.residues, out.residues);
+  EXPECT_TRUE(r.output.result.values.empty());
+  ASSERT_TRUE(r.output.lead);
+  EXPECT_EQ(mpfr_get_prec(raw(r.output.lead->value)), 200);
+  EXPECT_EQ(mpfr_cmp(raw(r.output.lead->value), raw(e.value)), 0);
+  EXPECT_EQ(mpfr_cmp(raw(r.output.lead->error_bound.value()), raw(e.error_bound.value())), 0);
+  EXPECT_EQ(r.output.lead->method, "binary splitting");
+
+  // A fetch and its answer: the asked-for values only, in the order asked; a piece not held says so.
+  const FetchRequest q = decode_fetch(encode_fetch(FetchRequest{77, 4711, {2, 0}}));
+  EXPECT_EQ(q.request, 77u);
+  EXPECT_EQ(q.key, 4711u);
+  EXPECT_EQ(q.values, (std::vector<std::uint64_t>{2, 0}));
+  const PartialResult piece = partial(10, 20, {"-5", "6", "123456789012345678901234567890"});
+  const FetchAnswer a = decode_fetch_answer(encode_fetch_answer(77, &piece, q.values));
+  EXPECT_TRUE(a.found);
+  EXPECT_EQ(a.piece, partial(10, 20, {"123456789012345678901234567890", "-5"}));
+  EXPECT_EQ(decode_fetch_answer(encode_fetch_answer(78, &piece, {})).piece, piece);
+  EXPECT_FALSE(decode_fetch_answer(encode_fetch_answer(79, nullptr, {})).found);
+  EXPECT_EQ(decode_keys(encode_keys({3, 1, 4})), (std::vector<std::uint64_t>{3, 1, 4}));
+  const FailureMessage f = decode_failure(encode_failure(8, "rank 3 did not give piece 4711", 2, 4711, true));
+  EXPECT_EQ(f.owner, 2);
+  EXPECT_EQ(f.key, 4711u);
+  EXPECT_TRUE(f.silent);
 }
 
 TEST(Wire, ResultFailureAndTextRoundTrip) {
@@ -105,14 +187,15 @@ TEST(Wire, ResultFailureAndTextRoundTrip) {
   const FailureMessage f = decode_failure(encode_failure(7, "bad_alloc in merge"));
   EXPECT_EQ(f.task_id, 7u);
   EXPECT_EQ(f.why, "bad_alloc in merge");
+  EXPECT_EQ(f.owner, -1);
   EXPECT_EQ(decode_text(encode_text("chudnovsky")), "chudnovsky");
 }
 
 TEST(Wire, DamagedMessagesAreRefusedNotRead) {
   Task merge;
-  merge.work =
-      Merge{std::make_shared<const PartialResult>(partial(0, 10, {"123456789012345678901234567890"})),
-            std::make_shared<const PartialResult>(partial(10, 20, {"5"}))};
+  merge.work = Merge{PieceRef::held_here(std::make_shared<const PartialResult>(
+                         partial(0, 10, {"123456789012345678901234567890"}))),
+                     PieceRef::held_here(std::make_shared<const PartialResult>(partial(10, 20, {"5"})))};
   const Bytes good = encode_task(merge);
   EXPECT_THROW(decode_task(Bytes(good.begin(), good.begin() + 4)), WireError);  // shorter than its header
   Bytes cut(good.begin(), good.begin() + 64);  // the length says more than arrived
