@@ -243,6 +243,11 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     if (output.kept) drops_.emplace_back(w, task_id);
     return false;
   }
+  if (output.kept && stats.retired) {
+    // A piece on a worker that gets no more work (and is told to stop): it is computed elsewhere.
+    ++stats.discarded;
+    return false;
+  }
   if (output.kept && !it->second.task.keep) {
     ++stats.failures;
     record_failure(w, it->second,
@@ -723,14 +728,15 @@ void Scheduler::silent(int w) {
 void Scheduler::let_go(int w) {
   auto& held = in_flight_[static_cast<std::size_t>(w)];
   for (auto it = held.begin(); it != held.end();) {
-    const auto open = open_.find(it->task_id);
-    if (it->overdue || it == held.begin() || open == open_.end() ||
-        open->second.state != TaskState::processing) {
+    if (it->overdue) {  // a lost worker stays lost (lost_workers)
       ++it;
       continue;
     }
-    ++retries_;
-    transition(it->task_id, TaskState::queued, true);
+    if (const auto open = open_.find(it->task_id);
+        open != open_.end() && open->second.state == TaskState::processing) {
+      ++retries_;
+      transition(it->task_id, TaskState::queued, true);
+    }
     it = held.erase(it);
   }
   if (fetch_) lose_where([w](const PieceRef& p) { return p.owner == w; });

@@ -132,7 +132,10 @@ class Scheduler {
   bool complete(int w, std::uint64_t task_id, TaskOutput output, double compute_s);
   bool complete(int w, std::uint64_t task_id, PartialResult result, double compute_s,
                 std::string digits = {}) {
-    return complete(w, task_id, TaskOutput{std::move(result), std::move(digits), {}}, compute_s);
+    TaskOutput output;
+    output.result = std::move(result);
+    output.digits = std::move(digits);
+    return complete(w, task_id, std::move(output), compute_s);
   }
   // From now on (call before restore and the first assignment), every result is checked against the
   // fingerprints modulo `primes` (fast series only): the residues a worker reports must be those of the
@@ -167,8 +170,8 @@ class Scheduler {
   // Worker `w` has not been heard of for far longer than its heartbeat: it is taken for lost now, and its
   // tasks are overdue at the next expire() rather than at their deadlines (which may be long).
   void silent(int w);
-  // Retired worker `w` is told to stop: the tasks it holds and has not started (it ends with the one under
-  // way) go to other workers, and the pieces it holds are computed again.
+  // Retired worker `w` is told to stop: the tasks it holds go to other workers (it may still answer the one
+  // under way: a late answer like any other), and the pieces it holds are computed again.
   void let_go(int w);
   const PieceStats& piece_stats() const { return piece_stats_; }
   std::uint64_t recomputed() const { return piece_stats_.recomputed; }

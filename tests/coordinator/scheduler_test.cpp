@@ -175,13 +175,13 @@ TEST(Scheduler, PiecesOfALostWorkerAreComputedAgainFromTheirRanges) {
     Sim sim("chudnovsky", terms, 3);
     sim.fingerprinted_on_workers(seed);
     // Until worker 1 holds pieces; then it dies with them (and with the task it runs).
-    for (int round = 0; round < 400 && sim.scheduler.held_by(1) < 2; ++round)
+    for (unsigned round = 0; round < 400 && sim.scheduler.held_by(1) < 2; ++round)
       sim.run_shuffled(3, seed + round, 1);
     ASSERT_GE(sim.scheduler.held_by(1), 2u) << "seed " << seed;
     sim.dead.insert(1);
     std::erase_if(sim.stores, [](const auto& e) { return e.first.first == 1; });
     // The others go on; worker 1's deadline passes, and its pieces are computed again.
-    for (int step = 0; step < 10000 && !sim.scheduler.finished(); ++step) {
+    for (unsigned step = 0; step < 10000 && !sim.scheduler.finished(); ++step) {
       std::erase_if(sim.running, [](const auto& r) { return r.first == 1; });
       sim.run_shuffled(3, seed + 1000 + step, 1);
       sim.now += 5s;
