@@ -207,8 +207,11 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
     }
     last_look = now;
     for (int rank = 1; rank < mpi_.size(); ++rank) {
-      if (scheduler.held(rank - 1) > 0 && stopped_[static_cast<std::size_t>(rank)] == false &&
-          now - heard_[static_cast<std::size_t>(rank)] > std::chrono::duration<double>(kSilentSeconds)) {
+      // Any message that arrived counts, handled or not yet (rank 0 may be fetching a piece meanwhile).
+      auto& heard = heard_[static_cast<std::size_t>(rank)];
+      if (const auto arrived = inbox_.arrived_from(rank)) heard = std::max(heard, *arrived);
+      if (scheduler.held(rank - 1) > 0 && !stopped_[static_cast<std::size_t>(rank)] &&
+          now - heard > std::chrono::duration<double>(kSilentSeconds)) {
         log_ << "[pi-job] rank " << rank << " sent no heartbeat for " << kSilentSeconds
              << " s: it is taken for lost" << std::endl;
         scheduler.silent(rank - 1);
@@ -366,7 +369,7 @@ class Worker {
       const auto now = Clock::now();
       if (now - last_look > kStoppedGap && current_) current_->fetch_deadline += now - last_look;
       last_look = now;
-      if (current_ && now - last_beat_ > std::chrono::duration<double>(kHeartbeatSeconds)) {
+      if (now - last_beat_ > std::chrono::duration<double>(kHeartbeatSeconds)) {
         outbox_.send(0, Tag::alive, Writer().finish());
         last_beat_ = now;
       }
@@ -564,22 +567,26 @@ class Worker {
           *lacking, false);
       return;
     }
+    faults_.set_pieces_held(store_.size());  // read on the compute thread, which starts after this
     c.computing = std::async(std::launch::async, [this, task = c.task] { return carry(task); });
   }
 
   // On the compute thread: the task, and what the worker keeps of it.
   TaskOutput carry(const Task& task) {
     faults_.before(task);
+    // The compute time a result reports: not the wait for its operands, nor an injected delay.
+    const auto t0 = Clock::now();
     TaskOutput out;
     if (task.kind() == TaskKind::digits) {
       out = execute_digits(task);
       faults_.corrupt(task, out);  // after the check value: as if the text were damaged later
-      return out;
+    } else {
+      out.result = execute_task(series_, task);
+      faults_.corrupt(task, out);  // before: the worker itself believes the damaged integer
+      seal(out, task);
+      kept_ = keep_piece(series_, task, out);
     }
-    out.result = execute_task(series_, task);
-    faults_.corrupt(task, out);  // before: the worker itself believes the damaged integer
-    seal(out, task);
-    kept_ = keep_piece(series_, task, out);
+    compute_s_ = seconds_since(t0);
     return out;
   }
 
@@ -590,7 +597,7 @@ class Worker {
       if (out.kept) store_[c.task.id] = std::move(kept_);
       RankUsage usage = own_usage(std::chrono::milliseconds(100));
       usage.pieces_held = store_.size();
-      outbox_.send(0, Tag::result, encode_result(c.task.id, seconds_since(c.started), out, usage));
+      outbox_.send(0, Tag::result, encode_result(c.task.id, compute_s_, out, usage));
     } catch (const std::exception& e) {
       outbox_.send(0, Tag::failed, encode_failure(c.task.id, e.what()));
     }
@@ -609,6 +616,7 @@ class Worker {
   std::optional<Current> current_;
   std::map<std::uint64_t, std::shared_ptr<const PartialResult>> store_;  // pieces kept, by key
   std::shared_ptr<const PartialResult> kept_;  // the compute thread's piece, until finish() stores it
+  double compute_s_ = 0;                       // and its compute time
   std::uint64_t next_request_ = 1;
   Clock::time_point last_beat_ = Clock::now();
 };

@@ -62,10 +62,10 @@ class MpiExecutor final : public Executor {
 };
 
 // A worker rank's life: asks for work, carries out tasks, answers with results or failures, until told to
-// stop. While it holds a task it sends a heartbeat every kHeartbeatSeconds; rank 0 takes a worker with a
-// task that it has not heard of for kSilentSeconds for lost, whatever the task's deadline.
+// stop. It sends a heartbeat every kHeartbeatSeconds; rank 0 takes a worker with a task from which no
+// message has arrived for kSilentSeconds for lost, whatever the task's deadline.
 inline constexpr double kHeartbeatSeconds = 1.0;
-inline constexpr double kSilentSeconds = 10.0;
+inline constexpr double kSilentSeconds = 30.0;
 // A task that runs past twice its allowed time plus kWorkerGraceSeconds ends the process: the coordinator
 // gave the task to another worker long ago, and a hung rank would otherwise keep mpirun (with
 // --enable-recovery) from ever ending.

@@ -31,7 +31,7 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
     const auto bad = [&] {
       return std::invalid_argument("PI_FAULT entry '" + entry +
                                    "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
-                                   "die or corrupt, and RANGE a number, *, #N, digits or final");
+                                   "die or corrupt, and RANGE a number, *, #N, heldN, digits or final");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -52,8 +52,12 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.digits = f[2] == "digits";
       fault.final_value = f[2] == "final";
       if (fault.final_value && fault.kind != Fault::Kind::corrupt) throw bad();
+      fault.held = f[2].starts_with("held") ? std::stoll(f[2].substr(4)) : 0;
+      if (f[2].starts_with("held") && fault.held < 1) throw bad();
       fault.range =
-          f[2] == "*" || f[2].starts_with('#') || fault.digits || fault.final_value ? -1 : std::stoll(f[2]);
+          f[2] == "*" || f[2].starts_with('#') || fault.held > 0 || fault.digits || fault.final_value
+              ? -1
+              : std::stoll(f[2]);
       fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
       if (f[2].starts_with('#') && fault.nth < 1) throw bad();
       fault.times = f.size() > 3 ? std::stoi(f[3]) : 1;
@@ -69,6 +73,7 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
 bool FaultPlan::covers(const Fault& f, const Task& task) const {
   if (f.final_value) return false;
   if (f.nth > 0) return f.nth == tasks_seen_;
+  if (f.held > 0) return pieces_held_ >= static_cast<std::uint64_t>(f.held);
   if (f.digits) return task.kind() == TaskKind::digits;
   return f.range < 0 ||
          (task.kind() == TaskKind::evaluate && static_cast<std::uint64_t>(f.range) >= task.first_range &&

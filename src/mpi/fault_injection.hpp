@@ -9,9 +9,11 @@
 //     RANK    the worker's MPI rank, or * for every worker
 //     RANGE   a grid range index: the fault fires on an evaluation that covers it; * for any task; #N for the
 //             worker's N-th task (1-based), whatever it is: the way to pick a moment on a chosen rank, since
-//             which rank gets which range depends on timing; digits for a block of the decimal conversion
-//             that follows the series (fast series, digits mode); final (corrupt on rank 0 only): the
-//             final value, after the division, before its checks: made wrong from its 64th bit on
+//             which rank gets which range depends on timing; heldN for the first task the worker starts
+//             while it holds N pieces or more (fast series: pieces stay on their workers); digits for a block
+//             of the decimal conversion that follows the series (fast series, digits mode); final (corrupt on
+//             rank 0 only): the final value, after the division, before its checks: made wrong from its 64th
+//             bit on
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
 #pragma once
 
@@ -28,6 +30,7 @@ struct Fault {
   int rank;            // -1: any
   std::int64_t range;  // a grid range; -1: any task
   std::int64_t nth;    // > 0: the worker's nth task
+  std::int64_t held;   // > 0: a task started while the worker holds this many pieces or more
   bool digits;         // any block of the decimal conversion
   bool final_value;    // the final value (corrupt, rank 0)
   int times;           // 0: always
@@ -47,11 +50,14 @@ class FaultPlan {
   // Rank 0: whether the final value is to be damaged (corrupt:0:final).
   bool corrupts_final_value() const;
   bool empty() const { return faults_.empty(); }
+  // The pieces the worker holds as it starts its next task (for heldN).
+  void set_pieces_held(std::uint64_t n) { pieces_held_ = n; }
 
  private:
   bool covers(const Fault& f, const Task& task) const;
   std::vector<Fault> faults_;
   std::int64_t tasks_seen_ = 0;
+  std::uint64_t pieces_held_ = 0;
 };
 
 }  // namespace pi

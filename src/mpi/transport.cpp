@@ -85,6 +85,7 @@ void Inbox::progress() {
   check_mpi(MPI_Test(&receiving_->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
   if (done) {
     count_received(receiving_->message.body.size());
+    arrived_at_[receiving_->message.source] = std::chrono::steady_clock::now();
     arrived_.push_back(std::move(receiving_->message));
     receiving_.reset();
   } else if (std::chrono::steady_clock::now() > receiving_->deadline) {
@@ -97,6 +98,12 @@ void Inbox::progress() {
     mpi_.keep_until_finalize(std::move(receiving_->message.body));
     receiving_.reset();
   }
+}
+
+std::optional<std::chrono::steady_clock::time_point> Inbox::arrived_from(int source) const {
+  const auto it = arrived_at_.find(source);
+  if (it == arrived_at_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<Incoming> Inbox::poll(int source, std::optional<Tag> tag) {

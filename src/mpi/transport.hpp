@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <list>
+#include <map>
 #include <optional>
 
 #include "mpi/wire.hpp"
@@ -82,6 +83,8 @@ class Inbox {
   Inbox& operator=(const Inbox&) = delete;
   // The next message that has arrived whole from `source` (MPI_ANY_SOURCE for any), with `tag` when given.
   std::optional<Incoming> poll(int source, std::optional<Tag> tag = std::nullopt);
+  // When the last message from `source` arrived whole (handled or not yet), or nullopt before one.
+  std::optional<std::chrono::steady_clock::time_point> arrived_from(int source) const;
 
  private:
   struct Receiving {
@@ -93,6 +96,7 @@ class Inbox {
   const MpiRuntime& mpi_;
   std::optional<Receiving> receiving_;
   std::list<Incoming> arrived_;
+  std::map<int, std::chrono::steady_clock::time_point> arrived_at_;
 };
 
 // Spins for a short while (1 ms), then sleeps with growing pauses (20 us to 1.3 ms) until reset by activity.

@@ -230,10 +230,10 @@ case $case_name in
         [ "$(json "$tmp/p$n/summary.json" 'sum(w["bytes_received"] for w in d["workers"]) > d["coordinator"]["bytes_sent"]')" == True ]
     done
     if keeps_ranks_after_a_loss; then
-      # A worker that holds pieces SIGKILLs itself (at its 30th task) while the others fetch from it: their
-      # fetches give up at their deadline, its tasks go to the others at once, and its pieces are computed
-      # again from their ranges.
-      PI_FAULT="die:2:#30" run lost 4 --enable-recovery -- "${big[@]}" "${quick[@]}"
+      # A worker SIGKILLs itself at the first task it starts while it holds two pieces, and the others may
+      # be fetching from it: their fetches give up at their deadline, and its pieces are computed again
+      # from their ranges.
+      PI_FAULT="die:2:held2" run lost 4 --enable-recovery -- "${big[@]}" "${quick[@]}"
       check "a worker lost with its pieces: MPFR's digits" same_file "$tmp/lost/pi.txt" "$tmp/mpfr-1e6.txt"
       check "a worker lost with its pieces: they were computed again" \
         [ "$(json "$tmp/lost/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1')" == True ]

@@ -238,9 +238,18 @@ TEST(FaultInjection, FailFiresOnTheChosenRangeTheChosenNumberOfTimes) {
   EXPECT_NO_THROW(plan.before(evaluate(5, 6)));  // fired twice: spent
 }
 
+TEST(FaultInjection, HeldFiresOnceTheWorkerHoldsThatManyPieces) {
+  FaultPlan plan = FaultPlan::parse("fail:1:held2", 1);
+  plan.set_pieces_held(1);
+  EXPECT_NO_THROW(plan.before(evaluate(0, 5)));
+  plan.set_pieces_held(2);
+  EXPECT_THROW(plan.before(evaluate(5, 6)), std::exception);
+  EXPECT_NO_THROW(plan.before(evaluate(6, 7)));  // fired once: spent
+}
+
 TEST(FaultInjection, MalformedEntriesAreRefusedByName) {
   for (const char* bad : {"fail", "fail:1", "explode:1:2", "fail:x:2", "fail:1:2:3:4:5", "hang:1:final",
-                          "fail:1:#0", "slow:1:2:1:soon"}) {
+                          "fail:1:#0", "die:1:held0", "die:1:heldx", "slow:1:2:1:soon"}) {
     try {
       FaultPlan::parse(bad, 1);
       ADD_FAILURE() << bad << " was accepted";
