@@ -153,11 +153,9 @@ std::shared_ptr<const PartialResult> MpiExecutor::fetch(const PieceRef& piece) {
   if (owner < 1 || owner >= mpi_.size() || stopped_[static_cast<std::size_t>(owner)]) return nullptr;
   const std::uint64_t request = next_request_++;
   outbox_.send(owner, Tag::fetch, encode_fetch(FetchRequest{request, piece.key, {}}));
-  // A worker answers between two looks at its messages; the transfer at a modest 50 MB/s.
-  const double seconds = 10 + shape_bits(piece.shape) / 8 / 50e6;
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  // A worker answers between two looks at its messages.
+  const auto allowed = transfer_allowance(10, shape_bits(piece.shape) / 8);
+  const auto deadline = std::chrono::steady_clock::now() + allowed;
   Backoff backoff;
   while (std::chrono::steady_clock::now() < deadline) {
     throw_if_interrupted();
@@ -170,8 +168,8 @@ std::shared_ptr<const PartialResult> MpiExecutor::fetch(const PieceRef& piece) {
     outbox_.progress();
     backoff.wait();
   }
-  log_ << "[pi-job] rank " << owner << " did not give piece " << piece.key << " in " << seconds << " s"
-       << std::endl;
+  log_ << "[pi-job] rank " << owner << " did not give piece " << piece.key << " in "
+       << std::chrono::duration<double>(allowed).count() << " s" << std::endl;
   return nullptr;
 }
 
@@ -188,6 +186,7 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   scheduler.hold_on_workers([this](const PieceRef& piece) { return fetch(piece); }, kLiveEstimateBits);
   Backoff backoff;
   auto last_look = Scheduler::Clock::now();
+  auto last_silence_look = last_look;
   while (!scheduler.finished()) {
     throw_if_interrupted();
     bool active = false;
@@ -206,7 +205,11 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       std::fill(heard_.begin(), heard_.end(), now);
     }
     last_look = now;
-    for (int rank = 1; rank < mpi_.size(); ++rank) {
+    // Silence is looked for once a heartbeat, not in every round of this loop (hundreds of thousands a
+    // second for slow series).
+    const bool look_for_silence = now - last_silence_look > std::chrono::duration<double>(kHeartbeatSeconds);
+    if (look_for_silence) last_silence_look = now;
+    for (int rank = 1; look_for_silence && rank < mpi_.size(); ++rank) {
       // Any message that arrived counts, handled or not yet (rank 0 may be fetching a piece meanwhile).
       auto& heard = heard_[static_cast<std::size_t>(rank)];
       if (const auto arrived = inbox_.arrived_from(rank)) heard = std::max(heard, *arrived);

@@ -136,10 +136,8 @@ std::optional<Incoming> Inbox::poll(int source, std::optional<Tag> tag) {
                          Bytes(static_cast<std::size_t>(blocks) * kBlock)},
                 MPI_REQUEST_NULL,
                 {}};
-    // A live sender's message arrives at network speed; this allows a slow network, 50 MB/s, and more.
-    r.deadline = std::chrono::steady_clock::now() +
-                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                     std::chrono::duration<double>(5 + static_cast<double>(r.message.body.size()) / 50e6));
+    r.deadline =
+        std::chrono::steady_clock::now() + transfer_allowance(5, static_cast<double>(r.message.body.size()));
     check_mpi(MPI_Imrecv(r.message.body.data(), blocks, mpi_.block(), &matched, &r.request), "MPI_Imrecv");
     receiving_ = std::move(r);
   }

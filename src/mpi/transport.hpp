@@ -71,6 +71,13 @@ struct Incoming {
   Bytes body;
 };
 
+// Time allowed for `bytes` to arrive from a live rank: `base` seconds, plus the bytes at a slow network's
+// 50 MB/s.
+inline std::chrono::steady_clock::duration transfer_allowance(double base_s, double bytes) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(base_s + bytes / 50e6));
+}
+
 // Receives that never block: a message is received while the caller goes on, one at a time, in the order
 // they are matched. A sender that dies while its message is on the way (Open MPI's shared memory reads a
 // large one from the sender's memory) leaves its receive unfinished for ever: past a generous time for its

@@ -252,7 +252,7 @@ case $case_name in
       pkill -KILL -s "$sid"
       while pgrep -s "$sid" >/dev/null; do sleep 0.05; done
       sid=""
-      check "killed on $before ranks: the checkpoint holds pieces from the workers" \
+      check "killed on $before ranks: a checkpoint was left" \
         [ -e "$tmp/$name/checkpoint.h5" ]
       run "$name" "$after" --resume
       check "killed on $before ranks, resumed on $after: exit 0" exit_is "$name" 0
