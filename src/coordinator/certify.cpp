@@ -5,7 +5,7 @@
 namespace pi {
 
 bool certify(RunResult& result, const Series& series, std::optional<std::uint64_t> digits,
-             std::optional<std::string> block_text) {
+             std::optional<std::string> block_text, bool whole_value) {
   const Estimate& best = result.estimates.best();
   if (!digits) {
     const auto cap =
@@ -17,7 +17,8 @@ bool certify(RunResult& result, const Series& series, std::optional<std::uint64_
   }
   if (block_text) result.pi_text = certified_from_blocks(std::move(*block_text), *digits, best.error_bound);
   // The guard decimals could not decide (a long run of 0s or 9s after the last digit): look at all of x.
-  if (!result.pi_text) result.pi_text = certified_digits(best.value, best.error_bound, *digits);
+  if (!result.pi_text && whole_value)
+    result.pi_text = certified_digits(best.value, best.error_bound, *digits);
   if (!result.pi_text) return false;
   result.correct_digits = *digits;
   return true;

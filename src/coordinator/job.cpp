@@ -44,6 +44,8 @@ nlohmann::json usage_json(const RankUsage& u) {
 namespace {
 
 constexpr std::uint64_t kMaxEstimateDigits = 100;
+static_assert(kMaxEstimateDigits <= FinalSummary::kSummaryDecimals,
+              "a worker's summary holds the estimate's decimals");
 
 // The primes of a job's fingerprints: two, so that a wrong integer passes only with probability about
 // 2^-112 (fast series; none for slow ones).
@@ -200,12 +202,20 @@ class JobRun {
   bool run_attempt(bool first) {
     const Grid grid(*series_, terms_);
     const std::uint64_t bits = spec_.digits ? bits_for_digits(*spec_.digits + 20) + 64 : 0;
-    FinalConstant constant(series_, bits);
+    // Fast series in digits mode on workers: the final steps too run on the worker holding the series'
+    // result, and the conversion blocks fetch the fraction from it; this process never holds either.
+    const bool on_workers = spec_.digits && series_->kind() == SeriesKind::fast && executor_.workers() > 0;
+    FinalConstant constant(series_, on_workers ? 0 : bits);
     std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
     double block_conversion_s = 0;
     Scheduler scheduler(*series_, grid, spec_.scheduler, std::max(1, executor_.workers()));
     if (!state_.fingerprint_primes.empty()) scheduler.verify_with(state_.fingerprint_primes);
     if (io_.resume && first) restore(scheduler);
+    if (on_workers) {
+      scheduler.finish_on_workers(
+          FinalSteps{PieceRef{}, bits, final_check_.position_for_digits(), io_.corrupt_final_value},
+          io_.checkpoints != nullptr);
+    }
     state_.terms = terms_;
     state_.grid_ranges = grid.size();
     state_.grid_step = grid.step();
@@ -215,7 +225,11 @@ class JobRun {
       progress.resume_from(scheduler.ranges_done(), scheduler.work_done());
       announce(grid, scheduler);
       run_series(scheduler, grid, progress);
-      final_steps(scheduler, grid, bits, constant, progress);
+      if (scheduler.final_on_workers()) {
+        final_steps_held(scheduler, grid);
+      } else {
+        final_steps(scheduler, grid, bits, constant, progress);
+      }
       progress.set_phase("verification");
       verify(scheduler, grid);
       result_.timing.tasks = scheduler.times();
@@ -228,11 +242,16 @@ class JobRun {
         block_text = convert(scheduler, progress);
         block_conversion_s = seconds_since(conversion_start);
       }
+      if (held_ && io_.checkpoints) {
+        keep_series_result(scheduler, grid);
+        result_.pieces = scheduler.piece_stats();
+      }
     }
     result_.terms = terms_;
     result_.ranges = grid.size();
     const auto certify_start = std::chrono::steady_clock::now();
-    const bool certified = certify(result_, *series_, spec_.digits, std::move(block_text));
+    bool certified = certify(result_, *series_, spec_.digits, std::move(block_text), !held_);
+    if (held_ && !certified && !result_.pi_text) certified = certify_from_fraction(scheduler);
     result_.timing.conversion_s = block_conversion_s + seconds_since(certify_start);
     return certified;
   }
@@ -269,6 +288,7 @@ class JobRun {
   void run_series(Scheduler& scheduler, const Grid& grid, ProgressReporter& progress) {
     const auto series_start = std::chrono::steady_clock::now();
     const auto tick = [&] {
+      if (scheduler.final_steps_running()) progress.set_phase("final division and square root (on a worker)");
       progress.update(scheduler.ranges_done(), scheduler.work_done());
       progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
       live_.tick(scheduler, progress, grid.size());
@@ -311,9 +331,57 @@ class JobRun {
     }
   }
 
+  // The final steps ran on the worker holding the series' result (Scheduler::finish_on_workers): what this
+  // process needs of the value is its summary.
+  void final_steps_held(Scheduler& scheduler, const Grid& grid) {
+    held_ = scheduler.final_summary();
+    result_.estimates = PrefixEstimates{held_->estimate, std::nullopt};
+    result_.timing.final_steps_s = scheduler.times().final_steps_s;
+    result_.timing.series_wall_s = std::max(0.0, result_.timing.series_wall_s - result_.timing.final_steps_s);
+    state_.pieces.clear();
+    state_.ledger = scheduler.ledger();
+    state_.ranges_done = grid.size();
+  }
+
+  // The complete checkpoint holds the series' result: fetched from its worker (computed again if it was
+  // lost with it).
+  void keep_series_result(Scheduler& scheduler, const Grid& grid) {
+    for (;;) {
+      state_.pieces = scheduler.finished_pieces();
+      if (state_.pieces.size() == 1 && state_.pieces[0].end_range == grid.size()) return;
+      executor_.run(scheduler, [] {});
+    }
+  }
+
+  // The conversion blocks' guard decimals could not decide (a long run of 0s or 9s after the last digit):
+  // certify() looks at all of the value then, which a worker holds. Fetched here for this rare case.
+  bool certify_from_fraction(Scheduler& scheduler) {
+    const std::optional<PieceRef>& fraction = scheduler.final_fraction();
+    std::shared_ptr<const PartialResult> data = fraction ? scheduler.fetch_piece(*fraction) : nullptr;
+    if (!data || !held_->convertible) {
+      throw std::runtime_error(
+          "the final value's fraction could not be fetched from its worker to certify the "
+          "last digits; resume the job from its checkpoint");
+    }
+    const auto scale = static_cast<mpfr_exp_t>(held_->scale_bits);
+    Real value = make_real(std::max<std::uint64_t>(mpz_sizeinbase(raw(data->values.at(0)), 2), 64));
+    mpfr_set_z_2exp(raw(value), raw(data->values.at(0)), -scale, MPFR_RNDN);  // exact: precision fits
+    result_.estimates.partial_sum.value = std::move(value);
+    return certify(result_, *series_, spec_.digits, std::nullopt);
+  }
+
+  // The first `decimals` decimals of the final value, as truncated_decimal gives them.
+  std::string estimate_text(std::uint64_t decimals) const {
+    if (!held_) return truncated_decimal(result_.estimates.best().value, decimals);
+    const std::size_t point = held_->head.find('.');
+    return point == std::string::npos ? held_->head : held_->head.substr(0, point + 1 + decimals);
+  }
+
   // BBP and the fingerprints: a value that fails them is no result (VerificationFailed).
   void verify(Scheduler& scheduler, const Grid& grid) {
-    final_check_.verify(result_);
+    final_check_.verify(result_, held_ ? std::optional<Uint128>(
+                                             (static_cast<Uint128>(held_->bbp_high) << 64) | held_->bbp_low)
+                                       : std::nullopt);
     result_.verification.fingerprints = scheduler.verification();
     if (result_.verification.failure.empty()) return;
     result_.terms = terms_;
@@ -322,7 +390,7 @@ class JobRun {
     result_.pieces = scheduler.piece_stats();
     result_.retries += retries_before_ + scheduler.retries();
     result_.elapsed_s = elapsed_before_ + seconds_since(start_);
-    result_.estimate_text = truncated_decimal(result_.estimates.best().value, 20);
+    result_.estimate_text = estimate_text(20);
     throw VerificationFailed(std::move(result_));
   }
 
@@ -331,12 +399,15 @@ class JobRun {
     const std::uint64_t retries_before_conversion = scheduler.retries();
     std::optional<std::string> text;
     try {
-      text = convert_in_blocks(scheduler, executor_, result_.estimates.best(), *spec_.digits, [&] {
+      const auto tick = [&] {
         progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
         publish_notices(io_.events, scheduler, "retry");
-      });
+      };
+      text = held_ ? convert_held(scheduler, executor_, *spec_.digits, tick)
+                   : convert_in_blocks(scheduler, executor_, result_.estimates.best(), *spec_.digits, tick);
     } catch (const std::exception& e) {
       // The series is done: a resume starts from its result and only converts again.
+      if (held_) state_.pieces = scheduler.finished_pieces();
       save_series_result(result_.retries + (scheduler.retries() - retries_before_conversion), e);
       throw;
     }
@@ -359,9 +430,7 @@ class JobRun {
   }
 
   RunResult finish() {
-    const Estimate& best = result_.estimates.best();
-    result_.estimate_text =
-        truncated_decimal(best.value, std::min(result_.correct_digits + 3, kMaxEstimateDigits));
+    result_.estimate_text = estimate_text(std::min(result_.correct_digits + 3, kMaxEstimateDigits));
     if (io_.events) {
       publish_final_estimate(*io_.events, *series_, result_);
       state_.last_event_id = io_.events->last_id();
@@ -380,7 +449,9 @@ class JobRun {
   JobState snapshot(Scheduler& scheduler) {
     state_.pieces = scheduler.finished_pieces();
     state_.ledger = scheduler.ledger();
-    state_.ranges_done = scheduler.ranges_done();
+    // What the pieces cover: a piece lost with its worker (and being computed again) is not in them.
+    state_.ranges_done = 0;
+    for (const FinishedPiece& p : state_.pieces) state_.ranges_done += p.end_range - p.first_range;
     stamp_checkpoint(result_.retries + scheduler.retries());
     // Pieces fetched from workers for this checkpoint are not kept here after it is written.
     JobState out = state_;
@@ -421,6 +492,8 @@ class JobRun {
   Checkpointing checkpoints_;
   LiveEvents live_;
   const std::string unit_;
+  // The final value's summary when a worker holds the value (final_steps_held).
+  std::shared_ptr<const FinalSummary> held_;
 };
 
 }  // namespace

@@ -27,17 +27,24 @@ void publish_notices(EventFeed* events, Scheduler& scheduler, std::string_view l
     events->publish(event_kind::notice, {{"level", level}, {"text", n}});
 }
 
-void publish_final_estimate(EventFeed& events, const Series& series, const RunResult& result) {
+void publish_final_estimate(EventFeed& events, const Series& /*series*/, const RunResult& result) {
+  // From the result's own fields: the value itself may be with a worker, and its certified digits are
+  // counted already.
   const Estimate& best = result.estimates.best();
-  nlohmann::json j =
-      estimate_json(series, best, result.terms, std::max<std::uint64_t>(result.correct_digits, 1));
-  j["correct_digits"] = result.correct_digits;
-  j["digits"] = truncated_decimal(best.value, std::min(result.correct_digits + 3, kLiveDigits));
-  j["about_digits_of_terms"] = result.correct_digits;
-  j["ranges_done"] = result.ranges;
-  j["ranges"] = result.ranges;
-  j["fraction"] = 1.0;
-  j["final"] = true;
+  const std::size_t point = result.estimate_text.find('.');
+  const std::uint64_t shown = std::min(result.correct_digits + 3, kLiveDigits);
+  nlohmann::json j = {
+      {"terms", result.terms},
+      {"digits",
+       point == std::string::npos ? result.estimate_text : result.estimate_text.substr(0, point + 1 + shown)},
+      {"correct_digits", result.correct_digits},
+      {"error_bound", best.error_bound.to_string()},
+      {"method", best.method},
+      {"about_digits_of_terms", result.correct_digits},
+      {"ranges_done", result.ranges},
+      {"ranges", result.ranges},
+      {"fraction", 1.0},
+      {"final", true}};
   if (result.estimates.accelerated) {
     j["partial_sum_error_bound"] = result.estimates.partial_sum.error_bound.to_string();
   }

@@ -62,7 +62,9 @@ Scheduler::Scheduler(const Series& series, const Grid& grid, SchedulerConfig con
 
 double Scheduler::task_work(const Task& task) const {
   // A product counts nothing on its own: its merge counts once it is put together.
-  if (task.kind() == TaskKind::digits || task.kind() == TaskKind::product) return 0;
+  if (task.kind() == TaskKind::digits || task.kind() == TaskKind::product ||
+      task.kind() == TaskKind::final_steps)
+    return 0;
   const double terms = static_cast<double>(grid_.span(task.first_range, task.end_range).size());
   if (series_.kind() == SeriesKind::slow) return task.kind() == TaskKind::evaluate ? terms : 0.0;
   // Fast series: the grid ranges are half of the work, the merges above them 30%, spread evenly over the
@@ -89,6 +91,8 @@ double Scheduler::predicted_seconds(const Task& task) const {
     return merge_rate_ > 0 ? product_cost(*product) / merge_rate_ : -1;
   if (const auto* digits = std::get_if<Digits>(&task.work))
     return static_cast<double>(digits->count) / kDigitsPerSecondFloor;
+  if (const auto* steps = std::get_if<FinalSteps>(&task.work))  // about as long as converting the value
+    return static_cast<double>(steps->bits) / std::log2(10.0) / kDigitsPerSecondFloor;
   if (const auto* merge = std::get_if<Merge>(&task.work))
     return merge_rate_ > 0 ? merge_cost(merge->left, merge->right) / merge_rate_ : -1;
   return eval_rate_ > 0 ? static_cast<double>(task.as<Evaluate>().range.size()) / eval_rate_ : -1;
@@ -141,10 +145,21 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
     };
     if (const auto* merge = std::get_if<Merge>(&t.work)) return holds(merge->left, merge->right);
     if (const auto* product = std::get_if<Product>(&t.work)) return holds(product->left, product->right);
+    if (const auto* steps = std::get_if<FinalSteps>(&t.work)) return steps->root.owner == w;
+    if (const auto* digits = std::get_if<Digits>(&t.work)) return digits->fraction.owner == w;
     return false;
+  };
+  // The final steps wait for the worker that holds the series' result (the biggest piece of the job), as
+  // long as it can take work.
+  const auto reserved = [&](const Task& t) {
+    const auto* steps = std::get_if<FinalSteps>(&t.work);
+    if (!steps || steps->root.here() || steps->root.owner == w) return false;
+    const auto owner = static_cast<std::size_t>(steps->root.owner);
+    return !workers_[owner].retired && !overdue(owner);
   };
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     const OpenTask& open = open_.at(*it);
+    if (reserved(open.task)) continue;
     if (!open.failed_on.contains(w) || !another_worker(w, open.failed_on)) {
       if (!id) id = *it;  // transition() takes it off the queue
       if (!fetch_ || local(open.task)) {
@@ -162,11 +177,13 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   OpenTask& open = open_.at(*id);
   transition(*id, TaskState::processing);
   open.task.check_primes = verification_.primes;
-  // The root of the tree comes here for the final steps: it is not kept.
+  // The root of the tree comes here for the final steps, unless they too are on the workers.
   const bool root = open.task.first_range == 0 && open.task.end_range == grid_.size();
-  open.task.keep =
-      fetch_ && !root && (open.task.kind() == TaskKind::evaluate || open.task.kind() == TaskKind::merge);
-  open.task.estimate_bits = open.task.keep && open.task.first_range == 0 ? lead_estimate_bits_ : 0;
+  const TaskKind kind = open.task.kind();
+  open.task.keep = fetch_ && (!root || final_) &&
+                   (kind == TaskKind::evaluate || kind == TaskKind::merge || kind == TaskKind::final_steps);
+  open.task.estimate_bits =
+      open.task.keep && kind != TaskKind::final_steps && open.task.first_range == 0 ? lead_estimate_bits_ : 0;
   const double predicted = predicted_seconds(open.task);
   open.task.allowed_s = predicted < 0 ? config_.first_deadline_s
                                       : std::max(config_.min_deadline_s, config_.deadline_factor * predicted);
@@ -230,6 +247,22 @@ void Scheduler::transition(std::uint64_t id, TaskState to, bool front) {
   open.state = to;
 }
 
+namespace {
+
+// What the coordinator knows of a piece worker `w` kept for task `key` (TaskOutput::kept).
+PieceRef kept_piece(int w, std::uint64_t key, TaskOutput& output) {
+  PieceRef piece;
+  piece.range = output.result.range;
+  piece.owner = w;
+  piece.key = key;
+  piece.shape = std::move(output.shape);
+  piece.residues = output.residues;
+  piece.lead = std::move(output.lead);
+  return piece;
+}
+
+}  // namespace
+
 bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double compute_s) {
   const auto wi = static_cast<std::size_t>(w);
   release(wi, task_id);
@@ -264,6 +297,13 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
                    "rank " + std::to_string(stats.rank) + ": no product for " + describe(it->second.task));
     return false;
   }
+  if (it->second.task.kind() == TaskKind::final_steps &&
+      (!output.summary || (output.kept ? output.shape.size() : result.values.size()) != 1)) {
+    ++stats.failures;
+    record_failure(w, it->second, "rank " + std::to_string(stats.rank) + ": no final value");
+    if (output.kept) drops_.emplace_back(w, task_id);
+    return false;
+  }
   if (it->second.task.kind() == TaskKind::digits && digits.size() < it->second.task.as<Digits>().count) {
     ++stats.failures;
     record_failure(w, it->second,
@@ -286,6 +326,30 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   open_.erase(it);
 
   work_done_ += task_work(task);
+  if (task.kind() == TaskKind::final_steps) {
+    times_.final_steps_s += compute_s;
+    if (output.kept) {
+      fraction_ = kept_piece(w, task.id, output);
+    } else {
+      fraction_ = PieceRef::held_here(std::make_shared<const PartialResult>(std::move(result)));
+      fraction_->residues = std::move(output.residues);
+    }
+    summary_ = std::move(output.summary);
+    if (!keep_root_ && root_) {
+      drop(*root_);
+      root_.reset();
+    }
+    for (Digits& block : std::exchange(waiting_blocks_, {})) {
+      Task t;
+      t.id = g_next_task_id++;
+      block.fraction = *fraction_;
+      t.work = std::move(block);
+      const std::uint64_t id = t.id;
+      open_.emplace(id, OpenTask(std::move(t)));
+      transition(id, TaskState::queued, true);
+    }
+    return true;
+  }
   if (const auto* block = std::get_if<Digits>(&task.work)) {
     ++stats.digit_blocks;
     times_.digit_blocks_s += compute_s;
@@ -301,15 +365,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     return true;
   }
   // The piece: kept by its worker, or here.
-  PieceRef piece;
-  if (output.kept) {
-    piece.range = result.range;
-    piece.owner = w;
-    piece.key = task.id;
-    piece.shape = std::move(output.shape);
-    piece.residues = output.residues;
-    piece.lead = std::move(output.lead);
-  }
+  PieceRef piece = output.kept ? kept_piece(w, task.id, output) : PieceRef{};
   if (!verification_.primes.empty()) keep_fingerprint(task.first_range, task.end_range, std::move(expected));
   if (const auto* evaluate = std::get_if<Evaluate>(&task.work)) {
     ++stats.evaluations;
@@ -365,6 +421,11 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
   // Fast series: a piece is a node of the balanced tree; it merges with its sibling once both are done.
   for (;;) {
     const std::uint64_t size = last - first;
+    if (size == grid_.size() && final_on_workers()) {
+      root_ = std::move(piece);
+      if (!fraction_) queue_final();
+      return;
+    }
     if (size == grid_.size()) {
       std::shared_ptr<const PartialResult> root = materialize(piece);
       if (!root) {
@@ -569,7 +630,30 @@ void Scheduler::postpone_deadlines(Clock::duration by) {
     for (auto& t : held) t.deadline += by;
 }
 
-bool Scheduler::finished() const { return prefix_ && prefix_->range.end == grid_.terms() && open_.empty(); }
+bool Scheduler::finished() const {
+  if (final_on_workers()) {
+    return fraction_ && (root_ || !keep_root_) && open_.empty() && waiting_blocks_.empty();
+  }
+  return prefix_ && prefix_->range.end == grid_.terms() && open_.empty();
+}
+
+void Scheduler::finish_on_workers(FinalSteps steps, bool keep_root) {
+  final_ = std::move(steps);
+  keep_root_ = keep_root;
+}
+
+void Scheduler::queue_final() {
+  Task t;
+  t.id = g_next_task_id++;
+  t.first_range = 0;
+  t.end_range = grid_.size();
+  FinalSteps steps = *final_;
+  steps.root = *root_;
+  t.work = std::move(steps);
+  const std::uint64_t id = t.id;
+  open_.emplace(id, OpenTask(std::move(t)));
+  transition(id, TaskState::queued);
+}
 
 int Scheduler::active_workers() const {
   int n = 0;
@@ -594,6 +678,7 @@ int Scheduler::busy_workers() const {
 
 std::optional<PieceRef> Scheduler::leading_piece() const {
   if (prefix_) return PieceRef::held_here(std::make_shared<const PartialResult>(*prefix_));
+  if (root_) return root_;
   if (const auto it = pieces_.find(0); it != pieces_.end()) return it->second.ref;
   for (const auto& [id, open] : open_) {
     if (open.task.kind() == TaskKind::merge && open.task.first_range == 0) return open.task.as<Merge>().left;
@@ -625,6 +710,7 @@ std::vector<FinishedPiece> Scheduler::finished_pieces() {
     held.push_back({t.first_range, mid, &t.as<Merge>().left});
     held.push_back({mid, t.end_range, &t.as<Merge>().right});
   }
+  if (root_) held.push_back({0, grid_.size(), &*root_});
   std::vector<FinishedPiece> out;
   if (prefix_) {
     const std::uint64_t last = grid_.tree() ? grid_.size() : prefix_ranges_;
@@ -651,6 +737,12 @@ void Scheduler::hold_on_workers(Fetcher fetch, std::uint64_t lead_estimate_bits)
   fetch_ = std::move(fetch);
   lead_estimate_bits_ = lead_estimate_bits;
   piece_stats_.on_workers = true;
+  // The series' result restored here (a resume after the series): the final steps take it from here.
+  if (final_ && prefix_ && !root_ && !fraction_ && open_.empty()) {
+    root_ = PieceRef::held_here(std::make_shared<const PartialResult>(std::move(*prefix_)));
+    prefix_.reset();
+    queue_final();
+  }
 }
 
 std::shared_ptr<const PartialResult> Scheduler::materialize(const PieceRef& piece) {
@@ -684,6 +776,8 @@ std::uint64_t Scheduler::held_by(int w) const {
   std::uint64_t n = 0;
   const auto count = [&](const PieceRef& p) { n += p.owner == w ? 1 : 0; };
   for (const auto& [first, piece] : pieces_) count(piece.ref);
+  if (root_) count(*root_);
+  if (fraction_) count(*fraction_);
   for (const auto& [id, open] : open_) {
     if (const auto* merge = std::get_if<Merge>(&open.task.work)) {
       count(merge->left);
@@ -783,7 +877,22 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
       merges.push_back(id);
     }
   }
+  // The final steps wait for a lost root; conversion blocks for a lost fraction.
+  const bool root_lost = root_ && !root_->here() && lost(*root_);
+  const bool fraction_lost = fraction_ && !fraction_->here() && lost(*fraction_);
+  if (root_lost) root_.reset();
+  if (fraction_lost) fraction_.reset();
+  for (const auto& [id, open] : open_) {
+    if (const auto* steps = std::get_if<FinalSteps>(&open.task.work); steps && root_lost) {
+      merges.push_back(id);
+    } else if (const auto* block = std::get_if<Digits>(&open.task.work); block && fraction_lost) {
+      waiting_blocks_.push_back(Digits{PieceRef{}, block->scale_bits, block->first, block->count});
+      merges.push_back(id);
+    }
+  }
+  if (root_lost && (keep_root_ || !fraction_)) gone.emplace_back(0, grid_.size());
   for (const std::uint64_t id : merges) cancel(id);
+  if (fraction_lost && root_) queue_final();
   for (auto it = split_.begin(); it != split_.end();) {
     const Task& t = it->second.merge;
     if (!unmerge(t, t.as<Merge>().left, t.as<Merge>().right)) {
@@ -1005,6 +1114,9 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
   if (out.residues != received) {
     return "the integers of " + describe(task) + " that arrived are not those the worker fingerprinted";
   }
+  // A division and a square root have no fingerprint to predict: the final value is checked against BBP's
+  // digits and its range (FinalVerification); its fraction's residues are what conversion blocks check.
+  if (task.kind() == TaskKind::final_steps) return std::nullopt;
   if (const auto* product = std::get_if<Product>(&task.work)) {
     ++verification_.products;
     const std::uint64_t mid = task.first_range + (task.end_range - task.first_range) / 2;
@@ -1057,8 +1169,8 @@ void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) 
   keep_fingerprint(merge.first_range, merge.end_range, std::move(expected));
 }
 
-void Scheduler::convert(const std::shared_ptr<const PartialResult>& fraction, std::uint64_t scale_bits,
-                        std::uint64_t decimals, std::uint64_t blocks) {
+void Scheduler::convert(const PieceRef& fraction, std::uint64_t scale_bits, std::uint64_t decimals,
+                        std::uint64_t blocks) {
   if (!finished()) throw std::logic_error("Scheduler::convert before the series is done");
   blocks = std::clamp<std::uint64_t>(blocks, 1, std::max<std::uint64_t>(1, decimals));
   digit_blocks_.clear();

@@ -66,6 +66,7 @@ struct TaskTimes {
   double evaluations_s = 0;
   std::map<int, double> merges_by_level_s;  // level k merges two nodes of 2^(k-1) grid ranges each
   double digit_blocks_s = 0;                // the decimal conversion's blocks
+  double final_steps_s = 0;                 // the final division and square root on a worker
 };
 
 // What the coordinator checked (fast series): every piece, product and conversion block a worker returned,
@@ -210,12 +211,30 @@ class Scheduler {
   // The prefix [0, terms) once finished(). After this only the decimal conversion below may follow.
   PartialResult take_result();
 
+  // Final steps on the workers (call before the first assignment; in effect with pieces on workers): the
+  // root of the tree (the series' result) stays with its worker, and once it is done, `steps` (the root
+  // filled in) goes to that worker, which keeps the fraction of the final value and returns its summary;
+  // finished() waits for them. With `keep_root` the root is kept to the end (the complete checkpoint
+  // holds it: finished_pieces), else it is dropped once the fraction is made. A lost root is computed
+  // again from its range, a lost fraction by the final steps again, and conversion blocks waiting for it
+  // are handed out again then.
+  void finish_on_workers(FinalSteps steps, bool keep_root);
+  bool final_on_workers() const { return final_.has_value() && static_cast<bool>(fetch_); }
+  // Once finished() with final steps on the workers: the summary, and the fraction (held by a worker).
+  const std::shared_ptr<const FinalSummary>& final_summary() const { return summary_; }
+  // The series is done and its final steps are under way on a worker.
+  bool final_steps_running() const { return root_.has_value() && !fraction_; }
+  const std::optional<PieceRef>& final_fraction() const { return fraction_; }
+  // A piece's integers, fetched from its worker when it holds them and checked against the fingerprint;
+  // nullptr when its worker does not give them.
+  std::shared_ptr<const PartialResult> fetch_piece(const PieceRef& piece) { return materialize(piece); }
+
   // Once the series is done: hands out the decimal conversion of the result, the binary fraction
-  // fraction->values[0] / 2^scale_bits, as `blocks` tasks of about equal size that together give its
-  // integer part and its decimals [0, decimals) (fraction_digits). They are retried like any task, and
-  // finished() waits for them.
-  void convert(const std::shared_ptr<const PartialResult>& fraction, std::uint64_t scale_bits,
-               std::uint64_t decimals, std::uint64_t blocks);
+  // fraction.values[0] / 2^scale_bits (a one-value piece, here or on a worker), as `blocks` tasks of about
+  // equal size that together give its integer part and its decimals [0, decimals) (fraction_digits). They are
+  // retried like any task, and finished() waits for them.
+  void convert(const PieceRef& fraction, std::uint64_t scale_bits, std::uint64_t decimals,
+               std::uint64_t blocks);
   // The conversion's text, its blocks in order, once finished().
   std::string take_digits();
   // A block's predicted time, from a rate well below this machine's (GMP converts about 7 million digits a
@@ -356,6 +375,14 @@ class Scheduler {
   std::vector<std::pair<int, std::uint64_t>> drops_;
   std::set<std::uint64_t> cancelled_;   // tasks still with a worker whose operand was lost
   std::set<std::uint64_t> recomputes_;  // evaluations that compute a lost piece again
+  // Final steps on workers (finish_on_workers).
+  void queue_final();
+  std::optional<FinalSteps> final_;
+  bool keep_root_ = false;
+  std::optional<PieceRef> root_;      // the series' result, with its worker
+  std::optional<PieceRef> fraction_;  // the final value's fraction, with its worker (or here)
+  std::shared_ptr<const FinalSummary> summary_;
+  std::vector<Digits> waiting_blocks_;  // conversion blocks whose fraction was lost, until it is made again
   PieceStats piece_stats_;
   // Fingerprints of the checked, finished tree nodes not yet merged, by (first range, end range).
   std::map<std::pair<std::uint64_t, std::uint64_t>, Residues> fingerprints_;

@@ -1,16 +1,19 @@
 #include "coordinator/task.hpp"
 
 #include <algorithm>
+#include <future>
 #include <optional>
 #include <stdexcept>
 
+#include "coordinator/verification.hpp"
+#include "series/bbp.hpp"
 #include "series/decimal.hpp"
 
 namespace pi {
 
 TaskKind Task::kind() const {
   static constexpr TaskKind kinds[] = {TaskKind::evaluate, TaskKind::merge, TaskKind::product,
-                                       TaskKind::digits};
+                                       TaskKind::digits, TaskKind::final_steps};
   return kinds[work.index()];
 }
 
@@ -69,7 +72,7 @@ PartialResult execute_task(const Series& series, const Task& task) {
     return PartialResult{Range{product->left.range.begin, product->right.range.end}, {std::move(p)}};
   }
   const auto* evaluate = std::get_if<Evaluate>(&task.work);
-  if (!evaluate) throw std::invalid_argument("execute_task: a digits task");
+  if (!evaluate) throw std::invalid_argument("execute_task: not an evaluation, merge or product");
   const Range& range = evaluate->range;
   if (evaluate->step == 0 || range.size() <= evaluate->step)
     return series.evaluate(range, evaluate->is_suffix);
@@ -84,11 +87,40 @@ PartialResult execute_task(const Series& series, const Task& task) {
 
 TaskOutput execute_digits(const Task& task) {
   const auto* digits = std::get_if<Digits>(&task.work);
-  if (!digits || !digits->fraction || digits->fraction->values.size() != 1)
-    throw std::invalid_argument("execute_digits: not a digits task");
+  if (!digits || !digits->fraction.here() || digits->fraction.data->values.size() != 1)
+    throw std::invalid_argument("execute_digits: not a digits task with its fraction");
   TaskOutput out;
-  out.digits = fraction_digits(digits->fraction->values[0], digits->scale_bits, digits->first, digits->count,
-                               task.check_primes, &out.residues);
+  out.digits = fraction_digits(digits->fraction.data->values[0], digits->scale_bits, digits->first,
+                               digits->count, task.check_primes, &out.residues);
+  return out;
+}
+
+TaskOutput execute_final_steps(const Series& series, const Task& task) {
+  const auto* steps = std::get_if<FinalSteps>(&task.work);
+  if (!steps || !steps->root.here())
+    throw std::invalid_argument("execute_final_steps: not a final-steps task with its root");
+  // The constant (a square root) beside the division, as the coordinator does it when it has the cores.
+  auto constant = std::async(std::launch::async, [&series, bits = steps->bits] { series.prepare(bits); });
+  Estimate value = series.estimate(*steps->root.data, steps->bits).best();
+  constant.get();
+  if (steps->damage) make_wrong(value.value);
+  auto summary = std::make_shared<FinalSummary>();
+  summary->head = truncated_decimal(value.value, FinalSummary::kSummaryDecimals);
+  const Uint128 hex = value_hex_fraction(value.value, steps->bbp_position);
+  summary->bbp_high = static_cast<std::uint64_t>(hex >> 64);
+  summary->bbp_low = static_cast<std::uint64_t>(hex);
+  BigInt fraction;
+  const mpfr_exp_t exponent = mpfr_get_z_2exp(raw(fraction), raw(value.value));  // exactly
+  summary->convertible = exponent <= 0 && mpz_sgn(raw(fraction)) >= 0;
+  summary->scale_bits = summary->convertible ? static_cast<std::uint64_t>(-exponent) : 0;
+  summary->estimate.value = make_real(FinalSummary::kSummaryBits);
+  mpfr_set(raw(summary->estimate.value), raw(value.value), MPFR_RNDN);
+  summary->estimate.error_bound = value.error_bound;
+  summary->estimate.method = value.method;
+  TaskOutput out;
+  out.result = PartialResult{steps->root.range, {}};
+  out.result.values.push_back(std::move(fraction));
+  out.summary = std::move(summary);
   return out;
 }
 
@@ -97,7 +129,7 @@ void seal(TaskOutput& out, const Task& task) {
 }
 
 std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task& task, TaskOutput& out) {
-  if (!task.keep || task.kind() == TaskKind::digits) return nullptr;
+  if (!task.keep || task.kind() == TaskKind::digits || task.kind() == TaskKind::product) return nullptr;
   Shape shape = shape_of(out.result);
   if (shape_bits(shape) < kKeepAtLeastBits) return nullptr;
   auto piece = std::make_shared<const PartialResult>(std::move(out.result));
@@ -111,13 +143,14 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
 
 TaskOutput carry_out(const Series& series, const Task& task) {
   if (task.kind() == TaskKind::digits) return execute_digits(task);
-  TaskOutput out;
-  out.result = execute_task(series, task);
+  TaskOutput out = task.kind() == TaskKind::final_steps ? execute_final_steps(series, task) : TaskOutput{};
+  if (task.kind() != TaskKind::final_steps) out.result = execute_task(series, task);
   seal(out, task);
   return out;
 }
 
 std::string describe(const Task& task) {
+  if (std::holds_alternative<FinalSteps>(task.work)) return "the final division and square root";
   if (const auto* digits = std::get_if<Digits>(&task.work)) {
     return "decimal digits " + std::to_string(digits->first + 1) + ".." +
            std::to_string(digits->first + digits->count);

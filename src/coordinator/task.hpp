@@ -16,7 +16,7 @@
 
 namespace pi {
 
-enum class TaskKind : std::uint8_t { evaluate = 1, merge = 2, digits = 3, product = 4 };
+enum class TaskKind : std::uint8_t { evaluate = 1, merge = 2, digits = 3, product = 4, final_steps = 5 };
 
 // The sizes of a piece's values in bits, negative for a negative value (0: the value is zero): what the
 // coordinator needs of a piece a worker holds to plan with it (costs, splits, slices) without its integers.
@@ -72,13 +72,39 @@ struct Product {
   std::uint32_t slice = 0;
   std::uint32_t slices = 1;
 };
-// The decimals [first, first + count) after the point of fraction->values[0] / 2^scale_bits
-// (fraction_digits).
+// The decimals [first, first + count) after the point of fraction.values[0] / 2^scale_bits
+// (fraction_digits): a one-value piece, here or on a worker (FinalSteps keeps it where it was made).
 struct Digits {
-  std::shared_ptr<const PartialResult> fraction;
+  PieceRef fraction;
   std::uint64_t scale_bits = 0;
   std::uint64_t first = 0;
   std::uint64_t count = 0;
+};
+
+// The final division and square root of the series' result `root` (the whole grid) at `bits` bits, on the
+// worker that holds it: the worker keeps the binary fraction of the value for the conversion blocks and
+// returns a FinalSummary. `bbp_position` > 0: the summary carries the value's hexadecimal digits there
+// (FinalVerification compares them with BBP's). `damage`: tests (PI_FAULT corrupt:0:final), the value is
+// made wrong from its 64th bit on, as a failing division would leave it.
+struct FinalSteps {
+  PieceRef root;
+  std::uint64_t bits = 0;
+  std::uint64_t bbp_position = 0;
+  bool damage = false;
+};
+
+// What the coordinator needs of the final value when a worker holds it: the estimate at a few hundred bits
+// (its bound and method exact), the first kSummaryDecimals decimals of the whole value (truncated), how to
+// read the fraction, and the hexadecimal digits BBP checks.
+struct FinalSummary {
+  static constexpr std::uint64_t kSummaryBits = 1024;
+  static constexpr std::uint64_t kSummaryDecimals = 100;
+  Estimate estimate;
+  std::string head;              // truncated_decimal(value, kSummaryDecimals)
+  std::uint64_t scale_bits = 0;  // value = fraction / 2^scale_bits
+  bool convertible = false;      // value >= 0 with no integer bits past the fraction's (as convert needs)
+  std::uint64_t bbp_high = 0;    // the value's 32 hexadecimal digits after position FinalSteps::bbp_position
+  std::uint64_t bbp_low = 0;
 };
 
 struct Task {
@@ -96,7 +122,7 @@ struct Task {
   // precision (TaskOutput::lead).
   bool keep = false;
   std::uint64_t estimate_bits = 0;
-  std::variant<Evaluate, Merge, Product, Digits> work;
+  std::variant<Evaluate, Merge, Product, Digits, FinalSteps> work;
 
   TaskKind kind() const;
   template <class Work>
@@ -124,6 +150,7 @@ struct TaskOutput {
   bool kept = false;
   Shape shape;
   std::shared_ptr<const Estimate> lead;
+  std::shared_ptr<const FinalSummary> summary;  // final steps
 };
 
 // Carries out a task (its operands here: a worker fetches those others hold first). Slow series sum each grid
@@ -137,7 +164,10 @@ BigInt product_factor(const Product& product);
 std::uint64_t slice_bits(std::uint64_t whole_bits, std::uint32_t slices);
 // Carries out a digits task: its block of decimals, and the residues of the integer they spell.
 TaskOutput execute_digits(const Task& task);
-// Carries out any task: execute_task or execute_digits, with the residues of the result (seal).
+// Carries out a final-steps task: `result` is the one-value piece of the fraction, with its summary.
+TaskOutput execute_final_steps(const Series& series, const Task& task);
+// Carries out any task: execute_task, execute_digits or execute_final_steps, with the residues of the
+// result (seal).
 TaskOutput carry_out(const Series& series, const Task& task);
 // Sets the residues of an evaluate, merge or product output from its values (digits: nothing to do).
 void seal(TaskOutput& out, const Task& task);

@@ -9,27 +9,6 @@
 namespace pi {
 namespace {
 
-// z mod 2^128 (z >= 0).
-Uint128 low_128_bits(const BigInt& z) {
-  BigInt high, low;
-  mpz_fdiv_q_2exp(raw(high), raw(z), 64);
-  mpz_fdiv_r_2exp(raw(high), raw(high), 64);
-  mpz_fdiv_r_2exp(raw(low), raw(z), 64);
-  return (static_cast<Uint128>(mpz_get_ui(raw(high))) << 64) | mpz_get_ui(raw(low));
-}
-
-// frac(16^h x) 2^128, truncated, from the bits of x (x = f 2^e exactly).
-Uint128 value_hex_fraction(const Real& x, std::uint64_t h) {
-  BigInt f;
-  const mpfr_exp_t e = mpfr_get_z_2exp(raw(f), raw(x));
-  const std::int64_t shift = static_cast<std::int64_t>(e) + static_cast<std::int64_t>(4 * h + 128);
-  if (shift >= 0)
-    mpz_mul_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(shift));
-  else
-    mpz_fdiv_q_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(-shift));
-  return low_128_bits(f);
-}
-
 // err 2^(4h + 128) rounded up, or nullopt when that is 2^100 or more: at position h the value's own error
 // would leave fewer than 28 bits to compare.
 std::optional<Uint128> scaled_error(const UpperBound& err, std::uint64_t h) {
@@ -59,14 +38,15 @@ std::optional<std::uint64_t> bbp_position_for_error(const UpperBound& err) {
 }
 
 // The hex digits of `best` at `h` against BBP's; fills the report, and its failure on a disagreement.
-void compare_with_bbp(const Estimate& best, std::uint64_t h, const HexFraction& bbp, VerificationReport& v) {
+void compare_with_bbp(const Estimate& best, std::uint64_t h, const HexFraction& bbp,
+                      const std::optional<Uint128>& held_found, VerificationReport& v) {
   v.bbp.position = h;
   const std::optional<Uint128> own_error = scaled_error(best.error_bound, h);
   if (!own_error) {
     v.bbp.skipped = "the value's error bound is too wide at hex position " + std::to_string(h);
     return;
   }
-  const Uint128 found = value_hex_fraction(best.value, h);
+  const Uint128 found = held_found ? *held_found : value_hex_fraction(best.value, h);
   const Uint128 d = found - bbp.value;
   const Uint128 distance = std::min(d, Uint128{0} - d);
   v.bbp.checked = true;
@@ -91,7 +71,11 @@ FinalVerification::FinalVerification(const JobSpec& spec) : spec_(spec) {
   }
 }
 
-void FinalVerification::verify(RunResult& result) const {
+std::uint64_t FinalVerification::position_for_digits() const {
+  return spec_.digits ? bbp_position_for_digits(*spec_.digits) : 0;
+}
+
+void FinalVerification::verify(RunResult& result, std::optional<Uint128> found) const {
   VerificationReport& v = result.verification;
   const Estimate& best = result.estimates.best();
   v.range_checked = best.error_bound.is_zero() || best.error_bound.log10() < -6;
@@ -121,7 +105,7 @@ void FinalVerification::verify(RunResult& result) const {
     return;
   }
   v.bbp.seconds = *bbp_seconds_;
-  compare_with_bbp(best, *h, *bbp_, v);
+  compare_with_bbp(best, *h, *bbp_, found, v);
 }
 
 void make_wrong(Real& x) {

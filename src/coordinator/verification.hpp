@@ -5,6 +5,7 @@
 
 #include <future>
 #include <memory>
+#include <optional>
 
 #include "coordinator/interrupt.hpp"
 #include "coordinator/job.hpp"
@@ -19,7 +20,11 @@ class FinalVerification {
   FinalVerification(const FinalVerification&) = delete;
   FinalVerification& operator=(const FinalVerification&) = delete;
   // Fills result.verification (its failure when a check disagrees); waits for the BBP sum, answering stops.
-  void verify(RunResult& result) const;
+  // `found`: the value's hexadecimal digits at position_for_digits() when a worker holds the value
+  // (FinalSummary); else they are read from result.estimates.
+  void verify(RunResult& result, std::optional<Uint128> found = std::nullopt) const;
+  // Digits mode: where the BBP digits are compared.
+  std::uint64_t position_for_digits() const;
 
  private:
   const JobSpec& spec_;

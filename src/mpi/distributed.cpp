@@ -153,12 +153,12 @@ std::shared_ptr<const PartialResult> MpiExecutor::fetch(const PieceRef& piece) {
   if (owner < 1 || owner >= mpi_.size() || stopped_[static_cast<std::size_t>(owner)]) return nullptr;
   const std::uint64_t request = next_request_++;
   outbox_.send(owner, Tag::fetch, encode_fetch(FetchRequest{request, piece.key, {}}));
-  // A worker answers between two looks at its messages.
+  // A worker answers between two looks at its messages. A stop signal does not cut a fetch short: the
+  // checkpoint a stop writes fetches the pieces too (the deadline bounds the wait).
   const auto allowed = transfer_allowance(10, shape_bits(piece.shape) / 8);
   const auto deadline = std::chrono::steady_clock::now() + allowed;
   Backoff backoff;
   while (std::chrono::steady_clock::now() < deadline) {
-    throw_if_interrupted();
     if (std::optional<Incoming> message = inbox_.poll(owner, Tag::piece)) {
       FetchAnswer answer = decode_fetch_answer(message->body);
       if (answer.request != request) continue;  // a late answer to an earlier request
@@ -498,6 +498,10 @@ class Worker {
     } else if (auto* product = std::get_if<Product>(&c.task.work)) {
       need(product->left, &product->factor_left);
       need(product->right, &product->factor_right);
+    } else if (auto* digits = std::get_if<Digits>(&c.task.work)) {
+      need(digits->fraction, nullptr);
+    } else if (auto* steps = std::get_if<FinalSteps>(&c.task.work)) {
+      need(steps->root, nullptr);
     }
   }
 
@@ -562,6 +566,10 @@ class Worker {
       lacking = !merge->left.here() ? &merge->left : !merge->right.here() ? &merge->right : nullptr;
     } else if (const auto* product = std::get_if<Product>(&c.task.work)) {
       lacking = !product->left.here() ? &product->left : !product->right.here() ? &product->right : nullptr;
+    } else if (const auto* digits = std::get_if<Digits>(&c.task.work)) {
+      lacking = !digits->fraction.here() ? &digits->fraction : nullptr;
+    } else if (const auto* steps = std::get_if<FinalSteps>(&c.task.work)) {
+      lacking = !steps->root.here() ? &steps->root : nullptr;
     }
     if (lacking) {
       // Only a piece this worker was to hold itself can be missing here (fetches fill the others).
@@ -584,7 +592,11 @@ class Worker {
       out = execute_digits(task);
       faults_.corrupt(task, out);  // after the check value: as if the text were damaged later
     } else {
-      out.result = execute_task(series_, task);
+      if (task.kind() == TaskKind::final_steps) {
+        out = execute_final_steps(series_, task);
+      } else {
+        out.result = execute_task(series_, task);
+      }
       faults_.corrupt(task, out);  // before: the worker itself believes the damaged integer
       seal(out, task);
       kept_ = keep_piece(series_, task, out);

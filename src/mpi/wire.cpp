@@ -12,8 +12,10 @@ constexpr std::uint64_t kMaxValues = 64;
 Writer::Writer() : buf_(8) {}
 
 void Writer::raw(const void* p, std::size_t n) {
-  const auto* b = static_cast<const std::byte*>(p);
-  buf_.insert(buf_.end(), b, b + n);
+  // resize and copy rather than insert: GCC 12 takes insert's inlined copy for an overrun (-Warray-bounds).
+  const std::size_t at = buf_.size();
+  buf_.resize(at + n);
+  std::memcpy(buf_.data() + at, p, n);
 }
 void Writer::u8(std::uint8_t v) { raw(&v, 1); }
 void Writer::u64(std::uint64_t v) { raw(&v, 8); }
@@ -258,12 +260,17 @@ Bytes encode_task(const Task& task) {
     const std::optional<BigInt> slice =
         product->right.here() ? std::optional<BigInt>(product_factor(*product)) : std::nullopt;
     factor(product->right, product->factor_right, slice ? &*slice : nullptr);
+  } else if (const auto* digits = std::get_if<Digits>(&task.work)) {
+    w.piece(digits->fraction);
+    w.u64(digits->scale_bits);
+    w.u64(digits->first);
+    w.u64(digits->count);
   } else {
-    const Digits& digits = task.as<Digits>();
-    w.partial(*digits.fraction);
-    w.u64(digits.scale_bits);
-    w.u64(digits.first);
-    w.u64(digits.count);
+    const FinalSteps& steps = task.as<FinalSteps>();
+    w.piece(steps.root);
+    w.u64(steps.bits);
+    w.u64(steps.bbp_position);
+    w.u8(steps.damage ? 1 : 0);
   }
   w.u64(task.check_primes.size());
   for (std::uint64_t p : task.check_primes) w.u64(p);
@@ -319,11 +326,21 @@ Task decode_task(const Bytes& message) {
     }
     case TaskKind::digits: {
       Digits digits;
-      digits.fraction = std::make_shared<const PartialResult>(r.partial());
+      digits.fraction = r.piece();
+      if (digits.fraction.shape.size() != 1) throw WireError("digits task without a one-value fraction");
       digits.scale_bits = r.u64();
       digits.first = r.u64();
       digits.count = r.u64();
       t.work = std::move(digits);
+      break;
+    }
+    case TaskKind::final_steps: {
+      FinalSteps steps;
+      steps.root = r.piece();
+      steps.bits = r.u64();
+      steps.bbp_position = r.u64();
+      steps.damage = r.u8() != 0;
+      t.work = std::move(steps);
       break;
     }
     default:
@@ -345,6 +362,16 @@ Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& o
   w.shape(out.shape);
   w.u8(out.lead ? 1 : 0);
   if (out.lead) w.estimate(*out.lead);
+  w.u8(out.summary ? 1 : 0);
+  if (out.summary) {
+    const FinalSummary& s = *out.summary;
+    w.estimate(s.estimate);
+    w.str(s.head);
+    w.u64(s.scale_bits);
+    w.u8(s.convertible ? 1 : 0);
+    w.u64(s.bbp_high);
+    w.u64(s.bbp_low);
+  }
   w.u64(out.residues.size());
   for (std::uint64_t r : out.residues) w.u64(r);
   for (std::uint64_t v : {usage.peak_rss_bytes, usage.bytes_sent, usage.bytes_received, usage.pieces_held})
@@ -362,6 +389,16 @@ ResultMessage decode_result(const Bytes& message) {
   m.output.kept = r.u8() != 0;
   m.output.shape = r.shape();
   if (r.u8() != 0) m.output.lead = std::make_shared<const Estimate>(r.estimate());
+  if (r.u8() != 0) {
+    auto s = std::make_shared<FinalSummary>();
+    s->estimate = r.estimate();
+    s->head = r.str();
+    s->scale_bits = r.u64();
+    s->convertible = r.u8() != 0;
+    s->bbp_high = r.u64();
+    s->bbp_low = r.u64();
+    m.output.summary = std::move(s);
+  }
   const std::uint64_t residues = r.u64();
   if (residues > kMaxPrimes * (m.output.result.values.size() + m.output.shape.size() + 1))
     throw WireError("result with " + std::to_string(residues) + " residues");

@@ -199,4 +199,23 @@ std::string hex_digits(Uint128 fraction, int count) {
   return out;
 }
 
+Uint128 low_128_bits(const BigInt& z) {
+  BigInt high, low;
+  mpz_fdiv_q_2exp(raw(high), raw(z), 64);
+  mpz_fdiv_r_2exp(raw(high), raw(high), 64);
+  mpz_fdiv_r_2exp(raw(low), raw(z), 64);
+  return (static_cast<Uint128>(mpz_get_ui(raw(high))) << 64) | mpz_get_ui(raw(low));
+}
+
+Uint128 value_hex_fraction(const Real& x, std::uint64_t position) {
+  BigInt f;
+  const mpfr_exp_t e = mpfr_get_z_2exp(raw(f), raw(x));
+  const std::int64_t shift = static_cast<std::int64_t>(e) + static_cast<std::int64_t>(4 * position + 128);
+  if (shift >= 0)
+    mpz_mul_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(shift));
+  else
+    mpz_fdiv_q_2exp(raw(f), raw(f), static_cast<mp_bitcnt_t>(-shift));
+  return low_128_bits(f);
+}
+
 }  // namespace pi

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "series/bigint.hpp"
 #include "series/fingerprint.hpp"
 
 namespace pi {
@@ -23,5 +24,11 @@ HexFraction pi_hex_fraction(std::uint64_t position, int threads = 1);
 // The hexadecimal digits of pi after the point at positions [position + 1, position + count], count <= 24,
 // upper case: position 0 gives "243F6A88...".
 std::string hex_digits(Uint128 fraction, int count);
+
+// z mod 2^128 (z >= 0).
+Uint128 low_128_bits(const BigInt& z);
+// frac(16^position x) 2^128, truncated, from the bits of x (x = f 2^e exactly): a computed value's
+// hexadecimal digits at the position, to compare with pi_hex_fraction's.
+Uint128 value_hex_fraction(const Real& x, std::uint64_t position);
 
 }  // namespace pi

@@ -74,6 +74,8 @@ struct Sim {
     };
     if (auto* merge = std::get_if<Merge>(&task.work)) return fill(merge->left) && fill(merge->right);
     if (auto* product = std::get_if<Product>(&task.work)) return fill(product->left) && fill(product->right);
+    if (auto* block = std::get_if<Digits>(&task.work)) return fill(block->fraction);
+    if (auto* steps = std::get_if<FinalSteps>(&task.work)) return fill(steps->root);
     return true;
   }
 
@@ -220,6 +222,53 @@ TEST(Scheduler, ACheckpointFetchesThePiecesWorkersHoldAndAResumeGivesTheSameResu
   resumed.hold_on_workers();
   resumed.run_shuffled(2, 12);
   EXPECT_EQ(resumed.scheduler.take_result(), held_direct());
+}
+
+// The final steps on the worker holding the series' result, and a conversion whose blocks fetch the
+// fraction from the worker that made it: the digits are MPFR's; and again when that worker is lost with
+// both (the root is computed again from its range, then the final steps, then the blocks that waited).
+TEST(Scheduler, FinalStepsAndConversionRunWhereTheValueIs) {
+  constexpr std::uint64_t kDigits = 60000;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  const std::string expected = test::mpfr_pi_digits(kDigits);
+  for (const bool lose : {false, true}) {
+    Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), 3);
+    sim.fingerprinted_on_workers(21);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false}, true);
+    sim.run_shuffled(3, 21);
+    ASSERT_TRUE(sim.scheduler.finished());
+    EXPECT_EQ(sim.assigned[TaskKind::final_steps], 1);
+    ASSERT_TRUE(sim.scheduler.final_summary());
+    const FinalSummary summary = *sim.scheduler.final_summary();
+    ASSERT_TRUE(summary.convertible);
+    EXPECT_EQ(summary.head.substr(0, 52), expected.substr(0, 52));
+    const PieceRef fraction = *sim.scheduler.final_fraction();
+    ASSERT_FALSE(fraction.here()) << "the fraction stays with its worker";
+    EXPECT_EQ(sim.fetched_here, 0) << "nothing came to the coordinator";
+    // The series' result is kept for the complete checkpoint, on the same worker (the final steps went to
+    // its owner).
+    EXPECT_EQ(sim.scheduler.held_by(fraction.owner), 2u);
+    if (lose) {
+      sim.dead.insert(fraction.owner);
+      std::erase_if(sim.stores, [&](const auto& e) { return e.first.first == fraction.owner; });
+    }
+    sim.scheduler.convert(fraction, summary.scale_bits, kDigits + kGuardDecimals, 3);
+    for (unsigned step = 0; step < 1000 && !sim.scheduler.finished(); ++step) {
+      sim.run_shuffled(3, 30 + step, 1);
+      sim.now += 5s;
+      sim.scheduler.expire(sim.now);
+    }
+    ASSERT_TRUE(sim.scheduler.finished()) << "lose " << lose;
+    const std::string text = sim.scheduler.take_digits();
+    EXPECT_EQ("3." + text.substr(1, kDigits), expected) << "lose " << lose;
+    if (lose) {
+      EXPECT_EQ(sim.assigned[TaskKind::final_steps], 2);
+      EXPECT_GE(sim.scheduler.recomputed(), 1u);
+      const std::vector<FinishedPiece> pieces = sim.scheduler.finished_pieces();
+      ASSERT_EQ(pieces.size(), 1u);
+      EXPECT_EQ(*pieces[0].result, sim.series->evaluate({0, sim.grid.terms()}, true));
+    }
+  }
 }
 
 TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
@@ -447,8 +496,9 @@ TEST(Scheduler, DecimalConversionRunsInBlocksThatAreRetriedLikeAnyTask) {
   BigInt f;
   const mpfr_exp_t e = mpfr_get_z_2exp(raw(f), raw(best.value));
   ASSERT_LT(e, 0);
-  sim.scheduler.convert(std::make_shared<const PartialResult>(PartialResult{Range{}, {f}}),
-                        static_cast<std::uint64_t>(-e), kDigits + kGuardDecimals, 3);
+  sim.scheduler.convert(
+      PieceRef::held_here(std::make_shared<const PartialResult>(PartialResult{Range{}, {f}})),
+      static_cast<std::uint64_t>(-e), kDigits + kGuardDecimals, 3);
   EXPECT_FALSE(sim.scheduler.finished());
   const std::uint64_t retries_before = sim.scheduler.retries();
 

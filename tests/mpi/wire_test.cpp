@@ -56,13 +56,13 @@ TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
   EXPECT_EQ(m.estimate_bits, 1024u);
 
   Task digits;
-  const Digits block{
-      std::make_shared<const PartialResult>(partial(0, 0, {"31415926535897932384626433832795"})), 100, 40,
-      20};
+  const Digits block{PieceRef::held_here(std::make_shared<const PartialResult>(
+                         partial(0, 0, {"31415926535897932384626433832795"}))),
+                     100, 40, 20};
   digits.work = block;
   const Task d = decode_task(encode_task(digits));
   ASSERT_EQ(d.kind(), TaskKind::digits);
-  EXPECT_EQ(*d.as<Digits>().fraction, *block.fraction);
+  EXPECT_EQ(*d.as<Digits>().fraction.data, *block.fraction.data);
   EXPECT_EQ(d.as<Digits>().scale_bits, 100u);
   EXPECT_EQ(d.as<Digits>().first, 40u);
   EXPECT_EQ(d.as<Digits>().count, 20u);
@@ -148,6 +148,54 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   EXPECT_EQ(mpfr_cmp(raw(r.output.lead->value), raw(e.value)), 0);
   EXPECT_EQ(mpfr_cmp(raw(r.output.lead->error_bound.value()), raw(e.error_bound.value())), 0);
   EXPECT_EQ(r.output.lead->method, "binary splitting");
+
+  // The final steps on the root's owner, and a block whose fraction a worker holds: where they are.
+  Task steps;
+  PieceRef root = held;
+  root.range = Range{0, 20};
+  steps.work = FinalSteps{root, 4096, 1000, true};
+  const Task s = decode_task(encode_task(steps));
+  ASSERT_EQ(s.kind(), TaskKind::final_steps);
+  EXPECT_EQ(s.as<FinalSteps>().root.key, 4711u);
+  EXPECT_EQ(s.as<FinalSteps>().root.range, (Range{0, 20}));
+  EXPECT_FALSE(s.as<FinalSteps>().root.here());
+  EXPECT_EQ(s.as<FinalSteps>().bits, 4096u);
+  EXPECT_EQ(s.as<FinalSteps>().bbp_position, 1000u);
+  EXPECT_TRUE(s.as<FinalSteps>().damage);
+  PieceRef fraction = held;
+  fraction.shape = {4094};
+  fraction.residues = {11, 12};
+  Task remote_block;
+  remote_block.work = Digits{fraction, 4094, 0, 1200};
+  const Task b = decode_task(encode_task(remote_block));
+  EXPECT_FALSE(b.as<Digits>().fraction.here());
+  EXPECT_EQ(b.as<Digits>().fraction.owner, 2);
+  EXPECT_EQ(b.as<Digits>().fraction.residues, fraction.residues);
+  EXPECT_EQ(b.as<Digits>().count, 1200u);
+  // Its summary, exactly.
+  TaskOutput final_out;
+  final_out.result = PartialResult{Range{0, 20}, {}};
+  final_out.kept = true;
+  final_out.shape = {4094};
+  final_out.residues = {11, 12};
+  auto summary = std::make_shared<FinalSummary>();
+  summary->estimate = e;
+  summary->head = "3.14159265358979323846";
+  summary->scale_bits = 4094;
+  summary->convertible = true;
+  summary->bbp_high = 0x243F6A8885A308D3ULL;
+  summary->bbp_low = 0x13198A2E03707344ULL;
+  final_out.summary = summary;
+  const ResultMessage fr = decode_result(encode_result(6, 2.0, final_out));
+  ASSERT_TRUE(fr.output.summary);
+  EXPECT_EQ(mpfr_cmp(raw(fr.output.summary->estimate.value), raw(e.value)), 0);
+  EXPECT_EQ(fr.output.summary->estimate.method, "binary splitting");
+  EXPECT_EQ(fr.output.summary->head, summary->head);
+  EXPECT_EQ(fr.output.summary->scale_bits, 4094u);
+  EXPECT_TRUE(fr.output.summary->convertible);
+  EXPECT_EQ(fr.output.summary->bbp_high, summary->bbp_high);
+  EXPECT_EQ(fr.output.summary->bbp_low, summary->bbp_low);
+  EXPECT_FALSE(r.output.summary);
 
   // A fetch and its answer: the asked-for values only, in the order asked; a piece not held says so.
   const FetchRequest q = decode_fetch(encode_fetch(FetchRequest{77, 4711, {2, 0}}));
