@@ -18,13 +18,6 @@ double bits_of(const PieceRef& piece) { return shape_bits(piece.shape); }
 
 // A stand-in for a piece held elsewhere, for Series::merge_products and merge_from_products, which read of
 // their operands only the ranges and which values are zero: each value is its sign.
-PartialResult outline(const PieceRef& piece) {
-  if (piece.here()) return *piece.data;
-  PartialResult r{piece.range, {}};
-  for (const std::int64_t b : piece.shape) r.values.emplace_back(b > 0 ? 1 : b < 0 ? -1 : 0);
-  return r;
-}
-
 std::uint64_t magnitude(std::int64_t signed_bits) {
   return static_cast<std::uint64_t>(signed_bits < 0 ? -signed_bits : signed_bits);
 }
@@ -71,7 +64,7 @@ double Scheduler::task_work(const Task& task) const {
   // levels.
   const double levels = std::max(1.0, std::log2(static_cast<double>(grid_.size())));
   const double digits = terms * series_.digits_per_term();
-  if (task.kind() == TaskKind::merge) return digits * 0.3 / levels;
+  if (task.kind() == TaskKind::merge || task.kind() == TaskKind::assemble) return digits * 0.3 / levels;
   return digits * (0.5 + 0.3 * std::log2(static_cast<double>(task.end_range - task.first_range)) / levels);
 }
 
@@ -91,6 +84,11 @@ double Scheduler::predicted_seconds(const Task& task) const {
     return merge_rate_ > 0 ? product_cost(*product) / merge_rate_ : -1;
   if (const auto* digits = std::get_if<Digits>(&task.work))
     return static_cast<double>(digits->count) / kDigitsPerSecondFloor;
+  if (const auto* assemble = std::get_if<Assemble>(&task.work)) {
+    // Additions and copies of the parts: a small share of the merge's products.
+    const double bits = shape_bits(assemble->left_shape) + shape_bits(assemble->right_shape);
+    return merge_rate_ > 0 ? 0.25 * bits * std::log2(bits + 2) / merge_rate_ : -1;
+  }
   if (const auto* steps = std::get_if<FinalSteps>(&task.work))  // about as long as converting the value
     return static_cast<double>(steps->bits) / std::log2(10.0) / kDigitsPerSecondFloor;
   if (const auto* merge = std::get_if<Merge>(&task.work))
@@ -146,6 +144,12 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
     if (const auto* merge = std::get_if<Merge>(&t.work)) return holds(merge->left, merge->right);
     if (const auto* product = std::get_if<Product>(&t.work)) return holds(product->left, product->right);
     if (const auto* steps = std::get_if<FinalSteps>(&t.work)) return steps->root.owner == w;
+    if (const auto* assemble = std::get_if<Assemble>(&t.work)) {
+      const PieceRef* biggest = nullptr;
+      for (const PieceRef& part : assemble->parts)
+        if (!biggest || bits_of(part) > bits_of(*biggest)) biggest = &part;
+      return biggest && biggest->owner == w;
+    }
     if (const auto* digits = std::get_if<Digits>(&t.work)) return digits->fraction.owner == w;
     return false;
   };
@@ -180,10 +184,9 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   // The root of the tree comes here for the final steps, unless they too are on the workers.
   const bool root = open.task.first_range == 0 && open.task.end_range == grid_.size();
   const TaskKind kind = open.task.kind();
-  open.task.keep = fetch_ && (!root || final_) &&
-                   (kind == TaskKind::evaluate || kind == TaskKind::merge || kind == TaskKind::final_steps);
-  open.task.estimate_bits =
-      open.task.keep && kind != TaskKind::final_steps && open.task.first_range == 0 ? lead_estimate_bits_ : 0;
+  open.task.keep = fetch_ && (kind == TaskKind::product || !root || final_) && kind != TaskKind::digits;
+  const bool piece = kind == TaskKind::evaluate || kind == TaskKind::merge || kind == TaskKind::assemble;
+  open.task.estimate_bits = open.task.keep && piece && open.task.first_range == 0 ? lead_estimate_bits_ : 0;
   const double predicted = predicted_seconds(open.task);
   open.task.allowed_s = predicted < 0 ? config_.first_deadline_s
                                       : std::max(config_.min_deadline_s, config_.deadline_factor * predicted);
@@ -291,7 +294,8 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   }
   PartialResult& result = output.result;
   std::string& digits = output.digits;
-  if (it->second.task.kind() == TaskKind::product && result.values.size() != 1) {
+  if (it->second.task.kind() == TaskKind::product &&
+      (output.kept ? output.shape.size() : result.values.size()) != 1) {
     ++stats.failures;
     record_failure(w, it->second,
                    "rank " + std::to_string(stats.rank) + ": no product for " + describe(it->second.task));
@@ -361,12 +365,22 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     if (const auto sm = split_.find(product->merge); sm != split_.end())
       times_.merges_by_level_s[merge_level(sm->second.merge)] += compute_s;
     if (compute_s > 1e-4) smooth(merge_rate_, product_cost(*product) / compute_s);
-    complete_part(*product, std::move(result));
+    complete_part(*product, output.kept ? kept_piece(w, task.id, output)
+                                        : PieceRef::held_here(
+                                              std::make_shared<const PartialResult>(std::move(result))));
     return true;
   }
   // The piece: kept by its worker, or here.
   PieceRef piece = output.kept ? kept_piece(w, task.id, output) : PieceRef{};
   if (!verification_.primes.empty()) keep_fingerprint(task.first_range, task.end_range, std::move(expected));
+  if (task.kind() == TaskKind::assemble) {
+    ++stats.merges;
+    times_.merges_by_level_s[merge_level(task)] += compute_s;
+    complete_assembly(
+        task, output.kept ? std::move(piece)
+                          : PieceRef::held_here(std::make_shared<const PartialResult>(std::move(result))));
+    return true;
+  }
   if (const auto* evaluate = std::get_if<Evaluate>(&task.work)) {
     ++stats.evaluations;
     times_.evaluations_s += compute_s;
@@ -506,61 +520,87 @@ void Scheduler::split(Task merge) {
   sm.parts.resize(parts);
   sm.have.assign(parts, false);
   sm.missing = parts;
-  for (std::size_t i = 0; i < parts; ++i) {
-    Task t;
-    t.id = g_next_task_id++;
-    t.first_range = merge.first_range;
-    t.end_range = merge.end_range;
-    Product product;
-    product.left = operands.left;
-    product.right = operands.right;
-    product.merge = merge.id;
-    product.part = static_cast<std::uint32_t>(i);
-    product.parts = static_cast<std::uint32_t>(parts);
-    product.factor_left = static_cast<std::uint32_t>(sm.products[i / sm.slices].first);
-    product.factor_right = static_cast<std::uint32_t>(sm.products[i / sm.slices].second);
-    product.slice = static_cast<std::uint32_t>(i % sm.slices);
-    product.slices = sm.slices;
-    t.work = std::move(product);
-    const std::uint64_t id = t.id;
-    open_.emplace(id, OpenTask(std::move(t)));
-    transition(id, TaskState::queued);
-  }
   const std::uint64_t merge_id = merge.id;
   sm.merge = std::move(merge);
   split_.emplace(merge_id, std::move(sm));
+  for (std::size_t i = 0; i < parts; ++i) queue_part(merge_id, i);
 }
 
-void Scheduler::complete_part(const Product& part, PartialResult result) {
+void Scheduler::queue_part(std::uint64_t merge_id, std::size_t part) {
+  const SplitMerge& sm = split_.at(merge_id);
+  const Merge& operands = sm.merge.as<Merge>();
+  Task t;
+  t.id = g_next_task_id++;
+  t.first_range = sm.merge.first_range;
+  t.end_range = sm.merge.end_range;
+  Product product;
+  product.left = operands.left;
+  product.right = operands.right;
+  product.merge = merge_id;
+  product.part = static_cast<std::uint32_t>(part);
+  product.parts = static_cast<std::uint32_t>(sm.parts.size());
+  product.factor_left = static_cast<std::uint32_t>(sm.products[part / sm.slices].first);
+  product.factor_right = static_cast<std::uint32_t>(sm.products[part / sm.slices].second);
+  product.slice = static_cast<std::uint32_t>(part % sm.slices);
+  product.slices = sm.slices;
+  t.work = std::move(product);
+  const std::uint64_t id = t.id;
+  open_.emplace(id, OpenTask(std::move(t)));
+  transition(id, TaskState::queued);
+}
+
+void Scheduler::complete_part(const Product& part, PieceRef piece) {
   SplitMerge& sm = split_.at(part.merge);
   if (!sm.have[part.part]) {
-    sm.parts[part.part] = std::move(result.values.at(0));
+    sm.parts[part.part] = std::move(piece);
     sm.have[part.part] = true;
     --sm.missing;
+  } else {
+    drop(piece);
   }
-  if (sm.missing > 0) return;
-  // Each product from its slices: sum of slice k shifted by k w, with the sign of the right factor.
-  std::vector<BigInt> products(sm.products.size());
-  for (std::size_t p = 0; p < sm.products.size(); ++p) {
-    const std::int64_t whole = sm.merge.as<Merge>().right.shape.at(sm.products[p].second);
-    const std::uint64_t w = slice_bits(magnitude(whole), sm.slices);
-    BigInt& sum = products[p];
-    for (std::uint32_t k = sm.slices; k-- > 0;) {
-      mpz_mul_2exp(raw(sum), raw(sum), w);
-      mpz_add(raw(sum), raw(sum), raw(sm.parts[p * sm.slices + k]));
-    }
-    if (whole < 0) mpz_neg(raw(sum), raw(sum));
+  if (sm.missing > 0 || sm.assembly != 0) return;
+  const Merge& operands = sm.merge.as<Merge>();
+  Assemble assemble{part.merge,
+                    operands.left.range,
+                    operands.left.shape,
+                    operands.right.range,
+                    operands.right.shape,
+                    sm.slices,
+                    sm.parts};
+  if (std::any_of(sm.parts.begin(), sm.parts.end(), [](const PieceRef& p) { return !p.here(); })) {
+    // Some parts are on workers: a worker puts the merge together (fetching the others), and keeps it.
+    Task t;
+    t.id = g_next_task_id++;
+    t.first_range = sm.merge.first_range;
+    t.end_range = sm.merge.end_range;
+    t.work = std::move(assemble);
+    sm.assembly = t.id;
+    const std::uint64_t id = t.id;
+    open_.emplace(id, OpenTask(std::move(t)));
+    transition(id, TaskState::queued, true);
+    return;
   }
+  std::vector<BigInt> values;
+  for (const PieceRef& p : sm.parts) values.push_back(p.data->values.at(0));
+  auto merged = std::make_shared<const PartialResult>(assemble_merge(series_, assemble, std::move(values)));
+  check_own_merge(sm.merge, *merged);
   Task merge = std::move(sm.merge);
   split_.erase(part.merge);
-  const Merge& operands = merge.as<Merge>();
-  auto merged = std::make_shared<const PartialResult>(
-      series_.merge_from_products(outline(operands.left), outline(operands.right), std::move(products)));
-  check_own_merge(merge, *merged);
   work_done_ += task_work(merge);
-  drop(operands.left);
-  drop(operands.right);
+  drop(merge.as<Merge>().left);
+  drop(merge.as<Merge>().right);
   add_piece(merge.first_range, merge.end_range, PieceRef::held_here(std::move(merged)));
+}
+
+void Scheduler::complete_assembly(const Task& task, PieceRef piece) {
+  const auto sm = split_.find(task.as<Assemble>().merge);
+  if (sm != split_.end()) {
+    drop(sm->second.merge.as<Merge>().left);
+    drop(sm->second.merge.as<Merge>().right);
+    for (const PieceRef& part : sm->second.parts) drop(part);
+    split_.erase(sm);
+  }
+  add_piece(task.first_range, task.end_range, std::move(piece));
 }
 
 void Scheduler::retire_if_failing(WorkerStats& stats) {
@@ -787,6 +827,8 @@ std::uint64_t Scheduler::held_by(int w) const {
   for (const auto& [id, sm] : split_) {
     count(sm.merge.as<Merge>().left);
     count(sm.merge.as<Merge>().right);
+    for (std::size_t i = 0; i < sm.parts.size(); ++i)
+      if (sm.have[i]) count(sm.parts[i]);
   }
   return n;
 }
@@ -894,17 +936,35 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
   for (const std::uint64_t id : merges) cancel(id);
   if (fraction_lost && root_) queue_final();
   for (auto it = split_.begin(); it != split_.end();) {
-    const Task& t = it->second.merge;
+    SplitMerge& sm = it->second;
+    const Task& t = sm.merge;
     if (!unmerge(t, t.as<Merge>().left, t.as<Merge>().right)) {
+      // The operands are there: a lost part is computed again by its product task, and an assembly that
+      // needed it waits for that.
+      bool part_lost = false;
+      for (std::size_t i = 0; i < sm.parts.size(); ++i) {
+        if (!sm.have[i] || sm.parts[i].here() || !lost(sm.parts[i])) continue;
+        sm.parts[i] = PieceRef{};
+        sm.have[i] = false;
+        ++sm.missing;
+        part_lost = true;
+        queue_part(it->first, i);
+      }
+      if (part_lost && sm.assembly != 0) {
+        cancel(sm.assembly);
+        sm.assembly = 0;
+      }
       ++it;
       continue;
     }
     std::vector<std::uint64_t> parts;
     for (const auto& [id, open] : open_) {
-      if (const auto* product = std::get_if<Product>(&open.task.work); product && product->merge == it->first)
-        parts.push_back(id);
+      const auto* product = std::get_if<Product>(&open.task.work);
+      if ((product && product->merge == it->first) || id == sm.assembly) parts.push_back(id);
     }
     for (const std::uint64_t id : parts) cancel(id);
+    for (std::size_t i = 0; i < sm.parts.size(); ++i)
+      if (sm.have[i]) drop(sm.parts[i]);
     it = split_.erase(it);
   }
   for (const auto& [first, last] : gone) {

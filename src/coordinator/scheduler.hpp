@@ -289,14 +289,16 @@ class Scheduler {
     std::uint64_t end_range;
     PieceRef ref;
   };
-  // A merge cut into product tasks, waiting for them.
+  // A merge cut into product tasks, waiting for them; then for the task that puts it together from them
+  // on a worker (Assemble), when some are on workers.
   struct SplitMerge {
     Task merge;
     std::vector<std::pair<std::size_t, std::size_t>> products;
     std::uint32_t slices = 1;
-    std::vector<BigInt> parts;  // by part: product p, slice k at p * slices + k
+    std::vector<PieceRef> parts;  // by part: product p, slice k at p * slices + k
     std::vector<bool> have;
     std::size_t missing = 0;
+    std::uint64_t assembly = 0;  // the open Assemble task's id (0: none)
   };
 
   std::optional<Task> next_evaluation();
@@ -317,7 +319,9 @@ class Scheduler {
   // Whether a new merge is better carried out as product tasks, and in how many slices each (0: whole).
   std::uint32_t split_slices(const Task& merge, std::size_t products) const;
   void split(Task merge);
-  void complete_part(const Product& part, PartialResult result);
+  void queue_part(std::uint64_t merge_id, std::size_t part);  // the product task of a split merge's part
+  void complete_part(const Product& part, PieceRef piece);
+  void complete_assembly(const Task& task, PieceRef piece);
   // Why a worker's output for `task` fails its check, or nullopt; `expected` gets the piece's fingerprint.
   std::optional<std::string> check(const Task& task, const TaskOutput& out, Residues& expected);
   // Slow series: whether a range worker `w` finished is computed again to compare, and the comparison.

@@ -12,8 +12,8 @@
 namespace pi {
 
 TaskKind Task::kind() const {
-  static constexpr TaskKind kinds[] = {TaskKind::evaluate, TaskKind::merge, TaskKind::product,
-                                       TaskKind::digits, TaskKind::final_steps};
+  static constexpr TaskKind kinds[] = {TaskKind::evaluate, TaskKind::merge,       TaskKind::product,
+                                       TaskKind::digits,   TaskKind::final_steps, TaskKind::assemble};
   return kinds[work.index()];
 }
 
@@ -58,7 +58,49 @@ BigInt product_factor(const Product& product) {
   return out;
 }
 
+PartialResult outline(const Range& range, const Shape& shape) {
+  PartialResult r{range, {}};
+  for (const std::int64_t b : shape) r.values.emplace_back(b > 0 ? 1 : b < 0 ? -1 : 0);
+  return r;
+}
+
+PartialResult outline(const PieceRef& piece) {
+  return piece.here() ? *piece.data : outline(piece.range, piece.shape);
+}
+
+PartialResult assemble_merge(const Series& series, const Assemble& assemble, std::vector<BigInt> parts) {
+  const PartialResult left = outline(assemble.left_range, assemble.left_shape);
+  const PartialResult right = outline(assemble.right_range, assemble.right_shape);
+  const auto products = series.merge_products(left, right);
+  if (parts.size() != products.size() * assemble.slices)
+    throw std::invalid_argument("assemble_merge: " + std::to_string(parts.size()) + " parts for " +
+                                std::to_string(products.size()) + " products");
+  // Each product from its slices: the sum of slice k shifted by k w, with the sign of the right factor.
+  std::vector<BigInt> whole(products.size());
+  for (std::size_t p = 0; p < products.size(); ++p) {
+    const std::int64_t bits = assemble.right_shape.at(products[p].second);
+    const std::uint64_t w = slice_bits(static_cast<std::uint64_t>(bits < 0 ? -bits : bits), assemble.slices);
+    BigInt& sum = whole[p];
+    for (std::uint32_t k = assemble.slices; k-- > 0;) {
+      mpz_mul_2exp(raw(sum), raw(sum), w);
+      mpz_add(raw(sum), raw(sum), raw(parts[p * assemble.slices + k]));
+    }
+    if (bits < 0) mpz_neg(raw(sum), raw(sum));
+  }
+  return series.merge_from_products(left, right, std::move(whole));
+}
+
 PartialResult execute_task(const Series& series, const Task& task) {
+  if (const auto* assemble = std::get_if<Assemble>(&task.work)) {
+    std::vector<BigInt> parts;
+    parts.reserve(assemble->parts.size());
+    for (const PieceRef& part : assemble->parts) {
+      if (!part.here() || part.data->values.size() != 1)
+        throw std::invalid_argument("execute_task: an assembly whose parts are not here");
+      parts.push_back(part.data->values[0]);
+    }
+    return assemble_merge(series, *assemble, std::move(parts));
+  }
   if (const auto* merge = std::get_if<Merge>(&task.work)) {
     if (!merge->left.here() || !merge->right.here())
       throw std::invalid_argument("execute_task: a merge whose operands are not here");
@@ -129,7 +171,7 @@ void seal(TaskOutput& out, const Task& task) {
 }
 
 std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task& task, TaskOutput& out) {
-  if (!task.keep || task.kind() == TaskKind::digits || task.kind() == TaskKind::product) return nullptr;
+  if (!task.keep || task.kind() == TaskKind::digits) return nullptr;
   Shape shape = shape_of(out.result);
   if (shape_bits(shape) < kKeepAtLeastBits) return nullptr;
   auto piece = std::make_shared<const PartialResult>(std::move(out.result));
@@ -164,6 +206,13 @@ std::string describe(const Task& task) {
            ranges + ")";
   };
   if (const auto* merge = std::get_if<Merge>(&task.work)) return merge_of(merge->left, merge->right);
+  if (const auto* assemble = std::get_if<Assemble>(&task.work)) {
+    PieceRef left, right;
+    left.range = assemble->left_range;
+    right.range = assemble->right_range;
+    return "assembly from " + std::to_string(assemble->parts.size()) + " products of the " +
+           merge_of(left, right);
+  }
   if (const auto* product = std::get_if<Product>(&task.work)) {
     return "part " + std::to_string(product->part + 1) + " of " + std::to_string(product->parts) +
            " of the " + merge_of(product->left, product->right);

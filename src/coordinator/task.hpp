@@ -16,7 +16,14 @@
 
 namespace pi {
 
-enum class TaskKind : std::uint8_t { evaluate = 1, merge = 2, digits = 3, product = 4, final_steps = 5 };
+enum class TaskKind : std::uint8_t {
+  evaluate = 1,
+  merge = 2,
+  digits = 3,
+  product = 4,
+  final_steps = 5,
+  assemble = 6
+};
 
 // The sizes of a piece's values in bits, negative for a negative value (0: the value is zero): what the
 // coordinator needs of a piece a worker holds to plan with it (costs, splits, slices) without its integers.
@@ -72,6 +79,21 @@ struct Product {
   std::uint32_t slice = 0;
   std::uint32_t slices = 1;
 };
+// Merge `merge` (a task id) put together from its parts, Product tasks whose results their workers kept
+// (or sent, when small): each product is the sum of its slices (part p slices + k is slice k of product
+// p, shifted by k times the slice width, with the sign of its right factor), and the merge follows from the
+// products and its operands' outlines (Series::merge_from_products). The operands themselves are not
+// needed, only their ranges and shapes.
+struct Assemble {
+  std::uint64_t merge = 0;
+  Range left_range;
+  Shape left_shape;
+  Range right_range;
+  Shape right_shape;
+  std::uint32_t slices = 1;
+  std::vector<PieceRef> parts;
+};
+
 // The decimals [first, first + count) after the point of fraction.values[0] / 2^scale_bits
 // (fraction_digits): a one-value piece, here or on a worker (FinalSteps keeps it where it was made).
 struct Digits {
@@ -122,7 +144,7 @@ struct Task {
   // precision (TaskOutput::lead).
   bool keep = false;
   std::uint64_t estimate_bits = 0;
-  std::variant<Evaluate, Merge, Product, Digits, FinalSteps> work;
+  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble> work;
 
   TaskKind kind() const;
   template <class Work>
@@ -162,6 +184,13 @@ PartialResult execute_task(const Series& series, const Task& task);
 // w) with w = slice_bits(...).
 BigInt product_factor(const Product& product);
 std::uint64_t slice_bits(std::uint64_t whole_bits, std::uint32_t slices);
+// A piece's values as far as their signs and zeros go (what merge_products and merge_from_products read of
+// the operands): the values themselves when here.
+PartialResult outline(const PieceRef& piece);
+PartialResult outline(const Range& range, const Shape& shape);
+// The merge of the operands outlined by (left_range, left_shape) and (right_range, right_shape) from its
+// products, cut into `slices` slices each (Assemble).
+PartialResult assemble_merge(const Series& series, const Assemble& assemble, std::vector<BigInt> parts);
 // Carries out a digits task: its block of decimals, and the residues of the integer they spell.
 TaskOutput execute_digits(const Task& task);
 // Carries out a final-steps task: `result` is the one-value piece of the fraction, with its summary.

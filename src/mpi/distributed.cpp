@@ -502,6 +502,8 @@ class Worker {
       need(digits->fraction, nullptr);
     } else if (auto* steps = std::get_if<FinalSteps>(&c.task.work)) {
       need(steps->root, nullptr);
+    } else if (auto* assemble = std::get_if<Assemble>(&c.task.work)) {
+      for (PieceRef& part : assemble->parts) need(part, nullptr);
     }
   }
 
@@ -570,6 +572,9 @@ class Worker {
       lacking = !digits->fraction.here() ? &digits->fraction : nullptr;
     } else if (const auto* steps = std::get_if<FinalSteps>(&c.task.work)) {
       lacking = !steps->root.here() ? &steps->root : nullptr;
+    } else if (const auto* assemble = std::get_if<Assemble>(&c.task.work)) {
+      for (const PieceRef& part : assemble->parts)
+        if (!lacking && !part.here()) lacking = &part;
     }
     if (lacking) {
       // Only a piece this worker was to hold itself can be missing here (fetches fill the others).

@@ -265,6 +265,17 @@ Bytes encode_task(const Task& task) {
     w.u64(digits->scale_bits);
     w.u64(digits->first);
     w.u64(digits->count);
+  } else if (const auto* assemble = std::get_if<Assemble>(&task.work)) {
+    w.u64(assemble->merge);
+    w.u64(assemble->left_range.begin);
+    w.u64(assemble->left_range.end);
+    w.shape(assemble->left_shape);
+    w.u64(assemble->right_range.begin);
+    w.u64(assemble->right_range.end);
+    w.shape(assemble->right_shape);
+    w.u64(assemble->slices);
+    w.u64(assemble->parts.size());
+    for (const PieceRef& part : assemble->parts) w.piece(part);
   } else {
     const FinalSteps& steps = task.as<FinalSteps>();
     w.piece(steps.root);
@@ -332,6 +343,27 @@ Task decode_task(const Bytes& message) {
       digits.first = r.u64();
       digits.count = r.u64();
       t.work = std::move(digits);
+      break;
+    }
+    case TaskKind::assemble: {
+      Assemble assemble;
+      assemble.merge = r.u64();
+      assemble.left_range.begin = r.u64();
+      assemble.left_range.end = r.u64();
+      assemble.left_shape = r.shape();
+      assemble.right_range.begin = r.u64();
+      assemble.right_range.end = r.u64();
+      assemble.right_shape = r.shape();
+      assemble.slices = static_cast<std::uint32_t>(r.u64());
+      const std::uint64_t parts = r.u64();
+      if (assemble.slices == 0 || assemble.slices > 1024 || parts > kMaxValues * 1024)
+        throw WireError("an assembly of " + std::to_string(parts) + " parts in " +
+                        std::to_string(assemble.slices) + " slices");
+      for (std::uint64_t i = 0; i < parts; ++i) {
+        assemble.parts.push_back(r.piece());
+        if (assemble.parts.back().shape.size() != 1) throw WireError("an assembly's part is not one value");
+      }
+      t.work = std::move(assemble);
       break;
     }
     case TaskKind::final_steps: {

@@ -76,6 +76,8 @@ struct Sim {
     if (auto* product = std::get_if<Product>(&task.work)) return fill(product->left) && fill(product->right);
     if (auto* block = std::get_if<Digits>(&task.work)) return fill(block->fraction);
     if (auto* steps = std::get_if<FinalSteps>(&task.work)) return fill(steps->root);
+    if (auto* assemble = std::get_if<Assemble>(&task.work))
+      return std::all_of(assemble->parts.begin(), assemble->parts.end(), fill);
     return true;
   }
 
@@ -267,6 +269,53 @@ TEST(Scheduler, FinalStepsAndConversionRunWhereTheValueIs) {
       const std::vector<FinishedPiece> pieces = sim.scheduler.finished_pieces();
       ASSERT_EQ(pieces.size(), 1u);
       EXPECT_EQ(*pieces[0].result, sim.series->evaluate({0, sim.grid.terms()}, true));
+    }
+  }
+}
+
+// With pieces on workers, a big merge's products stay with the workers that computed them, and one worker
+// puts the merge together (Assemble), fetching the others' products: the integers are the direct
+// evaluation's. A worker lost while holding a product that an assembly needs: the product is computed again
+// and the assembly waits for it.
+TEST(Scheduler, ProductsStayWithTheirWorkersAndAWorkerPutsTheMergeTogether) {
+  SchedulerConfig config;
+  config.split_merge_bits = 1 << 13;
+  config.max_worker_failures = 100;
+  for (const bool lose : {false, true}) {
+    Sim sim("chudnovsky", kHeldTerms, 4, config);
+    sim.fingerprinted_on_workers(31);
+    if (lose) {
+      // Until an assembly is out; then a worker holding one of its parts (not the assembling one) dies.
+      int victim = -1;
+      for (unsigned round = 0; round < 2000 && victim < 0 && !sim.scheduler.finished(); ++round) {
+        sim.run_shuffled(4, 31 + round, 1);
+        for (const auto& [w, t] : sim.running) {
+          if (t.kind() != TaskKind::assemble) continue;
+          for (const PieceRef& part : t.as<Assemble>().parts)
+            if (!part.here() && part.owner != w) victim = part.owner;
+        }
+      }
+      ASSERT_GE(victim, 0) << "no assembly fetched a part from another worker";
+      sim.dead.insert(victim);
+      std::erase_if(sim.stores, [victim](const auto& e) { return e.first.first == victim; });
+      for (unsigned step = 0; step < 10000 && !sim.scheduler.finished(); ++step) {
+        std::erase_if(sim.running, [victim](const auto& r) { return r.first == victim; });
+        sim.run_shuffled(4, 5000 + step, 1);
+        sim.now += 5s;
+        sim.scheduler.expire(sim.now);
+      }
+    } else {
+      sim.run_shuffled(4, 31);
+    }
+    ASSERT_TRUE(sim.scheduler.finished()) << "lose " << lose;
+    EXPECT_GT(sim.assigned[TaskKind::product], 0);
+    EXPECT_GT(sim.assigned[TaskKind::assemble], 0);
+    EXPECT_EQ(sim.scheduler.take_result(), held_direct()) << "lose " << lose;
+    EXPECT_EQ(sim.scheduler.verification().mismatches, 0u);
+    if (lose) {
+      EXPECT_GT(sim.assigned[TaskKind::assemble], 1) << "the assembly waited and went out again";
+    } else {
+      EXPECT_LE(sim.fetched_here, 1) << "only the root came to the coordinator";
     }
   }
 }

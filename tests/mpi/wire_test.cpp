@@ -172,6 +172,33 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   EXPECT_EQ(b.as<Digits>().fraction.owner, 2);
   EXPECT_EQ(b.as<Digits>().fraction.residues, fraction.residues);
   EXPECT_EQ(b.as<Digits>().count, 1200u);
+  // An assembly names its parts where they are, with the operands' ranges and shapes only.
+  Task assembly;
+  PieceRef held_part = held;
+  held_part.shape = {900};
+  held_part.residues = {5, 6};
+  assembly.work = Assemble{
+      77,
+      Range{0, 10},
+      Shape{10, -20, 30},
+      Range{10, 20},
+      Shape{40, 50, -60},
+      2,
+      {held_part,
+       PieceRef::held_here(std::make_shared<const PartialResult>(partial(0, 20, {"-987654321987654321"})))}};
+  const Task as = decode_task(encode_task(assembly));
+  ASSERT_EQ(as.kind(), TaskKind::assemble);
+  const Assemble& got = as.as<Assemble>();
+  EXPECT_EQ(got.merge, 77u);
+  EXPECT_EQ(got.left_range, (Range{0, 10}));
+  EXPECT_EQ(got.right_shape, (Shape{40, 50, -60}));
+  EXPECT_EQ(got.slices, 2u);
+  ASSERT_EQ(got.parts.size(), 2u);
+  EXPECT_FALSE(got.parts[0].here());
+  EXPECT_EQ(got.parts[0].key, 4711u);
+  EXPECT_EQ(got.parts[0].residues, held_part.residues);
+  ASSERT_TRUE(got.parts[1].here());
+  EXPECT_EQ(got.parts[1].data->values.at(0), BigInt("-987654321987654321"));
   // Its summary, exactly.
   TaskOutput final_out;
   final_out.result = PartialResult{Range{0, 20}, {}};
