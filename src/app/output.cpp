@@ -113,7 +113,7 @@ nlohmann::json summary_json(const RunResult& r) {
 }
 
 void write_outputs(const std::filesystem::path& dir, const RunResult& r, const std::string& summary) {
-  if (r.pi_text) write_file_atomic(dir / "pi.txt", *r.pi_text + "\n");
+  if (r.pi_text) write_file_atomic(dir / "pi.txt", {*r.pi_text, "\n"});
   write_file_atomic(dir / "summary.json", summary);
 }
 

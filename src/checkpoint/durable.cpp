@@ -66,18 +66,24 @@ void fsync_directory(const std::filesystem::path& dir) {
   if (::fsync(fd.get()) != 0) throw_system_error("cannot fsync directory", dir);
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
-  commit_atomically(path, [content](const std::filesystem::path& tmp) {
+void write_file_atomic(const std::filesystem::path& path, std::initializer_list<std::string_view> parts) {
+  commit_atomically(path, [parts](const std::filesystem::path& tmp) {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) throw_system_error("cannot create", tmp);
-    for (std::size_t done = 0; done < content.size();) {
-      const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw_system_error("cannot write", tmp);
-      done += static_cast<std::size_t>(n);
+    for (const std::string_view content : parts) {
+      for (std::size_t done = 0; done < content.size();) {
+        const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw_system_error("cannot write", tmp);
+        done += static_cast<std::size_t>(n);
+      }
     }
     if (::close(fd.release()) != 0) throw_system_error("cannot close", tmp);
   });
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  write_file_atomic(path, {content});
 }
 
 }  // namespace pi

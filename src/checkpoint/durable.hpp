@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@ void commit_atomically(const std::filesystem::path& path,
 
 // These throw std::runtime_error naming the file and the system's reason (errno).
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+// The same for content in parts, written one after another (no joined copy of a big text).
+void write_file_atomic(const std::filesystem::path& path, std::initializer_list<std::string_view> parts);
 void fsync_file(const std::filesystem::path& path);
 void fsync_directory(const std::filesystem::path& dir);
 void rename_file(const std::filesystem::path& from, const std::filesystem::path& to);

@@ -793,7 +793,7 @@ std::shared_ptr<const PartialResult> Scheduler::materialize(const PieceRef& piec
   if (data->range != piece.range || data->values.size() != piece.shape.size()) return nullptr;
   if (!verification_.primes.empty()) {
     const auto t0 = Clock::now();
-    const bool good = residues_of(data->values, verification_.primes) == piece.residues;
+    const bool good = matches_fingerprint(data->values, piece.residues, verification_.primes);
     verification_.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
     if (!good) {
       ++verification_.mismatches;
@@ -1259,9 +1259,14 @@ void Scheduler::convert(const PieceRef& fraction, std::uint64_t scale_bits, std:
 
 std::string Scheduler::take_digits() {
   if (!finished()) throw std::logic_error("Scheduler::take_digits before the conversion is done");
+  // Block by block, each freed once copied, so that the text is held about once (room for the point that
+  // certification inserts).
+  std::size_t size = 1;
+  for (const auto& [first, block] : digit_blocks_) size += block.size();
   std::string text;
-  for (auto& [first, block] : digit_blocks_) text += block;
-  digit_blocks_.clear();
+  text.reserve(size);
+  for (auto it = digit_blocks_.begin(); it != digit_blocks_.end(); it = digit_blocks_.erase(it))
+    text += it->second;
   return text;
 }
 

@@ -58,6 +58,20 @@ BigInt product_factor(const Product& product) {
   return out;
 }
 
+bool matches_fingerprint(const std::vector<BigInt>& values, const Residues& residues,
+                         const std::vector<std::uint64_t>& primes, const std::vector<std::uint64_t>& which) {
+  if (primes.empty()) return true;
+  const Residues got = residues_of(values, primes);
+  const std::size_t np = primes.size();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::size_t v = which.empty() ? i : which.at(i);
+    if ((v + 1) * np > residues.size()) return false;
+    for (std::size_t j = 0; j < np; ++j)
+      if (got[i * np + j] != residues[v * np + j]) return false;
+  }
+  return true;
+}
+
 PartialResult outline(const Range& range, const Shape& shape) {
   PartialResult r{range, {}};
   for (const std::int64_t b : shape) r.values.emplace_back(b > 0 ? 1 : b < 0 ? -1 : 0);

@@ -157,6 +157,12 @@ struct Task {
   }
 };
 
+// Whether `values` are those a piece's fingerprint (`residues`, modulo `primes`) describes: value i is the
+// piece's value which[i] (all of them in order when `which` is empty). True without primes.
+bool matches_fingerprint(const std::vector<BigInt>& values, const Residues& residues,
+                         const std::vector<std::uint64_t>& primes,
+                         const std::vector<std::uint64_t>& which = {});
+
 // A worker keeps a piece (Task::keep) of at least this many bits; a smaller one travels to the coordinator,
 // which merges such pieces on the spot.
 inline constexpr double kKeepAtLeastBits = 1 << 16;

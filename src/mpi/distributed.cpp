@@ -531,19 +531,10 @@ class Worker {
       return;
     }
     // The values that arrived must be those rank 0 knows the piece by.
-    const std::vector<std::uint64_t>& primes = c.task.check_primes;
     const std::vector<std::uint64_t>& asked = it->second.values;
     const std::size_t count = asked.empty() ? piece.shape.size() : asked.size();
-    bool good = answer.piece.range == piece.range && answer.piece.values.size() == count;
-    if (good && !primes.empty()) {
-      const Residues got = residues_of(answer.piece.values, primes);
-      for (std::size_t i = 0; good && i < count; ++i) {
-        const std::size_t v = asked.empty() ? i : asked[i];
-        for (std::size_t j = 0; good && j < primes.size(); ++j)
-          good = got[i * primes.size() + j] == piece.residues.at(v * primes.size() + j);
-      }
-    }
-    if (!good) {
+    if (answer.piece.range != piece.range || answer.piece.values.size() != count ||
+        !matches_fingerprint(answer.piece.values, piece.residues, c.task.check_primes, asked)) {
       give_up("piece " + std::to_string(piece.key) + " from rank " + std::to_string(source) +
                   " fails its fingerprint",
               piece, false);

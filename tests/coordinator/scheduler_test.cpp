@@ -320,6 +320,21 @@ TEST(Scheduler, ProductsStayWithTheirWorkersAndAWorkerPutsTheMergeTogether) {
   }
 }
 
+// What a fetched piece is checked with, on a worker (the values it asked for) and on the coordinator (all).
+TEST(Task, MatchesFingerprintComparesEachValueWithItsOwnResidues) {
+  const std::vector<std::uint64_t> primes = primes_from_seed(2, 5);
+  const std::vector<BigInt> values{BigInt("123456789123456789123456789"), BigInt(-42), BigInt(0)};
+  const Residues residues = residues_of(values, primes);
+  EXPECT_TRUE(matches_fingerprint(values, residues, primes));
+  EXPECT_TRUE(matches_fingerprint({values[2], values[0]}, residues, primes, {2, 0}));
+  EXPECT_FALSE(matches_fingerprint({values[0], values[2]}, residues, primes, {2, 0}));
+  std::vector<BigInt> damaged = values;
+  mpz_combit(raw(damaged[0]), 40);
+  EXPECT_FALSE(matches_fingerprint(damaged, residues, primes));
+  EXPECT_FALSE(matches_fingerprint(values, Residues(residues.begin(), residues.end() - 1), primes));
+  EXPECT_TRUE(matches_fingerprint(damaged, residues, {})) << "nothing to check without primes";
+}
+
 TEST(Scheduler, RestoredPiecesOfAStoppedRunGiveTheSameResult) {
   for (const char* name : {"chudnovsky", "leibniz"}) {
     const std::uint64_t terms = std::string(name) == "leibniz" ? (kSlowRangeTerms * 17 + 5) : 40009;
