@@ -372,16 +372,13 @@ class JobRun {
 
   // The first `decimals` decimals of the final value, as truncated_decimal gives them.
   std::string estimate_text(std::uint64_t decimals) const {
-    if (!held_) return truncated_decimal(result_.estimates.best().value, decimals);
-    const std::size_t point = held_->head.find('.');
-    return point == std::string::npos ? held_->head : held_->head.substr(0, point + 1 + decimals);
+    return held_ ? leading_decimals(held_->head, decimals)
+                 : truncated_decimal(result_.estimates.best().value, decimals);
   }
 
   // BBP and the fingerprints: a value that fails them is no result (VerificationFailed).
   void verify(Scheduler& scheduler, const Grid& grid) {
-    final_check_.verify(result_, held_ ? std::optional<Uint128>(
-                                             (static_cast<Uint128>(held_->bbp_high) << 64) | held_->bbp_low)
-                                       : std::nullopt);
+    final_check_.verify(result_, held_ ? std::optional<Uint128>(held_->bbp()) : std::nullopt);
     result_.verification.fingerprints = scheduler.verification();
     if (result_.verification.failure.empty()) return;
     result_.terms = terms_;
@@ -432,7 +429,7 @@ class JobRun {
   RunResult finish() {
     result_.estimate_text = estimate_text(std::min(result_.correct_digits + 3, kMaxEstimateDigits));
     if (io_.events) {
-      publish_final_estimate(*io_.events, *series_, result_);
+      publish_final_estimate(*io_.events, result_);
       state_.last_event_id = io_.events->last_id();
     }
     result_.retries += retries_before_;

@@ -27,16 +27,13 @@ void publish_notices(EventFeed* events, Scheduler& scheduler, std::string_view l
     events->publish(event_kind::notice, {{"level", level}, {"text", n}});
 }
 
-void publish_final_estimate(EventFeed& events, const Series& /*series*/, const RunResult& result) {
+void publish_final_estimate(EventFeed& events, const RunResult& result) {
   // From the result's own fields: the value itself may be with a worker, and its certified digits are
   // counted already.
   const Estimate& best = result.estimates.best();
-  const std::size_t point = result.estimate_text.find('.');
-  const std::uint64_t shown = std::min(result.correct_digits + 3, kLiveDigits);
   nlohmann::json j = {
       {"terms", result.terms},
-      {"digits",
-       point == std::string::npos ? result.estimate_text : result.estimate_text.substr(0, point + 1 + shown)},
+      {"digits", leading_decimals(result.estimate_text, std::min(result.correct_digits + 3, kLiveDigits))},
       {"correct_digits", result.correct_digits},
       {"error_bound", best.error_bound.to_string()},
       {"method", best.method},

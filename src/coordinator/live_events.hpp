@@ -29,7 +29,7 @@ nlohmann::json estimate_json(const Series& series, const Estimate& e, std::uint6
 void publish_notices(EventFeed* events, Scheduler& scheduler, std::string_view level);
 
 // The last estimate event: the certified result.
-void publish_final_estimate(EventFeed& events, const Series& series, const RunResult& result);
+void publish_final_estimate(EventFeed& events, const RunResult& result);
 
 // Publishes what a viewer follows while the series runs: an estimate each time the finished prefix has
 // grown (at most a few a second), the workers every second, and every notice.

@@ -252,14 +252,20 @@ void Scheduler::transition(std::uint64_t id, TaskState to, bool front) {
 
 namespace {
 
-// What the coordinator knows of a piece worker `w` kept for task `key` (TaskOutput::kept).
-PieceRef kept_piece(int w, std::uint64_t key, TaskOutput& output) {
+// What the coordinator knows of the piece of worker `w`'s output for task `key`: where it is when the
+// worker kept it (TaskOutput::kept), else the integers that came.
+PieceRef piece_of(int w, std::uint64_t key, TaskOutput& output) {
   PieceRef piece;
+  if (!output.kept) {
+    piece = PieceRef::held_here(std::make_shared<const PartialResult>(std::move(output.result)));
+    piece.residues = std::move(output.residues);
+    return piece;
+  }
   piece.range = output.result.range;
   piece.owner = w;
   piece.key = key;
   piece.shape = std::move(output.shape);
-  piece.residues = output.residues;
+  piece.residues = std::move(output.residues);
   piece.lead = std::move(output.lead);
   return piece;
 }
@@ -332,25 +338,17 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   work_done_ += task_work(task);
   if (task.kind() == TaskKind::final_steps) {
     times_.final_steps_s += compute_s;
-    if (output.kept) {
-      fraction_ = kept_piece(w, task.id, output);
-    } else {
-      fraction_ = PieceRef::held_here(std::make_shared<const PartialResult>(std::move(result)));
-      fraction_->residues = std::move(output.residues);
-    }
     summary_ = std::move(output.summary);
+    fraction_ = piece_of(w, task.id, output);
     if (!keep_root_ && root_) {
       drop(*root_);
       root_.reset();
     }
     for (Digits& block : std::exchange(waiting_blocks_, {})) {
       Task t;
-      t.id = g_next_task_id++;
       block.fraction = *fraction_;
       t.work = std::move(block);
-      const std::uint64_t id = t.id;
-      open_.emplace(id, OpenTask(std::move(t)));
-      transition(id, TaskState::queued, true);
+      enqueue(std::move(t), true);
     }
     return true;
   }
@@ -365,20 +363,14 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     if (const auto sm = split_.find(product->merge); sm != split_.end())
       times_.merges_by_level_s[merge_level(sm->second.merge)] += compute_s;
     if (compute_s > 1e-4) smooth(merge_rate_, product_cost(*product) / compute_s);
-    complete_part(*product, output.kept ? kept_piece(w, task.id, output)
-                                        : PieceRef::held_here(
-                                              std::make_shared<const PartialResult>(std::move(result))));
+    complete_part(*product, piece_of(w, task.id, output));
     return true;
   }
-  // The piece: kept by its worker, or here.
-  PieceRef piece = output.kept ? kept_piece(w, task.id, output) : PieceRef{};
   if (!verification_.primes.empty()) keep_fingerprint(task.first_range, task.end_range, std::move(expected));
   if (task.kind() == TaskKind::assemble) {
     ++stats.merges;
     times_.merges_by_level_s[merge_level(task)] += compute_s;
-    complete_assembly(
-        task, output.kept ? std::move(piece)
-                          : PieceRef::held_here(std::make_shared<const PartialResult>(std::move(result))));
+    complete_assembly(task, piece_of(w, task.id, output));
     return true;
   }
   if (const auto* evaluate = std::get_if<Evaluate>(&task.work)) {
@@ -389,9 +381,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
       // A lost piece again: its ranges were counted when they were first done.
       work_done_ -= task_work(task);
       ++piece_stats_.recomputed;
-      add_piece(task.first_range, task.end_range,
-                output.kept ? std::move(piece)
-                            : PieceRef::held_here(std::make_shared<const PartialResult>(std::move(result))));
+      add_piece(task.first_range, task.end_range, piece_of(w, task.id, output));
       return true;
     }
     if (duplicate_tasks_.contains(task.id)) {
@@ -413,9 +403,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     drop(merge.left);
     drop(merge.right);
   }
-  add_piece(task.first_range, task.end_range,
-            output.kept ? std::move(piece)
-                        : PieceRef::held_here(std::make_shared<const PartialResult>(std::move(result))));
+  add_piece(task.first_range, task.end_range, piece_of(w, task.id, output));
   return true;
 }
 
@@ -472,9 +460,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
         split(std::move(merge));
         return;
       }
-      const std::uint64_t id = merge.id;
-      open_.emplace(id, OpenTask(std::move(merge)));
-      transition(id, TaskState::queued);
+      enqueue(std::move(merge));
       return;
     }
     work_done_ += task_work(merge);
@@ -530,7 +516,6 @@ void Scheduler::queue_part(std::uint64_t merge_id, std::size_t part) {
   const SplitMerge& sm = split_.at(merge_id);
   const Merge& operands = sm.merge.as<Merge>();
   Task t;
-  t.id = g_next_task_id++;
   t.first_range = sm.merge.first_range;
   t.end_range = sm.merge.end_range;
   Product product;
@@ -544,9 +529,7 @@ void Scheduler::queue_part(std::uint64_t merge_id, std::size_t part) {
   product.slice = static_cast<std::uint32_t>(part % sm.slices);
   product.slices = sm.slices;
   t.work = std::move(product);
-  const std::uint64_t id = t.id;
-  open_.emplace(id, OpenTask(std::move(t)));
-  transition(id, TaskState::queued);
+  enqueue(std::move(t));
 }
 
 void Scheduler::complete_part(const Product& part, PieceRef piece) {
@@ -570,14 +553,10 @@ void Scheduler::complete_part(const Product& part, PieceRef piece) {
   if (std::any_of(sm.parts.begin(), sm.parts.end(), [](const PieceRef& p) { return !p.here(); })) {
     // Some parts are on workers: a worker puts the merge together (fetching the others), and keeps it.
     Task t;
-    t.id = g_next_task_id++;
     t.first_range = sm.merge.first_range;
     t.end_range = sm.merge.end_range;
     t.work = std::move(assemble);
-    sm.assembly = t.id;
-    const std::uint64_t id = t.id;
-    open_.emplace(id, OpenTask(std::move(t)));
-    transition(id, TaskState::queued, true);
+    sm.assembly = enqueue(std::move(t), true);
     return;
   }
   std::vector<BigInt> values;
@@ -684,15 +663,20 @@ void Scheduler::finish_on_workers(FinalSteps steps, bool keep_root) {
 
 void Scheduler::queue_final() {
   Task t;
-  t.id = g_next_task_id++;
   t.first_range = 0;
   t.end_range = grid_.size();
   FinalSteps steps = *final_;
   steps.root = *root_;
   t.work = std::move(steps);
-  const std::uint64_t id = t.id;
-  open_.emplace(id, OpenTask(std::move(t)));
-  transition(id, TaskState::queued);
+  enqueue(std::move(t));
+}
+
+std::uint64_t Scheduler::enqueue(Task task, bool front) {
+  if (task.id == 0) task.id = g_next_task_id++;
+  const std::uint64_t id = task.id;
+  open_.emplace(id, OpenTask(std::move(task)));
+  transition(id, TaskState::queued, front);
+  return id;
 }
 
 int Scheduler::active_workers() const {
@@ -969,15 +953,11 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
   }
   for (const auto& [first, last] : gone) {
     Task t;
-    t.id = g_next_task_id++;
     t.first_range = first;
     t.end_range = last;
     t.work = Evaluate{grid_.span(first, last), grid_.step(), last == grid_.size()};
-    recomputes_.insert(t.id);
-    const std::uint64_t id = t.id;
     notices_.push_back(describe(t) + ": its piece was lost with its worker; computed again");
-    open_.emplace(id, OpenTask(std::move(t)));
-    transition(id, TaskState::queued, true);
+    recomputes_.insert(enqueue(std::move(t), true));
   }
 }
 
@@ -1249,11 +1229,8 @@ void Scheduler::convert(const PieceRef& fraction, std::uint64_t scale_bits, std:
   };
   for (std::uint64_t i = 0; i < blocks; ++i) {
     Task t;
-    t.id = g_next_task_id++;
     t.work = Digits{fraction, scale_bits, edge(i), edge(i + 1) - edge(i)};
-    const std::uint64_t id = t.id;
-    open_.emplace(id, OpenTask(std::move(t)));
-    transition(id, TaskState::queued);
+    enqueue(std::move(t));
   }
 }
 

@@ -381,6 +381,8 @@ class Scheduler {
   std::set<std::uint64_t> recomputes_;  // evaluations that compute a lost piece again
   // Final steps on workers (finish_on_workers).
   void queue_final();
+  // A new task (its id given here when it has none) into the queue, at its front when `front`; its id.
+  std::uint64_t enqueue(Task task, bool front = false);
   std::optional<FinalSteps> final_;
   bool keep_root_ = false;
   std::optional<PieceRef> root_;      // the series' result, with its worker

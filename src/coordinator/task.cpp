@@ -197,10 +197,16 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
   return piece;
 }
 
-TaskOutput carry_out(const Series& series, const Task& task) {
+TaskOutput execute(const Series& series, const Task& task) {
   if (task.kind() == TaskKind::digits) return execute_digits(task);
-  TaskOutput out = task.kind() == TaskKind::final_steps ? execute_final_steps(series, task) : TaskOutput{};
-  if (task.kind() != TaskKind::final_steps) out.result = execute_task(series, task);
+  if (task.kind() == TaskKind::final_steps) return execute_final_steps(series, task);
+  TaskOutput out;
+  out.result = execute_task(series, task);
+  return out;
+}
+
+TaskOutput carry_out(const Series& series, const Task& task) {
+  TaskOutput out = execute(series, task);
   seal(out, task);
   return out;
 }

@@ -127,6 +127,7 @@ struct FinalSummary {
   bool convertible = false;      // value >= 0 with no integer bits past the fraction's (as convert needs)
   std::uint64_t bbp_high = 0;    // the value's 32 hexadecimal digits after position FinalSteps::bbp_position
   std::uint64_t bbp_low = 0;
+  Uint128 bbp() const { return (static_cast<Uint128>(bbp_high) << 64) | bbp_low; }
 };
 
 struct Task {
@@ -201,8 +202,10 @@ PartialResult assemble_merge(const Series& series, const Assemble& assemble, std
 TaskOutput execute_digits(const Task& task);
 // Carries out a final-steps task: `result` is the one-value piece of the fraction, with its summary.
 TaskOutput execute_final_steps(const Series& series, const Task& task);
-// Carries out any task: execute_task, execute_digits or execute_final_steps, with the residues of the
-// result (seal).
+// Carries out any task: execute_task, execute_digits or execute_final_steps, before seal (a digits
+// block's residues are taken with its text).
+TaskOutput execute(const Series& series, const Task& task);
+// The same with the residues of the result (seal).
 TaskOutput carry_out(const Series& series, const Task& task);
 // Sets the residues of an evaluate, merge or product output from its values (digits: nothing to do).
 void seal(TaskOutput& out, const Task& task);

@@ -583,20 +583,12 @@ class Worker {
     faults_.before(task);
     // The compute time a result reports: not the wait for its operands, nor an injected delay.
     const auto t0 = Clock::now();
-    TaskOutput out;
-    if (task.kind() == TaskKind::digits) {
-      out = execute_digits(task);
-      faults_.corrupt(task, out);  // after the check value: as if the text were damaged later
-    } else {
-      if (task.kind() == TaskKind::final_steps) {
-        out = execute_final_steps(series_, task);
-      } else {
-        out.result = execute_task(series_, task);
-      }
-      faults_.corrupt(task, out);  // before: the worker itself believes the damaged integer
-      seal(out, task);
-      kept_ = keep_piece(series_, task, out);
-    }
+    TaskOutput out = execute(series_, task);
+    // A block's text is damaged after its check value (as if later); an integer before seal, so that the
+    // worker itself believes it.
+    faults_.corrupt(task, out);
+    seal(out, task);
+    kept_ = keep_piece(series_, task, out);
     compute_s_ = seconds_since(t0);
     return out;
   }

@@ -155,6 +155,11 @@ std::optional<std::string> certified_from_blocks(std::string text, std::uint64_t
   return text;
 }
 
+std::string leading_decimals(const std::string& text, std::uint64_t decimals) {
+  const std::size_t point = text.find('.');
+  return point == std::string::npos ? text : text.substr(0, point + 1 + decimals);
+}
+
 std::string truncated_decimal(const Real& x, std::uint64_t digits) {
   return with_point(scale(x, UpperBound(), digits).integer, digits);
 }

@@ -20,6 +20,8 @@ std::uint64_t correct_digits(const Real& x, const UpperBound& err, std::uint64_t
 
 // x truncated to `digits` decimals after the point, without any claim of correctness.
 std::string truncated_decimal(const Real& x, std::uint64_t digits);
+// The first `decimals` decimals of such a text (all of it when it has fewer, or no point).
+std::string leading_decimals(const std::string& text, std::uint64_t decimals);
 
 // Block conversion, for cutting one long conversion into pieces that run apart and in any order. x is the
 // exact binary fraction f / 2^scale_bits (f >= 0). The decimals [first, first + count) after the point of x,
