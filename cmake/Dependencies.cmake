@@ -22,6 +22,7 @@ set(MPI_DETERMINE_LIBRARY_VERSION TRUE)
 find_package(MPI 3.1 REQUIRED COMPONENTS C CXX)
 # Debian's HDF5 is built for an MPI (the default one, or PI_MPI's); its headers include mpi.h.
 find_package(HDF5 1.10.7 REQUIRED COMPONENTS C)
+find_package(ZLIB REQUIRED)  # CRC-32 of the piece files a checkpoint names (zlib1g-dev, which HDF5 needs too)
 # The flavour the build uses, for --version and the tests' launcher (tests/support/launcher.sh).
 if(MPI_C_LIBRARY_VERSION_STRING MATCHES "MPICH|MVAPICH|Intel")
   set(PI_MPI_FAMILY mpich)

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages pi-hpc builds, tests and benchmarks with (as root, or through sudo).
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config python3
-  libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools python3-h5py
+  libopenmpi-dev openmpi-bin libhdf5-openmpi-dev zlib1g-dev hdf5-tools python3-h5py
   libmpich-dev libhdf5-mpich-dev
   libboost-dev libgmp-dev libmpfr-dev libcli11-dev nlohmann-json3-dev libcpptoml-dev
   libgtest-dev googletest libbenchmark-dev libflint-arb-dev chromium curl

@@ -266,7 +266,7 @@ int main(int argc, char** argv) {
       const std::string series_name = pi::await_job(mpi);
       if (!series_name.empty()) {
         const auto series = pi::make_series(series_name);
-        pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()));
+        pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()), pi::write_piece_file);
       }
       mpi.finalize(std::chrono::duration<double>(kFinalizeTimeout), 0);
       return pi::kExitDone;

@@ -1,8 +1,10 @@
 #include "checkpoint/checkpoint.hpp"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -10,7 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <map>
 #include <optional>
+#include <set>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -45,6 +51,36 @@ std::vector<std::uint8_t> magnitude_bytes(const BigInt& v) {
   mpz_export(bytes.data(), &count, -1, 1, 0, 0, raw(v));  // least significant byte first
   if (mpz_sgn(raw(v)) == 0) bytes.assign(1, 0);
   return bytes;
+}
+
+// The same bytes without a copy: GMP's limbs, least significant first, are them on a little-endian machine.
+std::span<const std::uint8_t> magnitude_view(const BigInt& v) {
+  static_assert(std::endian::native == std::endian::little, "limbs are read as little-endian bytes");
+  static constexpr std::uint8_t kZero = 0;
+  if (mpz_sgn(raw(v)) == 0) return {&kZero, 1};
+  return {reinterpret_cast<const std::uint8_t*>(mpz_limbs_read(raw(v))), (mpz_sizeinbase(raw(v), 2) + 7) / 8};
+}
+
+// A piece's group: its grid ranges and terms, and its values (magnitude bytes, attribute `negative`).
+void write_piece_group(const h5::Handle& g, std::uint64_t first_range, std::uint64_t end_range,
+                       const PartialResult& r) {
+  h5::write_attribute(g, "first_range", first_range);
+  h5::write_attribute(g, "end_range", end_range);
+  h5::write_attribute(g, "term_begin", r.range.begin);
+  h5::write_attribute(g, "term_end", r.range.end);
+  h5::write_attribute(g, "values", static_cast<std::uint64_t>(r.values.size()));
+  for (std::size_t k = 0; k < r.values.size(); ++k) {
+    const BigInt& v = r.values[k];
+    const h5::Handle d = h5::write_bytes(g, "value_" + std::to_string(k), magnitude_view(v));
+    h5::write_attribute(d, "negative", static_cast<std::uint64_t>(v < 0 ? 1 : 0));
+  }
+}
+
+// A piece file's name as a checkpoint names it: pieces/NAME, nothing else (no other directory, no "..").
+bool plausible_piece_file(const std::string& file) {
+  if (!file.starts_with("pieces/")) return false;
+  const std::string leaf = file.substr(7);
+  return stored_piece_number(leaf).has_value() && leaf.find('/') == std::string::npos;
 }
 
 BigInt from_magnitude(const std::vector<std::uint8_t>& bytes, bool negative) {
@@ -188,13 +224,18 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
     }
     h5::write_attribute(root, "fingerprint_primes", primes);
 
-    std::vector<std::uint64_t> ranges, terms;
-    for (const FinishedPiece& p : state.pieces) {
+    std::vector<std::uint64_t> ranges, terms, files;
+    for (std::size_t i = 0; i < state.pieces.size(); ++i) {
+      const FinishedPiece& p = state.pieces[i];
+      const Range r = p.file ? p.file->range : p.result->range;
       ranges.insert(ranges.end(), {p.first_range, p.end_range});
-      terms.insert(terms.end(), {p.result->range.begin, p.result->range.end});
+      terms.insert(terms.end(), {r.begin, r.end});
+      if (p.file) files.insert(files.end(), {i, p.file->bytes, p.file->crc32});
     }
     h5::write_u64_table(root, "completed_ranges", 2, ranges);
     h5::write_u64_table(root, "completed_terms", 2, terms);
+    // Pieces their workers wrote to files of their own: (piece, the file's bytes, its CRC-32).
+    if (!files.empty()) h5::write_u64_table(root, "piece_files", 3, files);
 
     if (!state.ledger.empty()) {
       // Slow series: the results as the workers returned them, one row each (first range, end range,
@@ -217,16 +258,10 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
         stall_.stall(saves_, log_);
       }
       const FinishedPiece& p = state.pieces[i];
-      const h5::Handle g = h5::create_group(pieces, piece_name(i));
-      h5::write_attribute(g, "first_range", p.first_range);
-      h5::write_attribute(g, "end_range", p.end_range);
-      h5::write_attribute(g, "term_begin", p.result->range.begin);
-      h5::write_attribute(g, "term_end", p.result->range.end);
-      h5::write_attribute(g, "values", static_cast<std::uint64_t>(p.result->values.size()));
-      for (std::size_t k = 0; k < p.result->values.size(); ++k) {
-        const BigInt& v = p.result->values[k];
-        const h5::Handle d = h5::write_bytes(g, "value_" + std::to_string(k), magnitude_bytes(v));
-        h5::write_attribute(d, "negative", static_cast<std::uint64_t>(v < 0 ? 1 : 0));
+      if (p.file) {
+        h5::create_external_link(pieces, piece_name(i), p.file->file, "/piece");
+      } else {
+        write_piece_group(h5::create_group(pieces, piece_name(i)), p.first_range, p.end_range, *p.result);
       }
     }
   }
@@ -264,13 +299,97 @@ void CheckpointStore::save(const JobState& state, const std::string& reason) {
   }
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(checkpoint_path(dir_), ec);
-  char line[256];
+  std::uint64_t files = 0;
+  double file_bytes = 0;
+  for (const FinishedPiece& p : state.pieces) {
+    if (!p.file) continue;
+    ++files;
+    file_bytes += static_cast<double>(p.file->bytes);
+  }
+  char line[320];
   std::snprintf(
       line, sizeof line, "[pi-job] checkpoint %llu written (%s): %llu/%llu ranges, %.1f MB in %.2f s",
       static_cast<unsigned long long>(state.checkpoints), reason.c_str(),
       static_cast<unsigned long long>(state.ranges_done), static_cast<unsigned long long>(state.grid_ranges),
       ec ? 0.0 : static_cast<double>(bytes) / 1e6, seconds_since(t0));
-  log_ << line << std::endl;
+  log_ << line;
+  if (files > 0) {
+    std::snprintf(line, sizeof line, ", naming %llu piece files of %.1f MB that the workers wrote",
+                  static_cast<unsigned long long>(files), file_bytes / 1e6);
+    log_ << line;
+  }
+  log_ << std::endl;
+  collect_piece_files(state.checkpoints);
+}
+
+std::optional<std::filesystem::path> CheckpointStore::piece_directory() const {
+  return std::filesystem::absolute(dir_);
+}
+
+void CheckpointStore::collect_piece_files(std::uint64_t number) {
+  const std::filesystem::path pieces_dir = dir_ / "pieces";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(pieces_dir, ec)) return;
+  // The files every checkpoint here names (the newest, the older ones, one set aside as rejected).
+  std::set<std::string> named;
+  try {
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.starts_with("checkpoint") || name.ends_with(".tmp") || !entry.is_regular_file()) continue;
+      const h5::Handle f = h5::open_file_readonly(entry.path());
+      const h5::Handle root = h5::open_group(f, "/");
+      if (!h5::has_link(root, "pieces")) continue;
+      const h5::Handle pieces = h5::open_group(root, "pieces");
+      for (const std::string& piece : h5::group_members(pieces))
+        if (auto file = h5::external_link_file(pieces, piece)) named.insert(*file);
+    }
+  } catch (const std::exception& e) {
+    log_ << "[pi-job] piece files kept: a checkpoint could not be read (" << e.what() << ")" << std::endl;
+    return;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(pieces_dir, ec)) {
+    std::string leaf = entry.path().filename().string();
+    const bool temporary = leaf.ends_with(".tmp");
+    if (temporary) leaf.resize(leaf.size() - 4);
+    const auto n = stored_piece_number(leaf);
+    if (!n || *n > number || (!temporary && named.contains("pieces/" + leaf))) continue;
+    std::filesystem::remove(entry.path(), ec);
+  }
+}
+
+StoredPiece write_piece_file(const StoreRequest& request, const PartialResult& piece) {
+  const std::filesystem::path path = std::filesystem::path(request.dir) / request.file;
+  try {
+    std::filesystem::create_directories(path.parent_path());
+    commit_atomically(path, [&](const std::filesystem::path& tmp) {
+      h5::Handle f = h5::create_file(tmp);
+      {
+        const h5::Handle root = h5::open_group(f, "/");
+        h5::write_attribute(root, "format", std::string("pi-hpc checkpoint piece"));
+        h5::write_attribute(root, "program_version", std::string(PI_HPC_VERSION));
+        write_piece_group(h5::create_group(root, "piece"), request.first_range, request.end_range, piece);
+      }
+      f.close("cannot close " + tmp.string());
+    });
+  } catch (const std::exception& e) {
+    throw CheckpointError("cannot write " + path.string() + ": " + e.what());
+  }
+  return StoredPiece{request.file, piece.range, piece.values.size(), std::filesystem::file_size(path),
+                     file_crc32(path)};
+}
+
+std::uint32_t file_crc32(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CheckpointError("cannot read " + path.string());
+  std::vector<char> buf(std::size_t{1} << 20);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<uInt>(in.gcount());
+    if (n > 0) crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), n);
+  }
+  if (in.bad()) throw CheckpointError("cannot read " + path.string());
+  return static_cast<std::uint32_t>(crc);
 }
 
 JobState read_checkpoint(const std::filesystem::path& file) {
@@ -365,11 +484,45 @@ JobState read_checkpoint(const std::filesystem::path& file) {
     if (terms.size() != ranges.size() || h5::group_members(pieces).size() != n) {
       throw CheckpointError("completed_ranges, completed_terms and pieces disagree on the number of pieces");
     }
+    // Pieces in files their workers wrote: each named with its size and CRC-32, which must match.
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> sums;  // piece -> (bytes, CRC-32)
+    if (h5::has_link(root, "piece_files")) {
+      const std::vector<std::uint64_t> rows = h5::read_u64_table(root, "piece_files", 3);
+      for (std::size_t r = 0; r + 3 <= rows.size(); r += 3) {
+        if (rows[r] >= n || rows[r + 2] > 0xffffffffu ||
+            !sums.emplace(rows[r], std::pair(rows[r + 1], rows[r + 2])).second)
+          throw CheckpointError("piece_files row " + std::to_string(r / 3) + " names no piece, or one twice");
+      }
+    }
     std::uint64_t done = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const std::string name = piece_name(i);
-      const h5::Handle g = h5::open_group(pieces, name);
       FinishedPiece p;
+      if (const auto target = h5::external_link_file(pieces, name)) {
+        const auto sum = sums.find(i);
+        if (!plausible_piece_file(*target) || sum == sums.end()) {
+          throw CheckpointError("pieces/" + name + " links to '" + *target +
+                                "', which is no piece file this checkpoint names in piece_files");
+        }
+        const std::filesystem::path path = file.parent_path() / *target;
+        std::error_code fec;
+        if (!std::filesystem::is_regular_file(std::filesystem::status(path, fec)))
+          throw CheckpointError("pieces/" + name + ": its file " + path.string() + " is missing");
+        const std::uint64_t size = std::filesystem::file_size(path);
+        const std::uint32_t crc = file_crc32(path);
+        if (size != sum->second.first || crc != sum->second.second) {
+          char buf[160];
+          std::snprintf(buf, sizeof buf, " has %llu bytes and CRC-32 %08x, the checkpoint says %llu and %08x",
+                        static_cast<unsigned long long>(size), crc,
+                        static_cast<unsigned long long>(sum->second.first),
+                        static_cast<unsigned>(sum->second.second));
+          throw CheckpointError("pieces/" + name + ": its file " + path.string() + buf +
+                                " (the file was changed or cut short)");
+        }
+        p.file = StoredPiece{*target, Range{}, 0, size, crc};
+        sums.erase(sum);
+      }
+      const h5::Handle g = h5::open_group(pieces, name);
       p.first_range = h5::read_u64_attribute(g, "first_range");
       p.end_range = h5::read_u64_attribute(g, "end_range");
       PartialResult r;
@@ -410,9 +563,16 @@ JobState read_checkpoint(const std::filesystem::path& file) {
         }
       }
       done += p.end_range - p.first_range;
+      if (p.file) {
+        p.file->range = r.range;
+        p.file->values = r.values.size();
+      }
       p.result = std::make_shared<const PartialResult>(std::move(r));
       s.pieces.push_back(std::move(p));
     }
+    if (!sums.empty())
+      throw CheckpointError("piece_files names piece " + std::to_string(sums.begin()->first) +
+                            ", which is not in a file of its own");
     if (h5::has_link(root, "ledger")) {
       if (series->kind() != SeriesKind::slow) throw CheckpointError("a ledger for " + s.series);
       s.ledger = read_ledger(root, grid);

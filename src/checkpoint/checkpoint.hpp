@@ -27,10 +27,15 @@ class CheckpointStore final : public StateSink {
   CheckpointStore(std::filesystem::path dir, int keep, std::ostream& log);
   // Throws CheckpointError; then the temporary file is gone and the checkpoints before are untouched.
   void save(const JobState& state, const std::string& reason) override;
+  // DIR (absolute): workers write their pieces to DIR/pieces/ (write_piece_file).
+  std::optional<std::filesystem::path> piece_directory() const override;
 
  private:
   void write(const std::filesystem::path& file, const JobState& state, const std::string& reason);
   void rotate();
+  // Removes the piece files of checkpoints up to `number` that no checkpoint in the directory names (a
+  // later one's may be being written).
+  void collect_piece_files(std::uint64_t number);
 
   std::filesystem::path dir_;
   int keep_;
@@ -38,6 +43,13 @@ class CheckpointStore final : public StateSink {
   int saves_ = 0;
   CheckpointStall stall_;  // fault injection (tests only)
 };
+
+// A worker's side of a checkpoint without gathering (PieceCapture): writes `piece` to request.dir /
+// request.file atomically, as a checkpoint's piece group (/piece, with the attributes and datasets of
+// /pieces/piece_NNNNNN), and returns what the checkpoint names it by. Throws CheckpointError.
+StoredPiece write_piece_file(const StoreRequest& request, const PartialResult& piece);
+// zlib's CRC-32 of a file's bytes (Python: zlib.crc32(open(f, "rb").read())).
+std::uint32_t file_crc32(const std::filesystem::path& path);
 
 // Reads a checkpoint and checks all of it; throws CheckpointError naming the file and what is wrong.
 JobState read_checkpoint(const std::filesystem::path& file);

@@ -192,6 +192,27 @@ bool has_attribute(const Handle& object, const std::string& name) {
   return exists > 0;
 }
 
+void create_external_link(const Handle& group, const std::string& name, const std::string& file,
+                          const std::string& object) {
+  check(H5Lcreate_external(file.c_str(), object.c_str(), group.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+        "cannot create the link " + name + " to " + file);
+}
+
+std::optional<std::string> external_link_file(const Handle& group, const std::string& name) {
+  H5L_info_t info{};
+  check(H5Lget_info(group.get(), name.c_str(), &info, H5P_DEFAULT), "cannot look up the link " + name);
+  if (info.type != H5L_TYPE_EXTERNAL) return std::nullopt;
+  std::vector<char> value(info.u.val_size + 1, '\0');
+  check(H5Lget_val(group.get(), name.c_str(), value.data(), value.size(), H5P_DEFAULT),
+        "cannot read the link " + name);
+  const char* file = nullptr;
+  const char* object = nullptr;
+  unsigned flags = 0;
+  check(H5Lunpack_elink_val(value.data(), info.u.val_size, &flags, &file, &object),
+        "cannot read the link " + name);
+  return std::string(file);
+}
+
 bool has_link(const Handle& group, const std::string& name) {
   const htri_t exists = H5Lexists(group.get(), name.c_str(), H5P_DEFAULT);
   if (exists < 0) fail("cannot look up " + name);

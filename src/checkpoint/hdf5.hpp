@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -60,6 +61,12 @@ void write_attribute(const Handle& object, const std::string& name, std::uint64_
 void write_attribute(const Handle& object, const std::string& name, double value);
 bool has_attribute(const Handle& object, const std::string& name);
 bool has_link(const Handle& group, const std::string& name);  // a dataset or group of that name
+// A link `name` in `group` to object `object` of another file, `file` relative to the directory of the file
+// that holds the link (where HDF5 looks for it, and so h5py and h5dump follow it from anywhere).
+void create_external_link(const Handle& group, const std::string& name, const std::string& file,
+                          const std::string& object);
+// The file an external link names; nullopt when `name` is no external link.
+std::optional<std::string> external_link_file(const Handle& group, const std::string& name);
 std::string read_string_attribute(const Handle& object, const std::string& name);
 std::uint64_t read_u64_attribute(const Handle& object, const std::string& name);
 double read_f64_attribute(const Handle& object, const std::string& name);

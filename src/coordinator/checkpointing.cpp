@@ -71,13 +71,21 @@ bool Checkpointing::write(const JobState& state, const std::string& reason) {
     }
     return true;
   } catch (const std::exception& e) {
-    std::string why = e.what();
-    std::replace(why.begin(), why.end(), '\n', ' ');  // one line in the log, whatever the cause's text
-    log_ << "[pi-job] checkpoint failed (" << reason << "): " << why << "; the previous checkpoint is kept"
-         << std::endl;
-    if (events_) events_->publish(event_kind::notice, {{"level", "checkpoint"}, {"text", why}});
+    failed(reason, e.what());
     return false;
   }
+}
+
+void Checkpointing::skip(const std::string& reason, const std::string& why) {
+  next_ = Clock::now() + period();
+  failed(reason, why);
+}
+
+void Checkpointing::failed(const std::string& reason, std::string why) {
+  std::replace(why.begin(), why.end(), '\n', ' ');  // one line in the log, whatever the cause's text
+  log_ << "[pi-job] checkpoint failed (" << reason << "): " << why << "; the previous checkpoint is kept"
+       << std::endl;
+  if (events_) events_->publish(event_kind::notice, {{"level", "checkpoint"}, {"text", why}});
 }
 
 }  // namespace pi

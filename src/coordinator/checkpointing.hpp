@@ -26,6 +26,9 @@ class Checkpointing {
   // A checkpoint is due, and the one before is written.
   bool due() const;
   void save_in_background(JobState state, std::string reason);
+  // A due checkpoint that could not be made (`why`: its pieces could not be written): said like a failed
+  // write, and the next one is due an interval from now.
+  void skip(const std::string& reason, const std::string& why);
   // Returns false when the state could not be saved; the job goes on, and the last good checkpoint stays.
   bool save(const JobState& state, const std::string& reason);
   // The progress of the checkpoint the run started from: a run that stops before it has more never
@@ -40,6 +43,7 @@ class Checkpointing {
   using Clock = std::chrono::steady_clock;
   Clock::duration period() const;
   bool write(const JobState& state, const std::string& reason);
+  void failed(const std::string& reason, std::string why);
 
   StateSink* sink_;
   EventFeed* events_;

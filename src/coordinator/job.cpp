@@ -292,7 +292,7 @@ class JobRun {
       progress.update(scheduler.ranges_done(), scheduler.work_done());
       progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
       live_.tick(scheduler, progress, grid.size());
-      if (checkpoints_.due()) checkpoints_.save_in_background(snapshot(scheduler), "interval");
+      checkpoint_when_due(scheduler);
     };
     try {
       executor_.run(scheduler, tick);
@@ -343,13 +343,53 @@ class JobRun {
     state_.ranges_done = grid.size();
   }
 
-  // The complete checkpoint holds the series' result: fetched from its worker (computed again if it was
-  // lost with it).
+  // The complete checkpoint holds the series' result: written to a file by its worker, or fetched from it
+  // (computed again if it was lost with it).
   void keep_series_result(Scheduler& scheduler, const Grid& grid) {
     for (;;) {
-      state_.pieces = scheduler.finished_pieces();
+      if (const auto dir = capture_directory(scheduler)) {
+        scheduler.begin_capture(state_.checkpoints + 1, *dir, Scheduler::Clock::now());
+        executor_.run(scheduler, [] {});  // until its worker has written it
+        if (auto outcome = scheduler.take_capture(Scheduler::Clock::now());
+            outcome && outcome->error.empty()) {
+          state_.pieces = std::move(outcome->pieces);
+        } else {
+          if (outcome) log_ << "[pi-job] " << outcome->error << "; rank 0 fetches it instead" << std::endl;
+          state_.pieces = scheduler.finished_pieces();
+        }
+      } else {
+        state_.pieces = scheduler.finished_pieces();
+      }
       if (state_.pieces.size() == 1 && state_.pieces[0].end_range == grid.size()) return;
       executor_.run(scheduler, [] {});
+    }
+  }
+
+  // Where the workers write their pieces for a checkpoint (pieces on workers and a checkpoint directory),
+  // or nullopt: this process writes them.
+  std::optional<std::filesystem::path> capture_directory(const Scheduler& scheduler) const {
+    if (!io_.checkpoints || !scheduler.holds_on_workers()) return std::nullopt;
+    return io_.checkpoints->piece_directory();
+  }
+
+  // A checkpoint when one is due. With pieces on workers, their owners write them to files first
+  // (Scheduler::begin_capture) and this process then writes the checkpoint that names those files; else
+  // it writes the pieces itself.
+  void checkpoint_when_due(Scheduler& scheduler) {
+    const auto dir = capture_directory(scheduler);
+    if (!dir) {
+      if (checkpoints_.due()) checkpoints_.save_in_background(snapshot(scheduler), "interval");
+      return;
+    }
+    const auto now = Scheduler::Clock::now();
+    if (auto outcome = scheduler.take_capture(now)) {
+      if (!outcome->error.empty()) {
+        checkpoints_.skip("interval", outcome->error);
+      } else {
+        checkpoints_.save_in_background(snapshot_of(scheduler, std::move(outcome->pieces)), "interval");
+      }
+    } else if (!scheduler.capturing() && checkpoints_.due()) {
+      scheduler.begin_capture(state_.checkpoints + 1, *dir, now);
     }
   }
 
@@ -443,8 +483,9 @@ class JobRun {
   }
 
   // The state a checkpoint during the series holds.
-  JobState snapshot(Scheduler& scheduler) {
-    state_.pieces = scheduler.finished_pieces();
+  JobState snapshot(Scheduler& scheduler) { return snapshot_of(scheduler, scheduler.finished_pieces()); }
+  JobState snapshot_of(Scheduler& scheduler, std::vector<FinishedPiece> pieces) {
+    state_.pieces = std::move(pieces);
     state_.ledger = scheduler.ledger();
     // What the pieces cover: a piece lost with its worker (and being computed again) is not in them.
     state_.ranges_done = 0;

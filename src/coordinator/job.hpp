@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -67,6 +68,9 @@ class StateSink {
  public:
   virtual ~StateSink() = default;
   virtual void save(const JobState& state, const std::string& reason) = 0;
+  // Where workers write the pieces they hold for a checkpoint (PieceCapture), the checkpoint naming their
+  // files; nullopt: this sink takes the pieces' integers only.
+  virtual std::optional<std::filesystem::path> piece_directory() const { return std::nullopt; }
 };
 
 // Where the time went, in seconds of compute (summed over workers for the series) and of wall time.

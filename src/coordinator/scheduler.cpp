@@ -615,6 +615,7 @@ void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
 }
 
 std::vector<int> Scheduler::expire(Clock::time_point now) {
+  capture_.expire(now);
   std::vector<int> late;
   for (std::size_t wi = 0; wi < in_flight_.size(); ++wi) {
     auto& held = in_flight_[wi];
@@ -650,6 +651,7 @@ void Scheduler::postpone_deadlines(Clock::duration by) {
 }
 
 bool Scheduler::finished() const {
+  if (capture_.waiting()) return false;
   if (final_on_workers()) {
     return fraction_ && (root_ || !keep_root_) && open_.empty() && waiting_blocks_.empty();
   }
@@ -713,39 +715,35 @@ std::optional<PieceRef> Scheduler::leading_piece() const {
   return std::nullopt;
 }
 
-std::vector<FinishedPiece> Scheduler::finished_pieces() {
-  struct Held {
-    std::uint64_t first, last;
-    const PieceRef* ref;
+std::vector<PieceCapture::Held> Scheduler::held_pieces() const {
+  std::vector<PieceCapture::Held> held;
+  for (const auto& [first, piece] : pieces_) held.push_back({first, piece.end_range, piece.ref});
+  const auto halves = [&](const Task& t) {
+    const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
+    held.push_back({t.first_range, mid, t.as<Merge>().left});
+    held.push_back({mid, t.end_range, t.as<Merge>().right});
   };
-  std::vector<Held> held;
-  for (const auto& [first, piece] : pieces_) held.push_back({first, piece.end_range, &piece.ref});
-  for (const auto& [id, open] : open_) {
-    const Task& t = open.task;
-    const auto* merge = std::get_if<Merge>(&t.work);
-    if (!merge) continue;
-    const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
-    held.push_back({t.first_range, mid, &merge->left});
-    held.push_back({mid, t.end_range, &merge->right});
-  }
-  for (const auto& [id, sm] : split_) {
-    const Task& t = sm.merge;
-    const std::uint64_t mid = t.first_range + (t.end_range - t.first_range) / 2;
-    held.push_back({t.first_range, mid, &t.as<Merge>().left});
-    held.push_back({mid, t.end_range, &t.as<Merge>().right});
-  }
-  if (root_) held.push_back({0, grid_.size(), &*root_});
-  std::vector<FinishedPiece> out;
+  for (const auto& [id, open] : open_)
+    if (std::holds_alternative<Merge>(open.task.work)) halves(open.task);
+  for (const auto& [id, sm] : split_) halves(sm.merge);
+  if (root_) held.push_back({0, grid_.size(), *root_});
   if (prefix_) {
     const std::uint64_t last = grid_.tree() ? grid_.size() : prefix_ranges_;
-    out.push_back({0, last, std::make_shared<const PartialResult>(*prefix_)});
+    held.push_back({0, last, PieceRef::held_here(std::make_shared<const PartialResult>(*prefix_))});
   }
+  return held;
+}
+
+std::vector<FinishedPiece> Scheduler::finished_pieces() {
+  std::vector<FinishedPiece> out;
   std::vector<std::pair<int, std::uint64_t>> missing;
-  for (const Held& h : held) {
-    if (auto data = materialize(*h.ref)) {
-      out.push_back({h.first, h.last, std::move(data)});
+  for (const PieceCapture::Held& h : held_pieces()) {
+    if (const StoredPiece* file = h.ref.here() ? nullptr : capture_.stored(h.ref.owner, h.ref.key)) {
+      out.push_back({h.first_range, h.end_range, nullptr, *file});
+    } else if (auto data = materialize(h.ref)) {
+      out.push_back({h.first_range, h.end_range, std::move(data), std::nullopt});
     } else {
-      missing.emplace_back(h.ref->owner, h.ref->key);
+      missing.emplace_back(h.ref.owner, h.ref.key);
     }
   }
   // Left out of this checkpoint, and computed again.
@@ -754,6 +752,10 @@ std::vector<FinishedPiece> Scheduler::finished_pieces() {
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.first_range < b.first_range; });
   return out;
+}
+
+void Scheduler::begin_capture(std::uint64_t number, const std::filesystem::path& dir, Clock::time_point now) {
+  capture_.begin(held_pieces(), number, dir, now);
 }
 
 void Scheduler::hold_on_workers(Fetcher fetch, std::uint64_t lead_estimate_bits) {
@@ -793,7 +795,9 @@ std::shared_ptr<const PartialResult> Scheduler::materialize(const PieceRef& piec
 }
 
 void Scheduler::drop(const PieceRef& piece) {
-  if (!piece.here() && piece.owner >= 0) drops_.emplace_back(piece.owner, piece.key);
+  if (piece.here() || piece.owner < 0) return;
+  drops_.emplace_back(piece.owner, piece.key);
+  capture_.forget(piece.owner, piece.key);
 }
 
 std::uint64_t Scheduler::held_by(int w) const {
@@ -843,6 +847,7 @@ void Scheduler::unreachable(int w, std::uint64_t task_id, int owner, std::uint64
 void Scheduler::silent(int w) {
   for (InFlight& f : in_flight_[static_cast<std::size_t>(w)])
     f.deadline = std::min(f.deadline, Clock::time_point{});
+  if (fetch_ && capture_.awaits(w)) lose_where([w](const PieceRef& p) { return p.owner == w; });
 }
 
 void Scheduler::let_go(int w) {
@@ -863,6 +868,7 @@ void Scheduler::let_go(int w) {
 }
 
 void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
+  capture_.lose_where(lost);
   std::vector<std::pair<std::uint64_t, std::uint64_t>> gone;  // (first, last) grid ranges
   for (auto it = pieces_.begin(); it != pieces_.end();) {
     if (!it->second.ref.here() && lost(it->second.ref)) {

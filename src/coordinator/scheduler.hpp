@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "coordinator/capture.hpp"
 #include "coordinator/grid.hpp"
 #include "coordinator/task.hpp"
 #include "coordinator/usage.hpp"
@@ -92,14 +93,6 @@ struct PieceStats {
   std::uint64_t recomputed = 0;
 };
 
-// A finished, exact partial result of grid ranges [first_range, end_range): what a checkpoint holds and a
-// resumed job starts from.
-struct FinishedPiece {
-  std::uint64_t first_range = 0;
-  std::uint64_t end_range = 0;
-  std::shared_ptr<const PartialResult> result;
-};
-
 // A task failed as often as the job allows: the job stops with this error, which names the terms.
 class PoisonedRange : public std::runtime_error {
  public:
@@ -169,7 +162,8 @@ class Scheduler {
   // them wait for that.
   void unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent);
   // Worker `w` has not been heard of for far longer than its heartbeat: it is taken for lost now, and its
-  // tasks are overdue at the next expire() rather than at their deadlines (which may be long).
+  // tasks are overdue at the next expire() rather than at their deadlines (which may be long); when a
+  // capture waits for it to write pieces, the pieces it holds are lost now.
   void silent(int w);
   // Retired worker `w` is told to stop: the tasks it holds go to other workers (it may still answer the one
   // under way: a late answer like any other), and the pieces it holds are computed again.
@@ -247,9 +241,20 @@ class Scheduler {
 
   // Every finished result the job has not yet folded into the final one, in grid order and disjoint:
   // pieces waiting for a sibling, operands of merges in flight, and the prefix. Cheap for pieces here
-  // (results are shared); those on workers are fetched (hold_on_workers), and one that can't be is left out
-  // and computed again.
+  // (results are shared) and for those on workers written to a file for a checkpoint (named by it); the
+  // others on workers are fetched (hold_on_workers), and one that can't be is left out and computed again.
   std::vector<FinishedPiece> finished_pieces();
+  // A checkpoint without gathering (pieces on workers, PieceCapture): the finished pieces now, those on
+  // workers written by their owners to files in `dir`. finished() waits for the writes (until their
+  // deadline); the executor sends take_store_requests() and gives back the answers (stored).
+  void begin_capture(std::uint64_t number, const std::filesystem::path& dir, Clock::time_point now);
+  bool capturing() const { return capture_.active(); }
+  std::vector<StoreRequest> take_store_requests() { return capture_.take_requests(); }
+  void stored(int w, const StoreAnswer& answer) { capture_.answer(w, answer); }
+  // Worker `w` is to write a piece for the capture (its silence counts then, as with a task).
+  bool awaits_store(int w) const { return capture_.awaits(w); }
+  // The capture's outcome once every piece is written or lost (nullopt before, or when none is open).
+  std::optional<PieceCapture::Outcome> take_capture(Clock::time_point now) { return capture_.take(now); }
   // Starts from pieces of an earlier run of the same job (before any assignment); their grid ranges are never
   // handed out again. Throws std::invalid_argument when a piece does not fit this grid.
   void restore(std::vector<FinishedPiece> pieces);
@@ -314,6 +319,8 @@ class Scheduler {
   // operands wait again, and each lost piece is computed again from its range.
   void lose_where(const std::function<bool(const PieceRef&)>& lost);
   void drop(const PieceRef& piece);  // its owner may let it go (a piece here: nothing to do)
+  // The finished pieces not yet folded into the final one, as the scheduler knows them (finished_pieces).
+  std::vector<PieceCapture::Held> held_pieces() const;
   double predicted_seconds(const Task& task) const;
   double task_work(const Task& task) const;
   // Whether a new merge is better carried out as product tasks, and in how many slices each (0: whole).
@@ -390,6 +397,7 @@ class Scheduler {
   std::shared_ptr<const FinalSummary> summary_;
   std::vector<Digits> waiting_blocks_;  // conversion blocks whose fraction was lost, until it is made again
   PieceStats piece_stats_;
+  PieceCapture capture_;
   // Fingerprints of the checked, finished tree nodes not yet merged, by (first range, end range).
   std::map<std::pair<std::uint64_t, std::uint64_t>, Residues> fingerprints_;
 };

@@ -108,6 +108,14 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
     }
     case Tag::piece:
       break;  // the late answer to a fetch given up
+    case Tag::stored: {
+      const StoreAnswer answer = decode_stored(message.body);
+      if (!answer.stored)
+        log_ << "[pi-job] rank " << rank << " did not write piece " << answer.key << ": " << answer.error
+             << std::endl;
+      scheduler.stored(w, answer);
+      break;
+    }
     default:
       throw WireError("unexpected message with tag " + std::to_string(static_cast<int>(message.tag)) +
                       " from rank " + std::to_string(rank));
@@ -178,6 +186,16 @@ void MpiExecutor::send_drops(Scheduler& scheduler) {
   for (const auto& [w, key] : scheduler.take_drops()) by_rank[w + 1].push_back(key);
   for (const auto& [rank, keys] : by_rank)
     if (!stopped_[static_cast<std::size_t>(rank)]) outbox_.send(rank, Tag::drop, encode_keys(keys));
+  // After the drops of this round: a worker takes a store request before any later drop of that piece.
+  for (const StoreRequest& request : scheduler.take_store_requests()) {
+    const int rank = request.owner + 1;
+    if (stopped_[static_cast<std::size_t>(rank)]) {
+      scheduler.stored(request.owner,
+                       StoreAnswer{request.capture, request.key, false, std::nullopt, "stopped"});
+    } else {
+      outbox_.send(rank, Tag::store, encode_store(request));
+    }
+  }
 }
 
 void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
@@ -213,7 +231,8 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       // Any message that arrived counts, handled or not yet (rank 0 may be fetching a piece meanwhile).
       auto& heard = heard_[static_cast<std::size_t>(rank)];
       if (const auto arrived = inbox_.arrived_from(rank)) heard = std::max(heard, *arrived);
-      if (scheduler.held(rank - 1) > 0 && !stopped_[static_cast<std::size_t>(rank)] &&
+      if ((scheduler.held(rank - 1) > 0 || scheduler.awaits_store(rank - 1)) &&
+          !stopped_[static_cast<std::size_t>(rank)] &&
           now - heard > std::chrono::duration<double>(kSilentSeconds)) {
         log_ << "[pi-job] rank " << rank << " sent no heartbeat for " << kSilentSeconds
              << " s: it is taken for lost" << std::endl;
@@ -354,10 +373,11 @@ namespace {
 // of its own, so that a worker busy with a long merge still answers fetches at once.
 class Worker {
  public:
-  Worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults)
+  Worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults, PieceWriter writer)
       : mpi_(mpi),
         series_(series),
         faults_(std::move(faults)),
+        writer_(std::move(writer)),
         watchdog_(mpi.rank()),
         outbox_(mpi),
         inbox_(mpi) {}
@@ -392,6 +412,7 @@ class Worker {
         handle(*message);
       }
       active = step() || active;
+      active = write_step() || active;
       outbox_.progress();
       if (active) {
         backoff.reset();
@@ -436,10 +457,47 @@ class Worker {
       case Tag::piece:
         answered(message.source, decode_fetch_answer(message.body));
         break;
+      case Tag::store: {
+        // The piece is taken now: a later drop of it does not stop the write.
+        StoreRequest request = decode_store(message.body);
+        const auto it = store_.find(request.key);
+        if (it == store_.end() || !writer_) {
+          outbox_.send(
+              0, Tag::stored,
+              encode_stored(StoreAnswer{request.capture, request.key, it != store_.end(), std::nullopt,
+                                        writer_ ? "not held" : "this worker cannot write pieces"}));
+        } else {
+          writes_.emplace_back(std::move(request), it->second);
+        }
+        break;
+      }
       default:
         throw WireError("worker: unexpected tag " + std::to_string(static_cast<int>(message.tag)) +
                         " from rank " + std::to_string(message.source));
     }
+  }
+
+  // Writes pieces for a checkpoint, one at a time on a thread of their own (beside the task's); returns
+  // whether anything happened.
+  bool write_step() {
+    if (writing_) {
+      if (writing_->wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+      outbox_.send(0, Tag::stored, encode_stored(writing_->get()));
+      writing_.reset();
+      return true;
+    }
+    if (writes_.empty()) return false;
+    writing_ = std::async(std::launch::async, [this, w = std::move(writes_.front())] {
+      StoreAnswer answer{w.first.capture, w.first.key, true, std::nullopt, ""};
+      try {
+        answer.stored = writer_(w.first, *w.second);
+      } catch (const std::exception& e) {
+        answer.error = e.what();
+      }
+      return answer;
+    });
+    writes_.pop_front();
+    return true;
   }
 
   // Moves the current task on, or starts the next; returns whether anything happened.
@@ -612,6 +670,9 @@ class Worker {
   const MpiRuntime& mpi_;
   const Series& series_;
   FaultPlan faults_;
+  PieceWriter writer_;
+  std::deque<std::pair<StoreRequest, std::shared_ptr<const PartialResult>>> writes_;  // waiting, in order
+  std::optional<std::future<StoreAnswer>> writing_;
   TaskWatchdog watchdog_;
   Outbox outbox_;
   Inbox inbox_;
@@ -626,8 +687,8 @@ class Worker {
 
 }  // namespace
 
-void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults) {
-  Worker(mpi, series, std::move(faults)).run();
+void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults, PieceWriter writer) {
+  Worker(mpi, series, std::move(faults), std::move(writer)).run();
 }
 
 void announce_job(const MpiRuntime& mpi, const std::string& series) {

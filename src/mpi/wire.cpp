@@ -518,6 +518,69 @@ std::vector<std::uint64_t> decode_keys(const Bytes& message) {
   return r.words(message.size() / 8, "a list of keys");
 }
 
+Bytes encode_store(const StoreRequest& request) {
+  Writer w;
+  w.u64(request.capture);
+  w.u64(request.key);
+  w.u64(request.first_range);
+  w.u64(request.end_range);
+  w.str(request.dir);
+  w.str(request.file);
+  return std::move(w).finish();
+}
+
+StoreRequest decode_store(const Bytes& message) {
+  Reader r(message);
+  StoreRequest request;
+  request.capture = r.u64();
+  request.key = r.u64();
+  request.first_range = r.u64();
+  request.end_range = r.u64();
+  request.dir = r.str();
+  request.file = r.str();
+  return request;
+}
+
+Bytes encode_stored(const StoreAnswer& answer) {
+  Writer w;
+  w.u64(answer.capture);
+  w.u64(answer.key);
+  w.u8(answer.held ? 1 : 0);
+  w.u8(answer.stored ? 1 : 0);
+  if (answer.stored) {
+    w.str(answer.stored->file);
+    w.u64(answer.stored->range.begin);
+    w.u64(answer.stored->range.end);
+    w.u64(answer.stored->values);
+    w.u64(answer.stored->bytes);
+    w.u64(answer.stored->crc32);
+  }
+  w.str(answer.error);
+  return std::move(w).finish();
+}
+
+StoreAnswer decode_stored(const Bytes& message) {
+  Reader r(message);
+  StoreAnswer answer;
+  answer.capture = r.u64();
+  answer.key = r.u64();
+  answer.held = r.u8() != 0;
+  if (r.u8() != 0) {
+    StoredPiece s;
+    s.file = r.str();
+    s.range.begin = r.u64();
+    s.range.end = r.u64();
+    s.values = r.u64();
+    s.bytes = r.u64();
+    const std::uint64_t crc = r.u64();
+    if (crc > 0xffffffffu) throw WireError("a stored piece's CRC-32 out of range");
+    s.crc32 = static_cast<std::uint32_t>(crc);
+    answer.stored = std::move(s);
+  }
+  answer.error = r.str();
+  return answer;
+}
+
 Bytes encode_text(const std::string& text) {
   Writer w;
   w.str(text);

@@ -8,13 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/capture.hpp"
 #include "coordinator/task.hpp"
 #include "coordinator/usage.hpp"
 
 namespace pi {
 
 // MPI tags. Between workers: fetch (a request for a piece's values) and piece (the answer); from rank 0,
-// drop (pieces a worker may let go); to rank 0, alive (a worker's heartbeat while it holds a task).
+// drop (pieces a worker may let go) and store (write a piece to a file for a checkpoint); to rank 0, alive (a
+// worker's heartbeat while it holds a task) and stored (the answer to store).
 enum class Tag : int {
   ready = 1,
   task = 2,
@@ -25,7 +27,9 @@ enum class Tag : int {
   fetch = 7,
   piece = 8,
   drop = 9,
-  alive = 10
+  alive = 10,
+  store = 11,
+  stored = 12
 };
 
 class WireError : public std::runtime_error {
@@ -127,6 +131,10 @@ Bytes encode_fetch_answer(std::uint64_t request, const PartialResult* piece,
 FetchAnswer decode_fetch_answer(const Bytes& message);
 Bytes encode_keys(const std::vector<std::uint64_t>& keys);
 std::vector<std::uint64_t> decode_keys(const Bytes& message);
+Bytes encode_store(const StoreRequest& request);
+StoreRequest decode_store(const Bytes& message);
+Bytes encode_stored(const StoreAnswer& answer);
+StoreAnswer decode_stored(const Bytes& message);
 Bytes encode_text(const std::string& text);
 std::string decode_text(const Bytes& message);
 

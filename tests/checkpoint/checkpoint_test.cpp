@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 
 #include "coordinator/grid.hpp"
@@ -98,6 +99,86 @@ TEST_F(CheckpointTest, WhatIsWrittenReadsBackExactly) {
     for (const BigInt& v : s.pieces[i].result->values) negative_seen |= v < 0;
   }
   EXPECT_TRUE(negative_seen) << "the test should cover negative integers";
+}
+
+// Pieces written by their workers to files of their own (write_piece_file), named by the checkpoint with
+// their sizes and CRC-32s: read back exactly through the links; a changed, cut or missing file is refused
+// naming it; a file no checkpoint names any more is removed, those the older checkpoint names are kept.
+TEST_F(CheckpointTest, PieceFilesTheWorkersWroteAreNamedCheckedAndCollected) {
+  std::ostringstream log;
+  CheckpointStore store(dir_, 2, log);
+  const auto stored_state = [&](std::uint64_t number, std::size_t in_files) {
+    JobState s = chudnovsky_state(number);
+    for (std::size_t i = 0; i < in_files; ++i) {
+      FinishedPiece& p = s.pieces[i];
+      const StoreRequest request{1,
+                                 1,
+                                 7,
+                                 p.first_range,
+                                 p.end_range,
+                                 store.piece_directory()->string(),
+                                 stored_piece_name(number, 1, p.first_range, p.end_range)};
+      p.file = write_piece_file(request, *p.result);
+      EXPECT_EQ(p.file->file, request.file);
+      EXPECT_EQ(p.file->range, p.result->range);
+      EXPECT_EQ(p.file->crc32, file_crc32(dir_ / request.file));
+      p.result = nullptr;  // as a worker's piece: the coordinator has only the file's name
+    }
+    return s;
+  };
+  const JobState first = stored_state(1, 2);
+  store.save(first, "interval");
+  EXPECT_NE(log.str().find("naming 2 piece files"), std::string::npos) << log.str();
+  {
+    // The checkpoint itself holds none of the pieces its files hold: it is smaller than one holding all
+    // three by about their files' bytes.
+    std::ostringstream quiet;
+    fs::create_directories(dir_ / "inline");
+    CheckpointStore(dir_ / "inline", 1, quiet).save(chudnovsky_state(), "interval");
+    const auto in_files = first.pieces[0].file->bytes + first.pieces[1].file->bytes;
+    EXPECT_LT(fs::file_size(checkpoint_path(dir_)) + in_files,
+              fs::file_size(checkpoint_path(dir_ / "inline")) + 16384);
+    fs::remove_all(dir_ / "inline");
+  }
+  const JobState reference = chudnovsky_state();
+  JobState r = read_checkpoint(checkpoint_path(dir_));
+  ASSERT_EQ(r.pieces.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(*r.pieces[i].result, *reference.pieces[i].result) << "piece " << i;
+    EXPECT_EQ(r.pieces[i].file.has_value(), i < 2);
+  }
+  // A second checkpoint names one of the files again and a new one; the first checkpoint (now
+  // checkpoint.1.h5) still names both of its files, so nothing is removed yet.
+  JobState second = stored_state(2, 1);
+  second.pieces[1].file = first.pieces[1].file;
+  second.pieces[1].result = nullptr;
+  store.save(second, "interval");
+  const auto files = [&] {
+    std::set<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir_ / "pieces")) out.insert(e.path().filename().string());
+    return out;
+  };
+  EXPECT_EQ(files().size(), 3u);
+  // A third names none: the first checkpoint's only file goes with it, the second's stay.
+  store.save(chudnovsky_state(3), "interval");
+  EXPECT_EQ(files(), (std::set<std::string>{second.pieces[0].file->file.substr(7),
+                                            first.pieces[1].file->file.substr(7)}));
+  // The second checkpoint (checkpoint.1.h5), damaged three ways.
+  const fs::path older = checkpoint_path(dir_, 1);
+  EXPECT_EQ(refusal(older), "");
+  const fs::path file = dir_ / second.pieces[0].file->file;
+  const std::string bytes = slurp(file);
+  std::string changed = bytes;
+  changed[changed.size() / 2] = static_cast<char>(changed[changed.size() / 2] ^ 1);
+  spit(file, changed);
+  EXPECT_NE(refusal(older).find("pieces/piece_000000: its file " + file.string() + " has"), std::string::npos)
+      << refusal(older);
+  EXPECT_NE(refusal(older).find("(the file was changed or cut short)"), std::string::npos);
+  spit(file, bytes.substr(0, bytes.size() - 10));
+  EXPECT_NE(refusal(older).find("the file was changed or cut short"), std::string::npos) << refusal(older);
+  fs::remove(file);
+  EXPECT_NE(refusal(older).find("its file " + file.string() + " is missing"), std::string::npos)
+      << refusal(older);
 }
 
 TEST_F(CheckpointTest, FlippedByteInsideAChunkFailsTheChecksumAndTheFileIsUntouched) {

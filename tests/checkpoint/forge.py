@@ -1,5 +1,7 @@
 """Alters a checkpoint consistently, as a damaged disk or an edit would that a checksum does not catch:
-h5py rewrites the data, so HDF5's Fletcher32 checksums are right afterwards.
+h5py rewrites the data, so HDF5's Fletcher32 checksums are right afterwards; a piece in a file of its own
+(an external link) is altered in that file, and the checkpoint's size and CRC-32 of the file are made to
+match it too.
 
 forge.py KIND CHECKPOINT [OTHER_CHECKPOINT]
   sign    flips the sign of value_2 (T) of the first piece (value_0 for a slow series)
@@ -10,7 +12,10 @@ forge.py KIND CHECKPOINT [OTHER_CHECKPOINT]
   sums    (slow series) adds 1 to every result of the ledger and as much to the pieces that are their sums,
           so that the file agrees with itself: only summing the terms again shows it
 """
+import gc
+import os
 import sys
+import zlib
 
 import h5py
 import numpy as np
@@ -30,6 +35,14 @@ def value(group, name):
 
 def main():
     kind, path = sys.argv[1], sys.argv[2]
+    forge(kind, path)
+    # The groups of the piece files opened through the links are gone with forge()'s locals: their files
+    # are closed, their data on disk.
+    gc.collect()
+    reseal(path)
+
+
+def forge(kind, path):
     with h5py.File(path, "r+") as f:
         pieces = f["pieces"]
         names = sorted(pieces)
@@ -82,6 +95,19 @@ def main():
                 rewrite(g, "value_0", m, 1 if total < 0 else 0)
         else:
             raise SystemExit("unknown forgery " + kind)
+
+
+def reseal(path):
+    """The checkpoint's sizes and CRC-32s of its piece files, made to match what the files now hold."""
+    with h5py.File(path, "r+") as f:
+        if "piece_files" not in f:
+            return
+        rows = f["piece_files"][:]
+        for row in rows:
+            link = f["pieces"].get("piece_%06d" % row[0], getlink=True)
+            data = open(os.path.join(os.path.dirname(path), link.filename), "rb").read()
+            row[1], row[2] = len(data), zlib.crc32(data)
+        f["piece_files"][:] = rows
 
 
 if __name__ == "__main__":

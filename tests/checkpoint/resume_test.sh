@@ -118,9 +118,21 @@ case $case_name in
       f=$tmp/$damage/checkpoint.h5
       size=$(stat -c %s "$f")
       if [[ $damage == flip ]]; then
-        # A byte in the middle of the file: inside the chunks of the big integers, which fill it.
-        python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0x20; open(p,'wb').write(b)" "$f"
-        want="checksum"
+        # A byte in the middle of the biggest piece file the checkpoint names and the previous one does not
+        # (the workers wrote the pieces; checkpoint.h5 names the files with their CRC-32s).
+        big=$(/usr/bin/python3 - "$f" "$tmp/$damage/checkpoint.1.h5" <<'PY'
+import os, sys, h5py
+def named(path):
+    with h5py.File(path, "r") as f:
+        return {f["pieces"].get(n, getlink=True).filename for n in f["pieces"]
+                if isinstance(f["pieces"].get(n, getlink=True), h5py.ExternalLink)}
+d = os.path.dirname(sys.argv[1])
+files = named(sys.argv[1]) - named(sys.argv[2])
+print(os.path.join(d, max(files, key=lambda n: os.path.getsize(os.path.join(d, n)))))
+PY
+)
+        python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0x20; open(p,'wb').write(b)" "$big"
+        want="its file $big has [0-9]* bytes and CRC-32 [0-9a-f]*, the checkpoint says"
       else
         truncate -s $((size / 2)) "$f"
         want="truncated"
@@ -313,7 +325,8 @@ PY
         check "$trouble: the error says why" log_has "$tmp/$trouble.log" "Read-only file system"
         mount -o remount,rw "$mnt"
       else
-        check "$trouble: the error names the file" log_has "$tmp/$trouble.log" "cannot write $out/checkpoint.h5"
+        # The workers write their pieces first (a full disk stops that), then rank 0 the checkpoint.
+        check "$trouble: the error names the file" log_has "$tmp/$trouble.log" "cannot write $out/\(checkpoint.h5\|pieces/c[0-9-]*.h5\)"
         rm -f "$mnt/filler"
       fi
       check "$trouble: the job goes on" log_has "$tmp/$trouble.log" "the previous checkpoint is kept"

@@ -212,18 +212,128 @@ TEST(Scheduler, APieceAWorkerCannotFetchIsComputedAgain) {
   EXPECT_GE(sim.scheduler.recomputed(), 1u);
 }
 
+// A job resumed from `pieces` on two simulated workers holding pieces (fingerprints from `seed`): its result.
+PartialResult resumed_on_two(std::vector<FinishedPiece> pieces, unsigned seed) {
+  Sim resumed("chudnovsky", kHeldTerms, 2);
+  resumed.scheduler.verify_with(primes_from_seed(2, seed));
+  resumed.scheduler.restore(std::move(pieces));
+  resumed.hold_on_workers();
+  resumed.run_shuffled(2, seed + 1);
+  return resumed.scheduler.take_result();
+}
+
 TEST(Scheduler, ACheckpointFetchesThePiecesWorkersHoldAndAResumeGivesTheSameResult) {
   Sim sim("chudnovsky", kHeldTerms, 3);
   sim.fingerprinted_on_workers(11);
   sim.run_shuffled(3, 11, 40);
   std::vector<FinishedPiece> pieces = sim.scheduler.finished_pieces();
   EXPECT_GT(sim.fetched_here, 0) << "the checkpoint needed pieces from the workers";
-  Sim resumed("chudnovsky", kHeldTerms, 2);
-  resumed.scheduler.verify_with(primes_from_seed(2, 11));
-  resumed.scheduler.restore(std::move(pieces));
-  resumed.hold_on_workers();
-  resumed.run_shuffled(2, 12);
-  EXPECT_EQ(resumed.scheduler.take_result(), held_direct());
+  EXPECT_EQ(resumed_on_two(std::move(pieces), 11), held_direct());
+}
+
+// A checkpoint without gathering: the workers write the pieces they hold (PieceCapture), the coordinator
+// fetches none, a worker lost meanwhile costs its pieces (left out, computed again), the pieces named make
+// a checkpoint a resume finishes from, and a piece already written is named again, not written again.
+TEST(Scheduler, ACheckpointWithoutGatheringNamesTheFilesItsWorkersWrote) {
+  Sim sim("chudnovsky", kHeldTerms, 3);
+  sim.fingerprinted_on_workers(13);
+  sim.run_shuffled(3, 13, 40);
+  sim.scheduler.begin_capture(4, "/checkpoints", sim.now);
+  std::vector<StoreRequest> requests = sim.scheduler.take_store_requests();
+  ASSERT_FALSE(requests.empty());
+  ASSERT_FALSE(sim.scheduler.finished()) << "the series waits for the capture too";
+  std::map<std::string, std::shared_ptr<const PartialResult>> files;  // what each file would hold
+  int to_lost = 0;
+  const int lost = requests.back().owner;
+  for (const StoreRequest& r : requests) {
+    EXPECT_EQ(r.dir, "/checkpoints");
+    EXPECT_EQ(r.file, stored_piece_name(4, 1, r.first_range, r.end_range));
+    EXPECT_EQ(stored_piece_number(r.file.substr(7)), 4u);
+    ASSERT_TRUE(sim.stores.contains({r.owner, r.key})) << "asked of the worker that holds it";
+    to_lost += r.owner == lost ? 1 : 0;
+  }
+  EXPECT_TRUE(sim.scheduler.awaits_store(lost));
+  // The worker that was to write the last request is lost before it answers.
+  sim.dead.insert(lost);
+  std::erase_if(sim.stores, [&](const auto& e) { return e.first.first == lost; });
+  sim.scheduler.silent(lost);
+  EXPECT_FALSE(sim.scheduler.awaits_store(lost));
+  for (const StoreRequest& r : requests) {
+    if (r.owner == lost) continue;
+    const auto& piece = sim.stores.at({r.owner, r.key});
+    files[r.file] = piece;
+    sim.scheduler.stored(r.owner,
+                         StoreAnswer{r.capture, r.key, true,
+                                     StoredPiece{r.file, piece->range, piece->values.size(), 1000, 7}, ""});
+  }
+  auto outcome = sim.scheduler.take_capture(sim.now);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->error, "");
+  EXPECT_EQ(outcome->left_out, static_cast<std::uint64_t>(to_lost));
+  EXPECT_EQ(outcome->written, requests.size() - static_cast<std::size_t>(to_lost));
+  EXPECT_EQ(sim.fetched_here, 0) << "nothing came to the coordinator";
+  std::uint64_t at = 0;
+  std::vector<FinishedPiece> restored;
+  for (const FinishedPiece& p : outcome->pieces) {
+    EXPECT_GE(p.first_range, at) << "disjoint, in grid order";
+    at = p.end_range;
+    if (p.file) {
+      EXPECT_FALSE(p.result);
+      restored.push_back({p.first_range, p.end_range, files.at(p.file->file)});
+    } else {
+      ASSERT_TRUE(p.result) << "a piece here keeps its integers";
+      restored.push_back(p);
+    }
+  }
+  // The pieces named are a checkpoint: a resume on two workers gives the direct evaluation.
+  EXPECT_EQ(resumed_on_two(std::move(restored), 13), held_direct());
+
+  // The next capture asks only for pieces not written before; a write that fails stops that checkpoint.
+  sim.scheduler.begin_capture(5, "/checkpoints", sim.now);
+  const std::vector<StoreRequest> again = sim.scheduler.take_store_requests();
+  for (const StoreRequest& r : again) {
+    EXPECT_FALSE(files.contains(stored_piece_name(4, 1, r.first_range, r.end_range)))
+        << "grid ranges " << r.first_range << ".." << r.end_range << " were written already";
+  }
+  const auto named = sim.scheduler.finished_pieces();
+  EXPECT_EQ(sim.fetched_here, 0) << "finished_pieces names the files written instead of fetching";
+  EXPECT_TRUE(
+      std::any_of(named.begin(), named.end(), [](const FinishedPiece& p) { return p.file.has_value(); }));
+  if (!again.empty()) {
+    const StoreRequest& r = again.front();
+    sim.scheduler.stored(r.owner,
+                         StoreAnswer{r.capture, r.key, true, std::nullopt, "No space left on device"});
+    outcome = sim.scheduler.take_capture(sim.now);
+    ASSERT_TRUE(outcome);
+    EXPECT_NE(outcome->error.find("could not write piece"), std::string::npos) << outcome->error;
+    EXPECT_NE(outcome->error.find("No space left on device"), std::string::npos) << outcome->error;
+  }
+  // An answer to a capture given up is ignored; a capture whose writes are not all answered by its
+  // deadline is given up.
+  sim.scheduler.begin_capture(6, "/checkpoints", sim.now);
+  const std::vector<StoreRequest> late = sim.scheduler.take_store_requests();
+  for (const StoreRequest& r : late)
+    sim.scheduler.stored(r.owner,
+                         StoreAnswer{r.capture - 1, r.key, true, StoredPiece{"pieces/x", {}, 0, 0, 0}, ""});
+  if (!late.empty()) {
+    EXPECT_FALSE(sim.scheduler.take_capture(sim.now));
+    outcome = sim.scheduler.take_capture(sim.now + std::chrono::seconds(3600));
+    ASSERT_TRUE(outcome);
+    EXPECT_NE(outcome->error.find("in time"), std::string::npos) << outcome->error;
+  }
+  // The series goes on beside a capture, and finishes once it is written.
+  sim.scheduler.begin_capture(7, "/checkpoints", sim.now);
+  const std::vector<StoreRequest> last = sim.scheduler.take_store_requests();
+  sim.run_shuffled(3, 15, 5);
+  for (const StoreRequest& r : last) {
+    const auto it = sim.stores.find({r.owner, r.key});  // a piece merged since: its worker still wrote it
+    sim.scheduler.stored(r.owner,
+                         StoreAnswer{r.capture, r.key, true,
+                                     StoredPiece{r.file, {}, 0, 0, it == sim.stores.end() ? 1u : 2u}, ""});
+  }
+  sim.run_shuffled(3, 16);
+  ASSERT_TRUE(sim.scheduler.take_capture(sim.now));
+  EXPECT_EQ(sim.scheduler.take_result(), held_direct());
 }
 
 // The final steps on the worker holding the series' result, and a conversion whose blocks fetch the

@@ -224,9 +224,9 @@ case $case_name in
       check "$n ranks: MPFR's digits" same_file "$tmp/p$n/pi.txt" "$tmp/mpfr-1e6.txt"
     done
     for n in 5 8; do
-      # (The one piece rank 0 fetches is the series' result, for the complete checkpoint.)
-      check "$n ranks: the pieces stayed on the workers, and rank 0 fetched only the series' result" \
-        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["pieces_on_workers"] and d["coordinator"]["pieces_fetched_by_rank_0"] == 1')" == True ]
+      # (The complete checkpoint names the file the series' result's worker wrote.)
+      check "$n ranks: the pieces stayed on the workers, and rank 0 fetched none" \
+        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["pieces_on_workers"] and d["coordinator"]["pieces_fetched_by_rank_0"] == 0')" == True ]
       check "$n ranks: rank 0 sent no big integer (under 5% of the bytes between ranks)" \
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["bytes_sent"] < 0.05 * d["coordinator"]["bytes_between_ranks"]')" == True ]
       check "$n ranks: the workers received pieces from each other" \
@@ -257,11 +257,42 @@ case $case_name in
       sid=""
       check "killed on $before ranks: a checkpoint was left" \
         [ -e "$tmp/$name/checkpoint.h5" ]
+      check "killed on $before ranks: the checkpoint names the files its workers wrote, with their CRC-32s" \
+        /usr/bin/python3 - "$tmp/$name" <<'PY'
+import os, sys, zlib, h5py
+d = sys.argv[1]
+with h5py.File(d + "/checkpoint.h5", "r") as f:
+    rows = f["piece_files"][:]
+    assert len(rows) == len(f["pieces"]) >= 1, (len(rows), len(f["pieces"]))
+    for piece, size, crc in rows:
+        name = "piece_%06d" % piece
+        link = f["pieces"].get(name, getlink=True)
+        assert isinstance(link, h5py.ExternalLink) and link.filename.startswith("pieces/"), link
+        data = open(os.path.join(d, link.filename), "rb").read()
+        assert len(data) == size and zlib.crc32(data) == crc, (name, len(data), size)
+        g = f["pieces"][name]  # read through the link, as any HDF5 reader does
+        assert g.attrs["first_range"] < g.attrs["end_range"] and g["value_1"].fletcher32
+        assert int.from_bytes(g["value_1"][:].tobytes(), "little") > 0
+PY
       run "$name" "$after" --resume
       check "killed on $before ranks, resumed on $after: exit 0" exit_is "$name" 0
       check "killed on $before ranks, resumed on $after: not started over" \
         log_has "$tmp/$name.log" "resumed with [1-9][0-9]* ranges done"
       check "killed on $before ranks, resumed on $after: MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1e6.txt"
+      check "killed on $before ranks, resumed on $after: the piece files left are those the checkpoints name" \
+        /usr/bin/python3 - "$tmp/$name" <<'PY'
+import glob, os, sys, h5py
+d = sys.argv[1]
+named = set()
+for c in glob.glob(d + "/checkpoint*.h5"):
+    with h5py.File(c, "r") as f:
+        for name in f["pieces"]:
+            link = f["pieces"].get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                named.add(link.filename)
+on_disk = {"pieces/" + n for n in os.listdir(d + "/pieces")}
+assert on_disk == named and len(named) >= 1, (sorted(on_disk), sorted(named))
+PY
     done
     ;;
   poison)

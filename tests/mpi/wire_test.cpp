@@ -266,6 +266,35 @@ TEST(Wire, ResultFailureAndTextRoundTrip) {
   EXPECT_EQ(decode_text(encode_text("chudnovsky")), "chudnovsky");
 }
 
+TEST(Wire, StoreRequestsAndAnswersRoundTrip) {
+  const StoreRequest request{3, 1, 77, 8, 16, "/scratch/run", "pieces/c000002-3-8-16.h5"};
+  const StoreRequest r = decode_store(encode_store(request));
+  EXPECT_EQ(r.capture, 3u);
+  EXPECT_EQ(r.key, 77u);
+  EXPECT_EQ(r.first_range, 8u);
+  EXPECT_EQ(r.end_range, 16u);
+  EXPECT_EQ(r.dir, request.dir);
+  EXPECT_EQ(r.file, request.file);
+  EXPECT_EQ(r.owner, -1) << "the owner is the rank the request goes to";
+
+  const StoreAnswer written{3, 77, true, StoredPiece{request.file, {100, 200}, 3, 123456, 0xdeadbeef}, ""};
+  const StoreAnswer w = decode_stored(encode_stored(written));
+  EXPECT_EQ(w.capture, 3u);
+  EXPECT_EQ(w.key, 77u);
+  ASSERT_TRUE(w.stored);
+  EXPECT_EQ(w.stored->file, request.file);
+  EXPECT_EQ(w.stored->range, (Range{100, 200}));
+  EXPECT_EQ(w.stored->values, 3u);
+  EXPECT_EQ(w.stored->bytes, 123456u);
+  EXPECT_EQ(w.stored->crc32, 0xdeadbeefu);
+
+  const StoreAnswer failed =
+      decode_stored(encode_stored(StoreAnswer{3, 78, false, std::nullopt, "not held"}));
+  EXPECT_FALSE(failed.held);
+  EXPECT_FALSE(failed.stored);
+  EXPECT_EQ(failed.error, "not held");
+}
+
 TEST(Wire, DamagedMessagesAreRefusedNotRead) {
   Task merge;
   merge.work = Merge{PieceRef::held_here(std::make_shared<const PartialResult>(
