@@ -31,7 +31,8 @@ print(f"  -n {ranks}: {many['elapsed_s']:.1f} s; peaks by rank: " + ", ".join(f"
 print(f"  rank 0's peak / one process's: {peaks[0] / single:.2f}   (scale-out goal: at most 0.15)")
 print(f"  sum of the ranks' peaks / one process's: {sum(peaks) / single:.2f}   (goal: at most 1.5)")
 print(f"  bytes between ranks: {gb(c['bytes_between_ranks']):.3f} GB; through rank 0: "
-      f"{c['share_through_rank_0']:.2f}   (goal: at most 0.05)")
+      f"{c['share_through_rank_0']:.3f}   (goal: at most 0.05); rank 0 sent {c['bytes_sent'] / 1e6:.1f} MB, "
+      f"received {c['bytes_received'] / 1e6:.1f} MB")
 print(f"  pieces held at the end: rank 0 {c['pieces_held']}, workers "
       + ", ".join(str(w["pieces_held"]) for w in many["workers"]))
 PY
