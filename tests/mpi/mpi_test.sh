@@ -235,9 +235,12 @@ case $case_name in
     if keeps_ranks_after_a_loss; then
       # A worker SIGKILLs itself at the first task it starts while it holds two pieces, and the others may
       # be fetching from it: their fetches give up at their deadline, and its pieces are computed again
-      # from their ranges.
-      PI_FAULT="die:2:held2" run lost 4 --enable-recovery -- "${big[@]}" "${quick[@]}"
+      # from their ranges. Checkpoints every 0.05 s: the workers are writing pieces for one when it dies (a
+      # capture that waits for the dead worker ends when it is taken for lost, leaving its pieces out).
+      PI_FAULT="die:2:held2" run lost 4 --enable-recovery -- "${big[@]}" "${quick[@]}" --checkpoint-interval 0.05
       check "a worker lost with its pieces: MPFR's digits" same_file "$tmp/lost/pi.txt" "$tmp/mpfr-1e6.txt"
+      check "a worker lost with its pieces: the workers wrote the checkpoints' pieces" \
+        log_has "$tmp/lost.log" "checkpoint [0-9]* written (interval): .*naming [0-9]* piece files"
       check "a worker lost with its pieces: they were computed again" \
         [ "$(json "$tmp/lost/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1')" == True ]
       check "a worker lost with its pieces: the lost rank was noticed" log_has "$tmp/lost.log" "rank 2 missed its deadline"
