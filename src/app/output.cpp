@@ -108,12 +108,17 @@ nlohmann::json summary_json(const RunResult& r) {
                       {"verification", verification_json(r)},
                       {"status", r.verification.failure.empty() ? "complete" : "failed verification"}};
   if (r.estimates.accelerated) j["partial_sum"] = estimate_json(r.estimates.partial_sum);
-  if (r.pi_text) j["pi_txt"] = "pi.txt";
+  if (r.pi_text || r.pi_file) j["pi_txt"] = "pi.txt";
   return j;
 }
 
 void write_outputs(const std::filesystem::path& dir, const RunResult& r, const std::string& summary) {
   if (r.pi_text) write_file_atomic(dir / "pi.txt", {*r.pi_text, "\n"});
+  if (r.pi_file) {
+    // Written and fsynced as the blocks arrived: it only takes its name.
+    rename_file(*r.pi_file, dir / "pi.txt");
+    fsync_directory(dir);
+  }
   write_file_atomic(dir / "summary.json", summary);
 }
 

@@ -171,6 +171,7 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     pi::CheckpointStore checkpoints(options.out_dir, plan.spec.keep_checkpoints, std::cerr);
     pi::JobIo io{plan.resume ? &*plan.resume : nullptr, &checkpoints, feed ? &*feed : nullptr};
     io.corrupt_final_value = pi::FaultPlan::from_environment(0).corrupts_final_value();
+    io.digits_file = options.out_dir / "pi.txt.partial";
     pi::RunResult result = pi::run_job(plan.spec, executor, std::cerr, io);
     // summary.json's text, once: the file, and result.h5's copy of it, which must hold the same bytes.
     const nlohmann::json summary = pi::summary_json(result);

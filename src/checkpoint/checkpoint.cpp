@@ -620,6 +620,10 @@ void write_result_file(const std::filesystem::path& dir, const RunResult& r, con
           // The digits as in pi.txt ("3." and the decimals), without the newline.
           const auto* data = reinterpret_cast<const std::uint8_t*>(r.pi_text->data());
           h5::write_bytes(root, "pi", std::span<const std::uint8_t>(data, r.pi_text->size()));
+        } else if (r.pi_file) {
+          // The same from pi.txt, in place already (write_outputs), a part at a time.
+          const std::filesystem::path pi_txt = dir / "pi.txt";
+          h5::write_bytes_from_file(root, "pi", pi_txt, std::filesystem::file_size(pi_txt) - 1);
         }
         const auto* text = reinterpret_cast<const std::uint8_t*>(summary.data());
         h5::write_bytes(root, "summary_json", std::span<const std::uint8_t>(text, summary.size()));

@@ -1,6 +1,7 @@
 #include "checkpoint/hdf5.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <utility>
 
@@ -239,19 +240,50 @@ double read_f64_attribute(const Handle& object, const std::string& name) {
   return read_scalar<double>(object, name, H5T_NATIVE_DOUBLE, H5T_FLOAT);
 }
 
-Handle write_bytes(const Handle& parent, const std::string& name, std::span<const std::uint8_t> data) {
-  const hsize_t size = data.size();
+namespace {
+
+// A one-dimensional byte dataset of `size` bytes, chunked and checksummed, and its dataspace.
+std::pair<Handle, Handle> create_byte_dataset(const Handle& parent, const std::string& name, hsize_t size) {
   // An empty dataset still needs a chunk; only an extendible one may have a chunk larger than itself.
   const hsize_t unlimited = H5S_UNLIMITED;
-  const Handle space(H5Screate_simple(1, &size, size == 0 ? &unlimited : nullptr), H5Sclose,
-                     "H5Screate_simple");
+  Handle space(H5Screate_simple(1, &size, size == 0 ? &unlimited : nullptr), H5Sclose, "H5Screate_simple");
   const Handle dcpl = dataset_create_plist(std::min(size, kByteChunk), 1, 1);
   Handle d(
       H5Dcreate2(parent.get(), name.c_str(), H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
       H5Dclose, "cannot create dataset " + name);
-  check(H5Dwrite(d.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
+  return {std::move(d), std::move(space)};
+}
+
+}  // namespace
+
+Handle write_bytes(const Handle& parent, const std::string& name, std::span<const std::uint8_t> data) {
+  std::pair<Handle, Handle> created = create_byte_dataset(parent, name, data.size());
+  check(H5Dwrite(created.first.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
         "cannot write dataset " + name);
-  return d;
+  return std::move(created.first);
+}
+
+Handle write_bytes_from_file(const Handle& parent, const std::string& name, const std::filesystem::path& file,
+                             std::uint64_t size) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw CheckpointError("cannot read " + file.string());
+  const hsize_t total = size;
+  std::pair<Handle, Handle> created = create_byte_dataset(parent, name, total);
+  const Handle& d = created.first;
+  const Handle& space = created.second;
+  std::vector<char> buf(static_cast<std::size_t>(std::min<hsize_t>(total, 16 * kByteChunk)));
+  for (hsize_t at = 0; at < total;) {
+    hsize_t count = std::min<hsize_t>(buf.size(), total - at);
+    if (!in.read(buf.data(), static_cast<std::streamsize>(count)))
+      throw CheckpointError("cannot read " + file.string() + ": it is shorter than " + std::to_string(size));
+    const Handle memory(H5Screate_simple(1, &count, nullptr), H5Sclose, "H5Screate_simple");
+    check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, &at, nullptr, &count, nullptr),
+          "H5Sselect_hyperslab " + name);
+    check(H5Dwrite(d.get(), H5T_NATIVE_UINT8, memory.get(), space.get(), H5P_DEFAULT, buf.data()),
+          "cannot write dataset " + name);
+    at += count;
+  }
+  return std::move(created.first);
 }
 
 Handle open_checked_dataset(const Handle& parent, const std::string& name) {

@@ -74,6 +74,9 @@ double read_f64_attribute(const Handle& object, const std::string& name);
 // One-dimensional byte datasets and two-dimensional uint64 tables, chunked and Fletcher32-checksummed.
 Handle write_bytes(const Handle& parent, const std::string& name, std::span<const std::uint8_t> data);
 std::vector<std::uint8_t> read_bytes(const Handle& parent, const std::string& name);
+// The same dataset from the first `size` bytes of `file`, read and written a part at a time.
+Handle write_bytes_from_file(const Handle& parent, const std::string& name, const std::filesystem::path& file,
+                             std::uint64_t size);
 // The same in two steps, for a caller that also reads the dataset's attributes: open (checksum filter
 // verified), then read all of it.
 Handle open_checked_dataset(const Handle& parent, const std::string& name);

@@ -1,6 +1,12 @@
 #include "coordinator/conversion.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 #include "series/decimal.hpp"
 
@@ -10,17 +16,58 @@ namespace {
 // Conversion blocks below this size are not worth a worker's round trip.
 constexpr std::uint64_t kMinBlockDecimals = 10000;
 
-// The decimals of fraction / 2^scale_bits, in blocks.
-std::string convert_fraction(Scheduler& scheduler, Executor& executor, const PieceRef& fraction,
-                             std::uint64_t scale_bits, std::uint64_t digits,
-                             const std::function<void()>& tick) {
+// Hands out the decimals of fraction / 2^scale_bits, in blocks.
+void start_conversion(Scheduler& scheduler, const Executor& executor, const PieceRef& fraction,
+                      std::uint64_t scale_bits, std::uint64_t digits) {
   const std::uint64_t decimals = digits + kGuardDecimals;
   const auto blocks = std::clamp<std::uint64_t>(decimals / kMinBlockDecimals, 1,
                                                 static_cast<std::uint64_t>(std::max(1, executor.workers())));
   scheduler.convert(fraction, scale_bits, decimals, blocks);
+}
+
+// The decimals of fraction / 2^scale_bits, in blocks.
+std::string convert_fraction(Scheduler& scheduler, Executor& executor, const PieceRef& fraction,
+                             std::uint64_t scale_bits, std::uint64_t digits,
+                             const std::function<void()>& tick) {
+  start_conversion(scheduler, executor, fraction, scale_bits, digits);
   executor.run(scheduler, tick);
   return scheduler.take_digits();
 }
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
+  throw std::runtime_error(what + " " + file.string() + ": " + std::strerror(errno));
+}
+
+// A file written at offsets, closed with its descriptor.
+class OffsetFile {
+ public:
+  OffsetFile(std::filesystem::path path, int flags) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), flags | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("cannot open", path_);
+  }
+  ~OffsetFile() { ::close(fd_); }
+  OffsetFile(const OffsetFile&) = delete;
+  OffsetFile& operator=(const OffsetFile&) = delete;
+  void write(std::string_view bytes, std::uint64_t offset) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail("cannot write", path_);
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      offset += static_cast<std::uint64_t>(n);
+    }
+  }
+  void truncate(std::uint64_t size) {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) fail("cannot truncate", path_);
+  }
+  void sync() {
+    if (::fsync(fd_) != 0) fail("cannot fsync", path_);
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -39,6 +86,54 @@ std::optional<std::string> convert_held(Scheduler& scheduler, Executor& executor
   const FinalSummary& summary = *scheduler.final_summary();
   if (!summary.convertible) return std::nullopt;
   return convert_fraction(scheduler, executor, *scheduler.final_fraction(), summary.scale_bits, digits, tick);
+}
+
+std::optional<WrittenDecimals> convert_held_to_file(Scheduler& scheduler, Executor& executor,
+                                                    std::uint64_t digits, const std::filesystem::path& file,
+                                                    const std::function<void()>& tick) {
+  const FinalSummary& summary = *scheduler.final_summary();
+  const std::size_t point = summary.head.find('.');
+  if (!summary.convertible || point == std::string::npos) return std::nullopt;
+  const std::uint64_t decimals = digits + kGuardDecimals;
+  WrittenDecimals written{point, 0};
+  std::uint64_t arrived = 0;  // decimals written
+  OffsetFile out(file, O_WRONLY | O_CREAT | O_TRUNC);
+  // Block 0 begins with the integer part, before which the point goes; block k at its first decimal.
+  const auto drain = [&] {
+    for (auto& [first, text] : scheduler.take_finished_blocks()) {
+      std::string_view rest = text;
+      if (first == 0) {
+        if (text.size() < point) throw std::runtime_error("a conversion block without the integer part");
+        out.write(rest.substr(0, point), 0);
+        out.write(".", point);
+        rest.remove_prefix(point);
+      }
+      out.write(rest, point + 1 + first);
+      arrived += rest.size();
+      if (first + rest.size() == decimals && rest.size() >= kGuardDecimals)
+        written.guard = std::stoull(std::string(rest.substr(rest.size() - kGuardDecimals)));
+    }
+  };
+  start_conversion(scheduler, executor, *scheduler.final_fraction(), summary.scale_bits, digits);
+  executor.run(scheduler, [&] {
+    drain();
+    tick();
+  });
+  drain();
+  if (arrived != decimals) {
+    throw std::runtime_error("the conversion wrote " + std::to_string(arrived) + " decimals of " +
+                             std::to_string(decimals));
+  }
+  return written;
+}
+
+void finish_decimals_file(const std::filesystem::path& file, const WrittenDecimals& written,
+                          std::uint64_t digits) {
+  OffsetFile out(file, O_WRONLY);
+  const std::uint64_t size = written.point + 1 + digits;
+  out.truncate(size);
+  out.write("\n", size);
+  out.sync();
 }
 
 }  // namespace pi

@@ -168,7 +168,7 @@ class FinalConstant {
 // digits, the series, the final steps, verification, conversion and certification; then the result.
 class JobRun {
  public:
-  JobRun(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io)
+  JobRun(const JobSpec& spec, Executor& executor, std::ostream& log, const JobIo& io)
       : spec_(spec),
         executor_(executor),
         log_(log),
@@ -250,7 +250,8 @@ class JobRun {
     result_.terms = terms_;
     result_.ranges = grid.size();
     const auto certify_start = std::chrono::steady_clock::now();
-    bool certified = certify(result_, *series_, spec_.digits, std::move(block_text), !held_);
+    bool certified = written_ ? certify_written()
+                              : certify(result_, *series_, spec_.digits, std::move(block_text), !held_);
     if (held_ && !certified && !result_.pi_text) certified = certify_from_fraction(scheduler);
     result_.timing.conversion_s = block_conversion_s + seconds_since(certify_start);
     return certified;
@@ -393,6 +394,21 @@ class JobRun {
     }
   }
 
+  // The decimals the workers converted are in io_.digits_file (convert_held_to_file): pi.txt's text once
+  // the guard decimals decide the last digit; else the file goes, and certify_from_fraction looks at all
+  // of the value.
+  bool certify_written() {
+    const WrittenDecimals written = *std::exchange(written_, std::nullopt);
+    if (!guard_decides(written.guard, *spec_.digits, result_.estimates.best().error_bound)) {
+      std::filesystem::remove(*io_.digits_file);
+      return false;
+    }
+    finish_decimals_file(*io_.digits_file, written, *spec_.digits);
+    result_.pi_file = io_.digits_file;
+    result_.correct_digits = *spec_.digits;
+    return true;
+  }
+
   // The conversion blocks' guard decimals could not decide (a long run of 0s or 9s after the last digit):
   // certify() looks at all of the value then, which a worker holds. Fetched here for this rare case.
   bool certify_from_fraction(Scheduler& scheduler) {
@@ -440,10 +456,15 @@ class JobRun {
         progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
         publish_notices(io_.events, scheduler, "retry");
       };
-      text = held_ ? convert_held(scheduler, executor_, *spec_.digits, tick)
-                   : convert_in_blocks(scheduler, executor_, result_.estimates.best(), *spec_.digits, tick);
+      if (held_ && io_.digits_file && *spec_.digits > 0) {
+        written_ = convert_held_to_file(scheduler, executor_, *spec_.digits, *io_.digits_file, tick);
+      } else {
+        text = held_ ? convert_held(scheduler, executor_, *spec_.digits, tick)
+                     : convert_in_blocks(scheduler, executor_, result_.estimates.best(), *spec_.digits, tick);
+      }
     } catch (const std::exception& e) {
       // The series is done: a resume starts from its result and only converts again.
+      if (io_.digits_file) std::filesystem::remove(*io_.digits_file);
       if (held_) state_.pieces = scheduler.finished_pieces();
       save_series_result(result_.retries + (scheduler.retries() - retries_before_conversion), e);
       throw;
@@ -532,11 +553,12 @@ class JobRun {
   const std::string unit_;
   // The final value's summary when a worker holds the value (final_steps_held).
   std::shared_ptr<const FinalSummary> held_;
+  std::optional<WrittenDecimals> written_;  // the decimals in io_.digits_file, not yet certified
 };
 
 }  // namespace
 
-RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io) {
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, const JobIo& io) {
   return JobRun(spec, executor, log, io).run();
 }
 

@@ -106,6 +106,9 @@ struct RunResult {
   std::uint64_t ranges = 0;
   PrefixEstimates estimates;
   std::optional<std::string> pi_text;  // "3." and exactly `digits` decimals, in digits mode
+  // Instead of pi_text (fast series on workers, JobIo::digits_file): the file that holds pi.txt's bytes,
+  // its newline included, fsynced; write_outputs moves it into place.
+  std::optional<std::filesystem::path> pi_file;
   std::uint64_t correct_digits = 0;
   std::string estimate_text;  // the best estimate, truncated a few decimals past its correct ones
   double elapsed_s = 0;
@@ -172,8 +175,11 @@ struct JobIo {
   StateSink* checkpoints = nullptr;  // saved every spec.checkpoint_interval_s, and when the run stops early
   EventFeed* events = nullptr;       // job, estimate, workers, checkpoint and notice events
   bool corrupt_final_value = false;  // tests (PI_FAULT corrupt:0:final): one bit of the final value flipped
+  // Where the decimals go as the workers' blocks arrive (fast series on workers): RunResult::pi_file. Unset:
+  // they are held here (RunResult::pi_text).
+  std::optional<std::filesystem::path> digits_file = std::nullopt;
 };
 
-RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, JobIo io = {});
+RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, const JobIo& io = {});
 
 }  // namespace pi

@@ -231,6 +231,8 @@ class Scheduler {
                std::uint64_t blocks);
   // The conversion's text, its blocks in order, once finished().
   std::string take_digits();
+  // The blocks finished since the last call, by first decimal (their text is then no longer held here).
+  std::map<std::uint64_t, std::string> take_finished_blocks() { return std::exchange(digit_blocks_, {}); }
   // A block's predicted time, from a rate well below this machine's (GMP converts about 7 million digits a
   // second at 1e7): only its deadline depends on it.
   static constexpr double kDigitsPerSecondFloor = 1e6;

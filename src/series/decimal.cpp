@@ -133,23 +133,27 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
   return s;
 }
 
-std::optional<std::string> certified_from_blocks(std::string text, std::uint64_t digits,
-                                                 const UpperBound& err) {
-  if (text.size() < digits + kGuardDecimals + 1) return std::nullopt;
+bool guard_decides(std::uint64_t guard, std::uint64_t digits, const UpperBound& err) {
   // x 10^digits = N + frac with frac in [G, G + 1) / 10^g, where G is the g guard decimals. Every number
   // within err of x shares N when frac >= E and frac + E < 1, E = err 10^digits: that holds when G >= E 10^g
   // and G + 1 + E 10^g <= 10^g.
-  const std::size_t int_len = text.size() - digits - kGuardDecimals;
-  const std::uint64_t guard = std::stoull(text.substr(text.size() - kGuardDecimals));
   constexpr std::uint64_t kCells = 1000000000000000000ULL;  // 10^kGuardDecimals
   std::uint64_t need = 0;                                   // ceil(E 10^g), at least 1 when err > 0
   if (!err.is_zero()) {
     const double log_e = err.log10() + static_cast<double>(digits + kGuardDecimals) + 1e-6;
-    if (log_e > 15) return std::nullopt;
+    if (log_e > 15) return false;
     need =
         std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(std::pow(10.0, log_e) * (1 + 1e-9))));
   }
-  if (guard < need || guard + 1 + need > kCells) return std::nullopt;
+  return guard >= need && guard + 1 + need <= kCells;
+}
+
+std::optional<std::string> certified_from_blocks(std::string text, std::uint64_t digits,
+                                                 const UpperBound& err) {
+  if (text.size() < digits + kGuardDecimals + 1) return std::nullopt;
+  const std::size_t int_len = text.size() - digits - kGuardDecimals;
+  if (!guard_decides(std::stoull(text.substr(text.size() - kGuardDecimals)), digits, err))
+    return std::nullopt;
   text.resize(text.size() - kGuardDecimals);
   if (digits > 0) text.insert(text.begin() + static_cast<std::ptrdiff_t>(int_len), '.');
   return text;

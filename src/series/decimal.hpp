@@ -41,6 +41,9 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
 // every number within err of x has the same ones, judged from the guard decimals; else nullopt (then
 // certified_digits, which looks at all of x, may still succeed).
 inline constexpr std::uint64_t kGuardDecimals = 18;
+// Whether guard decimals `guard` (the kGuardDecimals decimals after the first `digits`) decide those
+// digits for every number within `err` of the value (certified_from_blocks' test).
+bool guard_decides(std::uint64_t guard, std::uint64_t digits, const UpperBound& err);
 std::optional<std::string> certified_from_blocks(std::string text, std::uint64_t digits,
                                                  const UpperBound& err);
 

@@ -229,6 +229,14 @@ case $case_name in
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["pieces_on_workers"] and d["coordinator"]["pieces_fetched_by_rank_0"] == 0')" == True ]
       check "$n ranks: rank 0 sent no big integer (under 5% of the bytes between ranks)" \
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["bytes_sent"] < 0.05 * d["coordinator"]["bytes_between_ranks"]')" == True ]
+      check "$n ranks: rank 0 received the decimals and hardly more" \
+        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["bytes_received"] < 1.1e6 + 0.01 * d["coordinator"]["bytes_between_ranks"]')" == True ]
+      check "$n ranks: result.h5 holds pi.txt's bytes" /usr/bin/python3 -c "
+import h5py, sys
+with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
+    assert f['pi'].fletcher32 and f['pi'][:].tobytes() + b'\\n' == open(sys.argv[1] + '/pi.txt', 'rb').read()
+" "$tmp/p$n"
+      check "$n ranks: no partial file is left" [ ! -e "$tmp/p$n/pi.txt.partial" ]
       check "$n ranks: the workers received pieces from each other" \
         [ "$(json "$tmp/p$n/summary.json" 'sum(w["bytes_received"] for w in d["workers"]) > d["coordinator"]["bytes_sent"]')" == True ]
     done
