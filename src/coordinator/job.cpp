@@ -400,7 +400,8 @@ class JobRun {
   bool certify_written() {
     const WrittenDecimals written = *std::exchange(written_, std::nullopt);
     if (!guard_decides(written.guard, *spec_.digits, result_.estimates.best().error_bound)) {
-      std::filesystem::remove(*io_.digits_file);
+      std::error_code gone;  // a file left behind is overwritten by the next conversion
+      std::filesystem::remove(*io_.digits_file, gone);
       return false;
     }
     finish_decimals_file(*io_.digits_file, written, *spec_.digits);
@@ -464,7 +465,8 @@ class JobRun {
       }
     } catch (const std::exception& e) {
       // The series is done: a resume starts from its result and only converts again.
-      if (io_.digits_file) std::filesystem::remove(*io_.digits_file);
+      std::error_code gone;  // the stop's own error is the one to report
+      if (io_.digits_file) std::filesystem::remove(*io_.digits_file, gone);
       if (held_) state_.pieces = scheduler.finished_pieces();
       save_series_result(result_.retries + (scheduler.retries() - retries_before_conversion), e);
       throw;
