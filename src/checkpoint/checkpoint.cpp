@@ -45,15 +45,8 @@ std::string piece_name(std::size_t i) {
   return buf;
 }
 
-std::vector<std::uint8_t> magnitude_bytes(const BigInt& v) {
-  std::vector<std::uint8_t> bytes(std::max<std::size_t>(1, (mpz_sizeinbase(raw(v), 2) + 7) / 8), 0);
-  std::size_t count = 0;
-  mpz_export(bytes.data(), &count, -1, 1, 0, 0, raw(v));  // least significant byte first
-  if (mpz_sgn(raw(v)) == 0) bytes.assign(1, 0);
-  return bytes;
-}
-
-// The same bytes without a copy: GMP's limbs, least significant first, are them on a little-endian machine.
+// A value's magnitude, least significant byte first (one zero byte for zero), without a copy: GMP's limbs
+// are those bytes on a little-endian machine.
 std::span<const std::uint8_t> magnitude_view(const BigInt& v) {
   static_assert(std::endian::native == std::endian::little, "limbs are read as little-endian bytes");
   static constexpr std::uint8_t kZero = 0;
@@ -244,7 +237,7 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
       std::vector<std::uint8_t> bytes;
       for (const FinishedPiece& e : state.ledger) {
         const BigInt& v = e.result->values.at(0);
-        const std::vector<std::uint8_t> m = magnitude_bytes(v);
+        const std::span<const std::uint8_t> m = magnitude_view(v);
         rows.insert(rows.end(), {e.first_range, e.end_range, m.size(), v < 0 ? 1u : 0u});
         bytes.insert(bytes.end(), m.begin(), m.end());
       }

@@ -40,7 +40,6 @@ void PieceCapture::begin(std::vector<Held> pieces, std::uint64_t number, const s
   error_.clear();
   late_ = false;
   written_ = 0;
-  written_bytes_ = 0;
   active_ = true;
   ++capture_;
   double bytes = 0;
@@ -85,7 +84,6 @@ void PieceCapture::answer(int w, const StoreAnswer& answer) {
       e.file = answer.stored;
       stored_[{w, answer.key}] = *answer.stored;
       ++written_;
-      written_bytes_ += answer.stored->bytes;
     } else if (!answer.held) {
       e.dropped = true;
     } else if (error_.empty()) {
@@ -123,7 +121,6 @@ std::optional<PieceCapture::Outcome> PieceCapture::take(Clock::time_point now) {
   Outcome out;
   out.error = error_;
   out.written = written_;
-  out.written_bytes = written_bytes_;
   for (Entry& e : entries_) {
     if (e.asked && out.error.empty()) {
       out.error = "rank " + std::to_string(e.piece.ref.owner + 1) + " did not write piece " +

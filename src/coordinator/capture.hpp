@@ -72,8 +72,7 @@ class PieceCapture {
     std::vector<FinishedPiece> pieces;  // in grid order
     std::string error;                  // not empty: this checkpoint is not written, the last one stays
     std::uint64_t written = 0;          // files written for it
-    std::uint64_t written_bytes = 0;
-    std::uint64_t left_out = 0;  // pieces lost with their worker before they were written
+    std::uint64_t left_out = 0;         // pieces lost with their worker before they were written
   };
   // Time allowed for the writes: a base, and the bytes at a slow disk's pace.
   static constexpr double kBaseSeconds = 60;
@@ -117,7 +116,6 @@ class PieceCapture {
   std::string error_;
   bool late_ = false;  // the deadline passed
   std::uint64_t written_ = 0;
-  std::uint64_t written_bytes_ = 0;
   std::map<std::pair<int, std::uint64_t>, StoredPiece> stored_;  // files written, by (worker, key)
 };
 

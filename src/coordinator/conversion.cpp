@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
 
+#include "checkpoint/durable.hpp"
 #include "series/decimal.hpp"
 
 namespace pi {
@@ -34,16 +34,12 @@ std::string convert_fraction(Scheduler& scheduler, Executor& executor, const Pie
   return scheduler.take_digits();
 }
 
-[[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
-  throw std::runtime_error(what + " " + file.string() + ": " + std::strerror(errno));
-}
-
 // A file written at offsets, closed with its descriptor.
 class OffsetFile {
  public:
   OffsetFile(std::filesystem::path path, int flags) : path_(std::move(path)) {
     fd_ = ::open(path_.c_str(), flags | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail("cannot open", path_);
+    if (fd_ < 0) throw_system_error("cannot open", path_);
   }
   ~OffsetFile() { ::close(fd_); }
   OffsetFile(const OffsetFile&) = delete;
@@ -52,16 +48,16 @@ class OffsetFile {
     while (!bytes.empty()) {
       const ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail("cannot write", path_);
+      if (n <= 0) throw_system_error("cannot write", path_);
       bytes.remove_prefix(static_cast<std::size_t>(n));
       offset += static_cast<std::uint64_t>(n);
     }
   }
   void truncate(std::uint64_t size) {
-    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) fail("cannot truncate", path_);
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) throw_system_error("cannot truncate", path_);
   }
   void sync() {
-    if (::fsync(fd_) != 0) fail("cannot fsync", path_);
+    if (::fsync(fd_) != 0) throw_system_error("cannot fsync", path_);
   }
 
  private:

@@ -181,7 +181,7 @@ std::shared_ptr<const PartialResult> MpiExecutor::fetch(const PieceRef& piece) {
   return nullptr;
 }
 
-void MpiExecutor::send_drops(Scheduler& scheduler) {
+void MpiExecutor::send_to_owners(Scheduler& scheduler) {
   std::map<int, std::vector<std::uint64_t>> by_rank;
   for (const auto& [w, key] : scheduler.take_drops()) by_rank[w + 1].push_back(key);
   for (const auto& [rank, keys] : by_rank)
@@ -245,7 +245,7 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
            << std::endl;
     }
     dispatch(scheduler);
-    send_drops(scheduler);
+    send_to_owners(scheduler);
     outbox_.progress();
     tick();
     if (scheduler.active_workers() == 0 && !scheduler.finished()) {

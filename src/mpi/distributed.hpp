@@ -43,7 +43,8 @@ class MpiExecutor final : public Executor {
   // A piece a worker holds, brought here (the scheduler's Fetcher), or nullptr when its owner does not give
   // it in time.
   std::shared_ptr<const PartialResult> fetch(const PieceRef& piece);
-  void send_drops(Scheduler& scheduler);
+  // The scheduler's word to the pieces' owners: pieces they may drop, then pieces to write for a checkpoint.
+  void send_to_owners(Scheduler& scheduler);
   void make_idle(Scheduler& scheduler, int rank);
   void dispatch(Scheduler& scheduler);
 

@@ -288,39 +288,39 @@ TEST(Scheduler, ACheckpointWithoutGatheringNamesTheFilesItsWorkersWrote) {
   // The pieces named are a checkpoint: a resume on two workers gives the direct evaluation.
   EXPECT_EQ(resumed_on_two(std::move(restored), 13), held_direct());
 
-  // The next capture asks only for pieces not written before; a write that fails stops that checkpoint.
-  sim.scheduler.begin_capture(5, "/checkpoints", sim.now);
-  const std::vector<StoreRequest> again = sim.scheduler.take_store_requests();
-  for (const StoreRequest& r : again) {
-    EXPECT_FALSE(files.contains(stored_piece_name(4, 1, r.first_range, r.end_range)))
-        << "grid ranges " << r.first_range << ".." << r.end_range << " were written already";
-  }
+  // finished_pieces (a stop's checkpoint) names the files written instead of fetching.
   const auto named = sim.scheduler.finished_pieces();
   EXPECT_EQ(sim.fetched_here, 0) << "finished_pieces names the files written instead of fetching";
   EXPECT_TRUE(
       std::any_of(named.begin(), named.end(), [](const FinishedPiece& p) { return p.file.has_value(); }));
-  if (!again.empty()) {
-    const StoreRequest& r = again.front();
-    sim.scheduler.stored(r.owner,
-                         StoreAnswer{r.capture, r.key, true, std::nullopt, "No space left on device"});
-    outcome = sim.scheduler.take_capture(sim.now);
-    ASSERT_TRUE(outcome);
-    EXPECT_NE(outcome->error.find("could not write piece"), std::string::npos) << outcome->error;
-    EXPECT_NE(outcome->error.find("No space left on device"), std::string::npos) << outcome->error;
+  // After more tasks, the next capture asks only for pieces not written before; a write that fails stops
+  // that checkpoint.
+  sim.run_shuffled(3, 17, 8);
+  sim.scheduler.begin_capture(5, "/checkpoints", sim.now);
+  const std::vector<StoreRequest> again = sim.scheduler.take_store_requests();
+  ASSERT_FALSE(again.empty()) << "the tasks since made pieces no capture wrote";
+  for (const StoreRequest& r : again) {
+    EXPECT_FALSE(files.contains(stored_piece_name(4, 1, r.first_range, r.end_range)))
+        << "grid ranges " << r.first_range << ".." << r.end_range << " were written already";
   }
+  sim.scheduler.stored(again.front().owner, StoreAnswer{again.front().capture, again.front().key, true,
+                                                        std::nullopt, "No space left on device"});
+  outcome = sim.scheduler.take_capture(sim.now);
+  ASSERT_TRUE(outcome);
+  EXPECT_NE(outcome->error.find("could not write piece"), std::string::npos) << outcome->error;
+  EXPECT_NE(outcome->error.find("No space left on device"), std::string::npos) << outcome->error;
   // An answer to a capture given up is ignored; a capture whose writes are not all answered by its
   // deadline is given up.
   sim.scheduler.begin_capture(6, "/checkpoints", sim.now);
   const std::vector<StoreRequest> late = sim.scheduler.take_store_requests();
+  ASSERT_FALSE(late.empty()) << "the failed capture's pieces are asked for again";
   for (const StoreRequest& r : late)
     sim.scheduler.stored(r.owner,
                          StoreAnswer{r.capture - 1, r.key, true, StoredPiece{"pieces/x", {}, 0, 0, 0}, ""});
-  if (!late.empty()) {
-    EXPECT_FALSE(sim.scheduler.take_capture(sim.now));
-    outcome = sim.scheduler.take_capture(sim.now + std::chrono::seconds(3600));
-    ASSERT_TRUE(outcome);
-    EXPECT_NE(outcome->error.find("in time"), std::string::npos) << outcome->error;
-  }
+  EXPECT_FALSE(sim.scheduler.take_capture(sim.now));
+  outcome = sim.scheduler.take_capture(sim.now + std::chrono::seconds(3600));
+  ASSERT_TRUE(outcome);
+  EXPECT_NE(outcome->error.find("in time"), std::string::npos) << outcome->error;
   // The series goes on beside a capture, and finishes once it is written.
   sim.scheduler.begin_capture(7, "/checkpoints", sim.now);
   const std::vector<StoreRequest> last = sim.scheduler.take_store_requests();
