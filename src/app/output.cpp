@@ -102,6 +102,7 @@ nlohmann::json summary_json(const RunResult& r) {
                       {"ranks", r.ranks},
                       {"retries", r.retries},
                       {"resumes", r.resumes},
+                      {"job_id", r.job_id},
                       {"workers", workers_json(r)},
                       {"coordinator", coordinator_json(r)},
                       {"timing", timing_json(r.timing)},

@@ -19,10 +19,12 @@
 #include "app/run_lock.hpp"
 #include "checkpoint/checkpoint.hpp"
 #include "checkpoint/durable.hpp"
+#include "coordinator/heartbeat.hpp"
 #include "coordinator/interrupt.hpp"
 #include "coordinator/job.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/publisher.hpp"
+#include "gateway/report.hpp"
 #include "mpi/distributed.hpp"
 #include "series/bigint.hpp"
 
@@ -51,10 +53,18 @@ class LiveOutputs final : public pi::EventOutput {
     if (options.publish)
       publisher_ = std::make_unique<pi::HttpPublisher>(*options.publish, options.token, std::cerr);
   }
-  bool any() const { return gateway_ || publisher_; }
   void send(const pi::Event& e) override {
+    report_.send(e);
     if (gateway_) gateway_->send(e);
     if (publisher_) publisher_->send(e);
+  }
+  // OUT/report.html, the page as it stands; a failure to write it is said and does not change the outcome.
+  void write_report(const std::filesystem::path& out_dir) const {
+    try {
+      pi::write_file_atomic(out_dir / "report.html", pi::report_html(report_.status()));
+    } catch (const std::exception& e) {
+      std::cerr << "[pi-job] report.html was not written: " << e.what() << std::endl;
+    }
   }
   // Delivers what is queued, then keeps the page up for `linger_s` (or until a signal).
   void finish(double linger_s) {
@@ -70,6 +80,7 @@ class LiveOutputs final : public pi::EventOutput {
  private:
   std::unique_ptr<pi::Gateway> gateway_;
   std::unique_ptr<pi::HttpPublisher> publisher_;
+  pi::ReportRecorder report_;
 };
 
 // The job decided, with the lock that keeps other runs out of its directory until it ends.
@@ -154,6 +165,7 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
   const pi::JobPlan& plan = decided.plan;
   std::unique_ptr<LiveOutputs>& live = decided.live;
   std::optional<pi::EventFeed> feed;
+  std::optional<pi::Heartbeat> heartbeat;
   // What ended the run early: its line, its notice, the done event (`done_summary`, when there is one) and
   // the exit code.
   const auto ended = [&](const std::exception_ptr& error, const nlohmann::json* done_summary) {
@@ -163,13 +175,24 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
       feed->publish(pi::event_kind::notice, {{"level", ending.notice_level}, {"text", ending.notice_text}});
     }
     if (feed && done_summary) feed->publish(pi::event_kind::done, *done_summary);
-    if (live) live->finish(0);
+    if (heartbeat) heartbeat->finish(ending.notice_level == "stopped" ? "stopped" : "failed");
+    if (live) {
+      if (feed) live->write_report(options.out_dir);
+      live->finish(0);
+    }
     return ending.code;
   };
   try {
-    if (live->any()) feed.emplace(*live, first_event_id(plan) - 1);
+    // A resume keeps the job's id, so that the page tells it from a new job.
+    const std::string job_id =
+        plan.resume && !plan.resume->job_id.empty() ? plan.resume->job_id : pi::new_job_id();
+    // Always: the events make report.html too.
+    feed.emplace(*live, first_event_id(plan) - 1);
+    heartbeat.emplace(*feed, nlohmann::json{{"job_id", job_id}});
     pi::CheckpointStore checkpoints(options.out_dir, plan.spec.keep_checkpoints, std::cerr);
-    pi::JobIo io{plan.resume ? &*plan.resume : nullptr, &checkpoints, feed ? &*feed : nullptr};
+    pi::JobIo io{plan.resume ? &*plan.resume : nullptr, &checkpoints, &*feed};
+    io.job_id = job_id;
+    io.heartbeat = &*heartbeat;
     io.corrupt_final_value = pi::FaultPlan::from_environment(0).corrupts_final_value();
     io.digits_file = options.out_dir / "pi.txt.partial";
     pi::RunResult result = pi::run_job(plan.spec, executor, std::cerr, io);
@@ -178,10 +201,10 @@ int coordinate(const pi::JobOptions& options, Decided& decided, pi::Executor& ex
     const std::string summary_text = summary.dump(2) + "\n";
     pi::write_outputs(options.out_dir, result, summary_text);
     pi::write_result_file(options.out_dir, result, summary_text);
-    if (feed) {
-      feed->publish(pi::event_kind::done, summary);
-      result.final_state.last_event_id = feed->last_id();
-    }
+    feed->publish(pi::event_kind::done, summary);
+    heartbeat->finish("complete");
+    result.final_state.last_event_id = feed->last_id();
+    live->write_report(options.out_dir);
     try {
       checkpoints.save(result.final_state, "complete");
     } catch (const pi::CheckpointError& e) {

@@ -206,6 +206,7 @@ void CheckpointStore::write(const std::filesystem::path& file, const JobState& s
     h5::write_attribute(root, "resumes", state.resumes);
     h5::write_attribute(root, "checkpoints", state.checkpoints);
     h5::write_attribute(root, "last_event_id", state.last_event_id);
+    h5::write_attribute(root, "job_id", state.job_id);
     h5::write_attribute(root, "elapsed_s", state.elapsed_s);
     h5::write_attribute(root, "written_at", utc_now());
     h5::write_attribute(root, "reason", reason);
@@ -460,6 +461,7 @@ JobState read_checkpoint(const std::filesystem::path& file) {
     s.last_event_id = h5::read_u64_attribute(root, "last_event_id");
     s.elapsed_s = h5::read_f64_attribute(root, "elapsed_s");
     if (h5::has_attribute(root, "settings")) s.settings = h5::read_string_attribute(root, "settings");
+    if (h5::has_attribute(root, "job_id")) s.job_id = h5::read_string_attribute(root, "job_id");
     if (h5::has_attribute(root, "fingerprint_primes")) {
       s.fingerprint_primes = parse_primes(h5::read_string_attribute(root, "fingerprint_primes"));
       if (!s.fingerprint_primes.empty() && !series->fingerprinted())

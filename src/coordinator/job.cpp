@@ -7,10 +7,12 @@
 #include <cmath>
 #include <future>
 #include <mutex>
+#include <random>
 
 #include "coordinator/certify.hpp"
 #include "coordinator/checkpointing.hpp"
 #include "coordinator/conversion.hpp"
+#include "coordinator/heartbeat.hpp"
 #include "coordinator/interrupt.hpp"
 #include "coordinator/live_events.hpp"
 #include "coordinator/verification.hpp"
@@ -32,6 +34,14 @@ nlohmann::json worker_json(const WorkerStats& w) {
                       {"retired", w.retired}};
   j.update(usage_json(w.usage));
   return j;
+}
+
+std::string new_job_id() {
+  std::random_device random;
+  const std::uint64_t id = (std::uint64_t{random()} << 32) ^ random();
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(id));
+  return text;
 }
 
 nlohmann::json usage_json(const RankUsage& u) {
@@ -99,8 +109,10 @@ namespace {
 
 // The state a run starts with: the job's parameters, and what continues across runs when it resumes. The
 // fingerprint primes are drawn once per job and kept in its checkpoints.
-JobState initial_state(const JobSpec& spec, const Series& series, const JobState* resume) {
+JobState initial_state(const JobSpec& spec, const Series& series, const JobIo& io) {
+  const JobState* resume = io.resume;
   JobState state;
+  state.job_id = io.job_id.empty() ? new_job_id() : io.job_id;
   state.series = std::string(series.name());
   state.digits = spec.digits;
   state.requested_terms = spec.terms;
@@ -175,17 +187,18 @@ class JobRun {
         io_(io),
         series_(make_series(spec.series)),
         terms_(checked_terms(spec, *series_, io.resume)),
-        state_(initial_state(spec, *series_, io.resume)),
+        state_(initial_state(spec, *series_, io)),
         elapsed_before_(state_.elapsed_s),
         retries_before_(state_.retries),
         final_check_(spec),
         checkpoints_(io.checkpoints, io.events, spec.checkpoint_interval_s, log),
-        live_(io.events, *series_),
+        live_(io.events, *series_, io.heartbeat ? io.heartbeat->start() : std::chrono::steady_clock::now()),
         unit_(series_->kind() == SeriesKind::slow ? "terms" : "digits") {
     result_.series = std::string(series_->name());
     result_.digits = spec.digits;
     result_.ranks = executor.ranks();
     result_.resumes = state_.resumes;
+    result_.job_id = state_.job_id;
     if (io.resume) checkpoints_.starting_from(*io.resume);
   }
 
@@ -223,6 +236,14 @@ class JobRun {
       ProgressReporter progress(log_, unit_, grid.size(), scheduler.total_work(), executor_.workers(),
                                 std::chrono::duration<double>(spec_.progress_interval_s));
       progress.resume_from(scheduler.ranges_done(), scheduler.work_done());
+      // The pulse reads the reporter until it goes, whichever way the attempt ends.
+      struct Watch {
+        Heartbeat* heartbeat;
+        ~Watch() {
+          if (heartbeat) heartbeat->unwatch("writing results");
+        }
+      } watch{io_.heartbeat};
+      if (io_.heartbeat) io_.heartbeat->watch(progress);
       announce(grid, scheduler);
       run_series(scheduler, grid, progress);
       if (scheduler.final_on_workers()) {
@@ -273,8 +294,16 @@ class JobRun {
     if (scheduler.ranges_done() > 0) log_ << ", resumed with " << scheduler.ranges_done() << " ranges done";
     log_ << std::endl;
     if (!io_.events) return;
+    nlohmann::json resumed = nullptr;
+    if (io_.resume) {
+      resumed = {{"checkpoint", io_.resume->checkpoints},
+                 {"ranges_done", io_.resume->ranges_done},
+                 {"elapsed_s", io_.resume->elapsed_s}};
+    }
     io_.events->publish(event_kind::job,
-                        {{"series", result_.series},
+                        {{"job_id", state_.job_id},
+                         {"resumed_from", resumed},
+                         {"series", result_.series},
                          {"digits", spec_.digits ? nlohmann::json(*spec_.digits) : nlohmann::json(nullptr)},
                          {"terms", terms_},
                          {"ranges", grid.size()},
@@ -288,8 +317,14 @@ class JobRun {
   // The series on the executor's workers, with progress, live events and checkpoints on the way.
   void run_series(Scheduler& scheduler, const Grid& grid, ProgressReporter& progress) {
     const auto series_start = std::chrono::steady_clock::now();
+    bool merging = false;  // every range evaluated, the merge tree still going (fast series)
     const auto tick = [&] {
-      if (scheduler.final_steps_running()) progress.set_phase("final division and square root (on a worker)");
+      if (scheduler.final_steps_running()) {
+        progress.set_phase("final division and square root (on a worker)");
+      } else if (!merging && series_->kind() == SeriesKind::fast && scheduler.ranges_done() == grid.size()) {
+        merging = true;
+        progress.set_phase("merges");
+      }
       progress.update(scheduler.ranges_done(), scheduler.work_done());
       progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
       live_.tick(scheduler, progress, grid.size());
@@ -297,6 +332,7 @@ class JobRun {
     };
     try {
       executor_.run(scheduler, tick);
+      live_.flush_workers(scheduler);
     } catch (const std::exception& e) {
       // The finished pieces are exact whatever stopped the run: keep them for a resume.
       publish_notices(io_.events, scheduler, "failure");
@@ -456,6 +492,7 @@ class JobRun {
       const auto tick = [&] {
         progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
         publish_notices(io_.events, scheduler, "retry");
+        live_.tick_workers(scheduler);
       };
       if (held_ && io_.digits_file && *spec_.digits > 0) {
         written_ = convert_held_to_file(scheduler, executor_, *spec_.digits, *io_.digits_file, tick);
@@ -471,6 +508,7 @@ class JobRun {
       save_series_result(result_.retries + (scheduler.retries() - retries_before_conversion), e);
       throw;
     }
+    live_.flush_workers(scheduler);
     result_.retries += scheduler.retries() - retries_before_conversion;
     result_.workers = scheduler.workers();
     result_.pieces = scheduler.piece_stats();

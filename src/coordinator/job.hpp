@@ -54,6 +54,7 @@ struct JobState {
   std::uint64_t resumes = 0;      // runs that started from a checkpoint
   std::uint64_t checkpoints = 0;  // checkpoints written, this one included
   std::uint64_t last_event_id = 0;
+  std::string job_id;    // drawn when the job first started, kept by its resumes ("" in older checkpoints)
   std::string settings;  // JobSpec::settings of the run that wrote it ("" in older checkpoints)
   // The primes of the job's fingerprints (fast series), drawn when it started ("" in older checkpoints).
   std::vector<std::uint64_t> fingerprint_primes;
@@ -118,6 +119,7 @@ struct RunResult {
   PieceStats pieces;
   Timing timing;
   std::uint64_t resumes = 0;
+  std::string job_id;
   VerificationReport verification;
   // The job as done: complete, with the partial result of all its terms as the one piece.
   JobState final_state;
@@ -170,6 +172,11 @@ std::uint64_t plan_terms(const Series& series, std::uint64_t digits);
 std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits);
 
 // What a run reads and writes besides its result; each is optional.
+class Heartbeat;
+
+// A new job's id: 16 hexadecimal digits, drawn at random.
+std::string new_job_id();
+
 struct JobIo {
   const JobState* resume = nullptr;  // a state of the same job to start from
   StateSink* checkpoints = nullptr;  // saved every spec.checkpoint_interval_s, and when the run stops early
@@ -178,6 +185,8 @@ struct JobIo {
   // Where the decimals go as the workers' blocks arrive (fast series on workers): RunResult::pi_file. Unset:
   // they are held here (RunResult::pi_text).
   std::optional<std::filesystem::path> digits_file = std::nullopt;
+  std::string job_id = std::string();  // the job's id (a new one when empty)
+  Heartbeat* heartbeat = nullptr;      // the live pulse, fed with each attempt's progress
 };
 
 RunResult run_job(const JobSpec& spec, Executor& executor, std::ostream& log, const JobIo& io = {});

@@ -76,15 +76,49 @@ void LiveEvents::tick(Scheduler& scheduler, const ProgressReporter& progress, st
       events_->publish(event_kind::estimate, j);
     }
   }
-  if (now - last_workers_ >= std::chrono::duration<double>(kWorkersEventSeconds)) {
-    last_workers_ = now;
-    nlohmann::json list = nlohmann::json::array();
-    for (const WorkerStats& w : scheduler.workers()) list.push_back(worker_json(w));
-    events_->publish(event_kind::workers, {{"alive", scheduler.active_workers()},
-                                           {"busy", scheduler.busy_workers()},
-                                           {"retries", scheduler.retries()},
-                                           {"workers", list}});
+  tick_workers(scheduler);
+}
+
+void LiveEvents::tick_workers(Scheduler& scheduler) {
+  if (!events_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_workers_ >= std::chrono::duration<double>(kWorkersEventSeconds)) flush_workers(scheduler);
+}
+
+void LiveEvents::flush_workers(Scheduler& scheduler) {
+  if (!events_) return;
+  last_workers_ = std::chrono::steady_clock::now();
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t wi = 0; wi < scheduler.workers().size(); ++wi) {
+    nlohmann::json w = worker_json(scheduler.workers()[wi]);
+    // Workers send a heartbeat every second: three missed ones are worth showing before any deadline, and
+    // a worker that is both overdue and quiet is taken for lost (as Scheduler::lost_workers does).
+    std::string state = scheduler.worker_state(wi);
+    const bool quiet = scheduler.workers()[wi].quiet_s > kQuietSeconds;
+    if (quiet && (state == "busy" || state == "idle")) state = "quiet";
+    if (quiet && state == "overdue") state = "lost";
+    w["state"] = state;
+    w["quiet_s"] = scheduler.workers()[wi].quiet_s;
+    list.push_back(std::move(w));
   }
+  events_->publish(event_kind::workers, {{"alive", scheduler.active_workers()},
+                                         {"busy", scheduler.busy_workers()},
+                                         {"retries", scheduler.retries()},
+                                         {"workers", list}});
+  const std::vector<Scheduler::TaskSpan> spans = scheduler.take_spans();
+  if (spans.empty()) return;
+  const auto seconds = [this](std::chrono::steady_clock::time_point t) {
+    return std::round(std::chrono::duration<double>(t - epoch_).count() * 1e4) / 1e4;
+  };
+  // [rank, kind, start_s, end_s, ok, first range, end range]: compact, as a second can hold thousands.
+  nlohmann::json rows = nlohmann::json::array();
+  for (std::size_t i = 0; i < spans.size() && i < kSpansPerEvent; ++i) {
+    const Scheduler::TaskSpan& t = spans[i];
+    rows.push_back({scheduler.workers()[static_cast<std::size_t>(t.worker)].rank, task_kind_name(t.kind),
+                    seconds(t.start), seconds(t.end), t.ok ? 1 : 0, t.first_range, t.end_range});
+  }
+  events_->publish(event_kind::tasks,
+                   {{"spans", rows}, {"not_listed", spans.size() - std::min(spans.size(), kSpansPerEvent)}});
 }
 
 }  // namespace pi

@@ -61,8 +61,16 @@ void ProgressReporter::set_workers(int alive, int busy, std::uint64_t retries) {
 }
 
 void ProgressReporter::set_phase(std::string phase) {
+  const double at = seconds_since(start_);
   std::lock_guard lock(mutex_);
+  if (phase == phase_) return;
+  phases_.push_back(Phase{phase, at});
   phase_ = std::move(phase);
+}
+
+std::vector<ProgressReporter::Phase> ProgressReporter::phases() const {
+  std::lock_guard lock(mutex_);
+  return phases_;
 }
 
 ProgressReporter::Figures ProgressReporter::figures() const {
@@ -72,6 +80,11 @@ ProgressReporter::Figures ProgressReporter::figures() const {
   f.fraction = total_work_ > 0 ? std::min(1.0, done / total_work_) : 0.0;
   f.rate = f.elapsed_s > 0 ? (done - work_before_.load()) / f.elapsed_s : 0.0;
   f.eta_s = f.rate > 0 ? std::max(0.0, total_work_ - done) / f.rate : NAN;
+  f.ranges_done = ranges_done_.load();
+  f.ranges = total_ranges_;
+  f.alive = alive_.load();
+  f.busy = busy_.load();
+  f.retries = retries_.load();
   return f;
 }
 

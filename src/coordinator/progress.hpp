@@ -11,6 +11,7 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace pi {
 
@@ -36,8 +37,20 @@ class ProgressReporter {
     double fraction = 0;  // of the work done
     double rate = 0;      // work per second in this run
     double eta_s = 0;     // NaN while unknown
+    std::uint64_t ranges_done = 0;
+    std::uint64_t ranges = 0;
+    int alive = 0;
+    int busy = 0;
+    std::uint64_t retries = 0;
   };
   Figures figures() const;
+  // The phases so far, in order: the series first (named ""), then each set_phase; `start_s` counts from
+  // the reporter's start.
+  struct Phase {
+    std::string name;
+    double start_s = 0;
+  };
+  std::vector<Phase> phases() const;
   const std::string& unit() const { return unit_; }
 
  private:
@@ -58,6 +71,7 @@ class ProgressReporter {
   std::atomic<std::uint64_t> retries_{0};
   mutable std::mutex mutex_;
   std::string phase_;
+  std::vector<Phase> phases_{Phase{}};
   std::condition_variable stop_cv_;
   bool stop_ = false;
   std::thread thread_;

@@ -197,6 +197,11 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
       *id,
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(open.task.allowed_s)),
       predicted, open.task.kind() == TaskKind::merge, false});
+  InFlight& added = in_flight_[wi].back();
+  added.kind = kind;
+  added.first_range = open.task.first_range;
+  added.end_range = open.task.end_range;
+  added.assigned = now;
   return open.task;
 }
 
@@ -218,11 +223,34 @@ bool Scheduler::wants_another_task(int w) const {
   return expected < kPrefetchBelowSeconds;
 }
 
-void Scheduler::release(std::size_t wi, std::uint64_t task_id) {
+void Scheduler::release(std::size_t wi, std::uint64_t task_id, std::optional<bool> ok, double compute_s) {
   auto& held = in_flight_[wi];
   const auto it =
       std::find_if(held.begin(), held.end(), [task_id](const InFlight& f) { return f.task_id == task_id; });
-  if (it != held.end()) held.erase(it);
+  if (it == held.end()) return;
+  if (ok) record_span(wi, *it, *ok, compute_s, Clock::now());
+  held.erase(it);
+}
+
+void Scheduler::record_span(std::size_t wi, const InFlight& task, bool ok, double compute_s,
+                            Clock::time_point end) {
+  if (last_end_.size() < in_flight_.size()) last_end_.resize(in_flight_.size());
+  // A worker runs its tasks one after the other: one started no sooner than it was assigned and the
+  // worker's previous one ended, and (reported) its compute time before its result arrived.
+  Clock::time_point start = std::max(task.assigned, last_end_[wi]);
+  if (ok && compute_s > 0)
+    start = std::max(
+        start, end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(compute_s)));
+  spans_.push_back(
+      TaskSpan{static_cast<int>(wi), task.kind, task.first_range, task.end_range, start, end, ok});
+  if (spans_.size() > kSpansKept) spans_.pop_front();
+  last_end_[wi] = end;
+}
+
+std::vector<Scheduler::TaskSpan> Scheduler::take_spans() {
+  std::vector<TaskSpan> out(spans_.begin(), spans_.end());
+  spans_.clear();
+  return out;
 }
 
 bool Scheduler::overdue(std::size_t wi) const {
@@ -274,10 +302,11 @@ PieceRef piece_of(int w, std::uint64_t key, TaskOutput& output) {
 
 bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double compute_s) {
   const auto wi = static_cast<std::size_t>(w);
-  release(wi, task_id);
+  release(wi, task_id, true, compute_s);
   WorkerStats& stats = workers_[wi];
   stats.busy_s += compute_s;
   stats.last_task_s = compute_s;
+  stats.lost = false;
   const auto it = open_.find(task_id);
   if (it == open_.end()) {
     cancelled_.erase(task_id);
@@ -607,7 +636,7 @@ void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
 
 void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
   const auto wi = static_cast<std::size_t>(w);
-  release(wi, task_id);
+  release(wi, task_id, false);
   ++workers_[wi].failures;
   const auto it = open_.find(task_id);
   if (it == open_.end()) return;  // already done elsewhere
@@ -622,6 +651,7 @@ std::vector<int> Scheduler::expire(Clock::time_point now) {
     if (held.empty() || held.front().overdue || now < held.front().deadline) continue;
     ++workers_[wi].timeouts;
     late.push_back(static_cast<int>(wi));
+    record_span(wi, held.front(), false, 0, now);  // where the timeline shows the missed deadline
     for (std::size_t i = 0; i < held.size(); ++i) {
       held[i].overdue = true;
       if (cancelled_.contains(held[i].task_id)) continue;
@@ -693,6 +723,13 @@ std::vector<int> Scheduler::lost_workers() const {
   for (std::size_t wi = 0; wi < in_flight_.size(); ++wi)
     if (overdue(wi)) lost.push_back(static_cast<int>(wi));
   return lost;
+}
+
+std::string Scheduler::worker_state(std::size_t wi) const {
+  if (workers_[wi].retired) return "retired";
+  if (workers_[wi].lost) return "lost";
+  if (overdue(wi)) return "overdue";
+  return in_flight_[wi].empty() ? "idle" : "busy";
 }
 
 int Scheduler::busy_workers() const {
@@ -822,7 +859,7 @@ std::uint64_t Scheduler::held_by(int w) const {
 }
 
 void Scheduler::unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent) {
-  release(static_cast<std::size_t>(w), task_id);
+  release(static_cast<std::size_t>(w), task_id, false);
   if (owner < 0 || static_cast<std::size_t>(owner) >= workers_.size()) return;
   notices_.push_back("rank " + std::to_string(workers_[static_cast<std::size_t>(w)].rank) +
                      " could not fetch a piece from rank " +
@@ -845,6 +882,7 @@ void Scheduler::unreachable(int w, std::uint64_t task_id, int owner, std::uint64
 }
 
 void Scheduler::silent(int w) {
+  workers_[static_cast<std::size_t>(w)].lost = true;
   for (InFlight& f : in_flight_[static_cast<std::size_t>(w)])
     f.deadline = std::min(f.deadline, Clock::time_point{});
   if (fetch_ && capture_.awaits(w)) lose_where([w](const PieceRef& p) { return p.owner == w; });

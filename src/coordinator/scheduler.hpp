@@ -59,7 +59,9 @@ struct WorkerStats {
   int mismatches = 0;              // results that failed their check (counted in failures too)
   bool duplicated = false;         // one of its slow-series ranges was computed again by another worker
   bool retired = false;            // failed too often: no more work
-  RankUsage usage;                 // as the worker last reported it (with its last result)
+  bool lost = false;   // taken for lost (silent, or unreachable for a fetch) until it reports again
+  double quiet_s = 0;  // seconds since anything arrived from it (the executor's view; 0: unknown)
+  RankUsage usage;     // as the worker last reported it (with its last result)
 };
 
 // Compute time by kind of task, summed over workers (inline merges on the coordinator included).
@@ -184,6 +186,21 @@ class Scheduler {
   // Workers that can still take work: not retired, not overdue.
   int active_workers() const;
   int busy_workers() const;
+  // A task as it ran on a worker, for the live page's timeline: from its start (the end less the compute
+  // time the worker reported, or when it could have started) to when its result or failure arrived.
+  struct TaskSpan {
+    int worker = 0;
+    TaskKind kind = TaskKind::evaluate;
+    std::uint64_t first_range = 0, end_range = 0;
+    Clock::time_point start{}, end{};
+    bool ok = true;
+  };
+  // The spans since the last call (at most kSpansKept: older ones are dropped when nobody takes them).
+  std::vector<TaskSpan> take_spans();
+  static constexpr std::size_t kSpansKept = 20000;
+  // What worker `wi` is doing, for the live page: retired, lost, overdue (a task past its deadline), busy
+  // or idle.
+  std::string worker_state(std::size_t wi) const;
   // Workers whose task is overdue and that have not answered since (dead, hung, or very slow).
   std::vector<int> lost_workers() const;
   std::uint64_t ranges_done() const { return ranges_done_; }
@@ -291,6 +308,9 @@ class Scheduler {
     double predicted_s = -1;  // -1: no rate measured yet
     bool merge = false;
     bool overdue = false;
+    TaskKind kind = TaskKind::evaluate;
+    std::uint64_t first_range = 0, end_range = 0;
+    Clock::time_point assigned{};
   };
   struct Piece {
     std::uint64_t end_range;
@@ -345,14 +365,20 @@ class Scheduler {
   void retire_if_failing(WorkerStats& stats);  // failed too often: no more work
   // After a merge on the coordinator itself: its fingerprint, or an exception if the result is wrong.
   void check_own_merge(const Task& merge, const PartialResult& result);
-  void release(std::size_t wi, std::uint64_t task_id);  // worker wi no longer holds the task
-  bool overdue(std::size_t wi) const;                   // worker wi holds an overdue task
+  // Takes the task off the worker's list; `ok` (a result) or not (a failure) records its span.
+  void release(std::size_t wi, std::uint64_t task_id, std::optional<bool> ok = std::nullopt,
+               double compute_s = 0);
+  void record_span(std::size_t wi, const InFlight& task, bool ok, double compute_s,
+                   Clock::time_point end);  // worker wi no longer holds the task
+  bool overdue(std::size_t wi) const;       // worker wi holds an overdue task
 
   const Series& series_;
   const Grid& grid_;
   SchedulerConfig config_;
   std::vector<WorkerStats> workers_;
   std::vector<std::deque<InFlight>> in_flight_;  // by worker, in the order the worker carries them out
+  std::vector<Clock::time_point> last_end_;      // by worker: when its last task ended (for TaskSpan)
+  std::deque<TaskSpan> spans_;
   std::map<std::uint64_t, OpenTask> open_;
   std::deque<std::uint64_t> queue_;
   std::map<std::uint64_t, Piece> pieces_;      // finished, not yet merged, by first grid range

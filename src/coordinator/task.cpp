@@ -211,6 +211,24 @@ TaskOutput carry_out(const Series& series, const Task& task) {
   return out;
 }
 
+std::string_view task_kind_name(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::evaluate:
+      return "evaluation";
+    case TaskKind::merge:
+      return "merge";
+    case TaskKind::digits:
+      return "digits";
+    case TaskKind::product:
+      return "product";
+    case TaskKind::final_steps:
+      return "final";
+    case TaskKind::assemble:
+      return "assembly";
+  }
+  return "task";
+}
+
 std::string describe(const Task& task) {
   if (std::holds_alternative<FinalSteps>(task.work)) return "the final division and square root";
   if (const auto* digits = std::get_if<Digits>(&task.work)) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -216,5 +217,7 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
 
 // "terms [a, b) (grid ranges i..j)" or "merge of terms [a, m) and [m, b)", for logs and errors.
 std::string describe(const Task& task);
+// One word per kind: evaluation, merge, digits, product, final, assembly.
+std::string_view task_kind_name(TaskKind kind);
 
 }  // namespace pi

@@ -24,6 +24,8 @@ inline constexpr std::string_view workers = "workers";        // each rank's sta
 inline constexpr std::string_view checkpoint = "checkpoint";  // a checkpoint was committed
 inline constexpr std::string_view notice = "notice";          // a retry, a failure, a stop
 inline constexpr std::string_view done = "done";              // the summary of a finished job
+inline constexpr std::string_view progress = "progress";      // every second: state, phase, figures
+inline constexpr std::string_view tasks = "tasks";            // the tasks that ended (not a state)
 // What only the gateway writes into a stream.
 inline constexpr std::string_view snapshot = "snapshot";    // the current state, to a new stream
 inline constexpr std::string_view reset = "reset";          // the current state, when replay was impossible
@@ -31,13 +33,13 @@ inline constexpr std::string_view heartbeat = "heartbeat";  // a comment-like ke
 }  // namespace event_kind
 
 // The job's kinds, in the order /status lists them.
-inline constexpr std::array<std::string_view, 6> kStateKinds = {event_kind::job,     event_kind::estimate,
-                                                                event_kind::workers, event_kind::checkpoint,
-                                                                event_kind::done,    event_kind::notice};
+inline constexpr std::array<std::string_view, 7> kStateKinds = {
+    event_kind::job,        event_kind::progress, event_kind::estimate, event_kind::workers,
+    event_kind::checkpoint, event_kind::done,     event_kind::notice};
 
 // Kinds whose newer event makes an older one worthless: a consumer that fell behind may skip to the newest.
 constexpr bool coalescable(std::string_view kind) {
-  return kind == event_kind::estimate || kind == event_kind::workers;
+  return kind == event_kind::estimate || kind == event_kind::workers || kind == event_kind::progress;
 }
 
 struct Event {

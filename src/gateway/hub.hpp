@@ -3,6 +3,7 @@
 // Lives on the gateway's one I/O thread; nothing here locks.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -43,15 +44,29 @@ struct HubMetrics {
   double fanout_max_s = 0;
 };
 
+// The job's state as the gateway sees it: what the job's last pulse (progress event) said, or "stale" when
+// a running job has not been heard of for kStalePulses pulse intervals; "waiting" before any pulse.
+inline constexpr double kStalePulses = 2.0;
+
+// Bounded history of the convergence for viewers that come late: one point per estimate event, thinned
+// to every other point whenever it reaches kConvergencePoints (the first and the newest always stay).
+inline constexpr std::size_t kConvergencePoints = 400;
+
+// The timeline: the tasks that ended (`tasks` events), the newest kTimelineSpans of them.
+inline constexpr std::size_t kTimelineSpans = 5000;
+
 class Hub {
  public:
+  using Clock = std::chrono::steady_clock;
   explicit Hub(std::size_t history_limit) : history_limit_(history_limit) {}
 
   // Takes an event from the job and fans it out; returns false when it was a resend of the current state
   // (what a publisher sends again after reconnecting), which is ignored. The gateway numbers the events it
   // serves: the job's id, or one more than the last when that is larger, so ids only increase whatever
   // restarts (a job resumed from an older checkpoint, a gateway restarted).
-  bool publish(const Event& e);
+  // A job with another id (in its job or progress events) replaces the one before: its state and
+  // convergence history are dropped.
+  bool publish(const Event& e, Clock::time_point now = Clock::now());
 
   // What a stream that saw `last_id` gets next: the events after it, or nullopt when the history no longer
   // holds them (the caller then sends a reset with the current state).
@@ -63,7 +78,10 @@ class Hub {
   void raise_ids_to(std::uint64_t id) {
     if (id > last_id_ && id < (std::uint64_t{1} << 53)) last_id_ = id;
   }
-  nlohmann::json status() const;
+  // The latest event of each kind, the derived job state ("job_state": state, heard_s_ago), the
+  // convergence history ("history") and the timeline ("timeline": spans, dropped).
+  nlohmann::json status(Clock::time_point now = Clock::now()) const;
+  nlohmann::json job_state(Clock::time_point now) const;
   std::uint64_t last_id() const { return last_id_; }
 
   void subscribe(const std::shared_ptr<Subscriber>& s) { subscribers_.push_back(s); }
@@ -80,7 +98,16 @@ class Hub {
   std::size_t history_limit_;
   std::deque<Stored> history_;
   std::uint64_t last_id_ = 0;
+  void start_job(const std::string& job_id);
+  void add_point(const nlohmann::json& estimate);
+  void add_spans(const nlohmann::json& tasks);
+
   std::map<std::string, nlohmann::json> latest_;  // by kind
+  std::string job_id_;                            // of the events in latest_ and convergence_
+  std::optional<Clock::time_point> heard_;        // the job's last event
+  std::vector<nlohmann::json> convergence_;
+  std::deque<nlohmann::json> timeline_;
+  std::uint64_t timeline_dropped_ = 0;  // spans left out: older than the newest kTimelineSpans, or unlisted
   std::vector<std::weak_ptr<Subscriber>> subscribers_;
   HubMetrics metrics_;
 };

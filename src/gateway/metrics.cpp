@@ -45,6 +45,13 @@ std::string SharedState::metrics_text() {
            est.value("correct_digits", 0.0));
   }
   metric("pi_job_done", "gauge", "1 once the job is complete", status["done"].is_null() ? 0.0 : 1.0);
+  const nlohmann::json& state = status["job_state"];
+  if (state["heard_s_ago"].is_number()) {
+    metric("pi_job_seconds_since_heard", "gauge", "seconds since the job's last event",
+           state["heard_s_ago"].get<double>());
+  }
+  metric("pi_job_stale", "gauge", "1 when a running job has not been heard of for 2 pulses",
+         state["state"] == "stale" ? 1.0 : 0.0);
   return out.str();
 }
 

@@ -231,6 +231,8 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       // Any message that arrived counts, handled or not yet (rank 0 may be fetching a piece meanwhile).
       auto& heard = heard_[static_cast<std::size_t>(rank)];
       if (const auto arrived = inbox_.arrived_from(rank)) heard = std::max(heard, *arrived);
+      scheduler.workers()[static_cast<std::size_t>(rank - 1)].quiet_s =
+          std::chrono::duration<double>(now - heard).count();
       if ((scheduler.held(rank - 1) > 0 || scheduler.awaits_store(rank - 1)) &&
           !stopped_[static_cast<std::size_t>(rank)] &&
           now - heard > std::chrono::duration<double>(kSilentSeconds)) {

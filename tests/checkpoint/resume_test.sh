@@ -282,11 +282,15 @@ PY
     # A resume that fails before it finishes anything (every task fails: poisoned) writes no checkpoint, so
     # it rotates none away: both generations are as they were.
     cp -r "$tmp/run" "$tmp/poisoned"
+    rm -f "$tmp/poisoned/report.html"
     before_poison=$(fingerprint "$tmp/poisoned")
     PI_FAULT="fail:*:*:0" resume poisoned --min-deadline 1 --first-deadline 1
     check "a resume where every task fails: exit 1" exit_is poisoned 1
     check "  it says it keeps the last checkpoint" log_has "$tmp/poisoned.resume.log" "nothing was finished since the last checkpoint"
-    check "  no checkpoint was rotated away or replaced" [ "$before_poison" == "$(fingerprint "$tmp/poisoned")" ]
+    # (The run's report.html is all it adds: the page as it failed.)
+    check "  no checkpoint was rotated away or replaced" \
+      [ "$before_poison" == "$(fingerprint "$tmp/poisoned" | grep -v ' ./report.html$')" ]
+    check "  its report.html says it failed" grep -q '"state":"failed"' "$tmp/poisoned/report.html"
     resume relabel --resume-from "$tmp/relabel/checkpoint.1.h5"
     check "the older checkpoint survived and resumes" exit_is relabel 0
     check "  to MPFR's digits" same_file "$tmp/relabel/pi.txt" "$tmp/ref3m.txt"

@@ -1,6 +1,7 @@
 // The gateway's parts without sockets: the SSE frame, the hub's replay, reset and state, and the parsing of
 // the addresses the programs are given.
 #include <gtest/gtest.h>
+#include <cmath>
 
 #include <string>
 #include <vector>
@@ -100,7 +101,90 @@ TEST(Hub, StateHoldsTheLatestOfEachKindAndANewJobClearsTheOldRun) {
   const Parsed snap = parse_frame(*hub.state_frame(event_kind::snapshot));
   EXPECT_EQ(snap.event, "snapshot");
   EXPECT_EQ(snap.id, "4");
-  EXPECT_EQ(nlohmann::json::parse(snap.data), s);
+  nlohmann::json snapped = nlohmann::json::parse(snap.data);
+  // (how long ago the job was heard of depends on when each was taken)
+  snapped.erase("job_state");
+  s.erase("job_state");
+  EXPECT_EQ(snapped, s);
+}
+
+TEST(Hub, DerivesTheJobStateFromItsPulse) {
+  Hub hub(16);
+  const auto t0 = Hub::Clock::now();
+  EXPECT_EQ(hub.status(t0)["job_state"]["state"], "waiting");
+  hub.publish(event(1, event_kind::progress, R"({"job_id":"a","state":"running","interval_s":1.0})"), t0);
+  EXPECT_EQ(hub.status(t0 + std::chrono::seconds(2))["job_state"]["state"], "running");
+  const nlohmann::json quiet = hub.status(t0 + std::chrono::seconds(3))["job_state"];
+  EXPECT_EQ(quiet["state"], "stale");
+  EXPECT_DOUBLE_EQ(quiet["heard_s_ago"].get<double>(), 3.0);
+  // Any event of the job counts as word from it.
+  hub.publish(event(2, event_kind::notice, R"({"level":"retry","text":"x"})"), t0 + std::chrono::seconds(3));
+  EXPECT_EQ(hub.status(t0 + std::chrono::seconds(4))["job_state"]["state"], "running");
+  hub.publish(event(3, event_kind::progress, R"({"job_id":"a","state":"stopping","interval_s":1.0})"),
+              t0 + std::chrono::seconds(4));
+  EXPECT_EQ(hub.status(t0 + std::chrono::seconds(5))["job_state"]["state"], "stopping");
+  EXPECT_EQ(hub.status(t0 + std::chrono::seconds(7))["job_state"]["state"], "stale");
+  // An ended job stays as it ended, however long ago.
+  for (const std::string end : {"stopped", "failed", "complete"}) {
+    hub.publish(event(4, event_kind::progress, R"({"job_id":"a","interval_s":1.0,"state":")" + end + "\"}"),
+                t0 + std::chrono::seconds(8));
+    EXPECT_EQ(hub.status(t0 + std::chrono::hours(1))["job_state"]["state"], end);
+  }
+  // Fields of other types than the job's are read as missing, never thrown on.
+  hub.publish(event(5, event_kind::progress, R"({"job_id":7,"state":5,"interval_s":"x"})"), t0);
+  hub.publish(event(6, event_kind::estimate, R"({"terms":"x","error_bound":3})"), t0);
+  hub.publish(event(7, event_kind::estimate, R"({"terms":9,"error_bound":"1e-5x","elapsed_s":[]})"), t0);
+  const nlohmann::json odd = hub.status(t0 + std::chrono::seconds(2));
+  EXPECT_EQ(odd["job_state"]["state"], "running");
+  ASSERT_EQ(odd["history"].size(), 1u);
+  EXPECT_EQ(odd["history"][0]["terms"], 9);
+  EXPECT_FALSE(odd["history"][0].contains("log10_bound"));
+}
+
+TEST(Hub, KeepsAThinnedConvergenceHistoryThatANewJobClears) {
+  Hub hub(16);
+  hub.publish(event(1, event_kind::job, R"({"job_id":"a","series":"chudnovsky"})"));
+  std::uint64_t id = 2;
+  for (int terms = 1; terms <= 1000; ++terms) {
+    const nlohmann::json e = {{"terms", terms},
+                              {"correct_digits", terms * 14},
+                              {"about_digits_of_terms", terms * 14},
+                              {"error_bound", "6.58e-" + std::to_string(4000039 + terms)}};
+    hub.publish(event(id++, event_kind::estimate, e.dump()));
+  }
+  nlohmann::json history = hub.status()["history"];
+  ASSERT_GE(history.size(), kConvergencePoints / 2);
+  ASSERT_LT(history.size(), kConvergencePoints);
+  EXPECT_EQ(history.front()["terms"], 1);
+  EXPECT_EQ(history.back()["terms"], 1000);
+  EXPECT_EQ(history.back()["correct_digits"], 14000);
+  EXPECT_NEAR(history.back()["log10_bound"].get<double>(), std::log10(6.58) - 4001039, 1e-6);
+  for (std::size_t i = 1; i < history.size(); ++i)
+    EXPECT_LT(history[i - 1]["terms"].get<int>(), history[i]["terms"].get<int>());
+
+  // The timeline: the newest kTimelineSpans spans, the others counted.
+  for (std::size_t i = 0; i < kTimelineSpans + 10; i += 5) {
+    nlohmann::json spans = nlohmann::json::array();
+    for (std::size_t k = i; k < i + 5; ++k) spans.push_back({1, "merge", k, k + 1, 1, k, k + 1});
+    hub.publish(event(id++, event_kind::tasks, nlohmann::json{{"spans", spans}, {"not_listed", 2}}.dump()));
+  }
+  const nlohmann::json timeline = hub.status()["timeline"];
+  ASSERT_EQ(timeline["spans"].size(), kTimelineSpans);
+  EXPECT_EQ(timeline["spans"].front()[2], 10);
+  EXPECT_EQ(timeline["spans"].back()[2], kTimelineSpans + 9);
+  EXPECT_EQ(timeline["dropped"], 10 + 2 * ((kTimelineSpans + 10) / 5));
+
+  // A resume (the same job id) keeps the history; a job with another id starts afresh.
+  hub.publish(event(id++, event_kind::job, R"({"job_id":"a","series":"chudnovsky"})"));
+  EXPECT_EQ(hub.status()["history"].size(), history.size());
+  hub.publish(event(id++, event_kind::progress, R"({"job_id":"b","state":"running"})"));
+  const nlohmann::json s = hub.status();
+  EXPECT_TRUE(s["history"].empty());
+  EXPECT_TRUE(s["timeline"]["spans"].empty());
+  EXPECT_EQ(s["timeline"]["dropped"], 0);
+  EXPECT_TRUE(s["estimate"].is_null());
+  EXPECT_TRUE(s["job"].is_null());
+  EXPECT_EQ(s["progress"]["job_id"], "b");
 }
 
 TEST(Hub, IgnoresAResentStateAndKeepsIdsIncreasing) {
