@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start 2: install what is missing, build, and run the whole test suite (about 42 min on 2 cores: builds 20, release tests 13, sanitizer tests 7, MPICH tests 2.5; the real Slurm test alone takes 4.5).
+# Quick start 2: install what is missing, build, and run the whole test suite (about 44 min on 2 cores: builds 20, release tests 14.5, sanitizer tests 7, MPICH tests 2.5; the real Slurm test alone takes 5.5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh

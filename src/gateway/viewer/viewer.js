@@ -210,7 +210,7 @@ function onProgress(p) {
   view.interval = p.interval_s || 1;
   view.ended = ["complete", "failed", "stopped"].includes(p.state);
   if (p.ranges) {
-    setProgress(p.fraction || 0, p.ranges_done, p.ranges);
+    setProgress(p.state === "complete" ? 1 : p.fraction || 0, p.ranges_done, p.ranges);
     view.lastRangesDone = p.ranges_done;
   }
   const series = p.phase === "series";
@@ -439,6 +439,7 @@ function onDone(d) {
     `${plural(d.ranks, "rank", "ranks")}, ${plural(d.retries, "retry", "retries")}, status ${d.status}`;
   showVerification(d.verification);
   $("eta").textContent = "–";
+  if (d.status === "complete") setProgress(1, d.ranges, d.ranges);
   render();
 }
 
