@@ -1,5 +1,6 @@
 // Chudnovsky digits, end to end (series, final steps, certified conversion, pi.txt written), against Arb's
-// arb_const_pi + arb_get_str and MPFR's mpfr_const_pi, all timed in this process, one thread each.
+// arb_const_pi + arb_get_str and MPFR's mpfr_const_pi, all timed in this process, one thread each; and the
+// whole machine: ours with --threads 2 against Arb with flint_set_num_threads(2).
 #include <arb.h>
 #include <benchmark/benchmark.h>
 #include <flint/flint.h>
@@ -19,13 +20,13 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-double time_ours(std::uint64_t digits) {
+double time_ours(std::uint64_t digits, int threads = 1) {
   const auto dir = std::filesystem::temp_directory_path() / "pi-bench";
   std::filesystem::create_directories(dir);
   std::ostringstream log;
   const auto t0 = std::chrono::steady_clock::now();
   const auto series = pi::make_series("chudnovsky");
-  pi::LocalExecutor local(*series);
+  pi::LocalExecutor local(*series, threads);
   pi::JobSpec spec;
   spec.series = "chudnovsky";
   spec.digits = digits;
@@ -35,7 +36,8 @@ double time_ours(std::uint64_t digits) {
   return seconds_since(t0);
 }
 
-double time_arb(std::uint64_t digits) {
+double time_arb(std::uint64_t digits, int threads = 1) {
+  flint_set_num_threads(threads);
   const auto t0 = std::chrono::steady_clock::now();
   arb_t x;
   arb_init(x);
@@ -45,7 +47,9 @@ double time_arb(std::uint64_t digits) {
   flint_free(s);
   arb_clear(x);
   flint_cleanup();  // Arb caches pi; without this every later run would be free
-  return seconds_since(t0);
+  const double elapsed = seconds_since(t0);
+  flint_set_num_threads(1);
+  return elapsed;
 }
 
 double time_mpfr(std::uint64_t digits) {
@@ -75,7 +79,28 @@ void BM_Chudnovsky(benchmark::State& state) {
   state.counters["mpfr_over_ours"] = mpfr / ours;
 }
 
+// Both on two threads: ours as two task threads in one process (--threads 2), Arb with FLINT's threads.
+void BM_ChudnovskyTwoThreads(benchmark::State& state) {
+  const auto digits = static_cast<std::uint64_t>(state.range(0));
+  double ours = 0, arb = 0;
+  for (auto _ : state) {
+    ours = time_ours(digits, 2);
+    arb = time_arb(digits, 2);
+    state.SetIterationTime(ours);
+  }
+  state.counters["ours_s"] = ours;
+  state.counters["arb_s"] = arb;
+  state.counters["ours_over_arb"] = ours / arb;
+}
+
 }  // namespace
+
+BENCHMARK(BM_ChudnovskyTwoThreads)
+    ->Arg(1000000)
+    ->Arg(10000000)
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_Chudnovsky)
     ->Arg(100000)

@@ -139,9 +139,11 @@ std::string dry_run_report(const JobOptions& options, const LaunchedRanks& launc
   } else {
     out << " (no MPI launcher): this process does everything\n";
   }
-  const double peak = fast ? static_cast<double>(estimated_peak_bytes(*series, digits)) : 64e6;
+  const int threads = launched.ranks > 1 ? 1 : options.threads;
+  const double peak = fast ? static_cast<double>(estimated_peak_bytes(*series, digits, threads)) : 64e6;
   out << "  memory:      about " << bytes_text(peak) << " at the peak on rank 0"
-      << (fast ? " (an estimate: 16 bytes a digit)" : " (the sums are small)");
+      << (fast ? " (an estimate: " + std::to_string(peak_bytes_per_digit(threads)) + " bytes a digit)"
+               : std::string(" (the sums are small)"));
   if (auto available = available_memory())
     out << "; " << bytes_text(static_cast<double>(*available)) << " available here";
   out << "\n";

@@ -285,6 +285,12 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->group(scheduling)
       ->type_name("S");
+  app.add_option("--threads", o.threads,
+                 "A run in one process: threads that take tasks side by side, like worker ranks (under "
+                 "mpirun give ranks instead)")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("N");
   app.add_option("--max-retries", sc.max_range_failures,
                  "A range that fails this many times stops the job (poisoned)")
       ->capture_default_str()
@@ -360,6 +366,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--max-retries", sc.max_range_failures, 1, 1000, "");
   check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
   check_range("--duplicate-share", sc.duplicate_share, 0, 1, "");
+  check_range("--threads", o.threads, 1, 256, "");
   check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
   check_range("--keep-checkpoints", o.spec.keep_checkpoints, 1, 100, "");
   if (verify != "on" && verify != "off")
@@ -412,10 +419,10 @@ std::optional<std::uint64_t> available_memory() {
   return std::nullopt;
 }
 
-void check_memory(const JobSpec& spec) {
+void check_memory(const JobSpec& spec, int threads) {
   if (!spec.digits) return;
   const auto series = make_series(spec.series);
-  const std::uint64_t need = estimated_peak_bytes(*series, *spec.digits);
+  const std::uint64_t need = estimated_peak_bytes(*series, *spec.digits, threads);
   const std::optional<std::uint64_t> free_bytes = available_memory();
   if (!free_bytes) return;
   const std::uint64_t available = *free_bytes;
@@ -423,7 +430,8 @@ void check_memory(const JobSpec& spec) {
     std::ostringstream msg;
     msg << "--digits " << *spec.digits << " needs about " << need / (1 << 20) << " MiB but only "
         << available / (1 << 20) << " MiB is available; ask for at most about "
-        << (available > (64u << 20) ? (available - (64u << 20)) / 16 : 0) << " digits";
+        << (available > (64u << 20) ? (available - (64u << 20)) / peak_bytes_per_digit(threads) : 0)
+        << " digits" << (threads > 1 ? " (or fewer --threads)" : "");
     throw ConfigError(msg.str());
   }
 }

@@ -25,6 +25,7 @@ struct JobOptions {
   std::optional<GatewayConfig> serve;    // --serve HOST:PORT: the gateway in this process
   double linger_s = 0;                   // --serve: seconds the page stays up after the job ends
   bool dry_run = false;                  // --dry-run: print the plan, run nothing
+  int threads = 1;                       // --threads: threads of a run in one process
 };
 
 // What parsing decided: run the job, or print this text and exit: help and version on stdout with 0, the
@@ -47,7 +48,7 @@ std::string settings_text(const JobSpec& spec);
 void apply_saved_settings(JobSpec& spec, const std::string& saved, const std::set<std::string>& given);
 
 // Refuses a digit count whose peak memory exceeds what this machine has available.
-void check_memory(const JobSpec& spec);
+void check_memory(const JobSpec& spec, int threads = 1);
 // MemAvailable of /proc/meminfo, when there is one.
 std::optional<std::uint64_t> available_memory();
 

@@ -120,7 +120,7 @@ std::variant<Decided, int> resolve(const pi::JobOptions& options) {
   try {
     std::error_code ec;
     const bool existed = std::filesystem::exists(std::filesystem::symlink_status(options.out_dir, ec));
-    if (!options.resume) pi::check_memory(options.spec);
+    if (!options.resume) pi::check_memory(options.spec, options.threads);
     auto live = std::make_unique<LiveOutputs>(options);  // throws GatewayError (port taken, ...)
     pi::prepare_output_dir(options.out_dir);
     auto lock = std::make_unique<pi::RunLock>(options.out_dir);
@@ -139,7 +139,7 @@ std::variant<Decided, int> resolve(const pi::JobOptions& options) {
         plan.already_complete = false;
         plan.resume->complete = false;
       }
-      pi::check_memory(plan.spec);
+      pi::check_memory(plan.spec, options.threads);
       return Decided{std::move(plan), std::move(lock), std::move(live)};
     } catch (...) {
       if (!existed) {  // refused in a directory this run created: leave nothing behind
@@ -231,7 +231,7 @@ int run_alone(const pi::JobOptions& options) {
   if (const int* code = std::get_if<int>(&decided)) return *code;
   auto& job = std::get<Decided>(decided);
   auto series = pi::make_series(job.plan.spec.series);
-  pi::LocalExecutor local(*series);
+  pi::LocalExecutor local(*series, options.threads);
   const int code = coordinate(options, job, local);
   // A computation abandoned on a stop signal may still use the series until the process ends.
   if (pi::work_abandoned()) (void)series.release();
@@ -265,6 +265,11 @@ int main(int argc, char** argv) {
       return print->code;
     }
     options = std::get<pi::JobOptions>(outcome);
+    if (const pi::LaunchedRanks launched = pi::launched_ranks(); options.threads > 1 && launched.ranks > 1) {
+      throw pi::ConfigError("--threads " + std::to_string(options.threads) +
+                            " is for a run in one process; this one has " + std::to_string(launched.ranks) +
+                            " ranks (" + launched.from + "): give more ranks instead");
+    }
   } catch (const pi::ConfigError&) {
     return speaks ? refused(std::current_exception(), {}) : pi::kExitUsage;
   }

@@ -21,7 +21,7 @@ void start_conversion(Scheduler& scheduler, const Executor& executor, const Piec
                       std::uint64_t scale_bits, std::uint64_t digits) {
   const std::uint64_t decimals = digits + kGuardDecimals;
   const auto blocks = std::clamp<std::uint64_t>(decimals / kMinBlockDecimals, 1,
-                                                static_cast<std::uint64_t>(std::max(1, executor.workers())));
+                                                static_cast<std::uint64_t>(executor.lanes()));
   scheduler.convert(fraction, scale_bits, decimals, blocks);
 }
 

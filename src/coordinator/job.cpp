@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "coordinator/certify.hpp"
 #include "coordinator/checkpointing.hpp"
@@ -71,6 +73,10 @@ int usable_cpus() {
 }
 
 void LocalExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
+  if (threads_ > 1) {
+    run_threads(scheduler, tick);
+    return;
+  }
   while (!scheduler.finished()) {
     throw_if_interrupted();
     std::optional<Task> task = scheduler.assign(0, Scheduler::Clock::now());
@@ -80,6 +86,77 @@ void LocalExecutor::run(Scheduler& scheduler, const std::function<void()>& tick)
     TaskOutput out = run_interruptible([&series = series_, t = *task] { return carry_out(series, t); });
     scheduler.complete(0, task->id, std::move(out), seconds_since(t0));
     tick();
+  }
+}
+
+void LocalExecutor::run_threads(Scheduler& scheduler, const std::function<void()>& tick) {
+  // What the threads share with this one. The scheduler is touched only under `mutex` and only while
+  // `stop` is false: a stop signal leaves the threads computing (abandoned, like run_interruptible's), and
+  // a thread that then finishes its task leaves without touching the scheduler, which may be gone.
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool stop = false;
+    int running = 0;
+    std::exception_ptr error;
+  };
+  const auto shared = std::make_shared<Shared>();
+  const auto lane = [shared, &scheduler, &series = series_](int w) {
+    std::unique_lock lock(shared->mutex);
+    while (!shared->stop && !scheduler.finished()) {
+      std::optional<Task> task = scheduler.assign(w, Scheduler::Clock::now());
+      if (!task) {  // what is left waits for tasks on other threads
+        shared->changed.wait(lock);
+        continue;
+      }
+      lock.unlock();
+      const auto t0 = std::chrono::steady_clock::now();
+      std::optional<TaskOutput> out;
+      std::exception_ptr error;
+      try {
+        out = carry_out(series, *task);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      if (shared->stop) break;
+      if (error) {
+        shared->error = error;
+        shared->stop = true;
+      } else {
+        scheduler.complete(w, task->id, std::move(*out), seconds_since(t0));
+      }
+      shared->changed.notify_all();
+    }
+    --shared->running;
+    shared->changed.notify_all();
+  };
+  {
+    std::lock_guard lock(shared->mutex);
+    shared->running = threads_;
+  }
+  for (int w = 0; w < threads_; ++w) std::thread(lane, w).detach();
+  std::unique_lock lock(shared->mutex);
+  for (;;) {
+    shared->changed.wait_for(lock, std::chrono::milliseconds(20));
+    if (shared->error) {
+      shared->stop = true;
+      shared->changed.notify_all();
+      shared->changed.wait(lock, [&] { return shared->running == 0; });
+      std::rethrow_exception(shared->error);
+    }
+    if (const int sig = stop_signal()) {
+      shared->stop = true;
+      shared->changed.notify_all();
+      if (shared->running > 0) mark_work_abandoned();
+      throw Interrupted(sig);
+    }
+    if (scheduler.finished()) {
+      shared->changed.wait(lock, [&] { return shared->running == 0; });
+      return;
+    }
+    tick();
+    shared->changed.notify_all();  // what tick() changed (a checkpoint) may free a task
   }
 }
 
@@ -98,11 +175,16 @@ std::uint64_t plan_terms(const Series& series, std::uint64_t digits) {
       " digits (its sums are in double precision); use machin, ramanujan or chudnovsky for more");
 }
 
-std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits) {
+std::uint64_t peak_bytes_per_digit(int threads) {
+  // Measured peak RSS of pi-job, chudnovsky, one thread: 16 MB at 1e6 digits, 118-173 MB at 1e7, 1.47 GB at
+  // 1e8 (12-15 bytes a digit); with --threads 2: 200-228 MB at 1e7, 1.87 GB at 1e8 (19-23 at 1e7 with the
+  // 64 MB base counted in). 16 bytes a digit and 6 more per extra thread (up to 4) keep a margin.
+  return 16 + 6 * static_cast<std::uint64_t>(std::clamp(threads, 1, 4) - 1);
+}
+
+std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits, int threads) {
   if (series.kind() == SeriesKind::slow) return std::uint64_t{64} << 20;
-  // Measured peak RSS of pi-job, chudnovsky: 16 MB at 1e6 digits, 118 MB at 1e7 (about 12 bytes per digit);
-  // 16 bytes a digit keeps a margin.
-  return (std::uint64_t{64} << 20) + 16 * digits;
+  return (std::uint64_t{64} << 20) + peak_bytes_per_digit(threads) * digits;
 }
 
 namespace {
@@ -221,7 +303,7 @@ class JobRun {
     FinalConstant constant(series_, on_workers ? 0 : bits);
     std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
     double block_conversion_s = 0;
-    Scheduler scheduler(*series_, grid, spec_.scheduler, std::max(1, executor_.workers()));
+    Scheduler scheduler(*series_, grid, spec_.scheduler, executor_.lanes());
     if (!state_.fingerprint_primes.empty()) scheduler.verify_with(state_.fingerprint_primes);
     if (io_.resume && first) restore(scheduler);
     if (on_workers) {

@@ -141,20 +141,26 @@ class Executor {
   virtual ~Executor() = default;
   virtual int workers() const = 0;  // 0: this process does the work
   virtual int ranks() const = 0;
+  // The scheduler's workers: one per worker rank, or this process's threads.
+  virtual int lanes() const { return workers() > 0 ? workers() : 1; }
   // Runs until the scheduler is finished; calls `tick` often (progress, checkpoints when due).
   virtual void run(Scheduler& scheduler, const std::function<void()>& tick) = 0;
 };
 
-// Runs every task in this process, one after another.
+// Runs every task in this process: one after another, or on `threads` threads at once (each a scheduler
+// worker, like a worker rank: independent leaves and merges run side by side, the result is the same).
 class LocalExecutor final : public Executor {
  public:
-  explicit LocalExecutor(const Series& series) : series_(series) {}
+  explicit LocalExecutor(const Series& series, int threads = 1) : series_(series), threads_(threads) {}
   int workers() const override { return 0; }
   int ranks() const override { return 1; }
+  int lanes() const override { return threads_; }
   void run(Scheduler& scheduler, const std::function<void()>& tick) override;
 
  private:
+  void run_threads(Scheduler& scheduler, const std::function<void()>& tick);
   const Series& series_;
+  int threads_;
 };
 
 // A worker's statistics as summary.json and the workers event give them.
@@ -168,8 +174,10 @@ int usable_cpus();
 // Terms for a digits-mode job; throws ConfigError when the series can't certify that many digits.
 std::uint64_t plan_terms(const Series& series, std::uint64_t digits);
 
-// Bytes a digits-mode run of a fast series needs at its peak (measured, with a margin).
-std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits);
+// Bytes a digits-mode run of a fast series needs at its peak (measured, with a margin), with `threads`
+// threads in the process (--threads: merges side by side hold more at once).
+std::uint64_t peak_bytes_per_digit(int threads);
+std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits, int threads = 1);
 
 // What a run reads and writes besides its result; each is optional.
 class Heartbeat;

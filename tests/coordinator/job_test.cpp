@@ -27,6 +27,21 @@ TEST(Job, DigitsMatchTheShippedReferenceFile) {
   EXPECT_EQ(*r.pi_text + "\n", reference);
 }
 
+TEST(Job, ThreadsInOneProcessGiveTheSameResult) {
+  const std::string reference = read_file(std::string(PI_DATA_DIR) + "/pi-10000.txt");
+  const RunResult machin = run_local("machin", 3000, std::nullopt);
+  const RunResult leibniz = run_local("leibniz", std::nullopt, 123456789);
+  for (const int threads : {2, 3, 5}) {
+    const RunResult r = run_local("chudnovsky", 10000, std::nullopt, threads);
+    EXPECT_EQ(*r.pi_text + "\n", reference) << threads << " threads";
+    EXPECT_EQ(r.workers.size(), static_cast<std::size_t>(threads));
+    EXPECT_EQ(*run_local("machin", 3000, std::nullopt, threads).pi_text, *machin.pi_text) << threads;
+    const RunResult l = run_local("leibniz", std::nullopt, 123456789, threads);
+    EXPECT_EQ(l.estimate_text, leibniz.estimate_text) << threads;
+    EXPECT_EQ(l.estimates.best().error_bound.to_string(), leibniz.estimates.best().error_bound.to_string());
+  }
+}
+
 TEST(Job, GridIsAFunctionOfTheParametersAndPartitionsThePrefix) {
   for (const char* name : {"leibniz", "chudnovsky"}) {
     const auto s = make_series(name);

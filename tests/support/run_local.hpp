@@ -10,9 +10,9 @@
 namespace pi::test {
 
 inline RunResult run_local(const std::string& series, std::optional<std::uint64_t> digits,
-                           std::optional<std::uint64_t> terms = std::nullopt) {
+                           std::optional<std::uint64_t> terms = std::nullopt, int threads = 1) {
   const auto s = make_series(series);
-  LocalExecutor local(*s);
+  LocalExecutor local(*s, threads);
   JobSpec spec;
   spec.series = series;
   spec.digits = digits;
