@@ -229,8 +229,11 @@ case $case_name in
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["pieces_on_workers"] and d["coordinator"]["pieces_fetched_by_rank_0"] == 0')" == True ]
       check "$n ranks: rank 0 sent no big integer (under 5% of the bytes between ranks)" \
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["bytes_sent"] < 0.05 * d["coordinator"]["bytes_between_ranks"]')" == True ]
+      # Besides the decimals, a worker's answer to each task carries its piece's metadata (shape, fingerprint
+      # residues, the 1024-bit lead estimate): under 1.5 KB a task, merges' products included (measured
+      # 0.45-1.13 KB under ASan, where slower tasks come in more, smaller assignments).
       check "$n ranks: rank 0 received the decimals and hardly more" \
-        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["bytes_received"] < 1.1e6 + 0.01 * d["coordinator"]["bytes_between_ranks"]')" == True ]
+        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["bytes_received"] < 1.1e6 + 0.01 * d["coordinator"]["bytes_between_ranks"] + 1500 * sum(w["evaluations"] + w["merges"] + w["digit_blocks"] for w in d["workers"])')" == True ]
       check "$n ranks: result.h5 holds pi.txt's bytes" /usr/bin/python3 -c "
 import h5py, sys
 with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
