@@ -22,7 +22,7 @@ inline constexpr double kPulseSeconds = 1.0;
 
 class Heartbeat {
  public:
-  // `job` holds the fields every pulse repeats (job_id, unit).
+  // `job` holds the fields every pulse repeats (the job_id).
   Heartbeat(EventFeed& events, nlohmann::json job);
   ~Heartbeat();
   Heartbeat(const Heartbeat&) = delete;

@@ -91,13 +91,8 @@ void LiveEvents::flush_workers(Scheduler& scheduler) {
   nlohmann::json list = nlohmann::json::array();
   for (std::size_t wi = 0; wi < scheduler.workers().size(); ++wi) {
     nlohmann::json w = worker_json(scheduler.workers()[wi]);
-    // Workers send a heartbeat every second: three missed ones are worth showing before any deadline, and
-    // a worker that is both overdue and quiet is taken for lost (as Scheduler::lost_workers does).
-    std::string state = scheduler.worker_state(wi);
-    const bool quiet = scheduler.workers()[wi].quiet_s > kQuietSeconds;
-    if (quiet && (state == "busy" || state == "idle")) state = "quiet";
-    if (quiet && state == "overdue") state = "lost";
-    w["state"] = state;
+    // Workers send a heartbeat every second: three missed ones are worth showing before any deadline.
+    w["state"] = scheduler.worker_state(wi, kQuietSeconds);
     w["quiet_s"] = scheduler.workers()[wi].quiet_s;
     list.push_back(std::move(w));
   }

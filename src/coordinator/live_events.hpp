@@ -19,9 +19,8 @@ constexpr std::uint64_t kLiveEstimateBits = 1024;
 constexpr std::uint64_t kLiveDigits = 60;
 constexpr double kEstimateEventSeconds = 0.25;
 constexpr double kWorkersEventSeconds = 1.0;
-constexpr double kQuietSeconds = 3.0;
-constexpr std::size_t kSpansPerEvent = 4000;  // the rest of a second's tasks are counted, not listed  // a
-                                              // worker not heard for this long is shown "quiet"
+constexpr double kQuietSeconds = 3.0;         // a worker not heard for this long is shown "quiet"
+constexpr std::size_t kSpansPerEvent = 4000;  // the rest of a second's tasks are counted, not listed
 
 // An estimate event's fields for `e`, the estimate of the prefix of `prefix_terms` terms; its correct digits
 // are counted up to `cap`.

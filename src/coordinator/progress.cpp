@@ -63,9 +63,7 @@ void ProgressReporter::set_workers(int alive, int busy, std::uint64_t retries) {
 void ProgressReporter::set_phase(std::string phase) {
   const double at = seconds_since(start_);
   std::lock_guard lock(mutex_);
-  if (phase == phase_) return;
-  phases_.push_back(Phase{phase, at});
-  phase_ = std::move(phase);
+  if (phase != phases_.back().name) phases_.push_back(Phase{std::move(phase), at});
 }
 
 std::vector<ProgressReporter::Phase> ProgressReporter::phases() const {
@@ -97,7 +95,7 @@ std::string ProgressReporter::line() const {
   std::string phase;
   {
     std::lock_guard lock(mutex_);
-    phase = phase_;
+    phase = phases_.back().name;
   }
   char workers[96] = "";
   if (workers_ > 0) {

@@ -70,8 +70,7 @@ class ProgressReporter {
   std::atomic<int> busy_{0};
   std::atomic<std::uint64_t> retries_{0};
   mutable std::mutex mutex_;
-  std::string phase_;
-  std::vector<Phase> phases_{Phase{}};
+  std::vector<Phase> phases_{Phase{}};  // never empty: the current phase is the last
   std::condition_variable stop_cv_;
   bool stop_ = false;
   std::thread thread_;

@@ -196,12 +196,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   in_flight_[wi].push_back(InFlight{
       *id,
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(open.task.allowed_s)),
-      predicted, open.task.kind() == TaskKind::merge, false});
-  InFlight& added = in_flight_[wi].back();
-  added.kind = kind;
-  added.first_range = open.task.first_range;
-  added.end_range = open.task.end_range;
-  added.assigned = now;
+      predicted, false, kind, open.task.first_range, open.task.end_range, now});
   return open.task;
 }
 
@@ -214,7 +209,7 @@ bool Scheduler::wants_another_task(int w) const {
     if (f.overdue) return false;
     if (f.predicted_s >= 0) {
       expected += f.predicted_s;
-    } else if (!f.merge && workers_[wi].last_task_s >= 0) {
+    } else if (f.kind != TaskKind::merge && workers_[wi].last_task_s >= 0) {
       expected += workers_[wi].last_task_s;
     } else {
       return false;  // no idea how long it takes
@@ -725,10 +720,12 @@ std::vector<int> Scheduler::lost_workers() const {
   return lost;
 }
 
-std::string Scheduler::worker_state(std::size_t wi) const {
+std::string Scheduler::worker_state(std::size_t wi, double quiet_after_s) const {
+  const bool quiet = workers_[wi].quiet_s > quiet_after_s;
   if (workers_[wi].retired) return "retired";
-  if (workers_[wi].lost) return "lost";
+  if (workers_[wi].lost || (overdue(wi) && quiet)) return "lost";  // as lost_workers counts them
   if (overdue(wi)) return "overdue";
+  if (quiet) return "quiet";
   return in_flight_[wi].empty() ? "idle" : "busy";
 }
 

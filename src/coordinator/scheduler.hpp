@@ -198,9 +198,10 @@ class Scheduler {
   // The spans since the last call (at most kSpansKept: older ones are dropped when nobody takes them).
   std::vector<TaskSpan> take_spans();
   static constexpr std::size_t kSpansKept = 20000;
-  // What worker `wi` is doing, for the live page: retired, lost, overdue (a task past its deadline), busy
-  // or idle.
-  std::string worker_state(std::size_t wi) const;
+  // What worker `wi` is doing, for the live page: retired; lost (taken for lost, or overdue and not heard
+  // of for `quiet_after_s`); overdue (a task past its deadline); quiet (not heard of for `quiet_after_s`);
+  // busy or idle.
+  std::string worker_state(std::size_t wi, double quiet_after_s) const;
   // Workers whose task is overdue and that have not answered since (dead, hung, or very slow).
   std::vector<int> lost_workers() const;
   std::uint64_t ranges_done() const { return ranges_done_; }
@@ -306,7 +307,6 @@ class Scheduler {
     std::uint64_t task_id;
     Clock::time_point deadline;
     double predicted_s = -1;  // -1: no rate measured yet
-    bool merge = false;
     bool overdue = false;
     TaskKind kind = TaskKind::evaluate;
     std::uint64_t first_range = 0, end_range = 0;
@@ -365,12 +365,11 @@ class Scheduler {
   void retire_if_failing(WorkerStats& stats);  // failed too often: no more work
   // After a merge on the coordinator itself: its fingerprint, or an exception if the result is wrong.
   void check_own_merge(const Task& merge, const PartialResult& result);
-  // Takes the task off the worker's list; `ok` (a result) or not (a failure) records its span.
+  // Worker wi no longer holds the task; `ok` (a result) or not (a failure) records its span.
   void release(std::size_t wi, std::uint64_t task_id, std::optional<bool> ok = std::nullopt,
                double compute_s = 0);
-  void record_span(std::size_t wi, const InFlight& task, bool ok, double compute_s,
-                   Clock::time_point end);  // worker wi no longer holds the task
-  bool overdue(std::size_t wi) const;       // worker wi holds an overdue task
+  void record_span(std::size_t wi, const InFlight& task, bool ok, double compute_s, Clock::time_point end);
+  bool overdue(std::size_t wi) const;  // worker wi holds an overdue task
 
   const Series& series_;
   const Grid& grid_;

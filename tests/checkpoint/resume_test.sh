@@ -111,14 +111,17 @@ case $case_name in
     # The flip needs a piece file that checkpoint.h5 names and checkpoint.1.h5 does not: two checkpoints in a
     # row name the same files when no piece finished between them (a slow build), so the run is made again
     # until the last two differ (the setup, not the check, is repeated).
+    # new_files DIR: the piece files DIR/checkpoint.h5 names and DIR/checkpoint.1.h5 does not, biggest first.
     new_files() {
-      /usr/bin/python3 - "$tmp/run/checkpoint.h5" "$tmp/run/checkpoint.1.h5" <<'PY'
-import sys, h5py
+      /usr/bin/python3 - "$1/checkpoint.h5" "$1/checkpoint.1.h5" <<'PY'
+import os, sys, h5py
 def named(path):
     with h5py.File(path, "r") as f:
         return {f["pieces"].get(n, getlink=True).filename for n in f["pieces"]
                 if isinstance(f["pieces"].get(n, getlink=True), h5py.ExternalLink)}
-print(len(named(sys.argv[1]) - named(sys.argv[2])))
+d = os.path.dirname(sys.argv[1])
+for n in sorted(named(sys.argv[1]) - named(sys.argv[2]), key=lambda n: -os.path.getsize(os.path.join(d, n))):
+    print(os.path.join(d, n))
 PY
     }
     for attempt in 1 2 3 4 5; do
@@ -126,10 +129,10 @@ PY
       start run --series chudnovsky --digits 3000000 --checkpoint-interval 0.3
       wait_for "$tmp/run.log" "checkpoint 3 written" 60
       kill_all
-      new=$(new_files 2>/dev/null)
-      [[ ${new:-0} -gt 0 ]] && break
+      new=$(new_files "$tmp/run" 2>/dev/null | wc -l)
+      [[ $new -gt 0 ]] && break
     done
-    check "checkpoint.h5 names a piece file checkpoint.1.h5 does not (attempt $attempt)" [ "${new:-0}" -gt 0 ]
+    check "checkpoint.h5 names a piece file checkpoint.1.h5 does not (attempt $attempt)" [ "$new" -gt 0 ]
     "$job" --series chudnovsky --digits 3000000 --out "$tmp/ref3" --progress-interval 0 2>/dev/null
     for damage in flip truncate; do
       rm -rf "$tmp/$damage"
@@ -139,17 +142,7 @@ PY
       if [[ $damage == flip ]]; then
         # A byte in the middle of the biggest piece file the checkpoint names and the previous one does not
         # (the workers wrote the pieces; checkpoint.h5 names the files with their CRC-32s).
-        big=$(/usr/bin/python3 - "$f" "$tmp/$damage/checkpoint.1.h5" <<'PY'
-import os, sys, h5py
-def named(path):
-    with h5py.File(path, "r") as f:
-        return {f["pieces"].get(n, getlink=True).filename for n in f["pieces"]
-                if isinstance(f["pieces"].get(n, getlink=True), h5py.ExternalLink)}
-d = os.path.dirname(sys.argv[1])
-files = named(sys.argv[1]) - named(sys.argv[2])
-print(os.path.join(d, max(files, key=lambda n: os.path.getsize(os.path.join(d, n)))))
-PY
-)
+        big=$(new_files "$tmp/$damage" | head -1)
         python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0x20; open(p,'wb').write(b)" "$big"
         want="its file $big has [0-9]* bytes and CRC-32 [0-9a-f]*, the checkpoint says"
       else
@@ -213,10 +206,10 @@ PY
       start run --series chudnovsky --digits 3000000 --checkpoint-interval 0.3
       wait_for "$tmp/run.log" "checkpoint 3 written" 60
       kill_all
-      new=$(new_files 2>/dev/null)
-      [[ ${new:-0} -gt 0 ]] && break
+      new=$(new_files "$tmp/run" 2>/dev/null | wc -l)
+      [[ $new -gt 0 ]] && break
     done
-    check "checkpoint.h5 names a piece file checkpoint.1.h5 does not (attempt $attempt)" [ "${new:-0}" -gt 0 ]
+    check "checkpoint.h5 names a piece file checkpoint.1.h5 does not (attempt $attempt)" [ "$new" -gt 0 ]
     "$job" --series chudnovsky --digits 2000000 --out "$tmp/other" --progress-interval 0 2>/dev/null
     check "the killed run left a checkpoint of several pieces" \
       [ "$(/usr/bin/python3 -c "import h5py,sys; print(len(h5py.File(sys.argv[1])['pieces']) >= 2)" "$tmp/run/checkpoint.h5")" == True ]

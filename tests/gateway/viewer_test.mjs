@@ -305,7 +305,8 @@ await scenario("a second job on the same gateway", async () => {
   check("the chart is the second job's", (await text(page, "#chart-title")).includes("error bounds"));
   await page.screenshot({ path: path.join(artifacts, "viewer-second-job.png"), fullPage: true });
   two.proc.kill("SIGINT");
-  check("the second job stops on SIGINT", (await two.exited) !== null);
+  const stopped = await two.exited;
+  check("the second job stops on SIGINT with exit code 3", stopped === 3, String(stopped));
   await waitFor(async () => (await text(page, "#job-state")).startsWith("stopped"), 10, "the page to say stopped", two);
   check("a stopped job says it can be resumed", (await text(page, "#state-detail")).includes("resume"));
   // Resumed: the same job (its id is in the checkpoint), so the page keeps its chart and says what it
