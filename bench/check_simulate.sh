@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Not a timing: bench_simulate runs a small job to the end on both data planes and accounts for its bytes as
+# the planes say (in the star every byte passes through rank 0; with pieces on the workers, once two
+# workers share the tree, not all do), and a bad option exits 2 with one line.
+#   check_simulate.sh BENCH_SIMULATE
+set -u
+sim=$1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+"$sim" --digits 2000000 --hosts 3,5 --rounds 1 --calibration-digits 100000 --json "$out/runs.jsonl" >"$out/log" 2>&1 ||
+  { cat "$out/log"; fail "bench_simulate exited $?"; }
+/usr/bin/env python3 - "$out/runs.jsonl" <<'PY' || fail "the runs' accounting"
+import json, sys
+runs = {(r["plane"], r["hosts"]): r for r in map(json.loads, open(sys.argv[1]))}
+assert sorted(runs) == [("direct", 2), ("direct", 3), ("direct", 5), ("star", 2), ("star", 3), ("star", 5)], sorted(runs)
+for (plane, hosts), r in runs.items():
+    assert r["seconds"] > 0 and r["final_steps_end_s"] >= r["root_s"] >= r["evaluations_end_s"] > 0, r
+    assert r["conversion_s"] > 0 and r["worker_busy_s"] > 0, r
+    if plane == "star":
+        assert r["bytes_through_rank0"] == r["bytes_moved"] > 0, r
+        assert r["rank0_peak_bytes"] > 0, r
+    elif hosts > 2:
+        assert 0 < r["bytes_through_rank0"] < r["bytes_moved"], r
+# The star moves every piece to rank 0 and back out: more bytes than pieces on the workers.
+for hosts in (3, 5):
+    assert runs[("star", hosts)]["bytes_moved"] > runs[("direct", hosts)]["bytes_moved"], hosts
+assert runs[("direct", 2)]["efficiency"] == 1.0
+PY
+"$sim" --hosts 1 >"$out/bad" 2>&1
+rc=$?
+[[ $rc == 2 ]] || fail "--hosts 1 exited $rc, wanted 2"
+[[ $(wc -l <"$out/bad") == 1 ]] || { cat "$out/bad"; fail "--hosts 1: not one line"; }
+grep -q "hosts" "$out/bad" || fail "--hosts 1: the message does not name the option"
+[[ $failures == 0 ]] && echo "bench_simulate: both planes ran and accounted for their bytes"
+exit $((failures > 0))

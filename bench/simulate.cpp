@@ -1,0 +1,741 @@
+// Strong scaling of a fast-series job past this machine: the real Scheduler (the one pi-job runs) driven by
+// a discrete-event executor on a simulated cluster of single-core hosts. Host 0 is rank 0; hosts 1..W are
+// the workers. Each task's compute time comes from a cost model measured on this machine when the program
+// starts (GMP multiplication times by size, and the real evaluation, merge, final steps and conversion
+// code timed against the model); each transfer takes the link's latency plus its bytes at the link's
+// bandwidth, and a host's link carries one transfer at a time each way. Rank 0's own time is the real time
+// its scheduler calls take here.
+//
+// Two data planes: `direct` (pieces stay on the worker that made them; a task fetches its operands from
+// their owners: pi-job today) and `star` (every piece goes to rank 0 when made and every operand comes
+// from it: pi-job before its pieces stayed on workers). Both with the same scheduler and tasks.
+//
+//   bench_simulate --digits 100000000 --hosts 4,16,64,256 [--plane direct,star] [--gbps 25] [--latency-us 2]
+//
+// Prints the calibration, then one line per run (hosts, plane, simulated seconds, phases, efficiency,
+// bytes moved and through rank 0, peak bytes held), and with --json FILE the same as JSON lines.
+#include <gmp.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "coordinator/grid.hpp"
+#include "coordinator/job.hpp"
+#include "coordinator/scheduler.hpp"
+#include "coordinator/task.hpp"
+#include "series/bigint.hpp"
+#include "series/decimal.hpp"
+#include "series/series.hpp"
+
+namespace {
+
+using pi::BigInt;
+using pi::PieceRef;
+using pi::Range;
+using pi::Scheduler;
+using pi::Shape;
+using pi::Task;
+using pi::TaskKind;
+using pi::TaskOutput;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Wall times of several items, taken in rounds (each item once a round, repeated until it took 20 ms); the
+// least of each is kept.
+class Timings {
+ public:
+  std::size_t add(std::function<void()> f) {
+    items_.push_back(std::move(f));
+    least_.push_back(std::numeric_limits<double>::infinity());
+    return items_.size() - 1;
+  }
+  void run(int rounds) {
+    for (int r = 0; r < rounds; ++r) {
+      for (std::size_t i = 0; i < items_.size(); ++i) {
+        int n = 0;
+        const auto t0 = std::chrono::steady_clock::now();
+        do {
+          items_[i]();
+          ++n;
+        } while (seconds_since(t0) < 0.02);
+        least_[i] = std::min(least_[i], seconds_since(t0) / n);
+      }
+    }
+  }
+  double least(std::size_t i) const { return least_.at(i); }
+
+ private:
+  std::vector<std::function<void()>> items_;
+  std::vector<double> least_;
+};
+
+BigInt random_bits(std::mt19937_64& rng, std::uint64_t bits) {
+  BigInt x;
+  std::vector<std::uint64_t> limbs((bits + 63) / 64);
+  for (auto& l : limbs) l = rng();
+  mpz_import(pi::raw(x), limbs.size(), -1, 8, 0, 0, limbs.data());
+  mpz_setbit(pi::raw(x), bits - 1);
+  return x;
+}
+
+// Bits of the values of Chudnovsky's partial results, from the term formulas (fast_series.cpp): P, Q and
+// T of [a, b) from prefix sums of log2 |p(k)| and log2 q(k); T is dominated by its first term.
+class ChudnovskyShapes {
+ public:
+  explicit ChudnovskyShapes(std::uint64_t terms) : lp_(terms + 2, 0), lq_(terms + 2, 0), terms_(terms) {
+    for (std::uint64_t k = 1; k <= terms; ++k) {
+      const auto x = static_cast<double>(k);
+      lp_[k + 1] = lp_[k] + std::log2((6 * x - 5) * (2 * x - 1) * (6 * x - 1));
+      lq_[k + 1] = lq_[k] + std::log2(x * x * x * 10939058860032000.0);
+    }
+  }
+  double p(std::uint64_t a, std::uint64_t b) const { return lp_[b] - lp_[a] + 1; }
+  double q(std::uint64_t a, std::uint64_t b) const { return lq_[b] - lq_[a] + 1; }
+  double t(std::uint64_t a, std::uint64_t b) const {
+    const auto x = static_cast<double>(a);
+    const double first =
+        a == 0 ? std::log2(13591409.0)
+               : std::log2(545140134 * x + 13591409) + (lp_[a + 1] - lp_[a]) - (lq_[a + 1] - lq_[a]);
+    return std::max(1.0, q(a, b) + first);
+  }
+  // The shape pi-job's workers report for [a, b): P (0 when the range ends the job), Q, T.
+  Shape shape(Range r) const {
+    const bool suffix = r.end == terms_ && r.size() >= 2;
+    return {suffix ? 0 : -static_cast<std::int64_t>(p(r.begin, r.end)),
+            static_cast<std::int64_t>(q(r.begin, r.end)), static_cast<std::int64_t>(t(r.begin, r.end))};
+  }
+  std::uint64_t terms() const { return terms_; }
+
+ private:
+  std::vector<double> lp_, lq_;
+  std::uint64_t terms_;
+};
+
+// Compute seconds of each kind of task on this machine: GMP's multiplication time by size (measured), the
+// binary splitting's multiplications counted from the shapes, and per kind a factor measured by timing
+// pi-job's own task code against the model.
+class CostModel {
+ public:
+  CostModel(const pi::Series& series, const pi::Grid& grid, const ChudnovskyShapes& shapes,
+            std::uint64_t calibration_digits, int rounds, std::ostream& log)
+      : shapes_(&shapes) {
+    // Every timing is taken in rounds, each item once a round, and the least kept: on a shared machine a
+    // neighbour only adds time, and a noisy second then spoils one sample of each item, not all of one.
+    Timings timings;
+    std::mt19937_64 rng(1);
+    // Four sizes an octave: GMP's FFT sizes go in steps, which points an octave apart would miss.
+    std::vector<std::array<BigInt, 3>> operands;
+    operands.reserve(81);
+    for (int k = 24; k <= 104; ++k) {
+      const auto bits = static_cast<std::uint64_t>(std::exp2(k / 4.0));
+      std::array<BigInt, 3>& abc = operands.emplace_back(
+          std::array<BigInt, 3>{random_bits(rng, bits), random_bits(rng, bits), BigInt()});
+      mul_.emplace_back(static_cast<double>(bits), 0);
+      timings.add([&abc] { mpz_mul(pi::raw(abc[2]), pi::raw(abc[0]), pi::raw(abc[1])); });
+    }
+    // Unbalanced products: a 2^20-bit number times 2, 4, 16 and 64 times as many bits, against as many
+    // balanced products of the smaller size (GMP's cost is not simply proportional to the ratio).
+    const BigInt small = random_bits(rng, 1 << 20);
+    std::vector<std::pair<BigInt, BigInt>> wide;
+    wide.reserve(4);
+    std::vector<std::size_t> unbalanced;
+    for (const int ratio : {2, 4, 16, 64}) {
+      std::pair<BigInt, BigInt>& w = wide.emplace_back(
+          random_bits(rng, (std::uint64_t{1} << 20) * static_cast<std::uint64_t>(ratio)), BigInt());
+      unbalanced.push_back(
+          timings.add([&small, &w] { mpz_mul(pi::raw(w.second), pi::raw(small), pi::raw(w.first)); }));
+      unbalance_.emplace_back(std::log(ratio), 0);
+    }
+    const BigInt add_a = random_bits(rng, 1 << 24), add_b = random_bits(rng, 1 << 24);
+    BigInt add_c;
+    const std::size_t add = timings.add([&] { mpz_add(pi::raw(add_c), pi::raw(add_a), pi::raw(add_b)); });
+
+    // Evaluations of the simulated job's own leaves (its first, middle and last grid range), and a merge of
+    // eight of its middle leaves with the next eight; the top merge of a job of calibration_digits; that
+    // job's final division and square root, and its conversion in one block.
+    std::vector<Range> leaves{grid.range(0), grid.range(grid.size() / 2), grid.range(grid.size() - 2)};
+    std::vector<std::size_t> evaluations;
+    evaluations.reserve(leaves.size());
+    for (const Range& r : leaves)
+      evaluations.push_back(timings.add([&series, r] { (void)series.evaluate(r, false); }));
+    const Range small_left = grid.span(grid.size() / 2, grid.size() / 2 + 8);
+    const Range small_right = grid.span(grid.size() / 2 + 8, grid.size() / 2 + 16);
+    const pi::PartialResult small_l = series.evaluate(small_left, false);
+    const pi::PartialResult small_r = series.evaluate(small_right, false);
+    const std::size_t small_merge = timings.add([&] { (void)series.combine(small_l, small_r); });
+    const std::uint64_t cal_terms = pi::plan_terms(series, calibration_digits);
+    const ChudnovskyShapes cal_shapes(cal_terms);
+    const pi::PartialResult left = series.evaluate(Range{0, cal_terms / 2}, false);
+    const pi::PartialResult right = series.evaluate(Range{cal_terms / 2, cal_terms}, true);
+    const std::size_t merge = timings.add([&] { (void)series.combine(left, right); });
+    const std::uint64_t bits = pi::bits_for_digits(calibration_digits + 20) + 64;
+    Task steps;
+    steps.work = pi::FinalSteps{
+        PieceRef::held_here(std::make_shared<const pi::PartialResult>(series.combine(left, right))), bits, 0,
+        false};
+    const TaskOutput fraction = pi::execute_final_steps(series, steps);
+    const std::size_t final_steps = timings.add([&] { (void)pi::execute_final_steps(series, steps); });
+    Task block;
+    const std::uint64_t decimals = calibration_digits + pi::kGuardDecimals;
+    block.work = pi::Digits{PieceRef::held_here(std::make_shared<const pi::PartialResult>(fraction.result)),
+                            fraction.summary->scale_bits, 0, decimals};
+    const std::size_t conversion = timings.add([&] { (void)pi::execute_digits(block); });
+    timings.run(rounds);
+
+    for (std::size_t i = 0; i < mul_.size(); ++i) mul_[i].second = timings.least(i);
+    add_per_bit_ = timings.least(add) / (1 << 24);
+    for (std::size_t i = 0; i < unbalanced.size(); ++i) {
+      const double ratio = std::exp(unbalance_[i].first);
+      unbalance_[i].second = timings.least(unbalanced[i]) / (ratio * balanced(1 << 20));
+    }
+    double real = 0, model = 0;
+    for (std::size_t i = 0; i < leaves.size(); ++i) {
+      real += timings.least(evaluations[i]);
+      model += evaluation(leaves[i]);
+    }
+    eval_factor_ = real / model;
+    merge_points_[0] = {std::log(merge_bits(small_left, small_right)),
+                        timings.least(small_merge) / merge_muls(small_left, small_right)};
+    shapes_ = &cal_shapes;
+    const Range top_left{0, cal_terms / 2}, top_right{cal_terms / 2, cal_terms};
+    merge_points_[1] = {std::log(merge_bits(top_left, top_right)),
+                        timings.least(merge) / merge_muls(top_left, top_right)};
+    final_factor_ = timings.least(final_steps) / mul(static_cast<double>(bits), static_cast<double>(bits));
+    conversion_factor_ = timings.least(conversion) / conversion_muls(decimals);
+    shapes_ = &shapes;
+    log << "calibration (this machine, least of " << rounds << " rounds): mpz_mul of two 2^16-bit numbers "
+        << mul(1 << 16, 1 << 16) * 1e6 << " us, 2^20 " << mul(1 << 20, 1 << 20) * 1e3 << " ms, 2^26 "
+        << mul(1 << 26, 1 << 26) << " s\n"
+        << "calibration: unbalanced products against as many balanced ones of the smaller size:";
+    for (const auto& [x, f] : unbalance_) log << " " << std::exp(x) << ":1 " << f;
+    log << "; so a slice of 1/16 of a 2^26-bit factor against the other whole costs "
+        << mul(1 << 26, 1 << 22) / mul(1 << 26, 1 << 26) << " of their whole product\n"
+        << "calibration: pi-job's code against the model: evaluations " << eval_factor_ << ", merges "
+        << merge_points_[0].second << " (" << std::exp(merge_points_[0].first) << " bits) to "
+        << merge_points_[1].second << " (" << std::exp(merge_points_[1].first) << " bits); at "
+        << calibration_digits << " digits the top merge took " << timings.least(merge)
+        << " s, the final steps " << timings.least(final_steps) << " s (" << final_factor_
+        << " multiplications of the full size), the conversion " << timings.least(conversion) << " s\n";
+  }
+
+  // GMP's time for an a-bit by b-bit product: the table, interpolated in log-log; past it n log n; an
+  // unbalanced product as b/a balanced ones of the smaller size, times the factor measured for that ratio
+  // (interpolated in log ratio; the last one's past 64).
+  double mul(double a, double b) const {
+    if (a > b) std::swap(a, b);
+    a = std::max(a, 64.0);
+    const double ratio = b / a;
+    double factor = 1;
+    const double x = std::log(ratio);
+    if (x <= unbalance_.front().first) {
+      factor = 1 + (unbalance_.front().second - 1) * x / unbalance_.front().first;
+    } else if (x >= unbalance_.back().first) {
+      factor = unbalance_.back().second;
+    } else {
+      for (std::size_t i = 1; i < unbalance_.size(); ++i) {
+        if (x > unbalance_[i].first) continue;
+        const auto& [x0, f0] = unbalance_[i - 1];
+        const auto& [x1, f1] = unbalance_[i];
+        factor = f0 + (f1 - f0) * (x - x0) / (x1 - x0);
+        break;
+      }
+    }
+    return ratio * balanced(a) * factor;
+  }
+  double evaluation(Range r) const {
+    if (r.size() == 0) return 0;
+    return eval_factor_ * split_muls(r.begin, r.end, r.end != shapes_->terms());
+  }
+  // A merge's multiplications, times the factor measured at its size (interpolated in log size between the
+  // two merges timed, the nearer one's outside them).
+  double merge(Range l, Range r) const {
+    const auto& [x0, f0] = merge_points_[0];
+    const auto& [x1, f1] = merge_points_[1];
+    const double x = std::clamp(std::log(merge_bits(l, r)), x0, x1);
+    return (f0 + (f1 - f0) * (x - x0) / (x1 - x0)) * merge_muls(l, r);
+  }
+  double product(double left_bits, double right_bits) const { return mul(left_bits, right_bits); }
+  double assembly(double bits) const { return 4 * add_per_bit_ * bits; }
+  double final_steps(double bits) const { return final_factor_ * mul(bits, bits); }
+  // A block of `count` decimals starting at `first` of a fraction of `bits` bits: the conversion of its
+  // share, plus for a later block the multiplication of the fraction by 5^first.
+  double digits(std::uint64_t first, std::uint64_t count, double bits) const {
+    const double share = conversion_factor_ * conversion_muls(count);
+    return first == 0 ? share : share + mul(bits, static_cast<double>(first) * 2.33);
+  }
+
+ private:
+  double balanced(double bits) const {
+    const auto& [b_max, t_max] = mul_.back();
+    if (bits >= b_max) return t_max * (bits / b_max) * std::log2(bits) / std::log2(b_max);
+    auto hi =
+        std::lower_bound(mul_.begin(), mul_.end(), bits, [](const auto& e, double b) { return e.first < b; });
+    if (hi == mul_.begin()) return hi->second;
+    const auto lo = hi - 1;
+    const double f = (std::log(bits) - std::log(lo->first)) / (std::log(hi->first) - std::log(lo->first));
+    return std::exp(std::log(lo->second) + f * (std::log(hi->second) - std::log(lo->second)));
+  }
+  // The multiplications of one binary-splitting merge of [a, m) and [m, b) (binary_splitting.cpp).
+  double node_muls(std::uint64_t a, std::uint64_t m, std::uint64_t b, bool need_p) const {
+    const ChudnovskyShapes& s = *shapes_;
+    double t = mul(s.t(a, m), s.q(m, b)) + mul(s.p(a, m), s.t(m, b)) + mul(s.q(a, m), s.q(m, b));
+    if (need_p) t += mul(s.p(a, m), s.p(m, b));
+    return t;
+  }
+  double split_muls(std::uint64_t a, std::uint64_t b, bool need_p) const {
+    if (b - a == 1) return 0;
+    const std::uint64_t m = a + (b - a) / 2;
+    return split_muls(a, m, true) + split_muls(m, b, need_p) + node_muls(a, m, b, need_p);
+  }
+  double merge_bits(Range l, Range r) const {
+    return shapes_->q(l.begin, r.end) + shapes_->p(l.begin, r.end) + shapes_->t(l.begin, r.end);
+  }
+  double merge_muls(Range l, Range r) const {
+    return node_muls(l.begin, l.end, r.end, r.end != shapes_->terms());
+  }
+  // Divide and conquer by powers of ten: about log2 of the size levels, each a few multiplications of the
+  // whole size.
+  double conversion_muls(std::uint64_t decimals) const {
+    const double bits = static_cast<double>(decimals) * 3.33;
+    return mul(bits, bits) * std::log2(std::max(bits / 64, 2.0));
+  }
+
+  const ChudnovskyShapes* shapes_;
+  std::vector<std::pair<double, double>> mul_;  // (bits, seconds)
+  // (log ratio, seconds over ratio times the balanced product's) for a 2^20-bit factor
+  std::vector<std::pair<double, double>> unbalance_;
+  double add_per_bit_ = 0;
+  double eval_factor_ = 1, final_factor_ = 1, conversion_factor_ = 1;
+  std::array<std::pair<double, double>, 2> merge_points_{};  // (log bits, real/model)
+};
+
+enum class Plane { direct, star };
+
+struct Network {
+  double bytes_per_s;
+  double latency_s;
+};
+
+// One simulated run.
+class Simulation {
+ public:
+  Simulation(const pi::Series& series, const pi::Grid& grid, const ChudnovskyShapes& shapes,
+             const CostModel& cost, Network net, Plane plane, int workers)
+      : series_(series),
+        grid_(grid),
+        shapes_(shapes),
+        cost_(cost),
+        net_(net),
+        plane_(plane),
+        workers_(workers),
+        out_free_(static_cast<std::size_t>(workers + 1), 0),
+        in_free_(static_cast<std::size_t>(workers + 1), 0),
+        queues_(static_cast<std::size_t>(workers)),
+        running_(static_cast<std::size_t>(workers), false),
+        held_(static_cast<std::size_t>(workers + 1), 0),
+        peak_(static_cast<std::size_t>(workers + 1), 0),
+        busy_(static_cast<std::size_t>(workers), 0) {}
+
+  nlohmann::json run(std::uint64_t digits) {
+    const std::uint64_t bits = pi::bits_for_digits(digits + 20) + 64;
+    Scheduler scheduler(series_, grid_, pi::SchedulerConfig{}, workers_);
+    current_ = &scheduler;
+    scheduler.hold_on_workers(
+        [](const PieceRef&) -> std::shared_ptr<const pi::PartialResult> {
+          throw std::logic_error("the simulation has no checkpoints: rank 0 never fetches a piece");
+        },
+        0);
+    scheduler.finish_on_workers(pi::FinalSteps{PieceRef{}, bits, 0, false}, false);
+    for (int w = 0; w < workers_; ++w) at(net_.latency_s, [this, w, &scheduler] { ready(scheduler, w); });
+    drain(scheduler);
+    const double series_end = now_;
+    const pi::FinalSummary& summary = *scheduler.final_summary();
+    const std::uint64_t decimals = digits + pi::kGuardDecimals;
+    scheduler.convert(*scheduler.final_fraction(), summary.scale_bits, decimals,
+                      std::clamp<std::uint64_t>(decimals / 10000, 1, static_cast<std::uint64_t>(workers_)));
+    // Every worker is idle now (in idle_, each asked and given nothing).
+    at(now_, [this, &scheduler] { dispatch(scheduler); });
+    drain(scheduler);
+
+    double busy = 0;
+    for (double b : busy_) busy += b;
+    double worker_peak = 0;
+    for (int w = 1; w <= workers_; ++w)
+      worker_peak = std::max(worker_peak, peak_[static_cast<std::size_t>(w)]);
+    return {{"hosts", workers_ + 1},
+            {"plane", plane_ == Plane::direct ? "direct" : "star"},
+            {"seconds", now_},
+            {"evaluations_end_s", evaluations_end_},
+            {"root_s", root_at_},
+            {"final_steps_end_s", series_end},
+            {"conversion_s", now_ - series_end},
+            {"worker_busy_s", busy},
+            {"bytes_moved", bytes_moved_},
+            {"bytes_through_rank0", bytes_rank0_},
+            {"rank0_busy_s", rank0_busy_},
+            {"rank0_peak_bytes", peak_[0]},
+            {"worker_peak_bytes", worker_peak},
+            {"tasks", tasks_}};
+  }
+
+ private:
+  struct Event {
+    double t;
+    std::uint64_t seq;
+    std::function<void()> f;
+    bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  };
+  void at(double t, std::function<void()> f) { events_.push(Event{t, seq_++, std::move(f)}); }
+  void drain(Scheduler& scheduler) {
+    while (!scheduler.finished()) {
+      if (events_.empty())
+        throw std::logic_error("simulation: no event left and the scheduler is not finished");
+      Event e = events_.top();
+      events_.pop();
+      now_ = e.t;
+      e.f();
+    }
+  }
+  Scheduler::Clock::time_point clock() const {
+    return Scheduler::Clock::time_point{} +
+           std::chrono::duration_cast<Scheduler::Clock::duration>(std::chrono::duration<double>(now_));
+  }
+
+  // A transfer of `bytes` from host `src` to host `dst` ready at `t`: when it has arrived. Each host's link
+  // carries one transfer at a time each way.
+  double transfer(int src, int dst, double bytes, double t) {
+    if (src == dst || bytes <= 0) return t;
+    auto& out = out_free_[static_cast<std::size_t>(src)];
+    auto& in = in_free_[static_cast<std::size_t>(dst)];
+    const double start = std::max({t, out, in});
+    const double end = start + bytes / net_.bytes_per_s;
+    out = in = end;
+    bytes_moved_ += bytes;
+    if (src == 0 || dst == 0) bytes_rank0_ += bytes;
+    return end + net_.latency_s;
+  }
+  static constexpr double kMessageBytes = 256;  // a task, a result's metadata, a fetch request
+
+  // Rank 0's side: each handler runs when rank 0 is free, and takes the real time its scheduler calls take.
+  void on_rank0(std::function<void()> f) {
+    const double start = std::max(now_, rank0_free_);
+    at(start, [this, f = std::move(f)] {
+      const auto t0 = std::chrono::steady_clock::now();
+      f();
+      const double took = seconds_since(t0);
+      rank0_busy_ += took;
+      rank0_free_ = now_ + took;
+    });
+  }
+  void ready(Scheduler& scheduler, int w) {
+    on_rank0([this, &scheduler, w] {
+      idle_.push_back(w);
+      dispatch(scheduler);
+    });
+  }
+  void dispatch(Scheduler& scheduler) {
+    bool gave_none = false;
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      std::optional<Task> task = scheduler.assign(*it, clock());
+      if (!task) {
+        gave_none = true;
+        ++it;
+        continue;
+      }
+      send(*it, std::move(*task));
+      topping_up_.push_back(*it);
+      it = idle_.erase(it);
+    }
+    if (gave_none) return;
+    while (!topping_up_.empty()) {
+      const int w = topping_up_.front();
+      while (scheduler.wants_another_task(w)) {
+        std::optional<Task> task = scheduler.assign(w, clock());
+        if (!task) {
+          topping_up_.clear();
+          return;
+        }
+        send(w, std::move(*task));
+      }
+      topping_up_.pop_front();
+    }
+  }
+  void send(int w, Task task) {
+    ++tasks_;
+    const double arrives = transfer(0, w + 1, kMessageBytes, std::max(now_, rank0_free_));
+    at(arrives, [this, w, task = std::move(task)]() mutable {
+      queues_[static_cast<std::size_t>(w)].push_back(std::move(task));
+      if (!running_[static_cast<std::size_t>(w)]) start(w);
+    });
+  }
+
+  // Where a piece's bytes come from: its owner, or rank 0 in the star.
+  int source_of(const PieceRef& piece) const { return plane_ == Plane::star ? 0 : piece.owner + 1; }
+  double bytes_of(const PieceRef& piece, std::optional<std::uint32_t> value = std::nullopt) const {
+    const Shape shape = piece.here() ? pi::shape_of(*piece.data) : piece.shape;
+    if (value) return std::abs(static_cast<double>(shape.at(*value))) / 8;
+    return pi::shape_bits(shape) / 8;
+  }
+
+  // Worker w starts its next task: fetches the operands another host holds (all at once), then computes.
+  void start(int w) {
+    auto& queue = queues_[static_cast<std::size_t>(w)];
+    if (queue.empty()) {
+      running_[static_cast<std::size_t>(w)] = false;
+      return;
+    }
+    running_[static_cast<std::size_t>(w)] = true;
+    Task task = std::move(queue.front());
+    queue.pop_front();
+    double ready = now_;
+    double operands = 0;
+    const auto need = [&](const PieceRef& piece, std::optional<std::uint32_t> value) {
+      const double bytes = bytes_of(piece, value);
+      operands += bytes;
+      if (plane_ == Plane::direct && piece.owner == w) return;
+      const int src = source_of(piece);
+      const double asked = now_ + net_.latency_s;
+      ready = std::max(ready, transfer(src, w + 1, bytes, asked));
+    };
+    double compute = 0;
+    Shape shape;
+    Range range = grid_.span(task.first_range, task.end_range);
+    std::shared_ptr<const pi::FinalSummary> summary;
+    std::string digits;
+    if (const auto* e = std::get_if<pi::Evaluate>(&task.work)) {
+      compute = cost_.evaluation(e->range);
+      shape = shapes_.shape(e->range);
+    } else if (const auto* m = std::get_if<pi::Merge>(&task.work)) {
+      need(m->left, std::nullopt);
+      need(m->right, std::nullopt);
+      compute = cost_.merge(m->left.range, m->right.range);
+      shape = shapes_.shape(range);
+    } else if (const auto* p = std::get_if<pi::Product>(&task.work)) {
+      need(p->left, p->factor_left);
+      need(p->right, p->factor_right);
+      const double left_bits = std::abs(static_cast<double>(p->left.shape.at(p->factor_left)));
+      const auto right_bits = static_cast<std::uint64_t>(std::abs(p->right.shape.at(p->factor_right)));
+      const auto slice = static_cast<double>(pi::slice_bits(right_bits, p->slices));
+      compute = cost_.product(left_bits, slice);
+      shape = {static_cast<std::int64_t>(left_bits + slice)};
+    } else if (const auto* a = std::get_if<pi::Assemble>(&task.work)) {
+      double bits = 0;
+      for (const PieceRef& part : a->parts) {
+        need(part, std::nullopt);
+        bits += pi::shape_bits(part.shape);
+      }
+      compute = cost_.assembly(bits);
+      range = Range{a->left_range.begin, a->right_range.end};
+      shape = shapes_.shape(range);
+    } else if (const auto* f = std::get_if<pi::FinalSteps>(&task.work)) {
+      need(f->root, std::nullopt);
+      compute = cost_.final_steps(static_cast<double>(f->bits));
+      shape = {static_cast<std::int64_t>(f->bits)};
+      auto s = std::make_shared<pi::FinalSummary>();
+      s->scale_bits = f->bits;
+      s->convertible = true;
+      summary = s;
+      range = Range{};
+      if (root_at_ == 0) root_at_ = now_;
+    } else if (const auto* d = std::get_if<pi::Digits>(&task.work)) {
+      need(d->fraction, std::nullopt);
+      compute = cost_.digits(d->first, d->count, pi::shape_bits(d->fraction.shape));
+      digits.assign(d->count, '0');  // the length the scheduler checks; nothing reads the text
+    }
+    const double result_bytes = pi::shape_bits(shape) / 8;
+    const double working = operands + result_bytes;
+    const std::size_t host = static_cast<std::size_t>(w) + 1;
+    peak_[host] = std::max(peak_[host], held_[host] + working);
+    const double end = ready + compute;
+    busy_[static_cast<std::size_t>(w)] += compute;
+    at(end, [this, w, task = std::move(task), compute, shape = std::move(shape), range, summary,
+             digits = std::move(digits), result_bytes]() mutable {
+      TaskOutput out;
+      out.result.range = range;
+      const bool keeps =
+          task.keep || task.kind() == TaskKind::final_steps || task.kind() == TaskKind::product;
+      if (task.kind() != TaskKind::digits && (!keeps || pi::shape_bits(shape) < pi::kKeepAtLeastBits)) {
+        // A small piece travels to rank 0 with its integers, and rank 0 merges such pieces itself (in
+        // real time, here): integers of the piece's sizes and signs.
+        for (const std::int64_t bits : shape) {
+          out.result.values.push_back(
+              bits == 0 ? BigInt(0) : random_bits(rng_, static_cast<std::uint64_t>(std::abs(bits))));
+          if (bits < 0) out.result.values.back() = -out.result.values.back();
+        }
+      } else if (task.kind() != TaskKind::digits) {
+        out.kept = true;
+        out.shape = std::move(shape);
+        out.summary = summary;
+        hold(plane_ == Plane::star ? 0 : w + 1, task.id, result_bytes);
+      }
+      out.digits = std::move(digits);
+      if (task.kind() == TaskKind::evaluate) evaluations_end_ = std::max(evaluations_end_, now_);
+      // The result's metadata to rank 0 (in the star, the piece itself).
+      const double arrives = transfer(
+          w + 1, 0,
+          (plane_ == Plane::star && out.kept) || !out.result.values.empty() ? result_bytes : kMessageBytes,
+          now_);
+      at(arrives, [this, w, id = task.id, out = std::move(out), compute]() mutable {
+        on_rank0([this, w, id, out = std::move(out), compute]() mutable {
+          scheduler_complete(w, id, std::move(out), compute);
+        });
+      });
+      start(w);
+    });
+  }
+  void hold(int host, std::uint64_t key, double bytes) {
+    held_[static_cast<std::size_t>(host)] += bytes;
+    peak_[static_cast<std::size_t>(host)] =
+        std::max(peak_[static_cast<std::size_t>(host)], held_[static_cast<std::size_t>(host)]);
+    pieces_[key] = {host, bytes};
+  }
+  void scheduler_complete(int w, std::uint64_t id, TaskOutput out, double compute) {
+    Scheduler& scheduler = *current_;
+    scheduler.complete(w, id, std::move(out), compute);
+    (void)scheduler.take_finished_blocks();
+    for (const auto& [owner, key] : scheduler.take_drops()) {
+      const auto it = pieces_.find(key);
+      if (it == pieces_.end()) continue;
+      held_[static_cast<std::size_t>(it->second.first)] -= it->second.second;
+      pieces_.erase(it);
+    }
+    if (scheduler.held(w) == 0) {
+      idle_.push_back(w);
+    } else {
+      topping_up_.push_back(w);
+    }
+    dispatch(scheduler);
+  }
+
+  const pi::Series& series_;
+  const pi::Grid& grid_;
+  const ChudnovskyShapes& shapes_;
+  const CostModel& cost_;
+  Network net_;
+  Plane plane_;
+  int workers_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::uint64_t seq_ = 0;
+  double now_ = 0;
+  double rank0_free_ = 0;
+  double rank0_busy_ = 0;
+  std::vector<double> out_free_, in_free_;
+  std::vector<std::deque<Task>> queues_;
+  std::vector<bool> running_;
+  std::vector<int> idle_;
+  std::deque<int> topping_up_;
+  std::vector<double> held_, peak_, busy_;
+  std::map<std::uint64_t, std::pair<int, double>> pieces_;  // key -> (host, bytes)
+  double bytes_moved_ = 0, bytes_rank0_ = 0;
+  double evaluations_end_ = 0, root_at_ = 0;
+  std::uint64_t tasks_ = 0;
+  Scheduler* current_ = nullptr;  // run()'s
+  std::mt19937_64 rng_{2};
+};
+
+}  // namespace
+
+namespace {
+
+int run(int argc, char** argv) {
+  CLI::App app{"Strong scaling of pi-job's fast series on a simulated cluster (bench/simulate.sh)"};
+  std::uint64_t digits = 100000000;
+  std::vector<int> hosts{4, 16, 64, 256};
+  std::vector<std::string> planes{"direct", "star"};
+  double gbps = 25, latency_us = 2;
+  std::uint64_t calibration_digits = 1000000;
+  std::string json_path;
+  int rounds = 5;
+  app.add_option("--digits", digits, "Decimal digits of the simulated job")
+      ->check(CLI::Range(100000, 1000000000));
+  app.add_option("--hosts", hosts, "Host counts (rank 0 and the workers), comma separated")
+      ->delimiter(',')
+      ->check(CLI::Range(2, 4096));
+  app.add_option("--plane", planes, "direct (pieces on workers), star (through rank 0)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"direct", "star"}));
+  app.add_option("--gbps", gbps, "Link bandwidth, Gb/s")->check(CLI::Range(0.01, 10000.0));
+  app.add_option("--latency-us", latency_us, "Link latency, microseconds")->check(CLI::Range(0.0, 1e6));
+  app.add_option("--calibration-digits", calibration_digits, "Size of the real runs the model is fitted to")
+      ->check(CLI::Range(100000, 20000000));
+  app.add_option("--rounds", rounds, "Rounds of the calibration's timings (the least of each is kept)")
+      ->check(CLI::Range(1, 50));
+  app.add_option("--json", json_path, "Also write one JSON object per run to this file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "bench_simulate: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    const auto series = pi::make_series("chudnovsky");
+    const std::uint64_t terms = pi::plan_terms(*series, digits);
+    const pi::Grid grid(*series, terms);
+    const ChudnovskyShapes shapes(terms);
+    const CostModel cost(*series, grid, shapes, calibration_digits, rounds, std::cout);
+    std::cout << "chudnovsky " << digits << " digits: " << terms << " terms in " << grid.size()
+              << " grid ranges; links " << gbps << " Gb/s, " << latency_us << " us\n";
+    std::ofstream json;
+    if (!json_path.empty()) json.open(json_path);
+    std::map<std::string, double> one_worker;
+    std::printf("%6s %7s %10s %9s %9s %9s %9s %6s %10s %9s %10s %10s\n", "hosts", "plane", "seconds", "evals",
+                "root", "final", "convert", "eff", "moved GB", "rank0 %", "rank0 MB", "worker MB");
+    for (const std::string& plane_name : planes) {
+      const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
+      // One worker first: the efficiency's baseline.
+      std::vector<int> counts{2};
+      for (int h : hosts)
+        if (h != 2) counts.push_back(h);
+      for (int h : counts) {
+        Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane, h - 1);
+        nlohmann::json r = sim.run(digits);
+        const double seconds = r["seconds"];
+        if (h == 2) one_worker[plane_name] = seconds;
+        const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
+        r["efficiency"] = efficiency;
+        const double moved = r["bytes_moved"];
+        const double rank0 = r["bytes_through_rank0"];
+        std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n", h,
+                    plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
+                    r["root_s"].get<double>(), r["final_steps_end_s"].get<double>(),
+                    r["conversion_s"].get<double>(), efficiency, moved / 1e9,
+                    moved > 0 ? 100 * rank0 / moved : 0.0, r["rank0_peak_bytes"].get<double>() / 1e6,
+                    r["worker_peak_bytes"].get<double>() / 1e6);
+        std::fflush(stdout);
+        if (json.is_open()) json << r.dump() << "\n";
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "bench_simulate: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    std::cerr << "bench_simulate: failed\n";
+    return 1;
+  }
+}
