@@ -28,6 +28,19 @@ for hosts in (3, 5):
     assert runs[("star", hosts)]["bytes_moved"] > runs[("direct", hosts)]["bytes_moved"], hosts
 assert runs[("direct", 2)]["efficiency"] == 1.0
 PY
+# A worker lost mid-run (the one holding the most piece bytes): the job still ends, both ways of computing
+# its pieces again.
+"$sim" --digits 2000000 --hosts 5 --plane direct --rounds 1 --calibration-digits 100000 --lose-at 0.05 \
+  --recompute-parts 1,0 --json "$out/lost.jsonl" >"$out/lost.log" 2>&1 ||
+  { cat "$out/lost.log"; fail "bench_simulate --lose-at exited $?"; }
+/usr/bin/env python3 - "$out/lost.jsonl" <<'PY' || fail "the runs with a lost worker"
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+lost = [r for r in runs if r["hosts"] == 5]
+assert [r["recompute_parts"] for r in lost] == [1, 0], lost
+for r in lost:
+    assert r["lost_worker_rank"] >= 1 and r["lost_bytes"] > 0 and r["seconds"] > r["lost_at_s"], r
+PY
 "$sim" --hosts 1 >"$out/bad" 2>&1
 rc=$?
 [[ $rc == 2 ]] || fail "--hosts 1 exited $rc, wanted 2"

@@ -336,7 +336,8 @@ struct Network {
 class Simulation {
  public:
   Simulation(const pi::Series& series, const pi::Grid& grid, const ChudnovskyShapes& shapes,
-             const CostModel& cost, Network net, Plane plane, int workers)
+             const CostModel& cost, Network net, Plane plane, int workers, pi::SchedulerConfig config = {},
+             double lose_at = -1)
       : series_(series),
         grid_(grid),
         shapes_(shapes),
@@ -350,11 +351,14 @@ class Simulation {
         running_(static_cast<std::size_t>(workers), false),
         held_(static_cast<std::size_t>(workers + 1), 0),
         peak_(static_cast<std::size_t>(workers + 1), 0),
-        busy_(static_cast<std::size_t>(workers), 0) {}
+        busy_(static_cast<std::size_t>(workers), 0),
+        dead_(static_cast<std::size_t>(workers), false),
+        config_(config),
+        lose_at_(lose_at) {}
 
   nlohmann::json run(std::uint64_t digits) {
     const std::uint64_t bits = pi::bits_for_digits(digits + 20) + 64;
-    Scheduler scheduler(series_, grid_, pi::SchedulerConfig{}, workers_);
+    Scheduler scheduler(series_, grid_, config_, workers_);
     current_ = &scheduler;
     scheduler.hold_on_workers(
         [](const PieceRef&) -> std::shared_ptr<const pi::PartialResult> {
@@ -363,6 +367,7 @@ class Simulation {
         0);
     scheduler.finish_on_workers(pi::FinalSteps{PieceRef{}, bits, 0, false}, false);
     for (int w = 0; w < workers_; ++w) at(net_.latency_s, [this, w, &scheduler] { ready(scheduler, w); });
+    if (lose_at_ >= 0) at(lose_at_, [this] { lose_biggest(); });
     drain(scheduler);
     const double series_end = now_;
     const pi::FinalSummary& summary = *scheduler.final_summary();
@@ -371,6 +376,7 @@ class Simulation {
                       std::clamp<std::uint64_t>(decimals / 10000, 1, static_cast<std::uint64_t>(workers_)));
     // Every worker is idle now (in idle_, each asked and given nothing).
     at(now_, [this, &scheduler] { dispatch(scheduler); });
+    if (lost_ >= 0) look_at_deadlines();
     drain(scheduler);
 
     double busy = 0;
@@ -391,7 +397,11 @@ class Simulation {
             {"rank0_busy_s", rank0_busy_},
             {"rank0_peak_bytes", peak_[0]},
             {"worker_peak_bytes", worker_peak},
-            {"tasks", tasks_}};
+            {"tasks", tasks_},
+            {"lost_worker_rank", lost_ >= 0 ? lost_ + 1 : -1},
+            {"lost_at_s", lose_at_},
+            {"lost_bytes", lost_bytes_},
+            {"recompute_parts", config_.recompute_parts}};
   }
 
  private:
@@ -431,6 +441,7 @@ class Simulation {
     return end + net_.latency_s;
   }
   static constexpr double kMessageBytes = 256;  // a task, a result's metadata, a fetch request
+  static constexpr double kSilentSeconds = 30;  // pi-job's (mpi/distributed.hpp)
 
   // Rank 0's side: each handler runs when rank 0 is free, and takes the real time its scheduler calls take.
   void on_rank0(std::function<void()> f) {
@@ -438,6 +449,9 @@ class Simulation {
     at(start, [this, f = std::move(f)] {
       const auto t0 = std::chrono::steady_clock::now();
       f();
+      if (current_)
+        for (const std::string& notice : current_->take_notices())
+          if (verbose_) std::cerr << "[" << now_ << " s] " << notice << "\n";
       const double took = seconds_since(t0);
       rank0_busy_ += took;
       rank0_free_ = now_ + took;
@@ -505,10 +519,15 @@ class Simulation {
     queue.pop_front();
     double ready = now_;
     double operands = 0;
+    std::optional<PieceRef> unreachable;
     const auto need = [&](const PieceRef& piece, std::optional<std::uint32_t> value) {
       const double bytes = bytes_of(piece, value);
       operands += bytes;
       if (plane_ == Plane::direct && piece.owner == w) return;
+      if (!piece.here() && dead_[static_cast<std::size_t>(piece.owner)]) {
+        unreachable = piece;
+        return;
+      }
       const int src = source_of(piece);
       const double asked = now_ + net_.latency_s;
       ready = std::max(ready, transfer(src, w + 1, bytes, asked));
@@ -558,6 +577,22 @@ class Simulation {
       compute = cost_.digits(d->first, d->count, pi::shape_bits(d->fraction.shape));
       digits.assign(d->count, '0');  // the length the scheduler checks; nothing reads the text
     }
+    if (unreachable) {
+      // As a real worker: the fetch gives up at its deadline (0.4 of the task's), and rank 0 hears why.
+      const double gives_up = now_ + 0.4 * task.allowed_s;
+      at(gives_up, [this, w, id = task.id, owner = unreachable->owner, key = unreachable->key] {
+        if (dead_[static_cast<std::size_t>(w)]) return;
+        const double arrives = transfer(w + 1, 0, kMessageBytes, now_);
+        at(arrives, [this, w, id, owner, key] {
+          on_rank0([this, w, id, owner, key] {
+            current_->unreachable(w, id, owner, key, true);
+            came_back(w);
+          });
+        });
+        start(w);
+      });
+      return;
+    }
     const double result_bytes = pi::shape_bits(shape) / 8;
     const double working = operands + result_bytes;
     const std::size_t host = static_cast<std::size_t>(w) + 1;
@@ -566,6 +601,7 @@ class Simulation {
     busy_[static_cast<std::size_t>(w)] += compute;
     at(end, [this, w, task = std::move(task), compute, shape = std::move(shape), range, summary,
              digits = std::move(digits), result_bytes]() mutable {
+      if (dead_[static_cast<std::size_t>(w)]) return;  // lost with its worker
       TaskOutput out;
       out.result.range = range;
       const bool keeps =
@@ -609,6 +645,11 @@ class Simulation {
     Scheduler& scheduler = *current_;
     scheduler.complete(w, id, std::move(out), compute);
     (void)scheduler.take_finished_blocks();
+    came_back(w);
+  }
+  // Worker w answered (a result, a failure): it is idle, or busy with what it holds; then work goes out.
+  void came_back(int w) {
+    Scheduler& scheduler = *current_;
     for (const auto& [owner, key] : scheduler.take_drops()) {
       const auto it = pieces_.find(key);
       if (it == pieces_.end()) continue;
@@ -621,6 +662,34 @@ class Simulation {
       topping_up_.push_back(w);
     }
     dispatch(scheduler);
+  }
+  // The worker holding the most piece bytes dies (a node lost): its pieces, its task and what it holds
+  // queued go with it. Rank 0 looks at the deadlines every second, and takes it for lost once silent for
+  // 30 s (kSilentSeconds), as MpiExecutor does; the others' fetches from it give up at their deadline.
+  void lose_biggest() {
+    int w = 0;
+    for (int v = 1; v < workers_; ++v)
+      if (held_[static_cast<std::size_t>(v) + 1] > held_[static_cast<std::size_t>(w) + 1]) w = v;
+    lost_ = w;
+    lost_bytes_ = held_[static_cast<std::size_t>(w) + 1];
+    dead_[static_cast<std::size_t>(w)] = true;
+    queues_[static_cast<std::size_t>(w)].clear();
+    std::erase(idle_, w);
+    std::erase(topping_up_, w);
+    at(now_ + kSilentSeconds, [this, w] {
+      on_rank0([this, w] {
+        current_->silent(w);
+        dispatch(*current_);
+      });
+    });
+    look_at_deadlines();
+  }
+  void look_at_deadlines() {
+    on_rank0([this] {
+      (void)current_->expire(clock());
+      dispatch(*current_);
+    });
+    if (!current_->finished()) at(now_ + 1, [this] { look_at_deadlines(); });
   }
 
   const pi::Series& series_;
@@ -646,6 +715,16 @@ class Simulation {
   double evaluations_end_ = 0, root_at_ = 0;
   std::uint64_t tasks_ = 0;
   Scheduler* current_ = nullptr;  // run()'s
+  std::vector<bool> dead_;
+
+ public:
+  bool verbose_ = false;
+
+ private:
+  pi::SchedulerConfig config_;
+  double lose_at_ = -1;
+  int lost_ = -1;
+  double lost_bytes_ = 0;
   std::mt19937_64 rng_{2};
 };
 
@@ -662,6 +741,9 @@ int run(int argc, char** argv) {
   std::uint64_t calibration_digits = 1000000;
   std::string json_path;
   int rounds = 5;
+  double lose_at = -1;
+  bool verbose = false;
+  std::vector<std::uint64_t> recompute_parts{0};
   app.add_option("--digits", digits, "Decimal digits of the simulated job")
       ->check(CLI::Range(100000, 1000000000));
   app.add_option("--hosts", hosts, "Host counts (rank 0 and the workers), comma separated")
@@ -676,12 +758,26 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(100000, 20000000));
   app.add_option("--rounds", rounds, "Rounds of the calibration's timings (the least of each is kept)")
       ->check(CLI::Range(1, 50));
+  app.add_option("--lose-at", lose_at,
+                 "Simulated second at which the worker holding the most piece bytes dies (pieces on the "
+                 "workers only; not on 2 hosts, the efficiency's baseline)")
+      ->check(CLI::Range(0.0, 1e6));
+  app.add_option("--recompute-parts", recompute_parts,
+                 "A lost piece is computed again as at most this many evaluations (0: twice the workers; 1: "
+                 "one evaluation of its range, as before); several, comma separated, run each")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_flag("--verbose", verbose, "The scheduler's notices (retries, losses), with their simulated times");
   app.add_option("--json", json_path, "Also write one JSON object per run to this file");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::cerr << "bench_simulate: " << e.what() << "\n";
+    return 2;
+  }
+  if (lose_at >= 0 && std::find(planes.begin(), planes.end(), "star") != planes.end()) {
+    std::cerr << "bench_simulate: --lose-at needs --plane direct (in the star rank 0 holds the pieces)\n";
     return 2;
   }
   try {
@@ -697,31 +793,44 @@ int run(int argc, char** argv) {
     std::map<std::string, double> one_worker;
     std::printf("%6s %7s %10s %9s %9s %9s %9s %6s %10s %9s %10s %10s\n", "hosts", "plane", "seconds", "evals",
                 "root", "final", "convert", "eff", "moved GB", "rank0 %", "rank0 MB", "worker MB");
-    for (const std::string& plane_name : planes) {
-      const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
-      // One worker first: the efficiency's baseline.
-      std::vector<int> counts{2};
-      for (int h : hosts)
-        if (h != 2) counts.push_back(h);
-      for (int h : counts) {
-        Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane, h - 1);
-        nlohmann::json r = sim.run(digits);
-        const double seconds = r["seconds"];
-        if (h == 2) one_worker[plane_name] = seconds;
-        const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
-        r["efficiency"] = efficiency;
-        const double moved = r["bytes_moved"];
-        const double rank0 = r["bytes_through_rank0"];
-        std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n", h,
-                    plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
-                    r["root_s"].get<double>(), r["final_steps_end_s"].get<double>(),
-                    r["conversion_s"].get<double>(), efficiency, moved / 1e9,
-                    moved > 0 ? 100 * rank0 / moved : 0.0, r["rank0_peak_bytes"].get<double>() / 1e6,
-                    r["worker_peak_bytes"].get<double>() / 1e6);
-        std::fflush(stdout);
-        if (json.is_open()) json << r.dump() << "\n";
+    for (const std::uint64_t parts : recompute_parts)
+      for (const std::string& plane_name : planes) {
+        const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
+        // One worker first: the efficiency's baseline.
+        std::vector<int> counts{2};
+        for (int h : hosts)
+          if (h != 2) counts.push_back(h);
+        for (int h : counts) {
+          pi::SchedulerConfig config;
+          config.recompute_parts = parts;
+          Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane,
+                         h - 1, config, h == 2 ? -1 : lose_at);
+          sim.verbose_ = verbose;
+          nlohmann::json r = sim.run(digits);
+          const double seconds = r["seconds"];
+          if (h == 2) one_worker[plane_name] = seconds;
+          const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
+          r["efficiency"] = efficiency;
+          const double moved = r["bytes_moved"];
+          const double rank0 = r["bytes_through_rank0"];
+          std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n", h,
+                      plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
+                      r["root_s"].get<double>(), r["final_steps_end_s"].get<double>(),
+                      r["conversion_s"].get<double>(), efficiency, moved / 1e9,
+                      moved > 0 ? 100 * rank0 / moved : 0.0, r["rank0_peak_bytes"].get<double>() / 1e6,
+                      r["worker_peak_bytes"].get<double>() / 1e6);
+          if (r["lost_worker_rank"].get<int>() > 0) {
+            std::printf(
+                "       rank %d lost at %g s with %.0f MB of pieces; a lost piece computed again as %s\n",
+                r["lost_worker_rank"].get<int>(), lose_at, r["lost_bytes"].get<double>() / 1e6,
+                parts == 0   ? "evaluations for twice the workers"
+                : parts == 1 ? "one evaluation"
+                             : (std::to_string(parts) + " evaluations at most").c_str());
+          }
+          std::fflush(stdout);
+          if (json.is_open()) json << r.dump() << "\n";
+        }
       }
-    }
   } catch (const std::exception& e) {
     std::cerr << "bench_simulate: " << e.what() << "\n";
     return 1;

@@ -359,7 +359,11 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   if (it->second.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), task_id));
   open_.erase(it);
 
-  work_done_ += task_work(task);
+  if (task.kind() == TaskKind::merge || task.kind() == TaskKind::assemble) {
+    count_merge(task);
+  } else {
+    work_done_ += task_work(task);
+  }
   if (task.kind() == TaskKind::final_steps) {
     times_.final_steps_s += compute_s;
     summary_ = std::move(output.summary);
@@ -404,7 +408,6 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     if (recomputes_.erase(task.id) > 0) {
       // A lost piece again: its ranges were counted when they were first done.
       work_done_ -= task_work(task);
-      ++piece_stats_.recomputed;
       add_piece(task.first_range, task.end_range, piece_of(w, task.id, output));
       return true;
     }
@@ -487,7 +490,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
       enqueue(std::move(merge));
       return;
     }
-    work_done_ += task_work(merge);
+    count_merge(merge);
     const auto t0 = Clock::now();
     auto merged =
         std::make_shared<const PartialResult>(series_.combine(*operands.left.data, *operands.right.data));
@@ -992,13 +995,50 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
       if (sm.have[i]) drop(sm.parts[i]);
     it = split_.erase(it);
   }
+  // A lost piece is computed again from its lineage: its grid ranges evaluated as aligned nodes of the tree,
+  // as many as twice the workers (a lost root at 1e8 digits would otherwise be one worker's 90 s alone),
+  // which merge back up like any pieces; the merges inside it count no work a second time (redone).
+  const auto active = static_cast<std::uint64_t>(std::max(1, active_workers()));
   for (const auto& [first, last] : gone) {
-    Task t;
-    t.first_range = first;
-    t.end_range = last;
-    t.work = Evaluate{grid_.span(first, last), grid_.step(), last == grid_.size()};
-    notices_.push_back(describe(t) + ": its piece was lost with its worker; computed again");
-    recomputes_.insert(enqueue(std::move(t), true));
+    const std::uint64_t size = last - first;
+    const bool node = grid_.tree() && std::has_single_bit(size) && first % size == 0;
+    const std::uint64_t most = config_.recompute_parts ? config_.recompute_parts : 2 * active;
+    const std::uint64_t parts = node ? std::min(size, std::bit_floor(most)) : 1;
+    if (parts > 1) recomputing_.emplace(first, last);
+    ++piece_stats_.recomputed;
+    for (std::uint64_t k = 0; k < parts; ++k) {
+      Task t;
+      t.first_range = first + k * (size / parts);
+      t.end_range = k + 1 == parts ? last : t.first_range + size / parts;
+      t.work = Evaluate{grid_.span(t.first_range, t.end_range), grid_.step(), t.end_range == grid_.size()};
+      if (k == 0) {
+        Task whole = t;
+        whole.end_range = last;
+        notices_.push_back(
+            describe(whole) + ": its piece was lost with its worker; computed again" +
+            (parts > 1 ? " as " + std::to_string(parts) + " evaluations and their merges" : ""));
+      }
+      recomputes_.insert(enqueue(std::move(t), true));
+    }
+  }
+}
+
+void Scheduler::count_merge(const Task& merge) {
+  // A merge inside a lost piece computed again: its work was counted when the piece was first made.
+  if (!redone(merge.first_range, merge.end_range)) work_done_ += task_work(merge);
+}
+
+bool Scheduler::redone(std::uint64_t first, std::uint64_t last) {
+  auto it = recomputing_.upper_bound(first);
+  if (it == recomputing_.begin()) return false;
+  --it;
+  while (true) {
+    if (it->first <= first && last <= it->second) {
+      if (it->first == first && it->second == last) recomputing_.erase(it);
+      return true;
+    }
+    if (it == recomputing_.begin()) return false;
+    --it;
   }
 }
 

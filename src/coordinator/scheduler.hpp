@@ -42,6 +42,9 @@ struct SchedulerConfig {
   // before it joins the prefix; a disagreement is settled by a third run, and the odd worker is counted as
   // failing. Their sums have no cheap fingerprint.
   double duplicate_share = 0.01;
+  // A lost piece of several grid ranges is computed again as this many evaluations of aligned parts of it
+  // at most (0: twice the active workers; 1: one evaluation of its whole range, as before 2026-12-03).
+  std::uint64_t recompute_parts = 0;
 };
 
 struct WorkerStats {
@@ -338,7 +341,8 @@ class Scheduler {
   // (nullptr when that fails).
   std::shared_ptr<const PartialResult> materialize(const PieceRef& piece);
   // Pieces on workers for which `lost` holds are gone: the tasks that need them are cancelled, their other
-  // operands wait again, and each lost piece is computed again from its range.
+  // operands wait again, and each lost piece is computed again from its range (a piece of several grid
+  // ranges as evaluations of aligned parts of it, SchedulerConfig::recompute_parts).
   void lose_where(const std::function<bool(const PieceRef&)>& lost);
   void drop(const PieceRef& piece);  // its owner may let it go (a piece here: nothing to do)
   // The finished pieces not yet folded into the final one, as the scheduler knows them (finished_pieces).
@@ -413,6 +417,13 @@ class Scheduler {
   std::vector<std::pair<int, std::uint64_t>> drops_;
   std::set<std::uint64_t> cancelled_;   // tasks still with a worker whose operand was lost
   std::set<std::uint64_t> recomputes_;  // evaluations that compute a lost piece again
+  // Lost pieces computed again as several evaluations, until their merges give them back: first -> end
+  // grid range (nested ones may appear when a piece of one is lost again).
+  std::multimap<std::uint64_t, std::uint64_t> recomputing_;
+  // Whether the node [first, last) lies inside a lost piece being computed again (and when it is that
+  // piece, that one is done).
+  bool redone(std::uint64_t first, std::uint64_t last);
+  void count_merge(const Task& merge);  // its work, unless redone
   // Final steps on workers (finish_on_workers).
   void queue_final();
   // A new task (its id given here when it has none) into the queue, at its front when `front`; its id.

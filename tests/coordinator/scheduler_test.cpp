@@ -35,6 +35,7 @@ struct Sim {
   // `stop_after` tasks completed, leaving the others running: a later call goes on with them).
   std::vector<std::pair<int, Task>> running;  // tasks out when run_shuffled stopped
   std::map<TaskKind, int> assigned;           // tasks handed out, by kind
+  std::vector<Range> evaluated;               // the terms of each evaluation handed out, in order
   std::uint32_t most_slices = 0;              // the most slices a product was cut into
 
   // Pieces on the simulated workers (hold_on_workers): what each keeps, by (worker, key), and what
@@ -89,6 +90,7 @@ struct Sim {
         if (!idle || dead.contains(w)) continue;
         if (auto t = scheduler.assign(w, now)) {
           ++assigned[t->kind()];
+          if (const auto* e = std::get_if<Evaluate>(&t->work)) evaluated.push_back(e->range);
           most_slices = std::max(most_slices, t->kind() == TaskKind::product ? t->as<Product>().slices : 0);
           running.emplace_back(w, std::move(*t));
         }
@@ -196,6 +198,58 @@ TEST(Scheduler, PiecesOfALostWorkerAreComputedAgainFromTheirRanges) {
     EXPECT_GE(sim.scheduler.recomputed(), 1u) << "seed " << seed;
     EXPECT_EQ(sim.scheduler.held_by(1), 0u);
   }
+}
+
+// A lost piece of many grid ranges is computed again from its lineage: several evaluations inside it, which
+// merge back up the tree (not one evaluation of the whole, one worker's alone); the result is the same, and
+// the progress counts its work once.
+TEST(Scheduler, ALostBigPieceIsComputedAgainAsSeveralEvaluations) {
+  double whole_work = 0;
+  {
+    Sim sim("chudnovsky", kHeldTerms, 3);
+    sim.fingerprinted_on_workers(21);
+    sim.run_shuffled(3, 21);
+    whole_work = sim.scheduler.work_done();
+    EXPECT_NEAR(whole_work, sim.scheduler.total_work(), 1e-9 * whole_work);
+  }
+  Sim sim("chudnovsky", kHeldTerms, 3);
+  sim.fingerprinted_on_workers(21);
+  const auto terms_per_range = static_cast<double>(kHeldTerms) / static_cast<double>(sim.grid.size());
+  // Until worker 1 holds a piece of 8 grid ranges or more; then it dies with it.
+  const auto biggest_of_1 = [&] {
+    Range biggest;
+    for (const auto& [where, piece] : sim.stores)
+      if (where.first == 1 && piece->range.size() > biggest.size()) biggest = piece->range;
+    return biggest;
+  };
+  for (unsigned round = 0; round < 2000 && static_cast<double>(biggest_of_1().size()) < 8 * terms_per_range;
+       ++round)
+    sim.run_shuffled(3, 21 + round, 1);
+  const Range lost = biggest_of_1();
+  ASSERT_GE(static_cast<double>(lost.size()), 8 * terms_per_range);
+  ASSERT_FALSE(sim.scheduler.finished());
+  sim.dead.insert(1);
+  std::erase_if(sim.stores, [](const auto& e) { return e.first.first == 1; });
+  const std::size_t before = sim.evaluated.size();
+  for (unsigned step = 0; step < 10000 && !sim.scheduler.finished(); ++step) {
+    std::erase_if(sim.running, [](const auto& r) { return r.first == 1; });
+    sim.run_shuffled(3, 5000 + step, 1);
+    sim.now += 5s;
+    sim.scheduler.expire(sim.now);
+  }
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_EQ(sim.scheduler.take_result(), held_direct());
+  // The evaluations inside the lost piece after the loss: several, each a part of it.
+  std::vector<Range> again;
+  for (std::size_t i = before; i < sim.evaluated.size(); ++i) {
+    const Range& r = sim.evaluated[i];
+    if (r.begin >= lost.begin && r.end <= lost.end) again.push_back(r);
+  }
+  EXPECT_GE(again.size(), 2u) << "the lost piece [" << lost.begin << ", " << lost.end
+                              << ") was evaluated as one";
+  for (const Range& r : again) EXPECT_LT(r.size(), lost.size());
+  EXPECT_GE(sim.scheduler.recomputed(), 1u);
+  EXPECT_NEAR(sim.scheduler.work_done(), whole_work, 1e-9 * whole_work);
 }
 
 TEST(Scheduler, APieceAWorkerCannotFetchIsComputedAgain) {
