@@ -274,7 +274,8 @@ class JobRun {
         retries_before_(state_.retries),
         final_check_(spec),
         checkpoints_(io.checkpoints, io.events, spec.checkpoint_interval_s, log),
-        live_(io.events, *series_, io.heartbeat ? io.heartbeat->start() : std::chrono::steady_clock::now()),
+        live_(io.events, *series_, io.heartbeat ? io.heartbeat->start() : std::chrono::steady_clock::now(),
+              &log_),
         unit_(series_->kind() == SeriesKind::slow ? "terms" : "digits") {
     result_.series = std::string(series_->name());
     result_.digits = spec.digits;
@@ -417,7 +418,7 @@ class JobRun {
       live_.flush_workers(scheduler);
     } catch (const std::exception& e) {
       // The finished pieces are exact whatever stopped the run: keep them for a resume.
-      publish_notices(io_.events, scheduler, "failure");
+      publish_notices(io_.events, scheduler, "failure", &log_);
       checkpoints_.save_when_stopping(snapshot(scheduler), e);
       throw;
     }
@@ -573,7 +574,7 @@ class JobRun {
     try {
       const auto tick = [&] {
         progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
-        publish_notices(io_.events, scheduler, "retry");
+        publish_notices(io_.events, scheduler, "retry", &log_);
         live_.tick_workers(scheduler);
       };
       if (held_ && io_.digits_file && *spec_.digits > 0) {

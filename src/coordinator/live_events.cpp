@@ -21,10 +21,11 @@ nlohmann::json estimate_json(const Series& series, const Estimate& e, std::uint6
                : correct}};
 }
 
-void publish_notices(EventFeed* events, Scheduler& scheduler, std::string_view level) {
-  if (!events) return;
-  for (std::string& n : scheduler.take_notices())
-    events->publish(event_kind::notice, {{"level", level}, {"text", n}});
+void publish_notices(EventFeed* events, Scheduler& scheduler, std::string_view level, std::ostream* log) {
+  for (std::string& n : scheduler.take_notices()) {
+    if (log) *log << "[pi-job] " << n << std::endl;
+    if (events) events->publish(event_kind::notice, {{"level", level}, {"text", n}});
+  }
 }
 
 void publish_final_estimate(EventFeed& events, const RunResult& result) {
@@ -49,8 +50,8 @@ void publish_final_estimate(EventFeed& events, const RunResult& result) {
 }
 
 void LiveEvents::tick(Scheduler& scheduler, const ProgressReporter& progress, std::uint64_t ranges) {
+  publish_notices(events_, scheduler, "retry", log_);
   if (!events_) return;
-  publish_notices(events_, scheduler, "retry");
   const auto now = std::chrono::steady_clock::now();
   if (now - last_estimate_ >= std::chrono::duration<double>(kEstimateEventSeconds)) {
     // A piece a worker holds comes with that worker's estimate of it; one here is estimated here.

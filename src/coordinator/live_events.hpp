@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -27,8 +28,9 @@ constexpr std::size_t kSpansPerEvent = 4000;  // the rest of a second's tasks ar
 nlohmann::json estimate_json(const Series& series, const Estimate& e, std::uint64_t prefix_terms,
                              std::uint64_t cap);
 
-// The scheduler's notices (retries, failures) as notice events of `level`.
-void publish_notices(EventFeed* events, Scheduler& scheduler, std::string_view level);
+// The scheduler's notices (retries, failures, pieces computed again) as notice events of `level`, and each
+// as a line of `log` ("[pi-job] ..."): a batch job's log says what went wrong without a browser.
+void publish_notices(EventFeed* events, Scheduler& scheduler, std::string_view level, std::ostream* log);
 
 // The last estimate event: the certified result.
 void publish_final_estimate(EventFeed& events, const RunResult& result);
@@ -39,8 +41,9 @@ void publish_final_estimate(EventFeed& events, const RunResult& result);
 // `epoch` (the job's pulse's start).
 class LiveEvents {
  public:
-  LiveEvents(EventFeed* events, const Series& series, std::chrono::steady_clock::time_point epoch)
-      : events_(events), series_(series), epoch_(epoch) {}
+  LiveEvents(EventFeed* events, const Series& series, std::chrono::steady_clock::time_point epoch,
+             std::ostream* log)
+      : events_(events), series_(series), epoch_(epoch), log_(log) {}
   void tick(Scheduler& scheduler, const ProgressReporter& progress, std::uint64_t ranges);
   // The workers and tasks only, each second (the decimal conversion).
   void tick_workers(Scheduler& scheduler);
@@ -51,6 +54,7 @@ class LiveEvents {
   EventFeed* events_;
   const Series& series_;
   std::chrono::steady_clock::time_point epoch_;
+  std::ostream* log_;
   std::chrono::steady_clock::time_point last_estimate_{};
   std::chrono::steady_clock::time_point last_workers_{};
   std::uint64_t published_terms_ = 0;

@@ -255,6 +255,8 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
       check "a worker lost with its pieces: they were computed again" \
         [ "$(json "$tmp/lost/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1')" == True ]
       check "a worker lost with its pieces: the lost rank was noticed" log_has "$tmp/lost.log" "rank 2 missed its deadline"
+      check "a worker lost with its pieces: the log says what is computed again" \
+        log_has "$tmp/lost.log" "\[pi-job\] .*computed again"
     fi
     # The whole job SIGKILLed mid-run (every task made 50 ms slow, checkpoints every 0.3 s: rank 0 fetches
     # the pieces the workers hold for each), and resumed on another rank count.
