@@ -26,7 +26,6 @@ for (plane, hosts), r in runs.items():
 # The star moves every piece to rank 0 and back out: more bytes than pieces on the workers.
 for hosts in (3, 5):
     assert runs[("star", hosts)]["bytes_moved"] > runs[("direct", hosts)]["bytes_moved"], hosts
-assert runs[("direct", 2)]["efficiency"] == 1.0
 PY
 # A worker lost mid-run (the one holding the most piece bytes): the job still ends, both ways of computing
 # its pieces again.

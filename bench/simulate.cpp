@@ -35,6 +35,7 @@
 
 #include "coordinator/grid.hpp"
 #include "coordinator/job.hpp"
+#include "coordinator/progress.hpp"
 #include "coordinator/scheduler.hpp"
 #include "coordinator/task.hpp"
 #include "series/bigint.hpp"
@@ -52,9 +53,7 @@ using pi::Task;
 using pi::TaskKind;
 using pi::TaskOutput;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+using pi::seconds_since;
 
 // Wall times of several items, taken in rounds (each item once a round, repeated until it took 20 ms); the
 // least of each is kept.
@@ -366,18 +365,18 @@ class Simulation {
         },
         0);
     scheduler.finish_on_workers(pi::FinalSteps{PieceRef{}, bits, 0, false}, false);
-    for (int w = 0; w < workers_; ++w) at(net_.latency_s, [this, w, &scheduler] { ready(scheduler, w); });
+    for (int w = 0; w < workers_; ++w) at(net_.latency_s, [this, w] { ready(w); });
     if (lose_at_ >= 0) at(lose_at_, [this] { lose_biggest(); });
-    drain(scheduler);
+    drain();
     const double series_end = now_;
     const pi::FinalSummary& summary = *scheduler.final_summary();
     const std::uint64_t decimals = digits + pi::kGuardDecimals;
     scheduler.convert(*scheduler.final_fraction(), summary.scale_bits, decimals,
                       std::clamp<std::uint64_t>(decimals / 10000, 1, static_cast<std::uint64_t>(workers_)));
     // Every worker is idle now (in idle_, each asked and given nothing).
-    at(now_, [this, &scheduler] { dispatch(scheduler); });
+    at(now_, [this] { dispatch(); });
     if (lost_ >= 0) look_at_deadlines();
-    drain(scheduler);
+    drain();
 
     double busy = 0;
     for (double b : busy_) busy += b;
@@ -412,8 +411,8 @@ class Simulation {
     bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
   };
   void at(double t, std::function<void()> f) { events_.push(Event{t, seq_++, std::move(f)}); }
-  void drain(Scheduler& scheduler) {
-    while (!scheduler.finished()) {
+  void drain() {
+    while (!current_->finished()) {
       if (events_.empty())
         throw std::logic_error("simulation: no event left and the scheduler is not finished");
       Event e = events_.top();
@@ -457,13 +456,15 @@ class Simulation {
       rank0_free_ = now_ + took;
     });
   }
-  void ready(Scheduler& scheduler, int w) {
-    on_rank0([this, &scheduler, w] {
+  void ready(int w) {
+    on_rank0([this, w] {
       idle_.push_back(w);
-      dispatch(scheduler);
+      dispatch();
     });
   }
-  void dispatch(Scheduler& scheduler) {
+  // As MpiExecutor::dispatch: every idle worker is asked, then workers whose tasks are short get more.
+  void dispatch() {
+    Scheduler& scheduler = *current_;
     bool gave_none = false;
     for (auto it = idle_.begin(); it != idle_.end();) {
       std::optional<Task> task = scheduler.assign(*it, clock());
@@ -661,7 +662,7 @@ class Simulation {
     } else {
       topping_up_.push_back(w);
     }
-    dispatch(scheduler);
+    dispatch();
   }
   // The worker holding the most piece bytes dies (a node lost): its pieces, its task and what it holds
   // queued go with it. Rank 0 looks at the deadlines every second, and takes it for lost once silent for
@@ -679,7 +680,7 @@ class Simulation {
     at(now_ + kSilentSeconds, [this, w] {
       on_rank0([this, w] {
         current_->silent(w);
-        dispatch(*current_);
+        dispatch();
       });
     });
     look_at_deadlines();
@@ -687,7 +688,7 @@ class Simulation {
   void look_at_deadlines() {
     on_rank0([this] {
       (void)current_->expire(clock());
-      dispatch(*current_);
+      dispatch();
     });
     if (!current_->finished()) at(now_ + 1, [this] { look_at_deadlines(); });
   }

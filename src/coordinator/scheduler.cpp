@@ -998,28 +998,29 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
   // A lost piece is computed again from its lineage: its grid ranges evaluated as aligned nodes of the tree,
   // as many as twice the workers (a lost root at 1e8 digits would otherwise be one worker's 90 s alone),
   // which merge back up like any pieces; the merges inside it count no work a second time (redone).
-  const auto active = static_cast<std::uint64_t>(std::max(1, active_workers()));
+  const std::uint64_t most = config_.recompute_parts
+                                 ? config_.recompute_parts
+                                 : 2 * static_cast<std::uint64_t>(std::max(1, active_workers()));
+  // Grid ranges [first, last) as one evaluation task.
+  const auto evaluation = [this](std::uint64_t first, std::uint64_t last) {
+    Task t;
+    t.first_range = first;
+    t.end_range = last;
+    t.work = Evaluate{grid_.span(first, last), grid_.step(), last == grid_.size()};
+    return t;
+  };
   for (const auto& [first, last] : gone) {
     const std::uint64_t size = last - first;
     const bool node = grid_.tree() && std::has_single_bit(size) && first % size == 0;
-    const std::uint64_t most = config_.recompute_parts ? config_.recompute_parts : 2 * active;
     const std::uint64_t parts = node ? std::min(size, std::bit_floor(most)) : 1;
     if (parts > 1) recomputing_.emplace(first, last);
     ++piece_stats_.recomputed;
-    for (std::uint64_t k = 0; k < parts; ++k) {
-      Task t;
-      t.first_range = first + k * (size / parts);
-      t.end_range = k + 1 == parts ? last : t.first_range + size / parts;
-      t.work = Evaluate{grid_.span(t.first_range, t.end_range), grid_.step(), t.end_range == grid_.size()};
-      if (k == 0) {
-        Task whole = t;
-        whole.end_range = last;
-        notices_.push_back(
-            describe(whole) + ": its piece was lost with its worker; computed again" +
-            (parts > 1 ? " as " + std::to_string(parts) + " evaluations and their merges" : ""));
-      }
-      recomputes_.insert(enqueue(std::move(t), true));
-    }
+    notices_.push_back(describe(evaluation(first, last)) +
+                       ": its piece was lost with its worker; computed again" +
+                       (parts > 1 ? " as " + std::to_string(parts) + " evaluations and their merges" : ""));
+    // parts is 1 or a power of two dividing size.
+    for (std::uint64_t a = first; a < last; a += size / parts)
+      recomputes_.insert(enqueue(evaluation(a, a + size / parts), true));
   }
 }
 
