@@ -84,7 +84,10 @@ void LocalExecutor::run(Scheduler& scheduler, const std::function<void()>& tick)
     const auto t0 = std::chrono::steady_clock::now();
     // On a thread of its own, so that a stop signal is answered during a long merge or conversion block.
     TaskOutput out = run_interruptible([&series = series_, t = *task] { return carry_out(series, t); });
-    scheduler.complete(0, task->id, std::move(out), seconds_since(t0));
+    const double seconds = seconds_since(t0);
+    scheduler.complete(0, task->id, std::move(out), seconds);
+    task.reset();  // its operands, unless the scheduler still needs them
+    return_freed_memory_after(seconds);
     tick();
   }
 }
@@ -176,10 +179,10 @@ std::uint64_t plan_terms(const Series& series, std::uint64_t digits) {
 }
 
 std::uint64_t peak_bytes_per_digit(int threads) {
-  // Measured peak RSS of pi-job, chudnovsky, one thread: 16 MB at 1e6 digits, 118-173 MB at 1e7, 1.47 GB at
-  // 1e8 (12-15 bytes a digit); with --threads 2: 200-228 MB at 1e7, 1.87 GB at 1e8 (19-23 at 1e7 with the
-  // 64 MB base counted in). 16 bytes a digit and 6 more per extra thread (up to 4) keep a margin.
-  return 16 + 6 * static_cast<std::uint64_t>(std::clamp(threads, 1, 4) - 1);
+  // Measured peak RSS of pi-job, chudnovsky (2026-12-04, 2 vCPU AMD EPYC): one thread, 27 MB at 1e6 digits,
+  // 109-125 MB at 1e7, 1.11 GB at 1e8 (11.1 bytes a digit); --threads 2: 146-155 MB at 1e7, 1.43 GB at 1e8
+  // (14.3). 13 bytes a digit and 4 more per extra thread (up to 4) keep a margin of a fifth.
+  return 13 + 4 * static_cast<std::uint64_t>(std::clamp(threads, 1, 4) - 1);
 }
 
 std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits, int threads) {
@@ -228,13 +231,17 @@ std::uint64_t checked_terms(const JobSpec& spec, const Series& series, const Job
 }
 
 // The constant of the final step (a square root) does not depend on the series, so it runs on a thread of
-// its own. Bound to one core (mpirun's default for a rank), this process mostly waits during the series:
-// the square root runs then. With two cores or more it runs beside the final division instead, when workers
-// sharing this node have nothing to do, rather than take a core from them during the series.
+// its own: from the start, during the series, when the series leaves a core free (one thread on two cores)
+// or there is only one; when the series keeps every core busy (--threads as many as cores), beside the final
+// division instead, where a core would otherwise wait. Beside the division costs memory, both working at
+// once (at 1e7 digits 19 MB of the square root's on top of the division's 25 MB), so it is the exception.
 class FinalConstant {
  public:
-  FinalConstant(std::shared_ptr<const Series> series, std::uint64_t bits)
-      : series_(std::move(series)), bits_(bits), beside_division_(usable_cpus() >= 2) {
+  // `lanes`: the threads computing the series in this process.
+  FinalConstant(std::shared_ptr<const Series> series, std::uint64_t bits, int lanes)
+      : series_(std::move(series)),
+        bits_(bits),
+        beside_division_(lanes >= usable_cpus() && usable_cpus() >= 2) {
     if (!beside_division_) start();
   }
   void division_starts() {
@@ -301,7 +308,7 @@ class JobRun {
     // Fast series in digits mode on workers: the final steps too run on the worker holding the series'
     // result, and the conversion blocks fetch the fraction from it; this process never holds either.
     const bool on_workers = spec_.digits && series_->kind() == SeriesKind::fast && executor_.workers() > 0;
-    FinalConstant constant(series_, on_workers ? 0 : bits);
+    FinalConstant constant(series_, on_workers ? 0 : bits, executor_.lanes());
     std::optional<std::string> block_text;  // fast series: the digits, converted by the workers
     double block_conversion_s = 0;
     Scheduler scheduler(*series_, grid, spec_.scheduler, executor_.lanes());
@@ -329,11 +336,13 @@ class JobRun {
       if (io_.heartbeat) io_.heartbeat->watch(progress);
       announce(grid, scheduler);
       run_series(scheduler, grid, progress);
+      return_freed_memory();
       if (scheduler.final_on_workers()) {
         final_steps_held(scheduler, grid);
       } else {
         final_steps(scheduler, grid, bits, constant, progress);
       }
+      return_freed_memory();
       progress.set_phase("verification");
       verify(scheduler, grid);
       result_.timing.tasks = scheduler.times();

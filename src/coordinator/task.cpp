@@ -79,7 +79,10 @@ PartialResult outline(const Range& range, const Shape& shape) {
 }
 
 PartialResult outline(const PieceRef& piece) {
-  return piece.here() ? *piece.data : outline(piece.range, piece.shape);
+  // From the shape, never a copy of the values: a top merge's operands are hundreds of megabytes.
+  if (piece.here() && piece.shape.size() != piece.data->values.size())
+    return outline(piece.range, shape_of(*piece.data));
+  return outline(piece.range, piece.shape);
 }
 
 PartialResult assemble_merge(const Series& series, const Assemble& assemble, std::vector<BigInt> parts) {
@@ -123,8 +126,15 @@ PartialResult execute_task(const Series& series, const Task& task) {
   if (const auto* product = std::get_if<Product>(&task.work)) {
     if (!product->left.here() || !product->right.here())
       throw std::invalid_argument("execute_task: a product whose factors are not here");
-    BigInt p = product_factor(*product);
-    mpz_mul(raw(p), raw(product->left.data->values.at(product->factor_left)), raw(p));
+    const BigInt& left = product->left.data->values.at(product->factor_left);
+    BigInt p;  // into a fresh integer: a product into its own factor holds the old value and the new at once
+    if (product->slices > 1) {
+      mpz_mul(raw(p), raw(left), raw(product_factor(*product)));
+    } else {  // the whole right factor, read where it is: product_factor would copy it
+      mpz_mul(raw(p), raw(left), raw(product->right.data->values.at(product->factor_right)));
+      mpz_abs(raw(p), raw(p));
+      if (mpz_sgn(raw(left)) < 0) mpz_neg(raw(p), raw(p));
+    }
     return PartialResult{Range{product->left.range.begin, product->right.range.end}, {std::move(p)}};
   }
   const auto* evaluate = std::get_if<Evaluate>(&task.work);

@@ -193,7 +193,7 @@ PartialResult execute_task(const Series& series, const Task& task);
 BigInt product_factor(const Product& product);
 std::uint64_t slice_bits(std::uint64_t whole_bits, std::uint32_t slices);
 // A piece's values as far as their signs and zeros go (what merge_products and merge_from_products read of
-// the operands): the values themselves when here.
+// the operands), from their shapes.
 PartialResult outline(const PieceRef& piece);
 PartialResult outline(const Range& range, const Shape& shape);
 // The merge of the operands outlined by (left_range, left_shape) and (right_range, right_shape) from its

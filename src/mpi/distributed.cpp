@@ -17,6 +17,7 @@
 
 #include "coordinator/interrupt.hpp"
 #include "coordinator/live_events.hpp"
+#include "series/bigint.hpp"
 
 namespace pi {
 namespace {
@@ -665,8 +666,9 @@ class Worker {
       outbox_.send(0, Tag::failed, encode_failure(c.task.id, e.what()));
     }
     kept_.reset();
-    current_.reset();
+    current_.reset();  // the task's operands, unless the store keeps them
     watchdog_.finish();
+    return_freed_memory_after(compute_s_);
   }
 
   const MpiRuntime& mpi_;

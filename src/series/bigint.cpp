@@ -23,8 +23,19 @@ void widen_exponent_range() {
 }
 
 void keep_freed_memory() {
+  // One arena for every thread: tasks run on threads of their own (run_interruptible), and each thread's
+  // arena would keep its own free memory. Measured at 1e7 digits of Chudnovsky, one process: peak 175 MB ->
+  // 121 MB, 7.00 s -> 6.77 s; with --threads 2, 4.18-4.48 s -> 4.34 s.
+  mallopt(M_ARENA_MAX, 1);
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+void return_freed_memory() { malloc_trim(0); }
+
+void return_freed_memory_after(double seconds) {
+  constexpr double kLongTaskSeconds = 1.0;
+  if (seconds >= kLongTaskSeconds) return_freed_memory();
 }
 
 }  // namespace pi

@@ -32,4 +32,11 @@ void widen_exponent_range();
 // -> 6.2 s, 2 ranks 9.55 s -> 9.35 s; peak memory of one process 133 MB -> 169 MB.
 void keep_freed_memory();
 
+// Hands the free memory that keep_freed_memory keeps back to the kernel: between phases, when the integers of
+// the one before are gone and the next phase's sizes differ.
+void return_freed_memory();
+// The same after a task of `seconds` when it was long (the top merges of a big job, the final steps): the
+// next one needs blocks of other sizes, and beside such a task the trim costs nothing measurable.
+void return_freed_memory_after(double seconds);
+
 }  // namespace pi

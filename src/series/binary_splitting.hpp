@@ -17,6 +17,11 @@ struct SplitTriple {
 // (left, right) -> left, for adjacent ranges. `need_p` false skips P, which only a left operand needs.
 void merge_into(SplitTriple& left, const SplitTriple& right, bool need_p);
 
+// The same merge into fresh integers, reading both operands where they are (three consecutive values,
+// P, Q, T, from `left` and from `right`): no copy of either, and no product into one of its own factors,
+// which would hold the old and the new value at once.
+SplitTriple merged(const BigInt* left, const BigInt* right, bool need_p);
+
 // A term family: fills p(k), q(k) and a(k)*p(k) for one k >= 0 (with p(0) = q(0) = 1).
 template <class Terms>
 void split(const Terms& terms, std::uint64_t a, std::uint64_t b, bool need_p, SplitTriple& out) {

@@ -110,9 +110,10 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
   // with m = (f mod 2^(scale_bits - first)) 5^first mod 2^(scale_bits - first): the factor 2^first only
   // moves the point, and the bits of f above scale_bits - first leave the fraction.
   BigInt n;
+  const BigInt* source = &n;  // f itself for the first block: not a copy of the whole fraction
   std::uint64_t scale = scale_bits;
   if (first == 0) {
-    n = f;
+    source = &f;
   } else if (first < scale_bits) {
     scale = scale_bits - first;
     BigInt power;
@@ -123,7 +124,7 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
   } else {
     scale = 0;  // x 10^first is an integer: every later decimal is 0
   }
-  n = scaled_floor(n, scale, count);
+  n = scaled_floor(*source, scale, count);
   if (residues) *residues = residues_of({n}, primes);
   std::string s(mpz_sizeinbase(raw(n), 10) + 2, '\0');
   mpz_get_str(s.data(), 10, raw(n));

@@ -173,8 +173,12 @@ void fold_residues(const Mod& family, Range range, bool is_suffix, const std::ve
 }
 
 std::vector<BigInt> to_values(SplitTriple&& t) { return {std::move(t.p), std::move(t.q), std::move(t.t)}; }
-SplitTriple to_triple(const std::vector<BigInt>& v, std::size_t offset) {
-  return SplitTriple{v.at(offset), v.at(offset + 1), v.at(offset + 2)};
+// The merge of the triples at `offset` of two adjacent partial results, as P, Q, T (P zero when the right one
+// has none: a suffix).
+std::vector<BigInt> merged_values(const PartialResult& left, const PartialResult& right, std::size_t offset) {
+  if (left.values.size() < offset + 3 || right.values.size() < offset + 3)
+    throw SeriesError("a merge of partial results without their values");
+  return to_values(merged(&left.values[offset], &right.values[offset], right.values[offset] != 0));
 }
 
 // The products merge_into needs for the triples at `offset` of two partial results: T_l Q_r, P_l T_r,
@@ -312,10 +316,7 @@ class HypergeometricSeries final : public FastSeries {
 
   PartialResult combine(const PartialResult& left, const PartialResult& right) const override {
     check_adjacent(left, right, spec_.name);
-    SplitTriple l = to_triple(left.values, 0);
-    const bool right_has_p = right.values.at(0) != 0;
-    merge_into(l, to_triple(right.values, 0), right_has_p);
-    return PartialResult{Range{left.range.begin, right.range.end}, to_values(std::move(l))};
+    return PartialResult{Range{left.range.begin, right.range.end}, merged_values(left, right, 0)};
   }
 
   std::vector<std::pair<std::size_t, std::size_t>> merge_products(const PartialResult& left,
@@ -458,9 +459,7 @@ class Machin final : public FastSeries {
     check_adjacent(left, right, "machin");
     std::vector<BigInt> v;
     for (std::size_t offset : {std::size_t{0}, std::size_t{3}}) {
-      SplitTriple l = to_triple(left.values, offset);
-      merge_into(l, to_triple(right.values, offset), right.values.at(offset) != 0);
-      for (BigInt& x : to_values(std::move(l))) v.push_back(std::move(x));
+      for (BigInt& x : merged_values(left, right, offset)) v.push_back(std::move(x));
     }
     return PartialResult{Range{left.range.begin, right.range.end}, std::move(v)};
   }
