@@ -199,6 +199,17 @@ void MpiExecutor::send_to_owners(Scheduler& scheduler) {
   }
 }
 
+namespace {
+
+// Whether a worker is overdue and still heard of (its heartbeats arrive): slow rather than lost.
+bool overdue_but_beating(Scheduler& scheduler) {
+  for (std::size_t wi = 0; wi < scheduler.workers().size(); ++wi)
+    if (scheduler.worker_state(wi, kQuietSeconds) == "overdue") return true;
+  return false;
+}
+
+}  // namespace
+
 void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   for (int rank = 1; rank < mpi_.size(); ++rank)
     scheduler.workers()[static_cast<std::size_t>(rank - 1)].rank = rank;
@@ -206,6 +217,8 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   Backoff backoff;
   auto last_look = Scheduler::Clock::now();
   auto last_silence_look = last_look;
+  constexpr auto kNotStalled = Scheduler::Clock::time_point::max();
+  auto stalled_since = kNotStalled;  // since when no worker could take work
   while (!scheduler.finished()) {
     throw_if_interrupted();
     bool active = false;
@@ -252,7 +265,16 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
     outbox_.progress();
     tick();
     if (scheduler.active_workers() == 0 && !scheduler.finished()) {
-      throw std::runtime_error("no worker can take work: every worker was lost or retired; the job stops");
+      // Every worker is retired, lost or overdue. A worker that is overdue but still beats is slow, not gone
+      // (a loaded node): its late answer makes it active again, so the job waits for it, as long as it would
+      // wait for a silent one, before it stops.
+      if (stalled_since == kNotStalled) stalled_since = now;
+      if (!overdue_but_beating(scheduler) ||
+          now - stalled_since > std::chrono::duration<double>(kSilentSeconds)) {
+        throw std::runtime_error("no worker can take work: every worker was lost or retired; the job stops");
+      }
+    } else {
+      stalled_since = kNotStalled;
     }
     if (active) {
       backoff.reset();

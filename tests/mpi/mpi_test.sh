@@ -113,6 +113,12 @@ case $case_name in
     fi
     check "hang: the job completed first" [ "$(json "$tmp/hang/summary.json" 'd["status"]')" == complete ]
     check "digits: a block of the conversion failed and was retried" log_has "$tmp/digits.log" "injected failure (PI_FAULT) on decimal digits"
+    # The only worker overdue but beating (slow, not gone: a loaded node): the job waits for its late
+    # answer instead of stopping because no worker can take work.
+    PI_FAULT="slow:1:#2:1:3" run alone 2 "${fast[@]}" "${quick[@]}"
+    check "slow and alone: digits equal MPFR" same_file "$tmp/alone/pi.txt" "$tmp/mpfr-100003.txt"
+    check "slow and alone: the deadline was noticed" log_has "$tmp/alone.log" "missed its deadline"
+    check "slow and alone: mpirun exits 0" exit_is alone 0
     # Workers that die (SIGKILL) on their second task and while they convert a block: the job goes on under
     # Open MPI's --enable-recovery (MPICH ends the job: the sigkill case).
     keeps_ranks_after_a_loss || { finish; exit; }
