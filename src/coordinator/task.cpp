@@ -131,9 +131,9 @@ PartialResult execute_task(const Series& series, const Task& task) {
     if (product->slices > 1) {
       mpz_mul(raw(p), raw(left), raw(product_factor(*product)));
     } else {  // the whole right factor, read where it is: product_factor would copy it
-      mpz_mul(raw(p), raw(left), raw(product->right.data->values.at(product->factor_right)));
-      mpz_abs(raw(p), raw(p));
-      if (mpz_sgn(raw(left)) < 0) mpz_neg(raw(p), raw(p));
+      const BigInt& right = product->right.data->values.at(product->factor_right);
+      mpz_mul(raw(p), raw(left), raw(right));
+      if (mpz_sgn(raw(right)) < 0) mpz_neg(raw(p), raw(p));  // by |right|, as product_factor gives it
     }
     return PartialResult{Range{product->left.range.begin, product->right.range.end}, {std::move(p)}};
   }

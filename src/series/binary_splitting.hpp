@@ -14,13 +14,20 @@ struct SplitTriple {
   BigInt t;  // sum_k a(k) p(a..k) q(k+1..b-1)
 };
 
-// (left, right) -> left, for adjacent ranges. `need_p` false skips P, which only a left operand needs.
-void merge_into(SplitTriple& left, const SplitTriple& right, bool need_p);
+// A triple read where it is (a SplitTriple, or three values of a partial result).
+struct TripleRef {
+  const BigInt& p;
+  const BigInt& q;
+  const BigInt& t;
+};
 
-// The same merge into fresh integers, reading both operands where they are (three consecutive values,
-// P, Q, T, from `left` and from `right`): no copy of either, and no product into one of its own factors,
-// which would hold the old and the new value at once.
-SplitTriple merged(const BigInt* left, const BigInt* right, bool need_p);
+// The merge of adjacent ranges (left, right) into fresh integers: no copy of either operand, and no product
+// into one of its own factors, which would hold the old and the new value at once. `need_p` false skips P,
+// which only a left operand needs (P is then zero).
+SplitTriple merged(TripleRef left, TripleRef right, bool need_p);
+
+// (left, right) -> left, the same merge.
+void merge_into(SplitTriple& left, const SplitTriple& right, bool need_p);
 
 // A term family: fills p(k), q(k) and a(k)*p(k) for one k >= 0 (with p(0) = q(0) = 1).
 template <class Terms>

@@ -178,7 +178,10 @@ std::vector<BigInt> to_values(SplitTriple&& t) { return {std::move(t.p), std::mo
 std::vector<BigInt> merged_values(const PartialResult& left, const PartialResult& right, std::size_t offset) {
   if (left.values.size() < offset + 3 || right.values.size() < offset + 3)
     throw SeriesError("a merge of partial results without their values");
-  return to_values(merged(&left.values[offset], &right.values[offset], right.values[offset] != 0));
+  const auto at = [offset](const PartialResult& r) {
+    return TripleRef{r.values[offset], r.values[offset + 1], r.values[offset + 2]};
+  };
+  return to_values(merged(at(left), at(right), right.values[offset] != 0));
 }
 
 // The products merge_into needs for the triples at `offset` of two partial results: T_l Q_r, P_l T_r,
