@@ -30,6 +30,7 @@ std::string convert_fraction(Scheduler& scheduler, Executor& executor, const Pie
                              std::uint64_t scale_bits, std::uint64_t digits,
                              const std::function<void()>& tick) {
   start_conversion(scheduler, executor, fraction, scale_bits, digits);
+  tick();  // the blocks are known: progress says how many (a one-lane run ticks after each only)
   executor.run(scheduler, tick);
   return scheduler.take_digits();
 }
@@ -111,6 +112,7 @@ std::optional<WrittenDecimals> convert_held_to_file(Scheduler& scheduler, Execut
     }
   };
   start_conversion(scheduler, executor, *scheduler.final_fraction(), summary.scale_bits, digits);
+  tick();
   executor.run(scheduler, [&] {
     drain();
     tick();

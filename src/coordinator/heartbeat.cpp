@@ -5,6 +5,13 @@
 #include "coordinator/interrupt.hpp"
 
 namespace pi {
+namespace {
+
+nlohmann::json finite_or_null(double x) {
+  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
+}
+
+}  // namespace
 
 Heartbeat::Heartbeat(EventFeed& events, nlohmann::json job) : events_(events), job_(std::move(job)) {
   thread_ = std::thread([this] { loop(); });
@@ -32,6 +39,9 @@ void Heartbeat::unwatch(const std::string& phase) {
     phases_ = phases_locked();
   }
   progress_ = nullptr;
+  // The figures of the reporter's last phase are not this one's.
+  figures_.erase("phase_count");
+  figures_["phase_expected_s"] = nullptr;
   phases_.push_back({{"name", phase}, {"start_s", seconds_since(start_)}});
 }
 
@@ -75,7 +85,11 @@ void Heartbeat::refresh_locked() {
                 {"alive", f.alive},
                 {"busy", f.busy},
                 {"retries", f.retries},
-                {"eta_s", std::isfinite(f.eta_s) ? nlohmann::json(f.eta_s) : nlohmann::json(nullptr)}};
+                {"eta_s", finite_or_null(f.eta_s)},
+                {"series_s", finite_or_null(f.series_s)},
+                {"phase_expected_s", finite_or_null(f.phase_expected_s)}};
+    if (f.phase_total > 0)
+      figures_["phase_count"] = {{"done", f.phase_done}, {"total", f.phase_total}, {"what", f.phase_what}};
   }
 }
 

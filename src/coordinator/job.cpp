@@ -244,6 +244,10 @@ class FinalConstant {
         beside_division_(lanes >= usable_cpus() && usable_cpus() >= 2) {
     if (!beside_division_) start();
   }
+  // Whether the constant is computed already (during the series).
+  bool ready() const {
+    return prepared_.valid() && prepared_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
   void division_starts() {
     if (beside_division_) start();
   }
@@ -264,6 +268,15 @@ class FinalConstant {
   std::shared_future<void> prepared_;
   AbandonIfUnfinished abandon_{prepared_};
 };
+
+// The final division (and square root) take about as long as the compute of the series' last merge:
+// 0.78-0.85 times it on a worker and 0.94-1.34 times in one process at 1e6-3e7 digits (chudnovsky,
+// summary.json's timing, 2 vCPU AMD EPYC). What the progress line and the live page show as the time the
+// phase is expected to take; NaN when no merge was timed (a resumed series' result).
+double expected_final_steps_s(const Scheduler& scheduler) {
+  const auto& levels = scheduler.times().merges_by_level_s;
+  return levels.empty() ? NAN : levels.rbegin()->second;
+}
 
 // One run of a job, phase by phase: the plan (the constructor); then, for each attempt at certified
 // digits, the series, the final steps, verification, conversion and certification; then the result.
@@ -343,13 +356,13 @@ class JobRun {
         final_steps(scheduler, grid, bits, constant, progress);
       }
       return_freed_memory();
-      progress.set_phase("verification");
+      progress.tail_phase("verification");
       verify(scheduler, grid);
       result_.timing.tasks = scheduler.times();
       result_.retries += scheduler.retries();
       result_.workers = scheduler.workers();
       result_.pieces = scheduler.piece_stats();
-      progress.set_phase("decimal conversion");
+      progress.tail_phase("decimal conversion");
       if (spec_.digits && series_->kind() == SeriesKind::fast) {
         const auto conversion_start = std::chrono::steady_clock::now();
         block_text = convert(scheduler, progress);
@@ -412,7 +425,14 @@ class JobRun {
     bool merging = false;  // every range evaluated, the merge tree still going (fast series)
     const auto tick = [&] {
       if (scheduler.final_steps_running()) {
-        progress.set_phase("final division and square root (on a worker)");
+        const int owner = scheduler.root_owner();
+        progress.tail_phase(
+            "final division and square root" +
+                (owner >= 0
+                     ? " (on rank " +
+                           std::to_string(scheduler.workers().at(static_cast<std::size_t>(owner)).rank) + ")"
+                     : std::string()),
+            expected_final_steps_s(scheduler));
       } else if (!merging && series_->kind() == SeriesKind::fast && scheduler.ranges_done() == grid.size()) {
         merging = true;
         progress.set_phase("merges");
@@ -437,7 +457,12 @@ class JobRun {
   // The final division and square root, from the series' result.
   void final_steps(Scheduler& scheduler, const Grid& grid, std::uint64_t bits, FinalConstant& constant,
                    ProgressReporter& progress) {
-    progress.set_phase("final division and square root");
+    if (series_->kind() == SeriesKind::slow) {
+      progress.tail_phase("final estimate");
+    } else {
+      progress.tail_phase(constant.ready() ? "final division" : "final division and square root",
+                          expected_final_steps_s(scheduler));
+    }
     const auto final_start = std::chrono::steady_clock::now();
     constant.division_starts();
     auto root = std::make_shared<const PartialResult>(scheduler.take_result());
@@ -583,6 +608,7 @@ class JobRun {
     try {
       const auto tick = [&] {
         progress.set_workers(scheduler.active_workers(), scheduler.busy_workers(), scheduler.retries());
+        progress.set_phase_count(scheduler.blocks_done(), scheduler.blocks(), "blocks");
         publish_notices(io_.events, scheduler, "retry", &log_);
         live_.tick_workers(scheduler);
       };

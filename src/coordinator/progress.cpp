@@ -63,7 +63,29 @@ void ProgressReporter::set_workers(int alive, int busy, std::uint64_t retries) {
 void ProgressReporter::set_phase(std::string phase) {
   const double at = seconds_since(start_);
   std::lock_guard lock(mutex_);
-  if (phase != phases_.back().name) phases_.push_back(Phase{std::move(phase), at});
+  if (phase == phases_.back().name) return;
+  phases_.push_back(Phase{std::move(phase), at});
+  phase_expected_s_ = NAN;
+  phase_done_ = phase_total_ = 0;
+  phase_what_.clear();
+}
+
+void ProgressReporter::tail_phase(std::string phase, double expected_s) {
+  const double at = seconds_since(start_);
+  {
+    std::lock_guard lock(mutex_);
+    if (std::isnan(series_s_)) series_s_ = at;
+  }
+  set_phase(std::move(phase));
+  std::lock_guard lock(mutex_);
+  phase_expected_s_ = expected_s;
+}
+
+void ProgressReporter::set_phase_count(std::uint64_t done, std::uint64_t total, std::string what) {
+  std::lock_guard lock(mutex_);
+  phase_done_ = done;
+  phase_total_ = total;
+  phase_what_ = std::move(what);
 }
 
 std::vector<ProgressReporter::Phase> ProgressReporter::phases() const {
@@ -73,11 +95,22 @@ std::vector<ProgressReporter::Phase> ProgressReporter::phases() const {
 
 ProgressReporter::Figures ProgressReporter::figures() const {
   Figures f;
-  f.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  f.elapsed_s = seconds_since(start_);
+  {
+    std::lock_guard lock(mutex_);
+    f.series_s = series_s_;
+    f.phase_s = f.elapsed_s - phases_.back().start_s;
+    f.phase_expected_s = phase_expected_s_;
+    f.phase_done = phase_done_;
+    f.phase_total = phase_total_;
+    f.phase_what = phase_what_;
+  }
   const double done = work_done_.load();
+  const bool tail = std::isfinite(f.series_s);
+  const double over = tail ? f.series_s : f.elapsed_s;  // the rate is the series' own
   f.fraction = total_work_ > 0 ? std::min(1.0, done / total_work_) : 0.0;
-  f.rate = f.elapsed_s > 0 ? (done - work_before_.load()) / f.elapsed_s : 0.0;
-  f.eta_s = f.rate > 0 ? std::max(0.0, total_work_ - done) / f.rate : NAN;
+  f.rate = over > 0 ? (done - work_before_.load()) / over : 0.0;
+  f.eta_s = !tail && f.rate > 0 ? std::max(0.0, total_work_ - done) / f.rate : NAN;
   f.ranges_done = ranges_done_.load();
   f.ranges = total_ranges_;
   f.alive = alive_.load();
@@ -88,10 +121,6 @@ ProgressReporter::Figures ProgressReporter::figures() const {
 
 std::string ProgressReporter::line() const {
   const Figures f = figures();
-  const double elapsed = f.elapsed_s;
-  const double fraction = f.fraction;
-  const double rate = f.rate;
-  const double eta = f.eta_s;
   std::string phase;
   {
     std::lock_guard lock(mutex_);
@@ -99,15 +128,29 @@ std::string ProgressReporter::line() const {
   }
   char workers[96] = "";
   if (workers_ > 0) {
-    std::snprintf(workers, sizeof workers, ", workers %d/%d alive %d busy, %llu retries", alive_.load(),
-                  workers_, busy_.load(), static_cast<unsigned long long>(retries_.load()));
+    std::snprintf(workers, sizeof workers, ", workers %d/%d alive %d busy, %llu retries", f.alive, workers_,
+                  f.busy, static_cast<unsigned long long>(f.retries));
   }
-  char buf[384];
-  std::snprintf(buf, sizeof buf, "progress: %llu/%llu ranges, %5.1f%%, %.3g %s/s, elapsed %s, ETA %s%s%s%s",
-                static_cast<unsigned long long>(ranges_done_.load()),
-                static_cast<unsigned long long>(total_ranges_), 100.0 * fraction, rate, unit_.c_str(),
-                format_duration(elapsed).c_str(), format_duration(eta).c_str(), workers,
-                phase.empty() ? "" : ", ", phase.c_str());
+  const auto ranges_done = static_cast<unsigned long long>(f.ranges_done);
+  const auto ranges = static_cast<unsigned long long>(total_ranges_);
+  char buf[512];
+  if (!std::isfinite(f.series_s)) {
+    std::snprintf(buf, sizeof buf, "progress: %llu/%llu ranges, %5.1f%%, %.3g %s/s, elapsed %s, ETA %s%s%s%s",
+                  ranges_done, ranges, 100.0 * f.fraction, f.rate, unit_.c_str(),
+                  format_duration(f.elapsed_s).c_str(), format_duration(f.eta_s).c_str(), workers,
+                  phase.empty() ? "" : ", ", phase.c_str());
+    return buf;
+  }
+  // After the series: its figures stand, and the phase says how far it is.
+  std::string step = phase + ": ";
+  if (f.phase_total > 0)
+    step += std::to_string(f.phase_done) + "/" + std::to_string(f.phase_total) + " " + f.phase_what + ", ";
+  step += format_duration(f.phase_s);
+  if (std::isfinite(f.phase_expected_s)) step += " of about " + format_duration(f.phase_expected_s);
+  std::snprintf(buf, sizeof buf,
+                "progress: series done in %s (%llu/%llu ranges, %.3g %s/s), elapsed %s%s, %s",
+                format_duration(f.series_s).c_str(), ranges_done, ranges, f.rate, unit_.c_str(),
+                format_duration(f.elapsed_s).c_str(), workers, step.c_str());
   return buf;
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -29,7 +30,16 @@ class ProgressReporter {
   // A resumed run starts with work done already; rate and ETA count only the work of this run.
   void resume_from(std::uint64_t ranges_done, double work_done);
   void set_workers(int alive, int busy, std::uint64_t retries);
+  // A phase of the series (the series itself is "", a fast series' merges "merges"): its work counts in
+  // the fraction, the rate and the ETA.
   void set_phase(std::string phase);
+  // A phase after the series (the final steps, verification, the decimal conversion): from the first one
+  // on, the series' figures stand (its rate over its own time, no ETA), and the line shows the phase's
+  // time so far, the time expected of it when known (`expected_s`, NaN: unknown) and its count when it has
+  // one (set_phase_count).
+  void tail_phase(std::string phase, double expected_s = NAN);
+  // How far the current tail phase is: `done` of `total` `what` (blocks).
+  void set_phase_count(std::uint64_t done, std::uint64_t total, std::string what);
   std::string line() const;
 
   struct Figures {
@@ -42,6 +52,14 @@ class ProgressReporter {
     int alive = 0;
     int busy = 0;
     std::uint64_t retries = 0;
+    // After the series (tail_phase): how long the series took (NaN before), and the current phase's
+    // time so far, expected time (NaN: unknown) and count (total 0: none).
+    double series_s = NAN;
+    double phase_s = 0;
+    double phase_expected_s = NAN;
+    std::uint64_t phase_done = 0;
+    std::uint64_t phase_total = 0;
+    std::string phase_what;
   };
   Figures figures() const;
   // The phases so far, in order: the series first (named ""), then each set_phase; `start_s` counts from
@@ -71,6 +89,11 @@ class ProgressReporter {
   std::atomic<std::uint64_t> retries_{0};
   mutable std::mutex mutex_;
   std::vector<Phase> phases_{Phase{}};  // never empty: the current phase is the last
+  double series_s_ = NAN;               // set by the first tail_phase
+  double phase_expected_s_ = NAN;
+  std::uint64_t phase_done_ = 0;
+  std::uint64_t phase_total_ = 0;
+  std::string phase_what_;
   std::condition_variable stop_cv_;
   bool stop_ = false;
   std::thread thread_;

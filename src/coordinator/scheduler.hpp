@@ -239,6 +239,8 @@ class Scheduler {
   const std::shared_ptr<const FinalSummary>& final_summary() const { return summary_; }
   // The series is done and its final steps are under way on a worker.
   bool final_steps_running() const { return root_.has_value() && !fraction_; }
+  // The worker that holds the series' result, where the final steps run (-1: none, or not on workers).
+  int root_owner() const { return root_ ? root_->owner : -1; }
   const std::optional<PieceRef>& final_fraction() const { return fraction_; }
   // A piece's integers, fetched from its worker when it holds them and checked against the fingerprint;
   // nullptr when its worker does not give them.
@@ -252,6 +254,9 @@ class Scheduler {
                std::uint64_t blocks);
   // The conversion's text, its blocks in order, once finished().
   std::string take_digits();
+  // The conversion's blocks finished so far, and how many it has.
+  std::uint64_t blocks_done() const { return blocks_done_; }
+  std::uint64_t blocks() const { return blocks_; }
   // The blocks finished since the last call, by first decimal (their text is then no longer held here).
   std::map<std::uint64_t, std::string> take_finished_blocks() { return std::exchange(digit_blocks_, {}); }
   // A block's predicted time, from a rate well below this machine's (GMP converts about 7 million digits a
@@ -397,8 +402,10 @@ class Scheduler {
   TaskTimes times_;
   std::vector<std::string> notices_;
   std::map<std::uint64_t, std::string> digit_blocks_;  // finished conversion blocks, by first decimal
-  double eval_rate_ = 0;                               // terms per second, smoothed
-  double merge_rate_ = 0;                              // merge cost units per second, smoothed
+  std::uint64_t blocks_ = 0;                           // of the conversion (convert)
+  std::uint64_t blocks_done_ = 0;
+  double eval_rate_ = 0;   // terms per second, smoothed
+  double merge_rate_ = 0;  // merge cost units per second, smoothed
   VerificationStats verification_;
   std::string last_refusal_;
   // Slow series: ranges waiting for their comparison, by first grid range, with the results so far (worker,

@@ -3,8 +3,8 @@
 //   node viewer_test.mjs PI_JOB PI_GATEWAY NODE_MODULES ARTIFACT_DIR
 // Scenarios: a job followed to the end (estimate, chart, workers, state, phase, a phone-width page, a viewer
 // that comes after the end and gets the history, the end state kept once the gateway is gone); rank 0
-// SIGKILLed (the page says stale); a worker SIGKILLed under --enable-recovery (its row says so at once); a
-// second job on the same gateway (the page starts afresh). Screenshots are saved as test artifacts.
+// SIGKILLed (the page says stale); a worker SIGKILLed under --enable-recovery (its row says so at once); the
+// tail of a fast series (its phases with their progress); a second job on the same gateway (the page starts afresh). Screenshots are saved as test artifacts.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import fs from "node:fs";
@@ -276,6 +276,49 @@ await scenario("a worker killed", async () => {
 });
 
 // Two jobs, one after the other, publishing to the same pi-gateway: the page follows the second afresh.
+// The tail of a fast series: the page says which phase runs, on which rank, how far it is (the final steps'
+// time against the time expected of them, the conversion's blocks) with a bar of its own. Every text the
+// phase line takes is recorded in the page as it changes; each phase lasts over a second here (30 million
+// digits on 2 workers), longer than the job's pulse.
+await scenario("the tail of a fast series", async () => {
+  const port = await freePort();
+  const out = path.join(scratch, "tail");
+  const p = start("mpirun", ["-n", "3", job, "--series", "chudnovsky", "--digits", "30000000", "--out", out,
+                             "--serve", `127.0.0.1:${port}`, "--linger", "60", "--progress-interval", "0"]);
+  await waitFor(() => p.log.includes("live page:"), 30, "the live page", p);
+  const page = await newPage();
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.evaluate(() => {
+    window.phaseTexts = [];
+    const note = () => {
+      const bar = document.getElementById("phase-bar");
+      window.phaseTexts.push({ phase: document.getElementById("phase").textContent,
+                               detail: document.getElementById("phase-detail").textContent,
+                               bar: bar.hidden ? null : Number(bar.getAttribute("aria-valuenow")) });
+    };
+    new MutationObserver(note).observe(document.getElementById("phase-line-box"),
+                                       { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  await waitFor(async () => (await text(page, "#job-state")) === "complete", 240, "the job to complete", p);
+  check("the tail job exits 0", (await p.exited) === 0, p.log);
+  const seen = await page.evaluate(() => window.phaseTexts);
+  const finalSteps = seen.filter((s) => /^final division and square root \(on rank [12]\)$/.test(s.phase));
+  check("the final steps are named with the rank they run on", finalSteps.length > 0,
+        JSON.stringify(seen.map((s) => s.phase)));
+  check("the final steps show their time against the time expected",
+        finalSteps.some((s) => /^\([0-9.]+ s of about [0-9.]+ s\)$/.test(s.detail) && s.bar !== null && s.bar >= 0),
+        JSON.stringify(finalSteps));
+  const conversion = seen.filter((s) => s.phase === "decimal conversion");
+  check("the conversion shows its blocks done with a bar",
+        conversion.some((s) => /^\([0-2]\/2 blocks, [0-9.]+ s so far\)$/.test(s.detail) && s.bar !== null),
+        JSON.stringify(conversion));
+  check("the series shows no phase detail", seen.filter((s) => s.phase === "series").every((s) => s.detail === ""),
+        JSON.stringify(seen.filter((s) => s.phase === "series")));
+  check("once done, no phase detail and no phase bar", (await text(page, "#phase-detail")) === "" &&
+        !(await page.isVisible("#phase-bar")), await text(page, "#phase-detail"));
+  await page.close();
+});
+
 await scenario("a second job on the same gateway", async () => {
   const port = await freePort();
   const token = path.join(scratch, "token");

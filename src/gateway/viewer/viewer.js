@@ -151,6 +151,8 @@ function resetForJob(jobId) {
   for (const id of ["checkpoint", "resumed", "about", "method", "workers-summary"]) $(id).textContent = "";
   $("notices").textContent = "";
   $("phases").textContent = "";
+  $("phase-detail").textContent = "";
+  $("phase-bar").hidden = true;
   $("workers").querySelector("tbody").textContent = "";
   $("digits").textContent = "–";
   $("final").hidden = true;
@@ -219,6 +221,7 @@ function onProgress(p) {
   $("elapsed").textContent = duration(p.elapsed_s);
   const ENDED = { complete: "done", stopped: `stopped during ${p.phase}`, failed: `failed during ${p.phase}` };
   $("phase").textContent = view.ended ? ENDED[p.state] : p.phase;
+  showPhaseDetail(p);
   const list = $("phases");
   list.textContent = "";
   (p.phases || []).forEach((ph, i) => {
@@ -228,6 +231,32 @@ function onProgress(p) {
     list.append(li);
   });
   render();
+}
+
+// After the series, how far the current phase is: its count (the conversion's blocks), its time so far
+// and the time it is expected to take (the final steps); a bar of its own when it has either.
+function showPhaseDetail(p) {
+  const last = (p.phases || []).at(-1);
+  const tail = p.series_s !== null && p.series_s !== undefined && !view.ended && last;
+  const parts = [];
+  let share = null;
+  if (tail) {
+    const count = p.phase_count;
+    if (count && count.total > 0) {
+      parts.push(`${group(count.done)}/${group(count.total)} ${count.what}`);
+      share = count.done / count.total;
+    }
+    const spent = p.elapsed_s - last.start_s;
+    const expected = p.phase_expected_s;
+    parts.push(duration(spent) + (expected ? ` of about ${duration(expected)}` : " so far"));
+    if (share === null && expected) share = Math.min(1, spent / expected);
+  }
+  $("phase-detail").textContent = parts.length ? `(${parts.join(", ")})` : "";
+  const bar = $("phase-bar");
+  bar.hidden = share === null;
+  const pct = 100 * (share || 0);
+  $("phase-bar-fill").style.width = `${pct}%`;
+  bar.setAttribute("aria-valuenow", pct.toFixed(1));
 }
 
 function onEstimate(e) {
