@@ -308,7 +308,7 @@ void CheckpointStore::save(const JobState& state, const std::string& reason) {
       ec ? 0.0 : static_cast<double>(bytes) / 1e6, seconds_since(t0));
   log_ << line;
   if (files > 0) {
-    std::snprintf(line, sizeof line, ", naming %llu piece files of %.1f MB that the workers wrote",
+    std::snprintf(line, sizeof line, ", naming %llu piece files of %.1f MB written before it",
                   static_cast<unsigned long long>(files), file_bytes / 1e6);
     log_ << line;
   }
@@ -318,6 +318,19 @@ void CheckpointStore::save(const JobState& state, const std::string& reason) {
 
 std::optional<std::filesystem::path> CheckpointStore::piece_directory() const {
   return std::filesystem::absolute(dir_);
+}
+
+std::optional<StoredPiece> CheckpointStore::store_piece(std::uint64_t number, std::uint64_t first_range,
+                                                        std::uint64_t end_range, const PartialResult& piece) {
+  // Capture 0: PieceCapture numbers its captures from 1, so no worker's file has this name.
+  const StoreRequest request{number,
+                             -1,
+                             0,
+                             first_range,
+                             end_range,
+                             std::filesystem::absolute(dir_).string(),
+                             stored_piece_name(number, 0, first_range, end_range)};
+  return write_piece_file(request, piece);
 }
 
 void CheckpointStore::collect_piece_files(std::uint64_t number) {

@@ -29,6 +29,9 @@ class CheckpointStore final : public StateSink {
   void save(const JobState& state, const std::string& reason) override;
   // DIR (absolute): workers write their pieces to DIR/pieces/ (write_piece_file).
   std::optional<std::filesystem::path> piece_directory() const override;
+  // DIR/pieces/cNNNNNN-0-FIRST-END.h5, as a worker writes its pieces (write_piece_file).
+  std::optional<StoredPiece> store_piece(std::uint64_t number, std::uint64_t first_range,
+                                         std::uint64_t end_range, const PartialResult& piece) override;
 
  private:
   void write(const std::filesystem::path& file, const JobState& state, const std::string& reason);

@@ -278,6 +278,10 @@ double expected_final_steps_s(const Scheduler& scheduler) {
   return levels.empty() ? NAN : levels.rbegin()->second;
 }
 
+// A series' result this big (bits of its values; 16 MiB, a little under that of 1e7 digits of chudnovsky)
+// is written to a file of its own once the final steps are done (set_aside_series_result).
+constexpr double kSetAsideBits = 8.0 * (1 << 24);
+
 // One run of a job, phase by phase: the plan (the constructor); then, for each attempt at certified
 // digits, the series, the final steps, verification, conversion and certification; then the result.
 class JobRun {
@@ -354,6 +358,7 @@ class JobRun {
         final_steps_held(scheduler, grid);
       } else {
         final_steps(scheduler, grid, bits, constant, progress);
+        set_aside_series_result();
       }
       return_freed_memory();
       progress.tail_phase("verification");
@@ -482,6 +487,23 @@ class JobRun {
     if (io_.corrupt_final_value) {
       make_wrong(result_.estimates.partial_sum.value);
       if (result_.estimates.accelerated) make_wrong(result_.estimates.accelerated->value);
+    }
+  }
+
+  // A big series' result is not held through verification and conversion: it goes now to a file of the
+  // next checkpoint, which names it (a stop's, or the complete one), as a worker's piece would; it stays
+  // here when the file cannot be written.
+  void set_aside_series_result() {
+    if (!io_.checkpoints || state_.pieces.size() != 1 || !state_.pieces[0].result) return;
+    const FinishedPiece& piece = state_.pieces[0];
+    if (shape_bits(shape_of(*piece.result)) < kSetAsideBits) return;
+    try {
+      std::optional<StoredPiece> stored = io_.checkpoints->store_piece(
+          state_.checkpoints + 1, piece.first_range, piece.end_range, *piece.result);
+      if (stored)
+        state_.pieces[0] = FinishedPiece{piece.first_range, piece.end_range, nullptr, std::move(stored)};
+    } catch (const std::exception& e) {
+      log_ << "[pi-job] the series' result stays in memory: " << e.what() << std::endl;
     }
   }
 

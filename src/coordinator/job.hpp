@@ -72,6 +72,13 @@ class StateSink {
   // Where workers write the pieces they hold for a checkpoint (PieceCapture), the checkpoint naming their
   // files; nullopt: this sink takes the pieces' integers only.
   virtual std::optional<std::filesystem::path> piece_directory() const { return std::nullopt; }
+  // Writes `piece` (grid ranges [first_range, end_range)) to a file of its own for checkpoint `number` and
+  // later ones to name, so that the job need not hold it; nullopt: this sink does not. Throws on failure.
+  virtual std::optional<StoredPiece> store_piece(std::uint64_t /*number*/, std::uint64_t /*first_range*/,
+                                                 std::uint64_t /*end_range*/,
+                                                 const PartialResult& /*piece*/) {
+    return std::nullopt;
+  }
 };
 
 // Where the time went, in seconds of compute (summed over workers for the series) and of wall time.

@@ -193,6 +193,63 @@ with h5py.File(d + "/result.h5", "r") as f:
     assert f.attrs["correct_digits"] == 200000
 PY
     ;;
+  aside)
+    # One process, 1e7 digits: the series' result (21 MB, over the 16 MiB mark) goes to a piece file of its
+    # own once the final steps are done, and the complete checkpoint names it. With the results deleted, a
+    # resume runs the final steps again from that file to the same bytes; a job stopped after the series
+    # (in its verification or conversion) resumes from it too.
+    "$job" --series chudnovsky --digits 10000000 --out "$tmp/big" --progress-interval 0 >"$tmp/big.log" 2>&1
+    echo $? >"$tmp/big.rc"
+    check "the run completes" exit_is big 0
+    check "the complete checkpoint names the series' result in a file of its own" /usr/bin/python3 - "$tmp/big" <<'PY'
+import os, sys, h5py
+d = sys.argv[1]
+with h5py.File(d + "/checkpoint.h5", "r") as f:
+    assert f.attrs["status"] in (b"complete", "complete")
+    links = [f["pieces"].get(n, getlink=True) for n in f["pieces"]]
+    assert len(links) == 1 and isinstance(links[0], h5py.ExternalLink), links
+    name = links[0].filename
+    assert name == "pieces/c000001-0-0-%d.h5" % f.attrs["grid_ranges"], name
+    with h5py.File(os.path.join(d, name), "r") as p:
+        piece = p["piece"]
+        values = [int.from_bytes(piece[n][:].tobytes(), "little") for n in piece]
+        assert all(piece[n].fletcher32 for n in piece), "a value lacks Fletcher32"
+        assert len(values) == piece.attrs["values"] and max(v.bit_length() for v in values) > 30_000_000
+PY
+    cp "$tmp/big/pi.txt" "$tmp/big.pi.txt"
+    rm "$tmp/big/pi.txt" "$tmp/big/result.h5"
+    "$job" --resume --out "$tmp/big" --progress-interval 0 >"$tmp/again.log" 2>&1
+    echo $? >"$tmp/again.rc"
+    check "with its results deleted, the job resumes from the file" exit_is again 0
+    check "and writes the same pi.txt" same_file "$tmp/big/pi.txt" "$tmp/big.pi.txt"
+    # Stopped after the series: the stop's checkpoint names the same file. The stop must land in the few
+    # seconds between the final steps and the end, so the setup is made again until it does.
+    for attempt in 1 2 3 4 5; do
+      rm -rf "${tmp:?}/stop"
+      "$job" --series chudnovsky --digits 10000000 --out "$tmp/stop" --progress-interval 0.05 >"$tmp/stop.log" 2>&1 &
+      bg=$!
+      wait_for "$tmp/stop.log" "series done .*\(verification\|decimal conversion\)" 120 >/dev/null
+      kill -TERM "$bg"
+      wait "$bg"
+      echo $? >"$tmp/stop.rc"
+      exit_is stop 3 >/dev/null && break
+    done
+    check "a stop after the series exits 3 (attempt $attempt)" exit_is stop 3
+    check "its checkpoint names the series' result in its file" /usr/bin/python3 - "$tmp/stop" <<'PY'
+import os, sys, h5py
+d = sys.argv[1]
+with h5py.File(d + "/checkpoint.h5", "r") as f:
+    assert f.attrs["status"] not in (b"complete", "complete")
+    links = [f["pieces"].get(n, getlink=True) for n in f["pieces"]]
+    assert len(links) == 1 and isinstance(links[0], h5py.ExternalLink), links
+    assert os.path.getsize(os.path.join(d, links[0].filename)) > 16 << 20
+PY
+    "$job" --resume --out "$tmp/stop" --progress-interval 0 >"$tmp/resumed.log" 2>&1
+    echo $? >"$tmp/resumed.rc"
+    check "the stopped job resumes" exit_is resumed 0
+    check "resumed with the series done" log_has "$tmp/resumed.log" "resumed with 4096 ranges done"
+    check "and writes the same pi.txt" same_file "$tmp/stop/pi.txt" "$tmp/big.pi.txt"
+    ;;
   forged)
     # Checkpoints altered consistently, their HDF5 checksums recomputed (tests/checkpoint/forge.py): every
     # piece is checked against its fingerprint, so each is refused with exit 4, the piece named, no file
