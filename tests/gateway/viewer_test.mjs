@@ -299,7 +299,15 @@ await scenario("the tail of a fast series", async () => {
     new MutationObserver(note).observe(document.getElementById("phase-line-box"),
                                        { subtree: true, childList: true, characterData: true, attributes: true });
   });
-  await waitFor(async () => (await text(page, "#job-state")) === "complete", 240, "the job to complete", p);
+  // A screenshot of the conversion's progress when the page shows it (an artifact, not a check).
+  let shot = false;
+  await waitFor(async () => {
+    if (!shot && (await text(page, "#phase-detail")).includes("blocks")) {
+      shot = true;
+      await page.screenshot({ path: path.join(artifacts, "viewer-tail.png"), fullPage: true });
+    }
+    return (await text(page, "#job-state")) === "complete";
+  }, 240, "the job to complete", p);
   check("the tail job exits 0", (await p.exited) === 0, p.log);
   const seen = await page.evaluate(() => window.phaseTexts);
   const finalSteps = seen.filter((s) => /^final division and square root \(on rank [12]\)$/.test(s.phase));
