@@ -255,7 +255,11 @@ function showPhaseDetail(p) {
   const bar = $("phase-bar");
   bar.hidden = share === null;
   const pct = 100 * (share || 0);
-  $("phase-bar-fill").style.width = `${pct}%`;
+  const fill = $("phase-bar-fill");
+  // A new phase's bar starts where it is, not from the last phase's width.
+  fill.style.transition = p.phase === view.barPhase ? "" : "none";
+  view.barPhase = p.phase;
+  fill.style.width = `${pct}%`;
   bar.setAttribute("aria-valuenow", pct.toFixed(1));
 }
 
