@@ -16,21 +16,22 @@ namespace {
 // Conversion blocks below this size are not worth a worker's round trip.
 constexpr std::uint64_t kMinBlockDecimals = 10000;
 
-// Hands out the decimals of fraction / 2^scale_bits, in blocks.
+// Hands out the decimals of fraction / 2^scale_bits, in blocks, and ticks once: progress says how many (a
+// one-lane run ticks only after each block).
 void start_conversion(Scheduler& scheduler, const Executor& executor, const PieceRef& fraction,
-                      std::uint64_t scale_bits, std::uint64_t digits) {
+                      std::uint64_t scale_bits, std::uint64_t digits, const std::function<void()>& tick) {
   const std::uint64_t decimals = digits + kGuardDecimals;
   const auto blocks = std::clamp<std::uint64_t>(decimals / kMinBlockDecimals, 1,
                                                 static_cast<std::uint64_t>(executor.lanes()));
   scheduler.convert(fraction, scale_bits, decimals, blocks);
+  tick();
 }
 
 // The decimals of fraction / 2^scale_bits, in blocks.
 std::string convert_fraction(Scheduler& scheduler, Executor& executor, const PieceRef& fraction,
                              std::uint64_t scale_bits, std::uint64_t digits,
                              const std::function<void()>& tick) {
-  start_conversion(scheduler, executor, fraction, scale_bits, digits);
-  tick();  // the blocks are known: progress says how many (a one-lane run ticks after each only)
+  start_conversion(scheduler, executor, fraction, scale_bits, digits, tick);
   executor.run(scheduler, tick);
   return scheduler.take_digits();
 }
@@ -111,8 +112,7 @@ std::optional<WrittenDecimals> convert_held_to_file(Scheduler& scheduler, Execut
         written.guard = std::stoull(std::string(rest.substr(rest.size() - kGuardDecimals)));
     }
   };
-  start_conversion(scheduler, executor, *scheduler.final_fraction(), summary.scale_bits, digits);
-  tick();
+  start_conversion(scheduler, executor, *scheduler.final_fraction(), summary.scale_bits, digits, tick);
   executor.run(scheduler, [&] {
     drain();
     tick();

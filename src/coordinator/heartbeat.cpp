@@ -5,13 +5,6 @@
 #include "coordinator/interrupt.hpp"
 
 namespace pi {
-namespace {
-
-nlohmann::json finite_or_null(double x) {
-  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
-}
-
-}  // namespace
 
 Heartbeat::Heartbeat(EventFeed& events, nlohmann::json job) : events_(events), job_(std::move(job)) {
   thread_ = std::thread([this] { loop(); });

@@ -270,7 +270,7 @@ class FinalConstant {
 };
 
 // The final division (and square root) take about as long as the compute of the series' last merge:
-// 0.78-0.85 times it on a worker and 0.94-1.34 times in one process at 1e6-3e7 digits (chudnovsky,
+// 0.78-0.85 times it on a worker and 0.94-1.36 times in one process at 1e6-3e7 digits (chudnovsky,
 // summary.json's timing, 2 vCPU AMD EPYC). What the progress line and the live page show as the time the
 // phase is expected to take; NaN when no merge was timed (a resumed series' result).
 double expected_final_steps_s(const Scheduler& scheduler) {
@@ -428,16 +428,17 @@ class JobRun {
   void run_series(Scheduler& scheduler, const Grid& grid, ProgressReporter& progress) {
     const auto series_start = std::chrono::steady_clock::now();
     bool merging = false;  // every range evaluated, the merge tree still going (fast series)
+    int final_owner = -2;  // the worker the final steps phase was named with (-2: not yet)
     const auto tick = [&] {
       if (scheduler.final_steps_running()) {
-        const int owner = scheduler.root_owner();
-        progress.tail_phase(
-            "final division and square root" +
-                (owner >= 0
-                     ? " (on rank " +
-                           std::to_string(scheduler.workers().at(static_cast<std::size_t>(owner)).rank) + ")"
-                     : std::string()),
-            expected_final_steps_s(scheduler));
+        if (const int owner = scheduler.root_owner(); owner != final_owner) {
+          final_owner = owner;
+          std::string name = "final division and square root";
+          if (owner >= 0)
+            name += " (on rank " +
+                    std::to_string(scheduler.workers().at(static_cast<std::size_t>(owner)).rank) + ")";
+          progress.tail_phase(std::move(name), expected_final_steps_s(scheduler));
+        }
       } else if (!merging && series_->kind() == SeriesKind::fast && scheduler.ranges_done() == grid.size()) {
         merging = true;
         progress.set_phase("merges");

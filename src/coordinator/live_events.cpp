@@ -73,7 +73,7 @@ void LiveEvents::tick(Scheduler& scheduler, const ProgressReporter& progress, st
       j["rate"] = f.rate;
       j["unit"] = progress.unit();
       j["elapsed_s"] = f.elapsed_s;
-      j["eta_s"] = std::isfinite(f.eta_s) ? nlohmann::json(f.eta_s) : nlohmann::json(nullptr);
+      j["eta_s"] = finite_or_null(f.eta_s);
       events_->publish(event_kind::estimate, j);
     }
   }

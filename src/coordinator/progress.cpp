@@ -60,25 +60,25 @@ void ProgressReporter::set_workers(int alive, int busy, std::uint64_t retries) {
   retries_.store(retries);
 }
 
-void ProgressReporter::set_phase(std::string phase) {
-  const double at = seconds_since(start_);
-  std::lock_guard lock(mutex_);
+void ProgressReporter::enter_locked(std::string phase, double at, double expected_s) {
   if (phase == phases_.back().name) return;
   phases_.push_back(Phase{std::move(phase), at});
-  phase_expected_s_ = NAN;
+  phase_expected_s_ = expected_s;
   phase_done_ = phase_total_ = 0;
   phase_what_.clear();
 }
 
+void ProgressReporter::set_phase(std::string phase) {
+  const double at = seconds_since(start_);
+  std::lock_guard lock(mutex_);
+  enter_locked(std::move(phase), at, NAN);
+}
+
 void ProgressReporter::tail_phase(std::string phase, double expected_s) {
   const double at = seconds_since(start_);
-  {
-    std::lock_guard lock(mutex_);
-    if (std::isnan(series_s_)) series_s_ = at;
-  }
-  set_phase(std::move(phase));
   std::lock_guard lock(mutex_);
-  phase_expected_s_ = expected_s;
+  if (std::isnan(series_s_)) series_s_ = at;
+  enter_locked(std::move(phase), at, expected_s);
 }
 
 void ProgressReporter::set_phase_count(std::uint64_t done, std::uint64_t total, std::string what) {
@@ -99,6 +99,7 @@ ProgressReporter::Figures ProgressReporter::figures() const {
   {
     std::lock_guard lock(mutex_);
     f.series_s = series_s_;
+    f.phase = phases_.back().name;
     f.phase_s = f.elapsed_s - phases_.back().start_s;
     f.phase_expected_s = phase_expected_s_;
     f.phase_done = phase_done_;
@@ -121,11 +122,7 @@ ProgressReporter::Figures ProgressReporter::figures() const {
 
 std::string ProgressReporter::line() const {
   const Figures f = figures();
-  std::string phase;
-  {
-    std::lock_guard lock(mutex_);
-    phase = phases_.back().name;
-  }
+  const std::string& phase = f.phase;
   char workers[96] = "";
   if (workers_ > 0) {
     std::snprintf(workers, sizeof workers, ", workers %d/%d alive %d busy, %llu retries", f.alive, workers_,

@@ -52,9 +52,10 @@ class ProgressReporter {
     int alive = 0;
     int busy = 0;
     std::uint64_t retries = 0;
-    // After the series (tail_phase): how long the series took (NaN before), and the current phase's
-    // time so far, expected time (NaN: unknown) and count (total 0: none).
+    // How long the series took (NaN until the first tail_phase), and the current phase: its name, time so
+    // far, expected time (NaN: unknown) and count (total 0: none).
     double series_s = NAN;
+    std::string phase;  // its name ("": the series itself)
     double phase_s = 0;
     double phase_expected_s = NAN;
     std::uint64_t phase_done = 0;
@@ -73,6 +74,8 @@ class ProgressReporter {
 
  private:
   void loop();
+  // Makes `phase` the current one from `at` (nothing when it is already), expected to take `expected_s`.
+  void enter_locked(std::string phase, double at, double expected_s);
 
   std::ostream& out_;
   std::string unit_;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -15,6 +16,11 @@
 #include <nlohmann/json.hpp>
 
 namespace pi {
+
+// A figure of an event: the number, or null when it is not finite (not known, as an ETA after the series).
+inline nlohmann::json finite_or_null(double x) {
+  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
+}
 
 namespace event_kind {
 // What the job publishes. The latest event of each kind is the job's current state.
