@@ -382,7 +382,6 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   }
   if (const auto* block = std::get_if<Digits>(&task.work)) {
     ++stats.digit_blocks;
-    ++blocks_done_;
     times_.digit_blocks_s += compute_s;
     digit_blocks_.emplace(block->first, std::move(digits));
     return true;
@@ -1298,7 +1297,6 @@ void Scheduler::convert(const PieceRef& fraction, std::uint64_t scale_bits, std:
   blocks = std::clamp<std::uint64_t>(blocks, 1, std::max<std::uint64_t>(1, decimals));
   digit_blocks_.clear();
   blocks_ = blocks;
-  blocks_done_ = 0;
   // Every block but the first multiplies the fraction once more (by 5^first), which costs about
   // kLaterBlockExtra of converting all the decimals: the first block takes that much more than the others,
   // (D + (k - 1) E) / k against (D - E) / k, so that all take about as long.
@@ -1317,6 +1315,12 @@ void Scheduler::convert(const PieceRef& fraction, std::uint64_t scale_bits, std:
     t.work = Digits{fraction, scale_bits, edge(i), edge(i + 1) - edge(i)};
     enqueue(std::move(t));
   }
+}
+
+std::uint64_t Scheduler::blocks_done() const {
+  std::uint64_t done = 0;
+  for (const WorkerStats& w : workers_) done += w.digit_blocks;
+  return done;
 }
 
 std::string Scheduler::take_digits() {

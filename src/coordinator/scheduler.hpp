@@ -254,8 +254,9 @@ class Scheduler {
                std::uint64_t blocks);
   // The conversion's text, its blocks in order, once finished().
   std::string take_digits();
-  // The conversion's blocks finished so far, and how many it has.
-  std::uint64_t blocks_done() const { return blocks_done_; }
+  // The conversion's blocks finished so far (by the workers' counts: one conversion a scheduler), and how
+  // many it has.
+  std::uint64_t blocks_done() const;
   std::uint64_t blocks() const { return blocks_; }
   // The blocks finished since the last call, by first decimal (their text is then no longer held here).
   std::map<std::uint64_t, std::string> take_finished_blocks() { return std::exchange(digit_blocks_, {}); }
@@ -403,9 +404,8 @@ class Scheduler {
   std::vector<std::string> notices_;
   std::map<std::uint64_t, std::string> digit_blocks_;  // finished conversion blocks, by first decimal
   std::uint64_t blocks_ = 0;                           // of the conversion (convert)
-  std::uint64_t blocks_done_ = 0;
-  double eval_rate_ = 0;   // terms per second, smoothed
-  double merge_rate_ = 0;  // merge cost units per second, smoothed
+  double eval_rate_ = 0;                               // terms per second, smoothed
+  double merge_rate_ = 0;                              // merge cost units per second, smoothed
   VerificationStats verification_;
   std::string last_refusal_;
   // Slow series: ranges waiting for their comparison, by first grid range, with the results so far (worker,
