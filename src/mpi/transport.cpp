@@ -21,19 +21,18 @@ MpiRuntime::MpiRuntime(int& argc, char**& argv) {
 }
 
 MpiRuntime::~MpiRuntime() {
-  if (!finalized_) finalize(std::chrono::seconds(10), 1);
+  if (!finalized_) finalize(std::chrono::seconds(10), 1, "a rank was lost");
 }
 
-void MpiRuntime::finalize(std::chrono::duration<double> timeout, int exit_code) {
+void MpiRuntime::finalize(std::chrono::duration<double> timeout, int exit_code, const char* why) {
   if (finalized_) return;
   finalized_ = true;
   const int rank = rank_;
-  std::thread([timeout, exit_code, rank] {
+  std::thread([timeout, exit_code, rank, why] {
     std::this_thread::sleep_for(timeout);
     std::fprintf(stderr,
-                 "[pi-job] rank %d: MPI_Finalize did not return within %.0f s (a rank was lost); exiting "
-                 "with code %d\n",
-                 rank, timeout.count(), exit_code);
+                 "[pi-job] rank %d: MPI_Finalize did not return within %.2g s (%s); exiting with code %d\n",
+                 rank, timeout.count(), why, exit_code);
     std::fflush(stderr);
     ::_exit(exit_code);
   }).detach();

@@ -24,9 +24,9 @@ class MpiRuntime {
   int rank() const { return rank_; }
   int size() const { return size_; }
   MPI_Datatype block() const { return block_; }
-  // MPI_Finalize under a watchdog: if it has not returned after `timeout`, says so on stderr and ends the
-  // process with `exit_code` (the job's outcome is already in its files by then).
-  void finalize(std::chrono::duration<double> timeout, int exit_code);
+  // MPI_Finalize under a watchdog: if it has not returned after `timeout`, says so on stderr (with `why`, the
+  // likely cause) and ends the process with `exit_code` (the job's outcome is already in its files by then).
+  void finalize(std::chrono::duration<double> timeout, int exit_code, const char* why);
   // Keeps the buffer of a send that was released unfinished (MPI_Request_free) until after MPI_Finalize:
   // MPI may still read it until then.
   void keep_until_finalize(Bytes buffer) const { released_.push_back(std::move(buffer)); }
