@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   CountingSeries series;
   if (mpi.rank() != 0) {
     for (int i = 0; i < repetitions; ++i) pi::run_worker(mpi, series, pi::FaultPlan{});
-    mpi.finalize(std::chrono::seconds(10), 0);
+    mpi.finalize(std::chrono::seconds(10), 0, "a rank was lost");
     return 0;
   }
   const pi::Grid grid(series, assignments * pi::kSlowRangeTerms);
@@ -64,6 +64,6 @@ int main(int argc, char** argv) {
       "ranks %d (workers %d): %llu assignments, median %.0f assignments/s (min %.0f, max %.0f, %d runs)\n",
       mpi.size(), mpi.size() - 1, static_cast<unsigned long long>(assignments), rates[rates.size() / 2],
       rates.front(), rates.back(), repetitions);
-  mpi.finalize(std::chrono::seconds(10), 0);
+  mpi.finalize(std::chrono::seconds(10), 0, "a rank was lost");
   return 0;
 }

@@ -5,7 +5,7 @@ packages=(build-essential cmake ninja-build pkg-config python3
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev zlib1g-dev hdf5-tools python3-h5py
   libmpich-dev libhdf5-mpich-dev
   libboost-dev libgmp-dev libmpfr-dev libcli11-dev nlohmann-json3-dev libcpptoml-dev
-  libgtest-dev googletest libbenchmark-dev libflint-arb-dev chromium curl
+  libgtest-dev googletest libbenchmark-dev libflint-dev libflint-arb-dev chromium curl
   slurmd slurmctld slurm-client munge)
 # Node.js and npm fetch the viewer's chart library and drive the browser test; a machine that has them
 # (e.g. from NodeSource) keeps its own, since Debian's npm conflicts with those.

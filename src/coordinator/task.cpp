@@ -129,10 +129,10 @@ PartialResult execute_task(const Series& series, const Task& task) {
     const BigInt& left = product->left.data->values.at(product->factor_left);
     BigInt p;  // into a fresh integer: a product into its own factor holds the old value and the new at once
     if (product->slices > 1) {
-      mpz_mul(raw(p), raw(left), raw(product_factor(*product)));
+      multiply(p, left, product_factor(*product));
     } else {  // the whole right factor, read where it is: product_factor would copy it
       const BigInt& right = product->right.data->values.at(product->factor_right);
-      mpz_mul(raw(p), raw(left), raw(right));
+      multiply(p, left, right);
       if (mpz_sgn(raw(right)) < 0) mpz_neg(raw(p), raw(p));  // by |right|, as product_factor gives it
     }
     return PartialResult{Range{product->left.range.begin, product->right.range.end}, {std::move(p)}};

@@ -1,5 +1,6 @@
 #include "series/bigint.hpp"
 
+#include <flint/fft.h>
 #include <malloc.h>
 
 #include <cmath>
@@ -11,6 +12,29 @@ Real make_real(std::uint64_t bits) {
   mpfr_set_prec(raw(x), static_cast<mpfr_prec_t>(bits < MPFR_PREC_MIN ? MPFR_PREC_MIN : bits));
   mpfr_set_zero(raw(x), 1);
   return x;
+}
+
+void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
+  // The larger operand first, as flint_mpn_mul_fft_main takes them.
+  const bool a_larger = mpz_size(raw(a)) >= mpz_size(raw(b));
+  const mpz_srcptr x = a_larger ? raw(a) : raw(b);
+  const mpz_srcptr y = a_larger ? raw(b) : raw(a);
+  const std::size_t nx = mpz_size(x), ny = mpz_size(y);
+  if (ny < kFftMinLimbs || nx < kFftLargeLimbs || nx + ny > kFftMaxLimbs) {
+    mpz_mul(raw(out), raw(a), raw(b));
+    return;
+  }
+  // Into a fresh integer when out is an operand: the FFT reads both while it writes the product.
+  BigInt fresh;
+  const bool alias = &out == &a || &out == &b;
+  BigInt& target = alias ? fresh : out;
+  const auto n = static_cast<mp_size_t>(nx + ny);
+  mp_ptr r = mpz_limbs_write(raw(target), n);
+  flint_mpn_mul_fft_main(r, mpz_limbs_read(x), static_cast<mp_size_t>(nx), mpz_limbs_read(y),
+                         static_cast<mp_size_t>(ny));
+  const mp_size_t used = r[n - 1] == 0 ? n - 1 : n;  // both operands are normalised: at most one zero limb
+  mpz_limbs_finish(raw(target), mpz_sgn(x) == mpz_sgn(y) ? used : -used);
+  if (alias) out.swap(fresh);
 }
 
 std::uint64_t bits_for_digits(std::uint64_t digits) {

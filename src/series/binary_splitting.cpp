@@ -7,12 +7,12 @@ SplitTriple merged(TripleRef left, TripleRef right, bool need_p) {
   SplitTriple out;
   {
     BigInt tmp;
-    mpz_mul(raw(tmp), raw(left.p), raw(right.t));
-    mpz_mul(raw(out.t), raw(left.t), raw(right.q));
+    multiply(tmp, left.p, right.t);
+    multiply(out.t, left.t, right.q);
     mpz_add(raw(out.t), raw(out.t), raw(tmp));
   }
-  mpz_mul(raw(out.q), raw(left.q), raw(right.q));
-  if (need_p) mpz_mul(raw(out.p), raw(left.p), raw(right.p));
+  multiply(out.q, left.q, right.q);
+  if (need_p) multiply(out.p, left.p, right.p);
   return out;
 }
 

@@ -70,13 +70,13 @@ BigInt scaled_floor(const BigInt& n, std::uint64_t scale_bits, std::uint64_t cou
     const std::uint64_t drop = scale_bits - count - keep;  // d, so that s = keep
     BigInt high, upper;
     mpz_tdiv_q_2exp(raw(high), raw(n), drop);
-    mpz_mul(raw(high), raw(high), raw(power));
+    multiply(high, high, power);
     mpz_add(raw(upper), raw(high), raw(power));
     mpz_tdiv_q_2exp(raw(high), raw(high), keep);
     mpz_tdiv_q_2exp(raw(upper), raw(upper), keep);
     if (high == upper) return high;
   }
-  mpz_mul(raw(out), raw(n), raw(power));
+  multiply(out, n, power);
   if (scale_bits >= count)
     mpz_tdiv_q_2exp(raw(out), raw(out), scale_bits - count);
   else
@@ -119,7 +119,7 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
     BigInt power;
     mpz_ui_pow_ui(raw(power), 5, first);
     mpz_tdiv_r_2exp(raw(n), raw(f), scale);
-    mpz_mul(raw(n), raw(n), raw(power));
+    multiply(n, n, power);
     mpz_tdiv_r_2exp(raw(n), raw(n), scale);
   } else {
     scale = 0;  // x 10^first is an integer: every later decimal is 0
