@@ -18,6 +18,7 @@
 
 #include "app/command_line.hpp"
 #include "app/exit_codes.hpp"
+#include "series/bigint.hpp"
 
 namespace pi {
 namespace {
@@ -151,7 +152,7 @@ std::string job_library_versions() {
   if (const auto v = line.find("Version: "); v != std::string::npos) line.erase(v, 9);
   line.erase(std::unique(line.begin(), line.end(), [](char a, char b) { return a == ' ' && b == ' '; }),
              line.end());
-  return text + "  MPI: " + line + "\n";
+  return text + "  MPI: " + line + "\n  FLINT " + flint_library_version() + "\n";
 }
 
 const char* const kUsage =

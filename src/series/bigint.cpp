@@ -37,6 +37,8 @@ void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
   if (alias) out.swap(fresh);
 }
 
+std::string flint_library_version() { return flint_version; }
+
 std::uint64_t bits_for_digits(std::uint64_t digits) {
   return static_cast<std::uint64_t>(std::ceil(static_cast<double>(digits) * 3.3219280948873623)) + 1;
 }

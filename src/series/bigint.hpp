@@ -29,6 +29,8 @@ void multiply(BigInt& out, const BigInt& a, const BigInt& b);
 inline constexpr std::size_t kFftMinLimbs = std::size_t{1} << 13;    // 512 Kbit
 inline constexpr std::size_t kFftLargeLimbs = std::size_t{1} << 16;  // 4 Mbit
 inline constexpr std::size_t kFftMaxLimbs = std::size_t{1} << 21;    // 128 Mbit, the product
+// The FLINT library that multiply() runs with ("2.9.0").
+std::string flint_library_version();
 
 // Bits needed to hold `digits` decimal digits.
 std::uint64_t bits_for_digits(std::uint64_t digits);

@@ -234,7 +234,7 @@ for option in $(grep -o -E "^  (-h,)?--[a-z-]+" "$tmp/help" | sed 's/^  \(-h,\)\
   ok "docs/pi-job.1 documents $option" grep -q -F -- "$(sed 's/-/\\-/g' <<<"$option")" "$src/docs/pi-job.1"
 done
 "$job" --version >"$tmp/version" 2>&1
-for lib in "^pi-job [0-9]" "GMP [0-9]" "MPFR [0-9]" "HDF5 [0-9]" "Boost [0-9]" "MPI: .*[0-9]"; do
+for lib in "^pi-job [0-9]" "GMP [0-9]" "MPFR [0-9]" "HDF5 [0-9]" "Boost [0-9]" "MPI: .*[0-9]" "FLINT [0-9]"; do
   ok "--version names '$lib'" grep -q "$lib" "$tmp/version"
 done
 for count in 1000 1_000 1,000 1e3 1k 1K 0.001M 1.0e3; do
