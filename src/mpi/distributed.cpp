@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -218,7 +219,8 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   auto last_look = Scheduler::Clock::now();
   auto last_silence_look = last_look;
   constexpr auto kNotStalled = Scheduler::Clock::time_point::max();
-  auto stalled_since = kNotStalled;  // since when no worker could take work
+  auto stalled_since = kNotStalled;                        // since when no worker could take work
+  std::optional<Scheduler::Clock::time_point> deaf_since;  // see below
   while (!scheduler.finished()) {
     throw_if_interrupted();
     bool active = false;
@@ -237,9 +239,29 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       std::fill(heard_.begin(), heard_.end(), now);
     }
     last_look = now;
+    // Rank 0 receives one message at a time. A worker that died in the middle of sending one (Open MPI's
+    // shared memory reads it from the sender's memory) leaves that receive unfinished until it is left
+    // behind, 5 s and more later, and rank 0 hears nobody meanwhile: the others' heartbeats and answers wait
+    // behind it. Their silence and missed deadlines then say nothing of them (a CI run took every worker
+    // for lost so and stopped the job), so they are not judged while rank 0 is deaf, and afterwards their
+    // deadlines move on by as long, as for a process that was stopped.
+    if (const auto receiving = inbox_.receiving_since();
+        receiving && now - *receiving > std::chrono::duration<double>(kDeafAfterSeconds)) {
+      if (!deaf_since) deaf_since = *receiving;
+    } else if (deaf_since) {
+      log_ << "[pi-job] rank 0 could hear no worker for "
+           << std::chrono::duration<double>(now - *deaf_since).count()
+           << " s (one message would not arrive): the workers' deadlines move on by as much" << std::endl;
+      scheduler.postpone_deadlines(now - *deaf_since);
+      std::fill(heard_.begin(), heard_.end(), now);
+      stalled_since = kNotStalled;
+      deaf_since.reset();
+    }
+    const bool deaf = deaf_since.has_value();
     // Silence is looked for once a heartbeat, not in every round of this loop (hundreds of thousands a
     // second for slow series).
-    const bool look_for_silence = now - last_silence_look > std::chrono::duration<double>(kHeartbeatSeconds);
+    const bool look_for_silence =
+        !deaf && now - last_silence_look > std::chrono::duration<double>(kHeartbeatSeconds);
     if (look_for_silence) last_silence_look = now;
     for (int rank = 1; look_for_silence && rank < mpi_.size(); ++rank) {
       // Any message that arrived counts, handled or not yet (rank 0 may be fetching a piece meanwhile).
@@ -256,7 +278,7 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
         heard_[static_cast<std::size_t>(rank)] = now;  // said once; its deadline does the rest
       }
     }
-    for (int w : scheduler.expire(now)) {
+    for (int w : deaf ? std::vector<int>{} : scheduler.expire(now)) {
       log_ << "[pi-job] rank " << w + 1 << " missed its deadline; its task goes to another worker"
            << std::endl;
     }
@@ -269,8 +291,8 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       // (a loaded node): its late answer makes it active again, so the job waits for it, as long as it would
       // wait for a silent one, before it stops.
       if (stalled_since == kNotStalled) stalled_since = now;
-      if (!overdue_but_beating(scheduler) ||
-          now - stalled_since > std::chrono::duration<double>(kSilentSeconds)) {
+      if (!deaf && (!overdue_but_beating(scheduler) ||
+                    now - stalled_since > std::chrono::duration<double>(kSilentSeconds))) {
         throw std::runtime_error("no worker can take work: every worker was lost or retired; the job stops");
       }
     } else {
@@ -684,6 +706,7 @@ class Worker {
       RankUsage usage = own_usage(std::chrono::milliseconds(100));
       usage.pieces_held = store_.size();
       outbox_.send(0, Tag::result, encode_result(c.task.id, compute_s_, out, usage));
+      if (faults_.dies_sending(c.task)) std::raise(SIGKILL);  // rank 0 has the message's start, not its end
     } catch (const std::exception& e) {
       outbox_.send(0, Tag::failed, encode_failure(c.task.id, e.what()));
     }

@@ -67,6 +67,8 @@ class MpiExecutor final : public Executor {
 // message has arrived for kSilentSeconds for lost, whatever the task's deadline.
 inline constexpr double kHeartbeatSeconds = 1.0;
 inline constexpr double kSilentSeconds = 30.0;
+// A receive that has gone on this long keeps rank 0 from hearing anyone else (MpiExecutor::run).
+inline constexpr double kDeafAfterSeconds = 0.25;
 // A task that runs past twice its allowed time plus kWorkerGraceSeconds ends the process: the coordinator
 // gave the task to another worker long ago, and a hung rank would otherwise keep mpirun (with
 // --enable-recovery) from ever ending.

@@ -31,7 +31,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
     const auto bad = [&] {
       return std::invalid_argument("PI_FAULT entry '" + entry +
                                    "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
-                                   "die or corrupt, and RANGE a number, *, #N, heldN, digits or final");
+                                   "die, diesending or corrupt, and RANGE a number, *, #N, heldN, digits or "
+                                   "final");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -43,6 +44,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.kind = Fault::Kind::slow;
     else if (f[0] == "die")
       fault.kind = Fault::Kind::die;
+    else if (f[0] == "diesending")
+      fault.kind = Fault::Kind::diesending;
     else if (f[0] == "corrupt")
       fault.kind = Fault::Kind::corrupt;
     else
@@ -108,7 +111,9 @@ void FaultPlan::corrupt(const Task& task, TaskOutput& out) {
 void FaultPlan::before(const Task& task) {
   ++tasks_seen_;
   for (Fault& f : faults_) {
-    if (f.kind == Fault::Kind::corrupt || !covers(f, task) || (f.times > 0 && f.fired >= f.times)) continue;
+    if (f.kind == Fault::Kind::corrupt || f.kind == Fault::Kind::diesending || !covers(f, task) ||
+        (f.times > 0 && f.fired >= f.times))
+      continue;
     ++f.fired;
     switch (f.kind) {
       case Fault::Kind::fail:
@@ -121,10 +126,21 @@ void FaultPlan::before(const Task& task) {
       case Fault::Kind::die:
         std::raise(SIGKILL);
         break;
+      case Fault::Kind::diesending:
       case Fault::Kind::corrupt:
         break;
     }
   }
+}
+
+bool FaultPlan::dies_sending(const Task& task) {
+  for (Fault& f : faults_) {
+    if (f.kind != Fault::Kind::diesending || !covers(f, task) || (f.times > 0 && f.fired >= f.times))
+      continue;
+    ++f.fired;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace pi

@@ -26,7 +26,7 @@
 namespace pi {
 
 struct Fault {
-  enum class Kind { fail, hang, slow, die, corrupt } kind;
+  enum class Kind { fail, hang, slow, die, diesending, corrupt } kind;
   int rank;            // -1: any
   std::int64_t range;  // a grid range; -1: any task
   std::int64_t nth;    // > 0: the worker's nth task
@@ -45,6 +45,9 @@ class FaultPlan {
   static FaultPlan parse(const std::string& text, int rank);
   // Called by a worker before it carries out a task: may throw, sleep, hang or kill the process.
   void before(const Task& task);
+  // Called by a worker once it has started sending its answer for the task before() saw last: whether it is
+  // to die now (diesending), in the middle of that message.
+  bool dies_sending(const Task& task);
   // Called by a worker with what it computed for the task before() saw last: may damage it.
   void corrupt(const Task& task, TaskOutput& out);
   // Rank 0: whether the final value is to be damaged (corrupt:0:final).

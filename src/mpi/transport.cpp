@@ -134,9 +134,9 @@ std::optional<Incoming> Inbox::poll(int source, std::optional<Tag> tag) {
     Receiving r{Incoming{status.MPI_SOURCE, static_cast<Tag>(status.MPI_TAG),
                          Bytes(static_cast<std::size_t>(blocks) * kBlock)},
                 MPI_REQUEST_NULL,
+                std::chrono::steady_clock::now(),
                 {}};
-    r.deadline =
-        std::chrono::steady_clock::now() + transfer_allowance(5, static_cast<double>(r.message.body.size()));
+    r.deadline = r.started + transfer_allowance(5, static_cast<double>(r.message.body.size()));
     check_mpi(MPI_Imrecv(r.message.body.data(), blocks, mpi_.block(), &matched, &r.request), "MPI_Imrecv");
     receiving_ = std::move(r);
   }

@@ -92,11 +92,17 @@ class Inbox {
   std::optional<Incoming> poll(int source, std::optional<Tag> tag = std::nullopt);
   // When the last message from `source` arrived whole (handled or not yet), or nullopt before one.
   std::optional<std::chrono::steady_clock::time_point> arrived_from(int source) const;
+  // Since when the receive under way has been going on (nothing else is received meanwhile), or nullopt.
+  std::optional<std::chrono::steady_clock::time_point> receiving_since() const {
+    if (!receiving_) return std::nullopt;
+    return receiving_->started;
+  }
 
  private:
   struct Receiving {
     Incoming message;
     MPI_Request request;
+    std::chrono::steady_clock::time_point started;
     std::chrono::steady_clock::time_point deadline;
   };
   void progress();
