@@ -251,7 +251,8 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
     } else if (deaf_since) {
       log_ << "[pi-job] rank 0 could hear no worker for "
            << std::chrono::duration<double>(now - *deaf_since).count()
-           << " s (one message would not arrive): the workers' deadlines move on by as much" << std::endl;
+           << " s, one message being received all that time: the workers' deadlines move on by as much"
+           << std::endl;
       scheduler.postpone_deadlines(now - *deaf_since);
       std::fill(heard_.begin(), heard_.end(), now);
       stalled_since = kNotStalled;
