@@ -33,21 +33,28 @@ namespace {
 
 // Seconds rank 0 and the workers give MPI_Finalize before ending without it.
 constexpr double kFinalizeTimeout = 10.0;
+// The same on rank 0 when worker ranks were lost and never answered again.
+constexpr double kLostFinalizeTimeout = 3.0;
 // The same after a stop signal. Open MPI 4.1.4's mpirun, stopped itself (SIGTERM, SIGINT), forwards the
 // signal after odls_base_sigkill_timeout (1 s), answers no finalizing rank until that long again has passed,
 // and then SIGKILLs the ranks and finalizes at once. Ranks killed in the middle of MPI_Finalize made that
 // last step hang for good in PMIx_server_finalize, every rank already gone (4 of 100 runs of mpi.signals'
-// conversion case; 0 of 100 with this), or crash. A stopped rank's files are written before it finalizes,
+// conversion case; none in 180 with this), or crash. A stopped rank's files are written before it finalizes,
 // so it ends by itself well within mpirun's wait; under a launcher that answers at once (srun, MPICH's
 // Hydra) it finalizes as usual. docs/mpi.md has the measurements.
 constexpr double kStoppedFinalizeTimeout = 0.25;
 
-// MPI_Finalize with the watchdog that suits how the job ended.
-void end_mpi(pi::MpiRuntime& mpi, int code, double timeout = kFinalizeTimeout) {
-  const char* why = "a rank was lost";
+// MPI_Finalize with the watchdog that suits how the job ended: stopped by a signal, with worker ranks lost,
+// or neither.
+void end_mpi(pi::MpiRuntime& mpi, int code, bool ranks_lost = false) {
+  double timeout = kFinalizeTimeout;
+  const char* why = "another rank may have ended without it";
   if (pi::stop_signal() != 0) {
-    timeout = std::min(timeout, kStoppedFinalizeTimeout);
+    timeout = kStoppedFinalizeTimeout;
     why = "stopped: mpirun ends its ranks itself";
+  } else if (ranks_lost) {
+    timeout = kLostFinalizeTimeout;
+    why = "a rank was lost";
   }
   std::cout.flush();
   mpi.finalize(std::chrono::duration<double>(timeout), code, why);
@@ -331,7 +338,6 @@ int main(int argc, char** argv) {
     pi::MpiExecutor executor(mpi, std::cerr);
     const int code = coordinate(options, job, executor);
     executor.stop_workers();
-    double finalize_timeout = kFinalizeTimeout;
     if (!executor.lost_ranks().empty()) {
       std::cerr << "[pi-job] " << executor.lost_ranks().size() << " worker rank(s) were lost during the run; "
                 << "waiting up to " << pi::kLostRankWaitSeconds << " s for them to answer" << std::endl;
@@ -358,9 +364,8 @@ int main(int argc, char** argv) {
         std::cerr << "[pi-job] rank " << rank << " on another host never answered again; mpirun may wait "
                   << "for it: the result is complete (see summary.json)" << std::endl;
       }
-      finalize_timeout = 3.0;
     }
-    end_mpi(mpi, code, finalize_timeout);
+    end_mpi(mpi, code, !executor.lost_ranks().empty());
     return finish(code);
   } catch (const std::exception& e) {
     std::cerr << "pi-job: rank " << rank_hint.value_or(0) << ": error: " << e.what() << std::endl;

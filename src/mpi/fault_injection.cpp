@@ -84,6 +84,12 @@ bool FaultPlan::covers(const Fault& f, const Task& task) const {
           static_cast<std::uint64_t>(f.range) < task.end_range);
 }
 
+bool FaultPlan::take(Fault& f, const Task& task) const {
+  if (!covers(f, task) || (f.times > 0 && f.fired >= f.times)) return false;
+  ++f.fired;
+  return true;
+}
+
 bool FaultPlan::corrupts_final_value() const {
   for (const Fault& f : faults_)
     if (f.kind == Fault::Kind::corrupt && f.final_value) return true;
@@ -92,8 +98,7 @@ bool FaultPlan::corrupts_final_value() const {
 
 void FaultPlan::corrupt(const Task& task, TaskOutput& out) {
   for (Fault& f : faults_) {
-    if (f.kind != Fault::Kind::corrupt || !covers(f, task) || (f.times > 0 && f.fired >= f.times)) continue;
-    ++f.fired;
+    if (f.kind != Fault::Kind::corrupt || !take(f, task)) continue;
     if (task.kind() == TaskKind::digits) {
       if (out.digits.empty()) continue;
       char& c = out.digits[out.digits.size() / 2];
@@ -111,10 +116,7 @@ void FaultPlan::corrupt(const Task& task, TaskOutput& out) {
 void FaultPlan::before(const Task& task) {
   ++tasks_seen_;
   for (Fault& f : faults_) {
-    if (f.kind == Fault::Kind::corrupt || f.kind == Fault::Kind::diesending || !covers(f, task) ||
-        (f.times > 0 && f.fired >= f.times))
-      continue;
-    ++f.fired;
+    if (f.kind == Fault::Kind::corrupt || f.kind == Fault::Kind::diesending || !take(f, task)) continue;
     switch (f.kind) {
       case Fault::Kind::fail:
         throw std::runtime_error("injected failure (PI_FAULT) on " + describe(task));
@@ -134,12 +136,8 @@ void FaultPlan::before(const Task& task) {
 }
 
 bool FaultPlan::dies_sending(const Task& task) {
-  for (Fault& f : faults_) {
-    if (f.kind != Fault::Kind::diesending || !covers(f, task) || (f.times > 0 && f.fired >= f.times))
-      continue;
-    ++f.fired;
-    return true;
-  }
+  for (Fault& f : faults_)
+    if (f.kind == Fault::Kind::diesending && take(f, task)) return true;
   return false;
 }
 

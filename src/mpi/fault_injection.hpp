@@ -58,6 +58,8 @@ class FaultPlan {
 
  private:
   bool covers(const Fault& f, const Task& task) const;
+  // Whether `f` fires on this task (it covers the task and has fired fewer than its times); counts it if so.
+  bool take(Fault& f, const Task& task) const;
   std::vector<Fault> faults_;
   std::int64_t tasks_seen_ = 0;
   std::uint64_t pieces_held_ = 0;

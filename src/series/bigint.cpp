@@ -14,7 +14,7 @@ Real make_real(std::uint64_t bits) {
   return x;
 }
 
-void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
+bool multiply(BigInt& out, const BigInt& a, const BigInt& b) {
   // The larger operand first, as flint_mpn_mul_fft_main takes them.
   const bool a_larger = mpz_size(raw(a)) >= mpz_size(raw(b));
   const mpz_srcptr x = a_larger ? raw(a) : raw(b);
@@ -22,7 +22,7 @@ void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
   const std::size_t nx = mpz_size(x), ny = mpz_size(y);
   if (ny < kFftMinLimbs || nx < kFftLargeLimbs || nx + ny > kFftMaxLimbs) {
     mpz_mul(raw(out), raw(a), raw(b));
-    return;
+    return false;
   }
   // Into a fresh integer when out is an operand: the FFT reads both while it writes the product.
   BigInt fresh;
@@ -35,6 +35,7 @@ void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
   const mp_size_t used = r[n - 1] == 0 ? n - 1 : n;  // both operands are normalised: at most one zero limb
   mpz_limbs_finish(raw(target), mpz_sgn(x) == mpz_sgn(y) ? used : -used);
   if (alias) out.swap(fresh);
+  return true;
 }
 
 std::string flint_library_version() { return flint_version; }

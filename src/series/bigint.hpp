@@ -25,7 +25,8 @@ Real make_real(std::uint64_t bits);
 // of them kFftLargeLimbs, and which have at most kFftMaxLimbs go to FLINT's FFT (flint_mpn_mul_fft_main), the
 // rest to GMP's mpz_mul: the same integer either way. Above kFftMaxLimbs FLINT's buffers would raise the peak
 // memory of a big job (the top merges at 1e8 digits: 1.24 GB against 1.11-1.13 GB), so GMP keeps those.
-void multiply(BigInt& out, const BigInt& a, const BigInt& b);
+// Returns true when FLINT's FFT made the product.
+bool multiply(BigInt& out, const BigInt& a, const BigInt& b);
 inline constexpr std::size_t kFftMinLimbs = std::size_t{1} << 13;    // 512 Kbit
 inline constexpr std::size_t kFftLargeLimbs = std::size_t{1} << 16;  // 4 Mbit
 inline constexpr std::size_t kFftMaxLimbs = std::size_t{1} << 21;    // 128 Mbit, the product

@@ -2,6 +2,7 @@
 
 #include <gmp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -48,22 +49,39 @@ TEST(Multiply, EqualsGmpAcrossTheFftThreshold) {
                                     {large + 7, min + 3},
                                     {4 * large, min},
                                     {2 * large + 1, 2 * large}};
-  int fft = 0;
   for (const Sizes& s : sizes) {
     for (const bool full : {true, false}) {
       for (const int sign : {1, -1}) {
         const BigInt a = random_int(state, s.a, full, sign);
         const BigInt b = random_int(state, s.b, !full, 1);
+        ASSERT_EQ(mpz_size(raw(a)), s.a);
+        ASSERT_EQ(mpz_size(raw(b)), s.b);
         BigInt p;
-        multiply(p, a, b);
+        const bool fft = multiply(p, a, b);
         EXPECT_EQ(p, gmp_product(a, b)) << s.a << " x " << s.b << " limbs, sign " << sign;
-        if (std::min(mpz_size(raw(a)), mpz_size(raw(b))) >= min &&
-            std::max(mpz_size(raw(a)), mpz_size(raw(b))) >= large)
-          ++fft;
+        // The path the header documents, from the sizes asked for.
+        EXPECT_EQ(fft, std::min(s.a, s.b) >= min && std::max(s.a, s.b) >= large)
+            << s.a << " x " << s.b << " limbs";
       }
     }
   }
-  EXPECT_GE(fft, 20);  // most of the cases above take the FFT path
+  gmp_randclear(state);
+}
+
+// A product over kFftMaxLimbs stays with GMP, and is still exact.
+TEST(Multiply, AboveTheCapGmpMakesTheProduct) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 3);
+  const std::size_t half = kFftMaxLimbs / 2;
+  const BigInt a = random_int(state, half + 1, true, 1);
+  const BigInt b = random_int(state, half, true, -1);
+  BigInt p;
+  EXPECT_FALSE(multiply(p, a, b));
+  EXPECT_EQ(p, gmp_product(a, b));
+  const BigInt c = random_int(state, half - 1, true, 1);
+  EXPECT_TRUE(multiply(p, c, b));  // just under the cap
+  EXPECT_EQ(p, gmp_product(c, b));
   gmp_randclear(state);
 }
 
@@ -77,13 +95,13 @@ TEST(Multiply, IntoAnOperandAndSquares) {
   const BigInt b0 = random_int(state, n / 2, true, -1);
   const BigInt expected = gmp_product(a0, b0);
   BigInt a = a0, b = b0;
-  multiply(a, a, b);
+  EXPECT_TRUE(multiply(a, a, b));  // these go to the FFT, which must not write over what it reads
   EXPECT_EQ(a, expected);
   a = a0;
-  multiply(b, a, b);
+  EXPECT_TRUE(multiply(b, a, b));
   EXPECT_EQ(b, expected);
   a = a0;
-  multiply(a, a, a);
+  EXPECT_TRUE(multiply(a, a, a));
   EXPECT_EQ(a, gmp_product(a0, a0));
   BigInt zero;
   multiply(b, a0, zero);
