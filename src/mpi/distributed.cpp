@@ -11,9 +11,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "coordinator/interrupt.hpp"
@@ -33,6 +35,28 @@ std::string hostname() {
   return name;
 }
 
+// What /proc/PID/stat says of a process on this host: its state letter and its start time (clock ticks
+// after boot, which tells it from a later process given the same pid). nullopt when there is no such process.
+struct ProcessStat {
+  char state = '?';
+  std::uint64_t start = 0;
+};
+std::optional<ProcessStat> process_stat(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(in, text)) return std::nullopt;
+  const auto name_end = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (name_end == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(name_end + 1));
+  ProcessStat stat;
+  fields >> stat.state;  // field 3
+  std::string skipped;
+  for (int field = 4; field < 22; ++field) fields >> skipped;
+  fields >> stat.start;  // field 22
+  if (!fields) return std::nullopt;
+  return stat;
+}
+
 }  // namespace
 
 MpiExecutor::MpiExecutor(const MpiRuntime& mpi, std::ostream& log)
@@ -42,6 +66,7 @@ MpiExecutor::MpiExecutor(const MpiRuntime& mpi, std::ostream& log)
       inbox_(mpi),
       hosts_(static_cast<std::size_t>(mpi.size())),
       pids_(static_cast<std::size_t>(mpi.size()), 0),
+      starts_(static_cast<std::size_t>(mpi.size())),
       stopped_(static_cast<std::size_t>(mpi.size()), false),
       heard_(static_cast<std::size_t>(mpi.size()), std::chrono::steady_clock::now()) {}
 
@@ -82,6 +107,7 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
       hosts_[static_cast<std::size_t>(rank)] = text.substr(0, space);
       if (space != std::string::npos)
         pids_[static_cast<std::size_t>(rank)] = std::atol(text.c_str() + space + 1);
+      watch_process(rank);
     }
       scheduler.workers()[static_cast<std::size_t>(w)].host = hosts_[static_cast<std::size_t>(rank)];
       make_idle(scheduler, rank);
@@ -219,8 +245,7 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   auto last_look = Scheduler::Clock::now();
   auto last_silence_look = last_look;
   constexpr auto kNotStalled = Scheduler::Clock::time_point::max();
-  auto stalled_since = kNotStalled;                        // since when no worker could take work
-  std::optional<Scheduler::Clock::time_point> deaf_since;  // see below
+  auto stalled_since = kNotStalled;  // since when no worker could take work
   while (!scheduler.finished()) {
     throw_if_interrupted();
     bool active = false;
@@ -239,30 +264,9 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       std::fill(heard_.begin(), heard_.end(), now);
     }
     last_look = now;
-    // Rank 0 receives one message at a time. A worker that died in the middle of sending one (Open MPI's
-    // shared memory reads it from the sender's memory) leaves that receive unfinished until it is left
-    // behind, 5 s and more later, and rank 0 hears nobody meanwhile: the others' heartbeats and answers wait
-    // behind it. Their silence and missed deadlines then say nothing of them (a CI run took every worker
-    // for lost so and stopped the job), so they are not judged while rank 0 is deaf, and afterwards their
-    // deadlines move on by as long, as for a process that was stopped.
-    if (const auto receiving = inbox_.receiving_since();
-        receiving && now - *receiving > std::chrono::duration<double>(kDeafAfterSeconds)) {
-      if (!deaf_since) deaf_since = *receiving;
-    } else if (deaf_since) {
-      log_ << "[pi-job] rank 0 could hear no worker for "
-           << std::chrono::duration<double>(now - *deaf_since).count()
-           << " s, one message being received all that time: the workers' deadlines move on by as much"
-           << std::endl;
-      scheduler.postpone_deadlines(now - *deaf_since);
-      std::fill(heard_.begin(), heard_.end(), now);
-      stalled_since = kNotStalled;
-      deaf_since.reset();
-    }
-    const bool deaf = deaf_since.has_value();
     // Silence is looked for once a heartbeat, not in every round of this loop (hundreds of thousands a
     // second for slow series).
-    const bool look_for_silence =
-        !deaf && now - last_silence_look > std::chrono::duration<double>(kHeartbeatSeconds);
+    const bool look_for_silence = now - last_silence_look > std::chrono::duration<double>(kHeartbeatSeconds);
     if (look_for_silence) last_silence_look = now;
     for (int rank = 1; look_for_silence && rank < mpi_.size(); ++rank) {
       // Any message that arrived counts, handled or not yet (rank 0 may be fetching a piece meanwhile).
@@ -270,16 +274,23 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       if (const auto arrived = inbox_.arrived_from(rank)) heard = std::max(heard, *arrived);
       scheduler.workers()[static_cast<std::size_t>(rank - 1)].quiet_s =
           std::chrono::duration<double>(now - heard).count();
-      if ((scheduler.held(rank - 1) > 0 || scheduler.awaits_store(rank - 1)) &&
-          !stopped_[static_cast<std::size_t>(rank)] &&
-          now - heard > std::chrono::duration<double>(kSilentSeconds)) {
+      if ((scheduler.held(rank - 1) == 0 && !scheduler.awaits_store(rank - 1)) ||
+          stopped_[static_cast<std::size_t>(rank)])
+        continue;
+      if (process_ended(rank)) {
+        // A late answer still on its way is taken as any late answer is.
+        log_ << "[pi-job] rank " << rank << " (pid " << pids_[static_cast<std::size_t>(rank)]
+             << " on this host) has ended: it is taken for lost" << std::endl;
+        scheduler.silent(rank - 1);
+        starts_[static_cast<std::size_t>(rank)].reset();  // said once; its deadline does the rest
+      } else if (now - heard > std::chrono::duration<double>(kSilentSeconds)) {
         log_ << "[pi-job] rank " << rank << " sent no heartbeat for " << kSilentSeconds
              << " s: it is taken for lost" << std::endl;
         scheduler.silent(rank - 1);
         heard_[static_cast<std::size_t>(rank)] = now;  // said once; its deadline does the rest
       }
     }
-    for (int w : deaf ? std::vector<int>{} : scheduler.expire(now)) {
+    for (int w : scheduler.expire(now)) {
       log_ << "[pi-job] rank " << w + 1 << " missed its deadline; its task goes to another worker"
            << std::endl;
     }
@@ -292,8 +303,8 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       // (a loaded node): its late answer makes it active again, so the job waits for it, as long as it would
       // wait for a silent one, before it stops.
       if (stalled_since == kNotStalled) stalled_since = now;
-      if (!deaf && (!overdue_but_beating(scheduler) ||
-                    now - stalled_since > std::chrono::duration<double>(kSilentSeconds))) {
+      if (!overdue_but_beating(scheduler) ||
+          now - stalled_since > std::chrono::duration<double>(kSilentSeconds)) {
         throw std::runtime_error("no worker can take work: every worker was lost or retired; the job stops");
       }
     } else {
@@ -316,6 +327,23 @@ int MpiExecutor::stop_workers() {
     stopped_[static_cast<std::size_t>(rank)] = true;
   }
   return static_cast<int>(outbox_.drain(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
+}
+
+void MpiExecutor::watch_process(int rank) {
+  const auto r = static_cast<std::size_t>(rank);
+  starts_[r].reset();
+  if (hosts_[r] != hostname() || pids_[r] <= 0) return;
+  // Seen from here as it said it started: a process in another pid namespace under the same host name is
+  // not, and is never watched.
+  if (const auto stat = process_stat(pids_[r]); stat && stat->state != 'Z' && stat->state != 'X')
+    starts_[r] = stat->start;
+}
+
+bool MpiExecutor::process_ended(int rank) const {
+  const auto r = static_cast<std::size_t>(rank);
+  if (!starts_[r]) return false;
+  const auto stat = process_stat(pids_[r]);
+  return !stat || stat->state == 'Z' || stat->state == 'X' || stat->start != *starts_[r];
 }
 
 const std::vector<int>& MpiExecutor::await_lost_ranks(std::chrono::steady_clock::time_point until) {

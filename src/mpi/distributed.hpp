@@ -6,7 +6,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -46,6 +48,11 @@ class MpiExecutor final : public Executor {
   // The scheduler's word to the pieces' owners: pieces they may drop, then pieces to write for a checkpoint.
   void send_to_owners(Scheduler& scheduler);
   void make_idle(Scheduler& scheduler, int rank);
+  // A worker on this host whose process rank 0 sees is watched: once that process has ended (gone, a
+  // zombie, or its pid taken by a later process), the worker is taken for lost at the next look for
+  // silence, not 30 s later. Workers elsewhere, or in another pid namespace, are judged by silence alone.
+  void watch_process(int rank);
+  bool process_ended(int rank) const;
   void dispatch(Scheduler& scheduler);
 
   const MpiRuntime& mpi_;
@@ -56,7 +63,9 @@ class MpiExecutor final : public Executor {
   std::deque<int> topping_up_;      // ranks holding short tasks that may take more (see dispatch)
   std::vector<std::string> hosts_;  // by rank
   std::vector<long> pids_;          // by rank, from the worker's ready message
-  std::vector<bool> stopped_;       // by rank
+  // By rank: the start time of a worker process on this host that rank 0 can see (process_ended).
+  std::vector<std::optional<std::uint64_t>> starts_;
+  std::vector<bool> stopped_;  // by rank
   std::vector<int> lost_;
   std::uint64_t next_request_ = 1;
   std::vector<std::chrono::steady_clock::time_point> heard_;  // by rank: its last message
@@ -67,8 +76,6 @@ class MpiExecutor final : public Executor {
 // message has arrived for kSilentSeconds for lost, whatever the task's deadline.
 inline constexpr double kHeartbeatSeconds = 1.0;
 inline constexpr double kSilentSeconds = 30.0;
-// A receive that has gone on this long keeps rank 0 from hearing anyone else (MpiExecutor::run).
-inline constexpr double kDeafAfterSeconds = 0.25;
 // A task that runs past twice its allowed time plus kWorkerGraceSeconds ends the process: the coordinator
 // gave the task to another worker long ago, and a hung rank would otherwise keep mpirun (with
 // --enable-recovery) from ever ending.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <set>
 #include <thread>
 
 #include "coordinator/usage.hpp"
@@ -78,24 +79,58 @@ std::size_t Outbox::drain(std::chrono::steady_clock::time_point deadline) {
   return pending_.size();
 }
 
+bool Inbox::may_receive(std::size_t bytes) const {
+  return bytes <= kSmallMessageBytes || receiving_bytes_ == 0 ||
+         receiving_bytes_ + bytes <= kReceiveBudgetBytes;
+}
+
+void Inbox::receive(Receiving& r) {
+  r.message.body = Bytes(static_cast<std::size_t>(r.blocks) * kBlock);
+  r.deadline =
+      std::chrono::steady_clock::now() + transfer_allowance(5, static_cast<double>(r.message.body.size()));
+  check_mpi(MPI_Imrecv(r.message.body.data(), r.blocks, mpi_.block(), &r.matched, &r.request), "MPI_Imrecv");
+  r.state = Receiving::State::receiving;
+  if (r.message.body.size() > kSmallMessageBytes) receiving_bytes_ += r.message.body.size();
+}
+
+void Inbox::finish(Receiving& r) {
+  if (r.message.body.size() > kSmallMessageBytes) receiving_bytes_ -= r.message.body.size();
+}
+
 void Inbox::progress() {
-  if (!receiving_) return;
-  int done = 0;
-  check_mpi(MPI_Test(&receiving_->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-  if (done) {
-    count_received(receiving_->message.body.size());
-    arrived_at_[receiving_->message.source] = std::chrono::steady_clock::now();
-    arrived_.push_back(std::move(receiving_->message));
-    receiving_.reset();
-  } else if (std::chrono::steady_clock::now() > receiving_->deadline) {
-    std::fprintf(
-        stderr,
-        "[pi-job] rank %d: a message of %zu bytes from rank %d did not arrive in time (its sender was "
-        "lost?); left behind\n",
-        mpi_.rank(), receiving_->message.body.size(), receiving_->message.source);
-    MPI_Request_free(&receiving_->request);
-    mpi_.keep_until_finalize(std::move(receiving_->message.body));
-    receiving_.reset();
+  const auto now = std::chrono::steady_clock::now();
+  std::set<int> waiting;  // senders with an earlier message still on its way
+  for (auto it = receiving_.begin(); it != receiving_.end();) {
+    Receiving& r = *it;
+    if (r.state == Receiving::State::matched && may_receive(r.bytes)) receive(r);
+    if (r.state == Receiving::State::receiving) {
+      int done = 0;
+      check_mpi(MPI_Test(&r.request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+      if (done) {
+        r.state = Receiving::State::done;
+        finish(r);
+        count_received(r.message.body.size());
+        arrived_at_[r.message.source] = now;
+      } else if (now > r.deadline) {
+        std::fprintf(
+            stderr,
+            "[pi-job] rank %d: a message of %zu bytes from rank %d did not arrive in time (its sender "
+            "was lost?); left behind\n",
+            mpi_.rank(), r.message.body.size(), r.message.source);
+        finish(r);
+        MPI_Request_free(&r.request);
+        mpi_.keep_until_finalize(std::move(r.message.body));
+        it = receiving_.erase(it);
+        continue;
+      }
+    }
+    if (r.state != Receiving::State::done || waiting.contains(r.message.source)) {
+      waiting.insert(r.message.source);
+      ++it;
+      continue;
+    }
+    arrived_.push_back(std::move(r.message));
+    it = receiving_.erase(it);
   }
 }
 
@@ -103,6 +138,29 @@ std::optional<std::chrono::steady_clock::time_point> Inbox::arrived_from(int sou
   const auto it = arrived_at_.find(source);
   if (it == arrived_at_.end()) return std::nullopt;
   return it->second;
+}
+
+void Inbox::match(int source, std::optional<Tag> tag) {
+  int flag = 0;
+  MPI_Status status;
+  MPI_Message matched = MPI_MESSAGE_NULL;
+  check_mpi(MPI_Improbe(source, tag ? static_cast<int>(*tag) : MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &matched,
+                        &status),
+            "MPI_Improbe");
+  if (!flag) return;
+  int blocks = 0;
+  check_mpi(MPI_Get_count(&status, mpi_.block(), &blocks), "MPI_Get_count");
+  if (blocks == MPI_UNDEFINED)
+    throw MpiError("message from rank " + std::to_string(status.MPI_SOURCE) +
+                   " is not a whole number of blocks");
+  Receiving& r = receiving_.emplace_back();
+  r.message.source = status.MPI_SOURCE;
+  r.message.tag = static_cast<Tag>(status.MPI_TAG);
+  r.blocks = blocks;
+  r.bytes = static_cast<std::size_t>(blocks) * kBlock;
+  r.matched = matched;
+  // A matched message waits in its sender until it is received: a big one waits while others are.
+  if (may_receive(r.bytes)) receive(r);
 }
 
 std::optional<Incoming> Inbox::poll(int source, std::optional<Tag> tag) {
@@ -118,27 +176,7 @@ std::optional<Incoming> Inbox::poll(int source, std::optional<Tag> tag) {
         return m;
       }
     }
-    if (receiving_ || round == 1) return std::nullopt;
-    int flag = 0;
-    MPI_Status status;
-    MPI_Message matched = MPI_MESSAGE_NULL;
-    check_mpi(MPI_Improbe(source, tag ? static_cast<int>(*tag) : MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &matched,
-                          &status),
-              "MPI_Improbe");
-    if (!flag) return std::nullopt;
-    int blocks = 0;
-    check_mpi(MPI_Get_count(&status, mpi_.block(), &blocks), "MPI_Get_count");
-    if (blocks == MPI_UNDEFINED)
-      throw MpiError("message from rank " + std::to_string(status.MPI_SOURCE) +
-                     " is not a whole number of blocks");
-    Receiving r{Incoming{status.MPI_SOURCE, static_cast<Tag>(status.MPI_TAG),
-                         Bytes(static_cast<std::size_t>(blocks) * kBlock)},
-                MPI_REQUEST_NULL,
-                std::chrono::steady_clock::now(),
-                {}};
-    r.deadline = r.started + transfer_allowance(5, static_cast<double>(r.message.body.size()));
-    check_mpi(MPI_Imrecv(r.message.body.data(), blocks, mpi_.block(), &matched, &r.request), "MPI_Imrecv");
-    receiving_ = std::move(r);
+    if (round == 0) match(source, tag);
   }
   return std::nullopt;
 }

@@ -6,6 +6,8 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <list>
 #include <map>
 #include <optional>
@@ -78,36 +80,48 @@ inline std::chrono::steady_clock::duration transfer_allowance(double base_s, dou
       std::chrono::duration<double>(base_s + bytes / 50e6));
 }
 
-// Receives that never block: a message is received while the caller goes on, one at a time, in the order
-// they are matched. A sender that dies while its message is on the way (Open MPI's shared memory reads a
-// large one from the sender's memory) leaves its receive unfinished for ever: past a generous time for its
-// size it is left behind, its buffer kept until MPI_Finalize, and the deadlines of the protocol take it from
-// there.
+// Receives that never block: a message is received while the caller goes on, several at once, and those of
+// one sender are handed out in the order they were matched. A sender that dies while its message is on the
+// way (Open MPI's shared memory reads a large one from the sender's memory) leaves its receive unfinished for
+// ever: past a generous time for its size it is left behind, its buffer kept until MPI_Finalize, and the
+// deadlines of the protocol take it from there. Meanwhile the other senders' messages arrive as usual (with
+// one receive at a time, such a receive kept rank 0 from hearing anyone for 5 s, and every worker was once
+// taken for lost so). Small messages are received at once; a big one (over kSmallMessageBytes) starts when
+// no other big one is under way or both fit in kReceiveBudgetBytes, and waits in its sender until then, so
+// that rank 0 does not hold every worker's conversion block at once.
 class Inbox {
  public:
+  static constexpr std::size_t kSmallMessageBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kReceiveBudgetBytes = std::size_t{32} << 20;
+
   explicit Inbox(const MpiRuntime& mpi) : mpi_(mpi) {}
   Inbox(const Inbox&) = delete;
   Inbox& operator=(const Inbox&) = delete;
   // The next message that has arrived whole from `source` (MPI_ANY_SOURCE for any), with `tag` when given.
   std::optional<Incoming> poll(int source, std::optional<Tag> tag = std::nullopt);
-  // When the last message from `source` arrived whole (handled or not yet), or nullopt before one.
+  // When the last message from `source` arrived whole (handed out or not yet), or nullopt before one.
   std::optional<std::chrono::steady_clock::time_point> arrived_from(int source) const;
-  // Since when the receive under way has been going on (nothing else is received meanwhile), or nullopt.
-  std::optional<std::chrono::steady_clock::time_point> receiving_since() const {
-    if (!receiving_) return std::nullopt;
-    return receiving_->started;
-  }
 
  private:
   struct Receiving {
-    Incoming message;
-    MPI_Request request;
-    std::chrono::steady_clock::time_point started;
-    std::chrono::steady_clock::time_point deadline;
+    enum class State : std::uint8_t { matched, receiving, done };
+    Incoming message{};
+    int blocks = 0;
+    std::size_t bytes = 0;
+    MPI_Message matched = MPI_MESSAGE_NULL;
+    MPI_Request request = MPI_REQUEST_NULL;
+    std::chrono::steady_clock::time_point deadline{};
+    State state = State::matched;
   };
   void progress();
+  // Matches the next message from `source` with `tag` that has been sent, if any, and receives it if it may.
+  void match(int source, std::optional<Tag> tag);
+  bool may_receive(std::size_t bytes) const;
+  void receive(Receiving& r);
+  void finish(Receiving& r);  // its bytes no longer count against the budget
   const MpiRuntime& mpi_;
-  std::optional<Receiving> receiving_;
+  std::list<Receiving> receiving_;   // in the order they were matched
+  std::size_t receiving_bytes_ = 0;  // big messages under way
   std::list<Incoming> arrived_;
   std::map<int, std::chrono::steady_clock::time_point> arrived_at_;
 };
