@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -24,6 +25,11 @@
 
 namespace pi {
 namespace {
+
+// A worker runs a task on its own thread (it answers fetches meanwhile) unless the task is expected to take
+// less than this; while one computes, the worker's loop looks at its messages this often.
+constexpr double kInlineSeconds = 0.002;
+constexpr auto kComputingLook = std::chrono::milliseconds(4);
 
 // A gap between two looks of a waiting loop that only a stopped process explains (they are milliseconds
 // apart).
@@ -492,6 +498,10 @@ class Worker {
       outbox_.progress();
       if (active) {
         backoff.reset();
+      } else if (current_ && current_->computing) {
+        // The core goes to the computation rather than to a loop spinning beside it, and its end wakes this
+        // loop at once; a fetch or a task that arrives meanwhile waits a look at most (bench/README).
+        current_->computing->wait_for(kComputingLook);
       } else {
         backoff.wait();
       }
@@ -709,7 +719,28 @@ class Worker {
       return;
     }
     faults_.set_pieces_held(store_.size());  // read on the compute thread, which starts after this
+    if (faults_.empty() && predicted_s(c.task) < kInlineSeconds) {
+      // A thread for a task of microseconds (a slow series' trivial ranges) cost more than the task: a
+      // thread's start, and a core to run on beside the ranks' loops. Such a task runs here; an injected
+      // fault (a hang, a delay) always runs on a thread, as heartbeats must go on beside it.
+      std::promise<TaskOutput> done;
+      try {
+        done.set_value(carry(c.task));
+      } catch (const std::exception&) {
+        done.set_exception(std::current_exception());
+      }
+      c.computing = done.get_future();
+      return;
+    }
     c.computing = std::async(std::launch::async, [this, task = c.task] { return carry(task); });
+  }
+
+  // The seconds a task is expected to take, from the last evaluation's (infinity when unknown).
+  double predicted_s(const Task& task) const {
+    const auto* evaluate = std::get_if<Evaluate>(&task.work);
+    if (!evaluate || last_evaluation_s_ < 0 || last_evaluation_terms_ == 0) return INFINITY;
+    return last_evaluation_s_ * static_cast<double>(evaluate->range.size()) /
+           static_cast<double>(last_evaluation_terms_);
   }
 
   // On the compute thread: the task, and what the worker keeps of it.
@@ -731,6 +762,10 @@ class Worker {
     Current& c = *current_;
     try {
       TaskOutput out = c.computing->get();
+      if (const auto* evaluate = std::get_if<Evaluate>(&c.task.work)) {
+        last_evaluation_s_ = compute_s_;
+        last_evaluation_terms_ = evaluate->range.size();
+      }
       if (out.kept) store_[c.task.id] = std::move(kept_);
       RankUsage usage = own_usage(std::chrono::milliseconds(100));
       usage.pieces_held = store_.size();
@@ -759,6 +794,8 @@ class Worker {
   std::map<std::uint64_t, std::shared_ptr<const PartialResult>> store_;  // pieces kept, by key
   std::shared_ptr<const PartialResult> kept_;  // the compute thread's piece, until finish() stores it
   double compute_s_ = 0;                       // and its compute time
+  double last_evaluation_s_ = -1;              // the last evaluation's compute time (-1: none yet)
+  std::uint64_t last_evaluation_terms_ = 0;    // and its terms
   std::uint64_t next_request_ = 1;
   Clock::time_point last_beat_ = Clock::now();
 };
