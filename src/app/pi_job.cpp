@@ -361,7 +361,8 @@ int main(int argc, char** argv) {
                   << "ended above, with a non-zero exit code" << std::endl;
       }
       for (int rank : elsewhere) {
-        std::cerr << "[pi-job] rank " << rank << " on another host never answered again; mpirun may wait "
+        std::cerr << "[pi-job] rank " << rank << " (on another host, or a process rank 0 cannot see) never "
+                  << "answered again; mpirun may wait "
                   << "for it: the result is complete (see summary.json)" << std::endl;
       }
     }

@@ -73,6 +73,7 @@ MpiExecutor::MpiExecutor(const MpiRuntime& mpi, std::ostream& log)
       hosts_(static_cast<std::size_t>(mpi.size())),
       pids_(static_cast<std::size_t>(mpi.size()), 0),
       starts_(static_cast<std::size_t>(mpi.size())),
+      seen_ended_(static_cast<std::size_t>(mpi.size()), false),
       stopped_(static_cast<std::size_t>(mpi.size()), false),
       heard_(static_cast<std::size_t>(mpi.size()), std::chrono::steady_clock::now()) {}
 
@@ -283,12 +284,12 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
       if ((scheduler.held(rank - 1) == 0 && !scheduler.awaits_store(rank - 1)) ||
           stopped_[static_cast<std::size_t>(rank)])
         continue;
-      if (process_ended(rank)) {
+      if (!seen_ended_[static_cast<std::size_t>(rank)] && process_ended(rank)) {
         // A late answer still on its way is taken as any late answer is.
         log_ << "[pi-job] rank " << rank << " (pid " << pids_[static_cast<std::size_t>(rank)]
              << " on this host) has ended: it is taken for lost" << std::endl;
         scheduler.silent(rank - 1);
-        starts_[static_cast<std::size_t>(rank)].reset();  // said once; its deadline does the rest
+        seen_ended_[static_cast<std::size_t>(rank)] = true;  // said once; its deadline does the rest
       } else if (now - heard > std::chrono::duration<double>(kSilentSeconds)) {
         log_ << "[pi-job] rank " << rank << " sent no heartbeat for " << kSilentSeconds
              << " s: it is taken for lost" << std::endl;
@@ -338,6 +339,7 @@ int MpiExecutor::stop_workers() {
 void MpiExecutor::watch_process(int rank) {
   const auto r = static_cast<std::size_t>(rank);
   starts_[r].reset();
+  seen_ended_[r] = false;
   if (hosts_[r] != hostname() || pids_[r] <= 0) return;
   // Seen from here as it said it started: a process in another pid namespace under the same host name is
   // not, and is never watched.
@@ -353,11 +355,8 @@ bool MpiExecutor::process_ended(int rank) const {
 }
 
 const std::vector<int>& MpiExecutor::await_lost_ranks(std::chrono::steady_clock::time_point until) {
-  const std::string here = hostname();
-  auto may_live = [&](int rank) {
-    const auto r = static_cast<std::size_t>(rank);
-    return hosts_[r] != here || pids_[r] <= 0 || ::kill(static_cast<pid_t>(pids_[r]), 0) == 0;
-  };
+  // A rank whose process is not watched (elsewhere, or unseen from here) may live.
+  auto may_live = [&](int rank) { return !process_ended(rank); };
   Backoff backoff;
   while (std::any_of(lost_.begin(), lost_.end(), may_live) && std::chrono::steady_clock::now() < until) {
     if (std::optional<Incoming> message = inbox_.poll(MPI_ANY_SOURCE)) {
@@ -379,12 +378,16 @@ std::vector<int> MpiExecutor::end_lost_ranks() {
   const std::string here = hostname();
   for (int rank : lost_) {
     const auto r = static_cast<std::size_t>(rank);
-    if (hosts_[r] == here && pids_[r] > 0 && ::kill(static_cast<pid_t>(pids_[r]), SIGKILL) == 0) {
-      log_ << "[pi-job] rank " << rank << " (pid " << pids_[r] << " on " << here
-           << ") never answered again: ended it, so that the launcher can end the job" << std::endl;
-    } else if (hosts_[r] == here && pids_[r] > 0 && errno == ESRCH) {
+    // Only a process this one saw start is signalled; elsewhere, or unseen, its pid here may name another.
+    const bool watched = starts_[r].has_value();
+    if (watched && process_ended(rank)) {
       log_ << "[pi-job] rank " << rank << " (pid " << pids_[r] << " on " << here << ") has ended already"
            << std::endl;
+    } else if (watched && ::kill(static_cast<pid_t>(pids_[r]), SIGKILL) == 0) {
+      // Its start time was just seen unchanged: a pid taken by a later process is not signalled (but for the
+      // moment between the look and the kill, as with any kill by pid).
+      log_ << "[pi-job] rank " << rank << " (pid " << pids_[r] << " on " << here
+           << ") never answered again: ended it, so that the launcher can end the job" << std::endl;
     } else {
       elsewhere.push_back(rank);
     }

@@ -30,14 +30,14 @@ class MpiExecutor final : public Executor {
   // Tells every worker to stop and waits a little for the messages to leave; returns the workers that could
   // not be reached (lost).
   int stop_workers();
-  // After stop_workers: waits until `until` for the lost ranks that may still live (on another host, or a
-  // process here that exists) to answer. A slow rank's late result or failure is received and dropped, and
-  // it reads its stop next and ends normally, so the job can end without MPI_Abort. Returns the ranks that
-  // are still lost.
+  // After stop_workers: waits until `until` for the lost ranks that may still live (any but a watched
+  // process that has ended, see watch_process) to answer. A slow rank's late result or failure is received
+  // and dropped, and it reads its stop next and ends normally, so the job can end without MPI_Abort. Returns
+  // the ranks that are still lost.
   const std::vector<int>& await_lost_ranks(std::chrono::steady_clock::time_point until);
-  // Ends (SIGKILL) the lost ranks that run on this host: a stopped or hung rank would keep mpirun
-  // --enable-recovery waiting for ever after the job is done. Returns the lost ranks on other hosts, which
-  // this process can't reach.
+  // Ends (SIGKILL) the lost ranks whose processes it watches (on this host, the start time unchanged): a
+  // stopped or hung rank would keep mpirun --enable-recovery waiting for ever after the job is done. Returns
+  // the lost ranks it can't reach (other hosts, or processes it never saw).
   std::vector<int> end_lost_ranks();
 
  private:
@@ -65,7 +65,8 @@ class MpiExecutor final : public Executor {
   std::vector<long> pids_;          // by rank, from the worker's ready message
   // By rank: the start time of a worker process on this host that rank 0 can see (process_ended).
   std::vector<std::optional<std::uint64_t>> starts_;
-  std::vector<bool> stopped_;  // by rank
+  std::vector<bool> seen_ended_;  // by rank: its process was seen to have ended (and it was taken for lost)
+  std::vector<bool> stopped_;     // by rank
   std::vector<int> lost_;
   std::uint64_t next_request_ = 1;
   std::vector<std::chrono::steady_clock::time_point> heard_;  // by rank: its last message

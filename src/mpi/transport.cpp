@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <set>
 #include <thread>
 
 #include "coordinator/usage.hpp"
@@ -85,24 +85,24 @@ bool Inbox::may_receive(std::size_t bytes) const {
 }
 
 void Inbox::receive(Receiving& r) {
-  r.message.body = Bytes(static_cast<std::size_t>(r.blocks) * kBlock);
+  r.message.body = Bytes(r.bytes());
   r.deadline =
       std::chrono::steady_clock::now() + transfer_allowance(5, static_cast<double>(r.message.body.size()));
   check_mpi(MPI_Imrecv(r.message.body.data(), r.blocks, mpi_.block(), &r.matched, &r.request), "MPI_Imrecv");
   r.state = Receiving::State::receiving;
-  if (r.message.body.size() > kSmallMessageBytes) receiving_bytes_ += r.message.body.size();
+  if (r.bytes() > kSmallMessageBytes) receiving_bytes_ += r.bytes();
 }
 
 void Inbox::finish(Receiving& r) {
-  if (r.message.body.size() > kSmallMessageBytes) receiving_bytes_ -= r.message.body.size();
+  if (r.bytes() > kSmallMessageBytes) receiving_bytes_ -= r.bytes();
 }
 
 void Inbox::progress() {
   const auto now = std::chrono::steady_clock::now();
-  std::set<int> waiting;  // senders with an earlier message still on its way
+  waiting_.clear();
   for (auto it = receiving_.begin(); it != receiving_.end();) {
     Receiving& r = *it;
-    if (r.state == Receiving::State::matched && may_receive(r.bytes)) receive(r);
+    if (r.state == Receiving::State::matched && may_receive(r.bytes())) receive(r);
     if (r.state == Receiving::State::receiving) {
       int done = 0;
       check_mpi(MPI_Test(&r.request, &done, MPI_STATUS_IGNORE), "MPI_Test");
@@ -124,8 +124,9 @@ void Inbox::progress() {
         continue;
       }
     }
-    if (r.state != Receiving::State::done || waiting.contains(r.message.source)) {
-      waiting.insert(r.message.source);
+    if (r.state != Receiving::State::done ||
+        std::ranges::find(waiting_, r.message.source) != waiting_.end()) {
+      waiting_.push_back(r.message.source);
       ++it;
       continue;
     }
@@ -157,10 +158,9 @@ void Inbox::match(int source, std::optional<Tag> tag) {
   r.message.source = status.MPI_SOURCE;
   r.message.tag = static_cast<Tag>(status.MPI_TAG);
   r.blocks = blocks;
-  r.bytes = static_cast<std::size_t>(blocks) * kBlock;
   r.matched = matched;
   // A matched message waits in its sender until it is received: a big one waits while others are.
-  if (may_receive(r.bytes)) receive(r);
+  if (may_receive(r.bytes())) receive(r);
 }
 
 std::optional<Incoming> Inbox::poll(int source, std::optional<Tag> tag) {

@@ -11,6 +11,7 @@
 #include <list>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "mpi/wire.hpp"
 
@@ -107,7 +108,7 @@ class Inbox {
     enum class State : std::uint8_t { matched, receiving, done };
     Incoming message{};
     int blocks = 0;
-    std::size_t bytes = 0;
+    std::size_t bytes() const { return static_cast<std::size_t>(blocks) * kBlock; }
     MPI_Message matched = MPI_MESSAGE_NULL;
     MPI_Request request = MPI_REQUEST_NULL;
     std::chrono::steady_clock::time_point deadline{};
@@ -124,6 +125,8 @@ class Inbox {
   std::size_t receiving_bytes_ = 0;  // big messages under way
   std::list<Incoming> arrived_;
   std::map<int, std::chrono::steady_clock::time_point> arrived_at_;
+  std::vector<int> waiting_;  // progress(): senders with an earlier message still on its way (kept: no
+                              // allocation per call)
 };
 
 // Spins for a short while (1 ms), then sleeps with growing pauses (20 us to 1.3 ms) until reset by activity.
