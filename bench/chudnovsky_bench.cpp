@@ -13,6 +13,8 @@
 #include "app/output.hpp"
 #include "coordinator/job.hpp"
 #include "series/bigint.hpp"
+#include "series/decimal.hpp"
+#include "series/fingerprint.hpp"
 
 namespace {
 
@@ -93,6 +95,47 @@ void BM_ChudnovskyTwoThreads(benchmark::State& state) {
   state.counters["ours_over_arb"] = ours / arb;
 }
 
+// Decimal conversion of a random fraction of `digits` decimals' bits (plus 128): the scaled remainder tree
+// (tree_decimals, with its checks and the residues of the text, as a conversion block runs it) against what
+// the block did before it, GMP alone: the product by 5^digits and mpz_get_str. Both in this process, one
+// after the other each round.
+void BM_DecimalConversion(benchmark::State& state) {
+  const auto digits = static_cast<std::uint64_t>(state.range(0));
+  const std::uint64_t scale = pi::bits_for_digits(digits) + 128;  // as a job's fraction: guard bits to spare
+  gmp_randstate_t random;
+  gmp_randinit_default(random);
+  gmp_randseed_ui(random, digits);
+  pi::BigInt f;
+  mpz_urandomb(pi::raw(f), random, scale);
+  gmp_randclear(random);
+  const std::vector<std::uint64_t> primes = pi::primes_from_seed(2, 1);
+  double tree = 0, gmp = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::uint64_t> residues;
+    const std::optional<std::string> text = pi::tree_decimals(f, scale, digits, false, primes, &residues);
+    tree = seconds_since(t0);
+    if (!text) {
+      state.SkipWithError("the tree could not decide this fraction's decimals");
+      break;
+    }
+    t0 = std::chrono::steady_clock::now();
+    pi::BigInt n;
+    mpz_ui_pow_ui(pi::raw(n), 5, digits);
+    pi::multiply(n, n, f);
+    mpz_tdiv_q_2exp(pi::raw(n), pi::raw(n), scale - digits);
+    std::string s(mpz_sizeinbase(pi::raw(n), 10) + 2, '\0');
+    mpz_get_str(s.data(), 10, pi::raw(n));
+    gmp = seconds_since(t0);
+    benchmark::DoNotOptimize(text->data());
+    benchmark::DoNotOptimize(s.data());
+    state.SetIterationTime(tree);
+  }
+  state.counters["tree_s"] = tree;
+  state.counters["gmp_s"] = gmp;
+  state.counters["tree_over_gmp"] = tree / gmp;
+}
+
 }  // namespace
 
 BENCHMARK(BM_ChudnovskyTwoThreads)
@@ -100,6 +143,15 @@ BENCHMARK(BM_ChudnovskyTwoThreads)
     ->Arg(10000000)
     ->UseManualTime()
     ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK(BM_DecimalConversion)
+    ->Arg(1000000)
+    ->Arg(10000000)
+    ->Arg(100000000)
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Repetitions(5)
     ->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_Chudnovsky)

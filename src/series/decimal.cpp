@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "series/fingerprint.hpp"
+#include "series/series.hpp"
 
 namespace pi {
 namespace {
@@ -84,7 +86,152 @@ BigInt scaled_floor(const BigInt& n, std::uint64_t scale_bits, std::uint64_t cou
   return out;
 }
 
+// (a * b) mod p and 10^e mod p, for the residues of the text a tree writes.
+std::uint64_t mul_mod(std::uint64_t a, std::uint64_t b, std::uint64_t p) {
+  return static_cast<std::uint64_t>(static_cast<Uint128>(a) * b % p);
+}
+std::uint64_t pow_mod(std::uint64_t base, std::uint64_t e, std::uint64_t p) {
+  std::uint64_t out = 1 % p;
+  for (base %= p; e > 0; e >>= 1, base = mul_mod(base, base, p))
+    if (e & 1) out = mul_mod(out, base, p);
+  return out;
+}
+
+// The scaled remainder tree (see tree_decimals). A node holds an enclosure [Y, Y + E] / 2^S of the exact
+// value y in [0, 1) whose first m decimals it writes, with S at least m decimals' bits plus the guard bits.
+// Its top part's decimals are those of y itself, truncated to what they need; its bottom part's are those of
+// frac(y 10^hi), one product Y 5^hi away (10^hi = 5^hi 2^hi, and the 2^hi only moves the point).
+class DecimalTree {
+ public:
+  DecimalTree(const std::vector<std::uint64_t>& primes, TreeOptions options)
+      : primes_(primes), options_(options), residues_(primes.size(), 0) {}
+
+  // The integer part (a plain integer) is written first, when there is one.
+  void integer_part(const BigInt& n, std::string& out) {
+    std::string s(mpz_sizeinbase(raw(n), 10) + 2, '\0');
+    mpz_get_str(s.data(), 10, raw(n));
+    s.resize(std::char_traits<char>::length(s.c_str()));
+    out += s;
+    for (std::size_t j = 0; j < primes_.size(); ++j) residues_[j] = residue_of(n, primes_[j]);
+  }
+  // Writes y's first m decimals at out; false when an enclosure straddles a decimal boundary.
+  bool decimals(BigInt y, std::uint64_t s, BigInt e, std::uint64_t m, char* out) {
+    if (m == 0) return true;
+    truncate(y, s, e, m);
+    if (m <= options_.leaf_digits) return leaf(y, s, e, m, out);
+    std::uint64_t lo = options_.leaf_digits;  // a leaf size times a power of two: its powers repeat below
+    while (2 * lo < m) lo *= 2;
+    const std::uint64_t hi = m - lo;
+    BigInt bottom, bottom_err;
+    const BigInt& power = power5(hi);
+    product(bottom, y, power, hi);
+    const std::uint64_t shift = s - hi;  // y 10^hi = bottom / 2^shift
+    mpz_mul(raw(bottom_err), raw(e), raw(power));
+    mpz_tdiv_r_2exp(raw(bottom), raw(bottom), shift);
+    if (!below_one(bottom, bottom_err, shift)) return false;
+    if (!decimals(std::move(y), s, std::move(e), hi, out)) return false;
+    return decimals(std::move(bottom), shift, std::move(bottom_err), lo, out + hi);
+  }
+  const Residues& residues() const { return residues_; }
+
+ private:
+  std::uint64_t keep_bits(std::uint64_t m) const { return bits_for_digits(m) + options_.guard_bits; }
+
+  // [Y, Y + E] / 2^S to keep_bits(m) bits after the point, still enclosing y: Y/2^d lies in
+  // [Y', Y' + 1), and E/2^d below (E >> d) + 1.
+  void truncate(BigInt& y, std::uint64_t& s, BigInt& e, std::uint64_t m) const {
+    const std::uint64_t keep = keep_bits(m);
+    if (s <= keep) return;
+    const std::uint64_t d = s - keep;
+    mpz_tdiv_q_2exp(raw(y), raw(y), d);
+    mpz_tdiv_q_2exp(raw(e), raw(e), d);
+    mpz_add_ui(raw(e), raw(e), 2);
+    s = keep;
+  }
+
+  // Whether [low, low + err] / 2^shift stays below 1: then frac() is continuous on the enclosure.
+  static bool below_one(const BigInt& low, const BigInt& err, std::uint64_t shift) {
+    BigInt top;
+    mpz_add(raw(top), raw(low), raw(err));
+    return mpz_sizeinbase(raw(top), 2) <= shift || mpz_sgn(raw(top)) == 0;
+  }
+
+  bool leaf(const BigInt& y, std::uint64_t s, const BigInt& e, std::uint64_t m, char* out) {
+    const BigInt& power = power5(m);
+    BigInt n, upper;
+    product(n, y, power, m);
+    mpz_addmul(raw(upper), raw(e), raw(power));
+    mpz_add(raw(upper), raw(upper), raw(n));
+    mpz_tdiv_q_2exp(raw(n), raw(n), s - m);
+    mpz_tdiv_q_2exp(raw(upper), raw(upper), s - m);
+    if (n != upper) return false;  // the enclosure holds two different decimal strings
+    const std::size_t len = mpz_sizeinbase(raw(n), 10);
+    std::string text(len + 2, '\0');
+    mpz_get_str(text.data(), 10, raw(n));
+    const std::size_t used = std::char_traits<char>::length(text.c_str());
+    if (used > m)
+      throw SeriesError("decimal conversion: a leaf of " + std::to_string(m) + " decimals spelled " +
+                        std::to_string(used));
+    std::fill(out, out + (m - used), '0');
+    std::copy(text.data(), text.data() + used, out + (m - used));
+    // The residues of the text so far, from the leaves' integers: r 10^m + n.
+    for (std::size_t j = 0; j < primes_.size(); ++j) {
+      const std::uint64_t p = primes_[j];
+      residues_[j] = (mul_mod(residues_[j], pow_mod(10, m, p), p) + residue_of(n, p)) % p;
+    }
+    return true;
+  }
+
+  // out = y 5^e, checked modulo each prime: a damaged product must not turn into wrong decimals.
+  void product(BigInt& out, const BigInt& y, const BigInt& power, std::uint64_t e) const {
+    multiply(out, y, power);
+    for (std::uint64_t p : primes_) {
+      if (residue_of(out, p) != mul_mod(residue_of(y, p), pow_mod(5, e, p), p))
+        throw SeriesError("decimal conversion: a product modulo " + std::to_string(p) +
+                          " is not the product of its factors' residues (damaged memory?)");
+    }
+  }
+
+  const BigInt& power5(std::uint64_t e) {
+    auto [it, added] = powers_.try_emplace(e);
+    if (added) mpz_ui_pow_ui(raw(it->second), 5, e);
+    return it->second;
+  }
+
+  const std::vector<std::uint64_t>& primes_;
+  TreeOptions options_;
+  Residues residues_;
+  std::map<std::uint64_t, BigInt> powers_;
+};
+
 }  // namespace
+
+std::optional<std::string> tree_decimals(const BigInt& f, std::uint64_t scale_bits, std::uint64_t count,
+                                         bool with_integer_part, const std::vector<std::uint64_t>& primes,
+                                         std::vector<std::uint64_t>* residues, TreeOptions options) {
+  if (mpz_sgn(raw(f)) < 0) throw SeriesError("decimal conversion of a negative fraction");
+  if (scale_bits < bits_for_digits(count) + options.guard_bits)
+    throw SeriesError("decimal conversion: a fraction of " + std::to_string(scale_bits) + " bits for " +
+                      std::to_string(count) + " decimals (the tree needs their bits and its guard bits)");
+  DecimalTree tree(primes, options);
+  std::string out;
+  BigInt y;
+  if (with_integer_part) {
+    BigInt integer;
+    mpz_tdiv_q_2exp(raw(integer), raw(f), scale_bits);
+    tree.integer_part(integer, out);
+    mpz_tdiv_r_2exp(raw(y), raw(f), scale_bits);
+  } else {
+    if (mpz_sizeinbase(raw(f), 2) > scale_bits && mpz_sgn(raw(f)) != 0)
+      throw SeriesError("decimal conversion: the fraction is not below 1");
+    y = f;
+  }
+  const std::size_t start = out.size();
+  out.resize(start + count);
+  if (!tree.decimals(std::move(y), scale_bits, BigInt(0), count, out.data() + start)) return std::nullopt;
+  if (residues) *residues = tree.residues();
+  return out;
+}
 
 std::optional<std::string> certified_digits(const Real& x, const UpperBound& err, std::uint64_t digits) {
   Scaled s = scale(x, err, digits);
@@ -123,6 +270,15 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
     mpz_tdiv_r_2exp(raw(n), raw(n), scale);
   } else {
     scale = 0;  // x 10^first is an integer: every later decimal is 0
+  }
+  // Long blocks go through the scaled remainder tree (products only), unless an enclosure in it straddles a
+  // decimal boundary (a run of about 19 nines or zeros at a cut): then, as short ones, the whole product
+  // and GMP's conversion.
+  if (count >= kTreeMinDigits && scale >= bits_for_digits(count) + TreeOptions{}.guard_bits) {
+    if (auto text = tree_decimals(*source, scale, count, first == 0, primes, residues)) {
+      if (first == 0 && text->size() < count + 1) text->insert(0, count + 1 - text->size(), '0');
+      return std::move(*text);
+    }
   }
   n = scaled_floor(*source, scale, count);
   if (residues) *residues = residues_of({n}, primes);

@@ -1,5 +1,6 @@
 // Decimal digits of an enclosure: the digits every number within the error bound shares, truncated, never
-// rounded. Conversion goes through GMP's subquadratic integer-to-string.
+// rounded. Long blocks go through a scaled remainder tree (tree_decimals), short ones and the rare block the
+// tree cannot decide through GMP's subquadratic integer-to-string.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,27 @@ std::string leading_decimals(const std::string& text, std::uint64_t decimals);
 std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint64_t first,
                             std::uint64_t count, const std::vector<std::uint64_t>& primes = {},
                             std::vector<std::uint64_t>* residues = nullptr);
+
+// Decimal conversion by a scaled remainder tree: the decimals of y = f / 2^scale_bits in [0, 1) (with
+// `with_integer_part`, f / 2^scale_bits's integer part first, then the decimals of its fraction) by
+// multiplications alone. A node of m decimals splits into its top hi decimals (those of y itself, cut to
+// what they need) and its bottom lo (those of frac(y 10^hi), one product y 5^hi away); leaves of at most
+// leaf_digits go through GMP. Every value below the root is an enclosure of the exact one (truncations
+// counted, guard_bits beyond what the decimals need), so the text is exact or nullopt: nullopt when an
+// enclosure straddles a decimal boundary (about 2^-guard_bits of a chance at each cut for digits like a
+// random number's), and the caller converts otherwise. Each product is checked modulo `primes`; `residues`
+// receives those of the integer the text spells, from the leaves' integers.
+struct TreeOptions {
+  std::uint64_t leaf_digits = 1024;
+  std::uint64_t guard_bits = 64;
+};
+std::optional<std::string> tree_decimals(const BigInt& f, std::uint64_t scale_bits, std::uint64_t count,
+                                         bool with_integer_part,
+                                         const std::vector<std::uint64_t>& primes = {},
+                                         std::vector<std::uint64_t>* residues = nullptr,
+                                         TreeOptions options = {});
+// fraction_digits goes through the tree from this many decimals on.
+inline constexpr std::uint64_t kTreeMinDigits = 4096;
 
 // Digits of x = f / 2^scale_bits from blocks: `text` is x's integer part and then its decimals
 // [0, digits + kGuardDecimals), as the blocks above give them. "3." and the first `digits` decimals when

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "series/decimal.hpp"
+#include "series/fingerprint.hpp"
 
 namespace pi {
 namespace {
@@ -100,6 +101,122 @@ TEST(Decimal, BlocksNextToACarryMatchTheExactDecimals) {
   mpfr_set_str(raw(below), "0.1", 10, MPFR_RNDD);
   const Fraction fr = fraction_of(below);
   EXPECT_EQ(fraction_digits(fr.f, fr.scale_bits, 0, 6), "0099999");
+}
+
+// Random integers of a given size, from a seed.
+class RandomBits {
+ public:
+  explicit RandomBits(unsigned long seed) {
+    gmp_randinit_default(state_);
+    gmp_randseed_ui(state_, seed);
+  }
+  RandomBits(const RandomBits&) = delete;
+  RandomBits& operator=(const RandomBits&) = delete;
+  ~RandomBits() { gmp_randclear(state_); }
+  BigInt operator()(std::uint64_t bits) {
+    BigInt x;
+    mpz_urandomb(raw(x), state_, bits);
+    return x;
+  }
+
+ private:
+  gmp_randstate_t state_;
+};
+
+// floor(f 10^count / 2^scale_bits) spelled by GMP with the integer part (if any) and `count` decimals: the
+// exact decimals, computed apart from the tree.
+std::string exact_decimals(const BigInt& f, std::uint64_t scale_bits, std::uint64_t count,
+                           bool integer_part) {
+  BigInt n;
+  mpz_ui_pow_ui(raw(n), 10, count);
+  n *= f;
+  mpz_tdiv_q_2exp(raw(n), raw(n), scale_bits);
+  if (!integer_part) {
+    BigInt ten;
+    mpz_ui_pow_ui(raw(ten), 10, count);
+    mpz_tdiv_r(raw(n), raw(n), raw(ten));
+  }
+  std::string s = n.str();
+  if (s.size() < count + (integer_part ? 1 : 0)) s.insert(0, count + (integer_part ? 1 : 0) - s.size(), '0');
+  return s;
+}
+
+// Random fractions of many sizes, tree leaves of several sizes: the tree's text is GMP's exact one, and its
+// residues are those of the text.
+TEST(Decimal, TreeGivesTheExactDecimals) {
+  RandomBits random(20261204);
+  const std::vector<std::uint64_t> primes = primes_from_seed(2, 7);
+  int trees = 0;
+  for (std::uint64_t count : {1u, 2u, 9u, 100u, 1000u, 4097u, 20000u}) {
+    for (std::uint64_t leaf : {1u, 7u, 64u, 1024u}) {
+      for (bool integer_part : {false, true}) {
+        const std::uint64_t scale = bits_for_digits(count) + 64 + (count % 97);
+        const BigInt f = random(scale + (integer_part ? 12 : 0));
+        SCOPED_TRACE("count " + std::to_string(count) + " leaf " + std::to_string(leaf));
+        std::vector<std::uint64_t> residues;
+        const auto text = tree_decimals(f, scale, count, integer_part, primes, &residues, {leaf, 64});
+        ASSERT_TRUE(text.has_value());  // about 2^-60 of a chance per cut for random digits
+        EXPECT_EQ(*text, exact_decimals(f, scale, count, integer_part));
+        ASSERT_EQ(residues.size(), primes.size());
+        for (std::size_t j = 0; j < primes.size(); ++j)
+          EXPECT_EQ(residues[j], decimal_residue(*text, primes[j]));
+        ++trees;
+      }
+    }
+  }
+  EXPECT_EQ(trees, 56);
+}
+
+// With almost no guard bits, enclosures often straddle a decimal boundary: the tree then says so (nullopt),
+// and never gives a wrong text. A tree that did not check its enclosures would be wrong here.
+TEST(Decimal, TreeRefusesWhatItsGuardBitsCannotDecide) {
+  RandomBits random(42);
+  int refused = 0, exact = 0;
+  for (int i = 0; i < 400; ++i) {
+    const std::uint64_t count = 50 + static_cast<std::uint64_t>(i % 13),
+                        guard = 1 + static_cast<std::uint64_t>(i % 3);
+    const std::uint64_t scale = bits_for_digits(count) + guard + static_cast<std::uint64_t>(i % 5);
+    const BigInt f = random(scale);
+    const auto text = tree_decimals(f, scale, count, false, {}, nullptr, {3, guard});
+    if (!text) {
+      ++refused;
+      continue;
+    }
+    EXPECT_EQ(*text, exact_decimals(f, scale, count, false)) << "fraction " << f.str() << " / 2^" << scale;
+    ++exact;
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(exact, 0);
+}
+
+// A run of nines across a cut: with full guard bits the tree refuses, and fraction_digits still gives the
+// exact decimals (GMP's conversion of the whole product). Long blocks of a real number through the tree match
+// MPFR's decimals.
+TEST(Decimal, LongBlocksThroughTheTreeMatchMpfr) {
+  Real x = make_real(80000);
+  // 0.1 less 10^-(2048 + 30): decimals 0 then 2077 nines, then 0s; the tree's first cut (at 2048 with
+  // leaves of 1024 in a block of 4096) falls in the nines.
+  mpfr_set_ui(raw(x), 1, MPFR_RNDN);
+  mpfr_div_ui(raw(x), raw(x), 10, MPFR_RNDN);
+  Real tiny = make_real(80000);
+  mpfr_set_str(raw(tiny), "1e-2078", 10, MPFR_RNDN);
+  mpfr_sub(raw(x), raw(x), raw(tiny), MPFR_RNDN);
+  const Fraction nines = fraction_of(x);
+  EXPECT_FALSE(tree_decimals(nines.f, nines.scale_bits, 4096, false).has_value());
+  std::string expected = truncated_decimal(x, 4096);
+  expected.erase(expected.find('.'), 1);
+  EXPECT_EQ(expected.substr(0, 8), "00999999");
+  EXPECT_EQ(fraction_digits(nines.f, nines.scale_bits, 0, 4096), expected);
+
+  Real sqrt2 = make_real(80000);
+  mpfr_sqrt_ui(raw(sqrt2), 2, MPFR_RNDN);
+  const Fraction fr = fraction_of(sqrt2);
+  std::string whole = truncated_decimal(sqrt2, 20000);
+  whole.erase(whole.find('.'), 1);
+  std::string joined;
+  for (auto [first, count] : {std::pair<std::uint64_t, std::uint64_t>{0, 5000}, {5000, 7000}, {12000, 8000}})
+    joined += fraction_digits(fr.f, fr.scale_bits, first, count);
+  EXPECT_EQ(joined, whole);
 }
 
 // The guard decimals decide the certification: a run of 9s or 0s there, or an error bound too big for them,
