@@ -3,6 +3,7 @@
 #include <flint/fft.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace pi {
@@ -14,28 +15,55 @@ Real make_real(std::uint64_t bits) {
   return x;
 }
 
+namespace {
+
+// Whole zero limbs at the low end of x (none for zero).
+std::size_t zero_limbs(mpz_srcptr x) {
+  return mpz_sgn(x) == 0 ? 0 : static_cast<std::size_t>(mpz_scan1(x, 0) / GMP_NUMB_BITS);
+}
+
+bool fft_sizes(std::size_t nx, std::size_t ny) {
+  return ny >= kFftMinLimbs && nx >= kFftLargeLimbs && nx + ny <= kFftMaxLimbs;
+}
+
+}  // namespace
+
 bool multiply(BigInt& out, const BigInt& a, const BigInt& b) {
-  // The larger operand first, as flint_mpn_mul_fft_main takes them.
+  // The larger operand first, as flint_mpn_mul_fft_main and mpn_mul take them.
   const bool a_larger = mpz_size(raw(a)) >= mpz_size(raw(b));
   const mpz_srcptr x = a_larger ? raw(a) : raw(b);
   const mpz_srcptr y = a_larger ? raw(b) : raw(a);
-  const std::size_t nx = mpz_size(x), ny = mpz_size(y);
-  if (ny < kFftMinLimbs || nx < kFftLargeLimbs || nx + ny > kFftMaxLimbs) {
+  const std::size_t zx = zero_limbs(x), zy = zero_limbs(y);
+  const std::size_t nx = mpz_size(x) - zx, ny = mpz_size(y) - zy;  // the limbs that are multiplied
+  const bool fft = fft_sizes(std::max(nx, ny), std::min(nx, ny));
+  if (mpz_sgn(y) == 0 || (!fft && zx + zy == 0)) {
     mpz_mul(raw(out), raw(a), raw(b));
     return false;
   }
-  // Into a fresh integer when out is an operand: the FFT reads both while it writes the product.
+  // The operands' zero limbs are left out and put back below the product. Into a fresh integer when out is
+  // an operand: the product is written while both are read.
   BigInt fresh;
   const bool alias = &out == &a || &out == &b;
   BigInt& target = alias ? fresh : out;
-  const auto n = static_cast<mp_size_t>(nx + ny);
+  const std::size_t low = zx + zy;
+  const auto n = static_cast<mp_size_t>(low + nx + ny);
   mp_ptr r = mpz_limbs_write(raw(target), n);
-  flint_mpn_mul_fft_main(r, mpz_limbs_read(x), static_cast<mp_size_t>(nx), mpz_limbs_read(y),
-                         static_cast<mp_size_t>(ny));
+  std::fill(r, r + low, mp_limb_t{0});
+  const mp_srcptr xp = mpz_limbs_read(x) + zx, yp = mpz_limbs_read(y) + zy;
+  const bool x_first = nx >= ny;  // the zero limbs may have changed which one is larger
+  const mp_srcptr up = x_first ? xp : yp, vp = x_first ? yp : xp;
+  const auto un = static_cast<mp_size_t>(x_first ? nx : ny), vn = static_cast<mp_size_t>(x_first ? ny : nx);
+  if (fft) {
+    flint_mpn_mul_fft_main(r + low, up, un, vp, vn);
+  } else if (&a == &b) {
+    mpn_sqr(r + low, up, un);
+  } else {
+    mpn_mul(r + low, up, un, vp, vn);
+  }
   const mp_size_t used = r[n - 1] == 0 ? n - 1 : n;  // both operands are normalised: at most one zero limb
   mpz_limbs_finish(raw(target), mpz_sgn(x) == mpz_sgn(y) ? used : -used);
   if (alias) out.swap(fresh);
-  return true;
+  return fft;
 }
 
 std::string flint_library_version() { return flint_version; }

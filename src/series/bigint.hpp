@@ -25,7 +25,9 @@ Real make_real(std::uint64_t bits);
 // of them kFftLargeLimbs, and which have at most kFftMaxLimbs go to FLINT's FFT (flint_mpn_mul_fft_main), the
 // rest to GMP's mpz_mul: the same integer either way. Above kFftMaxLimbs FLINT's buffers would raise the peak
 // memory of a big job (the top merges at 1e8 digits: 1.24 GB against 1.11-1.13 GB), so GMP keeps those.
-// Returns true when FLINT's FFT made the product.
+// Whole zero limbs at the low end of an operand are left out of the product and put back below it (the sizes
+// above are those without them): Chudnovsky's Q carries 15 + 3 v2(k) zero bits per term, about a sixth of its
+// limbs. Returns true when FLINT's FFT made the product.
 bool multiply(BigInt& out, const BigInt& a, const BigInt& b);
 inline constexpr std::size_t kFftMinLimbs = std::size_t{1} << 13;    // 512 Kbit
 inline constexpr std::size_t kFftLargeLimbs = std::size_t{1} << 16;  // 4 Mbit

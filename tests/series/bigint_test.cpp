@@ -109,5 +109,61 @@ TEST(Multiply, IntoAnOperandAndSquares) {
   gmp_randclear(state);
 }
 
+// x with its low `clear` bits cleared, times 2^(64 zeros): `zeros` whole zero limbs at the low end, and a few
+// zero bits more in the limb above them (x's size in limbs unchanged).
+BigInt shifted(const BigInt& x, std::size_t zeros, unsigned clear) {
+  BigInt out;
+  mpz_tdiv_q_2exp(raw(out), raw(x), clear);
+  mpz_mul_2exp(raw(out), raw(out), static_cast<mp_bitcnt_t>(zeros * GMP_NUMB_BITS + clear));
+  return out;
+}
+
+// Operands with zero limbs at the low end (as Chudnovsky's Q has): the same integer as mpz_mul's, by the path
+// the header documents for the sizes without those limbs; in one operand, both, or one that becomes the
+// smaller without them; into an operand, and squared.
+TEST(Multiply, ZeroLimbsAtTheLowEndAreLeftOutAndPutBack) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 11);
+  const std::size_t min = kFftMinLimbs, large = kFftLargeLimbs;
+  struct Case {
+    std::size_t a, za, b, zb;  // limbs multiplied, zero limbs below them
+  };
+  const std::vector<Case> cases = {{2, 1, 3, 0},
+                                   {3, 0, 2, 4},
+                                   {40, 7, 40, 9},
+                                   {large, 5, min, 0},
+                                   {large, 0, min, 100},
+                                   {min - 1, large, large, 0},
+                                   {large, min, min - 1, 3},
+                                   {large + 3, 2, min + 1, large}};
+  for (const Case& c : cases) {
+    for (const int sign : {1, -1}) {
+      const BigInt a = shifted(random_int(state, c.a, true, sign), c.za, 17);
+      const BigInt b = shifted(random_int(state, c.b, true, 1), c.zb, 3);
+      ASSERT_EQ(mpz_size(raw(a)), c.a + c.za);
+      ASSERT_EQ(mpz_size(raw(b)), c.b + c.zb);
+      BigInt p;
+      const bool fft = multiply(p, a, b);
+      EXPECT_EQ(p, gmp_product(a, b)) << c.a << "+" << c.za << " x " << c.b << "+" << c.zb << " limbs";
+      EXPECT_EQ(fft, std::min(c.a, c.b) >= min && std::max(c.a, c.b) >= large)
+          << c.a << "+" << c.za << " x " << c.b << "+" << c.zb << " limbs";
+      BigInt into = a;
+      multiply(into, into, b);
+      EXPECT_EQ(into, gmp_product(a, b));
+      into = b;
+      multiply(into, a, into);
+      EXPECT_EQ(into, gmp_product(a, b));
+      into = a;
+      multiply(into, into, into);
+      EXPECT_EQ(into, gmp_product(a, a));
+      BigInt zero;
+      multiply(into, a, zero);
+      EXPECT_EQ(into, 0);
+    }
+  }
+  gmp_randclear(state);
+}
+
 }  // namespace
 }  // namespace pi
