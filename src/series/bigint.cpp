@@ -29,14 +29,15 @@ bool fft_sizes(std::size_t nx, std::size_t ny) {
 }  // namespace
 
 bool multiply(BigInt& out, const BigInt& a, const BigInt& b) {
-  // The larger operand first, as flint_mpn_mul_fft_main and mpn_mul take them.
-  const bool a_larger = mpz_size(raw(a)) >= mpz_size(raw(b));
-  const mpz_srcptr x = a_larger ? raw(a) : raw(b);
-  const mpz_srcptr y = a_larger ? raw(b) : raw(a);
-  const std::size_t zx = zero_limbs(x), zy = zero_limbs(y);
-  const std::size_t nx = mpz_size(x) - zx, ny = mpz_size(y) - zy;  // the limbs that are multiplied
-  const bool fft = fft_sizes(std::max(nx, ny), std::min(nx, ny));
-  if (mpz_sgn(y) == 0 || (!fft && zx + zy == 0)) {
+  const std::size_t za = zero_limbs(raw(a)), zb = zero_limbs(raw(b));
+  const std::size_t na = mpz_size(raw(a)) - za, nb = mpz_size(raw(b)) - zb;  // the limbs that are multiplied
+  // The larger first, as flint_mpn_mul_fft_main and mpn_mul take them.
+  const bool a_first = na >= nb;
+  const mp_srcptr up = mpz_limbs_read(raw(a_first ? a : b)) + (a_first ? za : zb);
+  const mp_srcptr vp = mpz_limbs_read(raw(a_first ? b : a)) + (a_first ? zb : za);
+  const std::size_t un = a_first ? na : nb, vn = a_first ? nb : na;
+  const bool fft = fft_sizes(un, vn);
+  if (vn == 0 || (!fft && za + zb == 0)) {
     mpz_mul(raw(out), raw(a), raw(b));
     return false;
   }
@@ -45,23 +46,19 @@ bool multiply(BigInt& out, const BigInt& a, const BigInt& b) {
   BigInt fresh;
   const bool alias = &out == &a || &out == &b;
   BigInt& target = alias ? fresh : out;
-  const std::size_t low = zx + zy;
-  const auto n = static_cast<mp_size_t>(low + nx + ny);
+  const std::size_t low = za + zb;
+  const auto n = static_cast<mp_size_t>(low + un + vn);
   mp_ptr r = mpz_limbs_write(raw(target), n);
   std::fill(r, r + low, mp_limb_t{0});
-  const mp_srcptr xp = mpz_limbs_read(x) + zx, yp = mpz_limbs_read(y) + zy;
-  const bool x_first = nx >= ny;  // the zero limbs may have changed which one is larger
-  const mp_srcptr up = x_first ? xp : yp, vp = x_first ? yp : xp;
-  const auto un = static_cast<mp_size_t>(x_first ? nx : ny), vn = static_cast<mp_size_t>(x_first ? ny : nx);
   if (fft) {
-    flint_mpn_mul_fft_main(r + low, up, un, vp, vn);
+    flint_mpn_mul_fft_main(r + low, up, static_cast<mp_size_t>(un), vp, static_cast<mp_size_t>(vn));
   } else if (&a == &b) {
-    mpn_sqr(r + low, up, un);
+    mpn_sqr(r + low, up, static_cast<mp_size_t>(un));
   } else {
-    mpn_mul(r + low, up, un, vp, vn);
+    mpn_mul(r + low, up, static_cast<mp_size_t>(un), vp, static_cast<mp_size_t>(vn));
   }
   const mp_size_t used = r[n - 1] == 0 ? n - 1 : n;  // both operands are normalised: at most one zero limb
-  mpz_limbs_finish(raw(target), mpz_sgn(x) == mpz_sgn(y) ? used : -used);
+  mpz_limbs_finish(raw(target), mpz_sgn(raw(a)) == mpz_sgn(raw(b)) ? used : -used);
   if (alias) out.swap(fresh);
   return fft;
 }

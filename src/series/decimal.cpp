@@ -42,10 +42,16 @@ Scaled scale(const Real& x, const UpperBound& err, std::uint64_t digits) {
   return out;
 }
 
-std::string with_point(const BigInt& scaled, std::uint64_t digits) {
-  std::string s(mpz_sizeinbase(raw(scaled), 10) + 2, '\0');
-  mpz_get_str(s.data(), 10, raw(scaled));
+// n >= 0 in decimal, by GMP.
+std::string decimal_text(const BigInt& n) {
+  std::string s(mpz_sizeinbase(raw(n), 10) + 2, '\0');
+  mpz_get_str(s.data(), 10, raw(n));
   s.resize(std::char_traits<char>::length(s.c_str()));
+  return s;
+}
+
+std::string with_point(const BigInt& scaled, std::uint64_t digits) {
+  const std::string s = decimal_text(scaled);
   const std::string padded = s.size() <= digits ? std::string(digits + 1 - s.size(), '0') + s : s;
   const std::size_t int_len = padded.size() - digits;
   std::string out;
@@ -86,17 +92,6 @@ BigInt scaled_floor(const BigInt& n, std::uint64_t scale_bits, std::uint64_t cou
   return out;
 }
 
-// (a * b) mod p and 10^e mod p, for the residues of the text a tree writes.
-std::uint64_t mul_mod(std::uint64_t a, std::uint64_t b, std::uint64_t p) {
-  return static_cast<std::uint64_t>(static_cast<Uint128>(a) * b % p);
-}
-std::uint64_t pow_mod(std::uint64_t base, std::uint64_t e, std::uint64_t p) {
-  std::uint64_t out = 1 % p;
-  for (base %= p; e > 0; e >>= 1, base = mul_mod(base, base, p))
-    if (e & 1) out = mul_mod(out, base, p);
-  return out;
-}
-
 // The scaled remainder tree (see tree_decimals). A node holds an enclosure [Y, Y + E] / 2^S of the exact
 // value y in [0, 1) whose first m decimals it writes, with S at least m decimals' bits plus the guard bits.
 // Its top part's decimals are those of y itself, truncated to what they need; its bottom part's are those of
@@ -108,10 +103,7 @@ class DecimalTree {
 
   // The integer part (a plain integer) is written first, when there is one.
   void integer_part(const BigInt& n, std::string& out) {
-    std::string s(mpz_sizeinbase(raw(n), 10) + 2, '\0');
-    mpz_get_str(s.data(), 10, raw(n));
-    s.resize(std::char_traits<char>::length(s.c_str()));
-    out += s;
+    out += decimal_text(n);
     for (std::size_t j = 0; j < primes_.size(); ++j) residues_[j] = residue_of(n, primes_[j]);
   }
   // Writes y's first m decimals at out; false when an enclosure straddles a decimal boundary.
@@ -165,10 +157,8 @@ class DecimalTree {
     mpz_tdiv_q_2exp(raw(n), raw(n), s - m);
     mpz_tdiv_q_2exp(raw(upper), raw(upper), s - m);
     if (n != upper) return false;  // the enclosure holds two different decimal strings
-    const std::size_t len = mpz_sizeinbase(raw(n), 10);
-    std::string text(len + 2, '\0');
-    mpz_get_str(text.data(), 10, raw(n));
-    const std::size_t used = std::char_traits<char>::length(text.c_str());
+    const std::string text = decimal_text(n);
+    const std::size_t used = text.size();
     if (used > m)
       throw SeriesError("decimal conversion: a leaf of " + std::to_string(m) + " decimals spelled " +
                         std::to_string(used));
@@ -206,11 +196,15 @@ class DecimalTree {
 
 }  // namespace
 
+bool tree_takes(std::uint64_t scale_bits, std::uint64_t count, TreeOptions options) {
+  return scale_bits >= bits_for_digits(count) + options.guard_bits;
+}
+
 std::optional<std::string> tree_decimals(const BigInt& f, std::uint64_t scale_bits, std::uint64_t count,
                                          bool with_integer_part, const std::vector<std::uint64_t>& primes,
                                          std::vector<std::uint64_t>* residues, TreeOptions options) {
   if (mpz_sgn(raw(f)) < 0) throw SeriesError("decimal conversion of a negative fraction");
-  if (scale_bits < bits_for_digits(count) + options.guard_bits)
+  if (!tree_takes(scale_bits, count, options))
     throw SeriesError("decimal conversion: a fraction of " + std::to_string(scale_bits) + " bits for " +
                       std::to_string(count) + " decimals (the tree needs their bits and its guard bits)");
   DecimalTree tree(primes, options);
@@ -274,7 +268,7 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
   // Long blocks go through the scaled remainder tree (products only), unless an enclosure in it straddles a
   // decimal boundary (a run of about 19 nines or zeros at a cut): then, as short ones, the whole product
   // and GMP's conversion.
-  if (count >= kTreeMinDigits && scale >= bits_for_digits(count) + TreeOptions{}.guard_bits) {
+  if (count >= kTreeMinDigits && tree_takes(scale, count)) {
     if (auto text = tree_decimals(*source, scale, count, first == 0, primes, residues)) {
       if (first == 0 && text->size() < count + 1) text->insert(0, count + 1 - text->size(), '0');
       return std::move(*text);
@@ -282,9 +276,7 @@ std::string fraction_digits(const BigInt& f, std::uint64_t scale_bits, std::uint
   }
   n = scaled_floor(*source, scale, count);
   if (residues) *residues = residues_of({n}, primes);
-  std::string s(mpz_sizeinbase(raw(n), 10) + 2, '\0');
-  mpz_get_str(s.data(), 10, raw(n));
-  s.resize(std::char_traits<char>::length(s.c_str()));
+  std::string s = decimal_text(n);
   if (first > 0 && s.size() < count) s.insert(0, count - s.size(), '0');
   if (first == 0 && s.size() < count + 1) s.insert(0, count + 1 - s.size(), '0');
   return s;

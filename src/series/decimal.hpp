@@ -55,6 +55,9 @@ std::optional<std::string> tree_decimals(const BigInt& f, std::uint64_t scale_bi
                                          const std::vector<std::uint64_t>& primes = {},
                                          std::vector<std::uint64_t>* residues = nullptr,
                                          TreeOptions options = {});
+// Whether a fraction of scale_bits bits holds what the tree needs for `count` decimals (their bits and the
+// guard bits); tree_decimals refuses (SeriesError) one that does not.
+bool tree_takes(std::uint64_t scale_bits, std::uint64_t count, TreeOptions options = {});
 // fraction_digits goes through the tree from this many decimals on.
 inline constexpr std::uint64_t kTreeMinDigits = 4096;
 

@@ -256,17 +256,14 @@ class FastSeries : public Series {
     if (n == 0 || left.size() != right.size() || left.size() % (3 * n) != 0)
       throw SeriesError(std::string(name()) + ": fingerprints of different shapes");
     Residues out(left.size());
-    const auto mulmod = [](std::uint64_t a, std::uint64_t b, std::uint64_t p) {
-      return static_cast<std::uint64_t>(static_cast<Uint128>(a) * b % p);
-    };
     for (std::size_t base = 0; base < left.size(); base += 3 * n) {
       for (std::size_t j = 0; j < n; ++j) {
         const std::uint64_t p = primes[j];
         const std::uint64_t pl = left[base + j], ql = left[base + n + j], tl = left[base + 2 * n + j];
         const std::uint64_t pr = right[base + j], qr = right[base + n + j], tr = right[base + 2 * n + j];
-        out[base + j] = mulmod(pl, pr, p);
-        out[base + n + j] = mulmod(ql, qr, p);
-        out[base + 2 * n + j] = (mulmod(tl, qr, p) + mulmod(pl, tr, p)) % p;
+        out[base + j] = mul_mod(pl, pr, p);
+        out[base + n + j] = mul_mod(ql, qr, p);
+        out[base + 2 * n + j] = (mul_mod(tl, qr, p) + mul_mod(pl, tr, p)) % p;
       }
     }
     return out;

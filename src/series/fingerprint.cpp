@@ -61,6 +61,13 @@ std::uint64_t residue_of(const BigInt& value, std::uint64_t prime) {
   return mpz_fdiv_ui(raw(value), prime);  // floor division: in [0, prime) for negative values too
 }
 
+std::uint64_t pow_mod(std::uint64_t base, std::uint64_t e, std::uint64_t p) {
+  std::uint64_t out = 1 % p;
+  for (base %= p; e > 0; e >>= 1, base = mul_mod(base, base, p))
+    if (e & 1) out = mul_mod(out, base, p);
+  return out;
+}
+
 Residues residues_of(const std::vector<BigInt>& values, const std::vector<std::uint64_t>& primes) {
   Residues out;
   out.reserve(values.size() * primes.size());

@@ -50,6 +50,12 @@ class Montgomery {
   std::uint64_t m_, inv_, neg_inv_, one_, r2_;
 };
 
+// (a b) mod p and base^e mod p, for any p < 2^64 (plain residues, not Montgomery form).
+inline std::uint64_t mul_mod(std::uint64_t a, std::uint64_t b, std::uint64_t p) {
+  return static_cast<std::uint64_t>(static_cast<Uint128>(a) * b % p);
+}
+std::uint64_t pow_mod(std::uint64_t base, std::uint64_t e, std::uint64_t p);
+
 // Residues modulo each prime, value-major: residue of value v modulo primes[j] at v * primes.size() + j.
 using Residues = std::vector<std::uint64_t>;
 
