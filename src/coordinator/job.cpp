@@ -179,10 +179,10 @@ std::uint64_t plan_terms(const Series& series, std::uint64_t digits) {
 }
 
 std::uint64_t peak_bytes_per_digit(int threads) {
-  // Measured peak RSS of pi-job, chudnovsky (2026-12-04, 2 vCPU AMD EPYC): one thread, 27 MB at 1e6 digits,
-  // 109-125 MB at 1e7, 1.11 GB at 1e8 (11.1 bytes a digit); --threads 2: 146-155 MB at 1e7, 1.43 GB at 1e8
-  // (14.3). 13 bytes a digit and 4 more per extra thread (up to 4) keep a margin of a fifth.
-  return 13 + 4 * static_cast<std::uint64_t>(std::clamp(threads, 1, 4) - 1);
+  // Measured peak RSS of pi-job, chudnovsky (2 vCPU AMD EPYC): one thread, 27 MB at 1e6 digits, 109-125 MB
+  // at 1e7, 0.987 GB at 1e8 (9.9 bytes a digit; 2026-12-04); --threads 2: 146-155 MB at 1e7,
+  // 1.44 GB at 1e8 (14.4). 12 bytes a digit and 5 more per extra thread (up to 4) keep a margin of a fifth.
+  return 12 + 5 * static_cast<std::uint64_t>(std::clamp(threads, 1, 4) - 1);
 }
 
 std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits, int threads) {
@@ -279,7 +279,7 @@ double expected_final_steps_s(const Scheduler& scheduler) {
 }
 
 // A series' result this big (bits of its values; 16 MiB, a little under that of 1e7 digits of chudnovsky)
-// is written to a file of its own once the final steps are done (set_aside_series_result).
+// is written to a file of its own before the final steps (set_aside_series_result).
 constexpr double kSetAsideBits = 8.0 * (1 << 24);
 
 // One run of a job, phase by phase: the plan (the constructor); then, for each attempt at certified
@@ -358,7 +358,6 @@ class JobRun {
         final_steps_held(scheduler, grid);
       } else {
         final_steps(scheduler, grid, bits, constant, progress);
-        set_aside_series_result();
       }
       return_freed_memory();
       progress.tail_phase("verification");
@@ -469,15 +468,19 @@ class JobRun {
       progress.tail_phase(constant.ready() ? "final division" : "final division and square root",
                           expected_final_steps_s(scheduler));
     }
-    const auto final_start = std::chrono::steady_clock::now();
-    constant.division_starts();
     auto root = std::make_shared<const PartialResult>(scheduler.take_result());
     state_.pieces = {FinishedPiece{0, grid.size(), root}};
     state_.ledger = scheduler.ledger();
     state_.ranges_done = grid.size();
+    // A big result goes to its file first: the division then runs with only its rounded operands in memory
+    // (at 1e8 digits 84 MB instead of the exact 208 MB besides them).
+    set_aside_series_result();
+    const auto final_start = std::chrono::steady_clock::now();
+    constant.division_starts();
     try {
-      result_.estimates =
-          run_interruptible([series = series_, root, bits] { return series->estimate(*root, bits); });
+      result_.estimates = run_interruptible([series = series_, root = std::move(root), bits]() mutable {
+        return series->estimate_releasing(std::move(root), bits);
+      });
       constant.wait();
     } catch (const Interrupted& stop) {
       // The series is done: a resume starts from its result.
@@ -491,9 +494,9 @@ class JobRun {
     }
   }
 
-  // A big series' result is not held through verification and conversion: it goes now to a file of the
-  // next checkpoint, which names it (a stop's, or the complete one), as a worker's piece would; it stays
-  // here when the file cannot be written.
+  // A big series' result is not held through the final steps, verification and conversion: it goes to a
+  // file of the next checkpoint, which names it (a stop's, or the complete one), as a worker's piece would;
+  // it stays here when the file cannot be written.
   void set_aside_series_result() {
     if (!io_.checkpoints || state_.pieces.size() != 1 || !state_.pieces[0].result) return;
     const FinishedPiece& piece = state_.pieces[0];

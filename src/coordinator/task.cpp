@@ -135,7 +135,8 @@ PartialResult execute_task(const Series& series, const Task& task) {
       multiply(p, left, right);
       if (mpz_sgn(raw(right)) < 0) mpz_neg(raw(p), raw(p));  // by |right|, as product_factor gives it
     }
-    return PartialResult{Range{product->left.range.begin, product->right.range.end}, {std::move(p)}};
+    return PartialResult{Range{product->left.range.begin, product->right.range.end},
+                         moved_values(std::move(p))};
   }
   const auto* evaluate = std::get_if<Evaluate>(&task.work);
   if (!evaluate) throw std::invalid_argument("execute_task: not an evaluation, merge or product");

@@ -172,7 +172,9 @@ void fold_residues(const Mod& family, Range range, bool is_suffix, const std::ve
   }
 }
 
-std::vector<BigInt> to_values(SplitTriple&& t) { return {std::move(t.p), std::move(t.q), std::move(t.t)}; }
+std::vector<BigInt> to_values(SplitTriple&& t) {
+  return moved_values(std::move(t.p), std::move(t.q), std::move(t.t));
+}
 // The merge of the triples at `offset` of two adjacent partial results, as P, Q, T (P zero when the right one
 // has none: a suffix).
 std::vector<BigInt> merged_values(const PartialResult& left, const PartialResult& right, std::size_t offset) {
@@ -355,14 +357,46 @@ class HypergeometricSeries final : public FastSeries {
   }
 
   PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const override {
+    return estimate_rounded(round_prefix(prefix, precision_bits));
+  }
+
+  PrefixEstimates estimate_releasing(std::shared_ptr<const PartialResult> prefix,
+                                     std::uint64_t precision_bits) const override {
+    Rounded rounded = round_prefix(*prefix, precision_bits);
+    prefix.reset();  // the exact Q and T: three times the division's operands, no longer needed here
+    return estimate_rounded(std::move(rounded));
+  }
+
+ private:
+  // What the final steps need of a prefix's exact integers: T and Q rounded to the working precision (two
+  // correctly rounded conversions) and a lower bound of the sum T/Q.
+  struct Rounded {
+    std::uint64_t terms;
+    std::uint64_t bits;
+    Real t, q;
+    double s_low;
+  };
+
+  Rounded round_prefix(const PartialResult& prefix, std::uint64_t precision_bits) const {
     check_prefix(prefix, spec_.name);
     const std::uint64_t n = prefix.range.end;
     const std::uint64_t bits = precision_bits ? precision_bits : default_bits(n, spec_.digits_per_term);
     const BigInt& q = prefix.values.at(1);
     const BigInt& t = prefix.values.at(2);
+    Rounded r{n, bits, make_real(bits), make_real(bits), sum_lower_bound(t, q)};
+    mpfr_set_z(raw(r.q), raw(q), MPFR_RNDN);
+    mpfr_set_z(raw(r.t), raw(t), MPFR_RNDN);
+    return r;
+  }
 
-    Real value = make_real(bits);
-    set_ratio(value, q, t);
+  PrefixEstimates estimate_rounded(Rounded r) const {
+    const std::uint64_t n = r.terms;
+    const std::uint64_t bits = r.bits;
+    Real value = std::move(r.q);
+    {
+      const Real t = std::move(r.t);                        // goes with this scope
+      mpfr_div(raw(value), raw(value), raw(t), MPFR_RNDN);  // Q / T: the third correctly rounded operation
+    }
     {
       // A prepare() of this precision under way (the square root while this division ran): wait for it.
       std::unique_lock lock(mutex_);
@@ -383,15 +417,13 @@ class HypergeometricSeries final : public FastSeries {
         UpperBound(static_cast<double>(spec_.a0) + static_cast<double>(spec_.a1) * static_cast<double>(n)) *
         UpperBound::power(UpperBound(spec_.rho), n);
     tail /= 1.0 - 2.0 * spec_.rho;
-    const double s_low = sum_lower_bound(t, q);
     UpperBound relative = UpperBound::pow2(3 - static_cast<std::int64_t>(bits));  // 6 correctly rounded ops
-    tail /= s_low / 2.1;
+    tail /= r.s_low / 2.1;
     relative += tail;
     UpperBound err = UpperBound::from_real(value) * relative;
     return PrefixEstimates{Estimate{std::move(value), std::move(err), "binary splitting"}, std::nullopt};
   }
 
- private:
   // The constant c with pi = c Q / T, at out's precision.
   void constant(Real& out) const;
 

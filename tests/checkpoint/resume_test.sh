@@ -195,9 +195,10 @@ PY
     ;;
   aside)
     # One process, 1e7 digits: the series' result (21 MB, over the 16 MiB mark) goes to a piece file of its
-    # own once the final steps are done, and the complete checkpoint names it. With the results deleted, a
-    # resume runs the final steps again from that file to the same bytes; a job stopped after the series
-    # (in its verification or conversion) resumes from it too.
+    # own before the final division, and the complete checkpoint names it. With the results deleted, a
+    # resume runs the final steps again from that file to the same bytes; a job stopped during the division
+    # (when only the division's rounded operands are in memory), or after it (in its verification or
+    # conversion), resumes from it too.
     "$job" --series chudnovsky --digits 10000000 --out "$tmp/big" --progress-interval 0 >"$tmp/big.log" 2>&1
     echo $? >"$tmp/big.rc"
     check "the run completes" exit_is big 0
@@ -222,20 +223,29 @@ PY
     echo $? >"$tmp/again.rc"
     check "with its results deleted, the job resumes from the file" exit_is again 0
     check "and writes the same pi.txt" same_file "$tmp/big/pi.txt" "$tmp/big.pi.txt"
-    # Stopped after the series: the stop's checkpoint names the same file. The stop must land in the few
-    # seconds between the final steps and the end, so the setup is made again until it does.
-    for attempt in 1 2 3 4 5; do
-      rm -rf "${tmp:?}/stop"
-      "$job" --series chudnovsky --digits 10000000 --out "$tmp/stop" --progress-interval 0.05 >"$tmp/stop.log" 2>&1 &
-      bg=$!
-      wait_for "$tmp/stop.log" "series done .*\(verification\|decimal conversion\)" 120 >/dev/null
-      kill -TERM "$bg"
-      wait "$bg"
-      echo $? >"$tmp/stop.rc"
-      exit_is stop 3 >/dev/null && break
-    done
-    check "a stop after the series exits 3 (attempt $attempt)" exit_is stop 3
-    check "its checkpoint names the series' result in its file" /usr/bin/python3 - "$tmp/stop" <<'PY'
+    # A job stopped with SIGTERM once its log has `$2` (and, when `$3` is given, its last progress line
+    # has `$3`, else it is run and stopped again, up to 8 times): it exits 3, its checkpoint names the
+    # series' result in its file, and it resumes with the series done to the same pi.txt.
+    stopped_in() {
+      local name=$1 seen=$2 last=${3:-} attempt
+      for attempt in 1 2 3 4 5 6 7 8; do
+        rm -rf "${tmp:?}/$name"
+        "$job" --series chudnovsky --digits 10000000 --out "$tmp/$name" --progress-interval 0.05 \
+          >"$tmp/$name.log" 2>&1 &
+        local bg=$!
+        wait_for "$tmp/$name.log" "$seen" 120 >/dev/null
+        kill -TERM "$bg"
+        wait "$bg"
+        echo $? >"$tmp/$name.rc"
+        exit_is "$name" 3 >/dev/null || continue
+        [ -z "$last" ] && break
+        grep "progress:" "$tmp/$name.log" | tail -1 | grep -q "$last" && break
+      done
+      check "$name: the stop exits 3 (attempt $attempt)" exit_is "$name" 3
+      [ -z "$last" ] ||
+        check "$name: the last progress line before it has '$last'" \
+          sh -c "grep 'progress:' '$tmp/$name.log' | tail -1 | grep -q '$last'"
+      check "$name: its checkpoint names the series' result in its file" /usr/bin/python3 - "$tmp/$name" <<'PY'
 import os, sys, h5py
 d = sys.argv[1]
 with h5py.File(d + "/checkpoint.h5", "r") as f:
@@ -244,11 +254,17 @@ with h5py.File(d + "/checkpoint.h5", "r") as f:
     assert len(links) == 1 and isinstance(links[0], h5py.ExternalLink), links
     assert os.path.getsize(os.path.join(d, links[0].filename)) > 16 << 20
 PY
-    "$job" --resume --out "$tmp/stop" --progress-interval 0 >"$tmp/resumed.log" 2>&1
-    echo $? >"$tmp/resumed.rc"
-    check "the stopped job resumes" exit_is resumed 0
-    check "resumed with the series done" log_has "$tmp/resumed.log" "resumed with 4096 ranges done"
-    check "and writes the same pi.txt" same_file "$tmp/stop/pi.txt" "$tmp/big.pi.txt"
+      "$job" --resume --out "$tmp/$name" --progress-interval 0 >"$tmp/$name.resumed.log" 2>&1
+      echo $? >"$tmp/$name.resumed.rc"
+      check "$name: the stopped job resumes" exit_is "$name.resumed" 0
+      check "$name: resumed with the series done" log_has "$tmp/$name.resumed.log" "resumed with 4096 ranges done"
+      check "$name: and writes the same pi.txt" same_file "$tmp/$name/pi.txt" "$tmp/big.pi.txt"
+    }
+    # After the series (in its verification or conversion): the stop must land in the few seconds between
+    # the final steps and the end.
+    stopped_in after "series done .*\(verification\|decimal conversion\)"
+    # During the final division (about 0.6 s here), when only its rounded operands are in memory.
+    stopped_in division "series done .*final division" "final division"
     ;;
   forged)
     # Checkpoints altered consistently, their HDF5 checksums recomputed (tests/checkpoint/forge.py): every
