@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <mutex>
-#include <optional>
 
 namespace pi {
 
@@ -39,8 +37,6 @@ bool multiply(BigInt& out, const BigInt& a, const BigInt& b) {
   const mp_srcptr vp = mpz_limbs_read(raw(a_first ? b : a)) + (a_first ? zb : za);
   const std::size_t un = a_first ? na : nb, vn = a_first ? nb : na;
   const bool fft = fft_sizes(un, vn);
-  std::optional<FreeAtOnce> at_once;
-  if (un + vn >= kFreeAtOnceLimbs) at_once.emplace();
   if (vn == 0 || (!fft && za + zb == 0)) {
     mpz_mul(raw(out), raw(a), raw(b));
     return false;
@@ -78,55 +74,13 @@ void widen_exponent_range() {
   mpfr_set_emax(mpfr_get_emax_max());
 }
 
-namespace {
-
-constexpr int kKeptMmapThreshold = 64 << 20;
-constexpr int kKeptTrimThreshold = 256 << 20;
-
-// keep_freed_memory's policy, and the FreeAtOnce guards alive.
-struct MemoryPolicy {
-  std::mutex mutex;
-  bool keeping = false;
-  int at_once = 0;
-};
-MemoryPolicy& memory_policy() {
-  static MemoryPolicy policy;
-  return policy;
-}
-
-}  // namespace
-
 void keep_freed_memory() {
   // One arena for every thread: tasks run on threads of their own (run_interruptible), and each thread's
   // arena would keep its own free memory. Measured at 1e7 digits of Chudnovsky, one process: peak 175 MB ->
   // 121 MB, 7.00 s -> 6.77 s; with --threads 2, 4.18-4.48 s -> 4.34 s.
-  MemoryPolicy& policy = memory_policy();
-  std::lock_guard lock(policy.mutex);
-  policy.keeping = true;
   mallopt(M_ARENA_MAX, 1);
-  if (policy.at_once > 0) return;
-  mallopt(M_MMAP_THRESHOLD, kKeptMmapThreshold);
-  mallopt(M_TRIM_THRESHOLD, kKeptTrimThreshold);
-}
-
-FreeAtOnce::FreeAtOnce() {
-  MemoryPolicy& policy = memory_policy();
-  std::lock_guard lock(policy.mutex);
-  if (!policy.keeping) return;
-  active_ = true;
-  if (policy.at_once++ > 0) return;
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
-  malloc_trim(0);
-}
-
-FreeAtOnce::~FreeAtOnce() {
-  if (!active_) return;
-  MemoryPolicy& policy = memory_policy();
-  std::lock_guard lock(policy.mutex);
-  if (--policy.at_once > 0) return;
-  mallopt(M_MMAP_THRESHOLD, kKeptMmapThreshold);
-  mallopt(M_TRIM_THRESHOLD, kKeptTrimThreshold);
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 void return_freed_memory() { malloc_trim(0); }

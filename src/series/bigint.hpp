@@ -66,23 +66,4 @@ void return_freed_memory();
 // next one needs blocks of other sizes, and beside such a task the trim costs nothing measurable.
 void return_freed_memory_after(double seconds);
 
-// While one lives (in any thread), what keep_freed_memory keeps goes back to the kernel at once: blocks of
-// 4 MiB and more are mapped on their own and at most 16 MiB of free heap stays. For the biggest products of
-// a job, whose scratch would otherwise stay in the heap, and whose page faults cost little beside their
-// arithmetic: multiply() takes one when its operands have kFreeAtOnceLimbs together, a merge as big for its
-// whole length, and the final division at that size. At 1e8 digits the peak went from 0.987 GB to 0.927
-// GB; kept on for everything, the same policy made a 1e8 job 22% slower (bench/README). Does nothing when
-// keep_freed_memory was not called.
-class FreeAtOnce {
- public:
-  FreeAtOnce();
-  ~FreeAtOnce();
-  FreeAtOnce(const FreeAtOnce&) = delete;
-  FreeAtOnce& operator=(const FreeAtOnce&) = delete;
-
- private:
-  bool active_ = false;
-};
-inline constexpr std::size_t kFreeAtOnceLimbs = std::size_t{1} << 22;  // 256 Mbit: 1e8 digits' top merges
-
 }  // namespace pi

@@ -1,15 +1,8 @@
 #include "series/binary_splitting.hpp"
 
-#include <optional>
-
 namespace pi {
 
 SplitTriple merged(TripleRef left, TripleRef right, bool need_p) {
-  // The top merges of a big job: what their products and sums free goes back at once (FreeAtOnce), for the
-  // whole merge rather than for each product alone (at 1e8 digits, one run each: a peak of 0.927 GB against
-  // 0.950 GB; 0.987 GB without either).
-  std::optional<FreeAtOnce> at_once;
-  if (mpz_size(raw(left.q)) + mpz_size(raw(right.q)) >= kFreeAtOnceLimbs) at_once.emplace();
   // T = T_l Q_r + P_l T_r; Q = Q_l Q_r; P = P_l P_r.
   SplitTriple out;
   {

@@ -392,8 +392,6 @@ class HypergeometricSeries final : public FastSeries {
   PrefixEstimates estimate_rounded(Rounded r) const {
     const std::uint64_t n = r.terms;
     const std::uint64_t bits = r.bits;
-    std::optional<FreeAtOnce> at_once;  // the division's scratch, as for the products as big (multiply())
-    if (2 * bits >= kFreeAtOnceLimbs * GMP_NUMB_BITS) at_once.emplace();
     Real value = std::move(r.q);
     {
       const Real t = std::move(r.t);                        // goes with this scope

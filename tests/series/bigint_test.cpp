@@ -1,11 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <gmp.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdlib>
 #include <vector>
 
 #include "series/bigint.hpp"
@@ -169,38 +167,3 @@ TEST(Multiply, ZeroLimbsAtTheLowEndAreLeftOutAndPutBack) {
 
 }  // namespace
 }  // namespace pi
-
-// The allocator policy the guard sets, seen through glibc's own counters: while a FreeAtOnce lives (nested
-// ones too), a block of 8 MiB is mapped on its own (mallinfo2's hblkhd) and goes back to the kernel when
-// freed; with none alive it comes from the heap that keep_freed_memory keeps.
-TEST(Memory, FreeAtOnceMapsBigBlocksOnTheirOwnWhileOneLives) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer's allocator replaces glibc's, whose policy this is";
-#endif
-  pi::keep_freed_memory();
-  constexpr std::size_t kBlock = std::size_t{8} << 20;
-  const auto mapped = [] {  // bytes an 8 MiB block adds to the mapped ones while it lives
-    const std::size_t before = mallinfo2().hblkhd;
-    void* p = std::malloc(kBlock);
-    EXPECT_NE(p, nullptr);
-    static_cast<volatile char*>(p)[0] = 1;
-    const std::size_t during = mallinfo2().hblkhd;
-    std::free(p);
-    return during - before;
-  };
-  EXPECT_EQ(mapped(), 0U) << "kept: from the heap";
-  {
-    pi::FreeAtOnce outer;
-    EXPECT_GE(mapped(), kBlock) << "at once: mapped on its own";
-    {
-      pi::FreeAtOnce inner;
-      EXPECT_GE(mapped(), kBlock);
-    }
-    EXPECT_GE(mapped(), kBlock) << "the outer guard still lives";
-    const std::size_t before = mallinfo2().hblkhd;
-    void* p = std::malloc(kBlock);
-    std::free(p);
-    EXPECT_EQ(mallinfo2().hblkhd, before) << "a freed mapping goes back at once";
-  }
-  EXPECT_EQ(mapped(), 0U) << "kept again once the last guard is gone";
-}
