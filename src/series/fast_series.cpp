@@ -363,7 +363,7 @@ class HypergeometricSeries final : public FastSeries {
   PrefixEstimates estimate_releasing(std::shared_ptr<const PartialResult> prefix,
                                      std::uint64_t precision_bits) const override {
     Rounded rounded = round_prefix(*prefix, precision_bits);
-    prefix.reset();  // the exact Q and T: three times the division's operands, no longer needed here
+    prefix.reset();  // the exact Q and T: 2.5 times the rounded ones, no longer needed here
     return estimate_rounded(std::move(rounded));
   }
 

@@ -89,7 +89,7 @@ class Series {
   // `precision_bits` is the working precision of the final steps (0: the series' own choice for the prefix).
   virtual PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const = 0;
   // estimate(*prefix, precision_bits), letting go of `prefix` as soon as what follows no longer needs its
-  // integers: when the caller holds no other reference, the series' exact result (three times the size of
+  // integers: when the caller holds no other reference, the series' exact result (about 2.5 times the size of
   // the final division's operands) is freed before the division instead of after it.
   virtual PrefixEstimates estimate_releasing(std::shared_ptr<const PartialResult> prefix,
                                              std::uint64_t precision_bits) const {
