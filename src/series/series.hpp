@@ -90,12 +90,12 @@ class Series {
   virtual PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const = 0;
   // estimate(*prefix, precision_bits), letting go of `prefix` as soon as what follows no longer needs its
   // integers: when the caller holds no other reference, the series' exact result (about 2.5 times the size of
-  // the final division's operands) is freed before the division instead of after it.
+  // the final division's operands) is freed before the division instead of after it. The pointer is taken by
+  // value to hand the reference over; this default keeps it to the end, as estimate() would.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
   virtual PrefixEstimates estimate_releasing(std::shared_ptr<const PartialResult> prefix,
                                              std::uint64_t precision_bits) const {
-    PrefixEstimates out = estimate(*prefix, precision_bits);
-    prefix.reset();
-    return out;
+    return estimate(*prefix, precision_bits);
   }
 
   // Fingerprints (fast series): the residues (residues_of) that evaluate(range, is_suffix)'s values have
