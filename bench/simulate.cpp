@@ -187,9 +187,14 @@ class CostModel {
     Task steps;
     steps.work = pi::FinalSteps{
         PieceRef::held_here(std::make_shared<const pi::PartialResult>(series.combine(left, right))), bits, 0,
-        false};
+        false, std::nullopt};
     const TaskOutput fraction = pi::execute_final_steps(series, steps);
+    // The final steps with the constant at hand (the first call above left it in the series' cache), and the
+    // constant alone, on a series of its own each time (a task on another worker, or the part a worker
+    // without one adds to its final steps).
     const std::size_t final_steps = timings.add([&] { (void)pi::execute_final_steps(series, steps); });
+    const std::size_t constant =
+        timings.add([bits] { (void)pi::make_series("chudnovsky")->constant_piece(bits); });
     Task block;
     const std::uint64_t decimals = calibration_digits + pi::kGuardDecimals;
     block.work = pi::Digits{PieceRef::held_here(std::make_shared<const pi::PartialResult>(fraction.result)),
@@ -216,6 +221,7 @@ class CostModel {
     merge_points_[1] = {std::log(merge_bits(top_left, top_right)),
                         timings.least(merge) / merge_muls(top_left, top_right)};
     final_factor_ = timings.least(final_steps) / mul(static_cast<double>(bits), static_cast<double>(bits));
+    constant_factor_ = timings.least(constant) / mul(static_cast<double>(bits), static_cast<double>(bits));
     conversion_factor_ = timings.least(conversion) / conversion_muls(decimals);
     shapes_ = &shapes;
     log << "calibration (this machine, least of " << rounds << " rounds): mpz_mul of two 2^16-bit numbers "
@@ -230,7 +236,8 @@ class CostModel {
         << merge_points_[1].second << " (" << std::exp(merge_points_[1].first) << " bits); at "
         << calibration_digits << " digits the top merge took " << timings.least(merge)
         << " s, the final steps " << timings.least(final_steps) << " s (" << final_factor_
-        << " multiplications of the full size), the conversion " << timings.least(conversion) << " s\n";
+        << " multiplications of the full size) and their constant " << timings.least(constant) << " s ("
+        << constant_factor_ << "), the conversion " << timings.least(conversion) << " s\n";
   }
 
   // GMP's time for an a-bit by b-bit product: the table, interpolated in log-log; past it n log n; an
@@ -272,6 +279,7 @@ class CostModel {
   double product(double left_bits, double right_bits) const { return mul(left_bits, right_bits); }
   double assembly(double bits) const { return 4 * add_per_bit_ * bits; }
   double final_steps(double bits) const { return final_factor_ * mul(bits, bits); }
+  double constant(double bits) const { return constant_factor_ * mul(bits, bits); }
   // A block of `count` decimals starting at `first` of a fraction of `bits` bits: the conversion of its
   // share, plus for a later block the multiplication of the fraction by 5^first.
   double digits(std::uint64_t first, std::uint64_t count, double bits) const {
@@ -320,7 +328,7 @@ class CostModel {
   // (log ratio, seconds over ratio times the balanced product's) for a 2^20-bit factor
   std::vector<std::pair<double, double>> unbalance_;
   double add_per_bit_ = 0;
-  double eval_factor_ = 1, final_factor_ = 1, conversion_factor_ = 1;
+  double eval_factor_ = 1, final_factor_ = 1, constant_factor_ = 1, conversion_factor_ = 1;
   std::array<std::pair<double, double>, 2> merge_points_{};  // (log bits, real/model)
 };
 
@@ -364,7 +372,7 @@ class Simulation {
           throw std::logic_error("the simulation has no checkpoints: rank 0 never fetches a piece");
         },
         0);
-    scheduler.finish_on_workers(pi::FinalSteps{PieceRef{}, bits, 0, false}, false);
+    scheduler.finish_on_workers(pi::FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
     for (int w = 0; w < workers_; ++w) at(net_.latency_s, [this, w] { ready(w); });
     if (lose_at_ >= 0) at(lose_at_, [this] { lose_biggest(); });
     drain();
@@ -565,7 +573,11 @@ class Simulation {
       shape = shapes_.shape(range);
     } else if (const auto* f = std::get_if<pi::FinalSteps>(&task.work)) {
       need(f->root, std::nullopt);
-      compute = cost_.final_steps(static_cast<double>(f->bits));
+      // Without the constant from another worker, the worker computes it too (on a single-core host, in
+      // the same line as the division).
+      if (f->constant) need(*f->constant, std::nullopt);
+      compute = cost_.final_steps(static_cast<double>(f->bits)) +
+                (f->constant ? 0.0 : cost_.constant(static_cast<double>(f->bits)));
       shape = {static_cast<std::int64_t>(f->bits)};
       auto s = std::make_shared<pi::FinalSummary>();
       s->scale_bits = f->bits;
@@ -573,6 +585,10 @@ class Simulation {
       summary = s;
       range = Range{};
       if (root_at_ == 0) root_at_ = now_;
+    } else if (const auto* c = std::get_if<pi::Constant>(&task.work)) {
+      compute = cost_.constant(static_cast<double>(c->bits));
+      shape = {static_cast<std::int64_t>(c->bits), 64};
+      range = Range{};
     } else if (const auto* d = std::get_if<pi::Digits>(&task.work)) {
       need(d->fraction, std::nullopt);
       compute = cost_.digits(d->first, d->count, pi::shape_bits(d->fraction.shape));
@@ -745,6 +761,7 @@ int run(int argc, char** argv) {
   double lose_at = -1;
   bool verbose = false;
   std::vector<std::uint64_t> recompute_parts{0};
+  std::vector<int> constant_apart{1};
   app.add_option("--digits", digits, "Decimal digits of the simulated job")
       ->check(CLI::Range(100000, 1000000000));
   app.add_option("--hosts", hosts, "Host counts (rank 0 and the workers), comma separated")
@@ -768,6 +785,11 @@ int run(int argc, char** argv) {
                  "one evaluation of its range, as before); several, comma separated, run each")
       ->delimiter(',')
       ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--constant-apart", constant_apart,
+                 "1: the final steps' constant is a task of its own, on a worker that would idle; 0: the "
+                 "final steps' worker computes it (before 2026-12-04); both, comma separated, run each")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 1));
   app.add_flag("--verbose", verbose, "The scheduler's notices (retries, losses), with their simulated times");
   app.add_option("--json", json_path, "Also write one JSON object per run to this file");
   try {
@@ -794,44 +816,47 @@ int run(int argc, char** argv) {
     std::map<std::string, double> one_worker;
     std::printf("%6s %7s %10s %9s %9s %9s %9s %6s %10s %9s %10s %10s\n", "hosts", "plane", "seconds", "evals",
                 "root", "final", "convert", "eff", "moved GB", "rank0 %", "rank0 MB", "worker MB");
-    for (const std::uint64_t parts : recompute_parts)
-      for (const std::string& plane_name : planes) {
-        const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
-        // One worker first: the efficiency's baseline.
-        std::vector<int> counts{2};
-        for (int h : hosts)
-          if (h != 2) counts.push_back(h);
-        for (int h : counts) {
-          pi::SchedulerConfig config;
-          config.recompute_parts = parts;
-          Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane,
-                         h - 1, config, h == 2 ? -1 : lose_at);
-          sim.verbose_ = verbose;
-          nlohmann::json r = sim.run(digits);
-          const double seconds = r["seconds"];
-          if (h == 2) one_worker[plane_name] = seconds;
-          const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
-          r["efficiency"] = efficiency;
-          const double moved = r["bytes_moved"];
-          const double rank0 = r["bytes_through_rank0"];
-          std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n", h,
-                      plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
-                      r["root_s"].get<double>(), r["final_steps_end_s"].get<double>(),
-                      r["conversion_s"].get<double>(), efficiency, moved / 1e9,
-                      moved > 0 ? 100 * rank0 / moved : 0.0, r["rank0_peak_bytes"].get<double>() / 1e6,
-                      r["worker_peak_bytes"].get<double>() / 1e6);
-          if (r["lost_worker_rank"].get<int>() > 0) {
-            std::printf(
-                "       rank %d lost at %g s with %.0f MB of pieces; a lost piece computed again as %s\n",
-                r["lost_worker_rank"].get<int>(), lose_at, r["lost_bytes"].get<double>() / 1e6,
-                parts == 0   ? "evaluations for twice the workers"
-                : parts == 1 ? "one evaluation"
-                             : (std::to_string(parts) + " evaluations at most").c_str());
+    for (const int apart : constant_apart)
+      for (const std::uint64_t parts : recompute_parts)
+        for (const std::string& plane_name : planes) {
+          if (constant_apart.size() > 1) std::printf("constant apart: %s\n", apart ? "yes" : "no");
+          const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
+          // One worker first: the efficiency's baseline.
+          std::vector<int> counts{2};
+          for (int h : hosts)
+            if (h != 2) counts.push_back(h);
+          for (int h : counts) {
+            pi::SchedulerConfig config;
+            config.recompute_parts = parts;
+            config.constant_apart = apart != 0;
+            Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane,
+                           h - 1, config, h == 2 ? -1 : lose_at);
+            sim.verbose_ = verbose;
+            nlohmann::json r = sim.run(digits);
+            const double seconds = r["seconds"];
+            if (h == 2) one_worker[plane_name] = seconds;
+            const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
+            r["efficiency"] = efficiency;
+            const double moved = r["bytes_moved"];
+            const double rank0 = r["bytes_through_rank0"];
+            std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n", h,
+                        plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
+                        r["root_s"].get<double>(), r["final_steps_end_s"].get<double>(),
+                        r["conversion_s"].get<double>(), efficiency, moved / 1e9,
+                        moved > 0 ? 100 * rank0 / moved : 0.0, r["rank0_peak_bytes"].get<double>() / 1e6,
+                        r["worker_peak_bytes"].get<double>() / 1e6);
+            if (r["lost_worker_rank"].get<int>() > 0) {
+              std::printf(
+                  "       rank %d lost at %g s with %.0f MB of pieces; a lost piece computed again as %s\n",
+                  r["lost_worker_rank"].get<int>(), lose_at, r["lost_bytes"].get<double>() / 1e6,
+                  parts == 0   ? "evaluations for twice the workers"
+                  : parts == 1 ? "one evaluation"
+                               : (std::to_string(parts) + " evaluations at most").c_str());
+            }
+            std::fflush(stdout);
+            if (json.is_open()) json << r.dump() << "\n";
           }
-          std::fflush(stdout);
-          if (json.is_open()) json << r.dump() << "\n";
         }
-      }
   } catch (const std::exception& e) {
     std::cerr << "bench_simulate: " << e.what() << "\n";
     return 1;

@@ -45,7 +45,8 @@ nlohmann::json timing_json(const Timing& t) {
   for (const auto& [level, s] : t.tasks.merges_by_level_s) merges[std::to_string(level)] = s;
   return {{"evaluations_s", t.tasks.evaluations_s}, {"merges_by_level_s", merges},
           {"series_wall_s", t.series_wall_s},       {"final_steps_s", t.final_steps_s},
-          {"conversion_s", t.conversion_s},         {"digit_blocks_s", t.tasks.digit_blocks_s}};
+          {"conversion_s", t.conversion_s},         {"digit_blocks_s", t.tasks.digit_blocks_s},
+          {"constant_s", t.tasks.constant_s},       {"final_with_constant", t.tasks.final_with_constant}};
 }
 
 nlohmann::json verification_json(const RunResult& r) {

@@ -333,9 +333,9 @@ class JobRun {
     if (!state_.fingerprint_primes.empty()) scheduler.verify_with(state_.fingerprint_primes);
     if (io_.resume && first) restore(scheduler);
     if (on_workers) {
-      scheduler.finish_on_workers(
-          FinalSteps{PieceRef{}, bits, final_check_.position_for_digits(), io_.corrupt_final_value},
-          io_.checkpoints != nullptr);
+      scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, final_check_.position_for_digits(),
+                                             io_.corrupt_final_value, std::nullopt},
+                                  io_.checkpoints != nullptr);
     }
     state_.terms = terms_;
     state_.grid_ranges = grid.size();
@@ -433,10 +433,18 @@ class JobRun {
       if (scheduler.final_steps_running()) {
         if (const int owner = scheduler.root_owner(); owner != final_owner) {
           final_owner = owner;
-          std::string name = "final division and square root";
+          // The square root comes from the worker that computed it during the series, if one did.
+          const int constant_owner = scheduler.constant_owner();
+          std::string name = constant_owner >= -1 ? "final division" : "final division and square root";
           if (owner >= 0)
             name += " (on rank " +
-                    std::to_string(scheduler.workers().at(static_cast<std::size_t>(owner)).rank) + ")";
+                    std::to_string(scheduler.workers().at(static_cast<std::size_t>(owner)).rank) +
+                    (constant_owner >= 0
+                         ? "; square root from rank " +
+                               std::to_string(
+                                   scheduler.workers().at(static_cast<std::size_t>(constant_owner)).rank)
+                         : std::string()) +
+                    ")";
           progress.tail_phase(std::move(name), expected_final_steps_s(scheduler));
         }
       } else if (!merging && series_->kind() == SeriesKind::fast && scheduler.ranges_done() == grid.size()) {

@@ -56,7 +56,7 @@ Scheduler::Scheduler(const Series& series, const Grid& grid, SchedulerConfig con
 double Scheduler::task_work(const Task& task) const {
   // A product counts nothing on its own: its merge counts once it is put together.
   if (task.kind() == TaskKind::digits || task.kind() == TaskKind::product ||
-      task.kind() == TaskKind::final_steps)
+      task.kind() == TaskKind::final_steps || task.kind() == TaskKind::constant)
     return 0;
   const double terms = static_cast<double>(grid_.span(task.first_range, task.end_range).size());
   if (series_.kind() == SeriesKind::slow) return task.kind() == TaskKind::evaluate ? terms : 0.0;
@@ -91,6 +91,8 @@ double Scheduler::predicted_seconds(const Task& task) const {
   }
   if (const auto* steps = std::get_if<FinalSteps>(&task.work))  // about as long as converting the value
     return static_cast<double>(steps->bits) / std::log2(10.0) / kDigitsPerSecondFloor;
+  if (const auto* constant = std::get_if<Constant>(&task.work))  // a square root: less than that
+    return static_cast<double>(constant->bits) / std::log2(10.0) / kDigitsPerSecondFloor;
   if (const auto* merge = std::get_if<Merge>(&task.work))
     return merge_rate_ > 0 ? merge_cost(merge->left, merge->right) / merge_rate_ : -1;
   return eval_rate_ > 0 ? static_cast<double>(task.as<Evaluate>().range.size()) / eval_rate_ : -1;
@@ -164,6 +166,8 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     const OpenTask& open = open_.at(*it);
     if (reserved(open.task)) continue;
+    // The constant goes only to a worker with nothing else to do (a retry of it, its worker lost).
+    if (open.task.kind() == TaskKind::constant && !in_flight_[wi].empty()) continue;
     if (!open.failed_on.contains(w) || !another_worker(w, open.failed_on)) {
       if (!id) id = *it;  // transition() takes it off the queue
       if (!fetch_ || local(open.task)) {
@@ -174,6 +178,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   }
   if (!id) {
     auto t = next_evaluation();
+    if (!t) t = constant_task(w);
     if (!t) return std::nullopt;
     id = t->id;
     open_.emplace(t->id, OpenTask(std::move(*t)));
@@ -338,6 +343,13 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     if (output.kept) drops_.emplace_back(w, task_id);
     return false;
   }
+  if (it->second.task.kind() == TaskKind::constant &&
+      (output.kept ? output.shape.size() : result.values.size()) != 2) {
+    ++stats.failures;
+    record_failure(w, it->second, "rank " + std::to_string(stats.rank) + ": no constant");
+    if (output.kept) drops_.emplace_back(w, task_id);
+    return false;
+  }
   if (it->second.task.kind() == TaskKind::digits && digits.size() < it->second.task.as<Digits>().count) {
     ++stats.failures;
     record_failure(w, it->second,
@@ -364,8 +376,19 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   } else {
     work_done_ += task_work(task);
   }
+  if (task.kind() == TaskKind::constant) {
+    constant_task_ = 0;
+    times_.constant_s += compute_s;
+    constant_ = piece_of(w, task.id, output);
+    return true;
+  }
   if (task.kind() == TaskKind::final_steps) {
     times_.final_steps_s += compute_s;
+    times_.final_with_constant = task.as<FinalSteps>().constant.has_value();
+    if (constant_) {
+      drop(*constant_);
+      constant_.reset();
+    }
     summary_ = std::move(output.summary);
     fraction_ = piece_of(w, task.id, output);
     if (!keep_root_ && root_) {
@@ -697,8 +720,38 @@ void Scheduler::queue_final() {
   t.end_range = grid_.size();
   FinalSteps steps = *final_;
   steps.root = *root_;
+  // The constant if a worker has it; else the final steps compute it themselves, and one still under way
+  // elsewhere is not waited for.
+  if (constant_) {
+    steps.constant = *constant_;
+  } else {
+    cancel_constant_task();
+  }
   t.work = std::move(steps);
   enqueue(std::move(t));
+}
+
+std::optional<Task> Scheduler::constant_task(int w) {
+  // Not for a single worker: it would compute the constant in its own line instead of beside the division
+  // on a second core.
+  if (!config_.constant_apart || !final_on_workers() || final_->bits == 0 || !series_.has_constant() ||
+      root_ || constant_ || constant_task_ != 0 || !in_flight_[static_cast<std::size_t>(w)].empty() ||
+      active_workers() < 2)
+    return std::nullopt;
+  Task t;
+  t.id = g_next_task_id++;
+  t.work = Constant{final_->bits};
+  constant_task_ = t.id;
+  return t;
+}
+
+void Scheduler::cancel_constant_task() {
+  const std::uint64_t id = std::exchange(constant_task_, 0);
+  const auto it = open_.find(id);
+  if (it == open_.end()) return;
+  if (it->second.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
+  if (it->second.state == TaskState::processing) cancelled_.insert(id);
+  open_.erase(it);
 }
 
 std::uint64_t Scheduler::enqueue(Task task, bool front) {
@@ -843,6 +896,7 @@ std::uint64_t Scheduler::held_by(int w) const {
   for (const auto& [first, piece] : pieces_) count(piece.ref);
   if (root_) count(*root_);
   if (fraction_) count(*fraction_);
+  if (constant_) count(*constant_);
   for (const auto& [id, open] : open_) {
     if (const auto* merge = std::get_if<Merge>(&open.task.work)) {
       count(merge->left);
@@ -950,10 +1004,17 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
   // The final steps wait for a lost root; conversion blocks for a lost fraction.
   const bool root_lost = root_ && !root_->here() && lost(*root_);
   const bool fraction_lost = fraction_ && !fraction_->here() && lost(*fraction_);
+  const bool constant_lost = constant_ && !constant_->here() && lost(*constant_);
   if (root_lost) root_.reset();
   if (fraction_lost) fraction_.reset();
+  if (constant_lost) constant_.reset();
+  bool final_again = false;  // final steps that were to take the lost constant go without it
   for (const auto& [id, open] : open_) {
-    if (const auto* steps = std::get_if<FinalSteps>(&open.task.work); steps && root_lost) {
+    const auto* steps = std::get_if<FinalSteps>(&open.task.work);
+    if (steps && !root_lost && steps->constant && !steps->constant->here() && lost(*steps->constant)) {
+      merges.push_back(id);
+      final_again = true;
+    } else if (steps && root_lost) {
       merges.push_back(id);
     } else if (const auto* block = std::get_if<Digits>(&open.task.work); block && fraction_lost) {
       waiting_blocks_.push_back(Digits{PieceRef{}, block->scale_bits, block->first, block->count});
@@ -962,7 +1023,7 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
   }
   if (root_lost && (keep_root_ || !fraction_)) gone.emplace_back(0, grid_.size());
   for (const std::uint64_t id : merges) cancel(id);
-  if (fraction_lost && root_) queue_final();
+  if ((fraction_lost || final_again) && root_) queue_final();
   for (auto it = split_.begin(); it != split_.end();) {
     SplitMerge& sm = it->second;
     const Task& t = sm.merge;
@@ -1238,7 +1299,7 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
   }
   // A division and a square root have no fingerprint to predict: the final value is checked against BBP's
   // digits and its range (FinalVerification); its fraction's residues are what conversion blocks check.
-  if (task.kind() == TaskKind::final_steps) return std::nullopt;
+  if (task.kind() == TaskKind::final_steps || task.kind() == TaskKind::constant) return std::nullopt;
   if (const auto* product = std::get_if<Product>(&task.work)) {
     ++verification_.products;
     const std::uint64_t mid = task.first_range + (task.end_range - task.first_range) / 2;

@@ -45,6 +45,11 @@ struct SchedulerConfig {
   // A lost piece of several grid ranges is computed again as this many evaluations of aligned parts of it
   // at most (0: twice the active workers; 1: one evaluation of its whole range, as before 2026-12-03).
   std::uint64_t recompute_parts = 0;
+  // Final steps on workers, two workers or more: a worker with nothing to do once every evaluation is out
+  // computes the final steps' constant (the square root) as a task of its own, and the final steps take it
+  // from there if it is done by then (false: they compute it themselves, beside the division, as before
+  // 2026-12-04).
+  bool constant_apart = true;
 };
 
 struct WorkerStats {
@@ -73,6 +78,8 @@ struct TaskTimes {
   std::map<int, double> merges_by_level_s;  // level k merges two nodes of 2^(k-1) grid ranges each
   double digit_blocks_s = 0;                // the decimal conversion's blocks
   double final_steps_s = 0;                 // the final division and square root on a worker
+  double constant_s = 0;                    // the final steps' constant on a worker (Constant), if one ran
+  bool final_with_constant = false;         // the last final steps took the constant from that worker
 };
 
 // What the coordinator checked (fast series): every piece, product and conversion block a worker returned,
@@ -242,6 +249,8 @@ class Scheduler {
   // The worker that holds the series' result, where the final steps run (-1: none, or not on workers).
   int root_owner() const { return root_ ? root_->owner : -1; }
   const std::optional<PieceRef>& final_fraction() const { return fraction_; }
+  // The worker that holds the final steps' constant (-1: here; -2: no constant computed apart).
+  int constant_owner() const { return constant_ ? constant_->owner : -2; }
   // A piece's integers, fetched from its worker when it holds them and checked against the fingerprint;
   // nullptr when its worker does not give them.
   std::shared_ptr<const PartialResult> fetch_piece(const PieceRef& piece) { return materialize(piece); }
@@ -433,12 +442,18 @@ class Scheduler {
   void count_merge(const Task& merge);  // its work, unless redone
   // Final steps on workers (finish_on_workers).
   void queue_final();
+  // A worker `w` with nothing to do once every evaluation is out: the final steps' constant (Constant), once
+  // a job, while the series still runs on other workers; nullopt when that is not the case.
+  std::optional<Task> constant_task(int w);
+  void cancel_constant_task();
   // A new task (its id given here when it has none) into the queue, at its front when `front`; its id.
   std::uint64_t enqueue(Task task, bool front = false);
   std::optional<FinalSteps> final_;
   bool keep_root_ = false;
   std::optional<PieceRef> root_;      // the series' result, with its worker
   std::optional<PieceRef> fraction_;  // the final value's fraction, with its worker (or here)
+  std::optional<PieceRef> constant_;  // the final steps' constant, with its worker, until they are done
+  std::uint64_t constant_task_ = 0;   // the open Constant task (0: none)
   std::shared_ptr<const FinalSummary> summary_;
   std::vector<Digits> waiting_blocks_;  // conversion blocks whose fraction was lost, until it is made again
   PieceStats piece_stats_;

@@ -13,7 +13,8 @@ namespace pi {
 
 TaskKind Task::kind() const {
   static constexpr TaskKind kinds[] = {TaskKind::evaluate, TaskKind::merge,       TaskKind::product,
-                                       TaskKind::digits,   TaskKind::final_steps, TaskKind::assemble};
+                                       TaskKind::digits,   TaskKind::final_steps, TaskKind::assemble,
+                                       TaskKind::constant};
   return kinds[work.index()];
 }
 
@@ -166,10 +167,18 @@ TaskOutput execute_final_steps(const Series& series, const Task& task) {
   const auto* steps = std::get_if<FinalSteps>(&task.work);
   if (!steps || !steps->root.here())
     throw std::invalid_argument("execute_final_steps: not a final-steps task with its root");
-  // The constant (a square root) beside the division, as the coordinator does it when it has the cores.
-  auto constant = std::async(std::launch::async, [&series, bits = steps->bits] { series.prepare(bits); });
+  if (steps->constant && !steps->constant->here())
+    throw std::invalid_argument("execute_final_steps: the constant is not here");
+  // The constant (a square root): from the worker that computed it, else here beside the division, as the
+  // coordinator does it when it has the cores.
+  std::future<void> constant;
+  if (steps->constant) {
+    series.adopt_constant(steps->bits, *steps->constant->data);
+  } else {
+    constant = std::async(std::launch::async, [&series, bits = steps->bits] { series.prepare(bits); });
+  }
   Estimate value = series.estimate(*steps->root.data, steps->bits).best();
-  constant.get();
+  if (constant.valid()) constant.get();
   if (steps->damage) make_wrong(value.value);
   auto summary = std::make_shared<FinalSummary>();
   summary->head = truncated_decimal(value.value, FinalSummary::kSummaryDecimals);
@@ -188,6 +197,18 @@ TaskOutput execute_final_steps(const Series& series, const Task& task) {
   out.result = PartialResult{steps->root.range, {}};
   out.result.values.push_back(std::move(fraction));
   out.summary = std::move(summary);
+  return out;
+}
+
+TaskOutput execute_constant(const Series& series, const Task& task) {
+  const auto* constant = std::get_if<Constant>(&task.work);
+  if (!constant) throw std::invalid_argument("execute_constant: not a constant task");
+  std::optional<PartialResult> piece = series.constant_piece(constant->bits);
+  if (!piece)
+    throw std::invalid_argument("execute_constant: series '" + std::string(series.name()) +
+                                "' has no constant");
+  TaskOutput out;
+  out.result = std::move(*piece);
   return out;
 }
 
@@ -211,6 +232,7 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
 TaskOutput execute(const Series& series, const Task& task) {
   if (task.kind() == TaskKind::digits) return execute_digits(task);
   if (task.kind() == TaskKind::final_steps) return execute_final_steps(series, task);
+  if (task.kind() == TaskKind::constant) return execute_constant(series, task);
   TaskOutput out;
   out.result = execute_task(series, task);
   return out;
@@ -236,12 +258,16 @@ std::string_view task_kind_name(TaskKind kind) {
       return "final";
     case TaskKind::assemble:
       return "assembly";
+    case TaskKind::constant:
+      return "constant";
   }
   return "task";
 }
 
 std::string describe(const Task& task) {
-  if (std::holds_alternative<FinalSteps>(task.work)) return "the final division and square root";
+  if (const auto* steps = std::get_if<FinalSteps>(&task.work))
+    return steps->constant ? "the final division" : "the final division and square root";
+  if (std::holds_alternative<Constant>(task.work)) return "the square root of the final steps";
   if (const auto* digits = std::get_if<Digits>(&task.work)) {
     return "decimal digits " + std::to_string(digits->first + 1) + ".." +
            std::to_string(digits->first + digits->count);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -23,7 +24,8 @@ enum class TaskKind : std::uint8_t {
   digits = 3,
   product = 4,
   final_steps = 5,
-  assemble = 6
+  assemble = 6,
+  constant = 7
 };
 
 // The sizes of a piece's values in bits, negative for a negative value (0: the value is zero): what the
@@ -109,11 +111,20 @@ struct Digits {
 // returns a FinalSummary. `bbp_position` > 0: the summary carries the value's hexadecimal digits there
 // (FinalVerification compares them with BBP's). `damage`: tests (PI_FAULT corrupt:0:final), the value is
 // made wrong from its 64th bit on, as a failing division would leave it.
+// `constant`: the series' constant at `bits` (Series::constant_piece), when a worker computed it during the
+// series (Constant); without it the worker computes it itself, beside the division.
 struct FinalSteps {
   PieceRef root;
   std::uint64_t bits = 0;
   std::uint64_t bbp_position = 0;
   bool damage = false;
+  std::optional<PieceRef> constant;
+};
+
+// The constant of the final steps at `bits` bits (Series::constant_piece: the square root), computed by a
+// worker that has nothing else to do near the end of the series; it keeps the piece for the final steps.
+struct Constant {
+  std::uint64_t bits = 0;
 };
 
 // What the coordinator needs of the final value when a worker holds it: the estimate at a few hundred bits
@@ -146,7 +157,7 @@ struct Task {
   // precision (TaskOutput::lead).
   bool keep = false;
   std::uint64_t estimate_bits = 0;
-  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble> work;
+  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble, Constant> work;
 
   TaskKind kind() const;
   template <class Work>
@@ -201,6 +212,8 @@ PartialResult outline(const Range& range, const Shape& shape);
 PartialResult assemble_merge(const Series& series, const Assemble& assemble, std::vector<BigInt> parts);
 // Carries out a digits task: its block of decimals, and the residues of the integer they spell.
 TaskOutput execute_digits(const Task& task);
+// Carries out a constant task: `result` is the constant's piece.
+TaskOutput execute_constant(const Series& series, const Task& task);
 // Carries out a final-steps task: `result` is the one-value piece of the fraction, with its summary.
 TaskOutput execute_final_steps(const Series& series, const Task& task);
 // Carries out any task: execute_task, execute_digits or execute_final_steps, before seal (a digits

@@ -649,6 +649,7 @@ class Worker {
       need(digits->fraction, nullptr);
     } else if (auto* steps = std::get_if<FinalSteps>(&c.task.work)) {
       need(steps->root, nullptr);
+      if (steps->constant) need(*steps->constant, nullptr);
     } else if (auto* assemble = std::get_if<Assemble>(&c.task.work)) {
       for (PieceRef& part : assemble->parts) need(part, nullptr);
     }
@@ -709,7 +710,9 @@ class Worker {
     } else if (const auto* digits = std::get_if<Digits>(&c.task.work)) {
       lacking = !digits->fraction.here() ? &digits->fraction : nullptr;
     } else if (const auto* steps = std::get_if<FinalSteps>(&c.task.work)) {
-      lacking = !steps->root.here() ? &steps->root : nullptr;
+      lacking = !steps->root.here()                           ? &steps->root
+                : steps->constant && !steps->constant->here() ? &*steps->constant
+                                                              : nullptr;
     } else if (const auto* assemble = std::get_if<Assemble>(&c.task.work)) {
       for (const PieceRef& part : assemble->parts)
         if (!lacking && !part.here()) lacking = &part;

@@ -276,9 +276,13 @@ Bytes encode_task(const Task& task) {
     w.u64(assemble->slices);
     w.u64(assemble->parts.size());
     for (const PieceRef& part : assemble->parts) w.piece(part);
+  } else if (const auto* constant = std::get_if<Constant>(&task.work)) {
+    w.u64(constant->bits);
   } else {
     const FinalSteps& steps = task.as<FinalSteps>();
     w.piece(steps.root);
+    w.u8(steps.constant ? 1 : 0);
+    if (steps.constant) w.piece(*steps.constant);
     w.u64(steps.bits);
     w.u64(steps.bbp_position);
     w.u8(steps.damage ? 1 : 0);
@@ -369,12 +373,20 @@ Task decode_task(const Bytes& message) {
     case TaskKind::final_steps: {
       FinalSteps steps;
       steps.root = r.piece();
+      if (r.u8() != 0) {
+        steps.constant = r.piece();
+        if (steps.constant->shape.size() != 2)
+          throw WireError("final steps with a constant not of two values");
+      }
       steps.bits = r.u64();
       steps.bbp_position = r.u64();
       steps.damage = r.u8() != 0;
       t.work = std::move(steps);
       break;
     }
+    case TaskKind::constant:
+      t.work = Constant{r.u64()};
+      break;
     default:
       throw WireError("unknown task kind " + std::to_string(static_cast<int>(kind)));
   }

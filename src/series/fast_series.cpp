@@ -356,6 +356,30 @@ class HypergeometricSeries final : public FastSeries {
     prepared_.notify_all();
   }
 
+  bool has_constant() const override { return true; }
+
+  std::optional<PartialResult> constant_piece(std::uint64_t precision_bits) const override {
+    if (precision_bits == 0) throw SeriesError(spec_.name + ": a constant needs a precision");
+    prepare(precision_bits);
+    BigInt mantissa;
+    long exponent = 0;
+    {
+      std::unique_lock lock(mutex_);
+      exponent = mpfr_get_z_2exp(raw(mantissa), raw(cached_constant(lock, precision_bits)));  // exactly
+    }
+    return PartialResult{Range{0, 0}, moved_values(std::move(mantissa), BigInt(exponent))};
+  }
+
+  void adopt_constant(std::uint64_t precision_bits, const PartialResult& piece) const override {
+    if (piece.values.size() != 2 || !mpz_fits_slong_p(raw(piece.values[1])) ||
+        mpz_sizeinbase(raw(piece.values[0]), 2) > precision_bits || precision_bits == 0)
+      throw SeriesError(spec_.name + ": not a constant of " + std::to_string(precision_bits) + " bits");
+    Real c = make_real(precision_bits);
+    mpfr_set_z_2exp(raw(c), raw(piece.values[0]), mpz_get_si(raw(piece.values[1])), MPFR_RNDN);  // exactly
+    std::lock_guard lock(mutex_);
+    if (!constants_.contains(precision_bits)) remember_constant(precision_bits, std::move(c));
+  }
+
   PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const override {
     return estimate_rounded(round_prefix(prefix, precision_bits));
   }
@@ -398,16 +422,8 @@ class HypergeometricSeries final : public FastSeries {
       mpfr_div(raw(value), raw(value), raw(t), MPFR_RNDN);  // Q / T: the third correctly rounded operation
     }
     {
-      // A prepare() of this precision under way (the square root while this division ran): wait for it.
       std::unique_lock lock(mutex_);
-      prepared_.wait(lock, [&] { return preparing_ != bits; });
-      auto it = constants_.find(bits);
-      if (it == constants_.end()) {
-        Real c = make_real(bits);
-        constant(c);
-        it = remember_constant(bits, std::move(c));
-      }
-      mpfr_mul(raw(value), raw(value), raw(it->second), MPFR_RNDN);
+      mpfr_mul(raw(value), raw(value), raw(cached_constant(lock, bits)), MPFR_RNDN);
     }
 
     // Truncation: every omitted term shrinks by rho times a(k+1)/a(k) <= 2 (k >= 1), so the tail of S is at
@@ -426,6 +442,19 @@ class HypergeometricSeries final : public FastSeries {
 
   // The constant c with pi = c Q / T, at out's precision.
   void constant(Real& out) const;
+
+  // The constant at `bits` from the cache (`lock` holds mutex_), computed here if it is not there. A
+  // prepare() of this precision under way (the square root while a division ran) is waited for.
+  const Real& cached_constant(std::unique_lock<std::mutex>& lock, std::uint64_t bits) const {
+    prepared_.wait(lock, [&] { return preparing_ != bits; });
+    auto it = constants_.find(bits);
+    if (it == constants_.end()) {
+      Real c = make_real(bits);
+      constant(c);
+      it = remember_constant(bits, std::move(c));
+    }
+    return it->second;
+  }
 
   // Live estimates use a low precision, the final one the job's: both stay cached (the biggest few).
   std::map<std::uint64_t, Real>::iterator remember_constant(std::uint64_t bits, Real value) const {

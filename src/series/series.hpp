@@ -86,6 +86,19 @@ class Series {
   // square root), so that it can run while the series does. Safe to call from another thread than the one
   // that evaluates ranges; estimate() waits for nothing and recomputes if it was not called.
   virtual void prepare(std::uint64_t /*precision_bits*/) const {}
+  // What prepare() computes, as a piece that can travel to another process: the constant at
+  // `precision_bits` (correctly rounded) as {mantissa, exponent} with value mantissa * 2^exponent, the
+  // mantissa at most `precision_bits` bits (Range{0, 0}); nullopt for a series without one. On workers it
+  // is a task of its own, run by a worker that would otherwise idle near the series' end, so that the
+  // worker doing the final steps does not compute it beside its division.
+  virtual bool has_constant() const { return false; }
+  virtual std::optional<PartialResult> constant_piece(std::uint64_t /*precision_bits*/) const {
+    return std::nullopt;
+  }
+  // Takes a constant_piece() of `precision_bits` computed elsewhere as prepare() would have computed it here
+  // (the same correctly rounded value). Throws SeriesError when it is not one: the wrong number of values,
+  // or a mantissa wider than the precision.
+  virtual void adopt_constant(std::uint64_t /*precision_bits*/, const PartialResult& /*piece*/) const {}
   // `precision_bits` is the working precision of the final steps (0: the series' own choice for the prefix).
   virtual PrefixEstimates estimate(const PartialResult& prefix, std::uint64_t precision_bits) const = 0;
   // estimate(*prefix, precision_bits), letting go of `prefix` as soon as what follows no longer needs its

@@ -29,7 +29,14 @@ struct Sim {
   Clock::time_point now = Clock::time_point{} + 1h;
 
   Sim(const std::string& name, std::uint64_t terms, int workers, SchedulerConfig config = {})
-      : series(make_series(name)), grid(*series, terms), scheduler(*series, grid, config, workers) {}
+      : series(make_series(name)),
+        grid(*series, terms),
+        scheduler(*series, grid, config, workers),
+        name_(name) {}
+  // Final steps carried out on a series of their own, as on a worker that computed nothing else (whose
+  // cache has no constant but the one the task brings).
+  bool fresh_final = false;
+  std::string name_;
 
   // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done (or until
   // `stop_after` tasks completed, leaving the others running: a later call goes on with them).
@@ -76,7 +83,8 @@ struct Sim {
     if (auto* merge = std::get_if<Merge>(&task.work)) return fill(merge->left) && fill(merge->right);
     if (auto* product = std::get_if<Product>(&task.work)) return fill(product->left) && fill(product->right);
     if (auto* block = std::get_if<Digits>(&task.work)) return fill(block->fraction);
-    if (auto* steps = std::get_if<FinalSteps>(&task.work)) return fill(steps->root);
+    if (auto* steps = std::get_if<FinalSteps>(&task.work))
+      return fill(steps->root) && (!steps->constant || fill(*steps->constant));
     if (auto* assemble = std::get_if<Assemble>(&task.work))
       return std::all_of(assemble->parts.begin(), assemble->parts.end(), fill);
     return true;
@@ -102,7 +110,9 @@ struct Sim {
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
       now += 10ms;
       if (!fetch_operands(w, task)) continue;
-      TaskOutput out = carry_out(*series, task);
+      const std::unique_ptr<Series> own =
+          fresh_final && task.kind() == TaskKind::final_steps ? make_series(name_) : nullptr;
+      TaskOutput out = carry_out(own ? *own : *series, task);
       if (damages && damages(w, task)) {
         // A silent error: one bit of the last non-zero value, after the worker fingerprinted it or before.
         for (auto v = out.result.values.rbegin(); v != out.result.values.rend(); ++v) {
@@ -400,7 +410,7 @@ TEST(Scheduler, FinalStepsAndConversionRunWhereTheValueIs) {
   for (const bool lose : {false, true}) {
     Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), 3);
     sim.fingerprinted_on_workers(21);
-    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false}, true);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, true);
     sim.run_shuffled(3, 21);
     ASSERT_TRUE(sim.scheduler.finished());
     EXPECT_EQ(sim.assigned[TaskKind::final_steps], 1);
@@ -434,6 +444,74 @@ TEST(Scheduler, FinalStepsAndConversionRunWhereTheValueIs) {
       ASSERT_EQ(pieces.size(), 1u);
       EXPECT_EQ(*pieces[0].result, sim.series->evaluate({0, sim.grid.terms()}, true));
     }
+  }
+}
+
+// A worker with nothing to do near the series' end computes the final steps' constant (the square root) as a
+// task of its own; the final steps take it from that worker instead of computing it beside their division,
+// and the digits are MPFR's. When that worker is lost before the final steps fetch the constant, they do
+// without it (or with one computed again): the same digits.
+TEST(Scheduler, AWorkerThatWouldIdleComputesTheFinalStepsConstant) {
+  constexpr std::uint64_t kDigits = 60000;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  const std::string expected = test::mpfr_pi_digits(kDigits);
+  for (const bool lose : {false, true}) {
+    Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), 3);
+    sim.fresh_final = true;
+    sim.fingerprinted_on_workers(41);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+    for (unsigned step = 0; step < 10000 && sim.scheduler.constant_owner() < 0; ++step) {
+      ASSERT_FALSE(sim.scheduler.finished());
+      ASSERT_EQ(sim.assigned[TaskKind::final_steps], 0) << "the root came before the constant";
+      sim.run_shuffled(3, 41 + step, 1);
+    }
+    const int owner = sim.scheduler.constant_owner();
+    ASSERT_GE(owner, 0) << "the constant stays with the worker that computed it";
+    EXPECT_EQ(sim.assigned[TaskKind::constant], 1);
+    if (lose) {
+      sim.dead.insert(owner);
+      std::erase_if(sim.stores, [owner](const auto& e) { return e.first.first == owner; });
+    }
+    for (unsigned step = 0; step < 10000 && !sim.scheduler.finished(); ++step) {
+      std::erase_if(sim.running, [&](const auto& r) { return sim.dead.contains(r.first); });
+      sim.run_shuffled(3, 500 + step, 1);
+      sim.now += 5s;
+      sim.scheduler.expire(sim.now);
+    }
+    ASSERT_TRUE(sim.scheduler.finished()) << "lose " << lose;
+    EXPECT_EQ(sim.scheduler.constant_owner(), -2) << "let go once the final steps are done";
+    if (!lose) {
+      EXPECT_EQ(sim.assigned[TaskKind::final_steps], 1);
+      EXPECT_TRUE(sim.scheduler.times().final_with_constant);
+    }
+    const PieceRef fraction = *sim.scheduler.final_fraction();
+    const FinalSummary summary = *sim.scheduler.final_summary();
+    ASSERT_NE(fraction.owner, lose ? owner : -1);
+    sim.scheduler.convert(fraction, summary.scale_bits, kDigits + kGuardDecimals, 2);
+    for (unsigned step = 0; step < 1000 && !sim.scheduler.finished(); ++step)
+      sim.run_shuffled(3, 900 + step, 1);
+    ASSERT_TRUE(sim.scheduler.finished());
+    EXPECT_EQ("3." + sim.scheduler.take_digits().substr(1, kDigits), expected) << "lose " << lose;
+  }
+}
+
+// Without the constant apart (SchedulerConfig::constant_apart), or with one worker, no constant task: the
+// final steps compute it.
+TEST(Scheduler, NoConstantTaskForOneWorkerOrWhenSwitchedOff) {
+  constexpr std::uint64_t kDigits = 20000;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  for (const int workers : {1, 3}) {
+    SchedulerConfig config;
+    config.constant_apart = workers == 1;
+    Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), workers, config);
+    sim.fingerprinted_on_workers(43);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+    sim.run_shuffled(workers, 43);
+    ASSERT_TRUE(sim.scheduler.finished());
+    EXPECT_EQ(sim.assigned[TaskKind::constant], 0) << workers << " workers";
+    EXPECT_EQ(sim.assigned[TaskKind::final_steps], 1);
+    EXPECT_FALSE(sim.scheduler.times().final_with_constant);
+    EXPECT_EQ(sim.scheduler.final_summary()->head.substr(0, 40), test::mpfr_pi_digits(kDigits).substr(0, 40));
   }
 }
 

@@ -153,7 +153,7 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   Task steps;
   PieceRef root = held;
   root.range = Range{0, 20};
-  steps.work = FinalSteps{root, 4096, 1000, true};
+  steps.work = FinalSteps{root, 4096, 1000, true, std::nullopt};
   const Task s = decode_task(encode_task(steps));
   ASSERT_EQ(s.kind(), TaskKind::final_steps);
   EXPECT_EQ(s.as<FinalSteps>().root.key, 4711u);
@@ -162,6 +162,30 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   EXPECT_EQ(s.as<FinalSteps>().bits, 4096u);
   EXPECT_EQ(s.as<FinalSteps>().bbp_position, 1000u);
   EXPECT_TRUE(s.as<FinalSteps>().damage);
+  EXPECT_FALSE(s.as<FinalSteps>().constant);
+  // With the constant a worker computed (Constant): where it is, with its fingerprint.
+  PieceRef constant;
+  constant.owner = 1;
+  constant.key = 99;
+  constant.shape = {4096, 7};
+  constant.residues = {1, 2, 3, 4};
+  steps.as<FinalSteps>().constant = constant;
+  const Task with = decode_task(encode_task(steps));
+  ASSERT_TRUE(with.as<FinalSteps>().constant);
+  EXPECT_EQ(with.as<FinalSteps>().constant->owner, 1);
+  EXPECT_EQ(with.as<FinalSteps>().constant->key, 99u);
+  EXPECT_EQ(with.as<FinalSteps>().constant->shape, constant.shape);
+  EXPECT_EQ(with.as<FinalSteps>().constant->residues, constant.residues);
+  EXPECT_EQ(with.as<FinalSteps>().root.key, 4711u);
+  EXPECT_EQ(with.as<FinalSteps>().bits, 4096u);
+  // One not of two values is refused.
+  steps.as<FinalSteps>().constant->shape = {4096};
+  EXPECT_THROW(decode_task(encode_task(steps)), WireError);
+  Task constant_task;
+  constant_task.work = Constant{123457};
+  const Task c = decode_task(encode_task(constant_task));
+  ASSERT_EQ(c.kind(), TaskKind::constant);
+  EXPECT_EQ(c.as<Constant>().bits, 123457u);
   PieceRef fraction = held;
   fraction.shape = {4094};
   fraction.residues = {11, 12};

@@ -75,6 +75,34 @@ TEST_P(FastSeriesProperties, SuffixWithoutPGivesSameDigits) {
   EXPECT_EQ(mpfr_cmp(raw(a.value), raw(b.value)), 0);
 }
 
+// The final steps' constant computed by one process (constant_piece) and adopted by another gives the value
+// that process would have computed itself, bit for bit; a piece that is not a constant of that precision
+// is refused. Machin has none.
+TEST_P(FastSeriesProperties, AConstantComputedElsewhereGivesTheSameValue) {
+  const auto here = make_series(GetParam());
+  const auto there = make_series(GetParam());
+  constexpr std::uint64_t kBits = 20000;
+  const PartialResult prefix = here->evaluate({0, 500}, true);
+  const std::optional<PartialResult> piece = there->constant_piece(kBits);
+  if (!here->has_constant()) {
+    EXPECT_FALSE(piece);
+    return;
+  }
+  ASSERT_TRUE(piece);
+  ASSERT_EQ(piece->values.size(), 2u);
+  EXPECT_LE(mpz_sizeinbase(raw(piece->values[0]), 2), kBits);
+  const auto adopting = make_series(GetParam());
+  adopting->adopt_constant(kBits, *piece);
+  const Estimate own = here->estimate(prefix, kBits).best();
+  const Estimate adopted = adopting->estimate(prefix, kBits).best();
+  EXPECT_EQ(mpfr_cmp(raw(own.value), raw(adopted.value)), 0);
+  EXPECT_EQ(own.error_bound.log10(), adopted.error_bound.log10());
+  EXPECT_THROW(make_series(GetParam())->adopt_constant(kBits - 100, *piece), SeriesError);
+  PartialResult one = *piece;
+  one.values.pop_back();
+  EXPECT_THROW(make_series(GetParam())->adopt_constant(kBits, one), SeriesError);
+}
+
 INSTANTIATE_TEST_SUITE_P(Series, FastSeriesProperties,
                          ::testing::Values("chudnovsky", "ramanujan", "machin"));
 
