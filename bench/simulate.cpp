@@ -408,7 +408,9 @@ class Simulation {
             {"lost_worker_rank", lost_ >= 0 ? lost_ + 1 : -1},
             {"lost_at_s", lose_at_},
             {"lost_bytes", lost_bytes_},
-            {"recompute_parts", config_.recompute_parts}};
+            {"recompute_parts", config_.recompute_parts},
+            {"constant_s", scheduler.times().constant_s},
+            {"final_with_constant", scheduler.times().final_with_constant}};
   }
 
  private:
