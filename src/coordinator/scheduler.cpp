@@ -734,9 +734,10 @@ void Scheduler::queue_final() {
 std::optional<Task> Scheduler::constant_task(int w) {
   // Not for a single worker: it would compute the constant in its own line instead of beside the division
   // on a second core.
+  // Only while the series runs: neither its result (root_) nor the final steps' (fraction_) is there yet.
   if (!config_.constant_apart || !final_on_workers() || final_->bits == 0 || !series_.has_constant() ||
-      root_ || constant_ || constant_task_ != 0 || !in_flight_[static_cast<std::size_t>(w)].empty() ||
-      active_workers() < 2)
+      root_ || fraction_ || constant_ || constant_task_ != 0 ||
+      !in_flight_[static_cast<std::size_t>(w)].empty() || active_workers() < 2)
     return std::nullopt;
   Task t;
   t.id = g_next_task_id++;

@@ -492,6 +492,7 @@ TEST(Scheduler, AWorkerThatWouldIdleComputesTheFinalStepsConstant) {
       sim.run_shuffled(3, 900 + step, 1);
     ASSERT_TRUE(sim.scheduler.finished());
     EXPECT_EQ("3." + sim.scheduler.take_digits().substr(1, kDigits), expected) << "lose " << lose;
+    if (!lose) EXPECT_EQ(sim.assigned[TaskKind::constant], 1) << "none again once the final steps are done";
   }
 }
 
