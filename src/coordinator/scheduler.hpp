@@ -45,7 +45,7 @@ struct SchedulerConfig {
   // A lost piece of several grid ranges is computed again as this many evaluations of aligned parts of it
   // at most (0: twice the active workers; 1: one evaluation of its whole range, as before 2026-12-03).
   std::uint64_t recompute_parts = 0;
-  // Final steps on workers, two workers or more: a worker with nothing to do once every evaluation is out
+  // Final steps on workers, three workers or more: a worker with nothing to do once every evaluation is out
   // computes the final steps' constant (the square root) as a task of its own, and the final steps take it
   // from there if it is done by then (false: they compute it themselves, beside the division, as before
   // 2026-12-04).

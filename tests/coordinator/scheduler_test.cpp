@@ -492,18 +492,20 @@ TEST(Scheduler, AWorkerThatWouldIdleComputesTheFinalStepsConstant) {
       sim.run_shuffled(3, 900 + step, 1);
     ASSERT_TRUE(sim.scheduler.finished());
     EXPECT_EQ("3." + sim.scheduler.take_digits().substr(1, kDigits), expected) << "lose " << lose;
-    if (!lose) EXPECT_EQ(sim.assigned[TaskKind::constant], 1) << "none again once the final steps are done";
+    if (!lose) {
+      EXPECT_EQ(sim.assigned[TaskKind::constant], 1) << "none again once the final steps are done";
+    }
   }
 }
 
-// Without the constant apart (SchedulerConfig::constant_apart), or with one worker, no constant task: the
-// final steps compute it.
-TEST(Scheduler, NoConstantTaskForOneWorkerOrWhenSwitchedOff) {
+// Without the constant apart (SchedulerConfig::constant_apart), or with fewer than three workers, no
+// constant task: the final steps compute it.
+TEST(Scheduler, NoConstantTaskForFewerThanThreeWorkersOrWhenSwitchedOff) {
   constexpr std::uint64_t kDigits = 20000;
   const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
-  for (const int workers : {1, 3}) {
+  for (const int workers : {1, 2, 3}) {
     SchedulerConfig config;
-    config.constant_apart = workers == 1;
+    config.constant_apart = workers < 3;
     Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), workers, config);
     sim.fingerprinted_on_workers(43);
     sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
