@@ -40,6 +40,22 @@ assert [r["recompute_parts"] for r in lost] == [1, 0], lost
 for r in lost:
     assert r["lost_worker_rank"] >= 1 and r["lost_bytes"] > 0 and r["seconds"] > r["lost_at_s"], r
 PY
+# The final steps' constant: with it apart (the default) a worker computes it as a task of its own, and
+# when the final steps take it from there they last less than the final steps that compute it themselves.
+"$sim" --digits 2000000 --hosts 5 --plane direct --rounds 1 --calibration-digits 100000 --constant-apart 0,1 \
+  --json "$out/constant.jsonl" >"$out/constant.log" 2>&1 ||
+  { cat "$out/constant.log"; fail "bench_simulate --constant-apart exited $?"; }
+/usr/bin/env python3 - "$out/constant.jsonl" <<'PY' || fail "the runs with the constant apart and not"
+import json, sys
+runs = [json.loads(line) for line in open(sys.argv[1]) if json.loads(line)["hosts"] == 5]
+assert len(runs) == 2, runs
+without, apart = runs
+assert without["constant_s"] == 0 and not without["final_with_constant"], without
+assert apart["constant_s"] > 0, apart
+if apart["final_with_constant"]:
+    tail = lambda r: r["final_steps_end_s"] - r["root_s"]
+    assert tail(apart) < tail(without), (tail(apart), tail(without))
+PY
 "$sim" --hosts 1 >"$out/bad" 2>&1
 rc=$?
 [[ $rc == 2 ]] || fail "--hosts 1 exited $rc, wanted 2"
