@@ -609,9 +609,9 @@ void Scheduler::complete_part(const Product& part, PieceRef piece) {
     sm.assembly = enqueue(std::move(t), true);
     return;
   }
-  std::vector<BigInt> values;
-  for (const PieceRef& p : sm.parts) values.push_back(p.data->values.at(0));
-  auto merged = std::make_shared<const PartialResult>(assemble_merge(series_, assemble, std::move(values)));
+  std::vector<const BigInt*> values;
+  for (const PieceRef& p : sm.parts) values.push_back(&p.data->values.at(0));
+  auto merged = std::make_shared<const PartialResult>(assemble_merge(series_, assemble, values));
   check_own_merge(sm.merge, *merged);
   Task merge = std::move(sm.merge);
   split_.erase(part.merge);

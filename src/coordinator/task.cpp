@@ -86,7 +86,8 @@ PartialResult outline(const PieceRef& piece) {
   return outline(piece.range, piece.shape);
 }
 
-PartialResult assemble_merge(const Series& series, const Assemble& assemble, std::vector<BigInt> parts) {
+PartialResult assemble_merge(const Series& series, const Assemble& assemble,
+                             const std::vector<const BigInt*>& parts) {
   const PartialResult left = outline(assemble.left_range, assemble.left_shape);
   const PartialResult right = outline(assemble.right_range, assemble.right_shape);
   const auto products = series.merge_products(left, right);
@@ -99,9 +100,13 @@ PartialResult assemble_merge(const Series& series, const Assemble& assemble, std
     const std::int64_t bits = assemble.right_shape.at(products[p].second);
     const std::uint64_t w = slice_bits(static_cast<std::uint64_t>(bits < 0 ? -bits : bits), assemble.slices);
     BigInt& sum = whole[p];
-    for (std::uint32_t k = assemble.slices; k-- > 0;) {
-      mpz_mul_2exp(raw(sum), raw(sum), w);
-      mpz_add(raw(sum), raw(sum), raw(parts[p * assemble.slices + k]));
+    if (assemble.slices == 1) {
+      sum = *parts[p];  // the one copy: the product's own integer, which the merge takes over
+    } else {
+      for (std::uint32_t k = assemble.slices; k-- > 0;) {
+        mpz_mul_2exp(raw(sum), raw(sum), w);
+        mpz_add(raw(sum), raw(sum), raw(*parts[p * assemble.slices + k]));
+      }
     }
     if (bits < 0) mpz_neg(raw(sum), raw(sum));
   }
@@ -110,14 +115,14 @@ PartialResult assemble_merge(const Series& series, const Assemble& assemble, std
 
 PartialResult execute_task(const Series& series, const Task& task) {
   if (const auto* assemble = std::get_if<Assemble>(&task.work)) {
-    std::vector<BigInt> parts;
+    std::vector<const BigInt*> parts;
     parts.reserve(assemble->parts.size());
     for (const PieceRef& part : assemble->parts) {
       if (!part.here() || part.data->values.size() != 1)
         throw std::invalid_argument("execute_task: an assembly whose parts are not here");
-      parts.push_back(part.data->values[0]);
+      parts.push_back(&part.data->values[0]);
     }
-    return assemble_merge(series, *assemble, std::move(parts));
+    return assemble_merge(series, *assemble, parts);
   }
   if (const auto* merge = std::get_if<Merge>(&task.work)) {
     if (!merge->left.here() || !merge->right.here())

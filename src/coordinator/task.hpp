@@ -209,7 +209,10 @@ PartialResult outline(const PieceRef& piece);
 PartialResult outline(const Range& range, const Shape& shape);
 // The merge of the operands outlined by (left_range, left_shape) and (right_range, right_shape) from its
 // products, cut into `slices` slices each (Assemble).
-PartialResult assemble_merge(const Series& series, const Assemble& assemble, std::vector<BigInt> parts);
+// The parts are read where they are: a copy of each would hold the root merge's products twice (at 1e8
+// digits of chudnovsky, 312 MB more on the assembling worker).
+PartialResult assemble_merge(const Series& series, const Assemble& assemble,
+                             const std::vector<const BigInt*>& parts);
 // Carries out a digits task: its block of decimals, and the residues of the integer they spell.
 TaskOutput execute_digits(const Task& task);
 // Carries out a constant task: `result` is the constant's piece.
