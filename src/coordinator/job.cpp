@@ -435,16 +435,15 @@ class JobRun {
           final_owner = owner;
           // The square root comes from the worker that computed it during the series, if one did.
           const int constant_owner = scheduler.constant_owner();
+          const auto rank = [&](int w) {
+            return std::to_string(scheduler.workers().at(static_cast<std::size_t>(w)).rank);
+          };
           std::string name = constant_owner >= -1 ? "final division" : "final division and square root";
-          if (owner >= 0)
-            name += " (on rank " +
-                    std::to_string(scheduler.workers().at(static_cast<std::size_t>(owner)).rank) +
-                    (constant_owner >= 0
-                         ? "; square root from rank " +
-                               std::to_string(
-                                   scheduler.workers().at(static_cast<std::size_t>(constant_owner)).rank)
-                         : std::string()) +
-                    ")";
+          if (owner >= 0) {
+            name += " (on rank " + rank(owner);
+            if (constant_owner >= 0) name += "; square root from rank " + rank(constant_owner);
+            name += ")";
+          }
           progress.tail_phase(std::move(name), expected_final_steps_s(scheduler));
         }
       } else if (!merging && series_->kind() == SeriesKind::fast && scheduler.ranges_done() == grid.size()) {

@@ -89,10 +89,12 @@ double Scheduler::predicted_seconds(const Task& task) const {
     const double bits = shape_bits(assemble->left_shape) + shape_bits(assemble->right_shape);
     return merge_rate_ > 0 ? 0.25 * bits * std::log2(bits + 2) / merge_rate_ : -1;
   }
-  if (const auto* steps = std::get_if<FinalSteps>(&task.work))  // about as long as converting the value
-    return static_cast<double>(steps->bits) / std::log2(10.0) / kDigitsPerSecondFloor;
-  if (const auto* constant = std::get_if<Constant>(&task.work))  // a square root: less than that
-    return static_cast<double>(constant->bits) / std::log2(10.0) / kDigitsPerSecondFloor;
+  // The final steps, about as long as converting the value; their constant (a square root), less than that.
+  const auto* steps = std::get_if<FinalSteps>(&task.work);
+  const auto* constant = std::get_if<Constant>(&task.work);
+  if (steps || constant)
+    return static_cast<double>(steps ? steps->bits : constant->bits) / std::log2(10.0) /
+           kDigitsPerSecondFloor;
   if (const auto* merge = std::get_if<Merge>(&task.work))
     return merge_rate_ > 0 ? merge_cost(merge->left, merge->right) / merge_rate_ : -1;
   return eval_rate_ > 0 ? static_cast<double>(task.as<Evaluate>().range.size()) / eval_rate_ : -1;
@@ -329,22 +331,20 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   }
   PartialResult& result = output.result;
   std::string& digits = output.digits;
-  if (it->second.task.kind() == TaskKind::product &&
-      (output.kept ? output.shape.size() : result.values.size()) != 1) {
+  const std::size_t values = output.kept ? output.shape.size() : result.values.size();
+  if (it->second.task.kind() == TaskKind::product && values != 1) {
     ++stats.failures;
     record_failure(w, it->second,
                    "rank " + std::to_string(stats.rank) + ": no product for " + describe(it->second.task));
     return false;
   }
-  if (it->second.task.kind() == TaskKind::final_steps &&
-      (!output.summary || (output.kept ? output.shape.size() : result.values.size()) != 1)) {
+  if (it->second.task.kind() == TaskKind::final_steps && (!output.summary || values != 1)) {
     ++stats.failures;
     record_failure(w, it->second, "rank " + std::to_string(stats.rank) + ": no final value");
     if (output.kept) drops_.emplace_back(w, task_id);
     return false;
   }
-  if (it->second.task.kind() == TaskKind::constant &&
-      (output.kept ? output.shape.size() : result.values.size()) != 2) {
+  if (it->second.task.kind() == TaskKind::constant && values != 2) {
     ++stats.failures;
     record_failure(w, it->second, "rank " + std::to_string(stats.rank) + ": no constant");
     if (output.kept) drops_.emplace_back(w, task_id);
@@ -725,7 +725,7 @@ void Scheduler::queue_final() {
   if (constant_) {
     steps.constant = *constant_;
   } else {
-    cancel_constant_task();
+    cancel(std::exchange(constant_task_, 0));
   }
   t.work = std::move(steps);
   enqueue(std::move(t));
@@ -748,8 +748,7 @@ std::optional<Task> Scheduler::constant_task(int w) {
   return t;
 }
 
-void Scheduler::cancel_constant_task() {
-  const std::uint64_t id = std::exchange(constant_task_, 0);
+void Scheduler::cancel(std::uint64_t id) {
   const auto it = open_.find(id);
   if (it == open_.end()) return;
   if (it->second.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
@@ -991,12 +990,6 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
     }
     return true;
   };
-  const auto cancel = [&](std::uint64_t id) {
-    const auto it = open_.find(id);
-    if (it->second.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
-    if (it->second.state == TaskState::processing) cancelled_.insert(id);
-    open_.erase(it);
-  };
   std::vector<std::uint64_t> merges;
   for (const auto& [id, open] : open_) {
     if (const auto* merge = std::get_if<Merge>(&open.task.work);
@@ -1014,7 +1007,7 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
   bool final_again = false;  // final steps that were to take the lost constant go without it
   for (const auto& [id, open] : open_) {
     const auto* steps = std::get_if<FinalSteps>(&open.task.work);
-    if (steps && !root_lost && steps->constant && !steps->constant->here() && lost(*steps->constant)) {
+    if (steps && !root_lost && constant_lost && steps->constant) {  // it was constant_ (queue_final)
       merges.push_back(id);
       final_again = true;
     } else if (steps && root_lost) {

@@ -445,7 +445,9 @@ class Scheduler {
   // A worker `w` with nothing to do once every evaluation is out: the final steps' constant (Constant), once
   // a job, while the series still runs on other workers; nullopt when that is not the case.
   std::optional<Task> constant_task(int w);
-  void cancel_constant_task();
+  // Open task `id` is no longer wanted (none: nothing to do); a worker that still has it is ignored when it
+  // answers.
+  void cancel(std::uint64_t id);
   // A new task (its id given here when it has none) into the queue, at its front when `front`; its id.
   std::uint64_t enqueue(Task task, bool front = false);
   std::optional<FinalSteps> final_;

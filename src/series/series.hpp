@@ -86,12 +86,13 @@ class Series {
   // square root), so that it can run while the series does. Safe to call from another thread than the one
   // that evaluates ranges; estimate() waits for nothing and recomputes if it was not called.
   virtual void prepare(std::uint64_t /*precision_bits*/) const {}
+  // Whether the final steps have a constant that constant_piece() gives.
+  virtual bool has_constant() const { return false; }
   // What prepare() computes, as a piece that can travel to another process: the constant at
   // `precision_bits` (correctly rounded) as {mantissa, exponent} with value mantissa * 2^exponent, the
   // mantissa at most `precision_bits` bits (Range{0, 0}); nullopt for a series without one. On workers it
   // is a task of its own, run by a worker that would otherwise idle near the series' end, so that the
   // worker doing the final steps does not compute it beside its division.
-  virtual bool has_constant() const { return false; }
   virtual std::optional<PartialResult> constant_piece(std::uint64_t /*precision_bits*/) const {
     return std::nullopt;
   }

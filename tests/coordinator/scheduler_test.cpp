@@ -32,11 +32,11 @@ struct Sim {
       : series(make_series(name)),
         grid(*series, terms),
         scheduler(*series, grid, config, workers),
-        name_(name) {}
+        series_name(name) {}
   // Final steps carried out on a series of their own, as on a worker that computed nothing else (whose
   // cache has no constant but the one the task brings).
   bool fresh_final = false;
-  std::string name_;
+  std::string series_name;
 
   // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done (or until
   // `stop_after` tasks completed, leaving the others running: a later call goes on with them).
@@ -111,7 +111,7 @@ struct Sim {
       now += 10ms;
       if (!fetch_operands(w, task)) continue;
       const std::unique_ptr<Series> own =
-          fresh_final && task.kind() == TaskKind::final_steps ? make_series(name_) : nullptr;
+          fresh_final && task.kind() == TaskKind::final_steps ? make_series(series_name) : nullptr;
       TaskOutput out = carry_out(own ? *own : *series, task);
       if (damages && damages(w, task)) {
         // A silent error: one bit of the last non-zero value, after the worker fingerprinted it or before.
