@@ -136,6 +136,45 @@ void BM_DecimalConversion(benchmark::State& state) {
   state.counters["tree_over_gmp"] = tree / gmp;
 }
 
+// The final steps' two operations at the precision of `digits` decimals: Q / T and the quotient times the
+// constant (sqrt(10005) here), correctly rounded to nearest, by divide_nearest and multiply_nearest against
+// mpfr_div and mpfr_mul, one after the other each round in this process; Q and T random, as wide as the
+// precision. The results must be the same reals.
+void BM_FinalDivision(benchmark::State& state) {
+  const auto digits = static_cast<std::uint64_t>(state.range(0));
+  const std::uint64_t bits = pi::bits_for_digits(digits) + 64;
+  gmp_randstate_t random;
+  gmp_randinit_default(random);
+  gmp_randseed_ui(random, digits);
+  pi::Real q = pi::make_real(bits), t = pi::make_real(bits), c = pi::make_real(bits);
+  mpfr_urandomb(pi::raw(q), random);
+  mpfr_urandomb(pi::raw(t), random);
+  gmp_randclear(random);
+  mpfr_mul_2ui(pi::raw(q), pi::raw(q), static_cast<unsigned long>(bits), MPFR_RNDN);
+  mpfr_sqrt_ui(pi::raw(c), 10005, MPFR_RNDN);
+  double ours = 0, theirs = 0;
+  for (auto _ : state) {
+    pi::Real a = pi::make_real(bits), b = pi::make_real(bits), x = pi::make_real(bits),
+             y = pi::make_real(bits);
+    auto t0 = std::chrono::steady_clock::now();
+    pi::divide_nearest(a, q, t);
+    pi::multiply_nearest(b, a, c);
+    ours = seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    mpfr_div(pi::raw(x), pi::raw(q), pi::raw(t), MPFR_RNDN);
+    mpfr_mul(pi::raw(y), pi::raw(x), pi::raw(c), MPFR_RNDN);
+    theirs = seconds_since(t0);
+    if (!mpfr_equal_p(pi::raw(b), pi::raw(y))) {
+      state.SkipWithError("divide_nearest and multiply_nearest did not give MPFR's value");
+      break;
+    }
+    state.SetIterationTime(ours);
+  }
+  state.counters["ours_s"] = ours;
+  state.counters["mpfr_s"] = theirs;
+  state.counters["ours_over_mpfr"] = ours / theirs;
+}
+
 }  // namespace
 
 BENCHMARK(BM_ChudnovskyTwoThreads)
@@ -146,6 +185,15 @@ BENCHMARK(BM_ChudnovskyTwoThreads)
     ->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_DecimalConversion)
+    ->Arg(1000000)
+    ->Arg(10000000)
+    ->Arg(100000000)
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK(BM_FinalDivision)
     ->Arg(1000000)
     ->Arg(10000000)
     ->Arg(100000000)

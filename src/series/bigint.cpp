@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace pi {
 
@@ -28,23 +30,25 @@ bool fft_sizes(std::size_t nx, std::size_t ny) {
 
 }  // namespace
 
-bool multiply(BigInt& out, const BigInt& a, const BigInt& b) {
-  const std::size_t za = zero_limbs(raw(a)), zb = zero_limbs(raw(b));
-  const std::size_t na = mpz_size(raw(a)) - za, nb = mpz_size(raw(b)) - zb;  // the limbs that are multiplied
+bool multiply(BigInt& out, const BigInt& a, const BigInt& b) { return multiply(out, raw(a), raw(b)); }
+
+bool multiply(BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+  const std::size_t za = zero_limbs(a), zb = zero_limbs(b);
+  const std::size_t na = mpz_size(a) - za, nb = mpz_size(b) - zb;  // the limbs that are multiplied
   // The larger first, as flint_mpn_mul_fft_main and mpn_mul take them.
   const bool a_first = na >= nb;
-  const mp_srcptr up = mpz_limbs_read(raw(a_first ? a : b)) + (a_first ? za : zb);
-  const mp_srcptr vp = mpz_limbs_read(raw(a_first ? b : a)) + (a_first ? zb : za);
+  const mp_srcptr up = mpz_limbs_read(a_first ? a : b) + (a_first ? za : zb);
+  const mp_srcptr vp = mpz_limbs_read(a_first ? b : a) + (a_first ? zb : za);
   const std::size_t un = a_first ? na : nb, vn = a_first ? nb : na;
   const bool fft = fft_sizes(un, vn);
   if (vn == 0 || (!fft && za + zb == 0)) {
-    mpz_mul(raw(out), raw(a), raw(b));
+    mpz_mul(raw(out), a, b);
     return false;
   }
   // The operands' zero limbs are left out and put back below the product. Into a fresh integer when out is
   // an operand: the product is written while both are read.
   BigInt fresh;
-  const bool alias = &out == &a || &out == &b;
+  const bool alias = raw(out) == a || raw(out) == b;
   BigInt& target = alias ? fresh : out;
   const std::size_t low = za + zb;
   const auto n = static_cast<mp_size_t>(low + un + vn);
@@ -58,9 +62,76 @@ bool multiply(BigInt& out, const BigInt& a, const BigInt& b) {
     mpn_mul(r + low, up, static_cast<mp_size_t>(un), vp, static_cast<mp_size_t>(vn));
   }
   const mp_size_t used = r[n - 1] == 0 ? n - 1 : n;  // both operands are normalised: at most one zero limb
-  mpz_limbs_finish(raw(target), mpz_sgn(raw(a)) == mpz_sgn(raw(b)) ? used : -used);
+  mpz_limbs_finish(raw(target), mpz_sgn(a) == mpz_sgn(b) ? used : -used);
   if (alias) out.swap(fresh);
   return fft;
+}
+
+namespace {
+
+// A regular real as an integer read in place (no copy: at 1e8 digits a significand is 41 MB): |x| =
+// significand * 2^exponent, the significand all of x's limbs, its top bit set.
+struct Significand {
+  mpz_t view;
+  mpfr_exp_t exponent;
+  int sign;
+
+  explicit Significand(const Real& x, mpfr_prec_t at_most) {
+    if (!mpfr_regular_p(raw(x)) || mpfr_get_prec(raw(x)) > at_most)
+      throw std::invalid_argument(
+          "correctly rounded operation: an operand is not a regular real of at most " +
+          std::to_string(at_most) + " bits");
+    const auto limbs = static_cast<mp_size_t>((mpfr_get_prec(raw(x)) + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS);
+    mpz_roinit_n(view, static_cast<const mp_limb_t*>(mpfr_custom_get_significand(raw(x))), limbs);
+    exponent = mpfr_get_exp(raw(x)) - static_cast<mpfr_exp_t>(limbs * GMP_NUMB_BITS);
+    sign = mpfr_sgn(raw(x));
+  }
+};
+
+// out = sign * m * 2^exponent rounded to nearest at out's precision, where m > 0 is exact below bit
+// `exact_below` (no bits of m are missing, `inexact` false) or is the floor of a value that is not an
+// integer (inexact true: m's value lies strictly between m and m + 1). Ties to even; a tie needs an exact m.
+void round_into(Real& out, BigInt& m, mpfr_exp_t exponent, int sign, bool inexact) {
+  const auto prec = static_cast<mp_bitcnt_t>(mpfr_get_prec(raw(out)));
+  const mp_bitcnt_t length = mpz_sizeinbase(raw(m), 2);
+  if (length > prec) {
+    const mp_bitcnt_t cut = length - prec;
+    const bool half = mpz_tstbit(raw(m), cut - 1) != 0;
+    const bool below_half = inexact || mpz_scan1(raw(m), 0) < cut - 1;
+    mpz_tdiv_q_2exp(raw(m), raw(m), cut);
+    if (half && (below_half || mpz_odd_p(raw(m)))) mpz_add_ui(raw(m), raw(m), 1);  // 2^prec at most: exact
+    exponent += static_cast<mpfr_exp_t>(cut);
+  }
+  if (sign < 0) mpz_neg(raw(m), raw(m));
+  if (mpfr_set_z_2exp(raw(out), raw(m), exponent, MPFR_RNDN) != 0)
+    throw std::logic_error("correctly rounded operation: the rounded value did not fit");
+}
+
+}  // namespace
+
+void divide_nearest(Real& out, const Real& a, const Real& b) {
+  const mpfr_prec_t prec = mpfr_get_prec(raw(out));
+  const Significand x(a, prec), y(b, prec);
+  // floor(x * 2^shift / y) with at least prec + 2 bits: x / y > 2^(bits(x) - bits(y) - 1).
+  const auto shift = static_cast<mp_bitcnt_t>(
+      std::max<long>(0, static_cast<long>(prec) + 3 - static_cast<long>(mpz_sizeinbase(x.view, 2)) +
+                            static_cast<long>(mpz_sizeinbase(y.view, 2))));
+  BigInt q;
+  mpz_mul_2exp(raw(q), x.view, shift);
+  mpz_tdiv_q(raw(q), raw(q), y.view);
+  // The bits of q cut off below the rounding bit tell the rest apart from a tie but for q * y == x * 2^shift
+  // exactly. An exact quotient needing prec + 1 bits (a tie) cannot happen: it would be odd m * 2^e with m of
+  // prec + 1 bits, and then a's odd part, m times b's, would have more than prec bits. So a rounding bit of 1
+  // always means above the midpoint, and the quotient may be taken as inexact.
+  round_into(out, q, x.exponent - y.exponent - static_cast<mpfr_exp_t>(shift), x.sign * y.sign, true);
+}
+
+void multiply_nearest(Real& out, const Real& a, const Real& b) {
+  const mpfr_prec_t prec = mpfr_get_prec(raw(out));
+  const Significand x(a, prec), y(b, prec);
+  BigInt p;
+  multiply(p, x.view, y.view);
+  round_into(out, p, x.exponent + y.exponent, x.sign * y.sign, false);
 }
 
 std::string flint_library_version() { return flint_version; }

@@ -31,11 +31,21 @@ Real make_real(std::uint64_t bits);
 // above are those without them): Chudnovsky's Q carries 15 + 3 v2(k) zero bits per term, about a sixth of its
 // limbs. Returns true when FLINT's FFT made the product.
 bool multiply(BigInt& out, const BigInt& a, const BigInt& b);
+bool multiply(BigInt& out, mpz_srcptr a, mpz_srcptr b);
 inline constexpr std::size_t kFftMinLimbs = std::size_t{1} << 13;    // 512 Kbit
 inline constexpr std::size_t kFftLargeLimbs = std::size_t{1} << 16;  // 4 Mbit
 inline constexpr std::size_t kFftMaxLimbs = std::size_t{1} << 21;    // 128 Mbit, the product
 // The FLINT library that multiply() runs with ("2.9.0").
 std::string flint_library_version();
+
+// out = a / b and out = a * b rounded to nearest (ties to even) at out's precision: the same reals as
+// mpfr_div and mpfr_mul with MPFR_RNDN give (correct rounding has one answer), by integer arithmetic on the
+// significands. The division is GMP's (mpz_tdiv_q), the product multiply()'s. Measured here (2 vCPU AMD
+// EPYC, GMP 6.2.1, MPFR 4.2.0) at 33 Mbit, the final steps' size at 1e7 digits: mpfr_div 0.69-0.86 s against
+// mpz_tdiv_q 0.42-0.49 s, mpfr_mul 0.34-0.35 s against mpz_mul 0.25 s. a and b are regular (not zero, NaN or
+// infinite) and have at most out's precision; out is neither of them. Throws std::invalid_argument else.
+void divide_nearest(Real& out, const Real& a, const Real& b);
+void multiply_nearest(Real& out, const Real& a, const Real& b);
 
 // A vector of the integers moved into it. A braced list would copy them (an initializer_list's elements are
 // const): a merge at the top of a 1e8-digit job would hold its 208 MB result twice.

@@ -416,14 +416,16 @@ class HypergeometricSeries final : public FastSeries {
   PrefixEstimates estimate_rounded(Rounded r) const {
     const std::uint64_t n = r.terms;
     const std::uint64_t bits = r.bits;
-    Real value = std::move(r.q);
+    Real value = make_real(bits);
     {
-      const Real t = std::move(r.t);                        // goes with this scope
-      mpfr_div(raw(value), raw(value), raw(t), MPFR_RNDN);  // Q / T: the third correctly rounded operation
+      const Real q = std::move(r.q), t = std::move(r.t);  // go with this scope
+      divide_nearest(value, q, t);                        // Q / T: the third correctly rounded operation
     }
     {
+      Real product = make_real(bits);
       std::unique_lock lock(mutex_);
-      mpfr_mul(raw(value), raw(value), raw(cached_constant(lock, bits)), MPFR_RNDN);
+      multiply_nearest(product, value, cached_constant(lock, bits));
+      value.swap(product);
     }
 
     // Truncation: every omitted term shrinks by rho times a(k+1)/a(k) <= 2 (k >= 1), so the tail of S is at

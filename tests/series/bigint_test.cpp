@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <stdexcept>
 #include <vector>
 
 #include "series/bigint.hpp"
@@ -163,6 +164,94 @@ TEST(Multiply, ZeroLimbsAtTheLowEndAreLeftOutAndPutBack) {
     }
   }
   gmp_randclear(state);
+}
+
+// A real whose value is `m` times 2^scale, at a precision between m's bits (2 at least) and `most`.
+Real real_of(gmp_randstate_t state, const BigInt& m, long scale, mpfr_prec_t most) {
+  const auto bits = static_cast<mpfr_prec_t>(std::max<std::size_t>(mpz_sizeinbase(raw(m), 2), 2));
+  const mpfr_prec_t prec =
+      bits + static_cast<mpfr_prec_t>(gmp_urandomm_ui(state, static_cast<unsigned long>(most - bits + 1)));
+  Real x = make_real(static_cast<std::uint64_t>(prec));
+  EXPECT_EQ(mpfr_set_z_2exp(raw(x), raw(m), scale, MPFR_RNDN), 0);
+  return x;
+}
+
+// An odd integer of exactly `bits` bits (1 at least), with the given sign.
+BigInt odd_int(gmp_randstate_t state, mp_bitcnt_t bits, int sign) {
+  BigInt m;
+  mpz_urandomb(raw(m), state, bits);
+  mpz_setbit(raw(m), bits - 1);
+  mpz_setbit(raw(m), 0);
+  if (sign < 0) mpz_neg(raw(m), raw(m));
+  return m;
+}
+
+// divide_nearest and multiply_nearest against mpfr_div and mpfr_mul (MPFR_RNDN), bit for bit. Precisions
+// from 2 bits to the FFT's sizes; operands of any length and precision up to the result's, both signs,
+// exponents apart. A third of the rounds are products of odd integers whose exact product has one bit more
+// than the precision (a tie: to even), a third quotients that are exact.
+TEST(CorrectlyRounded, EqualsMpfrBitForBit) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 20261205);
+  const auto large = static_cast<mpfr_prec_t>(2 * kFftLargeLimbs * GMP_NUMB_BITS);
+  int ties = 0, exact_quotients = 0;
+  for (const mpfr_prec_t prec : {2L, 3L, 17L, 63L, 64L, 65L, 128L, 1000L, 4099L, 100003L, large}) {
+    const int rounds = prec >= large ? 6 : 60;
+    const auto length = [&](long lo, long hi) {  // in [lo, hi] within [1, prec]
+      lo = std::clamp(lo, 1L, prec);
+      hi = std::clamp(hi, lo, prec);
+      return static_cast<mp_bitcnt_t>(
+          lo + static_cast<long>(gmp_urandomm_ui(state, static_cast<unsigned long>(hi - lo + 1))));
+    };
+    for (int i = 0; i < rounds; ++i) {
+      const int sa = i % 2 ? 1 : -1, sb = (i / 2) % 2 ? 1 : -1;
+      const long ea = static_cast<long>(gmp_urandomm_ui(state, 2001)) - 1000;
+      const long eb = static_cast<long>(gmp_urandomm_ui(state, 2001)) - 1000;
+      BigInt ma, mb;
+      if (i % 3 == 0) {  // any lengths
+        ma = odd_int(state, length(1, prec), sa);
+        mb = odd_int(state, length(1, prec), sb);
+      } else if (i % 3 == 1) {  // the exact product has prec + 1 or prec + 2 bits
+        const mp_bitcnt_t la = length(1, prec);
+        ma = odd_int(state, la, sa);
+        mb = odd_int(state, length(prec + 1 - static_cast<long>(la) + (i / 3) % 2, prec), sb);
+      } else {  // a = b c exactly
+        mb = odd_int(state, length(1, prec / 2), sb);
+        const BigInt c = odd_int(state, length(1, prec - static_cast<long>(mpz_sizeinbase(raw(mb), 2))), sa);
+        ma = mb * c;
+      }
+      const Real a = real_of(state, ma, ea, prec), b = real_of(state, mb, eb, prec);
+      Real ours = make_real(static_cast<std::uint64_t>(prec)),
+           theirs = make_real(static_cast<std::uint64_t>(prec));
+      multiply_nearest(ours, a, b);
+      mpfr_mul(raw(theirs), raw(a), raw(b), MPFR_RNDN);
+      ASSERT_TRUE(mpfr_equal_p(raw(ours), raw(theirs))) << "product at " << prec << " bits, round " << i;
+      ties += mpz_sizeinbase(raw(BigInt(ma * mb)), 2) == static_cast<std::size_t>(prec) + 1;  // odd: a tie
+      divide_nearest(ours, a, b);
+      exact_quotients += mpfr_div(raw(theirs), raw(a), raw(b), MPFR_RNDN) == 0;
+      ASSERT_TRUE(mpfr_equal_p(raw(ours), raw(theirs))) << "quotient at " << prec << " bits, round " << i;
+    }
+  }
+  // The rounds above did meet the cases they were made for.
+  EXPECT_GE(ties, 15);
+  EXPECT_GE(exact_quotients, 150);
+  gmp_randclear(state);
+}
+
+// Zero, infinities, NaN and operands wider than the result are refused.
+TEST(CorrectlyRounded, RefusesWhatItDoesNotRound) {
+  Real out = make_real(64), one = make_real(64), zero = make_real(64), wide = make_real(65),
+       inf = make_real(64);
+  mpfr_set_ui(raw(one), 1, MPFR_RNDN);
+  mpfr_set_ui(raw(wide), 3, MPFR_RNDN);
+  mpfr_set_inf(raw(inf), 1);
+  EXPECT_THROW(divide_nearest(out, one, zero), std::invalid_argument);
+  EXPECT_THROW(multiply_nearest(out, zero, one), std::invalid_argument);
+  EXPECT_THROW(divide_nearest(out, inf, one), std::invalid_argument);
+  EXPECT_THROW(multiply_nearest(out, one, wide), std::invalid_argument);
+  divide_nearest(out, one, one);
+  EXPECT_EQ(mpfr_cmp_ui(raw(out), 1), 0);
 }
 
 }  // namespace
