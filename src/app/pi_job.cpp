@@ -143,7 +143,8 @@ int refused(const std::exception_ptr& error, const std::filesystem::path& out_di
 
 // Decides the job (rank 0, or alone): the plan, or the exit code when there is nothing to run. Nothing is
 // created before the input is accepted, and a refused run leaves every file as it was.
-std::variant<Decided, int> resolve(const pi::JobOptions& options) {
+std::variant<Decided, int> resolve(const pi::JobOptions& options,
+                                   pi::PieceValues values = pi::PieceValues::keep) {
   try {
     std::error_code ec;
     const bool existed = std::filesystem::exists(std::filesystem::symlink_status(options.out_dir, ec));
@@ -152,7 +153,7 @@ std::variant<Decided, int> resolve(const pi::JobOptions& options) {
     pi::prepare_output_dir(options.out_dir);
     auto lock = std::make_unique<pi::RunLock>(options.out_dir);
     try {
-      pi::JobPlan plan = pi::plan_job(options, std::cerr);
+      pi::JobPlan plan = pi::plan_job(options, std::cerr, values);
       if (plan.already_complete) {
         if (restore_outputs(options.out_dir, plan.spec.digits.has_value())) {
           std::cerr << "[pi-job] the job in " << options.out_dir.string() << " (" << plan.spec.series
@@ -322,12 +323,14 @@ int main(int argc, char** argv) {
       const std::string series_name = pi::await_job(mpi);
       if (!series_name.empty()) {
         const auto series = pi::make_series(series_name);
-        pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()), pi::write_piece_file);
+        pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()), pi::write_piece_file,
+                       pi::read_piece_file);
       }
       end_mpi(mpi, pi::kExitDone);
       return pi::kExitDone;
     }
-    auto decided = resolve(options);
+    // With workers, the pieces a checkpoint keeps in files of their own stay there: workers read them.
+    auto decided = resolve(options, pi::PieceValues::leave_in_files);
     if (const int* code = std::get_if<int>(&decided)) {
       pi::announce_job(mpi, "");
       end_mpi(mpi, *code);

@@ -94,7 +94,7 @@ void sample_ledger(const JobState& state, const std::filesystem::path& file, std
 
 }  // namespace
 
-JobPlan plan_job(const JobOptions& o, std::ostream& log) {
+JobPlan plan_job(const JobOptions& o, std::ostream& log, PieceValues values) {
   JobPlan plan;
   plan.spec = o.spec;
   const std::filesystem::path newest = checkpoint_path(o.out_dir);
@@ -123,7 +123,7 @@ JobPlan plan_job(const JobOptions& o, std::ostream& log) {
   }
   JobState state;
   try {
-    state = read_checkpoint(file);
+    state = read_checkpoint(file, values);
   } catch (const CheckpointError& e) {
     if (o.resume_from.empty()) throw rejected(e, o.out_dir);
     throw CheckpointError(std::string(e.what()) + "; nothing was changed");

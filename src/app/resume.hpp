@@ -22,6 +22,7 @@ struct JobPlan {
 // fails validation, naming the previous checkpoint when that one is good. Touches no file, except that
 // resuming with --resume-from sets a rejected OUT/checkpoint.h5 aside as checkpoint.h5.rejected, so that
 // the rotation of new checkpoints never keeps it in place of a good one.
-JobPlan plan_job(const JobOptions& options, std::ostream& log);
+// `values`: what becomes of the integers of pieces in files of their own, once checked (read_checkpoint).
+JobPlan plan_job(const JobOptions& options, std::ostream& log, PieceValues values = PieceValues::keep);
 
 }  // namespace pi

@@ -399,7 +399,56 @@ std::uint32_t file_crc32(const std::filesystem::path& path) {
   return static_cast<std::uint32_t>(crc);
 }
 
-JobState read_checkpoint(const std::filesystem::path& file) {
+namespace {
+
+// Values value_0 .. value_{count - 1} of a piece's group, each checked by HDF5 (Fletcher32) as it is read.
+std::vector<BigInt> read_piece_values(const h5::Handle& g, std::uint64_t count) {
+  std::vector<BigInt> values;
+  values.reserve(count);
+  for (std::uint64_t k = 0; k < count; ++k) {
+    const std::string vname = "value_" + std::to_string(k);
+    const h5::Handle d = h5::open_checked_dataset(g, vname);
+    const std::vector<std::uint8_t> bytes = h5::read_dataset_bytes(d, vname);
+    values.push_back(from_magnitude(bytes, h5::read_u64_attribute(d, "negative") != 0));
+  }
+  return values;
+}
+
+}  // namespace
+
+PartialResult read_piece_file(const Load& load) {
+  const std::filesystem::path path(load.path);
+  try {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(std::filesystem::status(path, ec)))
+      throw CheckpointError("no such file here");
+    const std::uint64_t size = std::filesystem::file_size(path);
+    const std::uint32_t crc = file_crc32(path);
+    if (size != load.bytes || crc != load.crc32) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%llu bytes and CRC-32 %08x, the checkpoint says %llu and %08x",
+                    static_cast<unsigned long long>(size), crc, static_cast<unsigned long long>(load.bytes),
+                    static_cast<unsigned>(load.crc32));
+      throw CheckpointError(buf);
+    }
+    const h5::Handle f = h5::open_file_readonly(path);
+    const h5::Handle g = h5::open_group(f, "piece");
+    PartialResult r;
+    r.range = Range{h5::read_u64_attribute(g, "term_begin"), h5::read_u64_attribute(g, "term_end")};
+    const std::uint64_t values = h5::read_u64_attribute(g, "values");
+    if (r.range != load.range || values != load.values)
+      throw CheckpointError("it holds " + std::to_string(values) + " values of terms [" +
+                            std::to_string(r.range.begin) + ", " + std::to_string(r.range.end) + "), not " +
+                            std::to_string(load.values) + " of [" + std::to_string(load.range.begin) + ", " +
+                            std::to_string(load.range.end) + ")");
+    r.values = read_piece_values(g, values);
+    return r;
+  } catch (const std::exception& e) {
+    throw CheckpointError("piece file " + path.string() + ": " + e.what());
+  }
+}
+
+JobState read_checkpoint(const std::filesystem::path& file, PieceValues values_in_files) {
   // Only a regular file: HDF5 would wait for ever on a fifo, and throw raw errors for the rest.
   std::error_code ec;
   const auto entry = std::filesystem::status(file, ec);
@@ -548,15 +597,10 @@ JobState read_checkpoint(const std::filesystem::path& file) {
       if (values == 0 || values > 8 || !plausible_value_count(*series, values))
         throw CheckpointError(name + " has " + std::to_string(values) + " values, which no piece of " +
                               s.series + " has");
-      for (std::uint64_t k = 0; k < values; ++k) {
-        const std::string vname = "value_" + std::to_string(k);
-        try {
-          const h5::Handle d = h5::open_checked_dataset(g, vname);
-          const std::vector<std::uint8_t> bytes = h5::read_dataset_bytes(d, vname);
-          r.values.push_back(from_magnitude(bytes, h5::read_u64_attribute(d, "negative") != 0));
-        } catch (const CheckpointError& e) {
-          throw CheckpointError("pieces/" + name + ": " + e.what());
-        }
+      try {
+        r.values = read_piece_values(g, values);
+      } catch (const CheckpointError& e) {
+        throw CheckpointError("pieces/" + name + ": " + e.what());
       }
       if (!check_primes.empty()) {
         const int bad = first_mismatch(residues_of(r.values, check_primes),
@@ -575,7 +619,11 @@ JobState read_checkpoint(const std::filesystem::path& file) {
         p.file->range = r.range;
         p.file->values = r.values.size();
       }
-      p.result = std::make_shared<const PartialResult>(std::move(r));
+      if (p.file && values_in_files == PieceValues::leave_in_files) {
+        p.load_from = file.parent_path() / p.file->file;  // checked above; a worker reads it again
+      } else {
+        p.result = std::make_shared<const PartialResult>(std::move(r));
+      }
       s.pieces.push_back(std::move(p));
     }
     if (!sums.empty())

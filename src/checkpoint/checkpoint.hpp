@@ -54,8 +54,16 @@ StoredPiece write_piece_file(const StoreRequest& request, const PartialResult& p
 // zlib's CRC-32 of a file's bytes (Python: zlib.crc32(open(f, "rb").read())).
 std::uint32_t file_crc32(const std::filesystem::path& path);
 
-// Reads a checkpoint and checks all of it; throws CheckpointError naming the file and what is wrong.
-JobState read_checkpoint(const std::filesystem::path& file);
+// Reads a checkpoint and checks all of it; throws CheckpointError naming the file and what is wrong. With
+// `values_in_files` LeaveInFiles, a piece in a file of its own is read and checked like the others, one at
+// a time, and then let go: its FinishedPiece names the file (load_from) for a worker to read it again
+// (Load), so that resuming a big job does not gather its state on rank 0.
+enum class PieceValues : std::uint8_t { keep, leave_in_files };
+JobState read_checkpoint(const std::filesystem::path& file, PieceValues values_in_files = PieceValues::keep);
+
+// A worker's side of Load: the piece in load.path, after its size and CRC-32 are checked against the
+// task's and its terms and number of values too. Throws CheckpointError naming the file and what is wrong.
+PartialResult read_piece_file(const Load& load);
 
 // DIR/result.h5: the final result and its metadata, written atomically; `summary` is summary.json's text,
 // kept so that a deleted summary.json or pi.txt can be written again with the same bytes.

@@ -30,11 +30,14 @@ struct StoredPiece {
 
 // A finished, exact partial result of grid ranges [first_range, end_range): what a checkpoint holds and a
 // resumed job starts from. Its integers (`result`), or, written by its worker, the file that holds them.
+// A resume with workers may leave a piece's integers in its file (read_checkpoint, checked and let go):
+// then `result` is null and `load_from` is the file's path, for a worker to read (Load).
 struct FinishedPiece {
   std::uint64_t first_range = 0;
   std::uint64_t end_range = 0;
   std::shared_ptr<const PartialResult> result;
   std::optional<StoredPiece> file = std::nullopt;
+  std::filesystem::path load_from = {};
 };
 
 // Rank 0 asks worker `owner` to write the piece it holds under `key` (grid ranges [first_range, end_range))
@@ -58,6 +61,9 @@ struct StoreAnswer {
 };
 // How a worker writes a piece (src/checkpoint: write_piece_file); throws on failure.
 using PieceWriter = std::function<StoredPiece(const StoreRequest&, const PartialResult&)>;
+// How a worker reads a piece of a resumed job from its file (src/checkpoint: read_piece_file); throws when
+// the file is not what the task says (its size, its CRC-32, its terms) or cannot be read.
+using PieceReader = std::function<PartialResult(const Load&)>;
 
 // One checkpoint's pieces while their owners write them.
 class PieceCapture {

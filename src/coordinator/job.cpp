@@ -576,7 +576,7 @@ class JobRun {
       } else {
         checkpoints_.save_in_background(snapshot_of(scheduler, std::move(outcome->pieces)), "interval");
       }
-    } else if (!scheduler.capturing() && checkpoints_.due()) {
+    } else if (!scheduler.capturing() && !scheduler.loading() && checkpoints_.due()) {
       scheduler.begin_capture(state_.checkpoints + 1, *dir, now);
     }
   }

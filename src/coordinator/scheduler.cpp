@@ -55,8 +55,10 @@ Scheduler::Scheduler(const Series& series, const Grid& grid, SchedulerConfig con
 
 double Scheduler::task_work(const Task& task) const {
   // A product counts nothing on its own: its merge counts once it is put together.
+  // A load's pieces were counted when they were restored.
   if (task.kind() == TaskKind::digits || task.kind() == TaskKind::product ||
-      task.kind() == TaskKind::final_steps || task.kind() == TaskKind::constant)
+      task.kind() == TaskKind::final_steps || task.kind() == TaskKind::constant ||
+      task.kind() == TaskKind::load)
     return 0;
   const double terms = static_cast<double>(grid_.span(task.first_range, task.end_range).size());
   if (series_.kind() == SeriesKind::slow) return task.kind() == TaskKind::evaluate ? terms : 0.0;
@@ -97,6 +99,8 @@ double Scheduler::predicted_seconds(const Task& task) const {
            kDigitsPerSecondFloor;
   if (const auto* merge = std::get_if<Merge>(&task.work))
     return merge_rate_ > 0 ? merge_cost(merge->left, merge->right) / merge_rate_ : -1;
+  if (const auto* load = std::get_if<Load>(&task.work))
+    return static_cast<double>(load->bytes) / kLoadBytesPerSecondFloor;
   return eval_rate_ > 0 ? static_cast<double>(task.as<Evaluate>().range.size()) / eval_rate_ : -1;
 }
 
@@ -192,7 +196,8 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   const bool root = open.task.first_range == 0 && open.task.end_range == grid_.size();
   const TaskKind kind = open.task.kind();
   open.task.keep = fetch_ && (kind == TaskKind::product || !root || final_) && kind != TaskKind::digits;
-  const bool piece = kind == TaskKind::evaluate || kind == TaskKind::merge || kind == TaskKind::assemble;
+  const bool piece = kind == TaskKind::evaluate || kind == TaskKind::merge || kind == TaskKind::assemble ||
+                     kind == TaskKind::load;
   open.task.estimate_bits = open.task.keep && piece && open.task.first_range == 0 ? lead_estimate_bits_ : 0;
   const double predicted = predicted_seconds(open.task);
   open.task.allowed_s = predicted < 0 ? config_.first_deadline_s
@@ -358,7 +363,13 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     return false;
   }
   Residues expected;
-  if (auto why = check(it->second.task, output, expected)) {
+  if (auto why = check(it->second.task, output, expected); why && it->second.task.kind() == TaskKind::load) {
+    // The file, not the worker: it was checked when the job resumed, and has changed since.
+    ++verification_.mismatches;
+    if (output.kept) drops_.emplace_back(w, task_id);
+    abandon_load(it->second, "rank " + std::to_string(stats.rank) + ": " + *why);
+    return false;
+  } else if (why) {
     ++stats.failures;
     ++stats.mismatches;
     ++verification_.mismatches;
@@ -375,6 +386,14 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     count_merge(task);
   } else {
     work_done_ += task_work(task);
+  }
+  if (task.kind() == TaskKind::load) {
+    loading_.erase(task.id);
+    ++piece_stats_.loaded;
+    if (!verification_.primes.empty())
+      keep_fingerprint(task.first_range, task.end_range, std::move(expected));
+    add_piece(task.first_range, task.end_range, piece_of(w, task.id, output));
+    return true;
   }
   if (task.kind() == TaskKind::constant) {
     constant_task_ = 0;
@@ -658,10 +677,23 @@ void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
 void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
   const auto wi = static_cast<std::size_t>(w);
   release(wi, task_id, false);
-  ++workers_[wi].failures;
   const auto it = open_.find(task_id);
+  if (it != open_.end() && it->second.task.kind() == TaskKind::load) {
+    // A file that cannot be read, or is not what the checkpoint said: not the worker's failure.
+    abandon_load(it->second, "rank " + std::to_string(workers_[wi].rank) + ": " + why);
+    return;
+  }
+  ++workers_[wi].failures;
   if (it == open_.end()) return;  // already done elsewhere
   record_failure(w, it->second, "rank " + std::to_string(workers_[wi].rank) + ": " + why);
+}
+
+void Scheduler::abandon_load(OpenTask& open, const std::string& why) {
+  const Task task = open.task;
+  loading_.erase(task.id);
+  if (open.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), task.id));
+  open_.erase(task.id);
+  recompute(task.first_range, task.end_range, why);
 }
 
 std::vector<int> Scheduler::expire(Clock::time_point now) {
@@ -1052,6 +1084,10 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
       if (sm.have[i]) drop(sm.parts[i]);
     it = split_.erase(it);
   }
+  for (const auto& [first, last] : gone) recompute(first, last, "its piece was lost with its worker");
+}
+
+void Scheduler::recompute(std::uint64_t first, std::uint64_t last, const std::string& why) {
   // A lost piece is computed again from its lineage: its grid ranges evaluated as aligned nodes of the tree,
   // as many as twice the workers (a lost root at 1e8 digits would otherwise be one worker's 90 s alone),
   // which merge back up like any pieces; the merges inside it count no work a second time (redone).
@@ -1059,26 +1095,23 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
                                  ? config_.recompute_parts
                                  : 2 * static_cast<std::uint64_t>(std::max(1, active_workers()));
   // Grid ranges [first, last) as one evaluation task.
-  const auto evaluation = [this](std::uint64_t first, std::uint64_t last) {
+  const auto evaluation = [this](std::uint64_t a, std::uint64_t b) {
     Task t;
-    t.first_range = first;
-    t.end_range = last;
-    t.work = Evaluate{grid_.span(first, last), grid_.step(), last == grid_.size()};
+    t.first_range = a;
+    t.end_range = b;
+    t.work = Evaluate{grid_.span(a, b), grid_.step(), b == grid_.size()};
     return t;
   };
-  for (const auto& [first, last] : gone) {
-    const std::uint64_t size = last - first;
-    const bool node = grid_.tree() && std::has_single_bit(size) && first % size == 0;
-    const std::uint64_t parts = node ? std::min(size, std::bit_floor(most)) : 1;
-    if (parts > 1) recomputing_.emplace(first, last);
-    ++piece_stats_.recomputed;
-    notices_.push_back(describe(evaluation(first, last)) +
-                       ": its piece was lost with its worker; computed again" +
-                       (parts > 1 ? " as " + std::to_string(parts) + " evaluations and their merges" : ""));
-    // parts is 1 or a power of two dividing size.
-    for (std::uint64_t a = first; a < last; a += size / parts)
-      recomputes_.insert(enqueue(evaluation(a, a + size / parts), true));
-  }
+  const std::uint64_t size = last - first;
+  const bool node = grid_.tree() && std::has_single_bit(size) && first % size == 0;
+  const std::uint64_t parts = node ? std::min(size, std::bit_floor(most)) : 1;
+  if (parts > 1) recomputing_.emplace(first, last);
+  ++piece_stats_.recomputed;
+  notices_.push_back(describe(evaluation(first, last)) + ": " + why + "; computed again" +
+                     (parts > 1 ? " as " + std::to_string(parts) + " evaluations and their merges" : ""));
+  // parts is 1 or a power of two dividing size.
+  for (std::uint64_t a = first; a < last; a += size / parts)
+    recomputes_.insert(enqueue(evaluation(a, a + size / parts), true));
 }
 
 void Scheduler::count_merge(const Task& merge) {
@@ -1119,7 +1152,9 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     if (grid_.tree() && (!std::has_single_bit(size) || p.first_range % size != 0)) {
       throw std::invalid_argument(where() + " are not a node of the merge tree");
     }
-    if (!p.result || p.result->range != grid_.span(p.first_range, p.end_range)) {
+    const bool in_file = !p.result && p.file && !p.load_from.empty();
+    if (!in_file && !p.result) throw std::invalid_argument(where() + " hold no result and name no file");
+    if ((in_file ? p.file->range : p.result->range) != grid_.span(p.first_range, p.end_range)) {
       throw std::invalid_argument(where() + " hold a result for other terms");
     }
     covered = p.end_range;
@@ -1127,6 +1162,7 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
   if (!verification_.primes.empty()) {
     const auto t0 = Clock::now();
     for (const FinishedPiece& p : pieces) {
+      if (!p.result) continue;  // its worker's residues are checked when it is read (Load)
       Residues expected =
           series_.fingerprint(p.result->range, p.end_range == grid_.size(), verification_.primes);
       const int bad = first_mismatch(residues_of(p.result->values, verification_.primes), expected,
@@ -1150,6 +1186,15 @@ void Scheduler::restore(std::vector<FinishedPiece> pieces) {
     work_done_ += task_work(done);
     ranges_done_ += p.end_range - p.first_range;
     restored_.emplace(p.first_range, p.end_range);
+    if (!p.result) {
+      Task load;
+      load.first_range = p.first_range;
+      load.end_range = p.end_range;
+      load.work = Load{p.load_from.string(), p.file->bytes,  p.file->crc32,
+                       p.file->range,        p.file->values, p.end_range == grid_.size()};
+      loading_.insert(enqueue(std::move(load)));
+      continue;
+    }
     add_piece(p.first_range, p.end_range, PieceRef::held_here(std::move(p.result)));
   }
   restoring_ = false;
@@ -1321,7 +1366,9 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
   } else {
     ++verification_.pieces;
     const auto* evaluate = std::get_if<Evaluate>(&task.work);
+    const auto* load = std::get_if<Load>(&task.work);
     expected = evaluate ? series_.fingerprint(evaluate->range, evaluate->is_suffix, primes)
+               : load   ? series_.fingerprint(load->range, load->is_suffix, primes)
                         : merged_fingerprint(task.first_range, task.end_range);
   }
   const int bad = first_mismatch(received, expected, np);

@@ -103,6 +103,7 @@ struct PieceStats {
   bool on_workers = false;
   std::uint64_t fetched = 0;
   std::uint64_t recomputed = 0;
+  std::uint64_t loaded = 0;  // pieces of a resumed job that workers read from their files (Load)
 };
 
 // A task failed as often as the job allows: the job stops with this error, which names the terms.
@@ -294,8 +295,16 @@ class Scheduler {
   // The capture's outcome once every piece is written or lost (nullopt before, or when none is open).
   std::optional<PieceCapture::Outcome> take_capture(Clock::time_point now) { return capture_.take(now); }
   // Starts from pieces of an earlier run of the same job (before any assignment); their grid ranges are never
-  // handed out again. Throws std::invalid_argument when a piece does not fit this grid.
+  // handed out again. Throws std::invalid_argument when a piece does not fit this grid. A piece left in its
+  // file (FinishedPiece::load_from; pieces on workers only) goes to a worker first as a Load task: it reads
+  // and keeps it, and its fingerprint is checked as an evaluation's; one that cannot be read, or fails its
+  // fingerprint, is computed again from its range.
   void restore(std::vector<FinishedPiece> pieces);
+  // Pieces restored from their files are still being read by workers: a checkpoint now would leave them
+  // out, so none is begun.
+  bool loading() const { return !loading_.empty(); }
+  // A load's predicted time, from a reading speed well below a disk's: only its deadline depends on it.
+  static constexpr double kLoadBytesPerSecondFloor = 20e6;
   // Slow series: every finished result as it came from its worker, before it was added onto the prefix
   // (the checkpoint keeps them, so that a resume can recompute a sample and compare). restore_ledger
   // gives back those of an earlier run, before restore.
@@ -359,6 +368,11 @@ class Scheduler {
   // operands wait again, and each lost piece is computed again from its range (a piece of several grid
   // ranges as evaluations of aligned parts of it, SchedulerConfig::recompute_parts).
   void lose_where(const std::function<bool(const PieceRef&)>& lost);
+  // Grid ranges [first, last), whose piece is gone (`why`), computed again from their lineage: evaluations
+  // of aligned parts of them (SchedulerConfig::recompute_parts) and their merges, none counted as new work.
+  void recompute(std::uint64_t first, std::uint64_t last, const std::string& why);
+  // A Load task that failed (`why`): it ends here, and its piece is computed again.
+  void abandon_load(OpenTask& open, const std::string& why);
   void drop(const PieceRef& piece);  // its owner may let it go (a piece here: nothing to do)
   // The finished pieces not yet folded into the final one, as the scheduler knows them (finished_pieces).
   std::vector<PieceCapture::Held> held_pieces() const;
@@ -433,6 +447,7 @@ class Scheduler {
   std::vector<std::pair<int, std::uint64_t>> drops_;
   std::set<std::uint64_t> cancelled_;   // tasks still with a worker whose operand was lost
   std::set<std::uint64_t> recomputes_;  // evaluations that compute a lost piece again
+  std::set<std::uint64_t> loading_;     // Load tasks of restored pieces not yet read
   // Lost pieces computed again as several evaluations, until their merges give them back: first -> end
   // grid range (nested ones may appear when a piece of one is lost again).
   std::multimap<std::uint64_t, std::uint64_t> recomputing_;

@@ -14,7 +14,7 @@ namespace pi {
 TaskKind Task::kind() const {
   static constexpr TaskKind kinds[] = {TaskKind::evaluate, TaskKind::merge,       TaskKind::product,
                                        TaskKind::digits,   TaskKind::final_steps, TaskKind::assemble,
-                                       TaskKind::constant};
+                                       TaskKind::constant, TaskKind::load};
   return kinds[work.index()];
 }
 
@@ -238,6 +238,8 @@ TaskOutput execute(const Series& series, const Task& task) {
   if (task.kind() == TaskKind::digits) return execute_digits(task);
   if (task.kind() == TaskKind::final_steps) return execute_final_steps(series, task);
   if (task.kind() == TaskKind::constant) return execute_constant(series, task);
+  if (task.kind() == TaskKind::load)
+    throw std::invalid_argument("a piece to load is read by a worker from its file, not computed");
   TaskOutput out;
   out.result = execute_task(series, task);
   return out;
@@ -265,6 +267,8 @@ std::string_view task_kind_name(TaskKind kind) {
       return "assembly";
     case TaskKind::constant:
       return "constant";
+    case TaskKind::load:
+      return "load";
   }
   return "task";
 }
@@ -273,6 +277,10 @@ std::string describe(const Task& task) {
   if (const auto* steps = std::get_if<FinalSteps>(&task.work))
     return steps->constant ? "the final division" : "the final division and square root";
   if (std::holds_alternative<Constant>(task.work)) return "the square root of the final steps";
+  if (const auto* load = std::get_if<Load>(&task.work)) {
+    return "the piece of terms [" + std::to_string(load->range.begin) + ", " +
+           std::to_string(load->range.end) + ") in " + load->path;
+  }
   if (const auto* digits = std::get_if<Digits>(&task.work)) {
     return "decimal digits " + std::to_string(digits->first + 1) + ".." +
            std::to_string(digits->first + digits->count);

@@ -25,7 +25,8 @@ enum class TaskKind : std::uint8_t {
   product = 4,
   final_steps = 5,
   assemble = 6,
-  constant = 7
+  constant = 7,
+  load = 8
 };
 
 // The sizes of a piece's values in bits, negative for a negative value (0: the value is zero): what the
@@ -127,6 +128,20 @@ struct Constant {
   std::uint64_t bits = 0;
 };
 
+// A piece of a resumed job that its worker wrote to a file of its own for a checkpoint (PieceCapture): a
+// worker reads it from `path` and keeps it, so that a resume on any number of ranks spreads the pieces
+// over the workers instead of rank 0 holding them all. The file must have `bytes` bytes and CRC-32 `crc32`
+// (as the checkpoint names it), and hold `values` values of the terms `range`; `is_suffix`: the terms end
+// the job (the fingerprint depends on it).
+struct Load {
+  std::string path;
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;
+  Range range;
+  std::uint64_t values = 0;
+  bool is_suffix = false;
+};
+
 // What the coordinator needs of the final value when a worker holds it: the estimate at a few hundred bits
 // (its bound and method exact), the first kSummaryDecimals decimals of the whole value (truncated), how to
 // read the fraction, and the hexadecimal digits BBP checks.
@@ -157,7 +172,7 @@ struct Task {
   // precision (TaskOutput::lead).
   bool keep = false;
   std::uint64_t estimate_bits = 0;
-  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble, Constant> work;
+  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble, Constant, Load> work;
 
   TaskKind kind() const;
   template <class Work>
@@ -219,8 +234,8 @@ TaskOutput execute_digits(const Task& task);
 TaskOutput execute_constant(const Series& series, const Task& task);
 // Carries out a final-steps task: `result` is the one-value piece of the fraction, with its summary.
 TaskOutput execute_final_steps(const Series& series, const Task& task);
-// Carries out any task: execute_task, execute_digits or execute_final_steps, before seal (a digits
-// block's residues are taken with its text).
+// Carries out any task but a load (its worker reads the file: PieceReader): execute_task, execute_digits,
+// execute_constant or execute_final_steps, before seal (a digits block's residues are taken with its text).
 TaskOutput execute(const Series& series, const Task& task);
 // The same with the residues of the result (seal).
 TaskOutput carry_out(const Series& series, const Task& task);
@@ -233,7 +248,7 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
 
 // "terms [a, b) (grid ranges i..j)" or "merge of terms [a, m) and [m, b)", for logs and errors.
 std::string describe(const Task& task);
-// One word per kind: evaluation, merge, digits, product, final, assembly.
+// One word per kind: evaluation, merge, digits, product, final, assembly, constant, load.
 std::string_view task_kind_name(TaskKind kind);
 
 }  // namespace pi

@@ -84,8 +84,11 @@ inline constexpr double kWorkerGraceSeconds = 10.0;
 // How long rank 0, its job done, waits for lost ranks to answer: well within the grace above, so that a
 // hung rank's watchdog has not ended it yet (a rank that exits on its own makes mpirun fail the job).
 inline constexpr double kLostRankWaitSeconds = kWorkerGraceSeconds / 2;
-// `writer` writes the pieces the worker holds to files for checkpoints (empty: it answers that it can't).
-void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults, PieceWriter writer = {});
+// `writer` writes the pieces the worker holds to files for checkpoints (empty: it answers that it can't);
+// `reader` reads a resumed job's pieces from their files (Load; empty: such a task fails, and its piece is
+// computed again).
+void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults, PieceWriter writer = {},
+                PieceReader reader = {});
 
 // Before the run: rank 0 tells every worker the series of the job it decided on (from the options or from a
 // checkpoint), or an empty name when there is no job to run and the workers should end.

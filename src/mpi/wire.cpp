@@ -278,6 +278,14 @@ Bytes encode_task(const Task& task) {
     for (const PieceRef& part : assemble->parts) w.piece(part);
   } else if (const auto* constant = std::get_if<Constant>(&task.work)) {
     w.u64(constant->bits);
+  } else if (const auto* load = std::get_if<Load>(&task.work)) {
+    w.str(load->path);
+    w.u64(load->bytes);
+    w.u64(load->crc32);
+    w.u64(load->range.begin);
+    w.u64(load->range.end);
+    w.u64(load->values);
+    w.u8(load->is_suffix ? 1 : 0);
   } else {
     const FinalSteps& steps = task.as<FinalSteps>();
     w.piece(steps.root);
@@ -387,6 +395,22 @@ Task decode_task(const Bytes& message) {
     case TaskKind::constant:
       t.work = Constant{r.u64()};
       break;
+    case TaskKind::load: {
+      Load load;
+      load.path = r.str();
+      load.bytes = r.u64();
+      const std::uint64_t crc = r.u64();
+      if (crc > 0xffffffffu) throw WireError("a piece file's CRC-32 out of range");
+      load.crc32 = static_cast<std::uint32_t>(crc);
+      load.range.begin = r.u64();
+      load.range.end = r.u64();
+      load.values = r.u64();
+      if (load.values == 0 || load.values > kMaxValues)
+        throw WireError("a piece to load of " + std::to_string(load.values) + " values");
+      load.is_suffix = r.u8() != 0;
+      t.work = std::move(load);
+      break;
+    }
     default:
       throw WireError("unknown task kind " + std::to_string(static_cast<int>(kind)));
   }

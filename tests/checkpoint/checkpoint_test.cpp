@@ -147,6 +147,28 @@ TEST_F(CheckpointTest, PieceFilesTheWorkersWroteAreNamedCheckedAndCollected) {
     EXPECT_EQ(*r.pieces[i].result, *reference.pieces[i].result) << "piece " << i;
     EXPECT_EQ(r.pieces[i].file.has_value(), i < 2);
   }
+  // Leaving the pieces in their files (a resume with workers): checked the same, then named for a worker
+  // to read (load_from), which gives the same integers; a file other than the checkpoint says is refused.
+  JobState left = read_checkpoint(checkpoint_path(dir_), PieceValues::leave_in_files);
+  ASSERT_EQ(left.pieces.size(), 3u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const FinishedPiece& p = left.pieces[i];
+    ASSERT_FALSE(p.result) << "piece " << i;
+    EXPECT_EQ(p.load_from, dir_ / p.file->file);
+    const Load load{p.load_from.string(), p.file->bytes, p.file->crc32, p.file->range, p.file->values, false};
+    EXPECT_EQ(read_piece_file(load), *reference.pieces[i].result) << "piece " << i;
+    Load other = load;
+    other.crc32 ^= 1;
+    EXPECT_THROW(read_piece_file(other), CheckpointError);
+    other = load;
+    other.range.end += 1;
+    EXPECT_THROW(read_piece_file(other), CheckpointError);
+    other = load;
+    other.path += ".gone";
+    EXPECT_THROW(read_piece_file(other), CheckpointError);
+  }
+  EXPECT_EQ(*left.pieces[2].result, *reference.pieces[2].result) << "a piece inside the checkpoint is read";
+  EXPECT_TRUE(left.pieces[2].load_from.empty());
   // A second checkpoint names one of the files again and a new one; the first checkpoint (now
   // checkpoint.1.h5) still names both of its files, so nothing is removed yet.
   JobState second = stored_state(2, 1);

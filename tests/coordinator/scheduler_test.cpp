@@ -112,7 +112,19 @@ struct Sim {
       if (!fetch_operands(w, task)) continue;
       const std::unique_ptr<Series> own =
           fresh_final && task.kind() == TaskKind::final_steps ? make_series(series_name) : nullptr;
-      TaskOutput out = carry_out(own ? *own : *series, task);
+      TaskOutput out;
+      if (const auto* load = std::get_if<Load>(&task.work)) {
+        // A piece file: what `disk` holds under its path, or no such file.
+        const auto file = disk.find(load->path);
+        if (file == disk.end()) {
+          scheduler.fail(w, task.id, "piece file " + load->path + ": no such file here");
+          continue;
+        }
+        out.result = *file->second;
+        seal(out, task);
+      } else {
+        out = carry_out(own ? *own : *series, task);
+      }
       if (damages && damages(w, task)) {
         // A silent error: one bit of the last non-zero value, after the worker fingerprinted it or before.
         for (auto v = out.result.values.rbegin(); v != out.result.values.rend(); ++v) {
@@ -132,6 +144,8 @@ struct Sim {
   }
   // Which results come back damaged (none by default).
   std::function<bool(int, const Task&)> damages;
+  // The piece files workers read (Load), by path.
+  std::map<std::string, std::shared_ptr<const PartialResult>> disk;
 };
 
 TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
@@ -403,6 +417,57 @@ TEST(Scheduler, ACheckpointWithoutGatheringNamesTheFilesItsWorkersWrote) {
 // The final steps on the worker holding the series' result, and a conversion whose blocks fetch the
 // fraction from the worker that made it: the digits are MPFR's; and again when that worker is lost with
 // both (the root is computed again from its range, then the final steps, then the blocks that waited).
+// A resume that leaves the pieces in their files (FinishedPiece::load_from): workers read them (Load) and
+// keep them, the coordinator fetching none; a file gone, and one whose piece changed since the checkpoint
+// (its fingerprint), cost their pieces, computed again from their ranges, not the job. loading() says
+// whether some are still being read (the job begins no checkpoint then).
+TEST(Scheduler, AResumeLeavesPiecesInTheirFilesForWorkersToRead) {
+  Sim first("chudnovsky", kHeldTerms, 3);
+  first.fingerprinted_on_workers(21);
+  first.run_shuffled(3, 21, 40);
+  first.scheduler.begin_capture(3, "/ckpt", first.now);
+  Sim resumed("chudnovsky", kHeldTerms, 2);
+  std::vector<FinishedPiece> pieces;
+  for (const StoreRequest& r : first.scheduler.take_store_requests()) {
+    const auto& piece = first.stores.at({r.owner, r.key});
+    first.scheduler.stored(r.owner,
+                           StoreAnswer{r.capture, r.key, true,
+                                       StoredPiece{r.file, piece->range, piece->values.size(), 1000, 7}, ""});
+    resumed.disk["/ckpt/" + r.file] = piece;
+  }
+  const auto outcome = first.scheduler.take_capture(first.now);
+  ASSERT_TRUE(outcome && outcome->error.empty());
+  std::vector<std::string> paths;
+  for (FinishedPiece p : outcome->pieces) {
+    if (p.file) {
+      p.load_from = "/ckpt/" + p.file->file;
+      paths.push_back(p.load_from.string());
+    }
+    pieces.push_back(std::move(p));
+  }
+  ASSERT_GE(paths.size(), 4u);
+  // One file is gone, another holds its piece with a value changed.
+  resumed.disk.erase(paths[0]);
+  auto changed = std::make_shared<PartialResult>(*resumed.disk.at(paths[1]));
+  changed->values.back() += 1;
+  resumed.disk[paths[1]] = changed;
+
+  resumed.scheduler.verify_with(primes_from_seed(2, 21));
+  resumed.scheduler.restore(std::move(pieces));
+  resumed.hold_on_workers();
+  EXPECT_TRUE(resumed.scheduler.loading());
+  resumed.run_shuffled(2, 22);
+  ASSERT_TRUE(resumed.scheduler.finished());
+  EXPECT_FALSE(resumed.scheduler.loading());
+  EXPECT_EQ(resumed.scheduler.take_result(), held_direct());
+  EXPECT_EQ(resumed.assigned[TaskKind::load], static_cast<int>(paths.size()));
+  EXPECT_EQ(resumed.scheduler.piece_stats().loaded, paths.size() - 2);
+  EXPECT_EQ(resumed.scheduler.recomputed(), 2u);
+  EXPECT_EQ(resumed.scheduler.verification().mismatches, 1u);
+  EXPECT_EQ(resumed.fetched_here, 0) << "the coordinator fetched nothing";
+  for (const auto& w : resumed.scheduler.workers()) EXPECT_EQ(w.failures, 0) << "the files, not the workers";
+}
+
 TEST(Scheduler, FinalStepsAndConversionRunWhereTheValueIs) {
   constexpr std::uint64_t kDigits = 60000;
   const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;

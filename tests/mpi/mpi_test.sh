@@ -320,8 +320,13 @@ with h5py.File(d + "/checkpoint.h5", "r") as f:
         assert g.attrs["first_range"] < g.attrs["end_range"] and g["value_1"].fletcher32
         assert int.from_bytes(g["value_1"][:].tobytes(), "little") > 0
 PY
+      files=$(/usr/bin/python3 -c 'import h5py, sys; print(len(h5py.File(sys.argv[1], "r")["piece_files"][:]))' \
+        "$tmp/$name/checkpoint.h5")
       run "$name" "$after" --resume
       check "killed on $before ranks, resumed on $after: exit 0" exit_is "$name" 0
+      # Rank 0 checked the pieces in files one at a time and let go of them; the workers read them.
+      check "killed on $before ranks, resumed on $after: the workers read the $files pieces in files" \
+        [ "$(json "$tmp/$name/summary.json" 'd["coordinator"]["pieces_loaded_by_workers"]')" == "$files" ]
       check "killed on $before ranks, resumed on $after: not started over" \
         log_has "$tmp/$name.log" "resumed with [1-9][0-9]* ranges done"
       check "killed on $before ranks, resumed on $after: MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1e6.txt"

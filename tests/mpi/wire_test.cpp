@@ -186,6 +186,25 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   const Task c = decode_task(encode_task(constant_task));
   ASSERT_EQ(c.kind(), TaskKind::constant);
   EXPECT_EQ(c.as<Constant>().bits, 123457u);
+  // A piece of a resumed job to read from its file: where, its size and CRC-32, its terms and values.
+  Task load_task;
+  load_task.first_range = 8;
+  load_task.end_range = 16;
+  load_task.keep = true;
+  load_task.work =
+      Load{"/out/pieces/p000003-r000001-000008-000016.h5", 123456789, 0xdeadbeef, Range{1000, 2000}, 3, true};
+  const Task l = decode_task(encode_task(load_task));
+  ASSERT_EQ(l.kind(), TaskKind::load);
+  EXPECT_EQ(l.as<Load>().path, load_task.as<Load>().path);
+  EXPECT_EQ(l.as<Load>().bytes, 123456789u);
+  EXPECT_EQ(l.as<Load>().crc32, 0xdeadbeefu);
+  EXPECT_EQ(l.as<Load>().range, (Range{1000, 2000}));
+  EXPECT_EQ(l.as<Load>().values, 3u);
+  EXPECT_TRUE(l.as<Load>().is_suffix);
+  EXPECT_TRUE(l.keep);
+  EXPECT_EQ(l.end_range, 16u);
+  load_task.as<Load>().values = 0;  // a piece of no values is refused
+  EXPECT_THROW(decode_task(encode_task(load_task)), WireError);
   PieceRef fraction = held;
   fraction.shape = {4094};
   fraction.residues = {11, 12};
