@@ -461,7 +461,15 @@ class JobRun {
     } catch (const std::exception& e) {
       // The finished pieces are exact whatever stopped the run: keep them for a resume.
       publish_notices(io_.events, scheduler, "failure", &log_);
-      checkpoints_.save_when_stopping(snapshot(scheduler), e);
+      if (scheduler.loading()) {
+        // Workers are still reading pieces of the checkpoint this run resumed from: a checkpoint now would
+        // leave those out, and that one is still the last and whole.
+        if (io_.checkpoints)
+          log_ << "[pi-job] the pieces of the checkpoint resumed from are still being read: it stays as it is"
+               << std::endl;
+      } else {
+        checkpoints_.save_when_stopping(snapshot(scheduler), e);
+      }
       throw;
     }
     result_.timing.series_wall_s = seconds_since(series_start);

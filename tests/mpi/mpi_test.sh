@@ -322,6 +322,28 @@ with h5py.File(d + "/checkpoint.h5", "r") as f:
 PY
       files=$(/usr/bin/python3 -c 'import h5py, sys; print(len(h5py.File(sys.argv[1], "r")["piece_files"][:]))' \
         "$tmp/$name/checkpoint.h5")
+      if [[ $before == 4 ]]; then
+        # SIGTERM while a worker still reads a piece (rank 1's first task, a load, made 10 s slow) and the
+        # others, done with theirs, have evaluated more ranges: rank 0 writes no checkpoint, which would
+        # leave that piece out; the one resumed from stays, and the resume below (of a copy made before) is
+        # no different.
+        cp -a "$tmp/$name" "$tmp/loading"
+        sum=$(sha256sum <"$tmp/loading/checkpoint.h5")
+        PI_FAULT="slow:1:#1:1:20" mpirun -n 4 "$job" --resume --out "$tmp/loading" --progress-interval 0.2 \
+          >"$tmp/loading.log" 2>&1 &
+        bg=$!
+        # (Every grid range evaluated or loaded: only rank 1's piece is missing.)
+        wait_for "$tmp/loading.log" "progress: \([0-9]*\)/\1 ranges" 60
+        kill -TERM "$bg"
+        wait_bounded "$bg" 60 "pi-job ($case_name)"
+        bg=""
+        check "SIGTERM while the pieces are read: rank 0 stops with exit code 3" \
+          log_has "$tmp/loading.log" "stopped by SIGTERM.*(exit code 3)"
+        check "SIGTERM while the pieces are read: it says the checkpoint stays" \
+          log_has "$tmp/loading.log" "still being read: it stays as it is"
+        check "SIGTERM while the pieces are read: the checkpoint is the same file" \
+          [ "$sum" == "$(sha256sum <"$tmp/loading/checkpoint.h5")" ]
+      fi
       run "$name" "$after" --resume
       check "killed on $before ranks, resumed on $after: exit 0" exit_is "$name" 0
       # Rank 0 checked the pieces in files one at a time and let go of them; the workers read them.
