@@ -344,6 +344,17 @@ PY
         check "SIGTERM while the pieces are read: the checkpoint is the same file" \
           [ "$sum" == "$(sha256sum <"$tmp/loading/checkpoint.h5")" ]
       fi
+      if [[ $before == 3 ]] && keeps_ranks_after_a_loss; then
+        # A worker SIGKILLs itself at its first task, a load: another worker reads that piece.
+        cp -a "$tmp/$name" "$tmp/${name}die"
+        PI_FAULT="die:2:#1" run "${name}die" "$after" --enable-recovery -- --resume
+        check "killed on $before ranks, resumed on $after, a worker lost reading a piece: MPFR's digits" \
+          same_file "$tmp/${name}die/pi.txt" "$tmp/mpfr-1e6.txt"
+        check "killed on $before ranks, resumed on $after, a worker lost reading a piece: the others read all $files" \
+          [ "$(json "$tmp/${name}die/summary.json" 'd["coordinator"]["pieces_loaded_by_workers"]')" == "$files" ]
+        check "killed on $before ranks, resumed on $after, a worker lost reading a piece: its load went to another" \
+          log_has "$tmp/${name}die.log" "the piece of terms .* in .*pieces/.* failed (rank 2 missed its deadline); retry 1"
+      fi
       run "$name" "$after" --resume
       check "killed on $before ranks, resumed on $after: exit 0" exit_is "$name" 0
       # Rank 0 checked the pieces in files one at a time and let go of them; the workers read them.
