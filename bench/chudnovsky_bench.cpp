@@ -184,23 +184,14 @@ BENCHMARK(BM_ChudnovskyTwoThreads)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
-BENCHMARK(BM_DecimalConversion)
-    ->Arg(1000000)
-    ->Arg(10000000)
-    ->Arg(100000000)
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Repetitions(5)
-    ->Unit(benchmark::kMillisecond);
+// 1e6, 1e7 and 1e8 digits, five rounds of one iteration each, timed by the benchmark itself.
+void FiveRoundsAtThreeSizes(benchmark::internal::Benchmark* b) {
+  b->Arg(1000000)->Arg(10000000)->Arg(100000000);
+  b->UseManualTime()->Iterations(1)->Repetitions(5)->Unit(benchmark::kMillisecond);
+}
 
-BENCHMARK(BM_FinalDivision)
-    ->Arg(1000000)
-    ->Arg(10000000)
-    ->Arg(100000000)
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Repetitions(5)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecimalConversion)->Apply(FiveRoundsAtThreeSizes);
+BENCHMARK(BM_FinalDivision)->Apply(FiveRoundsAtThreeSizes);
 
 BENCHMARK(BM_Chudnovsky)
     ->Arg(100000)

@@ -363,13 +363,15 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     return false;
   }
   Residues expected;
-  if (auto why = check(it->second.task, output, expected); why && it->second.task.kind() == TaskKind::load) {
+  const std::optional<std::string> why = check(it->second.task, output, expected);
+  if (why && it->second.task.kind() == TaskKind::load) {
     // The file, not the worker: it was checked when the job resumed, and has changed since.
     ++verification_.mismatches;
     if (output.kept) drops_.emplace_back(w, task_id);
-    abandon_load(it->second, "rank " + std::to_string(stats.rank) + ": " + *why);
+    abandon_load(it->second.task, "rank " + std::to_string(stats.rank) + ": " + *why);
     return false;
-  } else if (why) {
+  }
+  if (why) {
     ++stats.failures;
     ++stats.mismatches;
     ++verification_.mismatches;
@@ -680,7 +682,7 @@ void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
   const auto it = open_.find(task_id);
   if (it != open_.end() && it->second.task.kind() == TaskKind::load) {
     // A file that cannot be read, or is not what the checkpoint said: not the worker's failure.
-    abandon_load(it->second, "rank " + std::to_string(workers_[wi].rank) + ": " + why);
+    abandon_load(it->second.task, "rank " + std::to_string(workers_[wi].rank) + ": " + why);
     return;
   }
   ++workers_[wi].failures;
@@ -688,12 +690,11 @@ void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
   record_failure(w, it->second, "rank " + std::to_string(workers_[wi].rank) + ": " + why);
 }
 
-void Scheduler::abandon_load(OpenTask& open, const std::string& why) {
-  const Task task = open.task;
-  loading_.erase(task.id);
-  if (open.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), task.id));
-  open_.erase(task.id);
-  recompute(task.first_range, task.end_range, why);
+void Scheduler::abandon_load(const Task& load, const std::string& why) {
+  const std::uint64_t first = load.first_range, last = load.end_range;
+  loading_.erase(load.id);
+  cancel(load.id);  // `load` goes with it
+  recompute(first, last, why);
 }
 
 std::vector<int> Scheduler::expire(Clock::time_point now) {

@@ -372,7 +372,7 @@ class Scheduler {
   // of aligned parts of them (SchedulerConfig::recompute_parts) and their merges, none counted as new work.
   void recompute(std::uint64_t first, std::uint64_t last, const std::string& why);
   // A Load task that failed (`why`): it ends here, and its piece is computed again.
-  void abandon_load(OpenTask& open, const std::string& why);
+  void abandon_load(const Task& load, const std::string& why);
   void drop(const PieceRef& piece);  // its owner may let it go (a piece here: nothing to do)
   // The finished pieces not yet folded into the final one, as the scheduler knows them (finished_pieces).
   std::vector<PieceCapture::Held> held_pieces() const;

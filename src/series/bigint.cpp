@@ -112,10 +112,10 @@ void round_into(Real& out, BigInt& m, mpfr_exp_t exponent, int sign, bool inexac
 void divide_nearest(Real& out, const Real& a, const Real& b) {
   const mpfr_prec_t prec = mpfr_get_prec(raw(out));
   const Significand x(a, prec), y(b, prec);
-  // floor(x * 2^shift / y) with at least prec + 2 bits: x / y > 2^(bits(x) - bits(y) - 1).
-  const auto shift = static_cast<mp_bitcnt_t>(
-      std::max<long>(0, static_cast<long>(prec) + 3 - static_cast<long>(mpz_sizeinbase(x.view, 2)) +
-                            static_cast<long>(mpz_sizeinbase(y.view, 2))));
+  // floor(x * 2^shift / y) with at least prec + 2 bits: x / y > 2^(bits(x) - bits(y) - 1). The shift is
+  // positive: bits(x) < prec + 64 <= prec + bits(y) (whole limbs, at most prec significant bits each).
+  const mp_bitcnt_t shift =
+      static_cast<mp_bitcnt_t>(prec) + 3 + mpz_sizeinbase(y.view, 2) - mpz_sizeinbase(x.view, 2);
   BigInt q;
   mpz_mul_2exp(raw(q), x.view, shift);
   mpz_tdiv_q(raw(q), raw(q), y.view);
