@@ -55,6 +55,7 @@ void for_each_setting(Spec& s, F f) {
   f("--max-retries", s.scheduler.max_range_failures);
   f("--max-worker-failures", s.scheduler.max_worker_failures);
   f("--duplicate-share", s.scheduler.duplicate_share);
+  f("--replicas", s.scheduler.replicas);
 }
 
 // The flags a TOML job file stands for. Throws ConfigError naming the file (and the line, for a syntax
@@ -292,6 +293,13 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->group(scheduling)
       ->type_name("N");
+  app.add_option(
+         "--replicas", sc.replicas,
+         "Fast series under mpirun: 1 keeps a copy of each piece a worker holds while it waits, on a second "
+         "worker, so that a lost worker costs a copy instead of a computation (0: none)")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("0|1");
   app.add_option("--max-retries", sc.max_range_failures,
                  "A range that fails this many times stops the job (poisoned)")
       ->capture_default_str()
@@ -367,6 +375,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--max-retries", sc.max_range_failures, 1, 1000, "");
   check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
   check_range("--duplicate-share", sc.duplicate_share, 0, 1, "");
+  check_range("--replicas", sc.replicas, 0, 1, "");
   check_range("--threads", o.threads, 1, 256, "");
   check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
   check_range("--keep-checkpoints", o.spec.keep_checkpoints, 1, 100, "");

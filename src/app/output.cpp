@@ -36,6 +36,8 @@ nlohmann::json coordinator_json(const RunResult& r) {
   j["pieces_fetched_by_rank_0"] = r.pieces.fetched;
   j["pieces_recomputed"] = r.pieces.recomputed;
   j["pieces_loaded_by_workers"] = r.pieces.loaded;
+  j["replicas_made"] = r.pieces.replicas;
+  j["pieces_from_replicas"] = r.pieces.from_replicas;
   j["share_through_rank_0"] =
       between > 0 ? std::min(1.0, static_cast<double>(through) / static_cast<double>(between)) : 0.0;
   return j;

@@ -58,7 +58,7 @@ double Scheduler::task_work(const Task& task) const {
   // A load's pieces were counted when they were restored.
   if (task.kind() == TaskKind::digits || task.kind() == TaskKind::product ||
       task.kind() == TaskKind::final_steps || task.kind() == TaskKind::constant ||
-      task.kind() == TaskKind::load)
+      task.kind() == TaskKind::load || task.kind() == TaskKind::copy)
     return 0;
   const double terms = static_cast<double>(grid_.span(task.first_range, task.end_range).size());
   if (series_.kind() == SeriesKind::slow) return task.kind() == TaskKind::evaluate ? terms : 0.0;
@@ -101,6 +101,8 @@ double Scheduler::predicted_seconds(const Task& task) const {
     return merge_rate_ > 0 ? merge_cost(merge->left, merge->right) / merge_rate_ : -1;
   if (const auto* load = std::get_if<Load>(&task.work))
     return static_cast<double>(load->bytes) / kLoadBytesPerSecondFloor;
+  if (const auto* copy = std::get_if<Copy>(&task.work))
+    return shape_bits(copy->piece.shape) / 8 / kCopyBytesPerSecondFloor;
   return eval_rate_ > 0 ? static_cast<double>(task.as<Evaluate>().range.size()) / eval_rate_ : -1;
 }
 
@@ -174,6 +176,8 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
     if (reserved(open.task)) continue;
     // The constant goes only to a worker with nothing else to do (a retry of it, its worker lost).
     if (open.task.kind() == TaskKind::constant && !in_flight_[wi].empty()) continue;
+    // A copy goes to any worker but the one that holds the piece.
+    if (const auto* copy = std::get_if<Copy>(&open.task.work); copy && copy->piece.owner == w) continue;
     if (!open.failed_on.contains(w) || !another_worker(w, open.failed_on)) {
       if (!id) id = *it;  // transition() takes it off the queue
       if (!fetch_ || local(open.task)) {
@@ -195,7 +199,8 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   // The root of the tree comes here for the final steps, unless they too are on the workers.
   const bool root = open.task.first_range == 0 && open.task.end_range == grid_.size();
   const TaskKind kind = open.task.kind();
-  open.task.keep = fetch_ && (kind == TaskKind::product || !root || final_) && kind != TaskKind::digits;
+  open.task.keep = fetch_ && (kind == TaskKind::product || kind == TaskKind::copy || !root || final_) &&
+                   kind != TaskKind::digits;
   const bool piece = kind == TaskKind::evaluate || kind == TaskKind::merge || kind == TaskKind::assemble ||
                      kind == TaskKind::load;
   open.task.estimate_bits = open.task.keep && piece && open.task.first_range == 0 ? lead_estimate_bits_ : 0;
@@ -218,7 +223,9 @@ bool Scheduler::wants_another_task(int w) const {
   if (workers_[wi].retired || held.empty() || held.size() >= kMaxHeld) return false;
   double expected = 0;
   for (const InFlight& f : held) {
-    if (f.overdue) return false;
+    // A resumed job's pieces are spread over the workers, one load each at a time: a worker that took
+    // several small ones at once would hold them all (and read them one after the other).
+    if (f.overdue || f.kind == TaskKind::load) return false;
     if (f.predicted_s >= 0) {
       expected += f.predicted_s;
     } else if (f.kind != TaskKind::merge && workers_[wi].last_task_s >= 0) {
@@ -389,6 +396,13 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
   } else {
     work_done_ += task_work(task);
   }
+  if (const auto* copy = std::get_if<Copy>(&task.work)) {
+    const std::pair source{copy->piece.owner, copy->piece.key};
+    copying_.erase(source);
+    replicas_[source] = Replica{w, task.id};
+    ++piece_stats_.replicas;
+    return true;
+  }
   if (task.kind() == TaskKind::load) {
     loading_.erase(task.id);
     ++piece_stats_.loaded;
@@ -412,6 +426,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     }
     summary_ = std::move(output.summary);
     fraction_ = piece_of(w, task.id, output);
+    replicate(0, grid_.size(), *fraction_);
     if (!keep_root_ && root_) {
       drop(*root_);
       root_.reset();
@@ -491,7 +506,10 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
     }
     return;
   }
-  // Fast series: a piece is a node of the balanced tree; it merges with its sibling once both are done.
+  // Fast series: a piece is a node of the balanced tree; it merges with its sibling once both are done. A
+  // piece from a worker is copied to another (replicas), whether it waits or is merged at once: it is held
+  // until its merge ends, which for the top merges of a big job is long.
+  replicate(first, last, piece);
   for (;;) {
     const std::uint64_t size = last - first;
     if (size == grid_.size() && final_on_workers()) {
@@ -662,6 +680,11 @@ void Scheduler::retire_if_failing(WorkerStats& stats) {
 
 void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
   retire_if_failing(workers_[static_cast<std::size_t>(w)]);
+  if (open.task.kind() == TaskKind::copy) {
+    notices_.push_back(describe(open.task) + " failed (" + why + "); the piece stays without a copy");
+    abandon_copy(open.task.id);  // `open` goes with it
+    return;
+  }
   ++open.failures;
   open.last_error = why;
   open.failed_on.insert(w);
@@ -737,9 +760,10 @@ void Scheduler::postpone_deadlines(Clock::duration by) {
 bool Scheduler::finished() const {
   if (capture_.waiting()) return false;
   if (final_on_workers()) {
-    return fraction_ && (root_ || !keep_root_) && open_.empty() && waiting_blocks_.empty();
+    // Copies still under way are not waited for: the job needs them no longer.
+    return fraction_ && (root_ || !keep_root_) && open_.size() == copying_.size() && waiting_blocks_.empty();
   }
-  return prefix_ && prefix_->range.end == grid_.terms() && open_.empty();
+  return prefix_ && prefix_->range.end == grid_.terms() && open_.size() == copying_.size();
 }
 
 void Scheduler::finish_on_workers(FinalSteps steps, bool keep_root) {
@@ -923,6 +947,109 @@ void Scheduler::drop(const PieceRef& piece) {
   if (piece.here() || piece.owner < 0) return;
   drops_.emplace_back(piece.owner, piece.key);
   capture_.forget(piece.owner, piece.key);
+  const std::pair source{piece.owner, piece.key};
+  if (const auto copy = copying_.find(source); copy != copying_.end()) abandon_copy(copy->second);
+  if (const auto replica = replicas_.find(source); replica != replicas_.end()) {
+    drops_.emplace_back(replica->second.worker, replica->second.key);
+    replicas_.erase(replica);
+  }
+}
+
+std::uint64_t Scheduler::copied_from(int w) const {
+  return static_cast<std::uint64_t>(std::count_if(pieces_.begin(), pieces_.end(), [&](const auto& p) {
+    const PieceRef& ref = p.second.ref;
+    return ref.owner == w && replicas_.contains({ref.owner, ref.key});
+  }));
+}
+
+void Scheduler::replicate(std::uint64_t first, std::uint64_t last, const PieceRef& piece) {
+  if (config_.replicas < 1 || piece.here() || piece.owner < 0 ||
+      shape_bits(piece.shape) < config_.replica_min_bits)
+    return;
+  const std::pair source{piece.owner, piece.key};
+  if (replicas_.contains(source) || copying_.contains(source) || !another_worker(piece.owner, {})) return;
+  Task t;
+  t.first_range = first;
+  t.end_range = last;
+  t.work = Copy{piece};
+  copying_[source] = enqueue(std::move(t));
+}
+
+void Scheduler::abandon_copy(std::uint64_t id) {
+  const auto it = open_.find(id);
+  if (it == open_.end()) return;
+  const PieceRef& piece = it->second.task.as<Copy>().piece;
+  copying_.erase({piece.owner, piece.key});
+  cancel(id);
+}
+
+void Scheduler::take_replicas(const std::function<bool(const PieceRef&)>& lost) {
+  if (replicas_.empty() && copying_.empty()) return;
+  // Copies of lost pieces are given up; copies on lost workers are gone.
+  std::vector<std::uint64_t> given_up;
+  for (const auto& [source, id] : copying_)
+    if (lost(open_.at(id).task.as<Copy>().piece)) given_up.push_back(id);
+  for (const std::uint64_t id : given_up) abandon_copy(id);
+  std::erase_if(replicas_, [&lost](const auto& entry) {
+    PieceRef copy;
+    copy.owner = entry.second.worker;
+    copy.key = entry.second.key;
+    return lost(copy);
+  });
+  // Every reference to a lost piece with a copy takes the copy's address.
+  std::map<std::pair<int, std::uint64_t>, Range> taken;
+  const auto take = [&](PieceRef& p) {
+    if (p.here() || !lost(p)) return;
+    const auto it = replicas_.find({p.owner, p.key});
+    if (it == replicas_.end()) return;
+    taken.emplace(it->first, p.range);
+    p.owner = it->second.worker;
+    p.key = it->second.key;
+  };
+  for (auto& [first, piece] : pieces_) take(piece.ref);
+  for (std::optional<PieceRef>* p : {&root_, &fraction_, &constant_})
+    if (*p) take(**p);
+  for (auto& [id, open] : open_) {
+    Task& t = open.task;
+    if (auto* merge = std::get_if<Merge>(&t.work)) {
+      take(merge->left);
+      take(merge->right);
+    } else if (auto* product = std::get_if<Product>(&t.work)) {
+      take(product->left);
+      take(product->right);
+    } else if (auto* assemble = std::get_if<Assemble>(&t.work)) {
+      for (PieceRef& part : assemble->parts) take(part);
+    } else if (auto* steps = std::get_if<FinalSteps>(&t.work)) {
+      take(steps->root);
+      if (steps->constant) take(*steps->constant);
+    } else if (auto* block = std::get_if<Digits>(&t.work)) {
+      take(block->fraction);
+    }
+  }
+  for (auto& [id, sm] : split_) {
+    Merge& merge = sm.merge.as<Merge>();
+    take(merge.left);
+    take(merge.right);
+    for (PieceRef& part : sm.parts) take(part);
+  }
+  for (const auto& [source, range] : taken) {
+    const Replica& copy = replicas_.at(source);
+    ++piece_stats_.from_replicas;
+    notices_.push_back(
+        "the piece of terms [" + std::to_string(range.begin) + ", " + std::to_string(range.end) +
+        ") was lost with rank " + std::to_string(workers_[static_cast<std::size_t>(source.first)].rank) +
+        ": its copy on rank " + std::to_string(workers_[static_cast<std::size_t>(copy.worker)].rank) +
+        " takes its place");
+    replicas_.erase(source);
+  }
+  // The pieces that lost a copy, or became their copy, are copied again (not those lost without one: they
+  // are computed again).
+  const auto again = [&](std::uint64_t first, std::uint64_t last, const PieceRef& p) {
+    if (!p.here() && !lost(p)) replicate(first, last, p);
+  };
+  for (const auto& [first, piece] : pieces_) again(first, piece.end_range, piece.ref);
+  if (root_) again(0, grid_.size(), *root_);
+  if (fraction_) again(0, grid_.size(), *fraction_);
 }
 
 std::uint64_t Scheduler::held_by(int w) const {
@@ -947,13 +1074,29 @@ std::uint64_t Scheduler::held_by(int w) const {
   return n;
 }
 
-void Scheduler::unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent) {
+bool Scheduler::unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent) {
   release(static_cast<std::size_t>(w), task_id, false);
-  if (owner < 0 || static_cast<std::size_t>(owner) >= workers_.size()) return;
+  if (owner < 0 || static_cast<std::size_t>(owner) >= workers_.size()) return true;
+  if (const auto open = open_.find(task_id);
+      open != open_.end() && open->second.task.kind() == TaskKind::copy) {
+    // The piece was merged (and dropped) before its copy came, or its owner is gone: the copy is given up,
+    // and only a silent owner is news.
+    abandon_copy(task_id);
+  }
+  // A task no longer wanted (done elsewhere, cancelled, a copy given up) whose piece is no longer held: the
+  // piece was dealt with when the task ended; only a silent owner is news.
+  if (!silent && !open_.contains(task_id)) {
+    cancelled_.erase(task_id);
+    return false;
+  }
+  const auto open = open_.find(task_id);
   notices_.push_back("rank " + std::to_string(workers_[static_cast<std::size_t>(w)].rank) +
-                     " could not fetch a piece from rank " +
-                     std::to_string(workers_[static_cast<std::size_t>(owner)].rank) +
-                     (silent ? " (no answer): its pieces are computed again"
+                     " could not fetch a piece" +
+                     (open != open_.end() ? " for " + describe(open->second.task) : std::string()) +
+                     " from rank " + std::to_string(workers_[static_cast<std::size_t>(owner)].rank) +
+                     (silent ? (config_.replicas > 0 ? " (no answer): its pieces are taken from their copies "
+                                                       "or computed again"
+                                                     : " (no answer): its pieces are computed again")
                              : " (it no longer holds it): the piece is computed again"));
   if (silent) {
     // A worker answers fetches between two looks at its messages, whatever it computes: one that does not
@@ -968,6 +1111,7 @@ void Scheduler::unreachable(int w, std::uint64_t task_id, int owner, std::uint64
   cancelled_.erase(task_id);
   if (const auto it = open_.find(task_id); it != open_.end() && it->second.state == TaskState::processing)
     transition(task_id, TaskState::queued, true);
+  return true;
 }
 
 void Scheduler::silent(int w) {
@@ -995,6 +1139,7 @@ void Scheduler::let_go(int w) {
 }
 
 void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
+  take_replicas(lost);
   capture_.lose_where(lost);
   std::vector<std::pair<std::uint64_t, std::uint64_t>> gone;  // (first, last) grid ranges
   for (auto it = pieces_.begin(); it != pieces_.end();) {
@@ -1364,6 +1509,8 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
       expected[j] = static_cast<std::uint64_t>(static_cast<Uint128>(left[product->factor_left * np + j]) *
                                                factor % primes[j]);
     }
+  } else if (const auto* copy = std::get_if<Copy>(&task.work)) {
+    expected = copy->piece.residues;  // the piece's own, checked when it was made
   } else {
     ++verification_.pieces;
     const auto* evaluate = std::get_if<Evaluate>(&task.work);

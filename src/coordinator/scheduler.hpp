@@ -50,6 +50,12 @@ struct SchedulerConfig {
   // from there if it is done by then (false: they compute it themselves, beside the division, as before
   // 2026-12-04).
   bool constant_apart = true;
+  // Pieces on workers: each piece of at least replica_min_bits a worker holds (evaluations, merges and
+  // assemblies, the series' result, the final value's fraction; not a merge's products) is copied to a
+  // second worker when `replicas` is 1 (Copy, SCR's partner copies), so that losing its owner costs a change
+  // of address instead of a computation. 0: none.
+  int replicas = 0;
+  double replica_min_bits = kKeepAtLeastBits;
 };
 
 struct WorkerStats {
@@ -103,7 +109,9 @@ struct PieceStats {
   bool on_workers = false;
   std::uint64_t fetched = 0;
   std::uint64_t recomputed = 0;
-  std::uint64_t loaded = 0;  // pieces of a resumed job that workers read from their files (Load)
+  std::uint64_t loaded = 0;         // pieces of a resumed job that workers read from their files (Load)
+  std::uint64_t replicas = 0;       // copies made on a second worker (SchedulerConfig::replicas)
+  std::uint64_t from_replicas = 0;  // lost pieces whose copy took their place
 };
 
 // A task failed as often as the job allows: the job stops with this error, which names the terms.
@@ -126,7 +134,8 @@ class Scheduler {
   // one and fewer than kMaxHeld, and together they will take so little time (under kPrefetchBelowSeconds;
   // each by its prediction, or for an evaluation without one, by the worker's last task) that waiting for
   // the next assignment's round trip would be a noticeable part of the worker's time. Long tasks never get
-  // one queued behind them, so no worker sits on work another worker could start sooner.
+  // one queued behind them, so no worker sits on work another worker could start sooner; nor does a load
+  // (restore), so that a resumed job's pieces spread over the workers.
   bool wants_another_task(int w) const;
   static constexpr std::size_t kMaxHeld = 4;
   static constexpr std::uint32_t kMaxSlices = 16;
@@ -172,8 +181,9 @@ class Scheduler {
   // longer holds it. Neither counts
   // against `w` or the task: the lost pieces are computed again from their ranges (the lineage of a piece is
   // its range: evaluating it gives the same integers as the merges that made it), and the tasks that needed
-  // them wait for that.
-  void unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent);
+  // them wait for that. False when it changes nothing: a task no longer wanted (done elsewhere, cancelled,
+  // a copy given up) whose piece is no longer held, its owner not silent.
+  bool unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent);
   // Worker `w` has not been heard of for far longer than its heartbeat: it is taken for lost now, and its
   // tasks are overdue at the next expire() rather than at their deadlines (which may be long); when a
   // capture waits for it to write pieces, the pieces it holds are lost now.
@@ -185,6 +195,10 @@ class Scheduler {
   std::uint64_t recomputed() const { return piece_stats_.recomputed; }
   // Pieces held by worker `w`, by the scheduler's count.
   std::uint64_t held_by(int w) const;
+  // Pieces held by worker `w` that wait for their sibling and have a copy on another worker
+  // (SchedulerConfig::replicas): if `w` is lost now, each of them takes its copy's place (no merge has
+  // fetched it yet, so none can end without it).
+  std::uint64_t copied_from(int w) const;
   // Hands overdue tasks to the queue again; returns the workers that missed their deadline. May throw
   // PoisonedRange.
   std::vector<int> expire(Clock::time_point now);
@@ -305,6 +319,8 @@ class Scheduler {
   bool loading() const { return !loading_.empty(); }
   // A load's predicted time, from a reading speed well below a disk's: only its deadline depends on it.
   static constexpr double kLoadBytesPerSecondFloor = 20e6;
+  // A copy's (Copy) predicted time, from a speed well below a network's: only its deadline depends on it.
+  static constexpr double kCopyBytesPerSecondFloor = 20e6;
   // Slow series: every finished result as it came from its worker, before it was added onto the prefix
   // (the checkpoint keeps them, so that a resume can recompute a sample and compare). restore_ledger
   // gives back those of an earlier run, before restore.
@@ -373,6 +389,15 @@ class Scheduler {
   void recompute(std::uint64_t first, std::uint64_t last, const std::string& why);
   // A Load task that failed (`why`): it ends here, and its piece is computed again.
   void abandon_load(const Task& load, const std::string& why);
+  // Replicas (SchedulerConfig::replicas). A copy of the piece of grid ranges [first, last) on a worker other
+  // than its owner, unless it is small, has one, or is being copied.
+  void replicate(std::uint64_t first, std::uint64_t last, const PieceRef& piece);
+  // Open Copy task `id` is given up (failed, late, its piece merged or lost): a copy is a precaution, never
+  // retried and never counted against a range.
+  void abandon_copy(std::uint64_t id);
+  // Before lose_where forgets the pieces for which `lost` holds: each that has a copy on a worker that is not
+  // lost takes its copy's address, everywhere the scheduler refers to it, and is copied again.
+  void take_replicas(const std::function<bool(const PieceRef&)>& lost);
   void drop(const PieceRef& piece);  // its owner may let it go (a piece here: nothing to do)
   // The finished pieces not yet folded into the final one, as the scheduler knows them (finished_pieces).
   std::vector<PieceCapture::Held> held_pieces() const;
@@ -448,6 +473,14 @@ class Scheduler {
   std::set<std::uint64_t> cancelled_;   // tasks still with a worker whose operand was lost
   std::set<std::uint64_t> recomputes_;  // evaluations that compute a lost piece again
   std::set<std::uint64_t> loading_;     // Load tasks of restored pieces not yet read
+  // Replicas: the copy of each piece that has one, and the open Copy task of each being copied, by the
+  // piece's (owner, key).
+  struct Replica {
+    int worker = -1;
+    std::uint64_t key = 0;
+  };
+  std::map<std::pair<int, std::uint64_t>, Replica> replicas_;
+  std::map<std::pair<int, std::uint64_t>, std::uint64_t> copying_;
   // Lost pieces computed again as several evaluations, until their merges give them back: first -> end
   // grid range (nested ones may appear when a piece of one is lost again).
   std::multimap<std::uint64_t, std::uint64_t> recomputing_;

@@ -14,7 +14,7 @@ namespace pi {
 TaskKind Task::kind() const {
   static constexpr TaskKind kinds[] = {TaskKind::evaluate, TaskKind::merge,       TaskKind::product,
                                        TaskKind::digits,   TaskKind::final_steps, TaskKind::assemble,
-                                       TaskKind::constant, TaskKind::load};
+                                       TaskKind::constant, TaskKind::load,        TaskKind::copy};
   return kinds[work.index()];
 }
 
@@ -234,12 +234,27 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
   return piece;
 }
 
+std::shared_ptr<const PartialResult> carry_out_copy(const Task& task, TaskOutput& out) {
+  const auto* copy = std::get_if<Copy>(&task.work);
+  if (!copy || !copy->piece.here())
+    throw std::invalid_argument("carry_out_copy: not a copy task with its piece");
+  std::shared_ptr<const PartialResult> piece = copy->piece.data;
+  out = TaskOutput{};
+  out.result = PartialResult{piece->range, {}};
+  out.residues = residues_of(piece->values, task.check_primes);
+  out.kept = true;
+  out.shape = shape_of(*piece);
+  return piece;
+}
+
 TaskOutput execute(const Series& series, const Task& task) {
   if (task.kind() == TaskKind::digits) return execute_digits(task);
   if (task.kind() == TaskKind::final_steps) return execute_final_steps(series, task);
   if (task.kind() == TaskKind::constant) return execute_constant(series, task);
   if (task.kind() == TaskKind::load)
     throw std::invalid_argument("a piece to load is read by a worker from its file, not computed");
+  if (task.kind() == TaskKind::copy)
+    throw std::invalid_argument("a copy keeps its piece as it came (carry_out_copy), it computes nothing");
   TaskOutput out;
   out.result = execute_task(series, task);
   return out;
@@ -269,6 +284,8 @@ std::string_view task_kind_name(TaskKind kind) {
       return "constant";
     case TaskKind::load:
       return "load";
+    case TaskKind::copy:
+      return "copy";
   }
   return "task";
 }
@@ -277,6 +294,10 @@ std::string describe(const Task& task) {
   if (const auto* steps = std::get_if<FinalSteps>(&task.work))
     return steps->constant ? "the final division" : "the final division and square root";
   if (std::holds_alternative<Constant>(task.work)) return "the square root of the final steps";
+  if (const auto* copy = std::get_if<Copy>(&task.work)) {
+    return "a copy of the piece of terms [" + std::to_string(copy->piece.range.begin) + ", " +
+           std::to_string(copy->piece.range.end) + ")";
+  }
   if (const auto* load = std::get_if<Load>(&task.work)) {
     return "the piece of terms [" + std::to_string(load->range.begin) + ", " +
            std::to_string(load->range.end) + ") in " + load->path;

@@ -26,7 +26,8 @@ enum class TaskKind : std::uint8_t {
   final_steps = 5,
   assemble = 6,
   constant = 7,
-  load = 8
+  load = 8,
+  copy = 9
 };
 
 // The sizes of a piece's values in bits, negative for a negative value (0: the value is zero): what the
@@ -142,6 +143,14 @@ struct Load {
   bool is_suffix = false;
 };
 
+// A second copy of a piece another worker holds (SchedulerConfig::replicas, SCR's partner copies): a worker
+// fetches `piece` from its owner, checks it against its fingerprint as it does every operand, and keeps it
+// under this task's id, so that losing the owner costs the coordinator a change of address instead of a
+// computation.
+struct Copy {
+  PieceRef piece;
+};
+
 // What the coordinator needs of the final value when a worker holds it: the estimate at a few hundred bits
 // (its bound and method exact), the first kSummaryDecimals decimals of the whole value (truncated), how to
 // read the fraction, and the hexadecimal digits BBP checks.
@@ -172,7 +181,7 @@ struct Task {
   // precision (TaskOutput::lead).
   bool keep = false;
   std::uint64_t estimate_bits = 0;
-  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble, Constant, Load> work;
+  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble, Constant, Load, Copy> work;
 
   TaskKind kind() const;
   template <class Work>
@@ -234,8 +243,13 @@ TaskOutput execute_digits(const Task& task);
 TaskOutput execute_constant(const Series& series, const Task& task);
 // Carries out a final-steps task: `result` is the one-value piece of the fraction, with its summary.
 TaskOutput execute_final_steps(const Series& series, const Task& task);
-// Carries out any task but a load (its worker reads the file: PieceReader): execute_task, execute_digits,
-// execute_constant or execute_final_steps, before seal (a digits block's residues are taken with its text).
+// Carries out a copy task whose piece is here (fetched): the piece itself, kept as it came (no second copy of
+// its integers); `out` says so, as keep_piece would (kept, the range, shape and residues modulo the task's
+// primes).
+std::shared_ptr<const PartialResult> carry_out_copy(const Task& task, TaskOutput& out);
+// Carries out any task but a load (its worker reads the file: PieceReader) or a copy (carry_out_copy):
+// execute_task, execute_digits, execute_constant or execute_final_steps, before seal (a digits block's
+// residues are taken with its text).
 TaskOutput execute(const Series& series, const Task& task);
 // The same with the residues of the result (seal).
 TaskOutput carry_out(const Series& series, const Task& task);
@@ -248,7 +262,7 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
 
 // "terms [a, b) (grid ranges i..j)" or "merge of terms [a, m) and [m, b)", for logs and errors.
 std::string describe(const Task& task);
-// One word per kind: evaluation, merge, digits, product, final, assembly, constant, load.
+// One word per kind: evaluation, merge, digits, product, final, assembly, constant, load, copy.
 std::string_view task_kind_name(TaskKind kind);
 
 }  // namespace pi

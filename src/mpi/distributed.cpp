@@ -16,6 +16,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -132,12 +133,11 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
     }
     case Tag::failed: {
       const FailureMessage f = decode_failure(message.body);
-      log_ << "[pi-job] rank " << rank << " failed a task: " << f.why << std::endl;
-      if (f.owner >= 0) {
-        scheduler.unreachable(w, f.task_id, f.owner, f.key, f.silent);
-      } else {
-        scheduler.fail(w, f.task_id, f.why);  // throws PoisonedRange when the job must stop
-      }
+      // A fetch that found its piece gone for a task no longer wanted (a copy of a piece merged
+      // meanwhile) is no news.
+      if (f.owner < 0 || scheduler.unreachable(w, f.task_id, f.owner, f.key, f.silent))
+        log_ << "[pi-job] rank " << rank << " failed a task: " << f.why << std::endl;
+      if (f.owner < 0) scheduler.fail(w, f.task_id, f.why);  // throws PoisonedRange when the job must stop
       make_idle(scheduler, rank);
       break;
     }
@@ -252,8 +252,14 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   auto last_look = Scheduler::Clock::now();
   auto last_silence_look = last_look;
   constexpr auto kNotStalled = Scheduler::Clock::time_point::max();
-  auto stalled_since = kNotStalled;  // since when no worker could take work
+  auto stalled_since = kNotStalled;                   // since when no worker could take work
+  FaultPlan faults = FaultPlan::from_environment(0);  // tests: kill:RANK:copiedN
   while (!scheduler.finished()) {
+    for (const int rank : faults.kills_due([&](int r) {
+           return r >= 1 && r < mpi_.size() ? scheduler.copied_from(r - 1) : std::uint64_t{0};
+         })) {
+      kill_for_test(rank, scheduler.copied_from(rank - 1));
+    }
     throw_if_interrupted();
     bool active = false;
     while (auto message = inbox_.poll(MPI_ANY_SOURCE)) {
@@ -297,10 +303,12 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
         heard_[static_cast<std::size_t>(rank)] = now;  // said once; its deadline does the rest
       }
     }
-    for (int w : scheduler.expire(now)) {
+    const std::vector<int> late = scheduler.expire(now);
+    for (int w : late) {
       log_ << "[pi-job] rank " << w + 1 << " missed its deadline; its task goes to another worker"
            << std::endl;
     }
+    if (look_for_silence || !late.empty()) tell_lost(scheduler);
     dispatch(scheduler);
     send_to_owners(scheduler);
     outbox_.progress();
@@ -334,6 +342,36 @@ int MpiExecutor::stop_workers() {
     stopped_[static_cast<std::size_t>(rank)] = true;
   }
   return static_cast<int>(outbox_.drain(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
+}
+
+void MpiExecutor::tell_lost(Scheduler& scheduler) {
+  told_lost_.resize(static_cast<std::size_t>(mpi_.size()), false);
+  std::vector<bool> lost(told_lost_.size(), false);
+  for (const int w : scheduler.lost_workers()) lost[static_cast<std::size_t>(w) + 1] = true;
+  for (std::size_t wi = 0; wi < scheduler.workers().size(); ++wi)
+    if (scheduler.workers()[wi].lost) lost[wi + 1] = true;
+  if (lost == told_lost_) return;
+  // The whole set, so that a rank that answered again is fetched from again.
+  told_lost_ = lost;
+  std::vector<std::uint64_t> ranks;
+  for (std::size_t r = 1; r < lost.size(); ++r)
+    if (lost[r]) ranks.push_back(r);
+  for (int rank = 1; rank < mpi_.size(); ++rank) {
+    const auto r = static_cast<std::size_t>(rank);
+    if (!lost[r] && !stopped_[r]) outbox_.send(rank, Tag::lost, encode_keys(ranks));
+  }
+}
+
+void MpiExecutor::kill_for_test(int rank, std::uint64_t copied) {
+  const auto r = static_cast<std::size_t>(rank);
+  if (rank < 1 || rank >= mpi_.size() || !starts_[r] || process_ended(rank)) {
+    log_ << "[pi-job] PI_FAULT: rank " << rank << " is not a running process of this host: not killed"
+         << std::endl;
+    return;
+  }
+  log_ << "[pi-job] PI_FAULT: SIGKILL to rank " << rank << " (pid " << pids_[r] << "), " << copied
+       << " of whose pieces have copies" << std::endl;
+  ::kill(static_cast<pid_t>(pids_[r]), SIGKILL);
 }
 
 void MpiExecutor::watch_process(int rank) {
@@ -535,7 +573,10 @@ class Worker {
         tasks_.push_back(decode_task(message.body));
         break;
       case Tag::drop:
-        for (const std::uint64_t key : decode_keys(message.body)) store_.erase(key);
+        for (const std::uint64_t key : decode_keys(message.body)) {
+          store_.erase(key);
+          copies_.erase(key);
+        }
         break;
       case Tag::fetch: {
         const FetchRequest request = decode_fetch(message.body);
@@ -548,6 +589,21 @@ class Worker {
       case Tag::piece:
         answered(message.source, decode_fetch_answer(message.body));
         break;
+      case Tag::lost: {
+        // The ranks rank 0 takes for lost now: a fetch from one of them is given up now, not at its
+        // deadline, and none is begun.
+        const std::vector<std::uint64_t> ranks = decode_keys(message.body);
+        lost_ = std::set<int>();
+        for (const std::uint64_t r : ranks) lost_.insert(static_cast<int>(r));
+        if (!current_) break;
+        for (const auto& [request, fetch] : current_->fetching) {
+          if (lost_.contains(fetch.piece->owner + 1)) {
+            give_up_lost(*fetch.piece);
+            break;  // the task is given up
+          }
+        }
+        break;
+      }
       case Tag::store: {
         // The piece is taken now: a later drop of it does not stop the write.
         StoreRequest request = decode_store(message.body);
@@ -626,8 +682,9 @@ class Worker {
     // A fetch may take part of the task's time; a healthy owner answers at once.
     c.fetch_deadline = c.started + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(0.4 * c.task.allowed_s));
+    const PieceRef* from_lost = nullptr;  // an operand whose owner rank 0 takes for lost
     const auto need = [&](PieceRef& piece, std::uint32_t* index) {
-      if (piece.here()) return;
+      if (piece.here() || from_lost) return;
       std::vector<std::uint64_t> values;
       if (index) values.push_back(*index);
       if (piece.owner == mpi_.rank() - 1) {
@@ -635,6 +692,10 @@ class Worker {
         const auto it = store_.find(piece.key);
         if (it == store_.end()) return;  // compute() finds it missing
         take(piece, index, it->second, values);
+        return;
+      }
+      if (lost_.contains(piece.owner + 1)) {
+        from_lost = &piece;
         return;
       }
       const std::uint64_t request = next_request_++;
@@ -654,7 +715,10 @@ class Worker {
       if (steps->constant) need(*steps->constant, nullptr);
     } else if (auto* assemble = std::get_if<Assemble>(&c.task.work)) {
       for (PieceRef& part : assemble->parts) need(part, nullptr);
+    } else if (auto* copy = std::get_if<Copy>(&c.task.work)) {
+      need(copy->piece, nullptr);
     }
+    if (from_lost) give_up_lost(*from_lost);
   }
 
   // `piece` becomes the values of `from` (all, or the one asked for).
@@ -695,6 +759,12 @@ class Worker {
     c.fetching.erase(it);
   }
 
+  void give_up_lost(const PieceRef& piece) {
+    give_up("rank " + std::to_string(piece.owner + 1) + " was taken for lost: piece " +
+                std::to_string(piece.key) + " is not fetched from it",
+            piece, true);
+  }
+
   // The task can't go on without `piece`: rank 0 learns which, and recomputes it.
   void give_up(const std::string& why, const PieceRef& piece, bool silent) {
     outbox_.send(0, Tag::failed, encode_failure(current_->task.id, why, piece.owner, piece.key, silent));
@@ -718,6 +788,8 @@ class Worker {
     } else if (const auto* assemble = std::get_if<Assemble>(&c.task.work)) {
       for (const PieceRef& part : assemble->parts)
         if (!lacking && !part.here()) lacking = &part;
+    } else if (const auto* copy = std::get_if<Copy>(&c.task.work)) {
+      lacking = !copy->piece.here() ? &copy->piece : nullptr;
     }
     if (lacking) {
       // Only a piece this worker was to hold itself can be missing here (fetches fill the others).
@@ -726,7 +798,8 @@ class Worker {
           *lacking, false);
       return;
     }
-    faults_.set_pieces_held(store_.size());  // read on the compute thread, which starts after this
+    // Read on the compute thread, which starts after this: the pieces it computed (or read), copies aside.
+    faults_.set_pieces_held(store_.size() - copies_.size());
     if (faults_.empty() && predicted_s(c.task) < kInlineSeconds) {
       // A thread for a task of microseconds (a slow series' trivial ranges) cost more than the task: a
       // thread's start, and a core to run on beside the ranks' loops. Such a task runs here; an injected
@@ -757,6 +830,12 @@ class Worker {
     // The compute time a result reports: not the wait for its operands, nor an injected delay.
     const auto t0 = Clock::now();
     TaskOutput out;
+    if (task.kind() == TaskKind::copy) {
+      // The piece as it arrived, checked against its fingerprint then: nothing to compute or to seal.
+      kept_ = carry_out_copy(task, out);
+      compute_s_ = seconds_since(t0);
+      return out;
+    }
     if (const auto* load = std::get_if<Load>(&task.work)) {
       if (!reader_) throw std::runtime_error("this worker reads no piece files");
       out.result = reader_(*load);
@@ -781,6 +860,7 @@ class Worker {
         last_evaluation_terms_ = evaluate->range.size();
       }
       if (out.kept) store_[c.task.id] = std::move(kept_);
+      if (out.kept && c.task.kind() == TaskKind::copy) copies_.insert(c.task.id);
       RankUsage usage = own_usage(std::chrono::milliseconds(100));
       usage.pieces_held = store_.size();
       outbox_.send(0, Tag::result, encode_result(c.task.id, compute_s_, out, usage));
@@ -807,6 +887,8 @@ class Worker {
   std::deque<Task> tasks_;  // assigned, in order
   std::optional<Current> current_;
   std::map<std::uint64_t, std::shared_ptr<const PartialResult>> store_;  // pieces kept, by key
+  std::set<int> lost_;              // ranks rank 0 takes for lost (Tag::lost): not fetched from
+  std::set<std::uint64_t> copies_;  // the keys of those that are copies of other workers' pieces (Copy)
   std::shared_ptr<const PartialResult> kept_;  // the compute thread's piece, until finish() stores it
   double compute_s_ = 0;                       // and its compute time
   double last_evaluation_s_ = -1;              // the last evaluation's compute time (-1: none yet)

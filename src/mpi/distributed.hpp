@@ -47,12 +47,17 @@ class MpiExecutor final : public Executor {
   std::shared_ptr<const PartialResult> fetch(const PieceRef& piece);
   // The scheduler's word to the pieces' owners: pieces they may drop, then pieces to write for a checkpoint.
   void send_to_owners(Scheduler& scheduler);
+  // Workers taken for lost since the last call: every other worker is told, and gives up at once a fetch
+  // from them that would otherwise wait out its deadline (0.4 of its task's allowed time).
+  void tell_lost(Scheduler& scheduler);
   void make_idle(Scheduler& scheduler, int rank);
   // A worker on this host whose process rank 0 sees is watched: once that process has ended (gone, a
   // zombie, or its pid taken by a later process), the worker is taken for lost at the next look for
   // silence, not 30 s later. Workers elsewhere, or in another pid namespace, are judged by silence alone.
   void watch_process(int rank);
   bool process_ended(int rank) const;
+  // Tests (PI_FAULT kill:RANK:copiedN): SIGKILL to a watched worker, `copied` of whose pieces have copies.
+  void kill_for_test(int rank, std::uint64_t copied);
   void dispatch(Scheduler& scheduler);
 
   const MpiRuntime& mpi_;
@@ -67,6 +72,7 @@ class MpiExecutor final : public Executor {
   std::vector<std::optional<std::uint64_t>> starts_;
   std::vector<bool> seen_ended_;  // by rank: its process was seen to have ended (and it was taken for lost)
   std::vector<bool> stopped_;     // by rank
+  std::vector<bool> told_lost_;   // by rank: the workers were told it is lost (tell_lost)
   std::vector<int> lost_;
   std::uint64_t next_request_ = 1;
   std::vector<std::chrono::steady_clock::time_point> heard_;  // by rank: its last message

@@ -31,8 +31,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
     const auto bad = [&] {
       return std::invalid_argument("PI_FAULT entry '" + entry +
                                    "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
-                                   "die, diesending or corrupt, and RANGE a number, *, #N, heldN, digits or "
-                                   "final");
+                                   "die, diesending, corrupt or kill, and RANGE a number, *, #N, heldN, "
+                                   "digits, load, final or (kill only) copiedN");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -48,19 +48,27 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.kind = Fault::Kind::diesending;
     else if (f[0] == "corrupt")
       fault.kind = Fault::Kind::corrupt;
+    else if (f[0] == "kill")
+      fault.kind = Fault::Kind::kill;
     else
       throw bad();
     try {
       fault.rank = f[1] == "*" ? -1 : std::stoi(f[1]);
       fault.digits = f[2] == "digits";
+      fault.load = f[2] == "load";
       fault.final_value = f[2] == "final";
       if (fault.final_value && fault.kind != Fault::Kind::corrupt) throw bad();
       fault.held = f[2].starts_with("held") ? std::stoll(f[2].substr(4)) : 0;
+      fault.copied = f[2].starts_with("copied") ? std::stoll(f[2].substr(6)) : 0;
+      // A kill is rank 0's, of a worker (RANK) whose pieces have copies; only a kill has copiedN.
+      if ((fault.kind == Fault::Kind::kill) != (fault.copied > 0) ||
+          (fault.kind == Fault::Kind::kill && fault.rank < 1))
+        throw bad();
       if (f[2].starts_with("held") && fault.held < 1) throw bad();
-      fault.range =
-          f[2] == "*" || f[2].starts_with('#') || fault.held > 0 || fault.digits || fault.final_value
-              ? -1
-              : std::stoll(f[2]);
+      fault.range = f[2] == "*" || f[2].starts_with('#') || fault.held > 0 || fault.copied > 0 ||
+                            fault.digits || fault.load || fault.final_value
+                        ? -1
+                        : std::stoll(f[2]);
       fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
       if (f[2].starts_with('#') && fault.nth < 1) throw bad();
       fault.times = f.size() > 3 ? std::stoi(f[3]) : 1;
@@ -68,7 +76,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
     } catch (const std::exception&) {
       throw bad();
     }
-    if (fault.rank == -1 || fault.rank == rank) plan.faults_.push_back(fault);
+    if (fault.kind == Fault::Kind::kill ? rank == 0 : fault.rank == -1 || fault.rank == rank)
+      plan.faults_.push_back(fault);
   }
   return plan;
 }
@@ -79,6 +88,7 @@ bool FaultPlan::covers(const Fault& f, const Task& task) const {
   if (f.nth > 0) return f.nth == tasks_seen_;
   if (f.held > 0) return pieces_held_ >= static_cast<std::uint64_t>(f.held);
   if (f.digits) return task.kind() == TaskKind::digits;
+  if (f.load) return task.kind() == TaskKind::load;
   return f.range < 0 ||
          (task.kind() == TaskKind::evaluate && static_cast<std::uint64_t>(f.range) >= task.first_range &&
           static_cast<std::uint64_t>(f.range) < task.end_range);
@@ -88,6 +98,17 @@ bool FaultPlan::take(Fault& f, const Task& task) const {
   if (!covers(f, task) || (f.times > 0 && f.fired >= f.times)) return false;
   ++f.fired;
   return true;
+}
+
+std::vector<int> FaultPlan::kills_due(const std::function<std::uint64_t(int)>& copied) {
+  std::vector<int> due;
+  for (Fault& f : faults_) {
+    if (f.kind != Fault::Kind::kill || f.fired > 0 || copied(f.rank) < static_cast<std::uint64_t>(f.copied))
+      continue;
+    ++f.fired;
+    due.push_back(f.rank);
+  }
+  return due;
 }
 
 bool FaultPlan::corrupts_final_value() const {
@@ -116,7 +137,9 @@ void FaultPlan::corrupt(const Task& task, TaskOutput& out) {
 void FaultPlan::before(const Task& task) {
   ++tasks_seen_;
   for (Fault& f : faults_) {
-    if (f.kind == Fault::Kind::corrupt || f.kind == Fault::Kind::diesending || !take(f, task)) continue;
+    if (f.kind == Fault::Kind::corrupt || f.kind == Fault::Kind::diesending || f.kind == Fault::Kind::kill ||
+        !take(f, task))
+      continue;
     switch (f.kind) {
       case Fault::Kind::fail:
         throw std::runtime_error("injected failure (PI_FAULT) on " + describe(task));
@@ -130,6 +153,7 @@ void FaultPlan::before(const Task& task) {
         break;
       case Fault::Kind::diesending:
       case Fault::Kind::corrupt:
+      case Fault::Kind::kill:
         break;
     }
   }

@@ -5,19 +5,24 @@
 //   PI_FAULT="KIND:RANK:RANGE[:TIMES[:SECONDS]][;...]"
 //     KIND    fail (report an error), hang (stop answering for good), slow (sleep SECONDS, default 5, then
 //             answer), die (SIGKILL itself), corrupt (flip one bit of one integer of the result, or one
-//             digit of a conversion block: a silent error the fingerprints must catch)
+//             digit of a conversion block: a silent error the fingerprints must catch), kill (rank 0 sends
+//             worker RANK SIGKILL once copiedN holds: at a moment only the coordinator knows)
 //     RANK    the worker's MPI rank, or * for every worker
 //     RANGE   a grid range index: the fault fires on an evaluation that covers it; * for any task; #N for the
 //             worker's N-th task (1-based), whatever it is: the way to pick a moment on a chosen rank, since
 //             which rank gets which range depends on timing; heldN for the first task the worker starts
-//             while it holds N pieces or more (fast series: pieces stay on their workers); digits for a block
-//             of the decimal conversion that follows the series (fast series, digits mode); final (corrupt on
+//             while it holds N pieces or more of its own (fast series: pieces stay on their workers; copies
+//             of other workers' pieces, --replicas, are not counted); digits for a block
+//             of the decimal conversion that follows the series (fast series, digits mode); load for a piece
+//             a resumed job's worker reads from its file; final (corrupt on
 //             rank 0 only): the final value, after the division, before its checks: made wrong from its 64th
 //             bit on
+//             copiedN (kill only): once N of the worker's pieces have copies on other workers (--replicas)
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,14 +31,16 @@
 namespace pi {
 
 struct Fault {
-  enum class Kind { fail, hang, slow, die, diesending, corrupt } kind;
-  int rank;            // -1: any
-  std::int64_t range;  // a grid range; -1: any task
-  std::int64_t nth;    // > 0: the worker's nth task
-  std::int64_t held;   // > 0: a task started while the worker holds this many pieces or more
-  bool digits;         // any block of the decimal conversion
-  bool final_value;    // the final value (corrupt, rank 0)
-  int times;           // 0: always
+  enum class Kind { fail, hang, slow, die, diesending, corrupt, kill } kind;
+  int rank;             // -1: any
+  std::int64_t range;   // a grid range; -1: any task
+  std::int64_t nth;     // > 0: the worker's nth task
+  std::int64_t held;    // > 0: a task started while the worker holds this many pieces or more
+  std::int64_t copied;  // > 0 (kill): once this many of the worker's pieces have copies
+  bool digits;          // any block of the decimal conversion
+  bool load;            // any piece a resumed job's worker reads from its file (Load)
+  bool final_value;     // the final value (corrupt, rank 0)
+  int times;            // 0: always
   double seconds;
   int fired = 0;
 };
@@ -52,6 +59,8 @@ class FaultPlan {
   void corrupt(const Task& task, TaskOutput& out);
   // Rank 0: whether the final value is to be damaged (corrupt:0:final).
   bool corrupts_final_value() const;
+  // Rank 0: the worker ranks to SIGKILL now (each kill once), given how many of a rank's pieces have copies.
+  std::vector<int> kills_due(const std::function<std::uint64_t(int rank)>& copied);
   bool empty() const { return faults_.empty(); }
   // The pieces the worker holds as it starts its next task (for heldN).
   void set_pieces_held(std::uint64_t n) { pieces_held_ = n; }

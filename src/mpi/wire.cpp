@@ -278,6 +278,8 @@ Bytes encode_task(const Task& task) {
     for (const PieceRef& part : assemble->parts) w.piece(part);
   } else if (const auto* constant = std::get_if<Constant>(&task.work)) {
     w.u64(constant->bits);
+  } else if (const auto* copy = std::get_if<Copy>(&task.work)) {
+    w.piece(copy->piece);
   } else if (const auto* load = std::get_if<Load>(&task.work)) {
     w.str(load->path);
     w.u64(load->bytes);
@@ -395,6 +397,12 @@ Task decode_task(const Bytes& message) {
     case TaskKind::constant:
       t.work = Constant{r.u64()};
       break;
+    case TaskKind::copy: {
+      Copy copy{r.piece()};
+      if (copy.piece.here() || copy.piece.owner < 0) throw WireError("a copy of a piece no worker holds");
+      t.work = std::move(copy);
+      break;
+    }
     case TaskKind::load: {
       Load load;
       load.path = r.str();

@@ -29,7 +29,8 @@ enum class Tag : int {
   drop = 9,
   alive = 10,
   store = 11,
-  stored = 12
+  stored = 12,
+  lost = 13  // rank 0 to the workers: ranks taken for lost (encode_keys), whose pieces they stop fetching
 };
 
 class WireError : public std::runtime_error {

@@ -87,6 +87,7 @@ struct Sim {
       return fill(steps->root) && (!steps->constant || fill(*steps->constant));
     if (auto* assemble = std::get_if<Assemble>(&task.work))
       return std::all_of(assemble->parts.begin(), assemble->parts.end(), fill);
+    if (auto* copy = std::get_if<Copy>(&task.work)) return fill(copy->piece);
     return true;
   }
 
@@ -100,6 +101,9 @@ struct Sim {
           ++assigned[t->kind()];
           if (const auto* e = std::get_if<Evaluate>(&t->work)) evaluated.push_back(e->range);
           most_slices = std::max(most_slices, t->kind() == TaskKind::product ? t->as<Product>().slices : 0);
+          if (const auto* copy = std::get_if<Copy>(&t->work)) {
+            EXPECT_NE(copy->piece.owner, w) << "a copy on the worker that holds the piece";
+          }
           running.emplace_back(w, std::move(*t));
         }
       }
@@ -113,7 +117,10 @@ struct Sim {
       const std::unique_ptr<Series> own =
           fresh_final && task.kind() == TaskKind::final_steps ? make_series(series_name) : nullptr;
       TaskOutput out;
-      if (const auto* load = std::get_if<Load>(&task.work)) {
+      std::shared_ptr<const PartialResult> copied;  // a copy task's piece, kept as it came
+      if (task.kind() == TaskKind::copy) {
+        copied = carry_out_copy(task, out);
+      } else if (const auto* load = std::get_if<Load>(&task.work)) {
         // A piece file: what `disk` holds under its path, or no such file.
         const auto file = disk.find(load->path);
         if (file == disk.end()) {
@@ -134,7 +141,7 @@ struct Sim {
         }
         if (task.id % 2 == 0) seal(out, task);
       }
-      if (auto piece = keep_piece(*series, task, out)) {
+      if (auto piece = copied ? std::move(copied) : keep_piece(*series, task, out)) {
         ++kept;
         stores[{w, task.id}] = std::move(piece);
       }
@@ -221,6 +228,63 @@ TEST(Scheduler, PiecesOfALostWorkerAreComputedAgainFromTheirRanges) {
     EXPECT_EQ(sim.scheduler.take_result(), direct) << "seed " << seed;
     EXPECT_GE(sim.scheduler.recomputed(), 1u) << "seed " << seed;
     EXPECT_EQ(sim.scheduler.held_by(1), 0u);
+  }
+}
+
+// With replicas, each waiting piece gets a copy on another worker: a worker lost with its pieces costs
+// their copies' addresses, not their computation, and the result is the same. Every copy is dropped with
+// its piece.
+TEST(Scheduler, APieceLostWithItsWorkerTakesItsCopysPlace) {
+  for (unsigned seed : {3u, 4u, 5u, 6u}) {
+    SchedulerConfig config;
+    config.replicas = 1;
+    config.replica_min_bits = 0;
+    Sim sim("chudnovsky", kHeldTerms, 3, config);
+    sim.fingerprinted_on_workers(seed);
+    // Until two pieces of worker 1 wait with their copies; then it dies with them (and the task it runs),
+    // and is taken for lost at once (no deadline passes for the others).
+    for (unsigned round = 0; round < 2000 && sim.scheduler.copied_from(1) < 2; ++round)
+      sim.run_shuffled(3, seed + round, 1);
+    ASSERT_GE(sim.scheduler.copied_from(1), 2u) << "seed " << seed;
+    ASSERT_FALSE(sim.scheduler.finished());
+    const std::uint64_t held = sim.scheduler.held_by(1);
+    const std::uint64_t copied = sim.scheduler.copied_from(1);
+    const std::uint64_t recomputed = sim.scheduler.recomputed();
+    sim.dead.insert(1);
+    std::erase_if(sim.stores, [](const auto& e) { return e.first.first == 1; });
+    std::erase_if(sim.running, [](const auto& r) { return r.first == 1; });
+    sim.scheduler.silent(1);
+    EXPECT_EQ(sim.scheduler.expire(sim.now), std::vector<int>{1}) << "seed " << seed;
+    sim.run_shuffled(3, seed + 1000);
+    ASSERT_TRUE(sim.scheduler.finished()) << "seed " << seed;
+    EXPECT_EQ(sim.scheduler.take_result(), held_direct()) << "seed " << seed;
+    // Each copied piece took its copy's place; only those without one were computed again.
+    const std::uint64_t from_replicas = sim.scheduler.piece_stats().from_replicas;
+    EXPECT_GE(from_replicas, copied) << "seed " << seed;
+    EXPECT_LE(sim.scheduler.recomputed() - recomputed, held - from_replicas) << "seed " << seed;
+    EXPECT_EQ(sim.scheduler.held_by(1), 0u);
+    EXPECT_EQ(sim.scheduler.copied_from(1), 0u);
+    EXPECT_EQ(sim.scheduler.verification().mismatches, 0u);
+  }
+}
+
+// Without a loss, replicas change nothing but the copies: the same integers, nothing computed again, and
+// every copy dropped with its piece.
+TEST(Scheduler, CopiesAreDroppedWithTheirPieces) {
+  for (unsigned seed : {1u, 2u}) {
+    SchedulerConfig config;
+    config.replicas = 1;
+    config.replica_min_bits = 0;
+    Sim sim("chudnovsky", kHeldTerms, 3, config);
+    sim.fingerprinted_on_workers(seed);
+    sim.run_shuffled(3, seed);
+    EXPECT_EQ(sim.scheduler.take_result(), held_direct()) << "seed " << seed;
+    EXPECT_GE(sim.assigned[TaskKind::copy], 5) << "seed " << seed;
+    EXPECT_GE(sim.scheduler.piece_stats().replicas, 1u) << "seed " << seed;
+    EXPECT_EQ(sim.scheduler.recomputed(), 0u) << "seed " << seed;
+    EXPECT_EQ(sim.scheduler.piece_stats().from_replicas, 0u) << "seed " << seed;
+    for (const auto& [where, piece] : sim.stores)
+      ADD_FAILURE() << "seed " << seed << ": worker " << where.first << " still holds piece " << where.second;
   }
 }
 
@@ -456,6 +520,14 @@ TEST(Scheduler, AResumeLeavesPiecesInTheirFilesForWorkersToRead) {
   resumed.scheduler.restore(std::move(pieces));
   resumed.hold_on_workers();
   EXPECT_TRUE(resumed.scheduler.loading());
+  // The loads spread over the workers: one each, none queued behind another (however short they are).
+  for (int w = 0; w < 2; ++w) {
+    const std::optional<Task> load = resumed.scheduler.assign(w, resumed.now);
+    ASSERT_TRUE(load && load->kind() == TaskKind::load);
+    EXPECT_FALSE(resumed.scheduler.wants_another_task(w));
+    resumed.running.emplace_back(w, *load);
+    ++resumed.assigned[TaskKind::load];
+  }
   resumed.run_shuffled(2, 22);
   ASSERT_TRUE(resumed.scheduler.finished());
   EXPECT_FALSE(resumed.scheduler.loading());

@@ -251,9 +251,10 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
     done
     if keeps_ranks_after_a_loss; then
       # A worker SIGKILLs itself at the first task it starts while it holds two pieces, and the others may
-      # be fetching from it: their fetches give up at their deadline, and its pieces are computed again
-      # from their ranges. Checkpoints every 0.05 s: the workers are writing pieces for one when it dies (a
-      # capture that waits for the dead worker ends when it is taken for lost, leaving its pieces out).
+      # be fetching from it: their fetches give up when rank 0 tells them it is lost (or at their deadline),
+      # and its pieces are computed again from their ranges. Checkpoints every 0.05 s: the workers are
+      # writing pieces for one when it dies (a capture that waits for the dead worker ends when it is taken
+      # for lost, leaving its pieces out).
       PI_FAULT="die:2:held2" run lost 4 --enable-recovery -- "${big[@]}" "${quick[@]}" --checkpoint-interval 0.05
       check "a worker lost with its pieces: MPFR's digits" same_file "$tmp/lost/pi.txt" "$tmp/mpfr-1e6.txt"
       check "a worker lost with its pieces: the workers wrote the checkpoints' pieces" \
@@ -263,6 +264,20 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
       check "a worker lost with its pieces: the lost rank was noticed" log_has "$tmp/lost.log" "rank 2 missed its deadline"
       check "a worker lost with its pieces: the log says what is computed again" \
         log_has "$tmp/lost.log" "\[pi-job\] .*computed again"
+      # With a copy of each piece on a second worker (--replicas 1), rank 0 SIGKILLs rank 2 once two of the
+      # pieces it holds wait for their siblings with copies elsewhere (PI_FAULT kill, a moment only rank 0
+      # knows). No merge has fetched those two, so none can end without them: each takes its copy's place,
+      # and only pieces of rank 2 without a copy yet (just made, or merge operands) are computed again.
+      # Rank 3's tasks take 0.2 s more, so that pieces wait for their siblings longer than a copy takes
+      # (without it, one run in about twenty had pieces merged too soon for two to wait with copies at once).
+      PI_FAULT="slow:3:*:0:0.2;kill:2:copied2" run replica 4 --enable-recovery -- "${big[@]}" "${quick[@]}" --replicas 1
+      check "a worker lost with copied pieces: MPFR's digits" same_file "$tmp/replica/pi.txt" "$tmp/mpfr-1e6.txt"
+      check "a worker lost with copied pieces: rank 0 killed it at that moment" \
+        log_has "$tmp/replica.log" "PI_FAULT: SIGKILL to rank 2 (pid [0-9]*), 2 of whose pieces have copies"
+      check "a worker lost with copied pieces: their copies took their places" \
+        [ "$(json "$tmp/replica/summary.json" 'd["coordinator"]["pieces_from_replicas"] >= 2 and d["coordinator"]["replicas_made"] >= 2')" == True ]
+      check "a worker lost with copied pieces: the log says which copy took a piece's place" \
+        log_has "$tmp/replica.log" "was lost with rank 2: its copy on rank [13] takes its place"
       # A worker SIGKILLs itself just after it starts sending rank 0 a conversion block. Open MPI's shared
       # memory reads the block from the sender's memory, so rank 0's receive never ends (unless rank 0 read
       # it all before the sender died, which a slow sender under ASan allows). Rank 0 keeps receiving the
@@ -345,9 +360,11 @@ PY
           [ "$sum" == "$(sha256sum <"$tmp/loading/checkpoint.h5")" ]
       fi
       if [[ $before == 3 ]] && keeps_ranks_after_a_loss; then
-        # A worker SIGKILLs itself at its first task, a load: another worker reads that piece.
+        # A worker SIGKILLs itself at the first load it starts: another worker reads that piece. Every load
+        # takes 0.3 s more, so that rank 2 gets one before the others have read them all (with "its first
+        # task", one run in about twenty had the others take every load, and rank 2 died evaluating).
         cp -a "$tmp/$name" "$tmp/${name}die"
-        PI_FAULT="die:2:#1" run "${name}die" "$after" --enable-recovery -- --resume
+        PI_FAULT="die:2:load;slow:*:load:0:0.3" run "${name}die" "$after" --enable-recovery -- --resume
         check "killed on $before ranks, resumed on $after, a worker lost reading a piece: MPFR's digits" \
           same_file "$tmp/${name}die/pi.txt" "$tmp/mpfr-1e6.txt"
         check "killed on $before ranks, resumed on $after, a worker lost reading a piece: the others read all $files" \

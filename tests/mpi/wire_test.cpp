@@ -205,6 +205,23 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   EXPECT_EQ(l.end_range, 16u);
   load_task.as<Load>().values = 0;  // a piece of no values is refused
   EXPECT_THROW(decode_task(encode_task(load_task)), WireError);
+  // A copy of a piece another worker holds (replicas): where it is, with its fingerprint to check it by.
+  Task copy_task;
+  copy_task.first_range = 4;
+  copy_task.end_range = 8;
+  copy_task.keep = true;
+  copy_task.work = Copy{constant};
+  const Task k = decode_task(encode_task(copy_task));
+  ASSERT_EQ(k.kind(), TaskKind::copy);
+  EXPECT_FALSE(k.as<Copy>().piece.here());
+  EXPECT_EQ(k.as<Copy>().piece.owner, 1);
+  EXPECT_EQ(k.as<Copy>().piece.key, 99u);
+  EXPECT_EQ(k.as<Copy>().piece.residues, constant.residues);
+  EXPECT_TRUE(k.keep);
+  EXPECT_EQ(k.first_range, 4u);
+  copy_task.as<Copy>().piece =
+      PieceRef::held_here(std::make_shared<const PartialResult>(PartialResult{Range{0, 4}, {BigInt(5)}}));
+  EXPECT_THROW(decode_task(encode_task(copy_task)), WireError) << "a copy of a piece no worker holds";
   PieceRef fraction = held;
   fraction.shape = {4094};
   fraction.residues = {11, 12};
@@ -348,7 +365,7 @@ TEST(Wire, DamagedMessagesAreRefusedNotRead) {
   Bytes cut(good.begin(), good.begin() + 64);  // the length says more than arrived
   EXPECT_THROW(decode_task(cut), WireError);
   Bytes kind = good;
-  kind[8 + 8] = std::byte{9};  // after the length and the id: the kind
+  kind[8 + 8] = std::byte{200};  // after the length and the id: the kind
   EXPECT_THROW(decode_task(kind), WireError);
   Bytes huge = good;
   for (std::size_t i = 0; i < 8; ++i) huge[i] = std::byte{0xff};  // an absurd length
@@ -394,9 +411,32 @@ TEST(FaultInjection, HeldFiresOnceTheWorkerHoldsThatManyPieces) {
   EXPECT_NO_THROW(plan.before(evaluate(6, 7)));  // fired once: spent
 }
 
+TEST(FaultInjection, LoadFiresOnTheFirstPieceReadFromItsFile) {
+  FaultPlan plan = FaultPlan::parse("fail:2:load", 2);
+  EXPECT_NO_THROW(plan.before(evaluate(0, 5)));
+  Task load = evaluate(8, 16);
+  load.work = Load{"/out/pieces/p.h5", 100, 1, Range{10, 20}, 3, false};
+  EXPECT_THROW(plan.before(load), std::exception);
+  EXPECT_NO_THROW(plan.before(load));  // fired once: spent
+}
+
+// A kill is rank 0's: it names the worker to SIGKILL once that many of its pieces have copies, once.
+TEST(FaultInjection, KillIsRankZerosOnceTheWorkersPiecesHaveCopies) {
+  EXPECT_TRUE(FaultPlan::parse("kill:2:copied2", 2).empty()) << "the worker itself does nothing";
+  FaultPlan plan = FaultPlan::parse("kill:2:copied2;fail:1:3", 0);
+  std::uint64_t copied = 1;
+  const auto of_rank = [&copied](int rank) { return rank == 2 ? copied : 0; };
+  EXPECT_TRUE(plan.kills_due(of_rank).empty());
+  copied = 2;
+  EXPECT_EQ(plan.kills_due(of_rank), std::vector<int>{2});
+  EXPECT_TRUE(plan.kills_due(of_rank).empty()) << "killed once";
+  EXPECT_NO_THROW(plan.before(evaluate(0, 5))) << "a kill is no worker's fault";
+}
+
 TEST(FaultInjection, MalformedEntriesAreRefusedByName) {
   for (const char* bad : {"fail", "fail:1", "explode:1:2", "fail:x:2", "fail:1:2:3:4:5", "hang:1:final",
-                          "fail:1:#0", "die:1:held0", "die:1:heldx", "slow:1:2:1:soon"}) {
+                          "fail:1:#0", "die:1:held0", "die:1:heldx", "slow:1:2:1:soon", "kill:2:held1",
+                          "die:2:copied1", "kill:0:copied1", "kill:2:copied0"}) {
     try {
       FaultPlan::parse(bad, 1);
       ADD_FAILURE() << bad << " was accepted";

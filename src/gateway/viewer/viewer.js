@@ -369,7 +369,8 @@ function onWorkers(w) {
 
 // Okabe-Ito colours, told apart by colour-blind readers too; failures are outlined in red and crossed.
 const KIND_COLOURS = { evaluation: "#0072B2", merge: "#E69F00", product: "#009E73", assembly: "#CC79A7",
-                       digits: "#56B4E9", final: "#D55E00", constant: "#F0E442", load: "#999999" };
+                       digits: "#56B4E9", final: "#D55E00", constant: "#F0E442", load: "#999999",
+                       copy: "#000000" };
 
 function onTasks(t) {
   if (!t) return;
