@@ -1,32 +1,34 @@
 #!/usr/bin/env bash
 # What `--replicas 1` costs and what it saves: a fast-series job on `mpirun -n RANKS` without copies and with
-# them, each run whole and with worker rank 2 SIGKILLed at the first task it starts while it holds HELD
-# pieces of its own (PI_FAULT die:2:heldHELD, under --enable-recovery: the same moment with or without
-# copies, since copies are not counted). The four kinds of run alternate, RUNS rounds; prints the medians
-# (and ranges) of the wall time, the sum of the ranks' peak memory, the bytes between ranks, and the pieces
-# computed again or taken from copies, from each run's summary.json.
+# them, each run whole and with a worker SIGKILLed (PI_FAULT=FAULT, under --enable-recovery). The default
+# FAULT, die:2:held3, kills worker rank 2 at the first task it starts while it holds 3 pieces of its own
+# (the same moment with or without copies, since copies are not counted), early in the series;
+# kill:*:finalsteps:1:0.3 has rank 0 kill the worker given the final steps 0.3 s after, with the series'
+# result it holds. The four kinds of run alternate, RUNS rounds; prints the medians (and ranges) of the job's
+# time, the sum of the ranks' peak memory, the bytes between ranks, and the pieces computed again or taken
+# from copies, from each run's summary.json.
 #
-#   bench/replicas.sh [PI_JOB] [RANKS] [RUNS] [HELD] -- [pi-job options]
-#   bench/replicas.sh build/release/src/pi-job 4 3 3 -- --series chudnovsky --digits 10000000
+#   bench/replicas.sh [PI_JOB] [RANKS] [RUNS] [FAULT] -- [pi-job options]
+#   bench/replicas.sh build/release/src/pi-job 4 3 die:2:held3 -- --series chudnovsky --digits 10000000
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 bench_args 4 "$@"
 job=${positional[0]:-build/release/src/pi-job}
 ranks=${positional[1]:-4}
 runs=${positional[2]:-3}
-held=${positional[3]:-3}
+fault=${positional[3]:-die:2:held3}
 mpi_launch "$ranks"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-echo "pi-job ${opts[*]} on mpirun -n $ranks, $runs rounds"
+echo "pi-job ${opts[*]} on mpirun -n $ranks, $runs rounds, killed by PI_FAULT=$fault"
 for ((round = 1; round <= runs; round++)); do
   for replicas in 0 1; do
     for kind in whole killed; do
       name="r$replicas-$kind-$round"
-      fault=()
-      [[ $kind == killed ]] && fault=(env "PI_FAULT=die:2:held$held")
-      "${fault[@]}" "${launch[@]}" --enable-recovery "$job" "${opts[@]}" --replicas "$replicas" \
+      env=()
+      [[ $kind == killed ]] && env=(env "PI_FAULT=$fault")
+      "${env[@]}" "${launch[@]}" --enable-recovery "$job" "${opts[@]}" --replicas "$replicas" \
         --out "$out/$name" --progress-interval 0 >"$out/$name.log" 2>&1 || true
       [[ -e $out/$name/summary.json ]] || { cat "$out/$name.log"; exit 1; }
       echo "  round $round, replicas $replicas, $kind: $(python3 -c '

@@ -170,6 +170,7 @@ void MpiExecutor::dispatch(Scheduler& scheduler) {
       continue;
     }
     it = idle_.erase(it);
+    faults_.assigned(*task, rank);
     outbox_.send(rank, Tag::task, encode_task(*task));
     topping_up_.push_back(rank);
   }
@@ -185,6 +186,7 @@ void MpiExecutor::dispatch(Scheduler& scheduler) {
         topping_up_.clear();
         return;
       }
+      faults_.assigned(*task, rank);
       outbox_.send(rank, Tag::task, encode_task(*task));
     }
     topping_up_.pop_front();
@@ -252,10 +254,10 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   auto last_look = Scheduler::Clock::now();
   auto last_silence_look = last_look;
   constexpr auto kNotStalled = Scheduler::Clock::time_point::max();
-  auto stalled_since = kNotStalled;                   // since when no worker could take work
-  FaultPlan faults = FaultPlan::from_environment(0);  // tests: kill:RANK:copiedN
+  auto stalled_since = kNotStalled;          // since when no worker could take work
+  faults_ = FaultPlan::from_environment(0);  // tests: kill:RANK:copiedN, kill:*:finalsteps
   while (!scheduler.finished()) {
-    for (const int rank : faults.kills_due([&](int r) {
+    for (const int rank : faults_.kills_due([&](int r) {
            return r >= 1 && r < mpi_.size() ? scheduler.copied_from(r - 1) : std::uint64_t{0};
          })) {
       kill_for_test(rank, scheduler.copied_from(rank - 1));
@@ -369,8 +371,8 @@ void MpiExecutor::kill_for_test(int rank, std::uint64_t copied) {
          << std::endl;
     return;
   }
-  log_ << "[pi-job] PI_FAULT: SIGKILL to rank " << rank << " (pid " << pids_[r] << "), " << copied
-       << " of whose pieces have copies" << std::endl;
+  log_ << "[pi-job] PI_FAULT: SIGKILL to rank " << rank << " (pid " << pids_[r] << "); " << copied
+       << " of its waiting pieces have copies" << std::endl;
   ::kill(static_cast<pid_t>(pids_[r]), SIGKILL);
 }
 

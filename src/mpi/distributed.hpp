@@ -62,6 +62,7 @@ class MpiExecutor final : public Executor {
 
   const MpiRuntime& mpi_;
   std::ostream& log_;
+  FaultPlan faults_;  // tests: rank 0's own (PI_FAULT kill)
   Outbox outbox_;
   Inbox inbox_;
   std::deque<int> idle_;            // ranks waiting for work, least recently ready first

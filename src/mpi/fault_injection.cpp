@@ -32,7 +32,7 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       return std::invalid_argument("PI_FAULT entry '" + entry +
                                    "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
                                    "die, diesending, corrupt or kill, and RANGE a number, *, #N, heldN, "
-                                   "digits, load, final or (kill only) copiedN");
+                                   "digits, load, final or (kill only) copiedN or finalsteps");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -60,13 +60,16 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       if (fault.final_value && fault.kind != Fault::Kind::corrupt) throw bad();
       fault.held = f[2].starts_with("held") ? std::stoll(f[2].substr(4)) : 0;
       fault.copied = f[2].starts_with("copied") ? std::stoll(f[2].substr(6)) : 0;
-      // A kill is rank 0's, of a worker (RANK) whose pieces have copies; only a kill has copiedN.
-      if ((fault.kind == Fault::Kind::kill) != (fault.copied > 0) ||
-          (fault.kind == Fault::Kind::kill && fault.rank < 1))
+      fault.final_steps = f[2] == "finalsteps";
+      // A kill is rank 0's: of a worker (RANK) whose pieces have copies, or of the one given the final
+      // steps (RANK *); only a kill has copiedN or finalsteps.
+      const bool kill = fault.kind == Fault::Kind::kill;
+      if (kill != (fault.copied > 0 || fault.final_steps) || (kill && fault.copied > 0 && fault.rank < 1) ||
+          (fault.final_steps && fault.rank != -1))
         throw bad();
       if (f[2].starts_with("held") && fault.held < 1) throw bad();
       fault.range = f[2] == "*" || f[2].starts_with('#') || fault.held > 0 || fault.copied > 0 ||
-                            fault.digits || fault.load || fault.final_value
+                            fault.digits || fault.load || fault.final_value || fault.final_steps
                         ? -1
                         : std::stoll(f[2]);
       fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
@@ -102,13 +105,26 @@ bool FaultPlan::take(Fault& f, const Task& task) const {
 
 std::vector<int> FaultPlan::kills_due(const std::function<std::uint64_t(int)>& copied) {
   std::vector<int> due;
+  const auto now = std::chrono::steady_clock::now();
   for (Fault& f : faults_) {
-    if (f.kind != Fault::Kind::kill || f.fired > 0 || copied(f.rank) < static_cast<std::uint64_t>(f.copied))
+    if (f.kind != Fault::Kind::kill || f.fired > 0) continue;
+    if (f.final_steps ? f.target < 0 || now < f.due : copied(f.rank) < static_cast<std::uint64_t>(f.copied))
       continue;
     ++f.fired;
-    due.push_back(f.rank);
+    due.push_back(f.final_steps ? f.target : f.rank);
   }
   return due;
+}
+
+void FaultPlan::assigned(const Task& task, int rank) {
+  if (task.kind() != TaskKind::final_steps) return;
+  for (Fault& f : faults_) {
+    if (f.kind != Fault::Kind::kill || !f.final_steps || f.target >= 0) continue;
+    f.target = rank;
+    f.due =
+        std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                               std::chrono::duration<double>(f.seconds));
+  }
 }
 
 bool FaultPlan::corrupts_final_value() const {

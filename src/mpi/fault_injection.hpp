@@ -17,10 +17,13 @@
 //             a resumed job's worker reads from its file; final (corrupt on
 //             rank 0 only): the final value, after the division, before its checks: made wrong from its 64th
 //             bit on
-//             copiedN (kill only): once N of the worker's pieces have copies on other workers (--replicas)
+//             copiedN (kill only): once N of the worker's pieces have copies on other workers (--replicas);
+//             finalsteps (kill:*:finalsteps only): the worker given the final steps, SECONDS (default 5)
+//             after rank 0 gave them
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -37,10 +40,13 @@ struct Fault {
   std::int64_t nth;     // > 0: the worker's nth task
   std::int64_t held;    // > 0: a task started while the worker holds this many pieces or more
   std::int64_t copied;  // > 0 (kill): once this many of the worker's pieces have copies
-  bool digits;          // any block of the decimal conversion
-  bool load;            // any piece a resumed job's worker reads from its file (Load)
-  bool final_value;     // the final value (corrupt, rank 0)
-  int times;            // 0: always
+  bool final_steps;     // (kill): the worker that is given the final steps, SECONDS after
+  int target = -1;      // (kill finalsteps): that worker's rank, once they are given
+  std::chrono::steady_clock::time_point due{};
+  bool digits;       // any block of the decimal conversion
+  bool load;         // any piece a resumed job's worker reads from its file (Load)
+  bool final_value;  // the final value (corrupt, rank 0)
+  int times;         // 0: always
   double seconds;
   int fired = 0;
 };
@@ -61,6 +67,8 @@ class FaultPlan {
   bool corrupts_final_value() const;
   // Rank 0: the worker ranks to SIGKILL now (each kill once), given how many of a rank's pieces have copies.
   std::vector<int> kills_due(const std::function<std::uint64_t(int rank)>& copied);
+  // Rank 0 gave `task` to worker `rank` (kill:*:finalsteps: the final steps' worker is chosen then).
+  void assigned(const Task& task, int rank);
   bool empty() const { return faults_.empty(); }
   // The pieces the worker holds as it starts its next task (for heldN).
   void set_pieces_held(std::uint64_t n) { pieces_held_ = n; }

@@ -113,41 +113,57 @@ struct Sim {
       auto [w, task] = std::move(running[i]);
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
       now += 10ms;
-      if (!fetch_operands(w, task)) continue;
-      const std::unique_ptr<Series> own =
-          fresh_final && task.kind() == TaskKind::final_steps ? make_series(series_name) : nullptr;
-      TaskOutput out;
-      std::shared_ptr<const PartialResult> copied;  // a copy task's piece, kept as it came
-      if (task.kind() == TaskKind::copy) {
-        copied = carry_out_copy(task, out);
-      } else if (const auto* load = std::get_if<Load>(&task.work)) {
-        // A piece file: what `disk` holds under its path, or no such file.
-        const auto file = disk.find(load->path);
-        if (file == disk.end()) {
-          scheduler.fail(w, task.id, "piece file " + load->path + ": no such file here");
-          continue;
-        }
-        out.result = *file->second;
-        seal(out, task);
-      } else {
-        out = carry_out(own ? *own : *series, task);
-      }
-      if (damages && damages(w, task)) {
-        // A silent error: one bit of the last non-zero value, after the worker fingerprinted it or before.
-        for (auto v = out.result.values.rbegin(); v != out.result.values.rend(); ++v) {
-          if (*v == 0) continue;
-          mpz_combit(raw(*v), mpz_sizeinbase(raw(*v), 2) / 3);
-          break;
-        }
-        if (task.id % 2 == 0) seal(out, task);
-      }
-      if (auto piece = copied ? std::move(copied) : keep_piece(*series, task, out)) {
-        ++kept;
-        stores[{w, task.id}] = std::move(piece);
-      }
-      scheduler.complete(w, task.id, std::move(out), 0.01);
-      for (const auto& [owner, key] : scheduler.take_drops()) stores.erase({owner, key});
+      run_one(w, std::move(task));
     }
+  }
+  // Once the scheduler is finished: the tasks it still hands out (copies, which it does not wait for) and
+  // those still out, each carried out, until there are none.
+  void finish_running(int workers) {
+    for (;;) {
+      for (int w = 0; w < workers; ++w) {
+        if (dead.contains(w)) continue;
+        if (auto t = scheduler.assign(w, now)) running.emplace_back(w, std::move(*t));
+      }
+      if (running.empty()) return;
+      for (auto& [w, task] : std::exchange(running, {})) run_one(w, std::move(task));
+    }
+  }
+  // Worker `w` carries out `task` and answers.
+  void run_one(int w, Task task) {
+    if (!fetch_operands(w, task)) return;
+    const std::unique_ptr<Series> own =
+        fresh_final && task.kind() == TaskKind::final_steps ? make_series(series_name) : nullptr;
+    TaskOutput out;
+    std::shared_ptr<const PartialResult> copied;  // a copy task's piece, kept as it came
+    if (task.kind() == TaskKind::copy) {
+      copied = carry_out_copy(task, out);
+    } else if (const auto* load = std::get_if<Load>(&task.work)) {
+      // A piece file: what `disk` holds under its path, or no such file.
+      const auto file = disk.find(load->path);
+      if (file == disk.end()) {
+        scheduler.fail(w, task.id, "piece file " + load->path + ": no such file here");
+        return;
+      }
+      out.result = *file->second;
+      seal(out, task);
+    } else {
+      out = carry_out(own ? *own : *series, task);
+    }
+    if (damages && damages(w, task)) {
+      // A silent error: one bit of the last non-zero value, after the worker fingerprinted it or before.
+      for (auto v = out.result.values.rbegin(); v != out.result.values.rend(); ++v) {
+        if (*v == 0) continue;
+        mpz_combit(raw(*v), mpz_sizeinbase(raw(*v), 2) / 3);
+        break;
+      }
+      if (task.id % 2 == 0) seal(out, task);
+    }
+    if (auto piece = copied ? std::move(copied) : keep_piece(*series, task, out)) {
+      ++kept;
+      stores[{w, task.id}] = std::move(piece);
+    }
+    scheduler.complete(w, task.id, std::move(out), 0.01);
+    for (const auto& [owner, key] : scheduler.take_drops()) stores.erase({owner, key});
   }
   // Which results come back damaged (none by default).
   std::function<bool(int, const Task&)> damages;
@@ -588,6 +604,42 @@ TEST(Scheduler, FinalStepsAndConversionRunWhereTheValueIs) {
 // task of its own; the final steps take it from that worker instead of computing it beside their division,
 // and the digits are MPFR's. When that worker is lost before the final steps fetch the constant, they do
 // without it (or with one computed again): the same digits.
+// With replicas, the series' result and the final value's fraction have copies: their worker lost after the
+// final steps costs neither the series nor the final steps again, and the digits are the same.
+TEST(Scheduler, TheSeriesResultAndTheFractionLostWithTheirWorkerTakeTheirCopies) {
+  constexpr std::uint64_t kDigits = 60000;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  const std::string expected = test::mpfr_pi_digits(kDigits);
+  SchedulerConfig config;
+  config.replicas = 1;
+  config.replica_min_bits = 0;
+  Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), 3, config);
+  sim.fingerprinted_on_workers(21);
+  sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, true);
+  sim.run_shuffled(3, 21);
+  ASSERT_TRUE(sim.scheduler.finished());
+  sim.finish_running(3);  // the copies still under way
+  const FinalSummary summary = *sim.scheduler.final_summary();
+  const PieceRef fraction = *sim.scheduler.final_fraction();
+  ASSERT_EQ(sim.scheduler.held_by(fraction.owner), 2u) << "the series' result and the fraction";
+  const int copies_on_others = static_cast<int>(std::count_if(
+      sim.stores.begin(), sim.stores.end(), [&](const auto& e) { return e.first.first != fraction.owner; }));
+  ASSERT_GE(copies_on_others, 2) << "their copies are on the other workers";
+  sim.dead.insert(fraction.owner);
+  std::erase_if(sim.stores, [&](const auto& e) { return e.first.first == fraction.owner; });
+  sim.scheduler.convert(fraction, summary.scale_bits, kDigits + kGuardDecimals, 3);
+  // The first fetch from it finds it silent (no deadline passes for the others).
+  sim.run_shuffled(3, 30);
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_EQ("3." + sim.scheduler.take_digits().substr(1, kDigits), expected);
+  EXPECT_EQ(sim.assigned[TaskKind::final_steps], 1) << "the final steps ran once";
+  EXPECT_EQ(sim.scheduler.recomputed(), 0u) << "the series was not computed again";
+  EXPECT_EQ(sim.scheduler.piece_stats().from_replicas, 2u);
+  const std::vector<FinishedPiece> pieces = sim.scheduler.finished_pieces();
+  ASSERT_EQ(pieces.size(), 1u);
+  EXPECT_EQ(*pieces[0].result, sim.series->evaluate({0, sim.grid.terms()}, true));
+}
+
 TEST(Scheduler, AWorkerThatWouldIdleComputesTheFinalStepsConstant) {
   constexpr std::uint64_t kDigits = 60000;
   const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;

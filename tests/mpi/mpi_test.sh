@@ -273,7 +273,7 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
       PI_FAULT="slow:3:*:0:0.2;kill:2:copied2" run replica 4 --enable-recovery -- "${big[@]}" "${quick[@]}" --replicas 1
       check "a worker lost with copied pieces: MPFR's digits" same_file "$tmp/replica/pi.txt" "$tmp/mpfr-1e6.txt"
       check "a worker lost with copied pieces: rank 0 killed it at that moment" \
-        log_has "$tmp/replica.log" "PI_FAULT: SIGKILL to rank 2 (pid [0-9]*), 2 of whose pieces have copies"
+        log_has "$tmp/replica.log" "PI_FAULT: SIGKILL to rank 2 (pid [0-9]*); 2 of its waiting pieces have copies"
       check "a worker lost with copied pieces: their copies took their places" \
         [ "$(json "$tmp/replica/summary.json" 'd["coordinator"]["pieces_from_replicas"] >= 2 and d["coordinator"]["replicas_made"] >= 2')" == True ]
       check "a worker lost with copied pieces: the log says which copy took a piece's place" \

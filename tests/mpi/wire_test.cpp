@@ -431,12 +431,24 @@ TEST(FaultInjection, KillIsRankZerosOnceTheWorkersPiecesHaveCopies) {
   EXPECT_EQ(plan.kills_due(of_rank), std::vector<int>{2});
   EXPECT_TRUE(plan.kills_due(of_rank).empty()) << "killed once";
   EXPECT_NO_THROW(plan.before(evaluate(0, 5))) << "a kill is no worker's fault";
+  // The worker given the final steps, once, the given seconds after.
+  FaultPlan final_steps = FaultPlan::parse("kill:*:finalsteps:1:0", 0);
+  EXPECT_TRUE(final_steps.kills_due(of_rank).empty());
+  final_steps.assigned(evaluate(0, 5), 3);
+  EXPECT_TRUE(final_steps.kills_due(of_rank).empty()) << "not the final steps";
+  Task steps;
+  steps.work = FinalSteps{};
+  final_steps.assigned(steps, 3);
+  EXPECT_EQ(final_steps.kills_due(of_rank), std::vector<int>{3});
+  final_steps.assigned(steps, 1);
+  EXPECT_TRUE(final_steps.kills_due(of_rank).empty()) << "killed once";
 }
 
 TEST(FaultInjection, MalformedEntriesAreRefusedByName) {
-  for (const char* bad : {"fail", "fail:1", "explode:1:2", "fail:x:2", "fail:1:2:3:4:5", "hang:1:final",
-                          "fail:1:#0", "die:1:held0", "die:1:heldx", "slow:1:2:1:soon", "kill:2:held1",
-                          "die:2:copied1", "kill:0:copied1", "kill:2:copied0"}) {
+  for (const char* bad :
+       {"fail", "fail:1", "explode:1:2", "fail:x:2", "fail:1:2:3:4:5", "hang:1:final", "fail:1:#0",
+        "die:1:held0", "die:1:heldx", "slow:1:2:1:soon", "kill:2:held1", "die:2:copied1", "kill:0:copied1",
+        "kill:2:copied0", "kill:2:finalsteps", "die:*:finalsteps"}) {
     try {
       FaultPlan::parse(bad, 1);
       ADD_FAILURE() << bad << " was accepted";
