@@ -446,6 +446,11 @@ class JobRun {
           }
           progress.tail_phase(std::move(name), expected_final_steps_s(scheduler));
         }
+      } else if (final_owner != -2 && !scheduler.final_fraction()) {
+        // The series' result was lost with its worker during the final steps (without a copy): it is
+        // computed again, and the final steps are named again once they run again.
+        final_owner = -2;
+        progress.tail_phase("the series' result again (lost with its worker)");
       } else if (!merging && series_->kind() == SeriesKind::fast && scheduler.ranges_done() == grid.size()) {
         merging = true;
         progress.set_phase("merges");
