@@ -269,7 +269,8 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
       # knows). No merge has fetched those two, so none can end without them: each takes its copy's place,
       # and only pieces of rank 2 without a copy yet (just made, or merge operands) are computed again.
       # Rank 3's tasks take 0.2 s more, so that pieces wait for their siblings longer than a copy takes
-      # (without it, one run in about twenty had pieces merged too soon for two to wait with copies at once).
+      # (without it, one of the first three runs here had pieces merged too soon for two to wait with copies
+      # at once, and the kill never came).
       PI_FAULT="slow:3:*:0:0.2;kill:2:copied2" run replica 4 --enable-recovery -- "${big[@]}" "${quick[@]}" --replicas 1
       check "a worker lost with copied pieces: MPFR's digits" same_file "$tmp/replica/pi.txt" "$tmp/mpfr-1e6.txt"
       check "a worker lost with copied pieces: rank 0 killed it at that moment" \
@@ -361,8 +362,9 @@ PY
       fi
       if [[ $before == 3 ]] && keeps_ranks_after_a_loss; then
         # A worker SIGKILLs itself at the first load it starts: another worker reads that piece. Every load
-        # takes 0.3 s more, so that rank 2 gets one before the others have read them all (with "its first
-        # task", one run in about twenty had the others take every load, and rank 2 died evaluating).
+        # takes 0.3 s more, and a worker takes one load at a time (Scheduler::wants_another_task), so that
+        # rank 2 gets one before the others have read them all. With "its first task" the others sometimes
+        # took every load, several each, and rank 2 died evaluating: twice in nine runs here.
         cp -a "$tmp/$name" "$tmp/${name}die"
         PI_FAULT="die:2:load;slow:*:load:0:0.3" run "${name}die" "$after" --enable-recovery -- --resume
         check "killed on $before ranks, resumed on $after, a worker lost reading a piece: MPFR's digits" \
