@@ -105,10 +105,10 @@ bool FaultPlan::take(Fault& f, const Task& task) const {
 
 std::vector<int> FaultPlan::kills_due(const std::function<std::uint64_t(int)>& copied) {
   std::vector<int> due;
-  const auto now = std::chrono::steady_clock::now();
   for (Fault& f : faults_) {
     if (f.kind != Fault::Kind::kill || f.fired > 0) continue;
-    if (f.final_steps ? f.target < 0 || now < f.due : copied(f.rank) < static_cast<std::uint64_t>(f.copied))
+    if (f.final_steps ? f.target < 0 || std::chrono::steady_clock::now() < f.due
+                      : copied(f.rank) < static_cast<std::uint64_t>(f.copied))
       continue;
     ++f.fired;
     due.push_back(f.final_steps ? f.target : f.rank);
