@@ -293,6 +293,12 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->group(scheduling)
       ->type_name("N");
+  app.add_option("--start-timeout", o.start_timeout_s,
+                 "Under mpirun: seconds each rank waits in MPI_Init for the others; a rank that died while "
+                 "the job started leaves the rest waiting there, and they exit with code 1 after this")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("S");
   app.add_option(
          "--replicas", sc.replicas,
          "Fast series under mpirun: 1 keeps a copy of each piece a worker holds while it waits, on a second "
@@ -377,6 +383,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--duplicate-share", sc.duplicate_share, 0, 1, "");
   check_range("--replicas", sc.replicas, 0, 1, "");
   check_range("--threads", o.threads, 1, 256, "");
+  check_range("--start-timeout", o.start_timeout_s, 1, 86400, "seconds");
   check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
   check_range("--keep-checkpoints", o.spec.keep_checkpoints, 1, 100, "");
   if (verify != "on" && verify != "off")

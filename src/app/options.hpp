@@ -26,6 +26,7 @@ struct JobOptions {
   double linger_s = 0;                   // --serve: seconds the page stays up after the job ends
   bool dry_run = false;                  // --dry-run: print the plan, run nothing
   int threads = 1;                       // --threads: threads of a run in one process
+  double start_timeout_s = 300;          // --start-timeout: seconds MPI_Init may take under a launcher
 };
 
 // What parsing decided: run the job, or print this text and exit: help and version on stdout with 0, the

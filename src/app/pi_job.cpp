@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
   if (!rank_hint) return finish(run_alone(options));
 
   try {
-    pi::MpiRuntime mpi(argc, argv);
+    pi::MpiRuntime mpi(argc, argv, std::chrono::duration<double>(options.start_timeout_s), rank_hint);
     if (mpi.size() == 1) {
       const int code = run_alone(options);
       end_mpi(mpi, code);

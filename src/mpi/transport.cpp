@@ -3,7 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "coordinator/usage.hpp"
@@ -11,9 +15,30 @@
 
 namespace pi {
 
-MpiRuntime::MpiRuntime(int& argc, char**& argv) {
+MpiRuntime::MpiRuntime(int& argc, char**& argv, std::chrono::duration<double> start_timeout,
+                       std::optional<int> rank_hint) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool started = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mutex);
+    if (cv.wait_for(lock, start_timeout, [&] { return started; })) return;
+    std::fprintf(stderr,
+                 "[pi-job] rank %s: MPI_Init did not return within %.3g s: a rank of the job died or never "
+                 "started (see --start-timeout); exiting with code 1\n",
+                 rank_hint ? std::to_string(*rank_hint).c_str() : "?", start_timeout.count());
+    std::fflush(stderr);
+    ::_exit(1);
+  });
   int provided = 0;
-  check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  const int init = MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  {
+    const std::lock_guard lock(mutex);
+    started = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+  check_mpi(init, "MPI_Init_thread");
   check_mpi(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");

@@ -19,7 +19,13 @@ namespace pi {
 
 class MpiRuntime {
  public:
-  MpiRuntime(int& argc, char**& argv);
+  // MPI_Init under a watchdog: a rank that dies while the job starts (before or inside MPI_Init) leaves the
+  // others waiting in MPI_Init for good under `mpirun --enable-recovery` (docs/mpi.md). If MPI_Init has not
+  // returned after `start_timeout`, this process says so on stderr (as rank `rank_hint`, the launcher's
+  // number for it) and exits with code 1.
+  MpiRuntime(int& argc, char**& argv,
+             std::chrono::duration<double> start_timeout = std::chrono::duration<double>(300),
+             std::optional<int> rank_hint = std::nullopt);
   ~MpiRuntime();
   MpiRuntime(const MpiRuntime&) = delete;
   MpiRuntime& operator=(const MpiRuntime&) = delete;

@@ -37,6 +37,8 @@ expect_usage_error "unknown option '--colour'" --series chudnovsky --digits 10 -
 expect_usage_error "unknown option '-d': options are long" --series chudnovsky -d 10 --out "$tmp/o"
 expect_usage_error "not expected: 1000: every value follows its option" --series chudnovsky 1000 --out "$tmp/o"
 expect_usage_error "--threads '0' is not accepted: give 1 to 256" --series chudnovsky --digits 10 --out "$tmp/o" --threads 0
+expect_usage_error "--start-timeout '0.5' is not accepted: give 1 to 86400 seconds" --series chudnovsky --digits 10 \
+  --out "$tmp/o" --start-timeout 0.5
 # Threads are for a run in one process; under a launcher of 3 ranks rank 0 refuses them, once.
 OMPI_COMM_WORLD_SIZE=3 OMPI_COMM_WORLD_RANK=0 expect_usage_error \
   "--threads 2 is for a run in one process; this one has 3 ranks (OMPI_COMM_WORLD_SIZE): give more ranks instead" \

@@ -180,19 +180,20 @@ case $case_name in
     # job goes on and completes. MPICH's Hydra ends every rank at once (docs/mpi.md): the checkpoints
     # written every 0.3 s are what is left, and the resume completes the job with the same estimate.
     run ref 1 --series leibniz --terms 8589934592
-    # kill_rank2 NAME [launcher flags]: the job in the background, and rank 2 SIGKILLed a second into it.
+    # kill_rank2 NAME [launcher flags]: the job in the background, and rank 2 SIGKILLed once the job works:
+    # when rank 0 has written its first checkpoint (0.3 s in), so after every rank's MPI_Init. (A rank killed
+    # before it is the case below: under ASan a rank's start alone can take more than a second.)
     kill_rank2() {
       local name=$1 victim=""
       shift
       mpirun "$@" -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/$name" --progress-interval 0 \
         "${quick[@]}" --assignment-seconds 0.2 --checkpoint-interval 0.3 >"$tmp/$name.log" 2>&1 &
       bg=$!
-      for _ in $(seq 100); do
+      for _ in $(seq 600); do
         sleep 0.1
-        victim=$(rank_pid 2 "--out $tmp/$name") && break
+        [[ -e $tmp/$name/checkpoint.h5 ]] && victim=$(rank_pid 2 "--out $tmp/$name") && break
       done
-      check "$name: found worker rank 2" [ -n "$victim" ]
-      sleep 1
+      check "$name: found worker rank 2 of a started job" [ -n "$victim" ]
       kill -9 "$victim"
       wait_bounded "$bg" 120 "pi-job ($name)"
       echo $? >"$tmp/$name.rc"
@@ -207,6 +208,16 @@ case $case_name in
       check "the job finished after losing a worker" [ "$(json "$tmp/killed/summary.json" 'd["status"]')" == complete ]
       check "the estimate is identical to a run without failures" same_estimate killed
       check "the lost worker was noticed" grep -q "missed its deadline" "$tmp/killed.log"
+      # A rank that dies before its MPI_Init (or inside it) leaves the others in MPI_Init for good: their
+      # watchdog (--start-timeout) ends them, and the launcher with them (with exit 0: docs/mpi.md).
+      bounded 120 "mpirun (start)" mpirun --enable-recovery -n 3 bash -c \
+        '[[ $'"$rank_var"' == 2 ]] && kill -9 $$; exec "$@"' rank "$job" --series leibniz --terms 1e6 \
+        --out "$tmp/start" --start-timeout 3 >"$tmp/start.log" 2>&1
+      echo $? >"$tmp/start.rc"
+      check "a rank lost before MPI_Init: the launcher ended" [ "$(cat "$tmp/start.rc")" != 124 ]
+      check "a rank lost before MPI_Init: ranks 0 and 1 said why" \
+        [ "$(grep -c -E "rank [01]: MPI_Init did not return within 3 s" "$tmp/start.log")" == 2 ]
+      check "a rank lost before MPI_Init: nothing written" [ ! -e "$tmp/start/checkpoint.h5" ]
     else
       kill_rank2 killed
       check "MPICH: the launcher ends the job when a rank dies" bash -c "[ \"\$(cat '$tmp/killed.rc')\" != 0 ]"
