@@ -300,6 +300,13 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       ->group(scheduling)
       ->type_name("S");
   app.add_option(
+         "--coordinator-timeout", o.coordinator_timeout_s,
+         "Under mpirun: a worker that hears nothing from rank 0 for this many seconds (it beats every "
+         "second) takes rank 0 for lost and exits 1; the job is resumed from its checkpoint")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("S");
+  app.add_option(
          "--replicas", sc.replicas,
          "Fast series under mpirun: 1 keeps a copy of each piece a worker holds while it waits, on a second "
          "worker, so that a lost worker costs a copy instead of a computation (0: none)")
@@ -384,6 +391,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--replicas", sc.replicas, 0, 1, "");
   check_range("--threads", o.threads, 1, 256, "");
   check_range("--start-timeout", o.start_timeout_s, 1, 86400, "seconds");
+  check_range("--coordinator-timeout", o.coordinator_timeout_s, 2, 86400, "seconds");
   check_range("--checkpoint-interval", o.spec.checkpoint_interval_s, 0, 7 * 86400, "seconds");
   check_range("--keep-checkpoints", o.spec.keep_checkpoints, 1, 100, "");
   if (verify != "on" && verify != "off")

@@ -27,6 +27,7 @@ struct JobOptions {
   bool dry_run = false;                  // --dry-run: print the plan, run nothing
   int threads = 1;                       // --threads: threads of a run in one process
   double start_timeout_s = 300;          // --start-timeout: seconds MPI_Init may take under a launcher
+  double coordinator_timeout_s = 300;    // --coordinator-timeout: a worker's wait for rank 0's word
 };
 
 // What parsing decided: run the job, or print this text and exit: help and version on stdout with 0, the

@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
       if (!series_name.empty()) {
         const auto series = pi::make_series(series_name);
         pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()), pi::write_piece_file,
-                       pi::read_piece_file);
+                       pi::read_piece_file, options.coordinator_timeout_s);
       }
       end_mpi(mpi, pi::kExitDone);
       return pi::kExitDone;

@@ -282,7 +282,10 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
     // Silence is looked for once a heartbeat, not in every round of this loop (hundreds of thousands a
     // second for slow series).
     const bool look_for_silence = now - last_silence_look > std::chrono::duration<double>(kHeartbeatSeconds);
-    if (look_for_silence) last_silence_look = now;
+    if (look_for_silence) {
+      last_silence_look = now;
+      beat();
+    }
     for (int rank = 1; look_for_silence && rank < mpi_.size(); ++rank) {
       // Any message that arrived counts, handled or not yet (rank 0 may be fetching a piece meanwhile).
       auto& heard = heard_[static_cast<std::size_t>(rank)];
@@ -344,6 +347,14 @@ int MpiExecutor::stop_workers() {
     stopped_[static_cast<std::size_t>(rank)] = true;
   }
   return static_cast<int>(outbox_.drain(std::chrono::steady_clock::now() + std::chrono::seconds(2)));
+}
+
+void MpiExecutor::beat() {
+  told_lost_.resize(static_cast<std::size_t>(mpi_.size()), false);
+  for (int rank = 1; rank < mpi_.size(); ++rank) {
+    const auto r = static_cast<std::size_t>(rank);
+    if (!told_lost_[r] && !stopped_[r]) outbox_.send(rank, Tag::alive, Writer().finish());
+  }
 }
 
 void MpiExecutor::tell_lost(Scheduler& scheduler) {
@@ -499,12 +510,13 @@ namespace {
 class Worker {
  public:
   Worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults, PieceWriter writer,
-         PieceReader reader)
+         PieceReader reader, double coordinator_timeout_s)
       : mpi_(mpi),
         series_(series),
         faults_(std::move(faults)),
         writer_(std::move(writer)),
         reader_(std::move(reader)),
+        coordinator_timeout_(coordinator_timeout_s),
         watchdog_(mpi.rank()),
         outbox_(mpi),
         inbox_(mpi) {}
@@ -517,15 +529,20 @@ class Worker {
       // Looks are milliseconds apart: a longer gap is time the process spent stopped (a suspended job), in
       // which no owner could answer a fetch either.
       const auto now = Clock::now();
-      if (now - last_look > kStoppedGap && current_) current_->fetch_deadline += now - last_look;
+      if (now - last_look > kStoppedGap) {
+        if (current_) current_->fetch_deadline += now - last_look;
+        heard_from_0_ += now - last_look;
+      }
       last_look = now;
       if (now - last_beat_ > std::chrono::duration<double>(kHeartbeatSeconds)) {
         outbox_.send(0, Tag::alive, Writer().finish());
         last_beat_ = now;
+        if (now - heard_from_0_ > coordinator_timeout_) coordinator_lost(now);
       }
       bool active = false;
       while (std::optional<Incoming> message = inbox_.poll(MPI_ANY_SOURCE)) {
         active = true;
+        if (message->source == 0) heard_from_0_ = Clock::now();
         if (message->tag == Tag::stop && message->source == 0) {
           // A task under way is finished and answered first: rank 0 waits a little for a slow rank's late
           // answer, so that the job can end without ending that rank.
@@ -569,8 +586,23 @@ class Worker {
     std::optional<std::future<TaskOutput>> computing;
   };
 
+  // Rank 0 beats once a second while a job runs (MpiExecutor::run); under mpirun --enable-recovery nothing
+  // else would end this rank after rank 0 died, and mpirun would wait for it for good. Its pieces die with
+  // it: the job is resumed from its last checkpoint.
+  [[noreturn]] void coordinator_lost(Clock::time_point now) const {
+    std::fprintf(stderr,
+                 "[pi-job] rank %d: nothing from rank 0 for %.0f s (--coordinator-timeout %.3g): it is taken "
+                 "for lost, and this rank ends (exit 1); resume the job from its checkpoint with --resume\n",
+                 mpi_.rank(), std::chrono::duration<double>(now - heard_from_0_).count(),
+                 coordinator_timeout_.count());
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+
   void handle(const Incoming& message) {
     switch (message.tag) {
+      case Tag::alive:  // rank 0's heartbeat: its arrival is all it says
+        break;
       case Tag::task:
         tasks_.push_back(decode_task(message.body));
         break;
@@ -883,6 +915,8 @@ class Worker {
   PieceReader reader_;
   std::deque<std::pair<StoreRequest, std::shared_ptr<const PartialResult>>> writes_;  // waiting, in order
   std::optional<std::future<StoreAnswer>> writing_;
+  const std::chrono::duration<double> coordinator_timeout_;
+  Clock::time_point heard_from_0_ = Clock::now();  // the last message from rank 0
   TaskWatchdog watchdog_;
   Outbox outbox_;
   Inbox inbox_;
@@ -902,8 +936,8 @@ class Worker {
 }  // namespace
 
 void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults, PieceWriter writer,
-                PieceReader reader) {
-  Worker(mpi, series, std::move(faults), std::move(writer), std::move(reader)).run();
+                PieceReader reader, double coordinator_timeout_s) {
+  Worker(mpi, series, std::move(faults), std::move(writer), std::move(reader), coordinator_timeout_s).run();
 }
 
 void announce_job(const MpiRuntime& mpi, const std::string& series) {

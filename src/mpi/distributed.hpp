@@ -50,6 +50,9 @@ class MpiExecutor final : public Executor {
   // Workers taken for lost since the last call: every other worker is told, and gives up at once a fetch
   // from them that would otherwise wait out its deadline (0.4 of its task's allowed time).
   void tell_lost(Scheduler& scheduler);
+  // Rank 0's heartbeat to every worker it neither stopped nor takes for lost: a worker that hears nothing
+  // from rank 0 for its --coordinator-timeout takes rank 0 for lost and ends.
+  void beat();
   void make_idle(Scheduler& scheduler, int rank);
   // A worker on this host whose process rank 0 sees is watched: once that process has ended (gone, a
   // zombie, or its pid taken by a later process), the worker is taken for lost at the next look for
@@ -81,7 +84,9 @@ class MpiExecutor final : public Executor {
 
 // A worker rank's life: asks for work, carries out tasks, answers with results or failures, until told to
 // stop. It sends a heartbeat every kHeartbeatSeconds; rank 0 takes a worker with a task from which no
-// message has arrived for kSilentSeconds for lost, whatever the task's deadline.
+// message has arrived for kSilentSeconds for lost, whatever the task's deadline. Rank 0 beats as often while
+// the job runs; a worker that hears nothing from it for `coordinator_timeout_s` takes it for lost and ends
+// the process (exit 1).
 inline constexpr double kHeartbeatSeconds = 1.0;
 inline constexpr double kSilentSeconds = 30.0;
 // A task that runs past twice its allowed time plus kWorkerGraceSeconds ends the process: the coordinator
@@ -95,7 +100,7 @@ inline constexpr double kLostRankWaitSeconds = kWorkerGraceSeconds / 2;
 // `reader` reads a resumed job's pieces from their files (Load; empty: such a task fails, and its piece is
 // computed again).
 void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults, PieceWriter writer = {},
-                PieceReader reader = {});
+                PieceReader reader = {}, double coordinator_timeout_s = 300);
 
 // Before the run: rank 0 tells every worker the series of the job it decided on (from the options or from a
 // checkpoint), or an empty name when there is no job to run and the workers should end.

@@ -180,20 +180,25 @@ case $case_name in
     # job goes on and completes. MPICH's Hydra ends every rank at once (docs/mpi.md): the checkpoints
     # written every 0.3 s are what is left, and the resume completes the job with the same estimate.
     run ref 1 --series leibniz --terms 8589934592
-    # kill_rank2 NAME [launcher flags]: the job in the background, and rank 2 SIGKILLed once the job works:
-    # when rank 0 has written its first checkpoint (0.3 s in), so after every rank's MPI_Init. (A rank killed
-    # before it is the case below: under ASan a rank's start alone can take more than a second.)
-    kill_rank2() {
-      local name=$1 victim=""
-      shift
-      mpirun "$@" -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/$name" --progress-interval 0 \
-        "${quick[@]}" --assignment-seconds 0.2 --checkpoint-interval 0.3 >"$tmp/$name.log" 2>&1 &
+    # kill_rank RANK NAME [launcher flags --] [pi-job flags]: the job in the background, and rank RANK
+    # SIGKILLed once the job works: when rank 0 has written its first checkpoint (0.3 s in), so after every
+    # rank's MPI_Init. (A rank killed before it is a case below: under ASan a rank's start alone can take
+    # more than a second.)
+    kill_rank() {
+      local rank=$1 name=$2 victim="" flags=()
+      shift 2
+      if [[ " $* " == *" -- "* ]]; then
+        while [[ $1 != -- ]]; do flags+=("$1"); shift; done
+        shift
+      fi
+      mpirun "${flags[@]}" -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/$name" --progress-interval 0 \
+        "${quick[@]}" --assignment-seconds 0.2 --checkpoint-interval 0.3 "$@" >"$tmp/$name.log" 2>&1 &
       bg=$!
       for _ in $(seq 600); do
         sleep 0.1
-        [[ -e $tmp/$name/checkpoint.h5 ]] && victim=$(rank_pid 2 "--out $tmp/$name") && break
+        [[ -e $tmp/$name/checkpoint.h5 ]] && victim=$(rank_pid "$rank" "--out $tmp/$name") && break
       done
-      check "$name: found worker rank 2 of a started job" [ -n "$victim" ]
+      check "$name: found rank $rank of a started job" [ -n "$victim" ]
       kill -9 "$victim"
       wait_bounded "$bg" 120 "pi-job ($name)"
       echo $? >"$tmp/$name.rc"
@@ -204,7 +209,7 @@ case $case_name in
         "$(json "$tmp/ref/summary.json" 'd["estimate"], d["error_bound"]')" ]
     }
     if keeps_ranks_after_a_loss; then
-      kill_rank2 killed --enable-recovery
+      kill_rank 2 killed --enable-recovery --
       check "the job finished after losing a worker" [ "$(json "$tmp/killed/summary.json" 'd["status"]')" == complete ]
       check "the estimate is identical to a run without failures" same_estimate killed
       check "the lost worker was noticed" grep -q "missed its deadline" "$tmp/killed.log"
@@ -218,8 +223,21 @@ case $case_name in
       check "a rank lost before MPI_Init: ranks 0 and 1 said why" \
         [ "$(grep -c -E "rank [01]: MPI_Init did not return within 3 s" "$tmp/start.log")" == 2 ]
       check "a rank lost before MPI_Init: nothing written" [ ! -e "$tmp/start/checkpoint.h5" ]
+      # Rank 0 itself SIGKILLed: nothing would end the workers but their wait for its heartbeat
+      # (--coordinator-timeout); the job is resumed from its checkpoint with the same estimate.
+      kill_rank 0 coordinator --enable-recovery -- --coordinator-timeout 3
+      check "rank 0 lost: the launcher ended" [ "$(cat "$tmp/coordinator.rc")" != 124 ]
+      check "rank 0 lost: both workers said why" \
+        [ "$(grep -c -E "rank [12]: nothing from rank 0 for [3-9] s" "$tmp/coordinator.log")" == 2 ]
+      check "rank 0 lost: no result yet" [ ! -e "$tmp/coordinator/summary.json" ]
+      mv "$tmp/coordinator.log" "$tmp/coordinator-run.log"
+      run coordinator 3 --resume
+      check "rank 0 lost: the resume exits 0" exit_is coordinator 0
+      check "rank 0 lost: the resume did not start over" \
+        log_has "$tmp/coordinator.log" "resumed with [1-9][0-9]* ranges done"
+      check "rank 0 lost: the estimate is identical to a run without failures" same_estimate coordinator
     else
-      kill_rank2 killed
+      kill_rank 2 killed
       check "MPICH: the launcher ends the job when a rank dies" bash -c "[ \"\$(cat '$tmp/killed.rc')\" != 0 ]"
       check "MPICH: no result yet" [ ! -e "$tmp/killed/summary.json" ]
       check "MPICH: a checkpoint was left" [ -e "$tmp/killed/checkpoint.h5" ]
