@@ -1010,21 +1010,11 @@ void Scheduler::take_replicas(const std::function<bool(const PieceRef&)>& lost) 
   for (std::optional<PieceRef>* p : {&root_, &fraction_, &constant_})
     if (*p) take(**p);
   for (auto& [id, open] : open_) {
-    Task& t = open.task;
-    if (auto* merge = std::get_if<Merge>(&t.work)) {
-      take(merge->left);
-      take(merge->right);
-    } else if (auto* product = std::get_if<Product>(&t.work)) {
-      take(product->left);
-      take(product->right);
-    } else if (auto* assemble = std::get_if<Assemble>(&t.work)) {
-      for (PieceRef& part : assemble->parts) take(part);
-    } else if (auto* steps = std::get_if<FinalSteps>(&t.work)) {
-      take(steps->root);
-      if (steps->constant) take(*steps->constant);
-    } else if (auto* block = std::get_if<Digits>(&t.work)) {
-      take(block->fraction);
-    }
+    // (Copies of lost pieces were given up above.)
+    for_each_operand(open.task, [&](PieceRef& p, std::uint32_t*) {
+      take(p);
+      return true;
+    });
   }
   for (auto& [id, sm] : split_) {
     Merge& merge = sm.merge.as<Merge>();

@@ -194,6 +194,27 @@ struct Task {
   }
 };
 
+// Calls f(piece, index) for each operand the task reads, in the order it names them: `index` points at the
+// value a product reads of that operand (Product::factor_left or factor_right), and is nullptr for the other
+// kinds, which read whole pieces. Stops at the first call that returns false; returns whether none did.
+template <class F>
+bool for_each_operand(Task& task, F&& f) {
+  if (auto* merge = std::get_if<Merge>(&task.work))
+    return f(merge->left, nullptr) && f(merge->right, nullptr);
+  if (auto* product = std::get_if<Product>(&task.work))
+    return f(product->left, &product->factor_left) && f(product->right, &product->factor_right);
+  if (auto* digits = std::get_if<Digits>(&task.work)) return f(digits->fraction, nullptr);
+  if (auto* steps = std::get_if<FinalSteps>(&task.work))
+    return f(steps->root, nullptr) && (!steps->constant || f(*steps->constant, nullptr));
+  if (auto* assemble = std::get_if<Assemble>(&task.work)) {
+    for (PieceRef& part : assemble->parts)
+      if (!f(part, nullptr)) return false;
+    return true;
+  }
+  if (auto* copy = std::get_if<Copy>(&task.work)) return f(copy->piece, nullptr);
+  return true;  // evaluations, constants and loads read no piece
+}
+
 // Whether `values` are those a piece's fingerprint (`residues`, modulo `primes`) describes: value i is the
 // piece's value which[i] (all of them in order when `which` is empty). True without primes.
 bool matches_fingerprint(const std::vector<BigInt>& values, const Residues& residues,

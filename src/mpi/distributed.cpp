@@ -736,22 +736,10 @@ class Worker {
       outbox_.send(piece.owner + 1, Tag::fetch, encode_fetch(FetchRequest{request, piece.key, values}));
       c.fetching.emplace(request, Fetch{&piece, index, std::move(values)});
     };
-    if (auto* merge = std::get_if<Merge>(&c.task.work)) {
-      need(merge->left, nullptr);
-      need(merge->right, nullptr);
-    } else if (auto* product = std::get_if<Product>(&c.task.work)) {
-      need(product->left, &product->factor_left);
-      need(product->right, &product->factor_right);
-    } else if (auto* digits = std::get_if<Digits>(&c.task.work)) {
-      need(digits->fraction, nullptr);
-    } else if (auto* steps = std::get_if<FinalSteps>(&c.task.work)) {
-      need(steps->root, nullptr);
-      if (steps->constant) need(*steps->constant, nullptr);
-    } else if (auto* assemble = std::get_if<Assemble>(&c.task.work)) {
-      for (PieceRef& part : assemble->parts) need(part, nullptr);
-    } else if (auto* copy = std::get_if<Copy>(&c.task.work)) {
-      need(copy->piece, nullptr);
-    }
+    for_each_operand(c.task, [&](PieceRef& piece, std::uint32_t* index) {
+      need(piece, index);
+      return true;
+    });
     if (from_lost) give_up_lost(*from_lost);
   }
 
@@ -809,22 +797,10 @@ class Worker {
   void compute() {
     Current& c = *current_;
     const PieceRef* lacking = nullptr;
-    if (const auto* merge = std::get_if<Merge>(&c.task.work)) {
-      lacking = !merge->left.here() ? &merge->left : !merge->right.here() ? &merge->right : nullptr;
-    } else if (const auto* product = std::get_if<Product>(&c.task.work)) {
-      lacking = !product->left.here() ? &product->left : !product->right.here() ? &product->right : nullptr;
-    } else if (const auto* digits = std::get_if<Digits>(&c.task.work)) {
-      lacking = !digits->fraction.here() ? &digits->fraction : nullptr;
-    } else if (const auto* steps = std::get_if<FinalSteps>(&c.task.work)) {
-      lacking = !steps->root.here()                           ? &steps->root
-                : steps->constant && !steps->constant->here() ? &*steps->constant
-                                                              : nullptr;
-    } else if (const auto* assemble = std::get_if<Assemble>(&c.task.work)) {
-      for (const PieceRef& part : assemble->parts)
-        if (!lacking && !part.here()) lacking = &part;
-    } else if (const auto* copy = std::get_if<Copy>(&c.task.work)) {
-      lacking = !copy->piece.here() ? &copy->piece : nullptr;
-    }
+    for_each_operand(c.task, [&](const PieceRef& piece, std::uint32_t*) {
+      if (!piece.here()) lacking = &piece;
+      return lacking == nullptr;
+    });
     if (lacking) {
       // Only a piece this worker was to hold itself can be missing here (fetches fill the others).
       give_up(

@@ -69,7 +69,7 @@ struct Sim {
   }
   // Worker `w`'s side of a task's operands: those other workers hold are fetched (false: one could not be).
   bool fetch_operands(int w, Task& task) {
-    const auto fill = [&](PieceRef& p) {
+    return for_each_operand(task, [&](PieceRef& p, std::uint32_t*) {
       if (p.here()) return true;
       const auto it = stores.find({p.owner, p.key});
       if (dead.contains(p.owner) || it == stores.end()) {
@@ -79,16 +79,7 @@ struct Sim {
       if (p.owner != w) ++fetched;
       p.data = it->second;
       return true;
-    };
-    if (auto* merge = std::get_if<Merge>(&task.work)) return fill(merge->left) && fill(merge->right);
-    if (auto* product = std::get_if<Product>(&task.work)) return fill(product->left) && fill(product->right);
-    if (auto* block = std::get_if<Digits>(&task.work)) return fill(block->fraction);
-    if (auto* steps = std::get_if<FinalSteps>(&task.work))
-      return fill(steps->root) && (!steps->constant || fill(*steps->constant));
-    if (auto* assemble = std::get_if<Assemble>(&task.work))
-      return std::all_of(assemble->parts.begin(), assemble->parts.end(), fill);
-    if (auto* copy = std::get_if<Copy>(&task.work)) return fill(copy->piece);
-    return true;
+    });
   }
 
   void run_shuffled(int workers, unsigned seed, std::size_t stop_after = SIZE_MAX) {
