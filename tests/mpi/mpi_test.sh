@@ -181,9 +181,9 @@ case $case_name in
     # written every 0.3 s are what is left, and the resume completes the job with the same estimate.
     run ref 1 --series leibniz --terms 8589934592
     # kill_rank RANK NAME [launcher flags --] [pi-job flags]: the job in the background, and rank RANK
-    # SIGKILLed once the job works: when rank 0 has written its first checkpoint (0.3 s in), so after every
-    # rank's MPI_Init. (A rank killed before it is a case below: under ASan a rank's start alone can take
-    # more than a second.)
+    # SIGKILLed once the job works: when rank 0 has written a checkpoint with ranges done (the first is
+    # written 0.3 s in, done or not), so after every rank's MPI_Init, and a resume has work to skip. (A rank
+    # killed before MPI_Init is a case below: under ASan a rank's start alone can take more than a second.)
     kill_rank() {
       local rank=$1 name=$2 victim="" flags=()
       shift 2
@@ -194,10 +194,8 @@ case $case_name in
       mpirun "${flags[@]}" -n 3 "$job" --series leibniz --terms 8589934592 --out "$tmp/$name" --progress-interval 0 \
         "${quick[@]}" --assignment-seconds 0.2 --checkpoint-interval 0.3 "$@" >"$tmp/$name.log" 2>&1 &
       bg=$!
-      for _ in $(seq 600); do
-        sleep 0.1
-        [[ -e $tmp/$name/checkpoint.h5 ]] && victim=$(rank_pid "$rank" "--out $tmp/$name") && break
-      done
+      wait_for "$tmp/$name.log" "checkpoint [0-9]* written (interval): [1-9][0-9]*/" 60 &&
+        victim=$(rank_pid "$rank" "--out $tmp/$name")
       check "$name: found rank $rank of a started job" [ -n "$victim" ]
       kill -9 "$victim"
       wait_bounded "$bg" 120 "pi-job ($name)"
