@@ -612,6 +612,21 @@ class Simulation {
       });
       return;
     }
+    if (const auto* d = std::get_if<pi::Digits>(&task.work); d && task.keep) {
+      // As a real worker: once the fraction is here it keeps it, and tells rank 0, which may send later
+      // blocks to read it here (Scheduler::fetched; in the star, rank 0 serves them all anyway).
+      at(ready, [this, w, id = task.id, bytes = bytes_of(d->fraction)] {
+        if (dead_[static_cast<std::size_t>(w)]) return;
+        if (plane_ == Plane::direct) hold(w + 1, id, bytes);
+        const double arrives = transfer(w + 1, 0, kMessageBytes, now_);
+        at(arrives, [this, w, id] {
+          on_rank0([this, w, id] {
+            current_->fetched(w, id);
+            dispatch();
+          });
+        });
+      });
+    }
     const double result_bytes = pi::shape_bits(shape) / 8;
     const double working = operands + result_bytes;
     const std::size_t host = static_cast<std::size_t>(w) + 1;
@@ -638,6 +653,10 @@ class Simulation {
         out.shape = std::move(shape);
         out.summary = summary;
         hold(plane_ == Plane::star ? 0 : w + 1, task.id, result_bytes);
+      } else if (task.keep) {
+        // The block's worker keeps the fraction it read, for later blocks (Scheduler::fraction_source).
+        out.kept = true;  // held since its fetch (above)
+        out.shape = task.as<pi::Digits>().fraction.shape;
       }
       out.digits = std::move(digits);
       if (task.kind() == TaskKind::evaluate) evaluations_end_ = std::max(evaluations_end_, now_);

@@ -147,7 +147,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   // that can still take it, if there is one: a worker that returns wrong results must not use up a
   // task's retries alone. With pieces on workers, the first task whose larger operand this worker holds
   // goes before the others (work goes to the data).
-  const auto local = [w](const Task& t) {
+  const auto local = [this, w](const Task& t) {
     const auto holds = [w](const PieceRef& a, const PieceRef& b) {
       return (bits_of(a) >= bits_of(b) ? a : b).owner == w;
     };
@@ -160,7 +160,10 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
         if (!biggest || bits_of(part) > bits_of(*biggest)) biggest = &part;
       return biggest && biggest->owner == w;
     }
-    if (const auto* digits = std::get_if<Digits>(&t.work)) return digits->fraction.owner == w;
+    if (const auto* digits = std::get_if<Digits>(&t.work)) {
+      const std::optional<PieceRef> source = fraction_ ? fraction_source(w) : digits->fraction;
+      return source && source->owner == w;
+    }
     return false;
   };
   // The final steps wait for the worker that holds the series' result (the biggest piece of the job), as
@@ -178,6 +181,8 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
     if (open.task.kind() == TaskKind::constant && !in_flight_[wi].empty()) continue;
     // A copy goes to any worker but the one that holds the piece.
     if (const auto* copy = std::get_if<Copy>(&open.task.work); copy && copy->piece.owner == w) continue;
+    // A conversion block waits for a holder of the fraction that is free to serve it.
+    if (open.task.kind() == TaskKind::digits && fraction_ && !fraction_source(w)) continue;
     if (!open.failed_on.contains(w) || !another_worker(w, open.failed_on)) {
       if (!id) id = *it;  // transition() takes it off the queue
       if (!fetch_ || local(open.task)) {
@@ -194,6 +199,10 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
     open_.emplace(t->id, OpenTask(std::move(*t)));
   }
   OpenTask& open = open_.at(*id);
+  // Where a conversion block reads the fraction: chosen before this task counts as under way.
+  fraction_fetched_.erase(*id);
+  const std::optional<PieceRef> source =
+      open.task.kind() == TaskKind::digits && fraction_ ? fraction_source(w) : std::nullopt;
   transition(*id, TaskState::processing);
   open.task.check_primes = verification_.primes;
   // The root of the tree comes here for the final steps, unless they too are on the workers.
@@ -201,6 +210,17 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   const TaskKind kind = open.task.kind();
   open.task.keep = fetch_ && (kind == TaskKind::product || kind == TaskKind::copy || !root || final_) &&
                    kind != TaskKind::digits;
+  if (auto* block = std::get_if<Digits>(&open.task.work); block && source) {
+    // Read from the holder fraction_source named; a worker that has no copy yet keeps the one it reads.
+    block->fraction = *source;
+    // (One copy a worker: not when a block of its own already under way keeps one.)
+    const bool keeping = std::any_of(in_flight_[wi].begin(), in_flight_[wi].end(), [&](const InFlight& f) {
+      const auto other = open_.find(f.task_id);
+      return f.task_id != *id && other != open_.end() && other->second.task.kind() == TaskKind::digits &&
+             other->second.task.keep;
+    });
+    open.task.keep = !source->here() && source->owner != w && !keeping;
+  }
   const bool piece = kind == TaskKind::evaluate || kind == TaskKind::merge || kind == TaskKind::assemble ||
                      kind == TaskKind::load;
   open.task.estimate_bits = open.task.keep && piece && open.task.first_range == 0 ? lead_estimate_bits_ : 0;
@@ -367,6 +387,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     record_failure(w, it->second,
                    "rank " + std::to_string(stats.rank) + ": " + std::to_string(digits.size()) +
                        " digits for " + describe(it->second.task));
+    if (output.kept) drops_.emplace_back(w, task_id);
     return false;
   }
   Residues expected;
@@ -443,6 +464,14 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     ++stats.digit_blocks;
     times_.digit_blocks_s += compute_s;
     digit_blocks_.emplace(block->first, std::move(digits));
+    fraction_fetched_.erase(task.id);
+    if (output.kept && fraction_) {
+      // The worker kept the fraction it read (checked against the fraction's fingerprint as it came), under
+      // this task's id: later blocks may read it there (if it did not say so already: fetched).
+      add_fraction_copy(w, task.id);
+    } else if (output.kept) {
+      drops_.emplace_back(w, task.id);
+    }
     return true;
   }
   if (const auto* product = std::get_if<Product>(&task.work)) {
@@ -1165,7 +1194,19 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
       merges.push_back(id);
     }
   }
-  // The final steps wait for a lost root; conversion blocks for a lost fraction.
+  // The final steps wait for a lost root; conversion blocks for a lost fraction, unless a block's worker
+  // kept a copy of it (the blocks are addressed again as they are assigned: fraction_source).
+  std::erase_if(fraction_copies_, [&lost](const PieceRef& copy) { return lost(copy); });
+  if (fraction_ && !fraction_->here() && lost(*fraction_) && !fraction_copies_.empty()) {
+    notices_.push_back(
+        "the final value's fraction was lost with rank " +
+        std::to_string(workers_[static_cast<std::size_t>(fraction_->owner)].rank) +
+        ": the copy a conversion block kept on rank " +
+        std::to_string(workers_[static_cast<std::size_t>(fraction_copies_.back().owner)].rank) +
+        " takes its place");
+    fraction_ = fraction_copies_.back();
+    fraction_copies_.pop_back();
+  }
   const bool root_lost = root_ && !root_->here() && lost(*root_);
   const bool fraction_lost = fraction_ && !fraction_->here() && lost(*fraction_);
   const bool constant_lost = constant_ && !constant_->here() && lost(*constant_);
@@ -1531,6 +1572,65 @@ void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) 
   }
   ++verification_.pieces;
   keep_fingerprint(merge.first_range, merge.end_range, std::move(expected));
+}
+
+void Scheduler::add_fraction_copy(int w, std::uint64_t key) {
+  for (const PieceRef& copy : fraction_copies_)
+    if (copy.owner == w && copy.key == key) return;
+  PieceRef copy = *fraction_;
+  copy.owner = w;
+  copy.key = key;
+  fraction_copies_.push_back(std::move(copy));
+  ++piece_stats_.fraction_copies;
+}
+
+void Scheduler::fetched(int w, std::uint64_t task_id) {
+  const auto it = open_.find(task_id);
+  if (it == open_.end() || !fraction_ || it->second.state != TaskState::processing ||
+      it->second.task.kind() != TaskKind::digits || !it->second.task.keep)
+    return;
+  // Only from the worker the block is with (a late word from one it was taken from is ignored).
+  const auto& held = in_flight_[static_cast<std::size_t>(w)];
+  if (std::none_of(held.begin(), held.end(), [&](const InFlight& f) { return f.task_id == task_id; })) return;
+  fraction_fetched_.insert(task_id);
+  add_fraction_copy(w, task_id);
+}
+
+std::optional<PieceRef> Scheduler::fraction_source(int w) const {
+  if (!fraction_ || fraction_->here() || !fetch_) return fraction_;
+  if (fraction_->owner == w) return fraction_;
+  for (const PieceRef& copy : fraction_copies_)
+    if (copy.owner == w) return copy;
+  // Blocks under way that are still fetching the fraction (assigned, not yet fetched nor answered), by
+  // the worker they read it from; a block that reads its own worker's copy fetches nothing.
+  std::map<int, int> serving;
+  for (std::size_t wi = 0; wi < in_flight_.size(); ++wi) {
+    for (const InFlight& f : in_flight_[wi]) {
+      const auto it = open_.find(f.task_id);
+      if (it == open_.end() || it->second.state != TaskState::processing ||
+          fraction_fetched_.contains(f.task_id))
+        continue;
+      if (const auto* block = std::get_if<Digits>(&it->second.task.work);
+          block && block->fraction.owner != static_cast<int>(wi))
+        ++serving[block->fraction.owner];
+    }
+  }
+  // A holder taken for lost comes last: a block sent there fails its fetch at once, and that failure is what
+  // makes its pieces lost (lose_where), copies taking their place.
+  const PieceRef* best = nullptr;
+  std::pair<bool, int> least{true, kFractionServes};
+  const auto consider = [&](const PieceRef& holder) {
+    const std::pair<bool, int> rank{workers_[static_cast<std::size_t>(holder.owner)].lost,
+                                    serving[holder.owner]};
+    if (rank.second < kFractionServes && (!best || rank < least)) {
+      least = rank;
+      best = &holder;
+    }
+  };
+  consider(*fraction_);
+  for (const PieceRef& copy : fraction_copies_) consider(copy);
+  if (!best) return std::nullopt;
+  return *best;
 }
 
 void Scheduler::convert(const PieceRef& fraction, std::uint64_t scale_bits, std::uint64_t decimals,

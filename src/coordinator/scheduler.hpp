@@ -109,9 +109,10 @@ struct PieceStats {
   bool on_workers = false;
   std::uint64_t fetched = 0;
   std::uint64_t recomputed = 0;
-  std::uint64_t loaded = 0;         // pieces of a resumed job that workers read from their files (Load)
-  std::uint64_t replicas = 0;       // copies made on a second worker (SchedulerConfig::replicas)
-  std::uint64_t from_replicas = 0;  // lost pieces whose copy took their place
+  std::uint64_t loaded = 0;           // pieces of a resumed job that workers read from their files (Load)
+  std::uint64_t replicas = 0;         // copies made on a second worker (SchedulerConfig::replicas)
+  std::uint64_t from_replicas = 0;    // lost pieces whose copy took their place
+  std::uint64_t fraction_copies = 0;  // copies of the final fraction that conversion blocks' workers kept
 };
 
 // A task failed as often as the job allows: the job stops with this error, which names the terms.
@@ -184,6 +185,9 @@ class Scheduler {
   // them wait for that. False when it changes nothing: a task no longer wanted (done elsewhere, cancelled,
   // a copy given up) whose piece is no longer held, its owner not silent.
   bool unreachable(int w, std::uint64_t task_id, int owner, std::uint64_t key, bool silent);
+  // Worker w has the fraction of conversion block `task_id` (Task::keep), checked, and keeps it: later
+  // blocks may read it there, and the holder it came from is free for another (fraction_source).
+  void fetched(int w, std::uint64_t task_id);
   // Worker `w` has not been heard of for far longer than its heartbeat: it is taken for lost now, and its
   // tasks are overdue at the next expire() rather than at their deadlines (which may be long); when a
   // capture waits for it to write pieces, the pieces it holds are lost now.
@@ -264,6 +268,8 @@ class Scheduler {
   // The worker that holds the series' result, where the final steps run (-1: none, or not on workers).
   int root_owner() const { return root_ ? root_->owner : -1; }
   const std::optional<PieceRef>& final_fraction() const { return fraction_; }
+  // Copies of the fraction that conversion blocks' workers hold (fraction_source).
+  std::size_t fraction_copies() const { return fraction_copies_.size(); }
   // The worker that holds the final steps' constant (-1: here; -2: no constant computed apart).
   int constant_owner() const { return constant_ ? constant_->owner : -2; }
   // A piece's integers, fetched from its worker when it holds them and checked against the fingerprint;
@@ -291,6 +297,9 @@ class Scheduler {
   // converting all the decimals: two blocks at 1e7 digits take as long with 5.5 and 4.5 million decimals
   // (0.83 s each, GMP 6.2 on this project's test machine).
   static constexpr double kLaterBlockExtra = 0.10;
+  // Conversion blocks under way that read the fraction from one holder at most (fraction_source): each
+  // block's worker keeps what it read, so the holders grow about threefold a round.
+  static constexpr int kFractionServes = 2;
 
   // Every finished result the job has not yet folded into the final one, in grid order and disjoint:
   // pieces waiting for a sibling, operands of merges in flight, and the prefix. Cheap for pieces here
@@ -498,10 +507,22 @@ class Scheduler {
   void cancel(std::uint64_t id);
   // A new task (its id given here when it has none) into the queue, at its front when `front`; its id.
   std::uint64_t enqueue(Task task, bool front = false);
+  // Where worker w is to read the fraction for a conversion block: its own copy when it has one, else the
+  // holder (fraction_ or a copy) serving the fewest blocks under way, if one serves fewer than
+  // kFractionServes; nullopt when every holder is busy (the block waits for one). Only with fraction_ (the
+  // final steps' fraction; a fraction given to convert() is read where the blocks name it).
+  std::optional<PieceRef> fraction_source(int w) const;
+  // Records worker w's copy of the fraction under `key` (once).
+  void add_fraction_copy(int w, std::uint64_t key);
   std::optional<FinalSteps> final_;
   bool keep_root_ = false;
   std::optional<PieceRef> root_;      // the series' result, with its worker
   std::optional<PieceRef> fraction_;  // the final value's fraction, with its worker (or here)
+  // Copies of the fraction that conversion blocks' workers kept (Task::keep on a Digits task): later
+  // blocks read it from any of them, so that it spreads as a tree instead of every block fetching it from
+  // one worker (fraction_source).
+  std::vector<PieceRef> fraction_copies_;
+  std::set<std::uint64_t> fraction_fetched_;  // blocks under way whose worker has the fraction (fetched)
   std::optional<PieceRef> constant_;  // the final steps' constant, with its worker, until they are done
   std::uint64_t constant_task_ = 0;   // the open Constant task (0: none)
   std::shared_ptr<const FinalSummary> summary_;

@@ -222,7 +222,15 @@ void seal(TaskOutput& out, const Task& task) {
 }
 
 std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task& task, TaskOutput& out) {
-  if (!task.keep || task.kind() == TaskKind::digits) return nullptr;
+  if (!task.keep) return nullptr;
+  if (const auto* block = std::get_if<Digits>(&task.work)) {
+    // The fraction the block read, kept as it came (a copy later blocks may read:
+    // Scheduler::fraction_source).
+    if (!block->fraction.here()) return nullptr;
+    out.kept = true;
+    out.shape = shape_of(*block->fraction.data);
+    return block->fraction.data;
+  }
   Shape shape = shape_of(out.result);
   if (shape_bits(shape) < kKeepAtLeastBits) return nullptr;
   auto piece = std::make_shared<const PartialResult>(std::move(out.result));

@@ -178,7 +178,8 @@ struct Task {
   std::vector<std::uint64_t> check_primes;
   // Evaluations and merges: the worker keeps the piece and returns its shape and residues only
   // (TaskOutput::kept); with estimate_bits > 0 (a piece of the terms from 0) also its estimate of pi at that
-  // precision (TaskOutput::lead).
+  // precision (TaskOutput::lead). Conversion blocks: the worker keeps the fraction it read, for later blocks
+  // to read from it.
   bool keep = false;
   std::uint64_t estimate_bits = 0;
   std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble, Constant, Load, Copy> work;
@@ -278,7 +279,8 @@ TaskOutput carry_out(const Series& series, const Task& task);
 void seal(TaskOutput& out, const Task& task);
 // A worker's side of Task::keep, after seal: when the task asks it and the piece has kKeepAtLeastBits or
 // more, moves the piece out of `out` (which keeps its range, and gets its shape, and with
-// Task::estimate_bits its estimate) and returns it, for the worker to hold; else nullptr.
+// Task::estimate_bits its estimate) and returns it, for the worker to hold; else nullptr. A conversion block
+// with Task::keep returns the fraction it read, as it came (its digits stay in `out`).
 std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task& task, TaskOutput& out);
 
 // "terms [a, b) (grid ranges i..j)" or "merge of terms [a, m) and [m, b)", for logs and errors.

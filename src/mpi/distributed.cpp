@@ -108,6 +108,9 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
   switch (message.tag) {
     case Tag::alive:
       break;
+    case Tag::fetched:
+      for (const std::uint64_t id : decode_keys(message.body)) scheduler.fetched(rank - 1, id);
+      break;
     case Tag::ready: {
       // "HOST PID"
       const std::string text = decode_text(message.body);
@@ -779,6 +782,13 @@ class Worker {
     piece.data = std::make_shared<const PartialResult>(std::move(answer.piece));
     if (it->second.index) *it->second.index = 0;
     c.fetching.erase(it);
+    if (const auto* block = std::get_if<Digits>(&c.task.work); block && c.task.keep && c.fetching.empty()) {
+      // A conversion block's fraction, checked: kept from now on under the block's id, and rank 0 hears of
+      // it at once, so that later blocks may read it here while this one converts.
+      store_[c.task.id] = block->fraction.data;
+      copies_.insert(c.task.id);
+      outbox_.send(0, Tag::fetched, encode_keys({c.task.id}));
+    }
   }
 
   void give_up_lost(const PieceRef& piece) {
@@ -870,7 +880,8 @@ class Worker {
         last_evaluation_terms_ = evaluate->range.size();
       }
       if (out.kept) store_[c.task.id] = std::move(kept_);
-      if (out.kept && c.task.kind() == TaskKind::copy) copies_.insert(c.task.id);
+      if (out.kept && (c.task.kind() == TaskKind::copy || c.task.kind() == TaskKind::digits))
+        copies_.insert(c.task.id);
       RankUsage usage = own_usage(std::chrono::milliseconds(100));
       usage.pieces_held = store_.size();
       outbox_.send(0, Tag::result, encode_result(c.task.id, compute_s_, out, usage));

@@ -30,7 +30,8 @@ enum class Tag : int {
   alive = 10,
   store = 11,
   stored = 12,
-  lost = 13  // rank 0 to the workers: ranks taken for lost (encode_keys), whose pieces they stop fetching
+  lost = 13,    // rank 0 to the workers: ranks taken for lost (encode_keys), whose pieces they stop fetching
+  fetched = 14  // a worker to rank 0: a conversion block's fraction arrived, and it keeps it (encode_keys)
 };
 
 class WireError : public std::runtime_error {

@@ -48,9 +48,16 @@ struct Sim {
   // Pieces on the simulated workers (hold_on_workers): what each keeps, by (worker, key), and what
   // happened to them.
   std::map<std::pair<int, std::uint64_t>, std::shared_ptr<const PartialResult>> stores;
-  std::set<int> dead;    // workers that take no task and answer no fetch
-  int kept = 0;          // results a worker kept
-  int fetched = 0;       // operands a worker fetched from another
+  std::set<int> dead;  // workers that take no task and answer no fetch
+  int kept = 0;        // results a worker kept
+  int fetched = 0;     // operands a worker fetched from another
+  std::map<int, int>
+      block_sources;  // conversion blocks handed out, by the worker they read the fraction from
+  std::set<std::uint64_t> told_fetched;  // blocks whose worker told the scheduler it has the fraction
+  void say_fetched(int w, std::uint64_t id) {
+    told_fetched.insert(id);
+    scheduler.fetched(w, id);
+  }
   int fetched_here = 0;  // pieces the coordinator fetched
   // Fingerprints from `seed`, and the pieces on the workers.
   void fingerprinted_on_workers(unsigned seed) {
@@ -94,6 +101,27 @@ struct Sim {
           most_slices = std::max(most_slices, t->kind() == TaskKind::product ? t->as<Product>().slices : 0);
           if (const auto* copy = std::get_if<Copy>(&t->work)) {
             EXPECT_NE(copy->piece.owner, w) << "a copy on the worker that holds the piece";
+          }
+          if (const auto* block = std::get_if<Digits>(&t->work); block && !block->fraction.here()) {
+            ++block_sources[block->fraction.owner];
+            // Blocks fetching from the same holder (not those reading their own worker's copy).
+            auto reading = std::count_if(running.begin(), running.end(), [&](const auto& r) {
+              const auto* other = std::get_if<Digits>(&r.second.work);
+              return other && other->fraction.owner == block->fraction.owner &&
+                     r.first != other->fraction.owner && !told_fetched.contains(r.second.id);
+            });
+            if (block->fraction.owner == w) reading = 0;
+            EXPECT_LT(reading, Scheduler::kFractionServes)
+                << "too many blocks read from one worker: block " << t->id << " to " << w << " from "
+                << block->fraction.owner << "; " << [&] {
+                     std::string s;
+                     for (const auto& r : running)
+                       if (const auto* o = std::get_if<Digits>(&r.second.work))
+                         s += std::to_string(r.second.id) + "@" + std::to_string(r.first) + "<" +
+                              std::to_string(o->fraction.owner) + " ";
+                     return s;
+                   }();
+            EXPECT_EQ(t->keep, block->fraction.owner != w) << "a block keeps what it fetched, only that";
           }
           running.emplace_back(w, std::move(*t));
         }
@@ -589,6 +617,106 @@ TEST(Scheduler, FinalStepsAndConversionRunWhereTheValueIs) {
       EXPECT_EQ(*pieces[0].result, sim.series->evaluate({0, sim.grid.terms()}, true));
     }
   }
+}
+
+// Conversion blocks keep the fraction they read, and later blocks read it from them: the fraction spreads
+// as a tree, each holder serving kFractionServes blocks at a time at most (checked in run_shuffled). With the
+// fraction's own worker lost once copies exist, a copy takes its place: the final steps do not run again.
+TEST(Scheduler, ConversionBlocksReadTheFractionFromCopiesTheirWorkersKept) {
+  constexpr std::uint64_t kDigits = 60000;
+  constexpr int kWorkers = 8;
+  constexpr std::uint64_t kBlocks = 32;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  const std::string expected = test::mpfr_pi_digits(kDigits);
+  for (const bool lose : {false, true}) {
+    Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), kWorkers);
+    sim.fingerprinted_on_workers(51);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+    sim.run_shuffled(kWorkers, 51);
+    ASSERT_TRUE(sim.scheduler.finished());
+    const FinalSummary summary = *sim.scheduler.final_summary();
+    const PieceRef fraction = *sim.scheduler.final_fraction();
+    ASSERT_FALSE(fraction.here());
+    sim.scheduler.convert(fraction, summary.scale_bits, kDigits + kGuardDecimals, kBlocks);
+    if (lose) {
+      // Blocks until two workers hold copies while the owner has a block under way; then the owner is lost,
+      // and taken for lost at once (silent: its own deadlines pass, no other's).
+      const auto owner_busy = [&] {
+        return std::any_of(sim.running.begin(), sim.running.end(),
+                           [&](const auto& r) { return r.first == fraction.owner; });
+      };
+      for (unsigned step = 0; step < 1000 && (sim.scheduler.fraction_copies() < 2 || !owner_busy()); ++step)
+        sim.run_shuffled(kWorkers, 60 + step, 1);
+      ASSERT_FALSE(sim.scheduler.finished());
+      ASSERT_TRUE(owner_busy());
+      sim.dead.insert(fraction.owner);
+      std::erase_if(sim.stores, [&](const auto& e) { return e.first.first == fraction.owner; });
+      std::erase_if(sim.running, [&](const auto& r) { return r.first == fraction.owner; });
+      sim.scheduler.silent(fraction.owner);
+      EXPECT_EQ(sim.scheduler.expire(sim.now), std::vector<int>{fraction.owner});
+    }
+    sim.run_shuffled(kWorkers, 100);
+    ASSERT_TRUE(sim.scheduler.finished()) << "lose " << lose;
+    EXPECT_EQ("3." + sim.scheduler.take_digits().substr(1, kDigits), expected) << "lose " << lose;
+    EXPECT_EQ(sim.assigned[TaskKind::final_steps], 1) << "the final steps ran once; lose " << lose;
+    EXPECT_GE(sim.block_sources.size(), 3u) << "blocks read the fraction from several workers";
+    int from_owner = 0;
+    for (const auto& [owner, n] : sim.block_sources) from_owner += owner == fraction.owner ? n : 0;
+    EXPECT_LT(from_owner, static_cast<int>(kBlocks) / 2) << "the fraction's own worker served most blocks";
+    if (lose) {
+      const std::vector<std::string> notices = sim.scheduler.take_notices();
+      EXPECT_TRUE(std::any_of(notices.begin(), notices.end(), [](const std::string& n) {
+        return n.find("fraction was lost with rank") != std::string::npos &&
+               n.find("the copy a conversion block kept") != std::string::npos;
+      }));
+    }
+  }
+}
+
+// A block's worker that says it has the fraction (fetched) holds a copy from then on, and the holder it read
+// from is free for the next block: kFractionServes blocks at a time read from one holder until then.
+TEST(Scheduler, AFetchedFractionFreesItsHolderAndServesLaterBlocks) {
+  constexpr std::uint64_t kDigits = 60000;
+  constexpr int kWorkers = 6;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), kWorkers);
+  sim.fingerprinted_on_workers(71);
+  sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+  sim.run_shuffled(kWorkers, 71);
+  ASSERT_TRUE(sim.scheduler.finished());
+  const FinalSummary summary = *sim.scheduler.final_summary();
+  const PieceRef fraction = *sim.scheduler.final_fraction();
+  sim.scheduler.convert(fraction, summary.scale_bits, kDigits + kGuardDecimals, 12);
+  std::vector<int> others;
+  for (int w = 0; w < kWorkers; ++w)
+    if (w != fraction.owner) others.push_back(w);
+  std::vector<std::pair<int, Task>> out;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(Scheduler::kFractionServes); ++i) {
+    auto t = sim.scheduler.assign(others[i], sim.now);
+    ASSERT_TRUE(t && t->kind() == TaskKind::digits);
+    EXPECT_EQ(t->as<Digits>().fraction.owner, fraction.owner);
+    EXPECT_TRUE(t->keep) << "a worker without a copy keeps the one it reads";
+    out.emplace_back(others[i], std::move(*t));
+  }
+  const int next = others[static_cast<std::size_t>(Scheduler::kFractionServes)];
+  EXPECT_FALSE(sim.scheduler.assign(next, sim.now)) << "the only holder serves enough blocks already";
+  // A word from a worker the block is not with changes nothing.
+  sim.scheduler.fetched(next, out[0].second.id);
+  EXPECT_EQ(sim.scheduler.fraction_copies(), 0u);
+  EXPECT_FALSE(sim.scheduler.assign(next, sim.now));
+  sim.say_fetched(out[0].first, out[0].second.id);
+  EXPECT_EQ(sim.scheduler.fraction_copies(), 1u);
+  auto t = sim.scheduler.assign(next, sim.now);
+  ASSERT_TRUE(t && t->kind() == TaskKind::digits) << "a holder is free again, and there is a new one";
+  out.emplace_back(next, std::move(*t));
+  // The blocks under way are carried out (the copies with them), then the rest.
+  for (auto& [w, task] : out) {
+    if (w == out[0].first) sim.stores[{w, task.id}] = sim.stores.at({fraction.owner, fraction.key});
+    sim.running.emplace_back(w, std::move(task));
+  }
+  sim.run_shuffled(kWorkers, 72);
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_EQ("3." + sim.scheduler.take_digits().substr(1, kDigits), test::mpfr_pi_digits(kDigits));
 }
 
 // A worker with nothing to do near the series' end computes the final steps' constant (the square root) as a

@@ -260,6 +260,9 @@ case $case_name in
       # (The complete checkpoint names the file the series' result's worker wrote.)
       check "$n ranks: the pieces stayed on the workers, and rank 0 fetched none" \
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["pieces_on_workers"] and d["coordinator"]["pieces_fetched_by_rank_0"] == 0')" == True ]
+      # Conversion blocks keep the fraction they fetched, and later blocks read it from them.
+      check "$n ranks: blocks kept copies of the fraction" \
+        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["fraction_copies"] >= 1')" == True ]
       check "$n ranks: rank 0 sent no big integer (under 5% of the bytes between ranks)" \
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["bytes_sent"] < 0.05 * d["coordinator"]["bytes_between_ranks"]')" == True ]
       # Besides the decimals, a worker's answer to each task carries its piece's metadata (shape, fingerprint
