@@ -147,7 +147,14 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   // that can still take it, if there is one: a worker that returns wrong results must not use up a
   // task's retries alone. With pieces on workers, the first task whose larger operand this worker holds
   // goes before the others (work goes to the data).
-  const auto local = [this, w](const Task& t) {
+  // Where a conversion block given to w would read the fraction (fraction_source): the same for every block
+  // in the queue, so found once, and only when there is one.
+  std::optional<std::optional<PieceRef>> block_source;
+  const auto source_for_block = [&]() -> const std::optional<PieceRef>& {
+    if (!block_source) block_source = fraction_source(w);
+    return *block_source;
+  };
+  const auto local = [&](const Task& t) {
     const auto holds = [w](const PieceRef& a, const PieceRef& b) {
       return (bits_of(a) >= bits_of(b) ? a : b).owner == w;
     };
@@ -161,7 +168,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
       return biggest && biggest->owner == w;
     }
     if (const auto* digits = std::get_if<Digits>(&t.work)) {
-      const std::optional<PieceRef> source = fraction_ ? fraction_source(w) : digits->fraction;
+      const std::optional<PieceRef>& source = fraction_ ? source_for_block() : digits->fraction;
       return source && source->owner == w;
     }
     return false;
@@ -182,7 +189,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
     // A copy goes to any worker but the one that holds the piece.
     if (const auto* copy = std::get_if<Copy>(&open.task.work); copy && copy->piece.owner == w) continue;
     // A conversion block waits for a holder of the fraction that is free to serve it.
-    if (open.task.kind() == TaskKind::digits && fraction_ && !fraction_source(w)) continue;
+    if (open.task.kind() == TaskKind::digits && fraction_ && !source_for_block()) continue;
     if (!open.failed_on.contains(w) || !another_worker(w, open.failed_on)) {
       if (!id) id = *it;  // transition() takes it off the queue
       if (!fetch_ || local(open.task)) {
@@ -202,7 +209,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   // Where a conversion block reads the fraction: chosen before this task counts as under way.
   fraction_fetched_.erase(*id);
   const std::optional<PieceRef> source =
-      open.task.kind() == TaskKind::digits && fraction_ ? fraction_source(w) : std::nullopt;
+      open.task.kind() == TaskKind::digits && fraction_ ? source_for_block() : std::nullopt;
   transition(*id, TaskState::processing);
   open.task.check_primes = verification_.primes;
   // The root of the tree comes here for the final steps, unless they too are on the workers.

@@ -76,6 +76,7 @@ MpiExecutor::MpiExecutor(const MpiRuntime& mpi, std::ostream& log)
       starts_(static_cast<std::size_t>(mpi.size())),
       seen_ended_(static_cast<std::size_t>(mpi.size()), false),
       stopped_(static_cast<std::size_t>(mpi.size()), false),
+      told_lost_(static_cast<std::size_t>(mpi.size()), false),
       heard_(static_cast<std::size_t>(mpi.size()), std::chrono::steady_clock::now()) {}
 
 void MpiExecutor::make_idle(Scheduler& scheduler, int rank) {
@@ -353,7 +354,6 @@ int MpiExecutor::stop_workers() {
 }
 
 void MpiExecutor::beat() {
-  told_lost_.resize(static_cast<std::size_t>(mpi_.size()), false);
   for (int rank = 1; rank < mpi_.size(); ++rank) {
     const auto r = static_cast<std::size_t>(rank);
     if (!told_lost_[r] && !stopped_[r]) outbox_.send(rank, Tag::alive, Writer().finish());
@@ -361,7 +361,6 @@ void MpiExecutor::beat() {
 }
 
 void MpiExecutor::tell_lost(Scheduler& scheduler) {
-  told_lost_.resize(static_cast<std::size_t>(mpi_.size()), false);
   std::vector<bool> lost(told_lost_.size(), false);
   for (const int w : scheduler.lost_workers()) lost[static_cast<std::size_t>(w) + 1] = true;
   for (std::size_t wi = 0; wi < scheduler.workers().size(); ++wi)
