@@ -3,6 +3,7 @@
 // Exit codes: app/exit_codes.hpp, where every exception that ends a job is mapped to one.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -320,7 +321,7 @@ int main(int argc, char** argv) {
       return finish(code);
     }
     if (mpi.rank() != 0) {
-      const std::string series_name = pi::await_job(mpi);
+      const std::string series_name = pi::await_job(mpi, options.coordinator_timeout_s);
       if (!series_name.empty()) {
         const auto series = pi::make_series(series_name);
         pi::run_worker(mpi, *series, pi::FaultPlan::from_environment(mpi.rank()), pi::write_piece_file,
@@ -329,6 +330,7 @@ int main(int argc, char** argv) {
       end_mpi(mpi, pi::kExitDone);
       return pi::kExitDone;
     }
+    if (pi::FaultPlan::from_environment(0).dies_at_start()) std::raise(SIGKILL);  // tests: die:0:start
     // With workers, the pieces a checkpoint keeps in files of their own stay there: workers read them.
     auto decided = resolve(options, pi::PieceValues::leave_in_files);
     if (const int* code = std::get_if<int>(&decided)) {

@@ -932,12 +932,25 @@ void announce_job(const MpiRuntime& mpi, const std::string& series) {
   outbox.drain(std::chrono::steady_clock::now() + std::chrono::seconds(10));
 }
 
-std::string await_job(const MpiRuntime& mpi) {
+std::string await_job(const MpiRuntime& mpi, double coordinator_timeout_s) {
   Inbox inbox(mpi);
   Backoff backoff;
+  const auto since = std::chrono::steady_clock::now();
+  const auto limit = std::chrono::duration<double>(coordinator_timeout_s);
   for (;;) {
     std::optional<Incoming> message = inbox.poll(0);
     if (!message) {
+      if (std::chrono::steady_clock::now() - since > limit) {
+        // Rank 0 died (or hangs) before it told the job: nothing else would end this rank. MPI_Finalize
+        // would wait for rank 0 too.
+        std::fprintf(
+            stderr,
+            "[pi-job] rank %d: no job from rank 0 within %.3g s (--coordinator-timeout): it is taken "
+            "for lost, and this rank ends (exit 1)\n",
+            mpi.rank(), coordinator_timeout_s);
+        std::fflush(stderr);
+        std::_Exit(1);
+      }
       backoff.wait();
       continue;
     }

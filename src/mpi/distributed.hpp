@@ -103,8 +103,10 @@ void run_worker(const MpiRuntime& mpi, const Series& series, FaultPlan faults, P
                 PieceReader reader = {}, double coordinator_timeout_s = 300);
 
 // Before the run: rank 0 tells every worker the series of the job it decided on (from the options or from a
-// checkpoint), or an empty name when there is no job to run and the workers should end.
+// checkpoint), or an empty name when there is no job to run and the workers should end. A worker that has
+// not heard it after `coordinator_timeout_s` takes rank 0 for lost, says so, and exits 1 (as run_worker does
+// once the job runs).
 void announce_job(const MpiRuntime& mpi, const std::string& series);
-std::string await_job(const MpiRuntime& mpi);
+std::string await_job(const MpiRuntime& mpi, double coordinator_timeout_s);
 
 }  // namespace pi

@@ -29,10 +29,11 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
     if (entry.empty()) continue;
     const auto f = split(entry, ':');
     const auto bad = [&] {
-      return std::invalid_argument("PI_FAULT entry '" + entry +
-                                   "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
-                                   "die, diesending, corrupt or kill, and RANGE a number, *, #N, heldN, "
-                                   "digits, load, final or (kill only) copiedN or finalsteps");
+      return std::invalid_argument(
+          "PI_FAULT entry '" + entry +
+          "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
+          "die, diesending, corrupt or kill, and RANGE a number, *, #N, heldN, "
+          "digits, load, final, start (die:0 only) or (kill only) copiedN or finalsteps");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -58,6 +59,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.load = f[2] == "load";
       fault.final_value = f[2] == "final";
       if (fault.final_value && fault.kind != Fault::Kind::corrupt) throw bad();
+      fault.start = f[2] == "start";
+      if (fault.start && (fault.kind != Fault::Kind::die || fault.rank != 0)) throw bad();
       fault.held = f[2].starts_with("held") ? std::stoll(f[2].substr(4)) : 0;
       fault.copied = f[2].starts_with("copied") ? std::stoll(f[2].substr(6)) : 0;
       fault.final_steps = f[2] == "finalsteps";
@@ -69,7 +72,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
         throw bad();
       if (f[2].starts_with("held") && fault.held < 1) throw bad();
       fault.range = f[2] == "*" || f[2].starts_with('#') || fault.held > 0 || fault.copied > 0 ||
-                            fault.digits || fault.load || fault.final_value || fault.final_steps
+                            fault.digits || fault.load || fault.final_value || fault.final_steps ||
+                            fault.start
                         ? -1
                         : std::stoll(f[2]);
       fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
@@ -87,7 +91,7 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
 
 bool FaultPlan::covers(const Fault& f, const Task& task) const {
   // The final steps are damaged by corrupt:0:final only (FinalSteps::damage): BBP is their check.
-  if (f.final_value || task.kind() == TaskKind::final_steps) return false;
+  if (f.final_value || f.start || task.kind() == TaskKind::final_steps) return false;
   if (f.nth > 0) return f.nth == tasks_seen_;
   if (f.held > 0) return pieces_held_ >= static_cast<std::uint64_t>(f.held);
   if (f.digits) return task.kind() == TaskKind::digits;
@@ -130,6 +134,12 @@ void FaultPlan::assigned(const Task& task, int rank) {
 bool FaultPlan::corrupts_final_value() const {
   for (const Fault& f : faults_)
     if (f.kind == Fault::Kind::corrupt && f.final_value) return true;
+  return false;
+}
+
+bool FaultPlan::dies_at_start() const {
+  for (const Fault& f : faults_)
+    if (f.kind == Fault::Kind::die && f.start) return true;
   return false;
 }
 

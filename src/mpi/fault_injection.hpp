@@ -18,6 +18,7 @@
 //             rank 0 only): the final value, after the division, before its checks: made wrong from its 64th
 //             bit on
 //             copiedN (kill only): once N of the worker's pieces have copies on other workers (--replicas);
+//             start (die:0:start only): rank 0 SIGKILLs itself before it tells the workers the job;
 //             finalsteps (kill:*:finalsteps only): the worker given the final steps, SECONDS (default 5)
 //             after rank 0 gave them
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
@@ -46,6 +47,7 @@ struct Fault {
   bool digits;       // any block of the decimal conversion
   bool load;         // any piece a resumed job's worker reads from its file (Load)
   bool final_value;  // the final value (corrupt, rank 0)
+  bool start;        // (die, rank 0): before rank 0 tells the workers the job
   int times;         // 0: always
   double seconds;
   int fired = 0;
@@ -65,6 +67,8 @@ class FaultPlan {
   void corrupt(const Task& task, TaskOutput& out);
   // Rank 0: whether the final value is to be damaged (corrupt:0:final).
   bool corrupts_final_value() const;
+  // Rank 0: whether it is to die before it tells the workers the job (die:0:start).
+  bool dies_at_start() const;
   // Rank 0: the worker ranks to SIGKILL now (each kill once), given how many of a rank's pieces have copies.
   std::vector<int> kills_due(const std::function<std::uint64_t(int rank)>& copied);
   // Rank 0 gave `task` to worker `rank` (kill:*:finalsteps: the final steps' worker is chosen then).

@@ -234,6 +234,14 @@ case $case_name in
       check "rank 0 lost: the resume did not start over" \
         log_has "$tmp/coordinator.log" "resumed with [1-9][0-9]* ranges done"
       check "rank 0 lost: the estimate is identical to a run without failures" same_estimate coordinator
+      # Rank 0 lost before it tells the workers the job (die:0:start: it SIGKILLs itself after MPI_Init):
+      # they wait for the job no longer than --coordinator-timeout.
+      PI_FAULT="die:0:start" bounded 120 "mpirun (job never told)" mpirun --enable-recovery -n 3 "$job" \
+        --series leibniz --terms 1e6 --out "$tmp/untold" --coordinator-timeout 3 >"$tmp/untold.log" 2>&1
+      echo $? >"$tmp/untold.rc"
+      check "rank 0 lost before the job: the launcher ended" [ "$(cat "$tmp/untold.rc")" != 124 ]
+      check "rank 0 lost before the job: both workers said why" \
+        [ "$(grep -c -E "rank [12]: no job from rank 0 within 3 s" "$tmp/untold.log")" == 2 ]
     else
       kill_rank 2 killed
       check "MPICH: the launcher ends the job when a rank dies" bash -c "[ \"\$(cat '$tmp/killed.rc')\" != 0 ]"

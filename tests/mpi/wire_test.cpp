@@ -394,6 +394,16 @@ TEST(FaultInjection, EntriesForOtherRanksAreDropped) {
   EXPECT_FALSE(FaultPlan::parse("corrupt:1:digits", 0).corrupts_final_value());
 }
 
+TEST(FaultInjection, StartIsRankZerosDeathBeforeItTellsTheJob) {
+  FaultPlan plan = FaultPlan::parse("die:0:start", 0);
+  EXPECT_TRUE(plan.dies_at_start());
+  EXPECT_NO_THROW(plan.before(evaluate(0, 5)));  // never on a task
+  EXPECT_TRUE(FaultPlan::parse("die:0:start", 1).empty());
+  EXPECT_FALSE(FaultPlan::parse("die:1:5", 0).dies_at_start());
+  EXPECT_THROW(FaultPlan::parse("die:1:start", 1), std::invalid_argument);
+  EXPECT_THROW(FaultPlan::parse("fail:0:start", 0), std::invalid_argument);
+}
+
 TEST(FaultInjection, FailFiresOnTheChosenRangeTheChosenNumberOfTimes) {
   FaultPlan plan = FaultPlan::parse("fail:1:5:2", 1);
   EXPECT_NO_THROW(plan.before(evaluate(0, 5)));  // does not cover range 5
