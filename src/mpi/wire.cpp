@@ -1,5 +1,7 @@
 #include "mpi/wire.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <optional>
 
@@ -7,6 +9,14 @@ namespace pi {
 namespace {
 constexpr std::uint64_t kMaxPrimes = 16;
 constexpr std::uint64_t kMaxValues = 64;
+// Writer::decimals: digits a word, and 10^k for k up to it.
+constexpr std::size_t kDigitsPerWord = 19;
+constexpr std::array<std::uint64_t, kDigitsPerWord + 1> kPowersOfTen = [] {
+  std::array<std::uint64_t, kDigitsPerWord + 1> p{};
+  p[0] = 1;
+  for (std::size_t k = 1; k < p.size(); ++k) p[k] = p[k - 1] * 10;
+  return p;
+}();
 }  // namespace
 
 Writer::Writer() : buf_(8) {}
@@ -23,6 +33,25 @@ void Writer::f64(double v) { raw(&v, 8); }
 void Writer::str(const std::string& s) {
   u64(s.size());
   raw(s.data(), s.size());
+}
+
+void Writer::decimals(const std::string& s) {
+  const bool packed = std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  u8(packed ? 1 : 0);
+  if (!packed) {
+    str(s);
+    return;
+  }
+  u64(s.size());
+  // Word i holds the digits [19 i, 19 i + 19) as a number (the last word fewer), so leading zeros are kept
+  // by the count.
+  buf_.reserve(buf_.size() + (s.size() + kDigitsPerWord - 1) / kDigitsPerWord * 8 + kBlock);
+  for (std::size_t at = 0; at < s.size(); at += kDigitsPerWord) {
+    const std::size_t end = std::min(s.size(), at + kDigitsPerWord);
+    std::uint64_t word = 0;
+    for (std::size_t i = at; i < end; ++i) word = word * 10 + static_cast<std::uint64_t>(s[i] - '0');
+    u64(word);
+  }
 }
 
 void Writer::bigint(const BigInt& v) {
@@ -135,6 +164,23 @@ std::string Reader::str() {
   if (n > end_ - pos_) throw WireError("string runs past the message");
   std::string s(reinterpret_cast<const char*>(buf_.data() + pos_), n);
   pos_ += n;
+  return s;
+}
+
+std::string Reader::decimals() {
+  if (u8() == 0) return str();
+  const std::uint64_t n = u64();
+  const std::uint64_t words = (n + kDigitsPerWord - 1) / kDigitsPerWord;
+  if (words > (end_ - pos_) / 8) throw WireError("digits run past the message");
+  std::string s(n, '0');
+  for (std::size_t at = 0; at < n; at += kDigitsPerWord) {
+    const std::size_t count = std::min<std::size_t>(n - at, kDigitsPerWord);
+    std::uint64_t word = u64();
+    if (count < kDigitsPerWord && word >= kPowersOfTen[count])
+      throw WireError("a word of packed digits holds more than its " + std::to_string(count) + " digits");
+    if (word >= kPowersOfTen[kDigitsPerWord]) throw WireError("a word of packed digits holds more than 19");
+    for (std::size_t i = count; i-- > 0; word /= 10) s[at + i] = static_cast<char>('0' + word % 10);
+  }
   return s;
 }
 
@@ -433,7 +479,7 @@ Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& o
   w.u64(task_id);
   w.f64(compute_s);
   w.partial(out.result);
-  w.str(out.digits);
+  w.decimals(out.digits);
   w.u8(out.kept ? 1 : 0);
   w.shape(out.shape);
   w.u8(out.lead ? 1 : 0);
@@ -461,7 +507,7 @@ ResultMessage decode_result(const Bytes& message) {
   m.task_id = r.u64();
   m.compute_s = r.f64();
   m.output.result = r.partial();
-  m.output.digits = r.str();
+  m.output.digits = r.decimals();
   m.output.kept = r.u8() != 0;
   m.output.shape = r.shape();
   if (r.u8() != 0) m.output.lead = std::make_shared<const Estimate>(r.estimate());

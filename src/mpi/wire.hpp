@@ -51,6 +51,9 @@ class Writer {
   void u64(std::uint64_t v);
   void f64(double v);
   void str(const std::string& s);
+  // A text of decimal digits packed 19 to a word (0.42 bytes a digit instead of 1: the conversion's blocks
+  // are most of what rank 0 receives); any other text as str() writes it.
+  void decimals(const std::string& s);
   void bigint(const BigInt& v);
   void partial(const PartialResult& r);
   void words(const std::vector<std::uint64_t>& v);  // the count, then each
@@ -73,6 +76,7 @@ class Reader {
   std::uint64_t u64();
   double f64();
   std::string str();
+  std::string decimals();
   BigInt bigint();
   PartialResult partial();
   // A count of at most `most` words (else WireError naming `what`), then each.

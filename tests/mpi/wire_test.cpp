@@ -1,7 +1,9 @@
 // The coordinator-worker protocol as bytes, and the fault-injection plan's parser; no MPI is started.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
+#include <random>
 #include <string>
 
 #include "mpi/fault_injection.hpp"
@@ -324,6 +326,53 @@ TEST(Wire, ResultFailureAndTextRoundTrip) {
   EXPECT_EQ(f.why, "bad_alloc in merge");
   EXPECT_EQ(f.owner, -1);
   EXPECT_EQ(decode_text(encode_text("chudnovsky")), "chudnovsky");
+}
+
+// A conversion block's decimals travel 19 to a word: every length around a word's, leading and trailing
+// zeros, nines, and a text that is not all digits (sent as it is), come back as they went.
+TEST(Wire, DecimalsArePackedAndComeBackExactly) {
+  std::mt19937_64 rng(5);
+  std::vector<std::string> texts = {"",
+                                    "0",
+                                    "9",
+                                    "0000000000000000000",
+                                    "9999999999999999999",
+                                    "00000000000000000000",
+                                    "99999999999999999999999999999999999999",
+                                    "14159x",
+                                    "-5",
+                                    std::string(1000, '0')};
+  for (std::size_t n : {1u, 18u, 19u, 20u, 37u, 38u, 39u, 1000u, 100003u}) {
+    std::string s(n, '0');
+    for (char& c : s) c = static_cast<char>('0' + rng() % 10);
+    texts.push_back(s);
+  }
+  for (const std::string& text : texts) {
+    TaskOutput out;
+    out.digits = text;
+    EXPECT_EQ(decode_result(encode_result(1, 0.5, out, {})).output.digits, text) << text.size();
+  }
+  // 100,003 digits take 5,264 words: about 42 KB where the text would be 100 KB.
+  TaskOutput big;
+  big.digits = texts.back();
+  TaskOutput empty;
+  EXPECT_LT(encode_result(1, 0.5, big, {}).size() - encode_result(1, 0.5, empty, {}).size(), 42200u);
+}
+
+// A word of packed decimals that holds more digits than it says is refused, not read as other digits.
+TEST(Wire, PackedDecimalsThatDoNotFitAreRefused) {
+  TaskOutput out;
+  out.digits = "12";  // one word: 12, two digits
+  Bytes message = encode_result(1, 0.5, out, {});
+  // The word follows the task id, the seconds, the result (range and no values), the packed flag and the
+  // count.
+  const std::size_t at = 8 + 8 + 8 + 24 + 1 + 8;
+  std::uint64_t word = 0;
+  std::memcpy(&word, message.data() + at, 8);
+  ASSERT_EQ(word, 12u);
+  word = 100;
+  std::memcpy(message.data() + at, &word, 8);
+  EXPECT_THROW(decode_result(message), WireError);
 }
 
 TEST(Wire, StoreRequestsAndAnswersRoundTrip) {
