@@ -70,8 +70,8 @@ void widen_exponent_range();
 void keep_freed_memory();
 
 // Hands the free memory that keep_freed_memory keeps back to the kernel: between phases, when the integers of
-// the one before are gone and the next phase's sizes differ; when the free heap holds 64 MB or more (less is
-// not worth the page faults of taking it again).
+// the one before are gone and the next phase's sizes differ; when the free heap holds 128 MB or more (less
+// is not worth the page faults of taking it again).
 void return_freed_memory();
 // The same after a task of `seconds` when it was long (the top merges of a big job, the final steps): the
 // next one needs blocks of other sizes, and beside such a task the trim costs nothing measurable.
