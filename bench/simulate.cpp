@@ -533,8 +533,9 @@ class Simulation {
     std::optional<PieceRef> unreachable;
     const auto need = [&](const PieceRef& piece, std::optional<std::uint32_t> value) {
       const double bytes = bytes_of(piece, value);
-      operands += bytes;
+      // An operand this worker holds is in held_ already: a worker reads it in place.
       if (plane_ == Plane::direct && piece.owner == w) return;
+      operands += bytes;
       if (!piece.here() && dead_[static_cast<std::size_t>(piece.owner)]) {
         unreachable = piece;
         return;
