@@ -27,6 +27,15 @@
 namespace pi {
 namespace {
 
+// A worker that takes rank 0 for lost says why (`what`, then `advice`) and ends at once: MPI_Finalize would
+// wait for rank 0 too.
+[[noreturn]] void end_for_lost_coordinator(int rank, const char* what, const char* advice) {
+  std::fprintf(stderr, "[pi-job] rank %d: %s: it is taken for lost, and this rank ends (exit 1)%s\n", rank,
+               what, advice);
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
 // A worker runs a task on its own thread (it answers fetches meanwhile) unless the task is expected to take
 // less than this; while one computes, the worker's loop looks at its messages this often.
 constexpr double kInlineSeconds = 0.002;
@@ -592,13 +601,10 @@ class Worker {
   // else would end this rank after rank 0 died, and mpirun would wait for it for good. Its pieces die with
   // it: the job is resumed from its last checkpoint.
   [[noreturn]] void coordinator_lost(Clock::time_point now) const {
-    std::fprintf(stderr,
-                 "[pi-job] rank %d: nothing from rank 0 for %.0f s (--coordinator-timeout %.3g): it is taken "
-                 "for lost, and this rank ends (exit 1); resume the job from its checkpoint with --resume\n",
-                 mpi_.rank(), std::chrono::duration<double>(now - heard_from_0_).count(),
-                 coordinator_timeout_.count());
-    std::fflush(stderr);
-    std::_Exit(1);
+    char what[128];
+    std::snprintf(what, sizeof what, "nothing from rank 0 for %.0f s (--coordinator-timeout %.3g)",
+                  std::chrono::duration<double>(now - heard_from_0_).count(), coordinator_timeout_.count());
+    end_for_lost_coordinator(mpi_.rank(), what, "; resume the job from its checkpoint with --resume");
   }
 
   void handle(const Incoming& message) {
@@ -941,15 +947,11 @@ std::string await_job(const MpiRuntime& mpi, double coordinator_timeout_s) {
     std::optional<Incoming> message = inbox.poll(0);
     if (!message) {
       if (std::chrono::steady_clock::now() - since > limit) {
-        // Rank 0 died (or hangs) before it told the job: nothing else would end this rank. MPI_Finalize
-        // would wait for rank 0 too.
-        std::fprintf(
-            stderr,
-            "[pi-job] rank %d: no job from rank 0 within %.3g s (--coordinator-timeout): it is taken "
-            "for lost, and this rank ends (exit 1)\n",
-            mpi.rank(), coordinator_timeout_s);
-        std::fflush(stderr);
-        std::_Exit(1);
+        // Rank 0 died (or hangs) before it told the job: nothing else would end this rank.
+        char what[96];
+        std::snprintf(what, sizeof what, "no job from rank 0 within %.3g s (--coordinator-timeout)",
+                      coordinator_timeout_s);
+        end_for_lost_coordinator(mpi.rank(), what, "");
       }
       backoff.wait();
       continue;

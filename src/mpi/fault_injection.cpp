@@ -1,5 +1,6 @@
 #include "mpi/fault_injection.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <sstream>
@@ -131,17 +132,14 @@ void FaultPlan::assigned(const Task& task, int rank) {
   }
 }
 
-bool FaultPlan::corrupts_final_value() const {
-  for (const Fault& f : faults_)
-    if (f.kind == Fault::Kind::corrupt && f.final_value) return true;
-  return false;
+bool FaultPlan::has(Fault::Kind kind, bool Fault::*moment) const {
+  return std::any_of(faults_.begin(), faults_.end(),
+                     [&](const Fault& f) { return f.kind == kind && f.*moment; });
 }
 
-bool FaultPlan::dies_at_start() const {
-  for (const Fault& f : faults_)
-    if (f.kind == Fault::Kind::die && f.start) return true;
-  return false;
-}
+bool FaultPlan::corrupts_final_value() const { return has(Fault::Kind::corrupt, &Fault::final_value); }
+
+bool FaultPlan::dies_at_start() const { return has(Fault::Kind::die, &Fault::start); }
 
 void FaultPlan::corrupt(const Task& task, TaskOutput& out) {
   for (Fault& f : faults_) {

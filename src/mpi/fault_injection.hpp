@@ -78,6 +78,8 @@ class FaultPlan {
   void set_pieces_held(std::uint64_t n) { pieces_held_ = n; }
 
  private:
+  // Whether the plan has a fault of `kind` at `moment` (a flag of Fault: final_value, start).
+  bool has(Fault::Kind kind, bool Fault::*moment) const;
   bool covers(const Fault& f, const Task& task) const;
   // Whether `f` fires on this task (it covers the task and has fired fewer than its times); counts it if so.
   bool take(Fault& f, const Task& task) const;

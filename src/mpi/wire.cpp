@@ -176,9 +176,8 @@ std::string Reader::decimals() {
   for (std::size_t at = 0; at < n; at += kDigitsPerWord) {
     const std::size_t count = std::min<std::size_t>(n - at, kDigitsPerWord);
     std::uint64_t word = u64();
-    if (count < kDigitsPerWord && word >= kPowersOfTen[count])
+    if (word >= kPowersOfTen[count])
       throw WireError("a word of packed digits holds more than its " + std::to_string(count) + " digits");
-    if (word >= kPowersOfTen[kDigitsPerWord]) throw WireError("a word of packed digits holds more than 19");
     for (std::size_t i = count; i-- > 0; word /= 10) s[at + i] = static_cast<char>('0' + word % 10);
   }
   return s;

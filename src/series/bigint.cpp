@@ -157,9 +157,9 @@ void keep_freed_memory() {
 void return_freed_memory() {
   // Only when there is enough to hand back: a trim gives the kernel every free page of the heap, and the next
   // phase takes a page fault for each page it uses again. Trims with less free than this were most of a
-  // small job's faults for no memory worth the name: 1e6 digits (25 MB in all) 6,200-6,800 faults with
+  // small job's faults for no memory worth the name: 1e6 digits (a 30 MB peak) 6,200-6,800 faults with
   // them, 3,400-3,600 without, 10% of the run; 1e7 (two trims, of 76 and 87 MB) 53,000-61,000 against
-  // 27,000-28,000, 7% of the run, the same peak (117-132 MB). At 1e8 most trims free 130-380 MB and still
+  // 27,000-28,000, 8% of the run, the same peak (117-132 MB). At 1e8 most trims free 130-380 MB and still
   // run.
   constexpr std::size_t kTrimAtLeastBytes = std::size_t{128} << 20;
   if (mallinfo2().fordblks >= kTrimAtLeastBytes) malloc_trim(0);
