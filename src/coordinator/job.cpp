@@ -489,7 +489,7 @@ class JobRun {
       progress.tail_phase(constant.ready() ? "final division" : "final division and square root",
                           expected_final_steps_s(scheduler));
     }
-    auto root = std::make_shared<const PartialResult>(scheduler.take_result());
+    std::shared_ptr<const PartialResult> root = scheduler.take_root();
     state_.pieces = {FinishedPiece{0, grid.size(), root}};
     state_.ledger = scheduler.ledger();
     state_.ranges_done = grid.size();

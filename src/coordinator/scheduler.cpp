@@ -537,7 +537,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
     for (auto it = pieces_.begin(); it != pieces_.end() && it->first == prefix_ranges_;
          it = pieces_.erase(it)) {
       const PartialResult& next = *it->second.ref.data;
-      prefix_ = prefix_ ? series_.combine(*prefix_, next) : next;
+      prefix_ = std::make_shared<const PartialResult>(prefix_ ? series_.combine(*prefix_, next) : next);
       prefix_ranges_ = it->second.end_range;
     }
     return;
@@ -559,7 +559,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
         lose_where([&piece](const PieceRef& p) { return p.owner == piece.owner && p.key == piece.key; });
         return;
       }
-      prefix_ = *root;
+      prefix_ = std::move(root);
       return;
     }
     const bool is_left = (first / size) % 2 == 0;
@@ -799,7 +799,8 @@ bool Scheduler::finished() const {
     // Copies still under way are not waited for: the job needs them no longer.
     return fraction_ && (root_ || !keep_root_) && open_.size() == copying_.size() && waiting_blocks_.empty();
   }
-  return prefix_ && prefix_->range.end == grid_.terms() && open_.size() == copying_.size();
+  return (result_taken_ || (prefix_ && prefix_->range.end == grid_.terms())) &&
+         open_.size() == copying_.size();
 }
 
 void Scheduler::finish_on_workers(FinalSteps steps, bool keep_root) {
@@ -888,7 +889,7 @@ int Scheduler::busy_workers() const {
 }
 
 std::optional<PieceRef> Scheduler::leading_piece() const {
-  if (prefix_) return PieceRef::held_here(std::make_shared<const PartialResult>(*prefix_));
+  if (prefix_) return PieceRef::held_here(prefix_);
   if (root_) return root_;
   if (const auto it = pieces_.find(0); it != pieces_.end()) return it->second.ref;
   for (const auto& [id, open] : open_) {
@@ -914,7 +915,7 @@ std::vector<PieceCapture::Held> Scheduler::held_pieces() const {
   if (root_) held.push_back({0, grid_.size(), *root_});
   if (prefix_) {
     const std::uint64_t last = grid_.tree() ? grid_.size() : prefix_ranges_;
-    held.push_back({0, last, PieceRef::held_here(std::make_shared<const PartialResult>(*prefix_))});
+    held.push_back({0, last, PieceRef::held_here(prefix_)});
   }
   return held;
 }
@@ -950,7 +951,7 @@ void Scheduler::hold_on_workers(Fetcher fetch, std::uint64_t lead_estimate_bits)
   piece_stats_.on_workers = true;
   // The series' result restored here (a resume after the series): the final steps take it from here.
   if (final_ && prefix_ && !root_ && !fraction_ && open_.empty()) {
-    root_ = PieceRef::held_here(std::make_shared<const PartialResult>(std::move(*prefix_)));
+    root_ = PieceRef::held_here(std::move(prefix_));
     prefix_.reset();
     queue_final();
   }
@@ -1685,9 +1686,10 @@ std::string Scheduler::take_digits() {
   return text;
 }
 
-PartialResult Scheduler::take_result() {
-  if (!finished()) throw std::logic_error("Scheduler::take_result before the job finished");
-  return std::move(*prefix_);
+std::shared_ptr<const PartialResult> Scheduler::take_root() {
+  if (!finished() || result_taken_) throw std::logic_error("Scheduler::take_root before the job finished");
+  result_taken_ = true;
+  return std::exchange(prefix_, nullptr);
 }
 
 }  // namespace pi

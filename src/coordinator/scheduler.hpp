@@ -239,7 +239,7 @@ class Scheduler {
   double work_done() const { return work_done_; }
   double total_work() const { return total_work_; }
   // Slow series: the finished prefix [0, n), which grows as ranges complete (nullptr before the first).
-  const PartialResult* prefix() const { return prefix_ ? &*prefix_ : nullptr; }
+  const PartialResult* prefix() const { return prefix_.get(); }
   // The longest finished result that starts at term 0, for either kind of series (nullopt before one): its
   // integers when here, else its worker's estimate (PieceRef::lead).
   std::optional<PieceRef> leading_piece() const;
@@ -249,8 +249,12 @@ class Scheduler {
   const TaskTimes& times() const { return times_; }
   bool retired(int w) const { return workers_[static_cast<std::size_t>(w)].retired; }
 
-  // The prefix [0, terms) once finished(). After this only the decimal conversion below may follow.
-  PartialResult take_result();
+  // The prefix [0, terms) once finished(), handed over: the scheduler holds it no longer, so whoever takes it
+  // decides when its integers go (at 1e8 digits, 208 MB). After this only the decimal conversion below may
+  // follow.
+  std::shared_ptr<const PartialResult> take_root();
+  // A copy of what take_root() hands over (tests).
+  PartialResult take_result() { return *take_root(); }
 
   // Final steps on the workers (call before the first assignment; in effect with pieces on workers): the
   // root of the tree (the series' result) stays with its worker, and once it is done, `steps` (the root
@@ -449,7 +453,10 @@ class Scheduler {
   std::deque<std::uint64_t> queue_;
   std::map<std::uint64_t, Piece> pieces_;      // finished, not yet merged, by first grid range
   std::map<std::uint64_t, SplitMerge> split_;  // merges carried out as products, by the merge's id
-  std::optional<PartialResult> prefix_;
+  // Shared with the pieces handed out (leading_piece, held_pieces), never copied: the root of a big job is
+  // hundreds of megabytes.
+  std::shared_ptr<const PartialResult> prefix_;
+  bool result_taken_ = false;                        // take_root() has handed prefix_ over
   std::uint64_t prefix_ranges_ = 0;                  // slow series: grid ranges in prefix_
   std::uint64_t frontier_ = 0;                       // first grid range no assignment covers yet
   std::map<std::uint64_t, std::uint64_t> restored_;  // restored pieces at or past the frontier: first -> last

@@ -215,6 +215,29 @@ TEST(Scheduler, ShuffledCompletionGivesTheDirectEvaluationExactly) {
   }
 }
 
+TEST(Scheduler, TheSeriesResultIsSharedAndHandedOverNeverCopied) {
+  // At 1e8 digits the root is 208 MB: a copy for the live estimate or a checkpoint, or one kept after the
+  // final steps took it, was that much more memory at the job's peak.
+  const std::uint64_t terms = 20011;
+  const PartialResult direct = make_series("chudnovsky")->evaluate({0, terms}, true);
+  Sim sim("chudnovsky", terms, 3);
+  sim.run_shuffled(3, 1);
+  ASSERT_TRUE(sim.scheduler.finished());
+  const PartialResult* held = sim.scheduler.prefix();
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(sim.scheduler.leading_piece()->data.get(), held);
+  std::size_t named = 0;
+  for (const FinishedPiece& p : sim.scheduler.finished_pieces()) named += p.result.get() == held ? 1u : 0u;
+  EXPECT_EQ(named, 1u);
+  const std::shared_ptr<const PartialResult> root = sim.scheduler.take_root();
+  EXPECT_EQ(root.get(), held);
+  EXPECT_EQ(root.use_count(), 1) << "the scheduler still holds the result it handed over";
+  EXPECT_EQ(*root, direct);
+  EXPECT_TRUE(sim.scheduler.finished()) << "the conversion may follow";
+  EXPECT_EQ(sim.scheduler.prefix(), nullptr);
+  EXPECT_THROW(sim.scheduler.take_root(), std::logic_error);
+}
+
 TEST(Scheduler, PiecesHeldByWorkersGiveTheDirectEvaluationExactly) {
   for (const char* name : {"chudnovsky", "machin"}) {
     const std::uint64_t terms = std::string(name) == "machin" ? 40009 : 60013;
