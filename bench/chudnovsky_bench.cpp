@@ -210,6 +210,7 @@ BENCHMARK(BM_Chudnovsky)
 int main(int argc, char** argv) {
   pi::widen_exponent_range();
   pi::keep_freed_memory();
+  pi::map_big_blocks_apart();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

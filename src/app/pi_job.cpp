@@ -284,6 +284,7 @@ int main(int argc, char** argv) {
   pi::install_stop_handlers();  // first: a stop that comes during start-up is kept, not fatal
   pi::widen_exponent_range();
   pi::keep_freed_memory();
+  pi::map_big_blocks_apart();
   const std::optional<int> rank_hint = pi::launcher_rank();
   const bool speaks = rank_hint.value_or(0) == 0;
   pi::JobOptions options;

@@ -2,11 +2,17 @@
 
 #include <flint/fft.h>
 #include <malloc.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 
 namespace pi {
 
@@ -152,6 +158,106 @@ void keep_freed_memory() {
   mallopt(M_ARENA_MAX, 1);
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+namespace {
+
+// The blocks map_big_blocks_apart's functions mapped and have not unmapped: a block is unmapped only when
+// it is one of these, so a block malloc gave (before the functions were installed) is never unmapped.
+struct Mappings {
+  std::mutex mutex;
+  std::unordered_set<void*> blocks;
+  std::size_t ever = 0;
+};
+Mappings& mappings() {
+  static auto* const m = new Mappings;  // never destroyed: blocks may be freed during static destruction
+  return *m;
+}
+
+bool is_mapped(void* p) {
+  Mappings& m = mappings();
+  std::lock_guard lock(m.mutex);
+  return m.blocks.contains(p);
+}
+
+void* map_block(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  madvise(p, bytes, MADV_HUGEPAGE);  // advice: without huge pages the block still works
+  Mappings& m = mappings();
+  std::lock_guard lock(m.mutex);
+  m.blocks.insert(p);
+  ++m.ever;
+  return p;
+}
+
+void unmap_block(void* p, std::size_t bytes) {
+  {
+    Mappings& m = mappings();
+    std::lock_guard lock(m.mutex);
+    m.blocks.erase(p);
+  }
+  munmap(p, bytes);
+}
+
+void* allocate_block(std::size_t bytes) {
+  if (bytes >= kMappedBlockBytes) return map_block(bytes);
+  void* p = std::malloc(bytes);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+void free_block(void* p, std::size_t bytes) {
+  if (bytes >= kMappedBlockBytes && is_mapped(p)) {
+    unmap_block(p, bytes);
+  } else {
+    std::free(p);
+  }
+}
+
+void* reallocate_block(void* p, std::size_t old_bytes, std::size_t new_bytes) {
+  const bool was_mapped = old_bytes >= kMappedBlockBytes && is_mapped(p);
+  if (!was_mapped && new_bytes < kMappedBlockBytes) {
+    void* q = std::realloc(p, new_bytes);
+    if (!q) throw std::bad_alloc();
+    return q;
+  }
+  if (was_mapped && new_bytes >= kMappedBlockBytes) {
+    {
+      Mappings& m = mappings();
+      std::lock_guard lock(m.mutex);
+      m.blocks.erase(p);
+    }
+    void* q = mremap(p, old_bytes, new_bytes, MREMAP_MAYMOVE);
+    if (q == MAP_FAILED) {
+      std::lock_guard lock(mappings().mutex);
+      mappings().blocks.insert(p);  // still there, as it was
+      throw std::bad_alloc();
+    }
+    madvise(q, new_bytes, MADV_HUGEPAGE);
+    std::lock_guard lock(mappings().mutex);
+    mappings().blocks.insert(q);
+    return q;
+  }
+  // Across the size: a new block, the kept bytes copied, the old one freed as it was made.
+  void* q = allocate_block(new_bytes);
+  std::memcpy(q, p, std::min(old_bytes, new_bytes));
+  free_block(p, old_bytes);
+  return q;
+}
+
+}  // namespace
+
+void map_big_blocks_apart() { mp_set_memory_functions(allocate_block, reallocate_block, free_block); }
+
+std::size_t mapped_blocks_now() {
+  std::lock_guard lock(mappings().mutex);
+  return mappings().blocks.size();
+}
+
+std::size_t mapped_blocks_ever() {
+  std::lock_guard lock(mappings().mutex);
+  return mappings().ever;
 }
 
 void return_freed_memory() {

@@ -254,5 +254,44 @@ TEST(CorrectlyRounded, RefusesWhatItDoesNotRound) {
   EXPECT_EQ(mpfr_cmp_ui(raw(out), 1), 0);
 }
 
+// Big blocks mapped apart (map_big_blocks_apart): every way GMP asks for memory, across the size where blocks
+// leave malloc, gives the same integers, and every mapping made is unmapped once its integer goes.
+TEST(MappedBlocks, IntegersAcrossTheSizeAreKeptAndEveryMappingIsUnmapped) {
+  gmp_randstate_t state;
+  gmp_randinit_default(state);
+  gmp_randseed_ui(state, 20261205);
+  const BigInt small = random_int(state, 2048, true, 1);  // 16 KB: malloc's
+  map_big_blocks_apart();
+  const std::size_t mapped_at_start = mapped_blocks_now(), ever_at_start = mapped_blocks_ever();
+  const std::size_t big_limbs = kMappedBlockBytes / sizeof(mp_limb_t);
+  const mp_bitcnt_t big_bits = big_limbs * GMP_NUMB_BITS;
+  {
+    // Allocated big: a product of 20 MB, checked against its factors modulo a prime.
+    const BigInt a = random_int(state, big_limbs / 2 + 1000, true, 1);
+    const BigInt b = random_int(state, big_limbs / 2 + 1000, true, -1);
+    BigInt p;
+    mpz_mul(raw(p), raw(a), raw(b));
+    EXPECT_GE(mpz_size(raw(p)) * sizeof(mp_limb_t), kMappedBlockBytes);
+    EXPECT_GT(mapped_blocks_ever(), ever_at_start);
+    const unsigned long m = 4294967291UL;  // a prime
+    const unsigned long expected = (mpz_fdiv_ui(raw(a), m) * mpz_fdiv_ui(raw(b), m)) % m;
+    EXPECT_EQ(mpz_fdiv_ui(raw(p), m), expected);
+
+    // Grown from malloc's block into a mapping, then within mappings, then shrunk back: the bits stay.
+    BigInt grown = small;
+    mpz_mul_2exp(raw(grown), raw(grown), big_bits);  // small -> mapped
+    const BigInt& expect_low = small;
+    EXPECT_EQ(mpz_scan1(raw(grown), 0), mpz_scan1(raw(small), 0) + big_bits);
+    mpz_realloc2(raw(grown), 2 * big_bits + 4096 * GMP_NUMB_BITS);  // mapped -> larger mapping (mremap)
+    mpz_tdiv_q_2exp(raw(grown), raw(grown), big_bits);
+    EXPECT_EQ(grown, expect_low);
+    mpz_realloc2(raw(grown), 4096 * GMP_NUMB_BITS);  // mapped -> malloc
+    EXPECT_EQ(grown, expect_low);
+    EXPECT_GT(mapped_blocks_now(), mapped_at_start);  // p (and a, b) still here
+  }
+  EXPECT_EQ(mapped_blocks_now(), mapped_at_start) << "a mapping outlived its integer";
+  gmp_randclear(state);
+}
+
 }  // namespace
 }  // namespace pi
