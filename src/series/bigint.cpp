@@ -174,30 +174,24 @@ Mappings& mappings() {
   return *m;
 }
 
-bool is_mapped(void* p) {
-  Mappings& m = mappings();
-  std::lock_guard lock(m.mutex);
-  return m.blocks.contains(p);
+// Records a block these functions mapped; forget() takes it out again and says whether it was there.
+void remember(void* p) {
+  std::lock_guard lock(mappings().mutex);
+  mappings().blocks.insert(p);
+}
+bool forget(void* p) {
+  std::lock_guard lock(mappings().mutex);
+  return mappings().blocks.erase(p) != 0;
 }
 
 void* map_block(std::size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   madvise(p, bytes, MADV_HUGEPAGE);  // advice: without huge pages the block still works
-  Mappings& m = mappings();
-  std::lock_guard lock(m.mutex);
-  m.blocks.insert(p);
-  ++m.ever;
+  remember(p);
+  std::lock_guard lock(mappings().mutex);
+  ++mappings().ever;
   return p;
-}
-
-void unmap_block(void* p, std::size_t bytes) {
-  {
-    Mappings& m = mappings();
-    std::lock_guard lock(m.mutex);
-    m.blocks.erase(p);
-  }
-  munmap(p, bytes);
 }
 
 void* allocate_block(std::size_t bytes) {
@@ -207,42 +201,40 @@ void* allocate_block(std::size_t bytes) {
   return p;
 }
 
-void free_block(void* p, std::size_t bytes) {
-  if (bytes >= kMappedBlockBytes && is_mapped(p)) {
-    unmap_block(p, bytes);
+// Frees a block already taken out of the record (`mapped`: it was in it).
+void release_block(void* p, std::size_t bytes, bool mapped) {
+  if (mapped) {
+    munmap(p, bytes);
   } else {
     std::free(p);
   }
 }
 
+void free_block(void* p, std::size_t bytes) {
+  release_block(p, bytes, bytes >= kMappedBlockBytes && forget(p));
+}
+
 void* reallocate_block(void* p, std::size_t old_bytes, std::size_t new_bytes) {
-  const bool was_mapped = old_bytes >= kMappedBlockBytes && is_mapped(p);
-  if (!was_mapped && new_bytes < kMappedBlockBytes) {
+  const bool mapped = old_bytes >= kMappedBlockBytes && forget(p);
+  if (!mapped && new_bytes < kMappedBlockBytes) {
     void* q = std::realloc(p, new_bytes);
     if (!q) throw std::bad_alloc();
     return q;
   }
-  if (was_mapped && new_bytes >= kMappedBlockBytes) {
-    {
-      Mappings& m = mappings();
-      std::lock_guard lock(m.mutex);
-      m.blocks.erase(p);
-    }
+  if (mapped && new_bytes >= kMappedBlockBytes) {
     void* q = mremap(p, old_bytes, new_bytes, MREMAP_MAYMOVE);
     if (q == MAP_FAILED) {
-      std::lock_guard lock(mappings().mutex);
-      mappings().blocks.insert(p);  // still there, as it was
+      remember(p);  // still there, as it was
       throw std::bad_alloc();
     }
     madvise(q, new_bytes, MADV_HUGEPAGE);
-    std::lock_guard lock(mappings().mutex);
-    mappings().blocks.insert(q);
+    remember(q);
     return q;
   }
   // Across the size: a new block, the kept bytes copied, the old one freed as it was made.
   void* q = allocate_block(new_bytes);
   std::memcpy(q, p, std::min(old_bytes, new_bytes));
-  free_block(p, old_bytes);
+  release_block(p, old_bytes, mapped);
   return q;
 }
 
