@@ -134,7 +134,7 @@ std::vector<FinishedPiece> read_ledger(const h5::Handle& root, const Grid& grid)
                                                  bytes.begin() + static_cast<std::ptrdiff_t>(at + size)),
                        rows[i + 3] != 0));
     at += size;
-    out.push_back(FinishedPiece{first, last, std::make_shared<const PartialResult>(std::move(r))});
+    out.push_back(FinishedPiece{first, last, std::make_shared<PartialResult>(std::move(r))});
   }
   if (at != bytes.size()) throw CheckpointError("ledger_values holds more than the ledger's rows");
   std::sort(out.begin(), out.end(),
@@ -622,7 +622,7 @@ JobState read_checkpoint(const std::filesystem::path& file, PieceValues values_i
       if (p.file && values_in_files == PieceValues::leave_in_files) {
         p.load_from = file.parent_path() / p.file->file;  // checked above; a worker reads it again
       } else {
-        p.result = std::make_shared<const PartialResult>(std::move(r));
+        p.result = std::make_shared<PartialResult>(std::move(r));
       }
       s.pieces.push_back(std::move(p));
     }

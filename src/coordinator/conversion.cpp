@@ -75,7 +75,7 @@ std::optional<std::string> convert_in_blocks(Scheduler& scheduler, Executor& exe
   const mpfr_exp_t exponent = mpfr_get_z_2exp(raw(f), raw(best.value));  // x = f 2^exponent, exactly
   if (exponent > 0 || mpz_sgn(raw(f)) < 0) return std::nullopt;
   const PieceRef fraction = PieceRef::held_here(
-      std::make_shared<const PartialResult>(PartialResult{Range{}, moved_values(std::move(f))}));
+      std::make_shared<PartialResult>(PartialResult{Range{}, moved_values(std::move(f))}));
   return convert_fraction(scheduler, executor, fraction, static_cast<std::uint64_t>(-exponent), digits, tick);
 }
 

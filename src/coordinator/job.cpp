@@ -82,11 +82,16 @@ void LocalExecutor::run(Scheduler& scheduler, const std::function<void()>& tick)
     std::optional<Task> task = scheduler.assign(0, Scheduler::Clock::now());
     if (!task) throw std::logic_error("local run: the scheduler has no task but is not finished");
     const auto t0 = std::chrono::steady_clock::now();
-    // On a thread of its own, so that a stop signal is answered during a long merge or conversion block.
-    TaskOutput out = run_interruptible([&series = series_, t = *task] { return carry_out(series, t); });
+    const std::uint64_t id = task->id;
+    // A big merge is its operands' only holder: it frees each once it is read for the last time.
+    if (scheduler.lend_operands(id)) return_all_freed_memory();
+    // On a thread of its own, so that a stop signal is answered during a long merge or conversion block. The
+    // task is moved there: this copy would keep the operands.
+    TaskOutput out = run_interruptible(
+        [&series = series_, t = std::move(*task)]() mutable { return carry_out(series, std::move(t)); });
+    task.reset();
     const double seconds = seconds_since(t0);
-    scheduler.complete(0, task->id, std::move(out), seconds);
-    task.reset();  // its operands, unless the scheduler still needs them
+    scheduler.complete(0, id, std::move(out), seconds);
     return_freed_memory_after(seconds);
     tick();
   }

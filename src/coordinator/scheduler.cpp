@@ -326,7 +326,7 @@ namespace {
 PieceRef piece_of(int w, std::uint64_t key, TaskOutput& output) {
   PieceRef piece;
   if (!output.kept) {
-    piece = PieceRef::held_here(std::make_shared<const PartialResult>(std::move(output.result)));
+    piece = PieceRef::held_here(std::make_shared<PartialResult>(std::move(output.result)));
     piece.residues = std::move(output.residues);
     return piece;
   }
@@ -537,7 +537,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
     for (auto it = pieces_.begin(); it != pieces_.end() && it->first == prefix_ranges_;
          it = pieces_.erase(it)) {
       const PartialResult& next = *it->second.ref.data;
-      prefix_ = std::make_shared<const PartialResult>(prefix_ ? series_.combine(*prefix_, next) : next);
+      prefix_ = std::make_shared<PartialResult>(prefix_ ? series_.combine(*prefix_, next) : next);
       prefix_ranges_ = it->second.end_range;
     }
     return;
@@ -590,8 +590,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
     }
     count_merge(merge);
     const auto t0 = Clock::now();
-    auto merged =
-        std::make_shared<const PartialResult>(series_.combine(*operands.left.data, *operands.right.data));
+    auto merged = std::make_shared<PartialResult>(series_.combine(*operands.left.data, *operands.right.data));
     times_.merges_by_level_s[merge_level(merge)] += std::chrono::duration<double>(Clock::now() - t0).count();
     check_own_merge(merge, *merged);
     piece = PieceRef::held_here(std::move(merged));
@@ -686,7 +685,7 @@ void Scheduler::complete_part(const Product& part, PieceRef piece) {
   }
   std::vector<const BigInt*> values;
   for (const PieceRef& p : sm.parts) values.push_back(&p.data->values.at(0));
-  auto merged = std::make_shared<const PartialResult>(assemble_merge(series_, assemble, values));
+  auto merged = std::make_shared<PartialResult>(assemble_merge(series_, assemble, values));
   check_own_merge(sm.merge, *merged);
   Task merge = std::move(sm.merge);
   split_.erase(part.merge);
@@ -732,6 +731,14 @@ void Scheduler::record_failure(int w, OpenTask& open, const std::string& why) {
   }
   ++retries_;
   notices_.push_back(describe(open.task) + " failed (" + why + "); retry " + std::to_string(open.failures));
+  if (const auto* merge = std::get_if<Merge>(&open.task.work);
+      merge && merge->left.owner == PieceRef::kLent) {
+    // Its operands went with it (lend_operands): their ranges are computed again, and the merge waits.
+    lose_where([left = merge->left.range, right = merge->right.range](const PieceRef& p) {
+      return p.owner == PieceRef::kLent && (p.range == left || p.range == right);
+    });
+    return;
+  }
   transition(open.task.id, TaskState::queued, true);
 }
 
@@ -957,8 +964,23 @@ void Scheduler::hold_on_workers(Fetcher fetch, std::uint64_t lead_estimate_bits)
   }
 }
 
+bool Scheduler::lend_operands(std::uint64_t task_id) {
+  const auto it = open_.find(task_id);
+  if (it == open_.end()) return false;
+  auto* merge = std::get_if<Merge>(&it->second.task.work);
+  if (!merge || !merge->left.here() || !merge->right.here() ||
+      bits_of(merge->left) + bits_of(merge->right) < config_.lend_merge_bits)
+    return false;
+  for (PieceRef* operand : {&merge->left, &merge->right}) {
+    operand->data.reset();
+    operand->owner = PieceRef::kLent;
+  }
+  return true;
+}
+
 std::shared_ptr<const PartialResult> Scheduler::materialize(const PieceRef& piece) {
   if (piece.here()) return piece.data;
+  if (piece.owner == PieceRef::kLent) return nullptr;  // its merge has it, and frees it as it goes
   if (!fetch_) throw std::logic_error("Scheduler: a piece on a worker, and no way to fetch it");
   std::shared_ptr<const PartialResult> data = fetch_(piece);
   if (!data) return nullptr;
@@ -1467,7 +1489,7 @@ void Scheduler::settle_duplicate(std::uint64_t task_id, int w, PartialResult res
   duplicates_.erase(first);
   ranges_done_ += task.end_range - task.first_range;
   add_piece(task.first_range, task.end_range,
-            PieceRef::held_here(std::make_shared<const PartialResult>(std::move(standing))));
+            PieceRef::held_here(std::make_shared<PartialResult>(std::move(standing))));
 }
 
 void Scheduler::verify_with(std::vector<std::uint64_t> primes) {

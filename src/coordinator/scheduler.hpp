@@ -56,6 +56,11 @@ struct SchedulerConfig {
   // of address instead of a computation. 0: none.
   int replicas = 0;
   double replica_min_bits = kKeepAtLeastBits;
+  // A merge of operands this big (both together) that this process carries out alone may be lent them
+  // (lend_operands): the scheduler lets go of their integers, and the merge frees each once it has read it
+  // for the last time. At 1e8 digits of chudnovsky the root merge's operands have 2 Gbit, the two below it
+  // 1 Gbit each, the four below those 0.5 Gbit.
+  double lend_merge_bits = double(std::uint64_t{1} << 29);
 };
 
 struct WorkerStats {
@@ -165,6 +170,15 @@ class Scheduler {
   const std::string& last_refusal() const { return last_refusal_; }
   // A worker reports that a task failed. Throws PoisonedRange when the task has failed too often.
   void fail(int w, std::uint64_t task_id, const std::string& why);
+
+  // Merge `task_id`, just assigned to this process's own executor, takes its operands: the scheduler keeps
+  // their ranges, shapes and fingerprints but not their integers (PieceRef::kLent), so that the merge is
+  // their only holder and can free them as it goes (carry_out with the task, Series::combine_releasing).
+  // Only for merges of operands here of SchedulerConfig::lend_merge_bits or more; returns whether it lent
+  // them. The task can then not be given again: if it fails, or a checkpoint is taken before it ends
+  // (finished_pieces), its operands are lost and their ranges computed again. So a stop during it leaves
+  // the last checkpoint as it is unless the others finished since are more (Checkpointing).
+  bool lend_operands(std::uint64_t task_id);
 
   // Pieces on workers (fast series, from before the first assignment). Evaluations and merges are handed
   // out to be kept by their worker (Task::keep), which returns only the piece's shape and residues; a merge

@@ -4,6 +4,7 @@
 #include <future>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "coordinator/verification.hpp"
 #include "series/bbp.hpp"
@@ -233,7 +234,7 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
   }
   Shape shape = shape_of(out.result);
   if (shape_bits(shape) < kKeepAtLeastBits) return nullptr;
-  auto piece = std::make_shared<const PartialResult>(std::move(out.result));
+  auto piece = std::make_shared<PartialResult>(std::move(out.result));
   out.result = PartialResult{piece->range, {}};
   out.kept = true;
   out.shape = std::move(shape);
@@ -270,6 +271,15 @@ TaskOutput execute(const Series& series, const Task& task) {
 
 TaskOutput carry_out(const Series& series, const Task& task) {
   TaskOutput out = execute(series, task);
+  seal(out, task);
+  return out;
+}
+
+TaskOutput carry_out(const Series& series, Task&& task) {
+  auto* merge = std::get_if<Merge>(&task.work);
+  if (!merge || !merge->left.here() || !merge->right.here()) return carry_out(series, std::as_const(task));
+  TaskOutput out;
+  out.result = series.combine_releasing(std::move(merge->left.data), std::move(merge->right.data));
   seal(out, task);
   return out;
 }

@@ -43,7 +43,7 @@ double shape_bits(const Shape& shape);  // the values' bits together
 struct PieceRef {
   Range range;
   std::shared_ptr<const PartialResult> data;
-  int owner = -1;  // worker index; -1 with data
+  int owner = -1;  // worker index; -1 with data; kLent: lent to this process's own merge (lend_operands)
   std::uint64_t key = 0;
   Shape shape;
   Residues residues;
@@ -53,6 +53,7 @@ struct PieceRef {
 
   bool here() const { return data != nullptr; }
   static PieceRef held_here(std::shared_ptr<const PartialResult> result);
+  static constexpr int kLent = -2;
 };
 
 // What each kind of task carries: one struct per kind (Task::work), so that no field means one thing for
@@ -275,6 +276,9 @@ std::shared_ptr<const PartialResult> carry_out_copy(const Task& task, TaskOutput
 TaskOutput execute(const Series& series, const Task& task);
 // The same with the residues of the result (seal).
 TaskOutput carry_out(const Series& series, const Task& task);
+// The same taking the task: a merge gives its operands to Series::combine_releasing, which frees their
+// integers as it goes when the task held the only references (Scheduler::lend_operands).
+TaskOutput carry_out(const Series& series, Task&& task);
 // Sets the residues of an evaluate, merge or product output from its values (digits: nothing to do).
 void seal(TaskOutput& out, const Task& task);
 // A worker's side of Task::keep, after seal: when the task asks it and the piece has kKeepAtLeastBits or

@@ -221,7 +221,7 @@ std::shared_ptr<const PartialResult> MpiExecutor::fetch(const PieceRef& piece) {
       FetchAnswer answer = decode_fetch_answer(message->body);
       if (answer.request != request) continue;  // a late answer to an earlier request
       if (!answer.found) return nullptr;
-      return std::make_shared<const PartialResult>(std::move(answer.piece));
+      return std::make_shared<PartialResult>(std::move(answer.piece));
     }
     outbox_.progress();
     backoff.wait();
@@ -758,8 +758,7 @@ class Worker {
       piece.data = std::move(from);
       return;
     }
-    piece.data =
-        std::make_shared<const PartialResult>(PartialResult{from->range, {from->values.at(values[0])}});
+    piece.data = std::make_shared<PartialResult>(PartialResult{from->range, {from->values.at(values[0])}});
     *index = 0;
   }
 
@@ -784,7 +783,7 @@ class Worker {
               piece, false);
       return;
     }
-    piece.data = std::make_shared<const PartialResult>(std::move(answer.piece));
+    piece.data = std::make_shared<PartialResult>(std::move(answer.piece));
     if (it->second.index) *it->second.index = 0;
     c.fetching.erase(it);
     if (const auto* block = std::get_if<Digits>(&c.task.work); block && c.task.keep && c.fetching.empty()) {

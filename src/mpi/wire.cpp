@@ -252,7 +252,7 @@ PieceRef Reader::piece() {
   p.range.begin = u64();
   p.range.end = u64();
   if (u8() != 0) {
-    p.data = std::make_shared<const PartialResult>(partial());
+    p.data = std::make_shared<PartialResult>(partial());
     p.shape = shape_of(*p.data);
     return p;
   }
@@ -292,7 +292,7 @@ Bytes encode_task(const Task& task) {
       w.u64(0);
       PieceRef one;
       one.range = piece.range;
-      one.data = std::make_shared<const PartialResult>(PartialResult{piece.range, {*value}});
+      one.data = std::make_shared<PartialResult>(PartialResult{piece.range, {*value}});
       w.piece(one);
     };
     w.u64(product->merge);

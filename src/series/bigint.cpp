@@ -118,6 +118,10 @@ void round_into(Real& out, BigInt& m, mpfr_exp_t exponent, int sign, bool inexac
 void divide_nearest(Real& out, const Real& a, const Real& b) {
   const mpfr_prec_t prec = mpfr_get_prec(raw(out));
   const Significand x(a, prec), y(b, prec);
+  if (static_cast<std::uint64_t>(prec) >= kMpfrDivisionBits) {
+    mpfr_div(raw(out), raw(a), raw(b), MPFR_RNDN);
+    return;
+  }
   // floor(x * 2^shift / y) with at least prec + 2 bits: x / y > 2^(bits(x) - bits(y) - 1). The shift is
   // positive: bits(x) < prec + 64 <= prec + bits(y) (whole limbs, at most prec significant bits each).
   const mp_bitcnt_t shift =
@@ -262,6 +266,8 @@ void return_freed_memory() {
   constexpr std::size_t kTrimAtLeastBytes = std::size_t{128} << 20;
   if (mallinfo2().fordblks >= kTrimAtLeastBytes) malloc_trim(0);
 }
+
+void return_all_freed_memory() { malloc_trim(0); }
 
 void return_freed_memory_after(double seconds) {
   constexpr double kLongTaskSeconds = 1.0;

@@ -1,8 +1,10 @@
 #include "series/fast_series.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -319,6 +321,28 @@ class HypergeometricSeries final : public FastSeries {
   PartialResult combine(const PartialResult& left, const PartialResult& right) const override {
     check_adjacent(left, right, spec_.name);
     return PartialResult{Range{left.range.begin, right.range.end}, merged_values(left, right, 0)};
+  }
+
+  PartialResult combine_releasing(std::shared_ptr<const PartialResult> left,
+                                  std::shared_ptr<const PartialResult> right) const override {
+    check_adjacent(*left, *right, spec_.name);
+    if (left->values.size() < 3 || right->values.size() < 3)
+      throw SeriesError("a merge of partial results without their values");
+    const auto at = [](const PartialResult& r) { return TripleRef{r.values[0], r.values[1], r.values[2]}; };
+    // An integer goes when this call is by then its piece's only holder: a checkpoint written in the
+    // background may hold the pieces for a moment after the merge began, and nobody takes them again.
+    // (The acquire fence orders the frees after the other holder's last reads, whose release was the count
+    // this saw drop to one.) The pieces were made as PartialResult objects (Series::combine_releasing).
+    const auto read = [&left, &right](Side side, Part part) {
+      const std::shared_ptr<const PartialResult>& piece = side == Side::left ? left : right;
+      if (piece.use_count() != 1) return;
+      std::atomic_thread_fence(std::memory_order_acquire);
+      BigInt& x = std::const_pointer_cast<PartialResult>(piece)->values[static_cast<std::size_t>(part)];
+      BigInt gone(std::move(x));
+    };
+    const bool need_p = right->values[0] != 0;
+    return PartialResult{Range{left->range.begin, right->range.end},
+                         to_values(merged_releasing(at(*left), at(*right), need_p, read))};
   }
 
   std::vector<std::pair<std::size_t, std::size_t>> merge_products(const PartialResult& left,

@@ -57,7 +57,7 @@ class CheckpointTest : public ::testing::Test {
     s.grid_ranges = grid.size();
     s.grid_step = grid.step();
     for (auto [a, b] : {std::pair<std::uint64_t, std::uint64_t>{0, 16}, {16, 24}, {40, 48}}) {
-      auto r = std::make_shared<const PartialResult>(series->evaluate(grid.span(a, b), false));
+      auto r = std::make_shared<PartialResult>(series->evaluate(grid.span(a, b), false));
       s.pieces.push_back({a, b, r});
       s.ranges_done += b - a;
     }

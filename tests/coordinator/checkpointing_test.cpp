@@ -27,7 +27,7 @@ TEST(Checkpointing, AStateWrittenInTheBackgroundIsLetGoOnceWritten) {
   CountingSink sink;
   std::ostringstream log;
   Checkpointing checkpoints(&sink, nullptr, 3600, log);
-  auto piece = std::make_shared<const PartialResult>(PartialResult{Range{0, 10}, moved_values(BigInt(7))});
+  auto piece = std::make_shared<PartialResult>(PartialResult{Range{0, 10}, moved_values(BigInt(7))});
   const std::weak_ptr<const PartialResult> watch = piece;
   JobState state;
   state.pieces.push_back(FinishedPiece{0, 1, std::move(piece)});

@@ -238,6 +238,68 @@ TEST(Scheduler, TheSeriesResultIsSharedAndHandedOverNeverCopied) {
   EXPECT_THROW(sim.scheduler.take_root(), std::logic_error);
 }
 
+// One local worker, every merge of operands here lent them (lend_merge_bits 0): the scheduler lets go of
+// their integers, the merge is their only holder and frees them, and the result is the direct evaluation's.
+// `trouble` (a merge number among the lent ones, 0: none): that merge fails, or a checkpoint is taken while
+// it runs (`by_checkpoint`); its operands are gone with it, and their ranges are computed again.
+PartialResult with_lent_merges(std::uint64_t terms, int trouble, bool by_checkpoint, int* lent_out) {
+  SchedulerConfig config;
+  config.lend_merge_bits = 0;
+  Sim sim("chudnovsky", terms, 1, config);
+  int lent = 0;
+  while (!sim.scheduler.finished()) {
+    std::optional<Task> t = sim.scheduler.assign(0, sim.now);
+    if (!t) {
+      ADD_FAILURE() << "no task but not finished";
+      break;
+    }
+    const std::uint64_t id = t->id;
+    std::weak_ptr<const PartialResult> left, right;
+    if (const auto* merge = std::get_if<Merge>(&t->work)) {
+      left = merge->left.data;
+      right = merge->right.data;
+    }
+    const bool is_lent = sim.scheduler.lend_operands(id);
+    if (is_lent) {
+      ++lent;
+      EXPECT_EQ(left.use_count(), 1) << "the scheduler still holds an operand it lent";
+      EXPECT_EQ(right.use_count(), 1);
+      if (lent == trouble && by_checkpoint) {
+        const std::vector<FinishedPiece> pieces = sim.scheduler.finished_pieces();
+        for (const FinishedPiece& p : pieces)
+          EXPECT_TRUE(p.end_range <= t->first_range || p.first_range >= t->end_range)
+              << "a checkpoint names a lent operand";
+      } else if (lent == trouble) {
+        sim.scheduler.fail(0, id, "injected");
+      }
+    }
+    TaskOutput out = carry_out(*sim.series, std::move(*t));
+    if (is_lent) {
+      EXPECT_TRUE(left.expired() && right.expired()) << "a lent operand outlived its merge";
+    }
+    sim.scheduler.complete(0, id, std::move(out), 0.01);  // a merge given up: its late answer is ignored
+  }
+  *lent_out = lent;
+  return sim.scheduler.take_result();
+}
+
+TEST(Scheduler, AMergeLentItsOperandsIsTheirOnlyHolderAndFreesThem) {
+  const std::uint64_t terms = 20011;
+  const PartialResult direct = make_series("chudnovsky")->evaluate({0, terms}, true);
+  int lent = 0;
+  EXPECT_EQ(with_lent_merges(terms, 0, false, &lent), direct);
+  EXPECT_GE(lent, 3);
+  // A merge that fails, or that a checkpoint finds running: its ranges again, the same result.
+  for (const bool by_checkpoint : {false, true}) {
+    for (const int trouble : {1, lent}) {
+      int again = 0;
+      EXPECT_EQ(with_lent_merges(terms, trouble, by_checkpoint, &again), direct)
+          << "merge " << trouble << (by_checkpoint ? " caught by a checkpoint" : " failed");
+      EXPECT_GT(again, lent) << "the lost operands' merges were not made again";
+    }
+  }
+}
+
 TEST(Scheduler, PiecesHeldByWorkersGiveTheDirectEvaluationExactly) {
   for (const char* name : {"chudnovsky", "machin"}) {
     const std::uint64_t terms = std::string(name) == "machin" ? 40009 : 60013;
@@ -1002,11 +1064,10 @@ TEST(Scheduler, BigMergesAreSharedAsProductsAndGiveTheSameIntegers) {
 TEST(Scheduler, RestoreRefusesPiecesThatDoNotFitTheGrid) {
   Sim sim("chudnovsky", 40009, 2);
   const Range r = sim.grid.span(1, 3);  // two grid ranges, but not an aligned node of the tree
-  const auto result = std::make_shared<const PartialResult>(sim.series->evaluate(r, false));
+  const auto result = std::make_shared<PartialResult>(sim.series->evaluate(r, false));
   EXPECT_THROW(sim.scheduler.restore({FinishedPiece{1, 3, result}}), std::invalid_argument);
   Sim other("chudnovsky", 40009, 2);
-  const auto wrong =
-      std::make_shared<const PartialResult>(other.series->evaluate(other.grid.span(0, 1), false));
+  const auto wrong = std::make_shared<PartialResult>(other.series->evaluate(other.grid.span(0, 1), false));
   EXPECT_THROW(other.scheduler.restore({FinishedPiece{2, 3, wrong}}), std::invalid_argument);
 }
 
@@ -1136,9 +1197,8 @@ TEST(Scheduler, DecimalConversionRunsInBlocksThatAreRetriedLikeAnyTask) {
   BigInt f;
   const mpfr_exp_t e = mpfr_get_z_2exp(raw(f), raw(best.value));
   ASSERT_LT(e, 0);
-  sim.scheduler.convert(
-      PieceRef::held_here(std::make_shared<const PartialResult>(PartialResult{Range{}, {f}})),
-      static_cast<std::uint64_t>(-e), kDigits + kGuardDecimals, 3);
+  sim.scheduler.convert(PieceRef::held_here(std::make_shared<PartialResult>(PartialResult{Range{}, {f}})),
+                        static_cast<std::uint64_t>(-e), kDigits + kGuardDecimals, 3);
   EXPECT_FALSE(sim.scheduler.finished());
   const std::uint64_t retries_before = sim.scheduler.retries();
 
@@ -1298,7 +1358,7 @@ TEST(Scheduler, RestoreRefusesADamagedPiece) {
   }
   PartialResult damaged = *pieces[1].result;
   mpz_neg(raw(damaged.values[2]), raw(damaged.values[2]));
-  pieces[1].result = std::make_shared<const PartialResult>(damaged);
+  pieces[1].result = std::make_shared<PartialResult>(damaged);
   Sim fresh("chudnovsky", terms, 2);
   fresh.scheduler.verify_with(primes_from_seed(2, 99));
   try {

@@ -42,9 +42,9 @@ TEST(Wire, EvaluateTaskRoundTrips) {
 
 TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
   Task merge;
-  const Merge operands{PieceRef::held_here(std::make_shared<const PartialResult>(
+  const Merge operands{PieceRef::held_here(std::make_shared<PartialResult>(
                            partial(0, 10, {"-123456789012345678901234567890123456789", "0", "1"}))),
-                       PieceRef::held_here(std::make_shared<const PartialResult>(
+                       PieceRef::held_here(std::make_shared<PartialResult>(
                            partial(10, 20, {"18446744073709551616", "-1", "7"})))};
   merge.work = operands;
   merge.keep = true;
@@ -58,7 +58,7 @@ TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
   EXPECT_EQ(m.estimate_bits, 1024u);
 
   Task digits;
-  const Digits block{PieceRef::held_here(std::make_shared<const PartialResult>(
+  const Digits block{PieceRef::held_here(std::make_shared<PartialResult>(
                          partial(0, 0, {"31415926535897932384626433832795"}))),
                      100, 40, 20};
   digits.work = block;
@@ -101,8 +101,8 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   held.shape = {130, -64, 0};
   held.residues = {1, 2, 3, 4, 5, 6};
   Task merge;
-  merge.work = Merge{
-      PieceRef::held_here(std::make_shared<const PartialResult>(partial(0, 10, {"5", "6", "7"}))), held};
+  merge.work =
+      Merge{PieceRef::held_here(std::make_shared<PartialResult>(partial(0, 10, {"5", "6", "7"}))), held};
   const Task m = decode_task(encode_task(merge));
   const PieceRef& right = m.as<Merge>().right;
   EXPECT_FALSE(right.here());
@@ -222,7 +222,7 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   EXPECT_TRUE(k.keep);
   EXPECT_EQ(k.first_range, 4u);
   copy_task.as<Copy>().piece =
-      PieceRef::held_here(std::make_shared<const PartialResult>(PartialResult{Range{0, 4}, {BigInt(5)}}));
+      PieceRef::held_here(std::make_shared<PartialResult>(PartialResult{Range{0, 4}, {BigInt(5)}}));
   EXPECT_THROW(decode_task(encode_task(copy_task)), WireError) << "a copy of a piece no worker holds";
   PieceRef fraction = held;
   fraction.shape = {4094};
@@ -247,7 +247,7 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
       Shape{40, 50, -60},
       2,
       {held_part,
-       PieceRef::held_here(std::make_shared<const PartialResult>(partial(0, 20, {"-987654321987654321"})))}};
+       PieceRef::held_here(std::make_shared<PartialResult>(partial(0, 20, {"-987654321987654321"})))}};
   const Task as = decode_task(encode_task(assembly));
   ASSERT_EQ(as.kind(), TaskKind::assemble);
   const Assemble& got = as.as<Assemble>();
@@ -406,9 +406,9 @@ TEST(Wire, StoreRequestsAndAnswersRoundTrip) {
 
 TEST(Wire, DamagedMessagesAreRefusedNotRead) {
   Task merge;
-  merge.work = Merge{PieceRef::held_here(std::make_shared<const PartialResult>(
-                         partial(0, 10, {"123456789012345678901234567890"}))),
-                     PieceRef::held_here(std::make_shared<const PartialResult>(partial(10, 20, {"5"})))};
+  merge.work = Merge{PieceRef::held_here(
+                         std::make_shared<PartialResult>(partial(0, 10, {"123456789012345678901234567890"}))),
+                     PieceRef::held_here(std::make_shared<PartialResult>(partial(10, 20, {"5"})))};
   const Bytes good = encode_task(merge);
   EXPECT_THROW(decode_task(Bytes(good.begin(), good.begin() + 4)), WireError);  // shorter than its header
   Bytes cut(good.begin(), good.begin() + 64);  // the length says more than arrived

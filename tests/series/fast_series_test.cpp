@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
 #include "../support/reference.hpp"
 #include "../support/run_local.hpp"
 #include "series/decimal.hpp"
@@ -73,6 +78,89 @@ TEST_P(FastSeriesProperties, SuffixWithoutPGivesSameDigits) {
   EXPECT_EQ(without_p, s->evaluate({0, 80}, true));  // combine's merge is the evaluation's, P skipped alike
   const auto a = s->estimate(with_p, 300).best(), b = s->estimate(without_p, 300).best();
   EXPECT_EQ(mpfr_cmp(raw(a.value), raw(b.value)), 0);
+}
+
+// GMP's memory functions counting the bytes in use and their peak (one test at a time; restored by
+// ~CountedGmpMemory).
+struct CountedGmpMemory {
+  static inline std::size_t in_use = 0, peak = 0;
+  static void note(std::ptrdiff_t change) {
+    in_use = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(in_use) + change);
+    peak = std::max(peak, in_use);
+  }
+  static void* allocate(std::size_t n) {
+    note(static_cast<std::ptrdiff_t>(n));
+    return std::malloc(n);
+  }
+  static void* reallocate(void* p, std::size_t old_n, std::size_t n) {
+    note(static_cast<std::ptrdiff_t>(n) - static_cast<std::ptrdiff_t>(old_n));
+    return std::realloc(p, n);
+  }
+  static void release(void* p, std::size_t n) {
+    note(-static_cast<std::ptrdiff_t>(n));
+    std::free(p);
+  }
+  void* (*old_allocate)(std::size_t) = nullptr;
+  void* (*old_reallocate)(void*, std::size_t, std::size_t) = nullptr;
+  void (*old_release)(void*, std::size_t) = nullptr;
+  CountedGmpMemory() {
+    mp_get_memory_functions(&old_allocate, &old_reallocate, &old_release);
+    mp_set_memory_functions(allocate, reallocate, release);
+  }
+  ~CountedGmpMemory() { mp_set_memory_functions(old_allocate, old_reallocate, old_release); }
+  // The peak over `work`, less what was in use when it began.
+  template <class F>
+  static std::size_t peak_over(F&& work) {
+    const std::size_t before = in_use;
+    peak = in_use;
+    work();
+    return peak - before;
+  }
+};
+
+std::size_t bytes_of(const BigInt& x) { return mpz_size(raw(x)) * sizeof(mp_limb_t); }
+
+// combine_releasing gives combine's integers. Given the only references it frees each operand once read for
+// the last time: with the series' suffix on the right (the root merge), P_l and T_r go after the first
+// product, so the merge never holds every operand and two products at once as combine does. Counted in
+// GMP's own bytes: the operands' and products' integers and GMP's scratch (these products are GMP's).
+TEST(CombineReleasing, SameIntegersAndEachOperandFreedAfterItsLastRead) {
+  const auto s = make_series("chudnovsky");
+  // Values of about 1 Mbit: products below FLINT's sizes, and quick.
+  constexpr std::uint64_t kMid = 20000, kEnd = 40000;
+  for (const bool suffix : {true, false}) {
+    const PartialResult left = s->evaluate({0, kMid}, false), right = s->evaluate({kMid, kEnd}, suffix);
+    const PartialResult expected = s->combine(left, right);
+    // Not the only holder: the operands stay as they were.
+    {
+      auto l = std::make_shared<PartialResult>(left);
+      auto r = std::make_shared<PartialResult>(right);
+      const std::shared_ptr<const PartialResult> keep_l = l, keep_r = r;
+      EXPECT_EQ(s->combine_releasing(l, r), expected);
+      EXPECT_EQ(*keep_l, left);
+      EXPECT_EQ(*keep_r, right);
+    }
+    CountedGmpMemory counted;
+    std::size_t plain = 0, releasing = 0;
+    {
+      const PartialResult l = left, r = right;
+      plain = CountedGmpMemory::peak_over([&] { EXPECT_EQ(s->combine(l, r), expected); });
+    }
+    {
+      auto l = std::make_shared<PartialResult>(left);
+      auto r = std::make_shared<PartialResult>(right);
+      std::weak_ptr<const PartialResult> gone_l = l, gone_r = r;
+      releasing = CountedGmpMemory::peak_over(
+          [&] { EXPECT_EQ(s->combine_releasing(std::move(l), std::move(r)), expected); });
+      EXPECT_TRUE(gone_l.expired() && gone_r.expired());
+    }
+    // Freed before the second product: P_l and T_r (and with P_r, P_l only after P_l P_r).
+    const std::size_t freed = bytes_of(right.values[2]) + (suffix ? bytes_of(left.values[0]) : 0);
+    std::cout << "[          ] suffix " << suffix << ": peak besides the operands " << plain / 1000
+              << " kB in combine, " << releasing / 1000 << " kB releasing, " << freed / 1000
+              << " kB freed early\n";
+    EXPECT_LE(releasing + freed * 3 / 4, plain) << "suffix " << suffix;
+  }
 }
 
 // The final steps' constant computed by one process (constant_piece) and adopted by another gives the value
