@@ -39,6 +39,7 @@ nlohmann::json coordinator_json(const RunResult& r) {
   j["replicas_made"] = r.pieces.replicas;
   j["pieces_from_replicas"] = r.pieces.from_replicas;
   j["fraction_copies"] = r.pieces.fraction_copies;
+  j["merges_lent"] = r.pieces.merges_lent;
   j["share_through_rank_0"] =
       between > 0 ? std::min(1.0, static_cast<double>(through) / static_cast<double>(between)) : 0.0;
   return j;

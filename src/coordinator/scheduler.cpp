@@ -975,6 +975,7 @@ bool Scheduler::lend_operands(std::uint64_t task_id) {
     operand->data.reset();
     operand->owner = PieceRef::kLent;
   }
+  ++piece_stats_.merges_lent;
   return true;
 }
 

@@ -118,6 +118,7 @@ struct PieceStats {
   std::uint64_t replicas = 0;         // copies made on a second worker (SchedulerConfig::replicas)
   std::uint64_t from_replicas = 0;    // lost pieces whose copy took their place
   std::uint64_t fraction_copies = 0;  // copies of the final fraction that conversion blocks' workers kept
+  std::uint64_t merges_lent = 0;      // merges lent their operands (lend_operands)
 };
 
 // A task failed as often as the job allows: the job stops with this error, which names the terms.

@@ -42,6 +42,19 @@ TEST(Job, ThreadsInOneProcessGiveTheSameResult) {
   }
 }
 
+// Every merge of one process lent its operands (from the smallest up, instead of from 512 Mbit): they are
+// freed as the merges go, and the digits are the shipped ones.
+TEST(Job, MergesThatFreeTheirOperandsGiveTheSameDigits) {
+  const std::string reference = read_file(std::string(PI_DATA_DIR) + "/pi-10000.txt");
+  SchedulerConfig config;
+  config.lend_merge_bits = 0;
+  const RunResult r = run_local("chudnovsky", 10000, std::nullopt, 1, config);
+  EXPECT_EQ(*r.pi_text + "\n", reference);
+  EXPECT_GE(r.pieces.merges_lent, 1u);
+  const RunResult plain = run_local("chudnovsky", 10000, std::nullopt, 1);
+  EXPECT_EQ(plain.pieces.merges_lent, 0u) << "merges of 10,000 digits lent by default";
+}
+
 TEST(Job, GridIsAFunctionOfTheParametersAndPartitionsThePrefix) {
   for (const char* name : {"leibniz", "chudnovsky"}) {
     const auto s = make_series(name);

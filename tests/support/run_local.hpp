@@ -10,10 +10,12 @@
 namespace pi::test {
 
 inline RunResult run_local(const std::string& series, std::optional<std::uint64_t> digits,
-                           std::optional<std::uint64_t> terms = std::nullopt, int threads = 1) {
+                           std::optional<std::uint64_t> terms = std::nullopt, int threads = 1,
+                           SchedulerConfig scheduler = {}) {
   const auto s = make_series(series);
   LocalExecutor local(*s, threads);
   JobSpec spec;
+  spec.scheduler = scheduler;
   spec.series = series;
   spec.digits = digits;
   spec.terms = terms;
