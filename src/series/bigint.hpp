@@ -45,10 +45,10 @@ std::string flint_library_version();
 // mpz_tdiv_q 0.42-0.49 s, mpfr_mul 0.34-0.35 s against mpz_mul 0.25 s. a and b are regular (not zero, NaN or
 // infinite) and have at most out's precision; out is neither of them. Throws std::invalid_argument else.
 // From kMpfrDivisionBits on, the quotient is mpfr_div's: GMP's division of twice the precision by the
-// precision takes 6.5 times the quotient's size besides its operands, MPFR's 4. Measured here at 332 Mbit
-// (1e8 digits), one run each of four: GMP 6.25-6.98 s and 538 MB, MPFR 7.21-8.86 s and 337 MB; at 200 Mbit
-// GMP 3.56-3.67 s and 326 MB, MPFR 5.49-5.97 s and 199 MB. The division is a job's peak near 1e8 digits,
-// where a fifth of a second more is worth 200 MB less.
+// precision takes 6.5 times the numerator's size besides its operands, MPFR 4 times. Measured here at 332
+// Mbit (1e8 digits), in a program of its own: GMP 6.25-6.98 s (four runs) and 538 MB, MPFR 7.21-8.86 s (three
+// runs) and 337 MB; at 200 Mbit (two runs each) GMP 3.56-3.67 s and 326 MB, MPFR 5.49-5.97 s and 199 MB. The
+// division was a job's peak near 1e8 digits, where a second or two more is worth 200 MB less.
 inline constexpr std::uint64_t kMpfrDivisionBits = std::uint64_t{1} << 28;  // 268 Mbit, 81 million digits
 void divide_nearest(Real& out, const Real& a, const Real& b);
 void multiply_nearest(Real& out, const Real& a, const Real& b);

@@ -22,19 +22,18 @@ struct TripleRef {
   const BigInt& t;
 };
 
+// Says that an operand's integer has been read for the last time by a merge, so that its holder may free
+// it (it is not read again). Part's values are the integers' places in a partial result's triple.
+enum class Side { left, right };
+enum class Part { p = 0, q = 1, t = 2 };
+using ReadForTheLastTime = std::function<void(Side, Part)>;
+
 // The merge of adjacent ranges (left, right) into fresh integers: no copy of either operand, and no product
 // into one of its own factors, which would hold the old and the new value at once. `need_p` false skips P,
-// which only a left operand needs (P is then zero).
-SplitTriple merged(TripleRef left, TripleRef right, bool need_p);
-
-// The same merge, saying when each operand's integer has been read for the last time, so that its holder
-// may free it: `read(side, value)`, side 0 left and 1 right, value 0 P, 1 Q, 2 T (which are not read
-// again). The products go P_l T_r, P_l P_r, T_l Q_r, Q_l Q_r, so that a merge whose operands are freed
-// holds two products besides what is left of its operands, never all its operands and two products.
-enum class Side { left, right };
-enum class Part { p, q, t };
-using ReadForTheLastTime = std::function<void(Side, Part)>;
-SplitTriple merged_releasing(TripleRef left, TripleRef right, bool need_p, const ReadForTheLastTime& read);
+// which only a left operand needs (P is then zero). The products go P_l T_r, P_l P_r, T_l Q_r, Q_l Q_r, and
+// `read` (when given) hears of each integer after its last one: a merge whose operands are freed then holds
+// two products besides what is left of its operands, never all its operands and two products.
+SplitTriple merged(TripleRef left, TripleRef right, bool need_p, const ReadForTheLastTime& read = {});
 
 // (left, right) -> left, the same merge.
 void merge_into(SplitTriple& left, const SplitTriple& right, bool need_p);

@@ -179,13 +179,14 @@ std::vector<BigInt> to_values(SplitTriple&& t) {
 }
 // The merge of the triples at `offset` of two adjacent partial results, as P, Q, T (P zero when the right one
 // has none: a suffix).
-std::vector<BigInt> merged_values(const PartialResult& left, const PartialResult& right, std::size_t offset) {
+std::vector<BigInt> merged_values(const PartialResult& left, const PartialResult& right, std::size_t offset,
+                                  const ReadForTheLastTime& read = {}) {
   if (left.values.size() < offset + 3 || right.values.size() < offset + 3)
     throw SeriesError("a merge of partial results without their values");
   const auto at = [offset](const PartialResult& r) {
     return TripleRef{r.values[offset], r.values[offset + 1], r.values[offset + 2]};
   };
-  return to_values(merged(at(left), at(right), right.values[offset] != 0));
+  return to_values(merged(at(left), at(right), right.values[offset] != 0, read));
 }
 
 // The products merge_into needs for the triples at `offset` of two partial results: T_l Q_r, P_l T_r,
@@ -326,9 +327,6 @@ class HypergeometricSeries final : public FastSeries {
   PartialResult combine_releasing(std::shared_ptr<const PartialResult> left,
                                   std::shared_ptr<const PartialResult> right) const override {
     check_adjacent(*left, *right, spec_.name);
-    if (left->values.size() < 3 || right->values.size() < 3)
-      throw SeriesError("a merge of partial results without their values");
-    const auto at = [](const PartialResult& r) { return TripleRef{r.values[0], r.values[1], r.values[2]}; };
     // An integer goes when this call is by then its piece's only holder: a checkpoint written in the
     // background may hold the pieces for a moment after the merge began, and nobody takes them again.
     // (The acquire fence orders the frees after the other holder's last reads, whose release was the count
@@ -340,9 +338,7 @@ class HypergeometricSeries final : public FastSeries {
       BigInt& x = std::const_pointer_cast<PartialResult>(piece)->values[static_cast<std::size_t>(part)];
       BigInt gone(std::move(x));
     };
-    const bool need_p = right->values[0] != 0;
-    return PartialResult{Range{left->range.begin, right->range.end},
-                         to_values(merged_releasing(at(*left), at(*right), need_p, read))};
+    return PartialResult{Range{left->range.begin, right->range.end}, merged_values(*left, *right, 0, read)};
   }
 
   std::vector<std::pair<std::size_t, std::size_t>> merge_products(const PartialResult& left,
