@@ -1,0 +1,436 @@
+#include "series/spread_product.hpp"
+
+#include <flint/fft.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace pi {
+
+namespace {
+
+// A stored coefficient is ring_limbs + 1 limbs: the value is the low ring_limbs limbs plus the top limb,
+// read as signed, times 2^N (FLINT's representation, which its butterflies keep bounded).
+
+// The transforms run on a work area of `count` coefficients plus two spare ones, through pointers that the
+// butterflies swap (their outputs go to the spares, which then take the inputs' places).
+class WorkArea {
+ public:
+  WorkArea(std::uint64_t count, std::uint64_t width)
+      : width_(width), storage_((count + 2) * width), at_(count + 2) {
+    for (std::uint64_t i = 0; i < count + 2; ++i) at_[i] = storage_.data() + i * width;
+  }
+  mp_limb_t** points() { return at_.data(); }
+  mp_limb_t*& spare1() { return at_[at_.size() - 2]; }
+  mp_limb_t*& spare2() { return at_[at_.size() - 1]; }
+  std::uint64_t width() const { return width_; }
+
+ private:
+  std::uint64_t width_;
+  SpreadLimbs storage_;
+  std::vector<mp_limb_t*> at_;
+};
+
+std::uint64_t bit_reverse(std::uint64_t x, unsigned bits) {
+  std::uint64_t r = 0;
+  for (unsigned i = 0; i < bits; ++i) r |= ((x >> i) & 1U) << (bits - 1 - i);
+  return r;
+}
+
+// out = x 2^e modulo 2^N + 1 for 0 <= e < 2 N (2^N = -1).
+void twiddle(mp_limb_t* out, mp_limb_t* x, std::uint64_t e, std::uint64_t limbs) {
+  const std::uint64_t n_bits = limbs * GMP_NUMB_BITS;
+  if (e == 0) {
+    std::copy_n(x, limbs + 1, out);
+    return;
+  }
+  fft_adjust(out, x, static_cast<mp_size_t>(e % n_bits), static_cast<mp_size_t>(limbs), 1);
+  if (e >= n_bits) mpn_neg(out, out, static_cast<mp_size_t>(limbs + 1));
+}
+
+// The length-n transform of points ii[0..n) with root 2^unit (unit = 2N / n), natural order in,
+// bit-reversed order out (decimation in frequency).
+void forward(WorkArea& w, mp_limb_t** ii, std::uint64_t n, std::uint64_t unit, std::uint64_t limbs) {
+  for (std::uint64_t h = n / 2; h >= 1; h /= 2) {
+    const std::uint64_t step = unit * (n / (2 * h));
+    for (std::uint64_t start = 0; start < n; start += 2 * h) {
+      for (std::uint64_t j = 0; j < h; ++j) {
+        fft_butterfly(w.spare1(), w.spare2(), ii[start + j], ii[start + j + h],
+                      static_cast<mp_size_t>(j * step), static_cast<mp_size_t>(limbs), 1);
+        std::swap(ii[start + j], w.spare1());
+        std::swap(ii[start + j + h], w.spare2());
+      }
+    }
+  }
+}
+
+// The inverse of forward() times n: bit-reversed order in, natural order out (decimation in time).
+void inverse(WorkArea& w, mp_limb_t** ii, std::uint64_t n, std::uint64_t unit, std::uint64_t limbs) {
+  for (std::uint64_t h = 1; h < n; h *= 2) {
+    const std::uint64_t step = unit * (n / (2 * h));
+    for (std::uint64_t start = 0; start < n; start += 2 * h) {
+      for (std::uint64_t j = 0; j < h; ++j) {
+        ifft_butterfly(w.spare1(), w.spare2(), ii[start + j], ii[start + j + h],
+                       static_cast<mp_size_t>(j * step), static_cast<mp_size_t>(limbs), 1);
+        std::swap(ii[start + j], w.spare1());
+        std::swap(ii[start + j + h], w.spare2());
+      }
+    }
+  }
+}
+
+// From this many limbs a point's product is FLINT's (fft_mulmod_2expp1, its own transform modulo 2^N + 1):
+// at 1664 limbs 113 us against 170 us for GMP's mpn_mul_n alone (2 vCPU AMD EPYC); at 512 limbs 31
+// against 32.
+constexpr std::uint64_t kFlintPointLimbs = 512;
+
+}  // namespace
+
+void multiply_mod_fermat(mp_limb_t* x, mp_limb_t* y, std::uint64_t limbs, mp_limb_t* scratch) {
+  const auto n = static_cast<mp_size_t>(limbs);
+  if (x[limbs] != 0 || y[limbs] != 0) {  // one of them is 2^N = -1: the product is minus the other
+    if (x[limbs] != 0) std::copy_n(y, limbs + 1, x);
+    mpn_neg(x, x, n + 1);
+  } else if (limbs >= kFlintPointLimbs) {
+    // bits = n w for FLINT; it picks its own transform length from the bits.
+    mp_limb_t* product = scratch + 2 * limbs + 2;
+    fft_mulmod_2expp1(product, x, y, static_cast<mp_size_t>(limbs), GMP_NUMB_BITS, scratch);
+    std::copy_n(product, limbs + 1, x);
+  } else {
+    mpn_mul_n(scratch, x, y, n);
+    const mp_limb_t borrow = mpn_sub_n(x, scratch, scratch + n, n);  // low - high: 2^N = -1
+    x[limbs] = borrow == 0 ? 0 : ~mp_limb_t{0};
+  }
+  mpn_normmod_2expp1(x, n);
+}
+
+namespace {
+
+void check_plan(const SpreadPlan& plan) {
+  if (plan.parts == 0 || !std::has_single_bit(plan.parts) || plan.rows() < plan.parts ||
+      plan.cols() < plan.parts)
+    throw std::invalid_argument("spread product: " + std::to_string(plan.parts) + " parts for " +
+                                std::to_string(plan.rows()) + " rows and " + std::to_string(plan.cols()) +
+                                " columns");
+}
+
+}  // namespace
+
+SpreadPlan SpreadPlan::choose(std::uint64_t a_limbs, std::uint64_t b_limbs, std::uint32_t parts) {
+  if (a_limbs == 0 || b_limbs == 0) throw std::invalid_argument("spread product: an operand of no limbs");
+  if (parts == 0 || !std::has_single_bit(parts))
+    throw std::invalid_argument("spread product: " + std::to_string(parts) +
+                                " parts (a power of two is needed)");
+  const auto log_parts = static_cast<unsigned>(std::countr_zero(parts));
+  SpreadPlan best;
+  double best_cost = std::numeric_limits<double>::infinity();
+  for (unsigned k = std::max(2U, 2 * log_parts); k <= 40; ++k) {
+    const std::uint64_t length = std::uint64_t{1} << k;
+    const std::uint64_t piece = (a_limbs + b_limbs + length - 2) / (length - 1);
+    // N >= 2 m + log2 L + 1 (one limb more than two pieces), and 2 N a multiple of L (the root 2^(2N/L)).
+    const std::uint64_t align = std::max<std::uint64_t>(1, length / (2 * GMP_NUMB_BITS));
+    std::uint64_t ring = (2 * piece + 1 + align - 1) / align * align;
+    // FLINT's product modulo 2^N + 1 needs N/64 a multiple of a power of two that grows with it: above 512
+    // limbs an odd multiple of 16 gave wrong products here, above 1024 of 32, above 2048 of 64 (FLINT 2.9).
+    // A multiple of the power of two at or above sqrt(2 N/64) was right at every size tried.
+    if (ring >= kFlintPointLimbs) {
+      const std::uint64_t grain =
+          std::bit_ceil(static_cast<std::uint64_t>(std::ceil(std::sqrt(2.0 * static_cast<double>(ring)))));
+      ring = (ring + grain - 1) / grain * grain;
+    }
+    // Estimated work in microseconds, fitted to this machine (2 vCPU AMD EPYC): the pointwise products
+    // (FLINT's from kFlintPointLimbs, 31 us at 512 limbs and 113 us at 1664; GMP's below, about n^1.47) and
+    // three transforms of L/2 log2 L butterflies, about 3 ns a limb.
+    const auto n = static_cast<double>(ring);
+    const double point = ring >= kFlintPointLimbs ? 0.032 * std::pow(n, 1.1) : 0.0032 * std::pow(n, 1.47);
+    const double cost =
+        static_cast<double>(length) * point + 1.5 * static_cast<double>(length) * k * n * 0.003;
+    if (cost < best_cost) {
+      best_cost = cost;
+      best.a_limbs = a_limbs;
+      best.b_limbs = b_limbs;
+      best.piece_limbs = piece;
+      best.log_rows = k / 2;
+      best.log_cols = k - k / 2;
+      best.ring_limbs = ring;
+      best.parts = parts;
+    }
+    if (piece == 1) break;
+  }
+  return best;
+}
+
+SpreadLimbs column_runs(const SpreadPlan& plan, mpz_srcptr x, std::uint32_t j) {
+  check_plan(plan);
+  const std::uint64_t run = plan.col_count() * plan.piece_limbs;
+  SpreadLimbs out(plan.rows() * run);
+  const auto size = static_cast<std::uint64_t>(mpz_size(x));
+  const mp_limb_t* limbs = mpz_limbs_read(x);
+  for (std::uint64_t row = 0; row < plan.rows(); ++row) {
+    const std::uint64_t from = (row * plan.cols() + plan.first_col(j)) * plan.piece_limbs;
+    const std::uint64_t have = from >= size ? 0 : std::min(run, size - from);
+    mp_limb_t* to = out.data() + row * run;
+    std::copy_n(limbs + from, have, to);
+    std::fill(to + have, to + run, mp_limb_t{0});
+  }
+  return out;
+}
+
+SpreadColumns forward_columns(const SpreadPlan& plan, std::uint32_t j, std::span<const mp_limb_t> a_runs,
+                              std::span<const mp_limb_t> b_runs) {
+  check_plan(plan);
+  const std::uint64_t rows = plan.rows(), cc = plan.col_count(), width = plan.width();
+  const std::uint64_t n_bits = plan.ring_limbs * GMP_NUMB_BITS;
+  if (a_runs.size() != rows * cc * plan.piece_limbs || b_runs.size() != a_runs.size())
+    throw std::invalid_argument("spread product: column runs of the wrong size");
+  SpreadColumns out;
+  WorkArea w(rows, width);
+  std::vector<mp_limb_t*> ii(rows);
+  for (int operand = 0; operand < 2; ++operand) {
+    const std::span<const mp_limb_t> runs = operand == 0 ? a_runs : b_runs;
+    SpreadBlock& block = operand == 0 ? out.a : out.b;
+    block.rows = rows;
+    block.cols = cc;
+    block.limbs.resize(rows * cc * width);
+    for (std::uint64_t t = 0; t < cc; ++t) {
+      for (std::uint64_t row = 0; row < rows; ++row) {
+        ii[row] = w.points()[row];
+        std::copy_n(runs.data() + (row * cc + t) * plan.piece_limbs, plan.piece_limbs, ii[row]);
+        std::fill(ii[row] + plan.piece_limbs, ii[row] + width, mp_limb_t{0});
+      }
+      forward(w, ii.data(), rows, 2 * n_bits / rows, plan.ring_limbs);
+      const std::uint64_t n2 = plan.first_col(j) + t;
+      for (std::uint64_t p = 0; p < rows; ++p) {
+        const std::uint64_t k1 = bit_reverse(p, plan.log_rows);
+        const std::uint64_t e = (n2 * k1 % plan.length()) * (2 * n_bits / plan.length());
+        mp_limb_t* dest = block.limbs.data() + (p * cc + t) * width;
+        twiddle(dest, ii[p], e, plan.ring_limbs);
+        mpn_normmod_2expp1(dest, static_cast<mp_size_t>(plan.ring_limbs));
+      }
+      // The points now sit wherever the swaps left them: give the work area back its own order.
+      for (std::uint64_t row = 0; row < rows; ++row) w.points()[row] = ii[row];
+    }
+  }
+  return out;
+}
+
+SpreadBlock spread_slice(const SpreadPlan& plan, const SpreadBlock& block, std::uint64_t first_row,
+                         std::uint64_t count) {
+  if (first_row + count > block.rows) throw std::invalid_argument("spread product: rows beyond the block");
+  const std::uint64_t row_limbs = block.cols * plan.width();
+  SpreadBlock out{count, block.cols, {}};
+  out.limbs.assign(block.limbs.begin() + static_cast<std::ptrdiff_t>(first_row * row_limbs),
+                   block.limbs.begin() + static_cast<std::ptrdiff_t>((first_row + count) * row_limbs));
+  return out;
+}
+
+SpreadBlock multiply_rows(const SpreadPlan& plan, std::uint32_t i, std::span<const SpreadBlock> a_slices,
+                          std::span<const SpreadBlock> b_slices) {
+  check_plan(plan);
+  const std::uint64_t cols = plan.cols(), rr = plan.row_count(), cc = plan.col_count(), width = plan.width();
+  const std::uint64_t n_bits = plan.ring_limbs * GMP_NUMB_BITS;
+  if (a_slices.size() != plan.parts || b_slices.size() != plan.parts)
+    throw std::invalid_argument("spread product: a row part needs a slice from every column part");
+  for (std::uint32_t j = 0; j < plan.parts; ++j)
+    if (a_slices[j].rows != rr || a_slices[j].cols != cc || b_slices[j].rows != rr || b_slices[j].cols != cc)
+      throw std::invalid_argument("spread product: a slice of the wrong shape");
+  SpreadBlock out{rr, cols, SpreadLimbs(rr * cols * width)};
+  WorkArea wa(cols, width), wb(cols, width);
+  std::vector<mp_limb_t*> ia(cols), ib(cols);
+  std::vector<mp_limb_t> scratch(3 * plan.ring_limbs + 3);
+  for (std::uint64_t r = 0; r < rr; ++r) {
+    for (std::uint64_t n2 = 0; n2 < cols; ++n2) {
+      const std::uint64_t j = n2 / cc, t = n2 % cc;
+      ia[n2] = wa.points()[n2];
+      ib[n2] = wb.points()[n2];
+      std::copy_n(a_slices[j].limbs.data() + (r * cc + t) * width, width, ia[n2]);
+      std::copy_n(b_slices[j].limbs.data() + (r * cc + t) * width, width, ib[n2]);
+    }
+    forward(wa, ia.data(), cols, 2 * n_bits / cols, plan.ring_limbs);
+    forward(wb, ib.data(), cols, 2 * n_bits / cols, plan.ring_limbs);
+    for (std::uint64_t q = 0; q < cols; ++q) {
+      mpn_normmod_2expp1(ia[q], static_cast<mp_size_t>(plan.ring_limbs));
+      mpn_normmod_2expp1(ib[q], static_cast<mp_size_t>(plan.ring_limbs));
+      multiply_mod_fermat(ia[q], ib[q], plan.ring_limbs, scratch.data());
+    }
+    inverse(wa, ia.data(), cols, 2 * n_bits / cols, plan.ring_limbs);
+    const std::uint64_t k1 = bit_reverse(plan.first_row(i) + r, plan.log_rows);
+    for (std::uint64_t n2 = 0; n2 < cols; ++n2) {
+      const std::uint64_t e = (n2 * k1 % plan.length()) * (2 * n_bits / plan.length());
+      mp_limb_t* dest = out.limbs.data() + (r * cols + n2) * width;
+      twiddle(dest, ia[n2], e == 0 ? 0 : 2 * n_bits - e, plan.ring_limbs);
+      mpn_normmod_2expp1(dest, static_cast<mp_size_t>(plan.ring_limbs));
+    }
+    for (std::uint64_t n2 = 0; n2 < cols; ++n2) {
+      wa.points()[n2] = ia[n2];
+      wb.points()[n2] = ib[n2];
+    }
+  }
+  return out;
+}
+
+SpreadBlock column_slice(const SpreadPlan& plan, const SpreadBlock& block, std::uint32_t j) {
+  const std::uint64_t cc = plan.col_count(), width = plan.width();
+  if (block.cols != plan.cols()) throw std::invalid_argument("spread product: not a row part's block");
+  SpreadBlock out{block.rows, cc, SpreadLimbs(block.rows * cc * width)};
+  for (std::uint64_t r = 0; r < block.rows; ++r)
+    std::copy_n(block.limbs.data() + (r * block.cols + plan.first_col(j)) * width, cc * width,
+                out.limbs.data() + r * cc * width);
+  return out;
+}
+
+std::vector<BigInt> inverse_columns(const SpreadPlan& plan, std::span<const SpreadBlock> row_slices) {
+  check_plan(plan);
+  const std::uint64_t rows = plan.rows(), rr = plan.row_count(), cc = plan.col_count(), width = plan.width();
+  const std::uint64_t n_bits = plan.ring_limbs * GMP_NUMB_BITS;
+  if (row_slices.size() != plan.parts)
+    throw std::invalid_argument("spread product: a column part needs a slice from every row part");
+  for (const SpreadBlock& s : row_slices)
+    if (s.rows != rr || s.cols != cc)
+      throw std::invalid_argument("spread product: a slice of the wrong shape");
+  // Each run: col_count() pieces and the last coefficient's overhang.
+  const std::uint64_t run_limbs = cc * plan.piece_limbs + width + 1;
+  std::vector<std::vector<mp_limb_t>> runs(rows, std::vector<mp_limb_t>(run_limbs, 0));
+  WorkArea w(rows, width);
+  std::vector<mp_limb_t*> ii(rows);
+  std::vector<mp_limb_t> scaled(width);
+  for (std::uint64_t t = 0; t < cc; ++t) {
+    for (std::uint64_t p = 0; p < rows; ++p) {
+      ii[p] = w.points()[p];
+      std::copy_n(row_slices[p / rr].limbs.data() + ((p % rr) * cc + t) * width, width, ii[p]);
+    }
+    inverse(w, ii.data(), rows, 2 * n_bits / rows, plan.ring_limbs);
+    for (std::uint64_t n1 = 0; n1 < rows; ++n1) {
+      // Times 1/L = 2^(2N - log2 L).
+      twiddle(scaled.data(), ii[n1], 2 * n_bits - (plan.log_rows + plan.log_cols), plan.ring_limbs);
+      mpn_normmod_2expp1(scaled.data(), static_cast<mp_size_t>(plan.ring_limbs));
+      mp_limb_t* at = runs[n1].data() + t * plan.piece_limbs;
+      const std::uint64_t room = run_limbs - t * plan.piece_limbs;
+      if (mpn_add(at, at, static_cast<mp_size_t>(room), scaled.data(), static_cast<mp_size_t>(width)) != 0)
+        throw std::logic_error("spread product: a run overflowed");
+    }
+    for (std::uint64_t p = 0; p < rows; ++p) w.points()[p] = ii[p];
+  }
+  std::vector<BigInt> out(rows);
+  for (std::uint64_t n1 = 0; n1 < rows; ++n1) {
+    auto n = static_cast<mp_size_t>(run_limbs);
+    while (n > 0 && runs[n1][static_cast<std::size_t>(n - 1)] == 0) --n;
+    std::copy_n(runs[n1].data(), n, mpz_limbs_write(raw(out[n1]), std::max<mp_size_t>(n, 1)));
+    mpz_limbs_finish(raw(out[n1]), n);
+  }
+  return out;
+}
+
+void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::vector<BigInt>> runs) {
+  if (runs.size() != plan.parts)
+    throw std::invalid_argument("spread product: runs of every column part needed");
+  const std::uint64_t total = plan.a_limbs + plan.b_limbs;
+  BigInt sum;  // the runs are added in its limbs, then it takes out's place
+  mp_limb_t* r = mpz_limbs_write(raw(sum), static_cast<mp_size_t>(total));
+  std::fill(r, r + total, mp_limb_t{0});
+  for (std::uint32_t j = 0; j < plan.parts; ++j) {
+    if (runs[j].size() != plan.rows())
+      throw std::invalid_argument("spread product: a run for every row needed");
+    for (std::uint64_t n1 = 0; n1 < plan.rows(); ++n1) {
+      const BigInt& run = runs[j][n1];
+      const auto size = static_cast<std::uint64_t>(mpz_size(raw(run)));
+      if (size == 0) continue;
+      const std::uint64_t at = (n1 * plan.cols() + plan.first_col(j)) * plan.piece_limbs;
+      if (at + size > total) throw std::logic_error("spread product: a run beyond the product");
+      if (mpn_add(r + at, r + at, static_cast<mp_size_t>(total - at), mpz_limbs_read(raw(run)),
+                  static_cast<mp_size_t>(size)) != 0)
+        throw std::logic_error("spread product: the sum overflowed the product");
+    }
+  }
+  auto n = static_cast<mp_size_t>(total);
+  while (n > 0 && r[n - 1] == 0) --n;
+  mpz_limbs_finish(raw(sum), n);
+  out.swap(sum);
+}
+
+namespace {
+
+double bytes_of(const SpreadLimbs& limbs) { return static_cast<double>(limbs.size() * sizeof(mp_limb_t)); }
+
+// Times one part of a phase for the observer, when there is one.
+class PartClock {
+ public:
+  explicit PartClock(const SpreadObserver& observe)
+      : observe_(observe), start_(std::chrono::steady_clock::now()) {}
+  void done(int phase, double bytes) const {
+    if (observe_.part_done)
+      observe_.part_done(
+          phase, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(), bytes);
+  }
+
+ private:
+  const SpreadObserver& observe_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+void multiply_spread(BigInt& out, const BigInt& a, const BigInt& b, std::uint32_t parts,
+                     const SpreadObserver& observe) {
+  if (mpz_sgn(raw(a)) == 0 || mpz_sgn(raw(b)) == 0) {
+    mpz_set_ui(raw(out), 0);
+    return;
+  }
+  const int sign = mpz_sgn(raw(a)) * mpz_sgn(raw(b));
+  const SpreadPlan plan = SpreadPlan::choose(mpz_size(raw(a)), mpz_size(raw(b)), parts);
+  const double others = static_cast<double>(parts - 1) / parts;  // of a phase's input, what other parts hold
+  std::vector<SpreadColumns> columns;
+  columns.reserve(parts);
+  for (std::uint32_t j = 0; j < parts; ++j) {
+    const SpreadLimbs runs_a = column_runs(plan, raw(a), j), runs_b = column_runs(plan, raw(b), j);
+    const PartClock clock(observe);
+    columns.push_back(forward_columns(plan, j, runs_a, runs_b));
+    clock.done(0, bytes_of(runs_a) + bytes_of(runs_b));
+  }
+  if (observe.after_columns) observe.after_columns(columns);
+  std::vector<SpreadBlock> rows;
+  rows.reserve(parts);
+  for (std::uint32_t i = 0; i < parts; ++i) {
+    std::vector<SpreadBlock> a_slices, b_slices;
+    double bytes = 0;
+    for (const SpreadColumns& c : columns) {
+      a_slices.push_back(spread_slice(plan, c.a, plan.first_row(i), plan.row_count()));
+      b_slices.push_back(spread_slice(plan, c.b, plan.first_row(i), plan.row_count()));
+      bytes += bytes_of(a_slices.back().limbs) + bytes_of(b_slices.back().limbs);
+    }
+    const PartClock clock(observe);
+    rows.push_back(multiply_rows(plan, i, a_slices, b_slices));
+    clock.done(1, bytes * others);
+  }
+  columns.clear();
+  std::vector<std::vector<BigInt>> runs;
+  runs.reserve(parts);
+  double run_bytes = 0;
+  for (std::uint32_t j = 0; j < parts; ++j) {
+    std::vector<SpreadBlock> slices;
+    slices.reserve(parts);
+    double bytes = 0;
+    for (const SpreadBlock& r : rows) {
+      slices.push_back(column_slice(plan, r, j));
+      bytes += bytes_of(slices.back().limbs);
+    }
+    const PartClock clock(observe);
+    runs.push_back(inverse_columns(plan, slices));
+    clock.done(2, bytes * others);
+    for (const BigInt& r : runs.back())
+      run_bytes += static_cast<double>(mpz_size(raw(r)) * sizeof(mp_limb_t));
+  }
+  rows.clear();
+  const PartClock clock(observe);
+  assemble_spread(out, plan, runs);
+  clock.done(3, run_bytes);
+  if (sign < 0) mpz_neg(raw(out), raw(out));
+}
+
+}  // namespace pi
