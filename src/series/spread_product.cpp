@@ -137,7 +137,7 @@ SpreadPlan SpreadPlan::choose(std::uint64_t a_limbs, std::uint64_t b_limbs, std:
     const std::uint64_t align = std::max<std::uint64_t>(1, length / (2 * GMP_NUMB_BITS));
     std::uint64_t ring = (2 * piece + 1 + align - 1) / align * align;
     // FLINT's product modulo 2^N + 1 needs N/64 a multiple of a power of two that grows with it: above 512
-    // limbs an odd multiple of 16 gave wrong products here, above 1024 of 32, above 2048 of 64 (FLINT 2.9).
+    // limbs odd multiples of 16 gave wrong products here, above 1024 of 32, above 2048 of 64 (FLINT 2.9).
     // A multiple of the power of two at or above sqrt(2 N/64) was right at every size tried.
     if (ring >= kFlintPointLimbs) {
       const std::uint64_t grain =

@@ -22,8 +22,9 @@
 // Each phase's parts run in any order and anywhere; a part reads 1/parts of the phase before's output from
 // each of its parts (spread_slice, column_slice). A part's transform points take 2 N / m (about 4) times the
 // bits of its share of the operands, so no part holds more than a few times 1/parts of the product.
-// Measured (bench_spread, bench/README "A product in parts"): at 415 Mbit a factor, 16 parts add up to 1.26
-// times the compute of multiply()'s one product, and the longest part of each phase, summed, is 0.125 of it.
+// Measured (bench_spread, bench/README "A product in parts"): at 415 Mbit a factor, 16 parts add up to
+// 1.26-1.52 times the compute of multiply()'s one product, and the longest part of each phase, summed, is
+// 0.125-0.170 of it (two runs).
 #pragma once
 
 #include <gmp.h>
