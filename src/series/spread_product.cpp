@@ -19,20 +19,18 @@ namespace {
 // read as signed, times 2^N (FLINT's representation, which its butterflies keep bounded).
 
 // The transforms run on a work area of `count` coefficients plus two spare ones, through pointers that the
-// butterflies swap (their outputs go to the spares, which then take the inputs' places).
+// butterflies swap (their outputs go to the spares, which then take the inputs' places): points()[i] is
+// where point i is now.
 class WorkArea {
  public:
-  WorkArea(std::uint64_t count, std::uint64_t width)
-      : width_(width), storage_((count + 2) * width), at_(count + 2) {
+  WorkArea(std::uint64_t count, std::uint64_t width) : storage_((count + 2) * width), at_(count + 2) {
     for (std::uint64_t i = 0; i < count + 2; ++i) at_[i] = storage_.data() + i * width;
   }
   mp_limb_t** points() { return at_.data(); }
   mp_limb_t*& spare1() { return at_[at_.size() - 2]; }
   mp_limb_t*& spare2() { return at_[at_.size() - 1]; }
-  std::uint64_t width() const { return width_; }
 
  private:
-  std::uint64_t width_;
   SpreadLimbs storage_;
   std::vector<mp_limb_t*> at_;
 };
@@ -54,35 +52,38 @@ void twiddle(mp_limb_t* out, mp_limb_t* x, std::uint64_t e, std::uint64_t limbs)
   if (e >= n_bits) mpn_neg(out, out, static_cast<mp_size_t>(limbs + 1));
 }
 
-// The length-n transform of points ii[0..n) with root 2^unit (unit = 2N / n), natural order in,
-// bit-reversed order out (decimation in frequency).
-void forward(WorkArea& w, mp_limb_t** ii, std::uint64_t n, std::uint64_t unit, std::uint64_t limbs) {
-  for (std::uint64_t h = n / 2; h >= 1; h /= 2) {
-    const std::uint64_t step = unit * (n / (2 * h));
-    for (std::uint64_t start = 0; start < n; start += 2 * h) {
-      for (std::uint64_t j = 0; j < h; ++j) {
-        fft_butterfly(w.spare1(), w.spare2(), ii[start + j], ii[start + j + h],
-                      static_cast<mp_size_t>(j * step), static_cast<mp_size_t>(limbs), 1);
-        std::swap(ii[start + j], w.spare1());
-        std::swap(ii[start + j + h], w.spare2());
-      }
+using Butterfly = void (*)(mp_limb_t*, mp_limb_t*, mp_limb_t*, mp_limb_t*, mp_size_t, mp_size_t,
+                           flint_bitcnt_t);
+
+// One stage of a length-n transform of the work area's first n points with root 2^unit (unit = 2N / n):
+// points j and j + h of each block of 2 h through `butterfly`, twiddled by 2^(j unit n / 2h).
+void stage(WorkArea& w, std::uint64_t n, std::uint64_t h, std::uint64_t unit, std::uint64_t limbs,
+           Butterfly butterfly) {
+  mp_limb_t** ii = w.points();
+  const std::uint64_t step = unit * (n / (2 * h));
+  for (std::uint64_t start = 0; start < n; start += 2 * h) {
+    for (std::uint64_t j = 0; j < h; ++j) {
+      butterfly(w.spare1(), w.spare2(), ii[start + j], ii[start + j + h], static_cast<mp_size_t>(j * step),
+                static_cast<mp_size_t>(limbs), 1);
+      std::swap(ii[start + j], w.spare1());
+      std::swap(ii[start + j + h], w.spare2());
     }
   }
 }
 
+// The transform: natural order in, bit-reversed order out (decimation in frequency).
+void forward(WorkArea& w, std::uint64_t n, std::uint64_t unit, std::uint64_t limbs) {
+  for (std::uint64_t h = n / 2; h >= 1; h /= 2) stage(w, n, h, unit, limbs, fft_butterfly);
+}
+
 // The inverse of forward() times n: bit-reversed order in, natural order out (decimation in time).
-void inverse(WorkArea& w, mp_limb_t** ii, std::uint64_t n, std::uint64_t unit, std::uint64_t limbs) {
-  for (std::uint64_t h = 1; h < n; h *= 2) {
-    const std::uint64_t step = unit * (n / (2 * h));
-    for (std::uint64_t start = 0; start < n; start += 2 * h) {
-      for (std::uint64_t j = 0; j < h; ++j) {
-        ifft_butterfly(w.spare1(), w.spare2(), ii[start + j], ii[start + j + h],
-                       static_cast<mp_size_t>(j * step), static_cast<mp_size_t>(limbs), 1);
-        std::swap(ii[start + j], w.spare1());
-        std::swap(ii[start + j + h], w.spare2());
-      }
-    }
-  }
+void inverse(WorkArea& w, std::uint64_t n, std::uint64_t unit, std::uint64_t limbs) {
+  for (std::uint64_t h = 1; h < n; h *= 2) stage(w, n, h, unit, limbs, ifft_butterfly);
+}
+
+// The exponent of the twiddle 2^(2N/L)^(n2 k1) between the column and the row transforms.
+std::uint64_t twiddle_exponent(const SpreadPlan& plan, std::uint64_t n2, std::uint64_t k1) {
+  return (n2 * k1 % plan.length()) * (2 * plan.ring_bits() / plan.length());
 }
 
 // From this many limbs a point's product is FLINT's (fft_mulmod_2expp1, its own transform modulo 2^N + 1):
@@ -129,6 +130,9 @@ SpreadPlan SpreadPlan::choose(std::uint64_t a_limbs, std::uint64_t b_limbs, std:
                                 " parts (a power of two is needed)");
   const auto log_parts = static_cast<unsigned>(std::countr_zero(parts));
   SpreadPlan best;
+  best.a_limbs = a_limbs;
+  best.b_limbs = b_limbs;
+  best.parts = parts;
   double best_cost = std::numeric_limits<double>::infinity();
   for (unsigned k = std::max(2U, 2 * log_parts); k <= 40; ++k) {
     const std::uint64_t length = std::uint64_t{1} << k;
@@ -153,13 +157,10 @@ SpreadPlan SpreadPlan::choose(std::uint64_t a_limbs, std::uint64_t b_limbs, std:
         static_cast<double>(length) * point + 1.5 * static_cast<double>(length) * k * n * 0.003;
     if (cost < best_cost) {
       best_cost = cost;
-      best.a_limbs = a_limbs;
-      best.b_limbs = b_limbs;
       best.piece_limbs = piece;
       best.log_rows = k / 2;
       best.log_cols = k - k / 2;
       best.ring_limbs = ring;
-      best.parts = parts;
     }
     if (piece == 1) break;
   }
@@ -186,12 +187,11 @@ SpreadColumns forward_columns(const SpreadPlan& plan, std::uint32_t j, std::span
                               std::span<const mp_limb_t> b_runs) {
   check_plan(plan);
   const std::uint64_t rows = plan.rows(), cc = plan.col_count(), width = plan.width();
-  const std::uint64_t n_bits = plan.ring_limbs * GMP_NUMB_BITS;
   if (a_runs.size() != rows * cc * plan.piece_limbs || b_runs.size() != a_runs.size())
     throw std::invalid_argument("spread product: column runs of the wrong size");
   SpreadColumns out;
   WorkArea w(rows, width);
-  std::vector<mp_limb_t*> ii(rows);
+  mp_limb_t** ii = w.points();
   for (int operand = 0; operand < 2; ++operand) {
     const std::span<const mp_limb_t> runs = operand == 0 ? a_runs : b_runs;
     SpreadBlock& block = operand == 0 ? out.a : out.b;
@@ -200,21 +200,16 @@ SpreadColumns forward_columns(const SpreadPlan& plan, std::uint32_t j, std::span
     block.limbs.resize(rows * cc * width);
     for (std::uint64_t t = 0; t < cc; ++t) {
       for (std::uint64_t row = 0; row < rows; ++row) {
-        ii[row] = w.points()[row];
         std::copy_n(runs.data() + (row * cc + t) * plan.piece_limbs, plan.piece_limbs, ii[row]);
         std::fill(ii[row] + plan.piece_limbs, ii[row] + width, mp_limb_t{0});
       }
-      forward(w, ii.data(), rows, 2 * n_bits / rows, plan.ring_limbs);
+      forward(w, rows, 2 * plan.ring_bits() / rows, plan.ring_limbs);
       const std::uint64_t n2 = plan.first_col(j) + t;
       for (std::uint64_t p = 0; p < rows; ++p) {
-        const std::uint64_t k1 = bit_reverse(p, plan.log_rows);
-        const std::uint64_t e = (n2 * k1 % plan.length()) * (2 * n_bits / plan.length());
         mp_limb_t* dest = block.limbs.data() + (p * cc + t) * width;
-        twiddle(dest, ii[p], e, plan.ring_limbs);
+        twiddle(dest, ii[p], twiddle_exponent(plan, n2, bit_reverse(p, plan.log_rows)), plan.ring_limbs);
         mpn_normmod_2expp1(dest, static_cast<mp_size_t>(plan.ring_limbs));
       }
-      // The points now sit wherever the swaps left them: give the work area back its own order.
-      for (std::uint64_t row = 0; row < rows; ++row) w.points()[row] = ii[row];
     }
   }
   return out;
@@ -234,7 +229,7 @@ SpreadBlock multiply_rows(const SpreadPlan& plan, std::uint32_t i, std::span<con
                           std::span<const SpreadBlock> b_slices) {
   check_plan(plan);
   const std::uint64_t cols = plan.cols(), rr = plan.row_count(), cc = plan.col_count(), width = plan.width();
-  const std::uint64_t n_bits = plan.ring_limbs * GMP_NUMB_BITS;
+  const std::uint64_t n_bits = plan.ring_bits();
   if (a_slices.size() != plan.parts || b_slices.size() != plan.parts)
     throw std::invalid_argument("spread product: a row part needs a slice from every column part");
   for (std::uint32_t j = 0; j < plan.parts; ++j)
@@ -242,34 +237,29 @@ SpreadBlock multiply_rows(const SpreadPlan& plan, std::uint32_t i, std::span<con
       throw std::invalid_argument("spread product: a slice of the wrong shape");
   SpreadBlock out{rr, cols, SpreadLimbs(rr * cols * width)};
   WorkArea wa(cols, width), wb(cols, width);
-  std::vector<mp_limb_t*> ia(cols), ib(cols);
+  mp_limb_t** ia = wa.points();
+  mp_limb_t** ib = wb.points();
   std::vector<mp_limb_t> scratch(3 * plan.ring_limbs + 3);
   for (std::uint64_t r = 0; r < rr; ++r) {
     for (std::uint64_t n2 = 0; n2 < cols; ++n2) {
       const std::uint64_t j = n2 / cc, t = n2 % cc;
-      ia[n2] = wa.points()[n2];
-      ib[n2] = wb.points()[n2];
       std::copy_n(a_slices[j].limbs.data() + (r * cc + t) * width, width, ia[n2]);
       std::copy_n(b_slices[j].limbs.data() + (r * cc + t) * width, width, ib[n2]);
     }
-    forward(wa, ia.data(), cols, 2 * n_bits / cols, plan.ring_limbs);
-    forward(wb, ib.data(), cols, 2 * n_bits / cols, plan.ring_limbs);
+    forward(wa, cols, 2 * n_bits / cols, plan.ring_limbs);
+    forward(wb, cols, 2 * n_bits / cols, plan.ring_limbs);
     for (std::uint64_t q = 0; q < cols; ++q) {
       mpn_normmod_2expp1(ia[q], static_cast<mp_size_t>(plan.ring_limbs));
       mpn_normmod_2expp1(ib[q], static_cast<mp_size_t>(plan.ring_limbs));
       multiply_mod_fermat(ia[q], ib[q], plan.ring_limbs, scratch.data());
     }
-    inverse(wa, ia.data(), cols, 2 * n_bits / cols, plan.ring_limbs);
+    inverse(wa, cols, 2 * n_bits / cols, plan.ring_limbs);
     const std::uint64_t k1 = bit_reverse(plan.first_row(i) + r, plan.log_rows);
     for (std::uint64_t n2 = 0; n2 < cols; ++n2) {
-      const std::uint64_t e = (n2 * k1 % plan.length()) * (2 * n_bits / plan.length());
+      const std::uint64_t e = twiddle_exponent(plan, n2, k1);
       mp_limb_t* dest = out.limbs.data() + (r * cols + n2) * width;
       twiddle(dest, ia[n2], e == 0 ? 0 : 2 * n_bits - e, plan.ring_limbs);
       mpn_normmod_2expp1(dest, static_cast<mp_size_t>(plan.ring_limbs));
-    }
-    for (std::uint64_t n2 = 0; n2 < cols; ++n2) {
-      wa.points()[n2] = ia[n2];
-      wb.points()[n2] = ib[n2];
     }
   }
   return out;
@@ -288,42 +278,39 @@ SpreadBlock column_slice(const SpreadPlan& plan, const SpreadBlock& block, std::
 std::vector<BigInt> inverse_columns(const SpreadPlan& plan, std::span<const SpreadBlock> row_slices) {
   check_plan(plan);
   const std::uint64_t rows = plan.rows(), rr = plan.row_count(), cc = plan.col_count(), width = plan.width();
-  const std::uint64_t n_bits = plan.ring_limbs * GMP_NUMB_BITS;
+  const std::uint64_t n_bits = plan.ring_bits();
   if (row_slices.size() != plan.parts)
     throw std::invalid_argument("spread product: a column part needs a slice from every row part");
   for (const SpreadBlock& s : row_slices)
     if (s.rows != rr || s.cols != cc)
       throw std::invalid_argument("spread product: a slice of the wrong shape");
-  // Each run: col_count() pieces and the last coefficient's overhang.
+  // Each run: col_count() pieces and the last coefficient's overhang, summed in the run's own limbs.
   const std::uint64_t run_limbs = cc * plan.piece_limbs + width + 1;
-  std::vector<std::vector<mp_limb_t>> runs(rows, std::vector<mp_limb_t>(run_limbs, 0));
+  std::vector<BigInt> out(rows);
+  std::vector<mp_limb_t*> runs(rows);
+  for (std::uint64_t n1 = 0; n1 < rows; ++n1) {
+    runs[n1] = mpz_limbs_write(raw(out[n1]), static_cast<mp_size_t>(run_limbs));
+    std::fill_n(runs[n1], run_limbs, mp_limb_t{0});
+  }
   WorkArea w(rows, width);
-  std::vector<mp_limb_t*> ii(rows);
+  mp_limb_t** ii = w.points();
   std::vector<mp_limb_t> scaled(width);
   for (std::uint64_t t = 0; t < cc; ++t) {
-    for (std::uint64_t p = 0; p < rows; ++p) {
-      ii[p] = w.points()[p];
+    for (std::uint64_t p = 0; p < rows; ++p)
       std::copy_n(row_slices[p / rr].limbs.data() + ((p % rr) * cc + t) * width, width, ii[p]);
-    }
-    inverse(w, ii.data(), rows, 2 * n_bits / rows, plan.ring_limbs);
+    inverse(w, rows, 2 * n_bits / rows, plan.ring_limbs);
     for (std::uint64_t n1 = 0; n1 < rows; ++n1) {
       // Times 1/L = 2^(2N - log2 L).
       twiddle(scaled.data(), ii[n1], 2 * n_bits - (plan.log_rows + plan.log_cols), plan.ring_limbs);
       mpn_normmod_2expp1(scaled.data(), static_cast<mp_size_t>(plan.ring_limbs));
-      mp_limb_t* at = runs[n1].data() + t * plan.piece_limbs;
+      mp_limb_t* at = runs[n1] + t * plan.piece_limbs;
       const std::uint64_t room = run_limbs - t * plan.piece_limbs;
       if (mpn_add(at, at, static_cast<mp_size_t>(room), scaled.data(), static_cast<mp_size_t>(width)) != 0)
         throw std::logic_error("spread product: a run overflowed");
     }
-    for (std::uint64_t p = 0; p < rows; ++p) w.points()[p] = ii[p];
   }
-  std::vector<BigInt> out(rows);
-  for (std::uint64_t n1 = 0; n1 < rows; ++n1) {
-    auto n = static_cast<mp_size_t>(run_limbs);
-    while (n > 0 && runs[n1][static_cast<std::size_t>(n - 1)] == 0) --n;
-    std::copy_n(runs[n1].data(), n, mpz_limbs_write(raw(out[n1]), std::max<mp_size_t>(n, 1)));
-    mpz_limbs_finish(raw(out[n1]), n);
-  }
+  // mpz_limbs_finish drops the high zero limbs.
+  for (BigInt& run : out) mpz_limbs_finish(raw(run), static_cast<mp_size_t>(run_limbs));
   return out;
 }
 
@@ -348,9 +335,7 @@ void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::v
         throw std::logic_error("spread product: the sum overflowed the product");
     }
   }
-  auto n = static_cast<mp_size_t>(total);
-  while (n > 0 && r[n - 1] == 0) --n;
-  mpz_limbs_finish(raw(sum), n);
+  mpz_limbs_finish(raw(sum), static_cast<mp_size_t>(total));  // drops the high zero limbs
   out.swap(sum);
 }
 

@@ -72,7 +72,8 @@ struct SpreadPlan {
   std::uint64_t rows() const { return std::uint64_t{1} << log_rows; }
   std::uint64_t cols() const { return std::uint64_t{1} << log_cols; }
   std::uint64_t length() const { return rows() * cols(); }
-  std::uint64_t width() const { return ring_limbs + 1; }  // limbs a stored coefficient takes
+  std::uint64_t width() const { return ring_limbs + 1; }                  // limbs a stored coefficient takes
+  std::uint64_t ring_bits() const { return ring_limbs * GMP_NUMB_BITS; }  // N
   // The columns of column part j, and the rows of row part i: [first, first + count).
   std::uint64_t first_col(std::uint32_t j) const { return cols() / parts * j; }
   std::uint64_t col_count() const { return cols() / parts; }
