@@ -65,10 +65,10 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.held = f[2].starts_with("held") ? std::stoll(f[2].substr(4)) : 0;
       fault.copied = f[2].starts_with("copied") ? std::stoll(f[2].substr(6)) : 0;
       fault.final_steps = f[2] == "finalsteps";
-      // A kill is rank 0's: of a worker (RANK) whose pieces have copies, or of the one given the final
-      // steps (RANK *); only a kill has copiedN or finalsteps.
+      // A kill is rank 0's: of a worker (RANK, or * for the first that qualifies) whose pieces have copies,
+      // or of the one given the final steps (RANK *); only a kill has copiedN or finalsteps.
       const bool kill = fault.kind == Fault::Kind::kill;
-      if (kill != (fault.copied > 0 || fault.final_steps) || (kill && fault.copied > 0 && fault.rank < 1) ||
+      if (kill != (fault.copied > 0 || fault.final_steps) || (kill && fault.copied > 0 && fault.rank == 0) ||
           (fault.final_steps && fault.rank != -1))
         throw bad();
       if (f[2].starts_with("held") && fault.held < 1) throw bad();
@@ -108,15 +108,23 @@ bool FaultPlan::take(Fault& f, const Task& task) const {
   return true;
 }
 
-std::vector<int> FaultPlan::kills_due(const std::function<std::uint64_t(int)>& copied) {
+std::vector<int> FaultPlan::kills_due(int ranks, const std::function<std::uint64_t(int)>& copied) {
   std::vector<int> due;
   for (Fault& f : faults_) {
     if (f.kind != Fault::Kind::kill || f.fired > 0) continue;
-    if (f.final_steps ? f.target < 0 || std::chrono::steady_clock::now() < f.due
-                      : copied(f.rank) < static_cast<std::uint64_t>(f.copied))
-      continue;
+    int target = -1;
+    if (f.final_steps) {
+      if (f.target >= 0 && std::chrono::steady_clock::now() >= f.due) target = f.target;
+    } else {
+      // RANK *: the lowest worker rank with that many.
+      const int lowest = f.rank < 0 ? 1 : f.rank;
+      const int end = f.rank < 0 ? ranks : f.rank + 1;
+      for (int r = lowest; r < end && target < 0; ++r)
+        if (copied(r) >= static_cast<std::uint64_t>(f.copied)) target = r;
+    }
+    if (target < 0) continue;
     ++f.fired;
-    due.push_back(f.final_steps ? f.target : f.rank);
+    due.push_back(target);
   }
   return due;
 }

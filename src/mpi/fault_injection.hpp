@@ -17,7 +17,8 @@
 //             a resumed job's worker reads from its file; final (corrupt on
 //             rank 0 only): the final value, after the division, before its checks: made wrong from its 64th
 //             bit on
-//             copiedN (kill only): once N of the worker's pieces have copies on other workers (--replicas);
+//             copiedN (kill only): once N of the worker's pieces have copies on other workers (--replicas;
+//             with RANK *, the first worker of which that holds);
 //             start (die:0:start only): rank 0 SIGKILLs itself before it tells the workers the job;
 //             finalsteps (kill:*:finalsteps only): the worker given the final steps, SECONDS (default 5)
 //             after rank 0 gave them
@@ -69,8 +70,9 @@ class FaultPlan {
   bool corrupts_final_value() const;
   // Rank 0: whether it is to die before it tells the workers the job (die:0:start).
   bool dies_at_start() const;
-  // Rank 0: the worker ranks to SIGKILL now (each kill once), given how many of a rank's pieces have copies.
-  std::vector<int> kills_due(const std::function<std::uint64_t(int rank)>& copied);
+  // Rank 0: the worker ranks to SIGKILL now (each kill once), given how many of a rank's pieces have copies
+  // and the job's rank count.
+  std::vector<int> kills_due(int ranks, const std::function<std::uint64_t(int rank)>& copied);
   // Rank 0 gave `task` to worker `rank` (kill:*:finalsteps: the final steps' worker is chosen then).
   void assigned(const Task& task, int rank);
   bool empty() const { return faults_.empty(); }

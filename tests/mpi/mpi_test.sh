@@ -302,21 +302,24 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
       check "a worker lost with its pieces: the lost rank was noticed" log_has "$tmp/lost.log" "rank 2 missed its deadline"
       check "a worker lost with its pieces: the log says what is computed again" \
         log_has "$tmp/lost.log" "\[pi-job\] .*computed again"
-      # With a copy of each piece on a second worker (--replicas 1), rank 0 SIGKILLs rank 2 once two of the
-      # pieces it holds wait for their siblings with copies elsewhere (PI_FAULT kill, a moment only rank 0
+      # With a copy of each piece on a second worker (--replicas 1), rank 0 SIGKILLs the first worker two of
+      # whose pieces wait for their siblings with copies elsewhere (PI_FAULT kill, a moment only rank 0
       # knows). No merge has fetched those two, so none can end without them: each takes its copy's place,
-      # and only pieces of rank 2 without a copy yet (just made, or merge operands) are computed again.
-      # Rank 3's tasks take 0.2 s more, so that pieces wait for their siblings longer than a copy takes
-      # (without it, one of the first three runs here had pieces merged too soon for two to wait with copies
-      # at once, and the kill never came).
-      PI_FAULT="slow:3:*:0:0.2;kill:2:copied2" run replica 4 --enable-recovery -- "${big[@]}" "${quick[@]}" --replicas 1
+      # and only pieces of that worker without a copy yet (just made, or merge operands) are computed again.
+      # The moment comes in every run: the evaluation of the last range (handed out last) takes 0.4 s more,
+      # and meanwhile every other piece is made, so the left siblings along its path wait with their copies
+      # (from about level 3 up they are above the 64 Kbit that get copies): 8 at once in a run that counted
+      # them, so at least one of the 3 workers holds two. An earlier version killed rank 2
+      # and made rank 3's tasks slower; a CI run had the pieces merged too soon and the kill never came.
+      PI_FAULT="slow:*:1023:1:0.4;kill:*:copied2" run replica 4 --enable-recovery -- "${big[@]}" "${quick[@]}" --replicas 1
       check "a worker lost with copied pieces: MPFR's digits" same_file "$tmp/replica/pi.txt" "$tmp/mpfr-1e6.txt"
       check "a worker lost with copied pieces: rank 0 killed it at that moment" \
-        log_has "$tmp/replica.log" "PI_FAULT: SIGKILL to rank 2 (pid [0-9]*); 2 of its waiting pieces have copies"
+        log_has "$tmp/replica.log" "PI_FAULT: SIGKILL to rank [123] (pid [0-9]*); [2-9] of its waiting pieces have copies"
       check "a worker lost with copied pieces: their copies took their places" \
         [ "$(json "$tmp/replica/summary.json" 'd["coordinator"]["pieces_from_replicas"] >= 2 and d["coordinator"]["replicas_made"] >= 2')" == True ]
+      killed=$(sed -n 's/.*PI_FAULT: SIGKILL to rank \([0-9]*\) .*/\1/p' "$tmp/replica.log")
       check "a worker lost with copied pieces: the log says which copy took a piece's place" \
-        log_has "$tmp/replica.log" "was lost with rank 2: its copy on rank [13] takes its place"
+        log_has "$tmp/replica.log" "was lost with rank ${killed:-none}: its copy on rank [123] takes its place"
       # A worker SIGKILLs itself just after it starts sending rank 0 a conversion block. Open MPI's shared
       # memory reads the block from the sender's memory, so rank 0's receive never ends (unless rank 0 read
       # it all before the sender died, which a slow sender under ASan allows). Rank 0 keeps receiving the

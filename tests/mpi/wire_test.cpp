@@ -485,22 +485,33 @@ TEST(FaultInjection, KillIsRankZerosOnceTheWorkersPiecesHaveCopies) {
   FaultPlan plan = FaultPlan::parse("kill:2:copied2;fail:1:3", 0);
   std::uint64_t copied = 1;
   const auto of_rank = [&copied](int rank) { return rank == 2 ? copied : 0; };
-  EXPECT_TRUE(plan.kills_due(of_rank).empty());
+  EXPECT_TRUE(plan.kills_due(4, of_rank).empty());
   copied = 2;
-  EXPECT_EQ(plan.kills_due(of_rank), std::vector<int>{2});
-  EXPECT_TRUE(plan.kills_due(of_rank).empty()) << "killed once";
+  EXPECT_EQ(plan.kills_due(4, of_rank), std::vector<int>{2});
+  EXPECT_TRUE(plan.kills_due(4, of_rank).empty()) << "killed once";
   EXPECT_NO_THROW(plan.before(evaluate(0, 5))) << "a kill is no worker's fault";
+  // RANK *: the first worker of the job's ranks that has that many, once.
+  FaultPlan any = FaultPlan::parse("kill:*:copied2", 0);
+  std::vector<std::uint64_t> by_rank{0, 1, 1, 1};
+  const auto of_any = [&by_rank](int rank) { return by_rank.at(static_cast<std::size_t>(rank)); };
+  EXPECT_TRUE(any.kills_due(4, of_any).empty());
+  by_rank = {0, 1, 3, 2};
+  EXPECT_EQ(any.kills_due(4, of_any), std::vector<int>{2});
+  EXPECT_TRUE(any.kills_due(4, of_any).empty()) << "killed once";
+  FaultPlan beyond = FaultPlan::parse("kill:*:copied2", 0);
+  by_rank = {0, 1, 1, 1, 5};
+  EXPECT_TRUE(beyond.kills_due(4, of_any).empty()) << "only the job's ranks";
   // The worker given the final steps, once, the given seconds after.
   FaultPlan final_steps = FaultPlan::parse("kill:*:finalsteps:1:0", 0);
-  EXPECT_TRUE(final_steps.kills_due(of_rank).empty());
+  EXPECT_TRUE(final_steps.kills_due(4, of_rank).empty());
   final_steps.assigned(evaluate(0, 5), 3);
-  EXPECT_TRUE(final_steps.kills_due(of_rank).empty()) << "not the final steps";
+  EXPECT_TRUE(final_steps.kills_due(4, of_rank).empty()) << "not the final steps";
   Task steps;
   steps.work = FinalSteps{};
   final_steps.assigned(steps, 3);
-  EXPECT_EQ(final_steps.kills_due(of_rank), std::vector<int>{3});
+  EXPECT_EQ(final_steps.kills_due(4, of_rank), std::vector<int>{3});
   final_steps.assigned(steps, 1);
-  EXPECT_TRUE(final_steps.kills_due(of_rank).empty()) << "killed once";
+  EXPECT_TRUE(final_steps.kills_due(4, of_rank).empty()) << "killed once";
 }
 
 TEST(FaultInjection, MalformedEntriesAreRefusedByName) {
