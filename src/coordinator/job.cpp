@@ -189,9 +189,10 @@ std::uint64_t peak_bytes_per_digit(int threads) {
   // 2026-12-05: one thread 0.712-0.749 GB (three runs, one of them without the heap handed back before the
   // lent merges; 6.5-6.9 bytes a digit over the 64 MB below), --threads 2 1.196 GB (11.3, one run; its
   // merges are not lent). At 1e7 (few blocks reach 16 MB, no merge is lent): one thread 124-129 MB (6.5),
-  // --threads 2 146-155 MB (9.1). 10 bytes a digit and 4 more per extra thread (up to 4) keep a margin of at
-  // least a fifth over those runs (the peak has varied by 0.05-0.1 GB between runs).
-  return 10 + 4 * static_cast<std::uint64_t>(std::clamp(threads, 1, 4) - 1);
+  // --threads 2 146-155 MB (9.1); on 2026-12-06, --threads 2 169-189 MB (five runs, up to 12.2 a digit over
+  // the 64 MB). 10 bytes a digit and 6 more per extra thread (up to 4) keep a margin of at least a fifth
+  // over those runs (the peak has varied by 0.05-0.1 GB between runs at 1e8, 0.02 GB at 1e7).
+  return 10 + 6 * static_cast<std::uint64_t>(std::clamp(threads, 1, 4) - 1);
 }
 
 std::uint64_t estimated_peak_bytes(const Series& series, std::uint64_t digits, int threads) {

@@ -267,5 +267,41 @@ ok "--dry-run under a launcher: the time with the workers" grep -q "with 3 worke
 ok "--dry-run of a complete job says so" grep -q "is complete" "$tmp/drygood.txt"
 expect_usage_error "holds the checkpoint of a job" --series chudnovsky --digits 1000 --out "$tmp/good" --dry-run
 
+# More digits than this machine's memory holds: refused before anything runs (exit 2, one line naming what
+# the job needs, what is available and how many digits would fit), and the digits it offers do fit.
+avail_mib=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
+too_many=$((avail_mib * 1048576 / 5))  # about twice what fits, at 10 bytes a digit
+if [[ $too_many -le 100000000000 ]]; then
+  expect_usage_error "MiB is available; ask for at most about" --series chudnovsky --digits "$too_many" --out "$tmp/huge"
+  ok "too many digits: nothing created" [ ! -e "$tmp/huge" ]
+  read -r need have fits < <(sed -n 's/.*needs about \([0-9]*\) MiB but only \([0-9]*\) MiB is available; ask for at most about \([0-9]*\) digits.*/\1 \2 \3/p' "$tmp/stderr")
+  ok "too many digits: the need is 64 MiB and 10 bytes a digit" \
+    [ "${need:-0}" == $(((64 * 1048576 + 10 * too_many) / 1048576)) ]
+  ok "too many digits: what is available, as /proc/meminfo has it (within 5%)" \
+    python3 -c "import sys; sys.exit(abs(${have:-0} - $avail_mib) > 0.05 * $avail_mib)"
+  # (The message rounds the bytes available down to whole MiB.)
+  ok "too many digits: the digits offered fit, and are not a tenth fewer than fit" python3 -c "
+import sys
+n = 64 * 2**20 + 10 * ${fits:-0}
+sys.exit(not (0 < n <= (${have:-0} + 1) * 2**20 < 1.1 * n))"
+else
+  echo "skipped: the memory refusal (this machine has more than 1e12 bytes available)"
+fi
+# The estimate is above what a run takes: chudnovsky 1e7 (where the bytes a digit outweigh the fixed 64 MiB)
+# in one process, and with two threads. Not in a sanitizer's build: its shadow memory is not the job's.
+if [[ -z ${PI_TEST_SANITIZED:-} ]]; then
+  for threads in 1 2; do
+    "$job" --series chudnovsky --digits 1e7 --threads "$threads" --out "$tmp/mem$threads" --dry-run >"$tmp/mem$threads.txt" 2>&1
+    "$job" --series chudnovsky --digits 1e7 --threads "$threads" --out "$tmp/mem$threads" --progress-interval 0 2>"$tmp/stderr"
+    estimate=$(sed -n 's/.*memory: *about \([0-9.]*\) MB.*/\1/p' "$tmp/mem$threads.txt")
+    ok "--threads $threads: the peak of a 1e7 run is under the estimate (${estimate:-none} MB)" python3 -c "
+import json, sys
+peak = json.load(open(sys.argv[1]))['coordinator']['peak_rss_bytes']
+sys.exit(not 0 < peak < float(sys.argv[2]) * 1e6)" "$tmp/mem$threads/summary.json" "${estimate:-0}"
+  done
+else
+  echo "skipped: the peak against the estimate (a sanitizer's build)"
+fi
+
 echo "$pass passed, $failures failed"
 [[ $failures -eq 0 ]]
