@@ -272,9 +272,8 @@ void MpiExecutor::run(Scheduler& scheduler, const std::function<void()>& tick) {
   while (!scheduler.finished()) {
     // Tests only: an empty plan (every real run) costs this hot loop one test.
     const std::vector<int> kills =
-        faults_.empty() ? std::vector<int>{} : faults_.kills_due(mpi_.size(), [&](int r) {
-          return r >= 1 && r < mpi_.size() ? scheduler.copied_from(r - 1) : std::uint64_t{0};
-        });
+        faults_.empty() ? std::vector<int>{}
+                        : faults_.kills_due(mpi_.size(), [&](int r) { return scheduler.copied_from(r - 1); });
     for (const int rank : kills) kill_for_test(rank, scheduler.copied_from(rank - 1));
     throw_if_interrupted();
     bool active = false;

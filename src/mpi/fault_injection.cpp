@@ -116,9 +116,9 @@ std::vector<int> FaultPlan::kills_due(int ranks, const std::function<std::uint64
     if (f.final_steps) {
       if (f.target >= 0 && std::chrono::steady_clock::now() >= f.due) target = f.target;
     } else {
-      // RANK *: the lowest worker rank with that many.
+      // RANK *: the lowest worker rank with that many. Only the job's ranks are asked.
       const int lowest = f.rank < 0 ? 1 : f.rank;
-      const int end = f.rank < 0 ? ranks : f.rank + 1;
+      const int end = f.rank < 0 ? ranks : std::min(ranks, f.rank + 1);
       for (int r = lowest; r < end && target < 0; ++r)
         if (copied(r) >= static_cast<std::uint64_t>(f.copied)) target = r;
     }

@@ -70,8 +70,8 @@ class FaultPlan {
   bool corrupts_final_value() const;
   // Rank 0: whether it is to die before it tells the workers the job (die:0:start).
   bool dies_at_start() const;
-  // Rank 0: the worker ranks to SIGKILL now (each kill once), given how many of a rank's pieces have copies
-  // and the job's rank count.
+  // Rank 0: the worker ranks to SIGKILL now (each kill once), given the job's rank count and how many of a
+  // rank's pieces have copies (asked of ranks 1 to ranks - 1 only).
   std::vector<int> kills_due(int ranks, const std::function<std::uint64_t(int rank)>& copied);
   // Rank 0 gave `task` to worker `rank` (kill:*:finalsteps: the final steps' worker is chosen then).
   void assigned(const Task& task, int rank);

@@ -285,7 +285,7 @@ import sys
 n = 64 * 2**20 + 10 * ${fits:-0}
 sys.exit(not (0 < n <= (${have:-0} + 1) * 2**20 < 1.1 * n))"
 else
-  echo "skipped: the memory refusal (this machine has more than 1e12 bytes available)"
+  echo "skipped: the memory refusal (twice what fits here is above --digits' limit of 1e11)"
 fi
 # The estimate is above what a run takes: chudnovsky 1e7 (where the bytes a digit outweigh the fixed 64 MiB)
 # in one process, and with two threads. Not in a sanitizer's build: its shadow memory is not the job's.
