@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.hpp"
+#include "timing.hpp"
 
 namespace {
 
@@ -33,10 +34,7 @@ class TimedStore final : public pi::StateSink {
   std::filesystem::path dir_;
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+using bench::median;
 
 }  // namespace
 

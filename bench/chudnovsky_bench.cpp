@@ -15,12 +15,11 @@
 #include "series/bigint.hpp"
 #include "series/decimal.hpp"
 #include "series/fingerprint.hpp"
+#include "timing.hpp"
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+using bench::seconds_since;
 
 double time_ours(std::uint64_t digits, int threads = 1) {
   const auto dir = std::filesystem::temp_directory_path() / "pi-bench";

@@ -18,21 +18,15 @@
 
 #include "series/bigint.hpp"
 #include "series/spread_product.hpp"
+#include "timing.hpp"
 
 namespace {
 
 using pi::raw;
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+using bench::Clock;
+using bench::median;
+using bench::seconds_since;
 
 struct Phases {
   double sum[4] = {0, 0, 0, 0};      // compute seconds summed over the parts

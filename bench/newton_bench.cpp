@@ -1,0 +1,171 @@
+// The division of the final steps by Newton's iteration (src/series/newton_division.hpp) against GMP's
+// (mpz_tdiv_q, what divide_nearest runs today), in this process, at the size of a job's final division: a
+// numerator of 2B bits over a divisor of B bits, a quotient of B bits. With its products made whole
+// (multiply()), and spread in `parts` parts (spread_product.hpp) as workers would share them: then the
+// critical path is the linear work between the products plus, for each product, the longest part of each
+// of its phases (products whose smaller factor is under --min-spread-bits are made whole, and count whole).
+// Transfers are not in these figures. Rounds alternate the divisions; medians are printed.
+//
+//   bench_newton [--bits 33300000] [--parts 1,2,16,64] [--rounds 3]
+#include <gmp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "series/bigint.hpp"
+#include "series/newton_division.hpp"
+#include "series/spread_product.hpp"
+#include "timing.hpp"
+
+namespace {
+
+using bench::Clock;
+using bench::median;
+using bench::seconds_since;
+using pi::raw;
+
+// One division's products: their seconds made whole or spread, the longest part of each phase summed
+// (spread), and the compute of every part summed.
+struct ProductTimes {
+  double products_s = 0;  // wall seconds inside the product function
+  double critical_s = 0;  // longest parts (spread) or whole products, summed
+  double summed_s = 0;    // every part's compute
+  double largest_part_bytes = 0;
+  std::size_t spread = 0;
+};
+
+pi::ProductFn timed_product(ProductTimes& times, std::uint32_t parts, std::uint64_t min_spread_bits) {
+  return [&times, parts, min_spread_bits](pi::BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+    const auto t0 = Clock::now();
+    const std::uint64_t smaller = std::min(mpz_sizeinbase(a, 2), mpz_sizeinbase(b, 2));
+    if (parts == 0 || smaller < min_spread_bits) {
+      pi::multiply(out, a, b);
+      const double s = seconds_since(t0);
+      times.critical_s += s;
+      times.summed_s += s;
+    } else {
+      pi::BigInt wa, wb;  // the spread product takes BigInts; the copies are not timed as parts
+      mpz_set(raw(wa), a);
+      mpz_set(raw(wb), b);
+      double longest[4] = {0, 0, 0, 0};
+      pi::SpreadObserver observe;
+      observe.part_done = [&](int phase, double seconds, double bytes) {
+        const auto k = static_cast<std::size_t>(phase);
+        longest[k] = std::max(longest[k], seconds);
+        times.summed_s += seconds;
+        times.largest_part_bytes = std::max(times.largest_part_bytes, bytes);
+      };
+      pi::multiply_spread(out, wa, wb, parts, observe);
+      times.critical_s += longest[0] + longest[1] + longest[2] + longest[3];
+      ++times.spread;
+    }
+    times.products_s += seconds_since(t0);
+  };
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"bench_newton: the division by Newton's iteration against GMP's"};
+  std::uint64_t bits = 33300000;
+  std::vector<std::uint32_t> parts_list{1, 2, 16, 64};
+  std::uint64_t min_spread_bits = std::uint64_t{1} << 20;
+  int rounds = 3;
+  app.add_option("--bits", bits, "bits of the divisor and the quotient")
+      ->check(CLI::Range(1000000, 2000000000));
+  app.add_option("--parts", parts_list, "parts each product is spread in (powers of two)")->delimiter(',');
+  app.add_option("--min-spread-bits", min_spread_bits, "products with a smaller factor are made whole");
+  app.add_option("--rounds", rounds, "rounds, alternating the divisions")->check(CLI::Range(1, 100));
+  CLI11_PARSE(app, argc, argv);
+  for (const std::uint32_t parts : parts_list) {
+    if (parts == 0 || (parts & (parts - 1)) != 0) {
+      std::fprintf(stderr, "bench_newton: --parts %u: each must be a power of two\n", parts);
+      return 2;
+    }
+  }
+  pi::keep_freed_memory();
+  pi::map_big_blocks_apart();
+
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 1);
+  pi::BigInt x, y;
+  mpz_urandomb(raw(x), state, 2 * bits);
+  mpz_urandomb(raw(y), state, bits);
+  mpz_setbit(raw(x), 2 * bits - 1);
+  mpz_setbit(raw(y), bits - 1);
+  gmp_randclear(state);
+
+  std::vector<double> gmp, whole, whole_products;
+  std::vector<std::vector<double>> critical(parts_list.size()), summed(parts_list.size());
+  pi::NewtonStats stats;
+  double part_bytes = 0;
+  for (int r = 0; r < rounds; ++r) {
+    pi::BigInt expected;
+    auto t0 = Clock::now();
+    mpz_tdiv_q(raw(expected), raw(x), raw(y));
+    gmp.push_back(seconds_since(t0));
+    ProductTimes times;
+    pi::BigInt q;
+    stats = {};
+    t0 = Clock::now();
+    pi::divide_floor_newton(q, x, y, timed_product(times, 0, min_spread_bits), &stats);
+    const double all = seconds_since(t0);
+    whole.push_back(all);
+    whole_products.push_back(times.products_s);
+    if (q != expected) {
+      std::fprintf(stderr, "bench_newton: the quotient differs from mpz_tdiv_q's\n");
+      return 1;
+    }
+    const double linear = all - times.products_s;
+    for (std::size_t i = 0; i < parts_list.size(); ++i) {
+      ProductTimes spread;
+      pi::BigInt qs;
+      pi::divide_floor_newton(qs, x, y, timed_product(spread, parts_list[i], min_spread_bits));
+      if (qs != expected) {
+        std::fprintf(stderr, "bench_newton: the quotient with spread products differs from mpz_tdiv_q's\n");
+        return 1;
+      }
+      critical[i].push_back(linear + spread.critical_s);
+      summed[i].push_back(linear + spread.summed_s);
+      part_bytes = std::max(part_bytes, spread.largest_part_bytes);
+    }
+  }
+  const double g = median(gmp);
+  std::printf(
+      "a quotient of %llu bits: %zu products (%.0f Mbit of operands, the largest %.1f Mbit), %llu "
+      "units mended\n",
+      static_cast<unsigned long long>(bits), stats.products, stats.product_bits / 1e6,
+      static_cast<double>(stats.largest) / 1e6, static_cast<unsigned long long>(stats.corrections));
+  std::printf("GMP's division (mpz_tdiv_q): %.3f s\n", g);
+  std::printf(
+      "Newton, products whole (multiply()): %.3f s (%.2f of GMP's), of it products %.3f s, linear "
+      "work %.3f s\n",
+      median(whole), median(whole) / g, median(whole_products), median(whole) - median(whole_products));
+  for (std::size_t i = 0; i < parts_list.size(); ++i)
+    std::printf(
+        "Newton, products spread in %2u parts: critical path %.3f s (%.3f of GMP's), compute summed "
+        "%.3f s\n",
+        parts_list[i], median(critical[i]), median(critical[i]) / g, median(summed[i]));
+  std::printf(
+      "(critical path: the linear work, and each product's longest part per phase, on as many "
+      "workers as parts, transfers aside; a part reads at most %.1f MB)\n",
+      part_bytes / 1e6);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_newton: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,153 @@
+#include "series/newton_division.hpp"
+
+#include <gtest/gtest.h>
+
+#include <gmp.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "series/spread_product.hpp"
+
+namespace pi {
+namespace {
+
+BigInt random_bits(gmp_randstate_t state, mp_bitcnt_t bits) {
+  BigInt x;
+  mpz_urandomb(raw(x), state, bits);
+  mpz_setbit(raw(x), bits - 1);
+  return x;
+}
+
+BigInt gmp_quotient(const BigInt& x, const BigInt& y) {
+  BigInt q;
+  mpz_tdiv_q(raw(q), raw(x), raw(y));
+  return q;
+}
+
+const ProductFn kMultiply = [](BigInt& out, mpz_srcptr a, mpz_srcptr b) { multiply(out, a, b); };
+
+// Quotients from the base size up, y longer and shorter than the reciprocal's precision, and one short
+// quotient (GMP's division): the integer mpz_tdiv_q gives, and the products that made it.
+TEST(NewtonDivision, EqualsGmpForRandomOperands) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 20261206);
+  const std::vector<std::pair<mp_bitcnt_t, mp_bitcnt_t>> sizes = {{300001, 150000},  {1000000, 500000},
+                                                                  {2000017, 999983}, {600000, 100000},
+                                                                  {900000, 64},      {600000, 590000}};
+  for (const auto& [xbits, ybits] : sizes) {
+    const BigInt x = random_bits(state, xbits), y = random_bits(state, ybits);
+    BigInt q;
+    NewtonStats stats;
+    divide_floor_newton(q, x, y, kMultiply, &stats);
+    EXPECT_EQ(q, gmp_quotient(x, y)) << xbits << " / " << ybits << " bits";
+    const bool newton = xbits - ybits + 1 > kNewtonBaseBits;
+    EXPECT_EQ(stats.by_newton, newton) << xbits << " / " << ybits << " bits";
+    if (newton) {
+      // Four products, and two for each step of the reciprocal above GMP's division.
+      EXPECT_GE(stats.products, 4U) << xbits << " / " << ybits << " bits";
+      EXPECT_GT(stats.largest, (xbits - ybits) / 2) << xbits << " / " << ybits << " bits";
+      EXPECT_LE(stats.corrections, kMostCorrections);
+    } else {
+      EXPECT_EQ(stats.products, 0U);
+    }
+  }
+  gmp_randclear(state);
+}
+
+// Where a quotient a unit off shows: remainders 0, 1 and y - 1, and divisors that are a power of two or all
+// ones.
+TEST(NewtonDivision, ExactAtTheEdgesOfTheRemainder) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 6);
+  std::vector<BigInt> divisors = {random_bits(state, 400000)};
+  BigInt power, ones;
+  mpz_setbit(raw(power), 399999);
+  mpz_setbit(raw(ones), 400000);
+  mpz_sub_ui(raw(ones), raw(ones), 1);
+  divisors.push_back(power);
+  divisors.push_back(ones);
+  for (const BigInt& y : divisors) {
+    const BigInt quotient = random_bits(state, 500000);
+    BigInt exact;
+    mpz_mul(raw(exact), raw(quotient), raw(y));
+    BigInt below = exact, above = exact, last = exact;
+    mpz_sub_ui(raw(below), raw(below), 1);  // floor: quotient - 1
+    mpz_add_ui(raw(above), raw(above), 1);
+    mpz_add(raw(last), raw(last), raw(y));
+    mpz_sub_ui(raw(last), raw(last), 1);  // remainder y - 1
+    for (const BigInt* x : {&exact, &below, &above, &last}) {
+      BigInt q;
+      divide_floor_newton(q, *x, y, kMultiply);
+      EXPECT_EQ(q, gmp_quotient(*x, y))
+          << "divisor of " << mpz_sizeinbase(raw(y), 2) << " bits, popcount " << mpz_popcount(raw(y));
+    }
+  }
+  gmp_randclear(state);
+}
+
+// Products made in parts (the spread product, as workers would share them) give the same quotient.
+TEST(NewtonDivision, SpreadProductsGiveTheSameQuotient) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 2026);
+  const BigInt x = random_bits(state, 1400003), y = random_bits(state, 700001);
+  gmp_randclear(state);
+  std::size_t spread = 0;
+  const ProductFn in_parts = [&spread](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+    BigInt wa, wb;
+    mpz_set(raw(wa), a);
+    mpz_set(raw(wb), b);
+    multiply_spread(out, wa, wb, 4);
+    ++spread;
+  };
+  BigInt q;
+  NewtonStats stats;
+  divide_floor_newton(q, x, y, in_parts, &stats);
+  EXPECT_EQ(q, gmp_quotient(x, y));
+  EXPECT_EQ(spread, stats.products);
+  EXPECT_GE(spread, 6U);
+}
+
+// The quotient is proven by its remainder: approximations made wrong (here the one of r / y, 2^-40 off)
+// end in an error, never in a wrong quotient.
+TEST(NewtonDivision, AWrongApproximationFailsLoudly) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 40);
+  const BigInt x = random_bits(state, 1000000), y = random_bits(state, 500000);
+  gmp_randclear(state);
+  bool remainder_seen = false;
+  std::size_t spoilt = 0;
+  // The products with y are the remainders' (exact); the one after the first of them approximates r / y.
+  const ProductFn spoil = [&](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+    multiply(out, a, b);
+    const bool with_y = mpz_cmp(a, raw(y)) == 0 || mpz_cmp(b, raw(y)) == 0;
+    if (!with_y && remainder_seen && spoilt == 0) {
+      BigInt off;
+      mpz_fdiv_q_2exp(raw(off), raw(out), 40);
+      mpz_add(raw(out), raw(out), raw(off));
+      ++spoilt;
+    }
+    remainder_seen = remainder_seen || with_y;
+  };
+  BigInt q;
+  EXPECT_THROW(divide_floor_newton(q, x, y, spoil), std::logic_error);
+  EXPECT_EQ(spoilt, 1U);
+}
+
+TEST(NewtonDivision, RefusesNegativeOrZeroOperands) {
+  BigInt q, x = 5, y = 0, minus = -5;
+  EXPECT_THROW(divide_floor_newton(q, x, y, kMultiply), std::invalid_argument);
+  EXPECT_THROW(divide_floor_newton(q, minus, x, kMultiply), std::invalid_argument);
+  EXPECT_THROW(divide_floor_newton(x, x, x, kMultiply), std::invalid_argument);
+  divide_floor_newton(q, y, x, kMultiply);  // 0 / 5
+  EXPECT_EQ(q, 0);
+}
+
+}  // namespace
+}  // namespace pi
