@@ -26,6 +26,24 @@ void shift_down(BigInt& v, std::int64_t e) {
 
 class NewtonDivision {
  public:
+  // out = a b for any signs, the product of the magnitudes through the caller's function.
+  void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
+    const int sign = mpz_sgn(raw(a)) * mpz_sgn(raw(b));
+    if (sign == 0) {
+      out = 0;
+      return;
+    }
+    mpz_t ma, mb;  // |a| and |b|, read in place
+    mpz_roinit_n(ma, mpz_limbs_read(raw(a)), static_cast<mp_size_t>(mpz_size(raw(a))));
+    mpz_roinit_n(mb, mpz_limbs_read(raw(b)), static_cast<mp_size_t>(mpz_size(raw(b))));
+    const std::uint64_t ba = bits_of(ma), bb = bits_of(mb);
+    ++stats_.products;
+    stats_.product_bits += static_cast<double>(ba + bb);
+    stats_.largest = std::max({stats_.largest, ba, bb});
+    product_(out, ma, mb);
+    if (sign < 0) mpz_neg(raw(out), raw(out));
+  }
+
   NewtonDivision(const ProductFn& product, NewtonStats& stats) : product_(product), stats_(stats) {}
 
   void divide(BigInt& q, const BigInt& x, const BigInt& y) {
@@ -87,24 +105,6 @@ class NewtonDivision {
                            std::to_string(kMostCorrections) + " units");
   }
 
-  // out = a b for any signs, the product of the magnitudes through the caller's function.
-  void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
-    const int sign = mpz_sgn(raw(a)) * mpz_sgn(raw(b));
-    if (sign == 0) {
-      out = 0;
-      return;
-    }
-    mpz_t ma, mb;  // |a| and |b|, read in place
-    mpz_roinit_n(ma, mpz_limbs_read(raw(a)), static_cast<mp_size_t>(mpz_size(raw(a))));
-    mpz_roinit_n(mb, mpz_limbs_read(raw(b)), static_cast<mp_size_t>(mpz_size(raw(b))));
-    const std::uint64_t ba = bits_of(ma), bb = bits_of(mb);
-    ++stats_.products;
-    stats_.product_bits += static_cast<double>(ba + bb);
-    stats_.largest = std::max({stats_.largest, ba, bb});
-    product_(out, ma, mb);
-    if (sign < 0) mpz_neg(raw(out), raw(out));
-  }
-
   // v about 2^(2h-1) / d for d of exactly h bits (so v is in (2^(h-1), 2^h], within a few units).
   void reciprocal(BigInt& v, const BigInt& d, std::uint64_t h) {
     if (h <= kNewtonBaseBits) {
@@ -160,6 +160,74 @@ class NewtonDivision {
   BigInt v_;
 };
 
+// floor(sqrt(x)) by one Newton step from the root of x's top half, each division a NewtonDivision.
+class NewtonSqrt {
+ public:
+  NewtonSqrt(const ProductFn& product, NewtonStats& stats) : product_(product), stats_(stats) {}
+
+  void root(BigInt& s, const BigInt& x) {
+    const std::uint64_t nx = bits_of(x);
+    const std::uint64_t k = (nx + 1) / 2;  // s has k bits
+    if (k <= kNewtonBaseBits) {
+      mpz_sqrt(raw(s), raw(x));
+      return;
+    }
+    stats_.by_newton = true;
+    // x's top bits, an even number of bits cut (2 c), so that sqrt(x) is about sqrt(top) 2^c; top's root
+    // has h bits, about k / 2 plus the guard.
+    const std::uint64_t h = k / 2 + kGuardBits;
+    const std::uint64_t c = k - h;
+    BigInt s0;
+    {
+      BigInt top;
+      mpz_tdiv_q_2exp(raw(top), raw(x), 2 * c);
+      root(s0, top);
+    }
+    mpz_mul_2exp(raw(s0), raw(s0), c);  // s0 <= sqrt(x), within about 2^(c - h + 1) s0 of it
+    // s = s0 + floor((x - s0^2) / (2 s0)): too large by about (x - s0^2)^2 / (8 s0^3), a few units at most.
+    BigInt r;
+    square(r, s0);
+    mpz_sub(raw(r), raw(x), raw(r));  // >= 0: s0 is at most the root
+    BigInt twice, d;
+    mpz_mul_2exp(raw(twice), raw(s0), 1);
+    NewtonDivision(product_, stats_).divide(d, r, twice);
+    twice = 0;
+    mpz_add(raw(s), raw(s0), raw(d));
+    s0 = 0;
+    // r = x - s^2 exactly; then s is mended until 0 <= r <= 2 s (s^2 <= x < (s + 1)^2).
+    square(r, s);
+    mpz_sub(raw(r), raw(x), raw(r));
+    std::uint64_t mended = 0;
+    while (mpz_sgn(raw(r)) < 0) {  // r += 2 s - 1, s -= 1
+      mpz_add(raw(r), raw(r), raw(s));
+      mpz_sub_ui(raw(s), raw(s), 1);
+      mpz_add(raw(r), raw(r), raw(s));
+      if (++mended > kMostCorrections) too_far();
+    }
+    for (;;) {  // while r > 2 s: r -= 2 s + 1, s += 1
+      BigInt limit;
+      mpz_mul_2exp(raw(limit), raw(s), 1);
+      if (mpz_cmp(raw(r), raw(limit)) <= 0) break;
+      mpz_sub(raw(r), raw(r), raw(limit));
+      mpz_sub_ui(raw(r), raw(r), 1);
+      mpz_add_ui(raw(s), raw(s), 1);
+      if (++mended > kMostCorrections) too_far();
+    }
+    stats_.corrections += mended;
+  }
+
+ private:
+  [[noreturn]] static void too_far() {
+    throw std::logic_error("sqrt_floor_newton: the approximate root was off by more than " +
+                           std::to_string(kMostCorrections) + " units");
+  }
+
+  void square(BigInt& out, const BigInt& a) { NewtonDivision(product_, stats_).multiply(out, a, a); }
+
+  const ProductFn& product_;
+  NewtonStats& stats_;
+};
+
 }  // namespace
 
 void divide_floor_newton(BigInt& q, const BigInt& x, const BigInt& y, const ProductFn& product,
@@ -171,6 +239,15 @@ void divide_floor_newton(BigInt& q, const BigInt& x, const BigInt& y, const Prod
   if (&q == &x || &q == &y) throw std::invalid_argument("divide_floor_newton: q may not be x or y");
   NewtonStats local;
   NewtonDivision(product, stats ? *stats : local).divide(q, x, y);
+}
+
+void sqrt_floor_newton(BigInt& s, const BigInt& x, const ProductFn& product, NewtonStats* stats) {
+  if (mpz_sgn(raw(x)) < 0)
+    throw std::invalid_argument("sqrt_floor_newton: x must be >= 0, not of sign " +
+                                std::to_string(mpz_sgn(raw(x))));
+  if (&s == &x) throw std::invalid_argument("sqrt_floor_newton: s may not be x");
+  NewtonStats local;
+  NewtonSqrt(product, stats ? *stats : local).root(s, x);
 }
 
 }  // namespace pi

@@ -140,12 +140,76 @@ TEST(NewtonDivision, AWrongApproximationFailsLoudly) {
   EXPECT_EQ(spoilt, 1U);
 }
 
+BigInt gmp_root(const BigInt& x) {
+  BigInt s;
+  mpz_sqrt(raw(s), raw(x));
+  return s;
+}
+
+// Roots from the base size up (odd and even lengths), and the constants' radicands at a job's precisions:
+// mpz_sqrt's integer.
+TEST(NewtonSqrt, EqualsGmpForRandomAndConstantRadicands) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 10005);
+  std::vector<BigInt> radicands;
+  for (const mp_bitcnt_t bits : {200000UL, 300001UL, 1000000UL, 2000003UL})
+    radicands.push_back(random_bits(state, bits));
+  gmp_randclear(state);
+  for (const unsigned long c : {10005UL, 8UL}) {
+    BigInt x = c;
+    mpz_mul_2exp(raw(x), raw(x), 2 * 700001);  // sqrt(c) to 700001 bits after the point
+    radicands.push_back(x);
+  }
+  for (const BigInt& x : radicands) {
+    BigInt s;
+    NewtonStats stats;
+    sqrt_floor_newton(s, x, kMultiply, &stats);
+    EXPECT_EQ(s, gmp_root(x)) << mpz_sizeinbase(raw(x), 2) << " bits";
+    EXPECT_EQ(stats.by_newton, (mpz_sizeinbase(raw(x), 2) + 1) / 2 > kNewtonBaseBits);
+    EXPECT_LE(stats.corrections, kMostCorrections);
+  }
+}
+
+// Where a root a unit off shows: x = s^2, s^2 - 1 (root s - 1) and s^2 + 2 s (the largest with root s); and
+// products spread in 4 parts.
+TEST(NewtonSqrt, ExactAtTheEdgesOfTheRemainder) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 8);
+  const BigInt root = random_bits(state, 400001);
+  gmp_randclear(state);
+  BigInt square;
+  mpz_mul(raw(square), raw(root), raw(root));
+  BigInt below = square, largest = square;
+  mpz_sub_ui(raw(below), raw(below), 1);
+  mpz_addmul_ui(raw(largest), raw(root), 2);
+  for (const BigInt* x : {&square, &below, &largest}) {
+    BigInt s;
+    sqrt_floor_newton(s, *x, kMultiply);
+    EXPECT_EQ(s, gmp_root(*x));
+  }
+  const ProductFn in_parts = [](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+    BigInt wa, wb;
+    mpz_set(raw(wa), a);
+    mpz_set(raw(wb), b);
+    multiply_spread(out, wa, wb, 4);
+  };
+  BigInt s;
+  sqrt_floor_newton(s, largest, in_parts);
+  EXPECT_EQ(s, root);
+}
+
 TEST(NewtonDivision, RefusesNegativeOrZeroOperands) {
   BigInt q, x = 5, y = 0, minus = -5;
   EXPECT_THROW(divide_floor_newton(q, x, y, kMultiply), std::invalid_argument);
   EXPECT_THROW(divide_floor_newton(q, minus, x, kMultiply), std::invalid_argument);
   EXPECT_THROW(divide_floor_newton(x, x, x, kMultiply), std::invalid_argument);
   divide_floor_newton(q, y, x, kMultiply);  // 0 / 5
+  EXPECT_EQ(q, 0);
+  EXPECT_THROW(sqrt_floor_newton(q, minus, kMultiply), std::invalid_argument);
+  EXPECT_THROW(sqrt_floor_newton(x, x, kMultiply), std::invalid_argument);
+  sqrt_floor_newton(q, y, kMultiply);
   EXPECT_EQ(q, 0);
 }
 
