@@ -315,6 +315,13 @@ std::vector<BigInt> inverse_columns(const SpreadPlan& plan, std::span<const Spre
 }
 
 void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::vector<BigInt>> runs) {
+  std::vector<const std::vector<BigInt>*> at;
+  at.reserve(runs.size());
+  for (const std::vector<BigInt>& r : runs) at.push_back(&r);
+  assemble_spread(out, plan, at);
+}
+
+void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::vector<BigInt>* const> runs) {
   if (runs.size() != plan.parts)
     throw std::invalid_argument("spread product: runs of every column part needed");
   const std::uint64_t total = plan.a_limbs + plan.b_limbs;
@@ -322,10 +329,10 @@ void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::v
   mp_limb_t* r = mpz_limbs_write(raw(sum), static_cast<mp_size_t>(total));
   std::fill(r, r + total, mp_limb_t{0});
   for (std::uint32_t j = 0; j < plan.parts; ++j) {
-    if (runs[j].size() != plan.rows())
+    if (runs[j]->size() != plan.rows())
       throw std::invalid_argument("spread product: a run for every row needed");
     for (std::uint64_t n1 = 0; n1 < plan.rows(); ++n1) {
-      const BigInt& run = runs[j][n1];
+      const BigInt& run = (*runs[j])[n1];
       const auto size = static_cast<std::uint64_t>(mpz_size(raw(run)));
       if (size == 0) continue;
       const std::uint64_t at = (n1 * plan.cols() + plan.first_col(j)) * plan.piece_limbs;
@@ -337,6 +344,82 @@ void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::v
   }
   mpz_limbs_finish(raw(sum), static_cast<mp_size_t>(total));  // drops the high zero limbs
   out.swap(sum);
+}
+
+BigInt block_integer(const SpreadBlock& block) {
+  BigInt x;
+  const auto n = static_cast<mp_size_t>(block.limbs.size());
+  mp_limb_t* r = mpz_limbs_write(raw(x), n);
+  std::copy(block.limbs.begin(), block.limbs.end(), r);
+  mp_size_t used = n;
+  while (used > 0 && r[used - 1] == 0) --used;
+  mpz_limbs_finish(raw(x), used);
+  return x;
+}
+
+SpreadBlock block_from_integer(const SpreadPlan& plan, const BigInt& limbs, std::uint64_t rows,
+                               std::uint64_t cols) {
+  SpreadBlock block{rows, cols, SpreadLimbs(rows * cols * plan.width())};
+  const std::size_t size = mpz_size(raw(limbs));
+  if (mpz_sgn(raw(limbs)) < 0 || size > block.limbs.size())
+    throw std::invalid_argument("spread product: a block of " + std::to_string(size) + " limbs where " +
+                                std::to_string(block.limbs.size()) + " fit");
+  const mp_limb_t* from = mpz_limbs_read(raw(limbs));
+  std::copy(from, from + size, block.limbs.begin());
+  std::fill(block.limbs.begin() + static_cast<std::ptrdiff_t>(size), block.limbs.end(), mp_limb_t{0});
+  return block;
+}
+
+std::vector<BigInt> spread_columns_part(const SpreadPlan& plan, std::uint32_t j, mpz_srcptr a, mpz_srcptr b) {
+  const SpreadLimbs runs_a = column_runs(plan, a, j), runs_b = column_runs(plan, b, j);
+  const SpreadColumns c = forward_columns(plan, j, runs_a, runs_b);
+  std::vector<BigInt> out;
+  out.reserve(2 * plan.rows());
+  for (const SpreadBlock* block : {&c.a, &c.b})
+    for (std::uint64_t n = 0; n < plan.rows(); ++n)
+      out.push_back(block_integer(spread_slice(plan, *block, n, 1)));
+  return out;
+}
+
+std::vector<BigInt> spread_rows_part(const SpreadPlan& plan, std::uint32_t i,
+                                     std::span<const std::vector<BigInt>* const> columns) {
+  if (columns.size() != plan.parts)
+    throw std::invalid_argument("spread product: the columns of every column part needed");
+  const std::uint64_t row_limbs = plan.col_count() * plan.width();
+  std::vector<SpreadBlock> a_slices, b_slices;
+  for (const std::vector<BigInt>* part : columns) {
+    if (part->size() != 2 * plan.rows())
+      throw std::invalid_argument("spread product: a column part without a row of each block");
+    for (const std::uint64_t base : {std::uint64_t{0}, plan.rows()}) {
+      SpreadBlock slice{plan.row_count(), plan.col_count(), SpreadLimbs(plan.row_count() * row_limbs)};
+      for (std::uint64_t k = 0; k < plan.row_count(); ++k) {
+        const SpreadBlock row =
+            block_from_integer(plan, (*part)[base + plan.first_row(i) + k], 1, plan.col_count());
+        std::copy(row.limbs.begin(), row.limbs.end(),
+                  slice.limbs.begin() + static_cast<std::ptrdiff_t>(k * row_limbs));
+      }
+      (base == 0 ? a_slices : b_slices).push_back(std::move(slice));
+    }
+  }
+  const SpreadBlock rows = multiply_rows(plan, i, a_slices, b_slices);
+  std::vector<BigInt> out;
+  out.reserve(plan.parts);
+  for (std::uint32_t j = 0; j < plan.parts; ++j) out.push_back(block_integer(column_slice(plan, rows, j)));
+  return out;
+}
+
+std::vector<BigInt> spread_inverse_part(const SpreadPlan& plan, std::uint32_t j,
+                                        std::span<const std::vector<BigInt>* const> rows) {
+  if (rows.size() != plan.parts)
+    throw std::invalid_argument("spread product: the rows of every row part needed");
+  std::vector<SpreadBlock> slices;
+  slices.reserve(plan.parts);
+  for (const std::vector<BigInt>* part : rows) {
+    if (part->size() != plan.parts)
+      throw std::invalid_argument("spread product: a row part without the columns of every column part");
+    slices.push_back(block_from_integer(plan, (*part)[j], plan.row_count(), plan.col_count()));
+  }
+  return inverse_columns(plan, slices);
 }
 
 namespace {

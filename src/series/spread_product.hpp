@@ -125,6 +125,26 @@ SpreadBlock column_slice(const SpreadPlan& plan, const SpreadBlock& block, std::
 
 // Phase 4: |a b| from the runs of every column part (runs[j]: inverse_columns of part j).
 void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::vector<BigInt>> runs);
+// The same, the runs read where they are (runs[j] points at part j's).
+void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::vector<BigInt>* const> runs);
+
+// The phases as tasks of a job (Spread in coordinator/task.hpp): each part's output is kept as the values of
+// a piece, which the next phase's parts read in part.
+//   phase 0 (columns, part j): 2 R values, row n of a's block (col_count() points), then row n of b's;
+//   phase 1 (rows, part i): `parts` values, value j the columns of column part j (column_slice);
+//   phase 2 (inverse columns, part j): the R runs of inverse_columns.
+// A block of points as an integer (its limbs; high zero limbs dropped, as GMP keeps integers) and back.
+BigInt block_integer(const SpreadBlock& block);
+SpreadBlock block_from_integer(const SpreadPlan& plan, const BigInt& limbs, std::uint64_t rows,
+                               std::uint64_t cols);
+// Phase 0's output of column part j of |a| times |b|.
+std::vector<BigInt> spread_columns_part(const SpreadPlan& plan, std::uint32_t j, mpz_srcptr a, mpz_srcptr b);
+// Phase 1's output of row part i, from the outputs of every column part (columns[j]: part j's values).
+std::vector<BigInt> spread_rows_part(const SpreadPlan& plan, std::uint32_t i,
+                                     std::span<const std::vector<BigInt>* const> columns);
+// Phase 2's output of column part j, from the outputs of every row part (rows[i]: part i's values).
+std::vector<BigInt> spread_inverse_part(const SpreadPlan& plan, std::uint32_t j,
+                                        std::span<const std::vector<BigInt>* const> rows);
 
 // x = x y modulo 2^(64 limbs) + 1 for x and y normalised (mpn_normmod_2expp1: at most 2^N), limbs + 1 limbs
 // each; x is normalised after, y is spoilt. FLINT's fft_mulmod_2expp1 from 512 limbs (SpreadPlan::choose

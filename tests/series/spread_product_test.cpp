@@ -172,5 +172,37 @@ TEST(SpreadProduct, ObserverSeesEveryPart) {
   for (const double b_read : bytes) EXPECT_GT(b_read, 0);
 }
 
+// The phases as a job runs them (each part's output the values of a piece, read in part by the next
+// phase's parts), with the runs read in place by the assembly: the integer mpz_mul gives.
+TEST(SpreadProduct, PhasesAsPiecesGiveTheProduct) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 20261206);
+  for (const std::uint32_t parts : {1U, 2U, 4U, 8U}) {
+    const BigInt a = random_bits(state, 700001, -1), b = random_bits(state, 333333, 1);
+    BigInt ma, mb;
+    mpz_abs(raw(ma), raw(a));
+    mpz_abs(raw(mb), raw(b));
+    const SpreadPlan plan = SpreadPlan::choose(mpz_size(raw(a)), mpz_size(raw(b)), parts);
+    std::vector<std::vector<BigInt>> columns, rows, runs;
+    for (std::uint32_t j = 0; j < parts; ++j) columns.push_back(spread_columns_part(plan, j, raw(a), raw(b)));
+    const auto pointers = [](const std::vector<std::vector<BigInt>>& v) {
+      std::vector<const std::vector<BigInt>*> p;
+      p.reserve(v.size());
+      for (const auto& x : v) p.push_back(&x);
+      return p;
+    };
+    for (std::uint32_t i = 0; i < parts; ++i) rows.push_back(spread_rows_part(plan, i, pointers(columns)));
+    for (std::uint32_t j = 0; j < parts; ++j) runs.push_back(spread_inverse_part(plan, j, pointers(rows)));
+    EXPECT_EQ(columns.front().size(), 2 * plan.rows());
+    EXPECT_EQ(rows.front().size(), parts);
+    EXPECT_EQ(runs.front().size(), plan.rows());
+    BigInt p;
+    assemble_spread(p, plan, pointers(runs));
+    EXPECT_EQ(p, gmp_product(ma, mb)) << parts << " parts";
+  }
+  gmp_randclear(state);
+}
+
 }  // namespace
 }  // namespace pi
