@@ -19,6 +19,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -41,6 +42,7 @@
 #include "series/bigint.hpp"
 #include "series/decimal.hpp"
 #include "series/series.hpp"
+#include "series/spread_product.hpp"
 
 namespace {
 
@@ -200,6 +202,22 @@ class CostModel {
     block.work = pi::Digits{PieceRef::held_here(std::make_shared<const pi::PartialResult>(fraction.result)),
                             fraction.summary->scale_bits, 0, decimals};
     const std::size_t conversion = timings.add([&] { (void)pi::execute_digits(block); });
+    // A spread product's phases (16 parts; the compute summed over the parts hardly depends on their
+    // number: bench/README "A product in parts"), against the model's product of the same factors.
+    const BigInt spread_a = random_bits(rng, kSpreadCalibrationBits),
+                 spread_b = random_bits(rng, kSpreadCalibrationBits);
+    std::array<double, 4> spread_phase{};
+    std::array<double, 4> spread_least{1e30, 1e30, 1e30, 1e30};
+    const std::size_t spread = timings.add([&] {
+      spread_phase = {};
+      pi::SpreadObserver observe;
+      observe.part_done = [&](int phase, double seconds, double) {
+        spread_phase[static_cast<std::size_t>(phase)] += seconds;
+      };
+      BigInt product;
+      pi::multiply_spread(product, spread_a, spread_b, 16, observe);
+      for (std::size_t k = 0; k < 4; ++k) spread_least[k] = std::min(spread_least[k], spread_phase[k]);
+    });
     timings.run(rounds);
 
     for (std::size_t i = 0; i < mul_.size(); ++i) mul_[i].second = timings.least(i);
@@ -223,6 +241,9 @@ class CostModel {
     final_factor_ = timings.least(final_steps) / mul(static_cast<double>(bits), static_cast<double>(bits));
     constant_factor_ = timings.least(constant) / mul(static_cast<double>(bits), static_cast<double>(bits));
     conversion_factor_ = timings.least(conversion) / conversion_muls(decimals);
+    (void)spread;
+    for (std::size_t k = 0; k < 3; ++k)
+      spread_share_[k] = spread_least[k] / mul(kSpreadCalibrationBits, kSpreadCalibrationBits);
     shapes_ = &shapes;
     log << "calibration (this machine, least of " << rounds << " rounds): mpz_mul of two 2^16-bit numbers "
         << mul(1 << 16, 1 << 16) * 1e6 << " us, 2^20 " << mul(1 << 20, 1 << 20) * 1e3 << " ms, 2^26 "
@@ -237,7 +258,11 @@ class CostModel {
         << calibration_digits << " digits the top merge took " << timings.least(merge)
         << " s, the final steps " << timings.least(final_steps) << " s (" << final_factor_
         << " multiplications of the full size) and their constant " << timings.least(constant) << " s ("
-        << constant_factor_ << "), the conversion " << timings.least(conversion) << " s\n";
+        << constant_factor_ << "), the conversion " << timings.least(conversion) << " s\n"
+        << "calibration: a spread product of two 2^" << std::log2(kSpreadCalibrationBits)
+        << "-bit factors in 16 parts, each phase summed over its parts against the model's product: columns "
+        << spread_share_[0] << ", rows " << spread_share_[1] << ", inverse columns " << spread_share_[2]
+        << "\n";
   }
 
   // GMP's time for an a-bit by b-bit product: the table, interpolated in log-log; past it n log n; an
@@ -280,6 +305,11 @@ class CostModel {
   double assembly(double bits) const { return 4 * add_per_bit_ * bits; }
   double final_steps(double bits) const { return final_factor_ * mul(bits, bits); }
   double constant(double bits) const { return constant_factor_ * mul(bits, bits); }
+  // One part of a spread product's phase: the phase's share of the product (calibrated) over the parts.
+  double spread(const pi::Spread& part) const {
+    const auto a = static_cast<double>(part.left_limbs * 64), b = static_cast<double>(part.right_limbs * 64);
+    return spread_share_.at(std::min<std::uint32_t>(part.phase, 2)) * mul(a, b) / part.parts;
+  }
   // A block of `count` decimals starting at `first` of a fraction of `bits` bits: the conversion of its
   // share, plus for a later block the multiplication of the fraction by 5^first.
   double digits(std::uint64_t first, std::uint64_t count, double bits) const {
@@ -327,6 +357,8 @@ class CostModel {
   std::vector<std::pair<double, double>> mul_;  // (bits, seconds)
   // (log ratio, seconds over ratio times the balanced product's) for a 2^20-bit factor
   std::vector<std::pair<double, double>> unbalance_;
+  static constexpr double kSpreadCalibrationBits = 1 << 24;
+  std::array<double, 3> spread_share_{};
   double add_per_bit_ = 0;
   double eval_factor_ = 1, final_factor_ = 1, constant_factor_ = 1, conversion_factor_ = 1;
   std::array<std::pair<double, double>, 2> merge_points_{};  // (log bits, real/model)
@@ -396,6 +428,7 @@ class Simulation {
             {"seconds", now_},
             {"evaluations_end_s", evaluations_end_},
             {"root_s", root_at_},
+            {"root_made_s", root_made_},
             {"final_steps_end_s", series_end},
             {"conversion_s", now_ - series_end},
             {"worker_busy_s", busy},
@@ -410,7 +443,8 @@ class Simulation {
             {"lost_bytes", lost_bytes_},
             {"recompute_parts", config_.recompute_parts},
             {"constant_s", scheduler.times().constant_s},
-            {"final_with_constant", scheduler.times().final_with_constant}};
+            {"final_with_constant", scheduler.times().final_with_constant},
+            {"spread_parts", scheduler.piece_stats().spread_parts}};
   }
 
  private:
@@ -531,8 +565,8 @@ class Simulation {
     double ready = now_;
     double operands = 0;
     std::optional<PieceRef> unreachable;
-    const auto need = [&](const PieceRef& piece, std::optional<std::uint32_t> value) {
-      const double bytes = bytes_of(piece, value);
+    const auto need = [&](const PieceRef& piece, std::optional<std::uint32_t> value, double share = 1.0) {
+      const double bytes = bytes_of(piece, value) * share;
       // An operand this worker holds is in held_ already: a worker reads it in place.
       if (plane_ == Plane::direct && piece.owner == w) return;
       operands += bytes;
@@ -565,6 +599,26 @@ class Simulation {
       const auto slice = static_cast<double>(pi::slice_bits(right_bits, p->slices));
       compute = cost_.product(left_bits, slice);
       shape = {static_cast<std::int64_t>(left_bits + slice)};
+    } else if (const auto* sp = std::get_if<pi::Spread>(&task.work)) {
+      // A part reads its share of each input: the factors' column runs, or its rows (columns) of every
+      // part of the phase before; its output, the plan's blocks (spread_product.hpp).
+      const double share = 1.0 / sp->parts;
+      if (sp->phase == 0 && sp->inputs.size() == 2) {
+        need(sp->inputs[0], sp->factor_left, share);
+        need(sp->inputs[1], sp->factor_right, share);
+      } else {
+        for (const PieceRef& input : sp->inputs) need(input, std::nullopt, share);
+      }
+      compute = cost_.spread(*sp);
+      const pi::SpreadPlan plan = pi::spread_plan(*sp);
+      const auto bits = [](std::uint64_t limbs) { return static_cast<std::int64_t>(limbs * 64); };
+      if (sp->phase == 0) {
+        shape.assign(2 * plan.rows(), bits(plan.col_count() * plan.width()));
+      } else if (sp->phase == 1) {
+        shape.assign(plan.parts, bits(plan.row_count() * plan.col_count() * plan.width()));
+      } else {
+        shape.assign(plan.rows(), bits(plan.col_count() * plan.piece_limbs + plan.width() + 1));
+      }
     } else if (const auto* a = std::get_if<pi::Assemble>(&task.work)) {
       double bits = 0;
       for (const PieceRef& part : a->parts) {
@@ -639,8 +693,8 @@ class Simulation {
       if (dead_[static_cast<std::size_t>(w)]) return;  // lost with its worker
       TaskOutput out;
       out.result.range = range;
-      const bool keeps =
-          task.keep || task.kind() == TaskKind::final_steps || task.kind() == TaskKind::product;
+      const bool keeps = task.keep || task.kind() == TaskKind::final_steps ||
+                         task.kind() == TaskKind::product || task.kind() == TaskKind::spread;
       if (task.kind() != TaskKind::digits && (!keeps || pi::shape_bits(shape) < pi::kKeepAtLeastBits)) {
         // A small piece travels to rank 0 with its integers, and rank 0 merges such pieces itself (in
         // real time, here): integers of the piece's sizes and signs.
@@ -661,6 +715,9 @@ class Simulation {
       }
       out.digits = std::move(digits);
       if (task.kind() == TaskKind::evaluate) evaluations_end_ = std::max(evaluations_end_, now_);
+      if ((task.kind() == TaskKind::merge || task.kind() == TaskKind::assemble) && task.first_range == 0 &&
+          task.end_range == grid_.size())
+        root_made_ = now_;
       // The result's metadata to rank 0 (in the star, the piece itself).
       const double arrives = transfer(
           w + 1, 0,
@@ -752,6 +809,7 @@ class Simulation {
   std::map<std::uint64_t, std::pair<int, double>> pieces_;  // key -> (host, bytes)
   double bytes_moved_ = 0, bytes_rank0_ = 0;
   double evaluations_end_ = 0, root_at_ = 0;
+  double root_made_ = 0;  // when the series' result (the root merge, or its assembly) was done
   std::uint64_t tasks_ = 0;
   Scheduler* current_ = nullptr;  // run()'s
   std::vector<bool> dead_;
@@ -784,6 +842,7 @@ int run(int argc, char** argv) {
   bool verbose = false;
   std::vector<std::uint64_t> recompute_parts{0};
   std::vector<int> constant_apart{1};
+  std::vector<int> spread{0};
   app.add_option("--digits", digits, "Decimal digits of the simulated job")
       ->check(CLI::Range(100000, 1000000000));
   app.add_option("--hosts", hosts, "Host counts (rank 0 and the workers), comma separated")
@@ -812,6 +871,12 @@ int run(int argc, char** argv) {
                  "final steps' worker computes it (before 2026-12-04); both, comma separated, run each")
       ->delimiter(',')
       ->check(CLI::Range(0, 1));
+  app.add_option("--spread", spread,
+                 "1: the products of the merges cut into products are spread products (SchedulerConfig::"
+                 "spread_parts), in as many parts as workers (a power of two, at most 64); 0: whole products "
+                 "(pi-job today); both, comma separated, run each")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 1));
   app.add_flag("--verbose", verbose, "The scheduler's notices (retries, losses), with their simulated times");
   app.add_option("--json", json_path, "Also write one JSON object per run to this file");
   try {
@@ -836,49 +901,56 @@ int run(int argc, char** argv) {
     std::ofstream json;
     if (!json_path.empty()) json.open(json_path);
     std::map<std::string, double> one_worker;
-    std::printf("%6s %7s %10s %9s %9s %9s %9s %6s %10s %9s %10s %10s\n", "hosts", "plane", "seconds", "evals",
-                "root", "final", "convert", "eff", "moved GB", "rank0 %", "rank0 MB", "worker MB");
-    for (const int apart : constant_apart)
-      for (const std::uint64_t parts : recompute_parts)
-        for (const std::string& plane_name : planes) {
-          if (constant_apart.size() > 1) std::printf("constant apart: %s\n", apart ? "yes" : "no");
-          const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
-          // One worker first: the efficiency's baseline.
-          std::vector<int> counts{2};
-          for (int h : hosts)
-            if (h != 2) counts.push_back(h);
-          for (int h : counts) {
-            pi::SchedulerConfig config;
-            config.recompute_parts = parts;
-            config.constant_apart = apart != 0;
-            Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane,
-                           h - 1, config, h == 2 ? -1 : lose_at);
-            sim.verbose_ = verbose;
-            nlohmann::json r = sim.run(digits);
-            const double seconds = r["seconds"];
-            if (h == 2) one_worker[plane_name] = seconds;
-            const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
-            r["efficiency"] = efficiency;
-            const double moved = r["bytes_moved"];
-            const double rank0 = r["bytes_through_rank0"];
-            std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n", h,
-                        plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
-                        r["root_s"].get<double>(), r["final_steps_end_s"].get<double>(),
-                        r["conversion_s"].get<double>(), efficiency, moved / 1e9,
-                        moved > 0 ? 100 * rank0 / moved : 0.0, r["rank0_peak_bytes"].get<double>() / 1e6,
-                        r["worker_peak_bytes"].get<double>() / 1e6);
-            if (r["lost_worker_rank"].get<int>() > 0) {
-              std::printf(
-                  "       rank %d lost at %g s with %.0f MB of pieces; a lost piece computed again as %s\n",
-                  r["lost_worker_rank"].get<int>(), lose_at, r["lost_bytes"].get<double>() / 1e6,
-                  parts == 0   ? "evaluations for twice the workers"
-                  : parts == 1 ? "one evaluation"
-                               : (std::to_string(parts) + " evaluations at most").c_str());
+    std::printf("%6s %7s %10s %9s %9s %9s %9s %9s %6s %10s %9s %10s %10s\n", "hosts", "plane", "seconds",
+                "evals", "made", "root", "final", "convert", "eff", "moved GB", "rank0 %", "rank0 MB",
+                "worker MB");
+    for (const int spread_on : spread)
+      for (const int apart : constant_apart)
+        for (const std::uint64_t parts : recompute_parts)
+          for (const std::string& plane_name : planes) {
+            if (constant_apart.size() > 1) std::printf("constant apart: %s\n", apart ? "yes" : "no");
+            if (spread.size() > 1) std::printf("spread products: %s\n", spread_on ? "yes" : "no");
+            const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
+            // One worker first: the efficiency's baseline.
+            std::vector<int> counts{2};
+            for (int h : hosts)
+              if (h != 2) counts.push_back(h);
+            for (int h : counts) {
+              pi::SchedulerConfig config;
+              config.recompute_parts = parts;
+              config.constant_apart = apart != 0;
+              if (spread_on != 0 && h - 1 >= 2)
+                config.spread_parts =
+                    std::min<std::uint32_t>(64, std::bit_floor(static_cast<std::uint32_t>(h - 1)));
+              Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane,
+                             h - 1, config, h == 2 ? -1 : lose_at);
+              sim.verbose_ = verbose;
+              nlohmann::json r = sim.run(digits);
+              const double seconds = r["seconds"];
+              if (h == 2) one_worker[plane_name] = seconds;
+              const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
+              r["efficiency"] = efficiency;
+              const double moved = r["bytes_moved"];
+              const double rank0 = r["bytes_through_rank0"];
+              std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n",
+                          h, plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
+                          r["root_made_s"].get<double>(), r["root_s"].get<double>(),
+                          r["final_steps_end_s"].get<double>(), r["conversion_s"].get<double>(), efficiency,
+                          moved / 1e9, moved > 0 ? 100 * rank0 / moved : 0.0,
+                          r["rank0_peak_bytes"].get<double>() / 1e6,
+                          r["worker_peak_bytes"].get<double>() / 1e6);
+              if (r["lost_worker_rank"].get<int>() > 0) {
+                std::printf(
+                    "       rank %d lost at %g s with %.0f MB of pieces; a lost piece computed again as %s\n",
+                    r["lost_worker_rank"].get<int>(), lose_at, r["lost_bytes"].get<double>() / 1e6,
+                    parts == 0   ? "evaluations for twice the workers"
+                    : parts == 1 ? "one evaluation"
+                                 : (std::to_string(parts) + " evaluations at most").c_str());
+              }
+              std::fflush(stdout);
+              if (json.is_open()) json << r.dump() << "\n";
             }
-            std::fflush(stdout);
-            if (json.is_open()) json << r.dump() << "\n";
           }
-        }
   } catch (const std::exception& e) {
     std::cerr << "bench_simulate: " << e.what() << "\n";
     return 1;

@@ -57,8 +57,8 @@ double Scheduler::task_work(const Task& task) const {
   // A product counts nothing on its own: its merge counts once it is put together.
   // A load's pieces were counted when they were restored.
   if (task.kind() == TaskKind::digits || task.kind() == TaskKind::product ||
-      task.kind() == TaskKind::final_steps || task.kind() == TaskKind::constant ||
-      task.kind() == TaskKind::load || task.kind() == TaskKind::copy)
+      task.kind() == TaskKind::spread || task.kind() == TaskKind::final_steps ||
+      task.kind() == TaskKind::constant || task.kind() == TaskKind::load || task.kind() == TaskKind::copy)
     return 0;
   const double terms = static_cast<double>(grid_.span(task.first_range, task.end_range).size());
   if (series_.kind() == SeriesKind::slow) return task.kind() == TaskKind::evaluate ? terms : 0.0;
@@ -79,11 +79,21 @@ double product_cost(const Product& part) {
   return 0.75 * (a + b) * std::log2(a + b + 2);
 }
 
+// A spread product's part of a phase, in the same units: the product's cost over the parts, times 1.5
+// (the phases' parts add up to 1.3-1.5 times one product: bench/README, "A product in parts").
+double spread_cost(const Spread& part) {
+  const auto a = static_cast<double>(part.left_limbs * GMP_NUMB_BITS);
+  const auto b = static_cast<double>(part.right_limbs * GMP_NUMB_BITS);
+  return 1.5 * 0.75 * (a + b) * std::log2(a + b + 2) / std::max<std::uint32_t>(1, part.parts);
+}
+
 }  // namespace
 
 double Scheduler::predicted_seconds(const Task& task) const {
   if (const auto* product = std::get_if<Product>(&task.work))
     return merge_rate_ > 0 ? product_cost(*product) / merge_rate_ : -1;
+  if (const auto* spread = std::get_if<Spread>(&task.work))
+    return merge_rate_ > 0 ? spread_cost(*spread) / merge_rate_ : -1;
   if (const auto* digits = std::get_if<Digits>(&task.work))
     return static_cast<double>(digits->count) / kDigitsPerSecondFloor;
   if (const auto* assemble = std::get_if<Assemble>(&task.work)) {
@@ -215,8 +225,10 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   // The root of the tree comes here for the final steps, unless they too are on the workers.
   const bool root = open.task.first_range == 0 && open.task.end_range == grid_.size();
   const TaskKind kind = open.task.kind();
-  open.task.keep = fetch_ && (kind == TaskKind::product || kind == TaskKind::copy || !root || final_) &&
-                   kind != TaskKind::digits;
+  open.task.keep =
+      fetch_ &&
+      (kind == TaskKind::product || kind == TaskKind::spread || kind == TaskKind::copy || !root || final_) &&
+      kind != TaskKind::digits;
   if (auto* block = std::get_if<Digits>(&open.task.work); block && source) {
     // Read from the holder fraction_source named; a worker that has no copy yet keeps the one it reads.
     block->fraction = *source;
@@ -377,6 +389,20 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
                    "rank " + std::to_string(stats.rank) + ": no product for " + describe(it->second.task));
     return false;
   }
+  if (const auto* spread = std::get_if<Spread>(&it->second.task.work)) {
+    const SpreadPlan plan = spread_plan(*spread);
+    const std::uint64_t want = spread->phase == 0   ? 2 * plan.rows()
+                               : spread->phase == 1 ? plan.parts
+                                                    : plan.rows();
+    if (values != want) {
+      ++stats.failures;
+      record_failure(w, it->second,
+                     "rank " + std::to_string(stats.rank) + ": " + std::to_string(values) + " values for " +
+                         describe(it->second.task) + ", not " + std::to_string(want));
+      if (output.kept) drops_.emplace_back(w, task_id);
+      return false;
+    }
+  }
   if (it->second.task.kind() == TaskKind::final_steps && (!output.summary || values != 1)) {
     ++stats.failures;
     record_failure(w, it->second, "rank " + std::to_string(stats.rank) + ": no final value");
@@ -412,6 +438,15 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     ++verification_.mismatches;
     last_refusal_ = "rank " + std::to_string(stats.rank) + ": " + *why + "; it is computed again";
     if (output.kept) drops_.emplace_back(w, task_id);
+    if (const auto* assemble = std::get_if<Assemble>(&it->second.task.work);
+        assemble && assemble->spread_parts > 0 && split_.contains(assemble->merge)) {
+      // Spread products are checked in the merge they make, not part by part: the damage may be in any
+      // part, so the products are computed again, not the assembly from the same parts.
+      notices_.push_back("rank " + std::to_string(stats.rank) + ": " + *why +
+                         "; its spread products are computed again");
+      restart_spread_merge(assemble->merge);  // cancels this assembly
+      return false;
+    }
     record_failure(w, it->second, "rank " + std::to_string(stats.rank) + ": " + *why);
     return false;
   }
@@ -443,6 +478,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     constant_task_ = 0;
     times_.constant_s += compute_s;
     constant_ = piece_of(w, task.id, output);
+    if (std::exchange(final_waits_for_constant_, false) && root_ && !fraction_) queue_final();
     return true;
   }
   if (task.kind() == TaskKind::final_steps) {
@@ -487,6 +523,15 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
       times_.merges_by_level_s[merge_level(sm->second.merge)] += compute_s;
     if (compute_s > 1e-4) smooth(merge_rate_, product_cost(*product) / compute_s);
     complete_part(*product, piece_of(w, task.id, output));
+    return true;
+  }
+  if (const auto* spread = std::get_if<Spread>(&task.work)) {
+    ++stats.merges;
+    if (const auto sm = split_.find(spread->merge); sm != split_.end())
+      times_.merges_by_level_s[merge_level(sm->second.merge)] += compute_s;
+    if (compute_s > 1e-4) smooth(merge_rate_, spread_cost(*spread) / compute_s);
+    ++piece_stats_.spread_parts;
+    complete_spread(*spread, piece_of(w, task.id, output));
     return true;
   }
   if (!verification_.primes.empty()) keep_fingerprint(task.first_range, task.end_range, std::move(expected));
@@ -550,7 +595,15 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
     const std::uint64_t size = last - first;
     if (size == grid_.size() && final_on_workers()) {
       root_ = std::move(piece);
-      if (!fraction_) queue_final();
+      if (!fraction_) {
+        // With spread products (single-core hosts in mind) the constant under way on another worker is
+        // waited for: the final steps' worker would otherwise compute it again in the same line.
+        if (config_.spread_parts >= 2 && constant_task_ != 0 && open_.contains(constant_task_)) {
+          final_waits_for_constant_ = true;
+        } else {
+          queue_final();
+        }
+      }
       return;
     }
     if (size == grid_.size()) {
@@ -625,15 +678,143 @@ void Scheduler::split(Task merge) {
   SplitMerge sm;
   const Merge& operands = merge.as<Merge>();
   sm.products = series_.merge_products(outline(operands.left), outline(operands.right));
-  sm.slices = split_slices(merge, sm.products.size());
-  const std::size_t parts = sm.products.size() * sm.slices;
+  const std::uint32_t spread = spread_parts_for(merge, sm.products.size());
+  if (spread >= 2) {
+    sm.slices = 1;
+    sm.spread = spread;
+    sm.spreads.resize(sm.products.size());
+    // The top merges' parts keep every worker busy until the final steps: the constant goes out with the
+    // first of them (constant_task waits for a worker that idles, which none does then).
+    queue_constant();
+  } else {
+    sm.slices = split_slices(merge, sm.products.size());
+  }
+  const std::size_t parts = sm.products.size() * (sm.spread > 0 ? sm.spread : sm.slices);
   sm.parts.resize(parts);
   sm.have.assign(parts, false);
   sm.missing = parts;
   const std::uint64_t merge_id = merge.id;
   sm.merge = std::move(merge);
+  const std::size_t products = sm.products.size();
+  const bool spread_products = sm.spread > 0;
   split_.emplace(merge_id, std::move(sm));
+  if (spread_products) {
+    for (std::size_t p = 0; p < products; ++p) queue_spread_phase(merge_id, p);
+    return;
+  }
   for (std::size_t i = 0; i < parts; ++i) queue_part(merge_id, i);
+}
+
+void Scheduler::queue_spread_phase(std::uint64_t merge_id, std::size_t product) {
+  SplitMerge& sm = split_.at(merge_id);
+  SplitMerge::SpreadProduct& sp = sm.spreads.at(product);
+  const Merge& operands = sm.merge.as<Merge>();
+  const auto [fl, fr] = sm.products.at(product);
+  const auto limbs = [](const PieceRef& piece, std::size_t value) {
+    return (magnitude(piece.shape.at(value)) + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS;
+  };
+  sp.out.assign(sm.spread, PieceRef{});
+  sp.have.assign(sm.spread, false);
+  sp.missing = sm.spread;
+  for (std::uint32_t part = 0; part < sm.spread; ++part) {
+    Task t;
+    t.first_range = sm.merge.first_range;
+    t.end_range = sm.merge.end_range;
+    Spread spread;
+    spread.merge = merge_id;
+    spread.product = static_cast<std::uint32_t>(product);
+    spread.phase = sp.phase;
+    spread.part = part;
+    spread.parts = sm.spread;
+    spread.factor_left = static_cast<std::uint32_t>(fl);
+    spread.factor_right = static_cast<std::uint32_t>(fr);
+    spread.left_limbs = limbs(operands.left, fl);
+    spread.right_limbs = limbs(operands.right, fr);
+    spread.range = Range{operands.left.range.begin, operands.right.range.end};
+    spread.inputs = sp.phase == 0 ? std::vector<PieceRef>{operands.left, operands.right} : sp.before;
+    t.work = std::move(spread);
+    enqueue(std::move(t));
+  }
+}
+
+void Scheduler::complete_spread(const Spread& part, PieceRef piece) {
+  const auto it = split_.find(part.merge);
+  if (it == split_.end() || it->second.spreads.size() <= part.product ||
+      it->second.spreads[part.product].phase != part.phase || it->second.spreads[part.product].done) {
+    drop(piece);  // a part of a product started again, or of a merge no longer split
+    return;
+  }
+  SplitMerge& sm = it->second;
+  SplitMerge::SpreadProduct& sp = sm.spreads[part.product];
+  if (sp.have.at(part.part)) {
+    drop(piece);
+    return;
+  }
+  sp.out[part.part] = std::move(piece);
+  sp.have[part.part] = true;
+  if (--sp.missing > 0) return;
+  // The phase is done: the phase before's outputs are read no more.
+  for (const PieceRef& p : sp.before) drop(p);
+  sp.before = std::move(sp.out);
+  sp.out.clear();
+  sp.have.clear();
+  if (sp.phase < 2) {
+    ++sp.phase;
+    queue_spread_phase(part.merge, part.product);
+    return;
+  }
+  // The product's runs: the merge's parts.
+  sp.done = true;
+  for (std::uint32_t j = 0; j < sm.spread; ++j) {
+    const std::size_t i = part.product * sm.spread + j;
+    sm.parts[i] = std::move(sp.before[j]);
+    sm.have[i] = true;
+    --sm.missing;
+  }
+  sp.before.clear();
+  assemble_when_done(part.merge);
+}
+
+void Scheduler::restart_spread_merge(std::uint64_t merge_id) {
+  SplitMerge& sm = split_.at(merge_id);
+  if (++sm.spread_restarts > static_cast<std::uint32_t>(config_.max_range_failures)) {
+    std::string msg = "the spread products of the " + describe(sm.merge) + " failed their fingerprint " +
+                      std::to_string(sm.spread_restarts) + " times; the range is poisoned and the job stops";
+    notices_.push_back(msg);
+    throw PoisonedRange(msg);
+  }
+  for (std::size_t p = 0; p < sm.spreads.size(); ++p) restart_spread(merge_id, p);
+}
+
+void Scheduler::restart_spread(std::uint64_t merge_id, std::size_t product) {
+  SplitMerge& sm = split_.at(merge_id);
+  SplitMerge::SpreadProduct& sp = sm.spreads.at(product);
+  std::vector<std::uint64_t> parts;
+  for (const auto& [id, open] : open_) {
+    const auto* spread = std::get_if<Spread>(&open.task.work);
+    if (spread && spread->merge == merge_id && spread->product == product) parts.push_back(id);
+  }
+  for (const std::uint64_t id : parts) cancel(id);
+  for (std::size_t j = 0; j < sp.out.size(); ++j)
+    if (sp.have[j]) drop(sp.out[j]);
+  for (const PieceRef& p : sp.before) drop(p);
+  if (sp.done) {
+    for (std::uint32_t j = 0; j < sm.spread; ++j) {
+      const std::size_t i = product * sm.spread + j;
+      if (sm.have[i]) {
+        drop(sm.parts[i]);
+        sm.parts[i] = PieceRef{};
+        sm.have[i] = false;
+        ++sm.missing;
+      }
+    }
+  }
+  sp = SplitMerge::SpreadProduct{};
+  if (sm.assembly != 0) {
+    cancel(sm.assembly);
+    sm.assembly = 0;
+  }
+  queue_spread_phase(merge_id, product);
 }
 
 void Scheduler::queue_part(std::uint64_t merge_id, std::size_t part) {
@@ -665,15 +846,21 @@ void Scheduler::complete_part(const Product& part, PieceRef piece) {
   } else {
     drop(piece);
   }
+  assemble_when_done(part.merge);
+}
+
+void Scheduler::assemble_when_done(std::uint64_t merge_id) {
+  SplitMerge& sm = split_.at(merge_id);
   if (sm.missing > 0 || sm.assembly != 0) return;
   const Merge& operands = sm.merge.as<Merge>();
-  Assemble assemble{part.merge,
+  Assemble assemble{merge_id,
                     operands.left.range,
                     operands.left.shape,
                     operands.right.range,
                     operands.right.shape,
                     sm.slices,
-                    sm.parts};
+                    sm.parts,
+                    sm.spread};
   if (std::any_of(sm.parts.begin(), sm.parts.end(), [](const PieceRef& p) { return !p.here(); })) {
     // Some parts are on workers: a worker puts the merge together (fetching the others), and keeps it.
     Task t;
@@ -683,12 +870,35 @@ void Scheduler::complete_part(const Product& part, PieceRef piece) {
     sm.assembly = enqueue(std::move(t), true);
     return;
   }
-  std::vector<const BigInt*> values;
-  for (const PieceRef& p : sm.parts) values.push_back(&p.data->values.at(0));
-  auto merged = std::make_shared<PartialResult>(assemble_merge(series_, assemble, values));
+  std::vector<const PartialResult*> values;
+  for (const PieceRef& p : sm.parts) values.push_back(p.data.get());
+  std::shared_ptr<PartialResult> merged;
+  try {
+    merged = std::make_shared<PartialResult>(assemble_merge(series_, assemble, values));
+  } catch (const std::exception& e) {
+    if (sm.spread == 0) throw;
+    // Runs that do not fit the product: a part's output was damaged (by a worker; its fingerprint is the
+    // worker's own).
+    ++verification_.mismatches;
+    notices_.push_back("the " + describe(sm.merge) + " could not be put together from its spread products (" +
+                       e.what() + "); they are computed again");
+    restart_spread_merge(merge_id);
+    return;
+  }
+  if (sm.spread > 0 && !verification_.primes.empty() &&
+      first_mismatch(residues_of(merged->values, verification_.primes),
+                     merged_fingerprint(sm.merge.first_range, sm.merge.end_range),
+                     verification_.primes.size()) >= 0) {
+    // The parts came from workers: the damage is theirs, not this process's (check_own_merge).
+    ++verification_.mismatches;
+    notices_.push_back("the " + describe(sm.merge) +
+                       " put together from spread products fails its fingerprint; they are computed again");
+    restart_spread_merge(merge_id);
+    return;
+  }
   check_own_merge(sm.merge, *merged);
   Task merge = std::move(sm.merge);
-  split_.erase(part.merge);
+  split_.erase(merge_id);
   work_done_ += task_work(merge);
   drop(merge.as<Merge>().left);
   drop(merge.as<Merge>().right);
@@ -753,6 +963,22 @@ void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
   }
   ++workers_[wi].failures;
   if (it == open_.end()) return;  // already done elsewhere
+  // A spread product's part or assembly that fails may have read a damaged part's output (its phases are
+  // checked only in the merge they make): the products start again from the factors, not the same part
+  // from the same inputs.
+  const auto* spread = std::get_if<Spread>(&it->second.task.work);
+  const auto* assemble = std::get_if<Assemble>(&it->second.task.work);
+  const std::uint64_t merge = spread                                   ? spread->merge
+                              : assemble && assemble->spread_parts > 0 ? assemble->merge
+                                                                       : 0;
+  if (merge != 0 && split_.contains(merge)) {
+    retire_if_failing(workers_[wi]);
+    ++retries_;
+    notices_.push_back(describe(it->second.task) + " failed (rank " + std::to_string(workers_[wi].rank) +
+                       ": " + why + "); its merge's spread products are computed again");
+    restart_spread_merge(merge);  // `it` goes with it
+    return;
+  }
   record_failure(w, it->second, "rank " + std::to_string(workers_[wi].rank) + ": " + why);
 }
 
@@ -830,6 +1056,27 @@ void Scheduler::queue_final() {
   }
   t.work = std::move(steps);
   enqueue(std::move(t));
+}
+
+std::uint32_t Scheduler::spread_parts_for(const Task& merge, std::size_t products) const {
+  const std::uint32_t most = config_.spread_parts;
+  if (most < 2 || !std::has_single_bit(most) || products == 0) return 0;
+  // Enough parts for every worker to have one of the level's products' parts (a power of two, at most
+  // spread_parts): the top merge in the most parts, lower levels (more merges) in fewer; none below two.
+  const auto workers = static_cast<std::uint64_t>(active_workers());
+  const std::uint64_t at_level = grid_.size() / (merge.end_range - merge.first_range);
+  const std::uint64_t want = (workers + at_level * products - 1) / (at_level * products);
+  if (want < 2) return 0;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(most, std::bit_floor(want)));
+}
+
+void Scheduler::queue_constant() {
+  if (!config_.constant_apart || !final_on_workers() || final_->bits == 0 || !series_.has_constant() ||
+      root_ || fraction_ || constant_ || constant_task_ != 0 || active_workers() < 3)
+    return;
+  Task t;
+  t.work = Constant{final_->bits};
+  constant_task_ = enqueue(std::move(t), true);
 }
 
 std::optional<Task> Scheduler::constant_task(int w) {
@@ -1120,6 +1367,11 @@ std::uint64_t Scheduler::held_by(int w) const {
     count(sm.merge.as<Merge>().right);
     for (std::size_t i = 0; i < sm.parts.size(); ++i)
       if (sm.have[i]) count(sm.parts[i]);
+    for (const SplitMerge::SpreadProduct& sp : sm.spreads) {
+      for (std::size_t j = 0; j < sp.out.size(); ++j)
+        if (sp.have[j]) count(sp.out[j]);
+      for (const PieceRef& p : sp.before) count(p);
+    }
   }
   return n;
 }
@@ -1263,7 +1515,27 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
   for (auto it = split_.begin(); it != split_.end();) {
     SplitMerge& sm = it->second;
     const Task& t = sm.merge;
-    if (!unmerge(t, t.as<Merge>().left, t.as<Merge>().right)) {
+    const bool unmerged = unmerge(t, t.as<Merge>().left, t.as<Merge>().right);
+    if (!unmerged && sm.spread > 0) {
+      // The factors are there: a spread product that lost a part's output (of any phase) starts again from
+      // them. (Its outputs are pure functions of the factors, but a phase's part reads every part of the
+      // phase before: one lost output would hold up the phase after it anyway.)
+      for (std::size_t p = 0; p < sm.spreads.size(); ++p) {
+        const SplitMerge::SpreadProduct& sp = sm.spreads[p];
+        bool product_lost = false;
+        const auto check = [&](const PieceRef& piece) {
+          product_lost = product_lost || (!piece.here() && lost(piece));
+        };
+        for (std::size_t j = 0; j < sp.out.size(); ++j)
+          if (sp.have[j]) check(sp.out[j]);
+        for (const PieceRef& piece : sp.before) check(piece);
+        for (std::uint32_t j = 0; sp.done && j < sm.spread; ++j) check(sm.parts[p * sm.spread + j]);
+        if (product_lost) restart_spread(it->first, p);
+      }
+      ++it;
+      continue;
+    }
+    if (!unmerged) {
       // The operands are there: a lost part is computed again by its product task, and an assembly that
       // needed it waits for that.
       bool part_lost = false;
@@ -1285,11 +1557,19 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
     std::vector<std::uint64_t> parts;
     for (const auto& [id, open] : open_) {
       const auto* product = std::get_if<Product>(&open.task.work);
-      if ((product && product->merge == it->first) || id == sm.assembly) parts.push_back(id);
+      const auto* spread = std::get_if<Spread>(&open.task.work);
+      if ((product && product->merge == it->first) || (spread && spread->merge == it->first) ||
+          id == sm.assembly)
+        parts.push_back(id);
     }
     for (const std::uint64_t id : parts) cancel(id);
     for (std::size_t i = 0; i < sm.parts.size(); ++i)
       if (sm.have[i]) drop(sm.parts[i]);
+    for (const SplitMerge::SpreadProduct& sp : sm.spreads) {
+      for (std::size_t j = 0; j < sp.out.size(); ++j)
+        if (sp.have[j]) drop(sp.out[j]);
+      for (const PieceRef& p : sp.before) drop(p);
+    }
     it = split_.erase(it);
   }
   for (const auto& [first, last] : gone) recompute(first, last, "its piece was lost with its worker");
@@ -1548,7 +1828,10 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
   }
   // A division and a square root have no fingerprint to predict: the final value is checked against BBP's
   // digits and its range (FinalVerification); its fraction's residues are what conversion blocks check.
-  if (task.kind() == TaskKind::final_steps || task.kind() == TaskKind::constant) return std::nullopt;
+  // Nor the transforms of a spread product's phases: the merge put together from them is checked.
+  if (task.kind() == TaskKind::final_steps || task.kind() == TaskKind::constant ||
+      task.kind() == TaskKind::spread)
+    return std::nullopt;
   if (const auto* product = std::get_if<Product>(&task.work)) {
     ++verification_.products;
     const std::uint64_t mid = task.first_range + (task.end_range - task.first_range) / 2;

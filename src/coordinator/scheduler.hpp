@@ -37,6 +37,12 @@ struct SchedulerConfig {
   // would otherwise be one worker's alone while the others wait.
   double split_merge_bits = 1 << 22;
   double min_slice_bits = 1 << 20;
+  // A power of two >= 2: each product of a merge cut into products is a spread product instead
+  // (series/spread_product.hpp), its three phases each cut into this many parts (Spread tasks), so that no
+  // worker holds or fetches a whole factor and every worker shares the top merges; the merge is put
+  // together from the last phase's parts (Assemble). 0: products whole or in slices, as above. Set by
+  // bench_simulate and tests; pi-job's MPI workers do not carry out Spread tasks yet.
+  std::uint32_t spread_parts = 0;
   // Slow series, two workers or more: this share of the grid ranges (chosen by a hash of the range, and
   // the first range each worker finishes) is computed again by another worker and compared bit for bit
   // before it joins the prefix; a disagreement is settled by a third run, and the odd worker is counted as
@@ -119,6 +125,7 @@ struct PieceStats {
   std::uint64_t from_replicas = 0;    // lost pieces whose copy took their place
   std::uint64_t fraction_copies = 0;  // copies of the final fraction that conversion blocks' workers kept
   std::uint64_t merges_lent = 0;      // merges lent their operands (lend_operands)
+  std::uint64_t spread_parts = 0;     // parts of spread products' phases done (SchedulerConfig::spread_parts)
 };
 
 // A task failed as often as the job allows: the job stops with this error, which names the terms.
@@ -397,6 +404,20 @@ class Scheduler {
     std::vector<bool> have;
     std::size_t missing = 0;
     std::uint64_t assembly = 0;  // the open Assemble task's id (0: none)
+    // Spread products (SchedulerConfig::spread_parts): `spread` parts a phase (then slices is 1, and
+    // parts[p * spread + j] is product p's last phase part j once that phase is done), and each product's
+    // phase under way: its parts' outputs as they come, and the phase before's, which its parts read.
+    struct SpreadProduct {
+      std::uint32_t phase = 0;
+      std::vector<PieceRef> out;
+      std::vector<bool> have;
+      std::uint32_t missing = 0;
+      std::vector<PieceRef> before;
+      bool done = false;
+    };
+    std::uint32_t spread = 0;
+    std::vector<SpreadProduct> spreads;
+    std::uint32_t spread_restarts = 0;  // times the merge put together from them failed its fingerprint
   };
 
   std::optional<Task> next_evaluation();
@@ -436,6 +457,20 @@ class Scheduler {
   void split(Task merge);
   void queue_part(std::uint64_t merge_id, std::size_t part);  // the product task of a split merge's part
   void complete_part(const Product& part, PieceRef piece);
+  // Spread products: queues the parts of product `product`'s phase under way; takes a part's output;
+  // starts the product again from its factors (a part's output lost, or a part that read it).
+  void queue_spread_phase(std::uint64_t merge_id, std::size_t product);
+  void complete_spread(const Spread& part, PieceRef piece);
+  void restart_spread(std::uint64_t merge_id, std::size_t product);
+  // The parts of each spread product of a merge cut into `products` products (0: products made whole).
+  std::uint32_t spread_parts_for(const Task& merge, std::size_t products) const;
+  // The final steps' constant as a task in the queue (SchedulerConfig::constant_apart), when it can be.
+  void queue_constant();
+  // All of a merge's spread products, when the merge put together from them fails its fingerprint (a
+  // damaged part); PoisonedRange after SchedulerConfig::max_range_failures times.
+  void restart_spread_merge(std::uint64_t merge_id);
+  // The merge put together once every part is there: here, or by an Assemble task on a worker.
+  void assemble_when_done(std::uint64_t merge_id);
   void complete_assembly(const Task& task, PieceRef piece);
   // Why a worker's output for `task` fails its check, or nullopt; `expected` gets the piece's fingerprint.
   std::optional<std::string> check(const Task& task, const TaskOutput& out, Residues& expected);
@@ -545,8 +580,9 @@ class Scheduler {
   // one worker (fraction_source).
   std::vector<PieceRef> fraction_copies_;
   std::set<std::uint64_t> fraction_fetched_;  // blocks under way whose worker has the fraction (fetched)
-  std::optional<PieceRef> constant_;  // the final steps' constant, with its worker, until they are done
-  std::uint64_t constant_task_ = 0;   // the open Constant task (0: none)
+  std::optional<PieceRef> constant_;       // the final steps' constant, with its worker, until they are done
+  std::uint64_t constant_task_ = 0;        // the open Constant task (0: none)
+  bool final_waits_for_constant_ = false;  // the root is here; the final steps go out with the constant
   std::shared_ptr<const FinalSummary> summary_;
   std::vector<Digits> waiting_blocks_;  // conversion blocks whose fraction was lost, until it is made again
   PieceStats piece_stats_;

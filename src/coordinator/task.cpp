@@ -13,9 +13,9 @@
 namespace pi {
 
 TaskKind Task::kind() const {
-  static constexpr TaskKind kinds[] = {TaskKind::evaluate, TaskKind::merge,       TaskKind::product,
-                                       TaskKind::digits,   TaskKind::final_steps, TaskKind::assemble,
-                                       TaskKind::constant, TaskKind::load,        TaskKind::copy};
+  static constexpr TaskKind kinds[] = {
+      TaskKind::evaluate, TaskKind::merge,    TaskKind::product, TaskKind::digits, TaskKind::final_steps,
+      TaskKind::assemble, TaskKind::constant, TaskKind::load,    TaskKind::copy,   TaskKind::spread};
   return kinds[work.index()];
 }
 
@@ -87,14 +87,64 @@ PartialResult outline(const PieceRef& piece) {
   return outline(piece.range, piece.shape);
 }
 
+SpreadPlan spread_plan(const Spread& spread) {
+  return SpreadPlan::choose(spread.left_limbs, spread.right_limbs, spread.parts);
+}
+
+PartialResult execute_spread(const Spread& spread) {
+  const SpreadPlan plan = spread_plan(spread);
+  for (const PieceRef& input : spread.inputs)
+    if (!input.here()) throw std::invalid_argument("execute_spread: an input is not here");
+  PartialResult out{spread.range, {}};
+  if (spread.phase == 0) {
+    if (spread.inputs.size() != 2) throw std::invalid_argument("execute_spread: columns without two factors");
+    const BigInt& a = spread.inputs[0].data->values.at(spread.factor_left);
+    const BigInt& b = spread.inputs[1].data->values.at(spread.factor_right);
+    if (mpz_size(raw(a)) != spread.left_limbs || mpz_size(raw(b)) != spread.right_limbs)
+      throw std::invalid_argument("execute_spread: factors of other sizes than planned");
+    out.values = spread_columns_part(plan, spread.part, raw(a), raw(b));
+    return out;
+  }
+  std::vector<const std::vector<BigInt>*> before;
+  before.reserve(spread.inputs.size());
+  for (const PieceRef& input : spread.inputs) before.push_back(&input.data->values);
+  if (spread.phase == 1) {
+    out.values = spread_rows_part(plan, spread.part, before);
+  } else if (spread.phase == 2) {
+    out.values = spread_inverse_part(plan, spread.part, before);
+  } else {
+    throw std::invalid_argument("execute_spread: no phase " + std::to_string(spread.phase));
+  }
+  return out;
+}
+
 PartialResult assemble_merge(const Series& series, const Assemble& assemble,
-                             const std::vector<const BigInt*>& parts) {
+                             const std::vector<const PartialResult*>& parts) {
   const PartialResult left = outline(assemble.left_range, assemble.left_shape);
   const PartialResult right = outline(assemble.right_range, assemble.right_shape);
   const auto products = series.merge_products(left, right);
-  if (parts.size() != products.size() * assemble.slices)
+  const std::size_t per_product = assemble.spread_parts > 0 ? assemble.spread_parts : assemble.slices;
+  if (parts.size() != products.size() * per_product)
     throw std::invalid_argument("assemble_merge: " + std::to_string(parts.size()) + " parts for " +
                                 std::to_string(products.size()) + " products");
+  if (assemble.spread_parts > 0) {
+    // Each product from its column parts' runs: |left| |right|, with the sign of both factors.
+    std::vector<BigInt> whole(products.size());
+    for (std::size_t p = 0; p < products.size(); ++p) {
+      const std::int64_t lb = assemble.left_shape.at(products[p].first);
+      const std::int64_t rb = assemble.right_shape.at(products[p].second);
+      const auto limbs = [](std::int64_t bits) {
+        return (static_cast<std::uint64_t>(bits < 0 ? -bits : bits) + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS;
+      };
+      const SpreadPlan plan = SpreadPlan::choose(limbs(lb), limbs(rb), assemble.spread_parts);
+      std::vector<const std::vector<BigInt>*> runs;
+      for (std::uint32_t j = 0; j < assemble.spread_parts; ++j)
+        runs.push_back(&parts[p * assemble.spread_parts + j]->values);
+      assemble_spread(whole[p], plan, runs);
+      if ((lb < 0) != (rb < 0)) mpz_neg(raw(whole[p]), raw(whole[p]));
+    }
+    return series.merge_from_products(left, right, std::move(whole));
+  }
   // Each product from its slices: the sum of slice k shifted by k w, with the sign of the right factor.
   std::vector<BigInt> whole(products.size());
   for (std::size_t p = 0; p < products.size(); ++p) {
@@ -102,11 +152,11 @@ PartialResult assemble_merge(const Series& series, const Assemble& assemble,
     const std::uint64_t w = slice_bits(static_cast<std::uint64_t>(bits < 0 ? -bits : bits), assemble.slices);
     BigInt& sum = whole[p];
     if (assemble.slices == 1) {
-      sum = *parts[p];  // the one copy: the product's own integer, which the merge takes over
+      sum = parts[p]->values.at(0);  // the one copy: the product's own integer, which the merge takes over
     } else {
       for (std::uint32_t k = assemble.slices; k-- > 0;) {
         mpz_mul_2exp(raw(sum), raw(sum), w);
-        mpz_add(raw(sum), raw(sum), raw(*parts[p * assemble.slices + k]));
+        mpz_add(raw(sum), raw(sum), raw(parts[p * assemble.slices + k]->values.at(0)));
       }
     }
     if (bits < 0) mpz_neg(raw(sum), raw(sum));
@@ -116,15 +166,16 @@ PartialResult assemble_merge(const Series& series, const Assemble& assemble,
 
 PartialResult execute_task(const Series& series, const Task& task) {
   if (const auto* assemble = std::get_if<Assemble>(&task.work)) {
-    std::vector<const BigInt*> parts;
+    std::vector<const PartialResult*> parts;
     parts.reserve(assemble->parts.size());
     for (const PieceRef& part : assemble->parts) {
-      if (!part.here() || part.data->values.size() != 1)
+      if (!part.here() || (assemble->spread_parts == 0 && part.data->values.size() != 1))
         throw std::invalid_argument("execute_task: an assembly whose parts are not here");
-      parts.push_back(&part.data->values[0]);
+      parts.push_back(part.data.get());
     }
     return assemble_merge(series, *assemble, parts);
   }
+  if (const auto* spread = std::get_if<Spread>(&task.work)) return execute_spread(*spread);
   if (const auto* merge = std::get_if<Merge>(&task.work)) {
     if (!merge->left.here() || !merge->right.here())
       throw std::invalid_argument("execute_task: a merge whose operands are not here");
@@ -304,6 +355,8 @@ std::string_view task_kind_name(TaskKind kind) {
       return "load";
     case TaskKind::copy:
       return "copy";
+    case TaskKind::spread:
+      return "spread";
   }
   return "task";
 }
@@ -343,6 +396,14 @@ std::string describe(const Task& task) {
   if (const auto* product = std::get_if<Product>(&task.work)) {
     return "part " + std::to_string(product->part + 1) + " of " + std::to_string(product->parts) +
            " of the " + merge_of(product->left, product->right);
+  }
+  if (const auto* spread = std::get_if<Spread>(&task.work)) {
+    static constexpr const char* kPhases[] = {"columns", "rows", "inverse columns"};
+    return std::string(kPhases[std::min<std::uint32_t>(spread->phase, 2)]) + " part " +
+           std::to_string(spread->part + 1) + " of " + std::to_string(spread->parts) + " of product " +
+           std::to_string(spread->product + 1) + " of the merge of terms [" +
+           std::to_string(spread->range.begin) + ", " + std::to_string(spread->range.end) + ") (" + ranges +
+           ")";
   }
   const Range& range = task.as<Evaluate>().range;
   return "terms [" + std::to_string(range.begin) + ", " + std::to_string(range.end) + ") (" + ranges + ")";

@@ -15,6 +15,7 @@
 
 #include "series/fingerprint.hpp"
 #include "series/series.hpp"
+#include "series/spread_product.hpp"
 
 namespace pi {
 
@@ -27,7 +28,8 @@ enum class TaskKind : std::uint8_t {
   assemble = 6,
   constant = 7,
   load = 8,
-  copy = 9
+  copy = 9,
+  spread = 10
 };
 
 // The sizes of a piece's values in bits, negative for a negative value (0: the value is zero): what the
@@ -85,11 +87,32 @@ struct Product {
   std::uint32_t slice = 0;
   std::uint32_t slices = 1;
 };
+// One part of one phase of a product of split merge `merge` (a task id) made as a spread product
+// (series/spread_product.hpp, SchedulerConfig::spread_parts): product `product` of the merge's products
+// (Series::merge_products), |left->values[factor_left]| times |right->values[factor_right]|, of
+// `left_limbs` and `right_limbs` limbs (SpreadPlan::choose's sizes, so every part plans alike). Phase 0
+// (columns) reads the two factors, `inputs` = {left, right}; phase 1 (rows) every phase 0 part's output and
+// phase 2 (inverse columns) every phase 1 part's, `inputs` by part. Part `part` of `parts`; the output is
+// the values spread_columns_part, spread_rows_part or spread_inverse_part give.
+struct Spread {
+  std::uint64_t merge = 0;
+  std::uint32_t product = 0;
+  std::uint32_t phase = 0;
+  std::uint32_t part = 0;
+  std::uint32_t parts = 0;
+  std::uint32_t factor_left = 0;
+  std::uint32_t factor_right = 0;
+  std::uint64_t left_limbs = 0;
+  std::uint64_t right_limbs = 0;
+  Range range;  // the merge's terms
+  std::vector<PieceRef> inputs;
+};
 // Merge `merge` (a task id) put together from its parts, Product tasks whose results their workers kept
 // (or sent, when small): each product is the sum of its slices (part p slices + k is slice k of product
 // p, shifted by k times the slice width, with the sign of its right factor), and the merge follows from the
 // products and its operands' outlines (Series::merge_from_products). The operands themselves are not
-// needed, only their ranges and shapes.
+// needed, only their ranges and shapes. With `spread_parts` > 0 the products were spread products: part
+// p spread_parts + j is the phase 2 output of column part j of product p (its runs), and `slices` is 1.
 struct Assemble {
   std::uint64_t merge = 0;
   Range left_range;
@@ -98,6 +121,7 @@ struct Assemble {
   Shape right_shape;
   std::uint32_t slices = 1;
   std::vector<PieceRef> parts;
+  std::uint32_t spread_parts = 0;
 };
 
 // The decimals [first, first + count) after the point of fraction.values[0] / 2^scale_bits
@@ -183,7 +207,7 @@ struct Task {
   // to read from it.
   bool keep = false;
   std::uint64_t estimate_bits = 0;
-  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble, Constant, Load, Copy> work;
+  std::variant<Evaluate, Merge, Product, Digits, FinalSteps, Assemble, Constant, Load, Copy, Spread> work;
 
   TaskKind kind() const;
   template <class Work>
@@ -214,6 +238,11 @@ bool for_each_operand(Task& task, F&& f) {
     return true;
   }
   if (auto* copy = std::get_if<Copy>(&task.work)) return f(copy->piece, nullptr);
+  if (auto* spread = std::get_if<Spread>(&task.work)) {
+    for (PieceRef& input : spread->inputs)
+      if (!f(input, nullptr)) return false;
+    return true;
+  }
   return true;  // evaluations, constants and loads read no piece
 }
 
@@ -258,8 +287,13 @@ PartialResult outline(const Range& range, const Shape& shape);
 // products, cut into `slices` slices each (Assemble).
 // The parts are read where they are: a copy of each would hold the root merge's products twice (at 1e8
 // digits of chudnovsky, 312 MB more on the assembling worker).
+// parts[i]: part i's piece (a product's slice: its one value; a spread product's part: its runs).
 PartialResult assemble_merge(const Series& series, const Assemble& assemble,
-                             const std::vector<const BigInt*>& parts);
+                             const std::vector<const PartialResult*>& parts);
+// The plan every part of a spread product's phases follows.
+SpreadPlan spread_plan(const Spread& spread);
+// Carries out a part of a spread product's phase whose inputs are here: its output's values.
+PartialResult execute_spread(const Spread& spread);
 // Carries out a digits task: its block of decimals, and the residues of the integer they spell.
 TaskOutput execute_digits(const Task& task);
 // Carries out a constant task: `result` is the constant's piece.
@@ -289,7 +323,7 @@ std::shared_ptr<const PartialResult> keep_piece(const Series& series, const Task
 
 // "terms [a, b) (grid ranges i..j)" or "merge of terms [a, m) and [m, b)", for logs and errors.
 std::string describe(const Task& task);
-// One word per kind: evaluation, merge, digits, product, final, assembly, constant, load, copy.
+// One word per kind: evaluation, merge, digits, product, final, assembly, constant, load, copy, spread.
 std::string_view task_kind_name(TaskKind kind);
 
 }  // namespace pi

@@ -333,6 +333,10 @@ Bytes encode_task(const Task& task) {
     w.u64(load->range.end);
     w.u64(load->values);
     w.u8(load->is_suffix ? 1 : 0);
+  } else if (std::holds_alternative<Spread>(task.work)) {
+    // The phases of spread products are carried out in one process (LocalExecutor) and by bench_simulate's
+    // workers; SchedulerConfig::spread_parts stays 0 for MPI workers.
+    throw WireError("spread product parts are not sent to MPI workers");
   } else {
     const FinalSteps& steps = task.as<FinalSteps>();
     w.piece(steps.root);

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/reference.hpp"
 #include "../support/run_local.hpp"
 #include "coordinator/grid.hpp"
 #include "coordinator/job.hpp"
@@ -53,6 +54,25 @@ TEST(Job, MergesThatFreeTheirOperandsGiveTheSameDigits) {
   EXPECT_GE(r.pieces.merges_lent, 1u);
   const RunResult plain = run_local("chudnovsky", 10000, std::nullopt, 1);
   EXPECT_EQ(plain.pieces.merges_lent, 0u) << "merges of 10,000 digits lent by default";
+}
+
+// The top merges' products made as spread products, their phases' parts on the threads (twelve: the root's
+// three products in up to four parts each): the digits are the shipped ones, and MPFR's at an odd size.
+TEST(Job, SpreadProductsOnThreadsGiveTheSameDigits) {
+  const std::string reference = read_file(std::string(PI_DATA_DIR) + "/pi-10000.txt");
+  SchedulerConfig config;
+  config.split_merge_bits = 1 << 12;
+  for (const std::uint32_t parts : {2U, 4U}) {
+    config.spread_parts = parts;
+    const RunResult r = run_local("chudnovsky", 10000, std::nullopt, 12, config);
+    EXPECT_EQ(*r.pi_text + "\n", reference) << parts << " parts";
+    EXPECT_GT(r.pieces.spread_parts, 0u) << parts << " parts";
+    EXPECT_EQ(r.pieces.spread_parts % 6, 0u) << "three phases of two or four parts a product";
+  }
+  config.spread_parts = 8;
+  const RunResult odd = run_local("chudnovsky", 100003, std::nullopt, 6, config);
+  EXPECT_EQ(*odd.pi_text, test::mpfr_pi_digits(100003));
+  EXPECT_GT(odd.pieces.spread_parts, 0u);
 }
 
 TEST(Job, GridIsAFunctionOfTheParametersAndPartitionsThePrefix) {

@@ -40,10 +40,11 @@ struct Sim {
 
   // Runs tasks on `workers` simulated workers, finishing them in a shuffled order, until done (or until
   // `stop_after` tasks completed, leaving the others running: a later call goes on with them).
-  std::vector<std::pair<int, Task>> running;  // tasks out when run_shuffled stopped
-  std::map<TaskKind, int> assigned;           // tasks handed out, by kind
-  std::vector<Range> evaluated;               // the terms of each evaluation handed out, in order
-  std::uint32_t most_slices = 0;              // the most slices a product was cut into
+  std::vector<std::pair<int, Task>> running;   // tasks out when run_shuffled stopped
+  std::map<TaskKind, int> assigned;            // tasks handed out, by kind
+  std::vector<Range> evaluated;                // the terms of each evaluation handed out, in order
+  std::uint32_t most_slices = 0;               // the most slices a product was cut into
+  std::map<std::uint32_t, int> spread_phases;  // spread product parts handed out, by phase
 
   // Pieces on the simulated workers (hold_on_workers): what each keeps, by (worker, key), and what
   // happened to them.
@@ -99,6 +100,7 @@ struct Sim {
           ++assigned[t->kind()];
           if (const auto* e = std::get_if<Evaluate>(&t->work)) evaluated.push_back(e->range);
           most_slices = std::max(most_slices, t->kind() == TaskKind::product ? t->as<Product>().slices : 0);
+          if (const auto* spread = std::get_if<Spread>(&t->work)) ++spread_phases[spread->phase];
           if (const auto* copy = std::get_if<Copy>(&t->work)) {
             EXPECT_NE(copy->piece.owner, w) << "a copy on the worker that holds the piece";
           }
@@ -166,7 +168,12 @@ struct Sim {
       out.result = *file->second;
       seal(out, task);
     } else {
-      out = carry_out(own ? *own : *series, task);
+      try {
+        out = carry_out(own ? *own : *series, task);
+      } catch (const std::exception& e) {  // as a worker: rank 0 hears why
+        scheduler.fail(w, task.id, e.what());
+        return;
+      }
     }
     if (damages && damages(w, task)) {
       // A silent error: one bit of the last non-zero value, after the worker fingerprinted it or before.
@@ -1059,6 +1066,97 @@ TEST(Scheduler, BigMergesAreSharedAsProductsAndGiveTheSameIntegers) {
     }
     EXPECT_GT(with_products_out, 0) << name;
   }
+}
+
+// Spread products (SchedulerConfig::spread_parts): each product of a big merge goes out as three phases of
+// parts, each reading the phase before's, and the merge is put together from the last phase's. Finished in
+// any order, in this process and with the pieces on workers, they give the direct evaluation exactly. With
+// 12 workers Chudnovsky's root (three products) is spread in four parts, the next level in two.
+TEST(Scheduler, SpreadProductsShareTheBigMergesAndGiveTheSameIntegers) {
+  SchedulerConfig config;
+  config.split_merge_bits = 1 << 13;
+  config.spread_parts = 4;
+  config.max_worker_failures = 100;
+  constexpr std::uint64_t kTerms = 20011;
+  constexpr int kWorkers = 12;
+  for (const char* name : {"chudnovsky", "machin"}) {
+    const PartialResult direct = make_series(name)->evaluate({0, kTerms}, true);
+    for (unsigned seed : {1u, 2u}) {
+      Sim sim(name, kTerms, kWorkers, config);
+      sim.run_shuffled(kWorkers, seed);
+      // Every spread product's phases, each in two or four parts (lower levels' products whole or sliced).
+      EXPECT_GT(sim.spread_phases[0], 0) << name;
+      EXPECT_EQ(sim.spread_phases[0] % 2, 0) << name;
+      EXPECT_EQ(sim.spread_phases[1], sim.spread_phases[0]) << name;
+      EXPECT_EQ(sim.spread_phases[2], sim.spread_phases[0]) << name;
+      EXPECT_EQ(sim.scheduler.take_result(), direct) << name << " seed " << seed;
+    }
+  }
+  Sim held("chudnovsky", kHeldTerms, kWorkers, config);
+  held.fingerprinted_on_workers(17);
+  held.run_shuffled(kWorkers, 17);
+  ASSERT_TRUE(held.scheduler.finished());
+  EXPECT_GT(held.spread_phases[2], 0);
+  EXPECT_GT(held.assigned[TaskKind::assemble], 0) << "a worker puts a merge together from parts it fetches";
+  EXPECT_EQ(held.scheduler.take_result(), held_direct());
+  EXPECT_EQ(held.scheduler.verification().mismatches, 0u);
+}
+
+// A worker lost while another reads its output of a spread product's phase: the product starts again from
+// its factors, and the result is the same. A part whose output comes back damaged (after its worker's
+// fingerprint, which no prediction checks): the merge put together from it fails its fingerprint, and its
+// products are computed again.
+TEST(Scheduler, SpreadProductsStartAgainWhenAPartIsLostOrDamaged) {
+  SchedulerConfig config;
+  config.split_merge_bits = 1 << 13;
+  config.spread_parts = 4;
+  config.max_worker_failures = 100;
+  constexpr int kWorkers = 12;
+  Sim plain("chudnovsky", kHeldTerms, kWorkers, config);
+  plain.fingerprinted_on_workers(23);
+  plain.run_shuffled(kWorkers, 23);
+  ASSERT_TRUE(plain.scheduler.finished());
+
+  Sim sim("chudnovsky", kHeldTerms, kWorkers, config);
+  sim.fingerprinted_on_workers(23);
+  int victim = -1;
+  for (unsigned round = 0; round < 4000 && victim < 0 && !sim.scheduler.finished(); ++round) {
+    sim.run_shuffled(kWorkers, 23 + round, 1);
+    for (const auto& [w, t] : sim.running) {
+      const auto* spread = std::get_if<Spread>(&t.work);
+      if (!spread || spread->phase == 0) continue;
+      for (const PieceRef& input : spread->inputs)
+        if (!input.here() && input.owner != w) victim = input.owner;
+    }
+  }
+  ASSERT_GE(victim, 0) << "no part read another worker's output";
+  sim.dead.insert(victim);
+  std::erase_if(sim.stores, [victim](const auto& e) { return e.first.first == victim; });
+  // The others answer what they were given (a fetch from the dead worker goes unanswered); then the dead
+  // worker's tasks pass their deadline (min_deadline_s), and the run goes on.
+  std::erase_if(sim.running, [victim](const auto& r) { return r.first == victim; });
+  for (auto& [w, t] : std::exchange(sim.running, {})) sim.run_one(w, std::move(t));
+  sim.now += 11s;
+  sim.scheduler.expire(sim.now);
+  sim.run_shuffled(kWorkers, 9000);
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_EQ(sim.scheduler.take_result(), held_direct());
+  EXPECT_GT(sim.assigned[TaskKind::assemble], 0);
+  EXPECT_GT(sim.spread_phases[0], plain.spread_phases[0]) << "a product started again from its factors";
+
+  Sim damaged("chudnovsky", kHeldTerms, kWorkers, config);
+  damaged.fingerprinted_on_workers(29);
+  int spoilt = 0;
+  damaged.damages = [&spoilt](int, const Task& t) {
+    const auto* spread = std::get_if<Spread>(&t.work);
+    return spread && spread->phase == 1 && spoilt++ == 0;
+  };
+  damaged.run_shuffled(kWorkers, 29);
+  ASSERT_TRUE(damaged.scheduler.finished());
+  EXPECT_GT(spoilt, 0);
+  EXPECT_GE(damaged.scheduler.retries() + damaged.scheduler.verification().mismatches, 1u);
+  EXPECT_GT(damaged.spread_phases[0], plain.spread_phases[0]) << "the merge's products were made again";
+  EXPECT_EQ(damaged.scheduler.take_result(), held_direct());
 }
 
 TEST(Scheduler, RestoreRefusesPiecesThatDoNotFitTheGrid) {
