@@ -208,7 +208,7 @@ class CostModel {
                  spread_b = random_bits(rng, kSpreadCalibrationBits);
     std::array<double, 4> spread_phase{};
     std::array<double, 4> spread_least{1e30, 1e30, 1e30, 1e30};
-    const std::size_t spread = timings.add([&] {
+    timings.add([&] {
       spread_phase = {};
       pi::SpreadObserver observe;
       observe.part_done = [&](int phase, double seconds, double) {
@@ -241,7 +241,6 @@ class CostModel {
     final_factor_ = timings.least(final_steps) / mul(static_cast<double>(bits), static_cast<double>(bits));
     constant_factor_ = timings.least(constant) / mul(static_cast<double>(bits), static_cast<double>(bits));
     conversion_factor_ = timings.least(conversion) / conversion_muls(decimals);
-    (void)spread;
     for (std::size_t k = 0; k < 3; ++k)
       spread_share_[k] = spread_least[k] / mul(kSpreadCalibrationBits, kSpreadCalibrationBits);
     shapes_ = &shapes;
@@ -611,14 +610,8 @@ class Simulation {
       }
       compute = cost_.spread(*sp);
       const pi::SpreadPlan plan = pi::spread_plan(*sp);
-      const auto bits = [](std::uint64_t limbs) { return static_cast<std::int64_t>(limbs * 64); };
-      if (sp->phase == 0) {
-        shape.assign(2 * plan.rows(), bits(plan.col_count() * plan.width()));
-      } else if (sp->phase == 1) {
-        shape.assign(plan.parts, bits(plan.row_count() * plan.col_count() * plan.width()));
-      } else {
-        shape.assign(plan.rows(), bits(plan.col_count() * plan.piece_limbs + plan.width() + 1));
-      }
+      shape.assign(pi::spread_output_values(plan, sp->phase),
+                   static_cast<std::int64_t>(pi::spread_output_value_limbs(plan, sp->phase) * 64));
     } else if (const auto* a = std::get_if<pi::Assemble>(&task.work)) {
       double bits = 0;
       for (const PieceRef& part : a->parts) {

@@ -73,18 +73,22 @@ double Scheduler::task_work(const Task& task) const {
 namespace {
 
 // A product's cost in merge cost units: a merge's products together touch about 4/3 of its operands' bits.
+// A product of an a-bit and a b-bit factor in merge cost units.
+double product_units(double a, double b) { return 0.75 * (a + b) * std::log2(a + b + 2); }
+
 double product_cost(const Product& part) {
   const auto a = static_cast<double>(magnitude(part.left.shape.at(part.factor_left)));
   const double b = static_cast<double>(magnitude(part.right.shape.at(part.factor_right))) / part.slices;
-  return 0.75 * (a + b) * std::log2(a + b + 2);
+  return product_units(a, b);
 }
 
-// A spread product's part of a phase, in the same units: the product's cost over the parts, times 1.5
-// (the phases' parts add up to 1.3-1.5 times one product: bench/README, "A product in parts").
+// A spread product's part of a phase: the product's cost over the parts, times 1.5 (the phases' parts add
+// up to 1.3-1.5 times one product: bench/README, "A product in parts").
 double spread_cost(const Spread& part) {
-  const auto a = static_cast<double>(part.left_limbs * GMP_NUMB_BITS);
-  const auto b = static_cast<double>(part.right_limbs * GMP_NUMB_BITS);
-  return 1.5 * 0.75 * (a + b) * std::log2(a + b + 2) / std::max<std::uint32_t>(1, part.parts);
+  return 1.5 *
+         product_units(static_cast<double>(part.left_limbs * GMP_NUMB_BITS),
+                       static_cast<double>(part.right_limbs * GMP_NUMB_BITS)) /
+         std::max<std::uint32_t>(1, part.parts);
 }
 
 }  // namespace
@@ -390,10 +394,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     return false;
   }
   if (const auto* spread = std::get_if<Spread>(&it->second.task.work)) {
-    const SpreadPlan plan = spread_plan(*spread);
-    const std::uint64_t want = spread->phase == 0   ? 2 * plan.rows()
-                               : spread->phase == 1 ? plan.parts
-                                                    : plan.rows();
+    const std::uint64_t want = spread_output_values(spread_plan(*spread), spread->phase);
     if (values != want) {
       ++stats.failures;
       record_failure(w, it->second,
@@ -795,9 +796,7 @@ void Scheduler::restart_spread(std::uint64_t merge_id, std::size_t product) {
     if (spread && spread->merge == merge_id && spread->product == product) parts.push_back(id);
   }
   for (const std::uint64_t id : parts) cancel(id);
-  for (std::size_t j = 0; j < sp.out.size(); ++j)
-    if (sp.have[j]) drop(sp.out[j]);
-  for (const PieceRef& p : sp.before) drop(p);
+  sp.for_each_held([this](const PieceRef& p) { drop(p); });
   if (sp.done) {
     for (std::uint32_t j = 0; j < sm.spread; ++j) {
       const std::size_t i = product * sm.spread + j;
@@ -885,18 +884,14 @@ void Scheduler::assemble_when_done(std::uint64_t merge_id) {
     restart_spread_merge(merge_id);
     return;
   }
-  if (sm.spread > 0 && !verification_.primes.empty() &&
-      first_mismatch(residues_of(merged->values, verification_.primes),
-                     merged_fingerprint(sm.merge.first_range, sm.merge.end_range),
-                     verification_.primes.size()) >= 0) {
-    // The parts came from workers: the damage is theirs, not this process's (check_own_merge).
-    ++verification_.mismatches;
+  // Spread products' parts came from workers and have no fingerprint of their own: a wrong merge is theirs,
+  // not this process's.
+  if (!check_own_merge(sm.merge, *merged, sm.spread > 0)) {
     notices_.push_back("the " + describe(sm.merge) +
                        " put together from spread products fails its fingerprint; they are computed again");
     restart_spread_merge(merge_id);
     return;
   }
-  check_own_merge(sm.merge, *merged);
   Task merge = std::move(sm.merge);
   split_.erase(merge_id);
   work_done_ += task_work(merge);
@@ -1070,25 +1065,26 @@ std::uint32_t Scheduler::spread_parts_for(const Task& merge, std::size_t product
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(most, std::bit_floor(want)));
 }
 
+bool Scheduler::constant_may_go_out() const {
+  // Not for one or two workers. One would compute the constant in its own line instead of beside the
+  // division on a second core. Two keep each other busy with the last merges' products, and the constant
+  // delays them: 1e7 digits of chudnovsky on `mpirun -n 3` (2 vCPU) took 4.82-5.11 s with it against
+  // 4.76-5.05 s without, medians 4.99 and 4.79 s (five pairs, 2026-12-04).
+  // Only while the series runs: neither its result (root_) nor the final steps' (fraction_) is there yet.
+  return config_.constant_apart && final_on_workers() && final_->bits != 0 && series_.has_constant() &&
+         !root_ && !fraction_ && !constant_ && constant_task_ == 0 && active_workers() >= 3;
+}
+
 void Scheduler::queue_constant() {
-  if (!config_.constant_apart || !final_on_workers() || final_->bits == 0 || !series_.has_constant() ||
-      root_ || fraction_ || constant_ || constant_task_ != 0 || active_workers() < 3)
-    return;
+  if (!constant_may_go_out()) return;
   Task t;
   t.work = Constant{final_->bits};
   constant_task_ = enqueue(std::move(t), true);
 }
 
 std::optional<Task> Scheduler::constant_task(int w) {
-  // Not for one or two workers. One would compute the constant in its own line instead of beside the
-  // division on a second core. Two keep each other busy with the last merges' products, and the constant
-  // delays them: 1e7 digits of chudnovsky on `mpirun -n 3` (2 vCPU) took 4.82-5.11 s with it against
-  // 4.76-5.05 s without, medians 4.99 and 4.79 s (five pairs, 2026-12-04).
-  // Only while the series runs: neither its result (root_) nor the final steps' (fraction_) is there yet.
-  if (!config_.constant_apart || !final_on_workers() || final_->bits == 0 || !series_.has_constant() ||
-      root_ || fraction_ || constant_ || constant_task_ != 0 ||
-      !in_flight_[static_cast<std::size_t>(w)].empty() || active_workers() < 3)
-    return std::nullopt;
+  // To a worker with nothing else to do.
+  if (!constant_may_go_out() || !in_flight_[static_cast<std::size_t>(w)].empty()) return std::nullopt;
   Task t;
   t.id = g_next_task_id++;
   t.work = Constant{final_->bits};
@@ -1367,11 +1363,7 @@ std::uint64_t Scheduler::held_by(int w) const {
     count(sm.merge.as<Merge>().right);
     for (std::size_t i = 0; i < sm.parts.size(); ++i)
       if (sm.have[i]) count(sm.parts[i]);
-    for (const SplitMerge::SpreadProduct& sp : sm.spreads) {
-      for (std::size_t j = 0; j < sp.out.size(); ++j)
-        if (sp.have[j]) count(sp.out[j]);
-      for (const PieceRef& p : sp.before) count(p);
-    }
+    for (const SplitMerge::SpreadProduct& sp : sm.spreads) sp.for_each_held(count);
   }
   return n;
 }
@@ -1526,9 +1518,7 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
         const auto check = [&](const PieceRef& piece) {
           product_lost = product_lost || (!piece.here() && lost(piece));
         };
-        for (std::size_t j = 0; j < sp.out.size(); ++j)
-          if (sp.have[j]) check(sp.out[j]);
-        for (const PieceRef& piece : sp.before) check(piece);
+        sp.for_each_held(check);
         for (std::uint32_t j = 0; sp.done && j < sm.spread; ++j) check(sm.parts[p * sm.spread + j]);
         if (product_lost) restart_spread(it->first, p);
       }
@@ -1565,11 +1555,8 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
     for (const std::uint64_t id : parts) cancel(id);
     for (std::size_t i = 0; i < sm.parts.size(); ++i)
       if (sm.have[i]) drop(sm.parts[i]);
-    for (const SplitMerge::SpreadProduct& sp : sm.spreads) {
-      for (std::size_t j = 0; j < sp.out.size(); ++j)
-        if (sp.have[j]) drop(sp.out[j]);
-      for (const PieceRef& p : sp.before) drop(p);
-    }
+    for (const SplitMerge::SpreadProduct& sp : sm.spreads)
+      sp.for_each_held([this](const PieceRef& p) { drop(p); });
     it = split_.erase(it);
   }
   for (const auto& [first, last] : gone) recompute(first, last, "its piece was lost with its worker");
@@ -1870,8 +1857,8 @@ std::optional<std::string> Scheduler::check(const Task& task, const TaskOutput& 
          " fails its fingerprint (not what the terms give)";
 }
 
-void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) {
-  if (verification_.primes.empty()) return;
+bool Scheduler::check_own_merge(const Task& merge, const PartialResult& result, bool parts_from_workers) {
+  if (verification_.primes.empty()) return true;
   const auto t0 = Clock::now();
   Residues expected = merged_fingerprint(merge.first_range, merge.end_range);
   const int bad =
@@ -1879,6 +1866,7 @@ void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) 
   verification_.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
   if (bad >= 0) {
     ++verification_.mismatches;
+    if (parts_from_workers) return false;
     throw std::runtime_error("the coordinator's own " + describe(merge) + " fails its fingerprint (value " +
                              std::to_string(bad) +
                              "): this node's memory may be failing; resume the job from its checkpoint, "
@@ -1886,6 +1874,7 @@ void Scheduler::check_own_merge(const Task& merge, const PartialResult& result) 
   }
   ++verification_.pieces;
   keep_fingerprint(merge.first_range, merge.end_range, std::move(expected));
+  return true;
 }
 
 void Scheduler::add_fraction_copy(int w, std::uint64_t key) {

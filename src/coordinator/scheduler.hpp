@@ -414,6 +414,13 @@ class Scheduler {
       std::uint32_t missing = 0;
       std::vector<PieceRef> before;
       bool done = false;
+      // f(piece) for each output the product's workers hold now: the phase under way's, the one before's.
+      template <class F>
+      void for_each_held(F&& f) const {
+        for (std::size_t j = 0; j < out.size(); ++j)
+          if (have[j]) f(out[j]);
+        for (const PieceRef& p : before) f(p);
+      }
     };
     std::uint32_t spread = 0;
     std::vector<SpreadProduct> spreads;
@@ -466,6 +473,7 @@ class Scheduler {
   std::uint32_t spread_parts_for(const Task& merge, std::size_t products) const;
   // The final steps' constant as a task in the queue (SchedulerConfig::constant_apart), when it can be.
   void queue_constant();
+  bool constant_may_go_out() const;  // constant_apart, final steps on workers, the series still running
   // All of a merge's spread products, when the merge put together from them fails its fingerprint (a
   // damaged part); PoisonedRange after SchedulerConfig::max_range_failures times.
   void restart_spread_merge(std::uint64_t merge_id);
@@ -484,8 +492,9 @@ class Scheduler {
   // Whether a worker other than `w`, not retired, not overdue and not in `excluded`, can take work.
   bool another_worker(int w, const std::set<int>& excluded) const;
   void retire_if_failing(WorkerStats& stats);  // failed too often: no more work
-  // After a merge on the coordinator itself: its fingerprint, or an exception if the result is wrong.
-  void check_own_merge(const Task& merge, const PartialResult& result);
+  // After a merge on the coordinator itself: its fingerprint, or an exception if the result is wrong; with
+  // `parts_from_workers` (spread products' parts, checked only here) false instead of the exception.
+  bool check_own_merge(const Task& merge, const PartialResult& result, bool parts_from_workers = false);
   // Worker wi no longer holds the task; `ok` (a result) or not (a failure) records its span.
   void release(std::size_t wi, std::uint64_t task_id, std::optional<bool> ok = std::nullopt,
                double compute_s = 0);

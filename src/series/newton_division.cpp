@@ -24,27 +24,32 @@ void shift_down(BigInt& v, std::int64_t e) {
   }
 }
 
+// out = a b for any signs: the product of the magnitudes through the caller's function, counted in `stats`.
+void counted_product(BigInt& out, const BigInt& a, const BigInt& b, const ProductFn& product,
+                     NewtonStats& stats) {
+  const int sign = mpz_sgn(raw(a)) * mpz_sgn(raw(b));
+  if (sign == 0) {
+    out = 0;
+    return;
+  }
+  mpz_t ma, mb;  // |a| and |b|, read in place
+  mpz_roinit_n(ma, mpz_limbs_read(raw(a)), static_cast<mp_size_t>(mpz_size(raw(a))));
+  mpz_roinit_n(mb, mpz_limbs_read(raw(b)), static_cast<mp_size_t>(mpz_size(raw(b))));
+  const std::uint64_t ba = bits_of(ma), bb = bits_of(mb);
+  ++stats.products;
+  stats.product_bits += static_cast<double>(ba + bb);
+  stats.largest = std::max({stats.largest, ba, bb});
+  product(out, ma, mb);
+  if (sign < 0) mpz_neg(raw(out), raw(out));
+}
+
 class NewtonDivision {
  public:
-  // out = a b for any signs, the product of the magnitudes through the caller's function.
-  void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
-    const int sign = mpz_sgn(raw(a)) * mpz_sgn(raw(b));
-    if (sign == 0) {
-      out = 0;
-      return;
-    }
-    mpz_t ma, mb;  // |a| and |b|, read in place
-    mpz_roinit_n(ma, mpz_limbs_read(raw(a)), static_cast<mp_size_t>(mpz_size(raw(a))));
-    mpz_roinit_n(mb, mpz_limbs_read(raw(b)), static_cast<mp_size_t>(mpz_size(raw(b))));
-    const std::uint64_t ba = bits_of(ma), bb = bits_of(mb);
-    ++stats_.products;
-    stats_.product_bits += static_cast<double>(ba + bb);
-    stats_.largest = std::max({stats_.largest, ba, bb});
-    product_(out, ma, mb);
-    if (sign < 0) mpz_neg(raw(out), raw(out));
-  }
-
   NewtonDivision(const ProductFn& product, NewtonStats& stats) : product_(product), stats_(stats) {}
+
+  void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
+    counted_product(out, a, b, product_, stats_);
+  }
 
   void divide(BigInt& q, const BigInt& x, const BigInt& y) {
     const std::uint64_t n = bits_of(y), nx = bits_of(x);
@@ -222,7 +227,7 @@ class NewtonSqrt {
                            std::to_string(kMostCorrections) + " units");
   }
 
-  void square(BigInt& out, const BigInt& a) { NewtonDivision(product_, stats_).multiply(out, a, a); }
+  void square(BigInt& out, const BigInt& a) { counted_product(out, a, a, product_, stats_); }
 
   const ProductFn& product_;
   NewtonStats& stats_;

@@ -285,7 +285,7 @@ std::vector<BigInt> inverse_columns(const SpreadPlan& plan, std::span<const Spre
     if (s.rows != rr || s.cols != cc)
       throw std::invalid_argument("spread product: a slice of the wrong shape");
   // Each run: col_count() pieces and the last coefficient's overhang, summed in the run's own limbs.
-  const std::uint64_t run_limbs = cc * plan.piece_limbs + width + 1;
+  const std::uint64_t run_limbs = spread_output_value_limbs(plan, 2);
   std::vector<BigInt> out(rows);
   std::vector<mp_limb_t*> runs(rows);
   for (std::uint64_t n1 = 0; n1 < rows; ++n1) {
@@ -344,6 +344,16 @@ void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::v
   }
   mpz_limbs_finish(raw(sum), static_cast<mp_size_t>(total));  // drops the high zero limbs
   out.swap(sum);
+}
+
+std::uint64_t spread_output_values(const SpreadPlan& plan, std::uint32_t phase) {
+  return phase == 0 ? 2 * plan.rows() : phase == 1 ? plan.parts : plan.rows();
+}
+
+std::uint64_t spread_output_value_limbs(const SpreadPlan& plan, std::uint32_t phase) {
+  if (phase == 0) return plan.col_count() * plan.width();
+  if (phase == 1) return plan.row_count() * plan.col_count() * plan.width();
+  return plan.col_count() * plan.piece_limbs + plan.width() + 1;
 }
 
 BigInt block_integer(const SpreadBlock& block) {

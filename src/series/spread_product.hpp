@@ -133,6 +133,10 @@ void assemble_spread(BigInt& out, const SpreadPlan& plan, std::span<const std::v
 //   phase 0 (columns, part j): 2 R values, row n of a's block (col_count() points), then row n of b's;
 //   phase 1 (rows, part i): `parts` values, value j the columns of column part j (column_slice);
 //   phase 2 (inverse columns, part j): the R runs of inverse_columns.
+// The values of a part's output in `phase`, and the limbs each takes at most (a run: col_count() pieces and
+// the last coefficient's overhang).
+std::uint64_t spread_output_values(const SpreadPlan& plan, std::uint32_t phase);
+std::uint64_t spread_output_value_limbs(const SpreadPlan& plan, std::uint32_t phase);
 // A block of points as an integer (its limbs; high zero limbs dropped, as GMP keeps integers) and back.
 BigInt block_integer(const SpreadBlock& block);
 SpreadBlock block_from_integer(const SpreadPlan& plan, const BigInt& limbs, std::uint64_t rows,

@@ -50,7 +50,7 @@ TEST(NewtonDivision, EqualsGmpForRandomOperands) {
       // Four products, and two for each step of the reciprocal above GMP's division.
       EXPECT_GE(stats.products, 4U) << xbits << " / " << ybits << " bits";
       EXPECT_GT(stats.largest, (xbits - ybits) / 2) << xbits << " / " << ybits << " bits";
-      EXPECT_LE(stats.corrections, kMostCorrections);
+      EXPECT_LE(stats.corrections, 2U) << "the approximation is a unit or two off at most, as designed";
     } else {
       EXPECT_EQ(stats.products, 0U);
     }
@@ -167,7 +167,7 @@ TEST(NewtonSqrt, EqualsGmpForRandomAndConstantRadicands) {
     sqrt_floor_newton(s, x, kMultiply, &stats);
     EXPECT_EQ(s, gmp_root(x)) << mpz_sizeinbase(raw(x), 2) << " bits";
     EXPECT_EQ(stats.by_newton, (mpz_sizeinbase(raw(x), 2) + 1) / 2 > kNewtonBaseBits);
-    EXPECT_LE(stats.corrections, kMostCorrections);
+    EXPECT_LE(stats.corrections, 2U) << "the approximations are a unit or two off at most, as designed";
   }
 }
 
