@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -313,6 +314,13 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->group(scheduling)
       ->type_name("0|1");
+  sc.spread_parts = 64;
+  app.add_option("--spread-parts", sc.spread_parts,
+                 "Fast series, 4 workers or more: the top merges' products are spread over the workers in "
+                 "up to this many parts each (a power of two; 0: each product on one worker)")
+      ->capture_default_str()
+      ->group(scheduling)
+      ->type_name("N");
   app.add_option("--max-retries", sc.max_range_failures,
                  "A range that fails this many times stops the job (poisoned)")
       ->capture_default_str()
@@ -389,6 +397,10 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   check_range("--max-worker-failures", sc.max_worker_failures, 1, 1000, "");
   check_range("--duplicate-share", sc.duplicate_share, 0, 1, "");
   check_range("--replicas", sc.replicas, 0, 1, "");
+  if (sc.spread_parts > 1024 ||
+      (sc.spread_parts != 0 && (sc.spread_parts < 2 || !std::has_single_bit(sc.spread_parts))))
+    throw ConfigError("--spread-parts '" + std::to_string(sc.spread_parts) +
+                      "' is not accepted: give 0 or a power of two from 2 to 1024");
   check_range("--threads", o.threads, 1, 256, "");
   check_range("--start-timeout", o.start_timeout_s, 1, 86400, "seconds");
   check_range("--coordinator-timeout", o.coordinator_timeout_s, 2, 86400, "seconds");

@@ -809,6 +809,7 @@ void Scheduler::restart_spread(std::uint64_t merge_id, std::size_t product) {
     }
   }
   sp = SplitMerge::SpreadProduct{};
+  ++piece_stats_.spread_restarts;
   if (sm.assembly != 0) {
     cancel(sm.assembly);
     sm.assembly = 0;
@@ -1520,7 +1521,11 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
         };
         sp.for_each_held(check);
         for (std::uint32_t j = 0; sp.done && j < sm.spread; ++j) check(sm.parts[p * sm.spread + j]);
-        if (product_lost) restart_spread(it->first, p);
+        if (product_lost) {
+          notices_.push_back("product " + std::to_string(p + 1) + " of the " + describe(sm.merge) +
+                             " lost a part's output with its worker: it starts again from its factors");
+          restart_spread(it->first, p);
+        }
       }
       ++it;
       continue;

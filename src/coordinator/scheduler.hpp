@@ -38,10 +38,10 @@ struct SchedulerConfig {
   double split_merge_bits = 1 << 22;
   double min_slice_bits = 1 << 20;
   // A power of two >= 2: each product of a merge cut into products is a spread product instead
-  // (series/spread_product.hpp), its three phases each cut into this many parts (Spread tasks), so that no
-  // worker holds or fetches a whole factor and every worker shares the top merges; the merge is put
-  // together from the last phase's parts (Assemble). 0: products whole or in slices, as above. Set by
-  // bench_simulate and tests; pi-job's MPI workers do not carry out Spread tasks yet.
+  // (series/spread_product.hpp), its three phases each cut into up to this many parts (Spread tasks;
+  // spread_parts_for), so that no worker holds or fetches a whole factor and every worker shares the top
+  // merges; the merge is put together from the last phase's parts (Assemble). 0: products whole or in
+  // slices, as above. pi-job: --spread-parts, 64 unless told.
   std::uint32_t spread_parts = 0;
   // Slow series, two workers or more: this share of the grid ranges (chosen by a hash of the range, and
   // the first range each worker finishes) is computed again by another worker and compared bit for bit
@@ -126,6 +126,7 @@ struct PieceStats {
   std::uint64_t fraction_copies = 0;  // copies of the final fraction that conversion blocks' workers kept
   std::uint64_t merges_lent = 0;      // merges lent their operands (lend_operands)
   std::uint64_t spread_parts = 0;     // parts of spread products' phases done (SchedulerConfig::spread_parts)
+  std::uint64_t spread_restarts = 0;  // spread products started again (a lost or damaged part's output)
 };
 
 // A task failed as often as the job allows: the job stops with this error, which names the terms.

@@ -98,6 +98,11 @@ PartialResult execute_spread(const Spread& spread) {
   PartialResult out{spread.range, {}};
   if (spread.phase == 0) {
     if (spread.inputs.size() != 2) throw std::invalid_argument("execute_spread: columns without two factors");
+    if (spread.runs) {
+      out.values = spread_columns_from_runs(plan, spread.part, spread.inputs[0].data->values.at(0),
+                                            spread.inputs[1].data->values.at(0));
+      return out;
+    }
     const BigInt& a = spread.inputs[0].data->values.at(spread.factor_left);
     const BigInt& b = spread.inputs[1].data->values.at(spread.factor_right);
     if (mpz_size(raw(a)) != spread.left_limbs || mpz_size(raw(b)) != spread.right_limbs)

@@ -93,7 +93,9 @@ struct Product {
 // `left_limbs` and `right_limbs` limbs (SpreadPlan::choose's sizes, so every part plans alike). Phase 0
 // (columns) reads the two factors, `inputs` = {left, right}; phase 1 (rows) every phase 0 part's output and
 // phase 2 (inverse columns) every phase 1 part's, `inputs` by part. Part `part` of `parts`; the output is
-// the values spread_columns_part, spread_rows_part or spread_inverse_part give.
+// the values spread_columns_part, spread_rows_part or spread_inverse_part give. `runs`: phase 0's inputs
+// are not the factors but their column runs for this part (column_runs_integer, one value each): what an MPI
+// worker fetches of factors held elsewhere.
 struct Spread {
   std::uint64_t merge = 0;
   std::uint32_t product = 0;
@@ -106,6 +108,7 @@ struct Spread {
   std::uint64_t right_limbs = 0;
   Range range;  // the merge's terms
   std::vector<PieceRef> inputs;
+  bool runs = false;
 };
 // Merge `merge` (a task id) put together from its parts, Product tasks whose results their workers kept
 // (or sent, when small): each product is the sum of its slices (part p slices + k is slice k of product

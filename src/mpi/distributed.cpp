@@ -210,7 +210,7 @@ std::shared_ptr<const PartialResult> MpiExecutor::fetch(const PieceRef& piece) {
   const int owner = piece.owner + 1;
   if (owner < 1 || owner >= mpi_.size() || stopped_[static_cast<std::size_t>(owner)]) return nullptr;
   const std::uint64_t request = next_request_++;
-  outbox_.send(owner, Tag::fetch, encode_fetch(FetchRequest{request, piece.key, {}}));
+  outbox_.send(owner, Tag::fetch, encode_fetch(FetchRequest{request, piece.key, {}, std::nullopt}));
   // A worker answers between two looks at its messages. A stop signal does not cut a fetch short: the
   // checkpoint a stop writes fetches the pieces too (the deadline bounds the wait).
   const auto allowed = transfer_allowance(10, shape_bits(piece.shape) / 8);
@@ -588,6 +588,11 @@ class Worker {
     PieceRef* piece;
     std::uint32_t* index;  // products: the factor's index, which becomes 0 in the one-value piece
     std::vector<std::uint64_t> values;
+    // A spread product's phase 0: the value's column runs, checked by their owner (FetchRequest::Runs).
+    bool runs = false;
+    // Phases 1 and 2: the piece's value count; those asked for arrive, and sit at their places among zeros
+    // (what the part does not read).
+    std::uint64_t expand = 0;
   };
   struct Current {
     Task task;
@@ -618,11 +623,16 @@ class Worker {
         for (const std::uint64_t key : decode_keys(message.body)) {
           store_.erase(key);
           copies_.erase(key);
+          std::erase_if(checked_, [key](const auto& kv) { return kv.first == key; });
         }
         break;
       case Tag::fetch: {
         const FetchRequest request = decode_fetch(message.body);
         const auto it = store_.find(request.key);
+        if (request.runs && it != store_.end()) {
+          answer_runs(message.source, request, *it->second);
+          break;
+        }
         outbox_.send(message.source, Tag::piece,
                      encode_fetch_answer(request.request, it == store_.end() ? nullptr : it->second.get(),
                                          request.values));
@@ -741,14 +751,110 @@ class Worker {
         return;
       }
       const std::uint64_t request = next_request_++;
-      outbox_.send(piece.owner + 1, Tag::fetch, encode_fetch(FetchRequest{request, piece.key, values}));
+      outbox_.send(piece.owner + 1, Tag::fetch,
+                   encode_fetch(FetchRequest{request, piece.key, values, std::nullopt}));
       c.fetching.emplace(request, Fetch{&piece, index, std::move(values)});
     };
+    if (auto* spread = std::get_if<Spread>(&c.task.work)) {
+      need_spread(*spread);
+      return;
+    }
     for_each_operand(c.task, [&](PieceRef& piece, std::uint32_t* index) {
       need(piece, index);
       return true;
     });
     if (from_lost) give_up_lost(*from_lost);
+  }
+
+  // A spread product's part reads a share of each input: phase 0 the column runs of its part of each
+  // factor, phase 1 its rows of each column part's blocks, phase 2 its columns of each row part's output.
+  void need_spread(Spread& spread) {
+    Current& c = *current_;
+    const SpreadPlan plan = spread_plan(spread);
+    const std::uint64_t all = spread.phase == 0 ? 0 : spread_output_values(plan, spread.phase - 1);
+    for (std::size_t k = 0; k < spread.inputs.size(); ++k) {
+      PieceRef& input = spread.inputs[k];
+      if (input.here()) continue;
+      if (lost_.contains(input.owner + 1)) {
+        give_up_lost(input);
+        return;
+      }
+      std::vector<std::uint64_t> values;
+      if (spread.phase == 0) {
+        values.push_back(k == 0 ? spread.factor_left : spread.factor_right);
+      } else if (spread.phase == 1) {
+        for (const std::uint64_t base : {std::uint64_t{0}, plan.rows()})
+          for (std::uint64_t n = 0; n < plan.row_count(); ++n)
+            values.push_back(base + plan.first_row(spread.part) + n);
+      } else {
+        values.push_back(spread.part);
+      }
+      if (input.owner == mpi_.rank() - 1) {
+        // Held here already: phase 0 cuts the runs from it (checked as for another worker), the later
+        // phases read the values they need in place.
+        const auto it = store_.find(input.key);
+        if (it == store_.end()) continue;  // compute() finds it missing
+        if (spread.phase != 0) {
+          input.data = it->second;
+          continue;
+        }
+        std::optional<BigInt> runs = checked_runs(input.key, *it->second, values[0],
+                                                  input_runs(spread, c.task.check_primes, input, values[0]));
+        if (!runs) {
+          give_up("piece " + std::to_string(input.key) + " held here fails its fingerprint", input, false);
+          return;
+        }
+        input.data = std::make_shared<PartialResult>(PartialResult{input.range, {std::move(*runs)}});
+        continue;
+      }
+      const std::uint64_t request = next_request_++;
+      FetchRequest ask{request, input.key, values, std::nullopt};
+      if (spread.phase == 0) ask.runs = input_runs(spread, c.task.check_primes, input, values[0]);
+      outbox_.send(input.owner + 1, Tag::fetch, encode_fetch(ask));
+      c.fetching.emplace(request, Fetch{&input, nullptr, std::move(values), spread.phase == 0, all});
+    }
+  }
+
+  // What a phase 0 part asks of a factor's owner: its runs in the part's plan, and the value's fingerprint.
+  static FetchRequest::Runs input_runs(const Spread& spread, const std::vector<std::uint64_t>& primes,
+                                       const PieceRef& input, std::uint64_t value) {
+    FetchRequest::Runs runs{spread.left_limbs, spread.right_limbs, spread.parts, spread.part, primes, {}};
+    const std::size_t np = primes.size();
+    if (input.residues.size() >= (value + 1) * np)
+      runs.residues.assign(input.residues.begin() + static_cast<std::ptrdiff_t>(value * np),
+                           input.residues.begin() + static_cast<std::ptrdiff_t>((value + 1) * np));
+    return runs;
+  }
+
+  // Value `value` of piece `key` cut into column runs as `runs` asks, once the value matches the
+  // fingerprint there (checked once a value: checked_); nullopt when it does not, or is not there.
+  std::optional<BigInt> checked_runs(std::uint64_t key, const PartialResult& piece, std::uint64_t value,
+                                     const FetchRequest::Runs& runs) {
+    if (value >= piece.values.size() || runs.residues.size() != runs.primes.size()) return std::nullopt;
+    const BigInt& x = piece.values[value];
+    const std::uint64_t limbs = mpz_size(raw(x));
+    if (limbs != runs.a_limbs && limbs != runs.b_limbs) return std::nullopt;  // not the factor planned for
+    if (!checked_.contains({key, value})) {
+      for (std::size_t j = 0; j < runs.primes.size(); ++j)
+        if (residue_of(x, runs.primes[j]) != runs.residues[j]) return std::nullopt;
+      checked_.insert({key, value});
+    }
+    return column_runs_integer(SpreadPlan::choose(runs.a_limbs, runs.b_limbs, runs.parts), raw(x), runs.part);
+  }
+
+  // The owner's side of FetchRequest::Runs.
+  void answer_runs(int to, const FetchRequest& request, const PartialResult& piece) {
+    std::optional<BigInt> runs;
+    try {
+      runs = checked_runs(request.key, piece, request.values.at(0), *request.runs);
+    } catch (const std::invalid_argument&) {  // a plan that can't be: nothing to answer with
+    }
+    if (!runs) {
+      outbox_.send(to, Tag::piece, encode_fetch_damaged(request.request));
+      return;
+    }
+    const PartialResult share{piece.range, {std::move(*runs)}};
+    outbox_.send(to, Tag::piece, encode_fetch_answer(request.request, &share, {}));
   }
 
   // `piece` becomes the values of `from` (all, or the one asked for).
@@ -769,19 +875,30 @@ class Worker {
     if (it == c.fetching.end()) return;
     PieceRef& piece = *it->second.piece;
     if (!answer.found) {
-      give_up("rank " + std::to_string(source) + " no longer holds piece " + std::to_string(piece.key), piece,
-              false);
+      give_up(answer.damaged
+                  ? "piece " + std::to_string(piece.key) + " on rank " + std::to_string(source) +
+                        " fails its fingerprint there"
+                  : "rank " + std::to_string(source) + " no longer holds piece " + std::to_string(piece.key),
+              piece, false);
       return;
     }
-    // The values that arrived must be those rank 0 knows the piece by.
+    // The values that arrived must be those rank 0 knows the piece by (column runs: their owner checked the
+    // value they come from).
     const std::vector<std::uint64_t>& asked = it->second.values;
     const std::size_t count = asked.empty() ? piece.shape.size() : asked.size();
     if (answer.piece.range != piece.range || answer.piece.values.size() != count ||
-        !matches_fingerprint(answer.piece.values, piece.residues, c.task.check_primes, asked)) {
+        (!it->second.runs &&
+         !matches_fingerprint(answer.piece.values, piece.residues, c.task.check_primes, asked))) {
       give_up("piece " + std::to_string(piece.key) + " from rank " + std::to_string(source) +
                   " fails its fingerprint",
               piece, false);
       return;
+    }
+    if (it->second.expand > 0) {
+      PartialResult whole{answer.piece.range, std::vector<BigInt>(it->second.expand)};
+      for (std::size_t i = 0; i < asked.size(); ++i)
+        whole.values.at(asked[i]) = std::move(answer.piece.values[i]);
+      answer.piece = std::move(whole);
     }
     piece.data = std::make_shared<PartialResult>(std::move(answer.piece));
     if (it->second.index) *it->second.index = 0;
@@ -916,6 +1033,8 @@ class Worker {
   std::map<std::uint64_t, std::shared_ptr<const PartialResult>> store_;  // pieces kept, by key
   std::set<int> lost_;              // ranks rank 0 takes for lost (Tag::lost): not fetched from
   std::set<std::uint64_t> copies_;  // the keys of those that are copies of other workers' pieces (Copy)
+  // Values of pieces held here found to match their fingerprints (key, value), for spread products' runs.
+  std::set<std::pair<std::uint64_t, std::uint64_t>> checked_;
   std::shared_ptr<const PartialResult> kept_;  // the compute thread's piece, until finish() stores it
   double compute_s_ = 0;                       // and its compute time
   double last_evaluation_s_ = -1;              // the last evaluation's compute time (-1: none yet)

@@ -34,7 +34,7 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
           "PI_FAULT entry '" + entry +
           "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
           "die, diesending, corrupt or kill, and RANGE a number, *, #N, heldN, "
-          "digits, load, final, start (die:0 only) or (kill only) copiedN or finalsteps");
+          "digits, load, final, start (die:0 only) or (kill only) copiedN, finalsteps or spreadfetch");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -65,16 +65,18 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.held = f[2].starts_with("held") ? std::stoll(f[2].substr(4)) : 0;
       fault.copied = f[2].starts_with("copied") ? std::stoll(f[2].substr(6)) : 0;
       fault.final_steps = f[2] == "finalsteps";
+      fault.spread_fetch = f[2] == "spreadfetch";
       // A kill is rank 0's: of a worker (RANK, or * for the first that qualifies) whose pieces have copies,
-      // or of the one given the final steps (RANK *); only a kill has copiedN or finalsteps.
+      // of the one given the final steps, or of one a spread product's part fetches from (RANK *); only a
+      // kill has copiedN, finalsteps or spreadfetch.
       const bool kill = fault.kind == Fault::Kind::kill;
-      if (kill != (fault.copied > 0 || fault.final_steps) || (kill && fault.copied > 0 && fault.rank == 0) ||
-          (fault.final_steps && fault.rank != -1))
+      const bool chosen_by_task = fault.final_steps || fault.spread_fetch;
+      if (kill != (fault.copied > 0 || chosen_by_task) || (kill && fault.copied > 0 && fault.rank == 0) ||
+          (chosen_by_task && fault.rank != -1))
         throw bad();
       if (f[2].starts_with("held") && fault.held < 1) throw bad();
       fault.range = f[2] == "*" || f[2].starts_with('#') || fault.held > 0 || fault.copied > 0 ||
-                            fault.digits || fault.load || fault.final_value || fault.final_steps ||
-                            fault.start
+                            fault.digits || fault.load || fault.final_value || chosen_by_task || fault.start
                         ? -1
                         : std::stoll(f[2]);
       fault.nth = f[2].starts_with('#') ? std::stoll(f[2].substr(1)) : 0;
@@ -113,7 +115,7 @@ std::vector<int> FaultPlan::kills_due(int ranks, const std::function<std::uint64
   for (Fault& f : faults_) {
     if (f.kind != Fault::Kind::kill || f.fired > 0) continue;
     int target = -1;
-    if (f.final_steps) {
+    if (f.final_steps || f.spread_fetch) {
       if (f.target >= 0 && std::chrono::steady_clock::now() >= f.due) target = f.target;
     } else {
       // RANK *: the lowest worker rank with that many. Only the job's ranks are asked.
@@ -130,10 +132,25 @@ std::vector<int> FaultPlan::kills_due(int ranks, const std::function<std::uint64
 }
 
 void FaultPlan::assigned(const Task& task, int rank) {
-  if (task.kind() != TaskKind::final_steps) return;
+  // finalsteps: the worker given them; spreadfetch: the first worker another holds, of a part of a spread
+  // product's phase 1 or 2, reads an input from.
+  int target = -1;
+  bool Fault::*moment = &Fault::final_steps;
+  if (task.kind() == TaskKind::final_steps) {
+    target = rank;
+  } else if (const auto* spread = std::get_if<Spread>(&task.work); spread && spread->phase > 0) {
+    moment = &Fault::spread_fetch;
+    for (const PieceRef& input : spread->inputs) {
+      if (!input.here() && input.owner >= 0 && input.owner + 1 != rank) {
+        target = input.owner + 1;
+        break;
+      }
+    }
+  }
+  if (target < 0) return;
   for (Fault& f : faults_) {
-    if (f.kind != Fault::Kind::kill || !f.final_steps || f.target >= 0) continue;
-    f.target = rank;
+    if (f.kind != Fault::Kind::kill || !(f.*moment) || f.target >= 0) continue;
+    f.target = target;
     f.due =
         std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                std::chrono::duration<double>(f.seconds));

@@ -21,7 +21,9 @@
 //             with RANK *, the first worker of which that holds);
 //             start (die:0:start only): rank 0 SIGKILLs itself before it tells the workers the job;
 //             finalsteps (kill:*:finalsteps only): the worker given the final steps, SECONDS (default 5)
-//             after rank 0 gave them
+//             after rank 0 gave them; spreadfetch (kill:*:spreadfetch only): SECONDS after rank 0 gave
+//             out a part of a spread product's phase 1 or 2, the first other worker it reads an input
+//             from (a worker lost between phases, while another fetches from it)
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
 #pragma once
 
@@ -43,6 +45,7 @@ struct Fault {
   std::int64_t held;    // > 0: a task started while the worker holds this many pieces or more
   std::int64_t copied;  // > 0 (kill): once this many of the worker's pieces have copies
   bool final_steps;     // (kill): the worker that is given the final steps, SECONDS after
+  bool spread_fetch;    // (kill): the worker a spread product's later part reads from, SECONDS after
   int target = -1;      // (kill finalsteps): that worker's rank, once they are given
   std::chrono::steady_clock::time_point due{};
   bool digits;       // any block of the decimal conversion
@@ -73,7 +76,8 @@ class FaultPlan {
   // Rank 0: the worker ranks to SIGKILL now (each kill once), given the job's rank count and how many of a
   // rank's pieces have copies (asked of ranks 1 to ranks - 1 only).
   std::vector<int> kills_due(int ranks, const std::function<std::uint64_t(int rank)>& copied);
-  // Rank 0 gave `task` to worker `rank` (kill:*:finalsteps: the final steps' worker is chosen then).
+  // Rank 0 gave `task` to worker `rank` (kill:*:finalsteps, kill:*:spreadfetch: the worker to kill is
+  // chosen then).
   void assigned(const Task& task, int rank);
   bool empty() const { return faults_.empty(); }
   // The pieces the worker holds as it starts its next task (for heldN).

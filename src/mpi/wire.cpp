@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <optional>
 
 namespace pi {
 namespace {
 constexpr std::uint64_t kMaxPrimes = 16;
-constexpr std::uint64_t kMaxValues = 64;
+// A piece's values at most: a spread product's phase 0 part has two per row of the transform.
+constexpr std::uint64_t kMaxValues = 1 << 16;
+// A spread product's parts at most.
+constexpr std::uint64_t kMaxSpreadParts = 1 << 12;
 // Writer::decimals: digits a word, and 10^k for k up to it.
 constexpr std::size_t kDigitsPerWord = 19;
 constexpr std::array<std::uint64_t, kDigitsPerWord + 1> kPowersOfTen = [] {
@@ -199,7 +203,7 @@ PartialResult Reader::partial() {
   r.range.begin = u64();
   r.range.end = u64();
   const std::uint64_t n = u64();
-  if (n > 64) throw WireError("partial result with " + std::to_string(n) + " values");
+  if (n > kMaxValues) throw WireError("partial result with " + std::to_string(n) + " values");
   r.values.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) r.values.push_back(bigint());
   return r;
@@ -319,6 +323,7 @@ Bytes encode_task(const Task& task) {
     w.u64(assemble->right_range.end);
     w.shape(assemble->right_shape);
     w.u64(assemble->slices);
+    w.u64(assemble->spread_parts);
     w.u64(assemble->parts.size());
     for (const PieceRef& part : assemble->parts) w.piece(part);
   } else if (const auto* constant = std::get_if<Constant>(&task.work)) {
@@ -333,10 +338,30 @@ Bytes encode_task(const Task& task) {
     w.u64(load->range.end);
     w.u64(load->values);
     w.u8(load->is_suffix ? 1 : 0);
-  } else if (std::holds_alternative<Spread>(task.work)) {
-    // The phases of spread products are carried out in one process (LocalExecutor) and by bench_simulate's
-    // workers; SchedulerConfig::spread_parts stays 0 for MPI workers.
-    throw WireError("spread product parts are not sent to MPI workers");
+  } else if (const auto* spread = std::get_if<Spread>(&task.work)) {
+    for (const std::uint64_t v :
+         {std::uint64_t{spread->merge}, std::uint64_t{spread->product}, std::uint64_t{spread->phase},
+          std::uint64_t{spread->part}, std::uint64_t{spread->parts}, std::uint64_t{spread->factor_left},
+          std::uint64_t{spread->factor_right}, spread->left_limbs, spread->right_limbs, spread->range.begin,
+          spread->range.end})
+      w.u64(v);
+    w.u64(spread->inputs.size());
+    // Phase 0 reads the factors' column runs for its part: of a factor here only those travel (1/parts of
+    // it); a worker fetches the runs of a factor another worker holds (FetchRequest::runs).
+    const SpreadPlan plan = spread->phase == 0 ? spread_plan(*spread) : SpreadPlan{};
+    for (std::size_t k = 0; k < spread->inputs.size(); ++k) {
+      const PieceRef& input = spread->inputs[k];
+      if (spread->phase != 0 || !input.here() || spread->runs) {
+        w.piece(input);
+        continue;
+      }
+      const BigInt& factor = input.data->values.at(k == 0 ? spread->factor_left : spread->factor_right);
+      PieceRef runs;
+      runs.range = input.range;
+      runs.data = std::make_shared<PartialResult>(
+          PartialResult{input.range, {column_runs_integer(plan, raw(factor), spread->part)}});
+      w.piece(runs);
+    }
   } else {
     const FinalSteps& steps = task.as<FinalSteps>();
     w.piece(steps.root);
@@ -418,13 +443,18 @@ Task decode_task(const Bytes& message) {
       assemble.right_range.end = r.u64();
       assemble.right_shape = r.shape();
       assemble.slices = static_cast<std::uint32_t>(r.u64());
+      const std::uint64_t spread_parts = r.u64();
       const std::uint64_t parts = r.u64();
-      if (assemble.slices == 0 || assemble.slices > 1024 || parts > kMaxValues * 1024)
+      if (assemble.slices == 0 || assemble.slices > 1024 || spread_parts > kMaxSpreadParts ||
+          parts > 64 * 1024)
         throw WireError("an assembly of " + std::to_string(parts) + " parts in " +
                         std::to_string(assemble.slices) + " slices");
+      assemble.spread_parts = static_cast<std::uint32_t>(spread_parts);
       for (std::uint64_t i = 0; i < parts; ++i) {
         assemble.parts.push_back(r.piece());
-        if (assemble.parts.back().shape.size() != 1) throw WireError("an assembly's part is not one value");
+        // A product's slice is one value; a spread product's part its runs.
+        if (spread_parts == 0 && assemble.parts.back().shape.size() != 1)
+          throw WireError("an assembly's part is not one value");
       }
       t.work = std::move(assemble);
       break;
@@ -466,6 +496,38 @@ Task decode_task(const Bytes& message) {
         throw WireError("a piece to load of " + std::to_string(load.values) + " values");
       load.is_suffix = r.u8() != 0;
       t.work = std::move(load);
+      break;
+    }
+    case TaskKind::spread: {
+      Spread spread;
+      spread.merge = r.u64();
+      const std::uint64_t product = r.u64(), phase = r.u64(), part = r.u64(), parts = r.u64();
+      const std::uint64_t factor_left = r.u64(), factor_right = r.u64();
+      if (phase > 2 || parts < 2 || parts > kMaxSpreadParts || !std::has_single_bit(parts) || part >= parts ||
+          product >= kMaxValues || factor_left >= kMaxValues || factor_right >= kMaxValues)
+        throw WireError("a spread product's part " + std::to_string(part) + " of " + std::to_string(parts) +
+                        " in phase " + std::to_string(phase));
+      spread.product = static_cast<std::uint32_t>(product);
+      spread.phase = static_cast<std::uint32_t>(phase);
+      spread.part = static_cast<std::uint32_t>(part);
+      spread.parts = static_cast<std::uint32_t>(parts);
+      spread.factor_left = static_cast<std::uint32_t>(factor_left);
+      spread.factor_right = static_cast<std::uint32_t>(factor_right);
+      spread.left_limbs = r.u64();
+      spread.right_limbs = r.u64();
+      spread.range.begin = r.u64();
+      spread.range.end = r.u64();
+      const std::uint64_t inputs = r.u64();
+      if (inputs != (phase == 0 ? 2 : parts))
+        throw WireError("a spread product's part with " + std::to_string(inputs) + " inputs");
+      for (std::uint64_t k = 0; k < inputs; ++k) {
+        spread.inputs.push_back(r.piece());
+        if (phase == 0 && spread.inputs.back().here() && spread.inputs.back().data->values.size() != 1)
+          throw WireError("a spread product's factor runs not as one value");
+      }
+      // Phase 0 reads runs: those that came, and those its worker fetches.
+      spread.runs = phase == 0;
+      t.work = std::move(spread);
       break;
     }
     default:
@@ -562,6 +624,15 @@ Bytes encode_fetch(const FetchRequest& request) {
   w.u64(request.request);
   w.u64(request.key);
   w.words(request.values);
+  w.u8(request.runs ? 1 : 0);
+  if (request.runs) {
+    w.u64(request.runs->a_limbs);
+    w.u64(request.runs->b_limbs);
+    w.u64(request.runs->parts);
+    w.u64(request.runs->part);
+    w.words(request.runs->primes);
+    w.words(request.runs->residues);
+  }
   return std::move(w).finish();
 }
 
@@ -571,6 +642,22 @@ FetchRequest decode_fetch(const Bytes& message) {
   m.request = r.u64();
   m.key = r.u64();
   m.values = r.words(kMaxValues, "a fetch's values");
+  if (r.u8() != 0) {
+    FetchRequest::Runs runs;
+    runs.a_limbs = r.u64();
+    runs.b_limbs = r.u64();
+    const std::uint64_t parts = r.u64(), part = r.u64();
+    if (parts < 2 || parts > kMaxSpreadParts || !std::has_single_bit(parts) || part >= parts ||
+        m.values.size() != 1)
+      throw WireError("a fetch of column runs for part " + std::to_string(part) + " of " +
+                      std::to_string(parts));
+    runs.parts = static_cast<std::uint32_t>(parts);
+    runs.part = static_cast<std::uint32_t>(part);
+    runs.primes = r.words(kMaxPrimes, "a fetch's primes");
+    runs.residues = r.words(kMaxPrimes, "a fetch's residues");
+    if (runs.residues.size() != runs.primes.size()) throw WireError("a fetch's residues not one a prime");
+    m.runs = std::move(runs);
+  }
   return m;
 }
 
@@ -591,11 +678,21 @@ Bytes encode_fetch_answer(std::uint64_t request, const PartialResult* piece,
   return std::move(w).finish();
 }
 
+Bytes encode_fetch_damaged(std::uint64_t request) {
+  Writer w;
+  w.u64(request);
+  w.u8(2);
+  return std::move(w).finish();
+}
+
 FetchAnswer decode_fetch_answer(const Bytes& message) {
   Reader r(message);
   FetchAnswer m;
   m.request = r.u64();
-  m.found = r.u8() != 0;
+  const std::uint8_t status = r.u8();  // 0 not held, 1 found, 2 damaged
+  if (status > 2) throw WireError("a fetch's answer of status " + std::to_string(status));
+  m.found = status == 1;
+  m.damaged = status == 2;
   if (m.found) m.piece = r.partial();
   return m;
 }

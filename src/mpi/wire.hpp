@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -114,11 +115,25 @@ struct FetchRequest {
   std::uint64_t request = 0;
   std::uint64_t key = 0;
   std::vector<std::uint64_t> values;
+  // Phase 0 of a spread product: of the one value asked for, only its column runs for part `part` of the
+  // plan for factors of a_limbs and b_limbs limbs in `parts` parts (column_runs_integer), as a one-value
+  // piece. The fetcher can't check runs against the value's fingerprint, so the owner checks the value
+  // against `residues` modulo `primes` first (once), and answers `damaged` when it fails.
+  struct Runs {
+    std::uint64_t a_limbs = 0;
+    std::uint64_t b_limbs = 0;
+    std::uint32_t parts = 0;
+    std::uint32_t part = 0;
+    std::vector<std::uint64_t> primes;
+    Residues residues;
+  };
+  std::optional<Runs> runs;
 };
 struct FetchAnswer {
   std::uint64_t request = 0;
   bool found = false;
-  PartialResult piece;  // the asked-for values, in the order asked
+  bool damaged = false;  // held, but the value fails its fingerprint (FetchRequest::Runs)
+  PartialResult piece;   // the asked-for values, in the order asked
 };
 
 Bytes encode_task(const Task& task);
@@ -134,6 +149,7 @@ FetchRequest decode_fetch(const Bytes& message);
 // The answer, from the owner's piece (nullptr: not held).
 Bytes encode_fetch_answer(std::uint64_t request, const PartialResult* piece,
                           const std::vector<std::uint64_t>& values);
+Bytes encode_fetch_damaged(std::uint64_t request);
 FetchAnswer decode_fetch_answer(const Bytes& message);
 Bytes encode_keys(const std::vector<std::uint64_t>& keys);
 std::vector<std::uint64_t> decode_keys(const Bytes& message);

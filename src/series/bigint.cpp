@@ -14,6 +14,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "series/newton_division.hpp"
+
 namespace pi {
 
 Real make_real(std::uint64_t bits) {
@@ -141,6 +143,27 @@ void multiply_nearest(Real& out, const Real& a, const Real& b) {
   const Significand x(a, prec), y(b, prec);
   BigInt p;
   multiply(p, x.view, y.view);
+  round_into(out, p, x.exponent + y.exponent, x.sign * y.sign, false);
+}
+
+void divide_nearest(Real& out, const Real& a, const Real& b, const ProductFn& product) {
+  const mpfr_prec_t prec = mpfr_get_prec(raw(out));
+  const Significand x(a, prec), y(b, prec);
+  // As divide_nearest's integer quotient above, at any precision (the rounding argument is the same).
+  const mp_bitcnt_t shift =
+      static_cast<mp_bitcnt_t>(prec) + 3 + mpz_sizeinbase(y.view, 2) - mpz_sizeinbase(x.view, 2);
+  BigInt numerator, divisor, q;
+  mpz_mul_2exp(raw(numerator), x.view, shift);
+  mpz_set(raw(divisor), y.view);
+  divide_floor_newton(q, numerator, divisor, product);
+  round_into(out, q, x.exponent - y.exponent - static_cast<mpfr_exp_t>(shift), x.sign * y.sign, true);
+}
+
+void multiply_nearest(Real& out, const Real& a, const Real& b, const ProductFn& product) {
+  const mpfr_prec_t prec = mpfr_get_prec(raw(out));
+  const Significand x(a, prec), y(b, prec);
+  BigInt p;
+  product(p, x.view, y.view);
   round_into(out, p, x.exponent + y.exponent, x.sign * y.sign, false);
 }
 

@@ -6,6 +6,7 @@
 #include <boost/multiprecision/mpfr.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +53,15 @@ std::string flint_library_version();
 inline constexpr std::uint64_t kMpfrDivisionBits = std::uint64_t{1} << 28;  // 268 Mbit, 81 million digits
 void divide_nearest(Real& out, const Real& a, const Real& b);
 void multiply_nearest(Real& out, const Real& a, const Real& b);
+
+// out = a * b exactly, for a >= 0 and b >= 0 (out is neither of them): a product made wherever the caller
+// makes it (multiply() here, or spread over workers).
+using ProductFn = std::function<void(BigInt& out, mpz_srcptr a, mpz_srcptr b)>;
+// The same reals as the two above, bit for bit, with every product of significands through `product`: the
+// division by Newton's iteration (divide_floor_newton, series/newton_division.hpp) at any precision. So the
+// final steps' large products may be shared by many workers and still give the reals one process gives.
+void divide_nearest(Real& out, const Real& a, const Real& b, const ProductFn& product);
+void multiply_nearest(Real& out, const Real& a, const Real& b, const ProductFn& product);
 
 // A vector of the integers moved into it. A braced list would copy them (an initializer_list's elements are
 // const): a merge at the top of a 1e8-digit job would hold its 208 MB result twice.

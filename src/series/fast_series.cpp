@@ -411,6 +411,11 @@ class HypergeometricSeries final : public FastSeries {
     return estimate_rounded(std::move(rounded));
   }
 
+  PrefixEstimates estimate_with(const PartialResult& prefix, std::uint64_t precision_bits,
+                                const ProductFn& product) const override {
+    return estimate_rounded(round_prefix(prefix, precision_bits), &product);
+  }
+
  private:
   // What the final steps need of a prefix's exact integers: T and Q rounded to the working precision (two
   // correctly rounded conversions) and a lower bound of the sum T/Q.
@@ -433,19 +438,34 @@ class HypergeometricSeries final : public FastSeries {
     return r;
   }
 
-  PrefixEstimates estimate_rounded(Rounded r) const {
+  // `product`: the products of the division and of the constant's multiplication go through it (the same
+  // reals either way).
+  PrefixEstimates estimate_rounded(Rounded r, const ProductFn* product = nullptr) const {
     const std::uint64_t n = r.terms;
     const std::uint64_t bits = r.bits;
     Real value = make_real(bits);
     {
       const Real q = std::move(r.q), t = std::move(r.t);  // go with this scope
-      divide_nearest(value, q, t);                        // Q / T: the third correctly rounded operation
+      // Q / T: the third correctly rounded operation
+      if (product) {
+        divide_nearest(value, q, t, *product);
+      } else {
+        divide_nearest(value, q, t);
+      }
     }
     {
-      Real product = make_real(bits);
+      Real times = make_real(bits);
       std::unique_lock lock(mutex_);
-      multiply_nearest(product, value, cached_constant(lock, bits));
-      value.swap(product);
+      if (product) {
+        // Not under the lock, as the product may wait for other workers: a copy, which a later precision
+        // can't push out of the cache meanwhile.
+        const Real c = cached_constant(lock, bits);
+        lock.unlock();
+        multiply_nearest(times, value, c, *product);
+      } else {
+        multiply_nearest(times, value, cached_constant(lock, bits));
+      }
+      value.swap(times);
     }
 
     // Truncation: every omitted term shrinks by rho times a(k+1)/a(k) <= 2 (k >= 1), so the tail of S is at

@@ -26,9 +26,6 @@
 
 namespace pi {
 
-// out = a * b exactly, for a >= 0 and b >= 0 (out is neither of them).
-using ProductFn = std::function<void(BigInt& out, mpz_srcptr a, mpz_srcptr b)>;
-
 struct NewtonStats {
   std::size_t products = 0;       // products handed to the ProductFn
   double product_bits = 0;        // their operands' bits, summed

@@ -122,6 +122,13 @@ class Series {
                                              std::uint64_t precision_bits) const {
     return estimate(*prefix, precision_bits);
   }
+  // estimate()'s estimate, bit for bit, with the final steps' large products (the division's, by Newton's
+  // iteration, and the constant's) made through `product`: on a job's workers, spread over the others. This
+  // default (slow series: no such products) is estimate().
+  virtual PrefixEstimates estimate_with(const PartialResult& prefix, std::uint64_t precision_bits,
+                                        const ProductFn& /*product*/) const {
+    return estimate(prefix, precision_bits);
+  }
 
   // Fingerprints (fast series): the residues (residues_of) that evaluate(range, is_suffix)'s values have
   // modulo each prime, from the term formulas in word arithmetic, in time proportional to the range's size;

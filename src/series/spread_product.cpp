@@ -367,28 +367,56 @@ BigInt block_integer(const SpreadBlock& block) {
   return x;
 }
 
-SpreadBlock block_from_integer(const SpreadPlan& plan, const BigInt& limbs, std::uint64_t rows,
-                               std::uint64_t cols) {
-  SpreadBlock block{rows, cols, SpreadLimbs(rows * cols * plan.width())};
-  const std::size_t size = mpz_size(raw(limbs));
-  if (mpz_sgn(raw(limbs)) < 0 || size > block.limbs.size())
-    throw std::invalid_argument("spread product: a block of " + std::to_string(size) + " limbs where " +
-                                std::to_string(block.limbs.size()) + " fit");
-  const mp_limb_t* from = mpz_limbs_read(raw(limbs));
-  std::copy(from, from + size, block.limbs.begin());
-  std::fill(block.limbs.begin() + static_cast<std::ptrdiff_t>(size), block.limbs.end(), mp_limb_t{0});
-  return block;
+namespace {
+
+// An integer's limbs, `count` of them (zero beyond its size).
+SpreadLimbs padded_limbs(const BigInt& x, std::uint64_t count) {
+  const std::size_t size = mpz_size(raw(x));
+  if (mpz_sgn(raw(x)) < 0 || size > count)
+    throw std::invalid_argument("spread product: " + std::to_string(size) + " limbs where " +
+                                std::to_string(count) + " fit");
+  SpreadLimbs limbs(count);
+  const mp_limb_t* from = mpz_limbs_read(raw(x));
+  std::copy(from, from + size, limbs.begin());
+  std::fill(limbs.begin() + static_cast<std::ptrdiff_t>(size), limbs.end(), mp_limb_t{0});
+  return limbs;
 }
 
-std::vector<BigInt> spread_columns_part(const SpreadPlan& plan, std::uint32_t j, mpz_srcptr a, mpz_srcptr b) {
-  const SpreadLimbs runs_a = column_runs(plan, a, j), runs_b = column_runs(plan, b, j);
-  const SpreadColumns c = forward_columns(plan, j, runs_a, runs_b);
+}  // namespace
+
+SpreadBlock block_from_integer(const SpreadPlan& plan, const BigInt& limbs, std::uint64_t rows,
+                               std::uint64_t cols) {
+  return SpreadBlock{rows, cols, padded_limbs(limbs, rows * cols * plan.width())};
+}
+
+namespace {
+
+// Phase 0's output from its transforms: row n of a's block, then row n of b's.
+std::vector<BigInt> columns_output(const SpreadPlan& plan, const SpreadColumns& c) {
   std::vector<BigInt> out;
   out.reserve(2 * plan.rows());
   for (const SpreadBlock* block : {&c.a, &c.b})
     for (std::uint64_t n = 0; n < plan.rows(); ++n)
       out.push_back(block_integer(spread_slice(plan, *block, n, 1)));
   return out;
+}
+
+}  // namespace
+
+std::vector<BigInt> spread_columns_part(const SpreadPlan& plan, std::uint32_t j, mpz_srcptr a, mpz_srcptr b) {
+  const SpreadLimbs runs_a = column_runs(plan, a, j), runs_b = column_runs(plan, b, j);
+  return columns_output(plan, forward_columns(plan, j, runs_a, runs_b));
+}
+
+BigInt column_runs_integer(const SpreadPlan& plan, mpz_srcptr x, std::uint32_t j) {
+  return block_integer(SpreadBlock{0, 0, column_runs(plan, x, j)});
+}
+
+std::vector<BigInt> spread_columns_from_runs(const SpreadPlan& plan, std::uint32_t j, const BigInt& a_runs,
+                                             const BigInt& b_runs) {
+  const std::uint64_t count = plan.rows() * plan.col_count() * plan.piece_limbs;
+  const SpreadLimbs a = padded_limbs(a_runs, count), b = padded_limbs(b_runs, count);
+  return columns_output(plan, forward_columns(plan, j, a, b));
 }
 
 std::vector<BigInt> spread_rows_part(const SpreadPlan& plan, std::uint32_t i,

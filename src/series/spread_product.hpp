@@ -143,6 +143,11 @@ SpreadBlock block_from_integer(const SpreadPlan& plan, const BigInt& limbs, std:
                                std::uint64_t cols);
 // Phase 0's output of column part j of |a| times |b|.
 std::vector<BigInt> spread_columns_part(const SpreadPlan& plan, std::uint32_t j, mpz_srcptr a, mpz_srcptr b);
+// What a worker fetches of a factor another holds for phase 0: column_runs(plan, x, j) as an integer (its
+// limbs; high zero limbs dropped), 1/parts of x. And phase 0's output from the two factors' runs.
+BigInt column_runs_integer(const SpreadPlan& plan, mpz_srcptr x, std::uint32_t j);
+std::vector<BigInt> spread_columns_from_runs(const SpreadPlan& plan, std::uint32_t j, const BigInt& a_runs,
+                                             const BigInt& b_runs);
 // Phase 1's output of row part i, from the outputs of every column part (columns[j]: part j's values).
 std::vector<BigInt> spread_rows_part(const SpreadPlan& plan, std::uint32_t i,
                                      std::span<const std::vector<BigInt>* const> columns);

@@ -286,7 +286,14 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
       check "$n ranks: no partial file is left" [ ! -e "$tmp/p$n/pi.txt.partial" ]
       check "$n ranks: the workers received pieces from each other" \
         [ "$(json "$tmp/p$n/summary.json" 'sum(w["bytes_received"] for w in d["workers"]) > d["coordinator"]["bytes_sent"]')" == True ]
+      # From 4 workers the top merges' products are spread products: parts on every worker, each reading
+      # its share of the factors and of the phase before's outputs from the workers that hold them.
+      check "$n ranks: the top merges' products were spread over the workers" \
+        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["spread_parts"] >= 18')" == True ]
     done
+    run "p8whole" 8 "${big[@]}" --spread-parts 0
+    check "8 ranks, --spread-parts 0: MPFR's digits, and no spread product" \
+      [ "$(same_file "$tmp/p8whole/pi.txt" "$tmp/mpfr-1e6.txt" && json "$tmp/p8whole/summary.json" 'd["coordinator"]["spread_parts"]')" == 0 ]
     if keeps_ranks_after_a_loss; then
       # A worker SIGKILLs itself at the first task it starts while it holds two pieces, and the others may
       # be fetching from it: their fetches give up when rank 0 tells them it is lost (or at their deadline),
@@ -320,6 +327,19 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
       killed=$(sed -n 's/.*PI_FAULT: SIGKILL to rank \([0-9]*\) .*/\1/p' "$tmp/replica.log")
       check "a worker lost with copied pieces: the log says which copy took a piece's place" \
         log_has "$tmp/replica.log" "was lost with rank ${killed:-none}: its copy on rank [123] takes its place"
+      # Rank 0 SIGKILLs a worker the moment it gives out a later phase's part of a spread product that reads
+      # an output that worker holds: it dies between the phases, with another worker fetching from it. The
+      # fetch gives up when rank 0 tells it the worker is lost; the product starts again from its factors,
+      # and the lost worker's pieces are computed again.
+      PI_FAULT="kill:*:spreadfetch:1:0" run spreadkill 8 --enable-recovery -- "${big[@]}" "${quick[@]}"
+      check "a worker lost between a spread product's phases: MPFR's digits" \
+        same_file "$tmp/spreadkill/pi.txt" "$tmp/mpfr-1e6.txt"
+      check "a worker lost between a spread product's phases: rank 0 killed it then" \
+        log_has "$tmp/spreadkill.log" "PI_FAULT: SIGKILL to rank [1-7] "
+      check "a worker lost between a spread product's phases: the product started again from its factors" \
+        [ "$(json "$tmp/spreadkill/summary.json" 'd["coordinator"]["spread_products_restarted"] >= 1')" == True ]
+      check "a worker lost between a spread product's phases: the log says so" \
+        log_has "$tmp/spreadkill.log" "lost a part's output with its worker: it starts again from its factors"
       # A worker SIGKILLs itself just after it starts sending rank 0 a conversion block. Open MPI's shared
       # memory reads the block from the sender's memory, so rank 0's receive never ends (unless rank 0 read
       # it all before the sender died, which a slow sender under ASan allows). Rank 0 keeps receiving the

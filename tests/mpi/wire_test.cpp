@@ -287,7 +287,7 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   EXPECT_FALSE(r.output.summary);
 
   // A fetch and its answer: the asked-for values only, in the order asked; a piece not held says so.
-  const FetchRequest q = decode_fetch(encode_fetch(FetchRequest{77, 4711, {2, 0}}));
+  const FetchRequest q = decode_fetch(encode_fetch(FetchRequest{77, 4711, {2, 0}, std::nullopt}));
   EXPECT_EQ(q.request, 77u);
   EXPECT_EQ(q.key, 4711u);
   EXPECT_EQ(q.values, (std::vector<std::uint64_t>{2, 0}));
@@ -302,6 +302,118 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   EXPECT_EQ(f.owner, 2);
   EXPECT_EQ(f.key, 4711u);
   EXPECT_TRUE(f.silent);
+}
+
+// A random integer of exactly `limbs` limbs.
+BigInt random_limbs(std::mt19937_64& rng, std::size_t limbs) {
+  BigInt x;
+  mp_limb_t* p = mpz_limbs_write(raw(x), static_cast<mp_size_t>(limbs));
+  for (std::size_t i = 0; i < limbs; ++i) p[i] = rng();
+  p[limbs - 1] |= mp_limb_t{1} << 63;
+  mpz_limbs_finish(raw(x), static_cast<mp_size_t>(limbs));
+  return x;
+}
+
+TEST(Wire, SpreadPartsTravelAsTheirShares) {
+  std::mt19937_64 rng(20261206);
+  const BigInt a = random_limbs(rng, 3000), b = random_limbs(rng, 2500);
+  Spread columns;
+  columns.merge = 41;
+  columns.product = 2;
+  columns.phase = 0;
+  columns.part = 1;
+  columns.parts = 4;
+  columns.factor_left = 1;
+  columns.factor_right = 0;
+  columns.left_limbs = 3000;
+  columns.right_limbs = 2500;
+  columns.range = Range{0, 64};
+  // The left factor here (value 1 of its piece), the right one on worker 3.
+  columns.inputs.push_back(
+      PieceRef::held_here(std::make_shared<PartialResult>(PartialResult{{0, 32}, {BigInt(5), a}})));
+  PieceRef held;
+  held.range = Range{32, 64};
+  held.owner = 3;
+  held.key = 99;
+  held.shape = {160000, 7};
+  held.residues = {11, 12};
+  columns.inputs.push_back(held);
+  Task task;
+  task.id = 5;
+  task.work = columns;
+  Task got = decode_task(encode_task(task));
+  ASSERT_EQ(got.kind(), TaskKind::spread);
+  Spread& s = got.as<Spread>();
+  EXPECT_EQ(s.merge, 41u);
+  EXPECT_EQ(s.product, 2u);
+  EXPECT_EQ(s.part, 1u);
+  EXPECT_EQ(s.parts, 4u);
+  EXPECT_EQ(s.left_limbs, 3000u);
+  EXPECT_EQ(s.range, (Range{0, 64}));
+  EXPECT_TRUE(s.runs);
+  const SpreadPlan plan = spread_plan(columns);
+  // Of the factor here only its runs for this part travel: a quarter of it, padded to whole pieces.
+  ASSERT_TRUE(s.inputs[0].here());
+  ASSERT_EQ(s.inputs[0].data->values.size(), 1u);
+  EXPECT_EQ(s.inputs[0].data->values[0], column_runs_integer(plan, raw(a), 1));
+  EXPECT_LT(mpz_size(raw(s.inputs[0].data->values[0])), 3000u / 2);
+  EXPECT_FALSE(s.inputs[1].here());
+  EXPECT_EQ(s.inputs[1].key, 99u);
+  EXPECT_EQ(s.inputs[1].residues, held.residues);
+  // The runs a worker fetches of the other factor give the part's output as the whole factors do.
+  s.inputs[1].data =
+      std::make_shared<PartialResult>(PartialResult{held.range, {column_runs_integer(plan, raw(b), 1)}});
+  Spread whole = columns;
+  whole.inputs[1] =
+      PieceRef::held_here(std::make_shared<PartialResult>(PartialResult{{32, 64}, {b, BigInt(7)}}));
+  EXPECT_EQ(execute_spread(s).values, execute_spread(whole).values);
+  EXPECT_EQ(execute_spread(s).values.size(), 2 * plan.rows());
+
+  // A later phase's inputs go as where they are.
+  Spread rows = columns;
+  rows.phase = 1;
+  rows.inputs.assign(4, held);
+  task.work = rows;
+  got = decode_task(encode_task(task));
+  EXPECT_FALSE(got.as<Spread>().runs);
+  ASSERT_EQ(got.as<Spread>().inputs.size(), 4u);
+  EXPECT_EQ(got.as<Spread>().inputs[3].key, 99u);
+  // A part of a phase that can't be is refused.
+  rows.parts = 3;
+  task.work = rows;
+  EXPECT_THROW(decode_task(encode_task(task)), WireError);
+
+  // A fetch of runs carries the plan and the value's fingerprint, which the owner checks; its damaged
+  // answer says so.
+  FetchRequest ask{8, 99, {0}, FetchRequest::Runs{3000, 2500, 4, 1, {101, 103}, {11, 12}}};
+  const FetchRequest q = decode_fetch(encode_fetch(ask));
+  ASSERT_TRUE(q.runs);
+  EXPECT_EQ(q.runs->a_limbs, 3000u);
+  EXPECT_EQ(q.runs->b_limbs, 2500u);
+  EXPECT_EQ(q.runs->parts, 4u);
+  EXPECT_EQ(q.runs->part, 1u);
+  EXPECT_EQ(q.runs->primes, (std::vector<std::uint64_t>{101, 103}));
+  EXPECT_EQ(q.runs->residues, (std::vector<std::uint64_t>{11, 12}));
+  const FetchAnswer damaged = decode_fetch_answer(encode_fetch_damaged(8));
+  EXPECT_FALSE(damaged.found);
+  EXPECT_TRUE(damaged.damaged);
+  EXPECT_FALSE(decode_fetch_answer(encode_fetch_answer(8, nullptr, {})).damaged);
+  ask.runs->parts = 6;
+  EXPECT_THROW(decode_fetch(encode_fetch(ask)), WireError);
+  ask.runs->parts = 4;
+  ask.values = {0, 1};  // runs of one value only
+  EXPECT_THROW(decode_fetch(encode_fetch(ask)), WireError);
+
+  // An assembly of spread products' parts: each part its runs, several values.
+  Task assembly;
+  PieceRef runs = held;
+  runs.shape = {900, 800, 0};
+  runs.residues = {1, 2, 3, 4, 5, 6};
+  assembly.work = Assemble{41, Range{0, 32}, Shape{10}, Range{32, 64}, Shape{20}, 1, {runs, runs}, 2};
+  const Task as = decode_task(encode_task(assembly));
+  EXPECT_EQ(as.as<Assemble>().spread_parts, 2u);
+  ASSERT_EQ(as.as<Assemble>().parts.size(), 2u);
+  EXPECT_EQ(as.as<Assemble>().parts[1].shape, runs.shape);
 }
 
 TEST(Wire, ResultFailureAndTextRoundTrip) {
@@ -512,13 +624,35 @@ TEST(FaultInjection, KillIsRankZerosOnceTheWorkersPiecesHaveCopies) {
   EXPECT_EQ(final_steps.kills_due(4, of_rank), std::vector<int>{3});
   final_steps.assigned(steps, 1);
   EXPECT_TRUE(final_steps.kills_due(4, of_rank).empty()) << "killed once";
+  // The first worker another reads from for a spread product's phase 1 or 2: not the part's own worker,
+  // nor one of phase 0 (it reads the factors).
+  FaultPlan spread_fetch = FaultPlan::parse("kill:*:spreadfetch:1:0", 0);
+  Spread part;
+  part.phase = 0;
+  PieceRef on_rank_2;
+  on_rank_2.owner = 1;
+  on_rank_2.key = 7;
+  PieceRef on_rank_3 = on_rank_2;
+  on_rank_3.owner = 2;
+  part.inputs = {on_rank_2, on_rank_3};
+  Task spread;
+  spread.work = part;
+  spread_fetch.assigned(spread, 3);
+  EXPECT_TRUE(spread_fetch.kills_due(4, of_rank).empty()) << "phase 0";
+  spread_fetch.assigned(steps, 3);
+  EXPECT_TRUE(spread_fetch.kills_due(4, of_rank).empty()) << "the final steps";
+  part.phase = 1;
+  spread.work = part;
+  spread_fetch.assigned(spread, 2);
+  EXPECT_EQ(spread_fetch.kills_due(4, of_rank), std::vector<int>{3});
+  EXPECT_TRUE(spread_fetch.kills_due(4, of_rank).empty()) << "killed once";
 }
 
 TEST(FaultInjection, MalformedEntriesAreRefusedByName) {
-  for (const char* bad :
-       {"fail", "fail:1", "explode:1:2", "fail:x:2", "fail:1:2:3:4:5", "hang:1:final", "fail:1:#0",
-        "die:1:held0", "die:1:heldx", "slow:1:2:1:soon", "kill:2:held1", "die:2:copied1", "kill:0:copied1",
-        "kill:2:copied0", "kill:2:finalsteps", "die:*:finalsteps"}) {
+  for (const char* bad : {"fail", "fail:1", "explode:1:2", "fail:x:2", "fail:1:2:3:4:5", "hang:1:final",
+                          "fail:1:#0", "die:1:held0", "die:1:heldx", "slow:1:2:1:soon", "kill:2:held1",
+                          "die:2:copied1", "kill:0:copied1", "kill:2:copied0", "kill:2:finalsteps",
+                          "die:*:finalsteps", "kill:1:spreadfetch", "fail:*:spreadfetch"}) {
     try {
       FaultPlan::parse(bad, 1);
       ADD_FAILURE() << bad << " was accepted";

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "series/series.hpp"
 #include "series/spread_product.hpp"
 
 namespace pi {
@@ -211,6 +212,59 @@ TEST(NewtonDivision, RefusesNegativeOrZeroOperands) {
   EXPECT_THROW(sqrt_floor_newton(x, x, kMultiply), std::invalid_argument);
   sqrt_floor_newton(q, y, kMultiply);
   EXPECT_EQ(q, 0);
+}
+
+// The final steps' correctly rounded division and product with their products made elsewhere: mpfr_div's
+// and mpfr_mul's reals, bit for bit, at odd precisions and on both sides of the reciprocal's base size.
+TEST(NewtonDivision, CorrectlyRoundedOperationsGiveMpfrsReals) {
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 1206);
+  for (const std::uint64_t bits : {std::uint64_t{1000}, std::uint64_t{200003}, std::uint64_t{1048577}}) {
+    for (int round = 0; round < 3; ++round) {
+      Real a = make_real(bits), b = make_real(round == 2 ? bits / 2 + 1 : bits);
+      mpfr_urandomb(raw(a), state);
+      mpfr_urandomb(raw(b), state);
+      if (round == 1) mpfr_neg(raw(b), raw(b), MPFR_RNDN);
+      mpfr_mul_2si(raw(a), raw(a), 77, MPFR_RNDN);
+      std::size_t products = 0;
+      const ProductFn counted = [&products](BigInt& out, mpz_srcptr x, mpz_srcptr y) {
+        ++products;
+        multiply(out, x, y);
+      };
+      Real want = make_real(bits), got = make_real(bits);
+      mpfr_div(raw(want), raw(a), raw(b), MPFR_RNDN);
+      divide_nearest(got, a, b, counted);
+      EXPECT_TRUE(mpfr_equal_p(raw(want), raw(got))) << bits << " bits, round " << round;
+      if (bits > 2 * kNewtonBaseBits) {
+        EXPECT_GT(products, 4u) << "by Newton's iteration";
+      }
+      mpfr_mul(raw(want), raw(a), raw(b), MPFR_RNDN);
+      multiply_nearest(got, a, b, counted);
+      EXPECT_TRUE(mpfr_equal_p(raw(want), raw(got))) << bits << " bits, round " << round;
+    }
+  }
+  gmp_randclear(state);
+}
+
+// A fast series' final steps with their products through a function: estimate()'s value and bound exactly.
+TEST(NewtonDivision, FinalStepsWithProductsElsewhereGiveTheSameEstimate) {
+  for (const char* name : {"chudnovsky", "ramanujan"}) {
+    const auto series = make_series(name);
+    const std::uint64_t terms = 30000;
+    const PartialResult prefix = series->evaluate(Range{0, terms}, false);
+    const std::uint64_t bits = 1 << 19;
+    std::size_t products = 0;
+    const ProductFn counted = [&products](BigInt& out, mpz_srcptr x, mpz_srcptr y) {
+      ++products;
+      multiply(out, x, y);
+    };
+    const Estimate want = series->estimate(prefix, bits).best();
+    const Estimate got = series->estimate_with(prefix, bits, counted).best();
+    EXPECT_TRUE(mpfr_equal_p(raw(want.value), raw(got.value))) << name;
+    EXPECT_TRUE(mpfr_equal_p(raw(want.error_bound.value()), raw(got.error_bound.value()))) << name;
+    EXPECT_GT(products, 5u) << name;
+  }
 }
 
 }  // namespace
