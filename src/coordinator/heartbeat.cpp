@@ -81,7 +81,7 @@ void Heartbeat::refresh_locked() {
                 {"eta_s", finite_or_null(f.eta_s)},
                 {"series_s", finite_or_null(f.series_s)},
                 {"phase_expected_s", finite_or_null(f.phase_expected_s)}};
-    if (f.phase_total > 0)
+    if (f.phase_total > 0 || (f.phase_done > 0 && !f.phase_what.empty()))
       figures_["phase_count"] = {{"done", f.phase_done}, {"total", f.phase_total}, {"what", f.phase_what}};
   }
 }

@@ -438,9 +438,11 @@ class JobRun {
     const auto series_start = std::chrono::steady_clock::now();
     bool merging = false;  // every range evaluated, the merge tree still going (fast series)
     int final_owner = -2;  // the worker the final steps phase was named with (-2: not yet)
+    std::uint64_t spread_before = 0, spread_shown = 0;  // the final steps' products spread over the workers
     const auto tick = [&] {
       if (scheduler.final_steps_running()) {
         if (const int owner = scheduler.root_owner(); owner != final_owner) {
+          spread_before = spread_shown = scheduler.piece_stats().final_products;
           final_owner = owner;
           // The square root comes from the worker that computed it during the series, if one did.
           const int constant_owner = scheduler.constant_owner();
@@ -454,6 +456,11 @@ class JobRun {
             name += ")";
           }
           progress.tail_phase(std::move(name), expected_final_steps_s(scheduler));
+        }
+        // From 4 workers the division's and the constant's large products are spread: how many so far.
+        if (const std::uint64_t spread = scheduler.piece_stats().final_products; spread != spread_shown) {
+          spread_shown = spread;
+          progress.set_phase_count(spread - spread_before, 0, "products spread over the workers");
         }
       } else if (final_owner != -2 && !scheduler.final_fraction()) {
         // The series' result was lost with its worker during the final steps (without a copy): it is

@@ -140,8 +140,11 @@ std::string ProgressReporter::line() const {
   }
   // After the series: its figures stand, and the phase says how far it is.
   std::string step = phase + ": ";
-  if (f.phase_total > 0)
+  if (f.phase_total > 0) {
     step += std::to_string(f.phase_done) + "/" + std::to_string(f.phase_total) + " " + f.phase_what + ", ";
+  } else if (f.phase_done > 0 && !f.phase_what.empty()) {
+    step += std::to_string(f.phase_done) + " " + f.phase_what + ", ";  // a count with no total
+  }
   step += format_duration(f.phase_s);
   if (std::isfinite(f.phase_expected_s)) step += " of about " + format_duration(f.phase_expected_s);
   std::snprintf(buf, sizeof buf,

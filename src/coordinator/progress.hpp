@@ -38,7 +38,8 @@ class ProgressReporter {
   // time so far, the time expected of it when known (`expected_s`, NaN: unknown) and its count when it has
   // one (set_phase_count).
   void tail_phase(std::string phase, double expected_s = NAN);
-  // How far the current tail phase is: `done` of `total` `what` (blocks).
+  // How far the current tail phase is: `done` of `total` `what` (blocks); total 0: a count with no total
+  // (the final steps' products spread over the workers so far).
   void set_phase_count(std::uint64_t done, std::uint64_t total, std::string what);
   std::string line() const;
 

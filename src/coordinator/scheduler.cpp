@@ -156,6 +156,7 @@ std::optional<Task> Scheduler::next_evaluation() {
 std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   const auto wi = static_cast<std::size_t>(w);
   if (workers_[wi].retired) return std::nullopt;
+  if (!final_products_.empty()) tidy_final_products();  // no part of a product no longer wanted goes out
   std::optional<std::uint64_t> id;
   // Queued work first (retries, then merges). A task this worker failed before waits for another worker
   // that can still take it, if there is one: a worker that returns wrong results must not use up a
@@ -708,37 +709,78 @@ void Scheduler::split(Task merge) {
 
 void Scheduler::queue_spread_phase(std::uint64_t merge_id, std::size_t product) {
   SplitMerge& sm = split_.at(merge_id);
-  SplitMerge::SpreadProduct& sp = sm.spreads.at(product);
   const Merge& operands = sm.merge.as<Merge>();
   const auto [fl, fr] = sm.products.at(product);
   const auto limbs = [](const PieceRef& piece, std::size_t value) {
     return (magnitude(piece.shape.at(value)) + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS;
   };
-  sp.out.assign(sm.spread, PieceRef{});
-  sp.have.assign(sm.spread, false);
-  sp.missing = sm.spread;
-  for (std::uint32_t part = 0; part < sm.spread; ++part) {
+  Spread like;
+  like.merge = merge_id;
+  like.product = static_cast<std::uint32_t>(product);
+  like.parts = sm.spread;
+  like.factor_left = static_cast<std::uint32_t>(fl);
+  like.factor_right = static_cast<std::uint32_t>(fr);
+  like.left_limbs = limbs(operands.left, fl);
+  like.right_limbs = limbs(operands.right, fr);
+  like.range = Range{operands.left.range.begin, operands.right.range.end};
+  queue_spread_parts(sm.spreads.at(product), like, sm.merge.first_range, sm.merge.end_range,
+                     {operands.left, operands.right});
+}
+
+void Scheduler::queue_spread_parts(SplitMerge::SpreadProduct& sp, const Spread& like,
+                                   std::uint64_t first_range, std::uint64_t end_range,
+                                   const std::vector<PieceRef>& factors) {
+  sp.out.assign(like.parts, PieceRef{});
+  sp.have.assign(like.parts, false);
+  sp.missing = like.parts;
+  for (std::uint32_t part = 0; part < like.parts; ++part) {
     Task t;
-    t.first_range = sm.merge.first_range;
-    t.end_range = sm.merge.end_range;
-    Spread spread;
-    spread.merge = merge_id;
-    spread.product = static_cast<std::uint32_t>(product);
+    t.first_range = first_range;
+    t.end_range = end_range;
+    Spread spread = like;
     spread.phase = sp.phase;
     spread.part = part;
-    spread.parts = sm.spread;
-    spread.factor_left = static_cast<std::uint32_t>(fl);
-    spread.factor_right = static_cast<std::uint32_t>(fr);
-    spread.left_limbs = limbs(operands.left, fl);
-    spread.right_limbs = limbs(operands.right, fr);
-    spread.range = Range{operands.left.range.begin, operands.right.range.end};
-    spread.inputs = sp.phase == 0 ? std::vector<PieceRef>{operands.left, operands.right} : sp.before;
+    spread.inputs = sp.phase == 0 ? factors : sp.before;
     t.work = std::move(spread);
     enqueue(std::move(t));
   }
 }
 
+bool Scheduler::take_spread_output(SplitMerge::SpreadProduct& sp, const Spread& part, PieceRef piece) {
+  if (sp.have.at(part.part)) {
+    drop(piece);
+    return false;
+  }
+  sp.out[part.part] = std::move(piece);
+  sp.have[part.part] = true;
+  if (--sp.missing > 0) return false;
+  // The phase is done: the phase before's outputs are read no more.
+  for (const PieceRef& p : sp.before) drop(p);
+  sp.before = std::move(sp.out);
+  sp.out.clear();
+  sp.have.clear();
+  return true;
+}
+
 void Scheduler::complete_spread(const Spread& part, PieceRef piece) {
+  if (part.final_steps) {
+    const auto fp = final_products_.find({part.merge, part.product});
+    if (fp == final_products_.end() || fp->second.sp.phase != part.phase || fp->second.sp.done) {
+      drop(piece);  // a part of a product started again, or no longer wanted
+      return;
+    }
+    FinalProduct& f = fp->second;
+    if (!take_spread_output(f.sp, part, std::move(piece))) return;
+    if (f.sp.phase < 2) {
+      ++f.sp.phase;
+      queue_spread_parts(f.sp, f.like, f.first_range, f.end_range, {f.a, f.b});
+      return;
+    }
+    f.sp.done = true;
+    products_done_.push_back(
+        ProductDone{f.worker, part.merge, part.product, f.like.parts, false, f.sp.before});
+    return;
+  }
   const auto it = split_.find(part.merge);
   if (it == split_.end() || it->second.spreads.size() <= part.product ||
       it->second.spreads[part.product].phase != part.phase || it->second.spreads[part.product].done) {
@@ -747,18 +789,7 @@ void Scheduler::complete_spread(const Spread& part, PieceRef piece) {
   }
   SplitMerge& sm = it->second;
   SplitMerge::SpreadProduct& sp = sm.spreads[part.product];
-  if (sp.have.at(part.part)) {
-    drop(piece);
-    return;
-  }
-  sp.out[part.part] = std::move(piece);
-  sp.have[part.part] = true;
-  if (--sp.missing > 0) return;
-  // The phase is done: the phase before's outputs are read no more.
-  for (const PieceRef& p : sp.before) drop(p);
-  sp.before = std::move(sp.out);
-  sp.out.clear();
-  sp.have.clear();
+  if (!take_spread_output(sp, part, std::move(piece))) return;
   if (sp.phase < 2) {
     ++sp.phase;
     queue_spread_phase(part.merge, part.product);
@@ -774,6 +805,103 @@ void Scheduler::complete_spread(const Spread& part, PieceRef piece) {
   }
   sp.before.clear();
   assemble_when_done(part.merge);
+}
+
+void Scheduler::product_wanted(int w, std::uint64_t task_id, std::uint32_t n, PieceRef a, PieceRef b,
+                               bool again) {
+  tidy_final_products();
+  const auto open = open_.find(task_id);
+  const bool theirs = final_steps_under_way(w, task_id);
+  // As many parts as other workers (a power of two, at most spread_parts).
+  const auto others = static_cast<std::uint64_t>(std::max(2, active_workers() - 1));
+  const auto parts =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(config_.spread_parts, std::bit_floor(others)));
+  if (!theirs || parts < 2 || a.shape.size() != 1 || b.shape.size() != 1 || a.shape[0] <= 0 ||
+      b.shape[0] <= 0) {
+    products_done_.push_back(ProductDone{w, task_id, n, 0, true, {}});
+    return;
+  }
+  // The products before n are done with (the worker asks for one at a time).
+  std::vector<FinalProductKey> before;
+  for (const auto& [key, f] : final_products_)
+    if (key.first == task_id && key.second < n) before.push_back(key);
+  for (const FinalProductKey& key : before) end_final_product(key);
+  const FinalProductKey key{task_id, n};
+  if (const auto it = final_products_.find(key); it != final_products_.end()) {
+    if (again) {
+      ++verification_.mismatches;
+      notices_.push_back("product " + std::to_string(n + 1) +
+                         " of the final steps was damaged or could not be " + "fetched; it is made again");
+      restart_final_product(key);
+    }
+    return;  // else a request repeated: the product is under way
+  }
+  a.owner = w;
+  b.owner = w;
+  FinalProduct f;
+  f.worker = w;
+  f.first_range = open->second.task.first_range;
+  f.end_range = open->second.task.end_range;
+  f.like.merge = task_id;
+  f.like.product = n;
+  f.like.parts = parts;
+  f.like.left_limbs = (static_cast<std::uint64_t>(a.shape[0]) + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS;
+  f.like.right_limbs = (static_cast<std::uint64_t>(b.shape[0]) + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS;
+  f.like.range = a.range;
+  f.like.final_steps = true;
+  f.a = std::move(a);
+  f.b = std::move(b);
+  FinalProduct& made = final_products_.emplace(key, std::move(f)).first->second;
+  ++piece_stats_.final_products;
+  queue_spread_parts(made.sp, made.like, made.first_range, made.end_range, {made.a, made.b});
+}
+
+void Scheduler::restart_final_product(const FinalProductKey& key) {
+  FinalProduct& f = final_products_.at(key);
+  if (++f.restarts > static_cast<std::uint32_t>(config_.max_range_failures)) {
+    std::string msg = "product " + std::to_string(key.second + 1) + " of the final steps failed " +
+                      std::to_string(f.restarts) + " times; the job stops";
+    notices_.push_back(msg);
+    throw PoisonedRange(msg);
+  }
+  clear_final_product(key, f);
+  f.sp = SplitMerge::SpreadProduct{};
+  ++piece_stats_.spread_restarts;
+  queue_spread_parts(f.sp, f.like, f.first_range, f.end_range, {f.a, f.b});
+}
+
+void Scheduler::clear_final_product(const FinalProductKey& key, const FinalProduct& f) {
+  std::vector<std::uint64_t> parts;
+  for (const auto& [id, open] : open_) {
+    const auto* spread = std::get_if<Spread>(&open.task.work);
+    if (spread && spread->final_steps && spread->merge == key.first && spread->product == key.second)
+      parts.push_back(id);
+  }
+  for (const std::uint64_t id : parts) cancel(id);
+  f.sp.for_each_held([this](const PieceRef& p) { drop(p); });
+}
+
+void Scheduler::end_final_product(const FinalProductKey& key) {
+  const auto it = final_products_.find(key);
+  if (it == final_products_.end()) return;
+  clear_final_product(key, it->second);
+  final_products_.erase(it);
+}
+
+bool Scheduler::final_steps_under_way(int w, std::uint64_t task_id) const {
+  const auto open = open_.find(task_id);
+  const auto& held = in_flight_[static_cast<std::size_t>(w)];
+  return open != open_.end() && open->second.task.kind() == TaskKind::final_steps &&
+         open->second.state == TaskState::processing &&
+         std::any_of(held.begin(), held.end(),
+                     [task_id](const InFlight& f) { return f.task_id == task_id && !f.overdue; });
+}
+
+void Scheduler::tidy_final_products() {
+  std::vector<FinalProductKey> ended;
+  for (const auto& [key, f] : final_products_)
+    if (!final_steps_under_way(f.worker, key.first)) ended.push_back(key);
+  for (const FinalProductKey& key : ended) end_final_product(key);
 }
 
 void Scheduler::restart_spread_merge(std::uint64_t merge_id) {
@@ -963,6 +1091,19 @@ void Scheduler::fail(int w, std::uint64_t task_id, const std::string& why) {
   // checked only in the merge they make): the products start again from the factors, not the same part
   // from the same inputs.
   const auto* spread = std::get_if<Spread>(&it->second.task.work);
+  if (spread && spread->final_steps) {
+    retire_if_failing(workers_[wi]);
+    ++retries_;
+    notices_.push_back(describe(it->second.task) + " failed (rank " + std::to_string(workers_[wi].rank) +
+                       ": " + why + "); the product is made again");
+    const FinalProductKey key{spread->merge, spread->product};
+    if (final_products_.contains(key)) {
+      restart_final_product(key);  // `it` goes with it
+    } else {
+      cancel(task_id);
+    }
+    return;
+  }
   const auto* assemble = std::get_if<Assemble>(&it->second.task.work);
   const std::uint64_t merge = spread                                   ? spread->merge
                               : assemble && assemble->spread_parts > 0 ? assemble->merge
@@ -1050,6 +1191,11 @@ void Scheduler::queue_final() {
   } else {
     cancel(std::exchange(constant_task_, 0));
   }
+  // From 4 workers (as the merges' spread products), the final steps' large products are spread over the
+  // others (product_wanted).
+  steps.spread_bits = config_.spread_parts >= 2 && active_workers() >= 4
+                          ? static_cast<std::uint64_t>(config_.final_spread_bits)
+                          : 0;
   t.work = std::move(steps);
   enqueue(std::move(t));
 }
@@ -1366,6 +1512,7 @@ std::uint64_t Scheduler::held_by(int w) const {
       if (sm.have[i]) count(sm.parts[i]);
     for (const SplitMerge::SpreadProduct& sp : sm.spreads) sp.for_each_held(count);
   }
+  for (const auto& [key, f] : final_products_) f.sp.for_each_held(count);
   return n;
 }
 
@@ -1505,6 +1652,25 @@ void Scheduler::lose_where(const std::function<bool(const PieceRef&)>& lost) {
   if (root_lost && (keep_root_ || !fraction_)) gone.emplace_back(0, grid_.size());
   for (const std::uint64_t id : merges) cancel(id);
   if ((fraction_lost || final_again) && root_) queue_final();
+  // The final steps' spread products: one whose factors were lost goes with its final steps (their worker
+  // is lost); one that lost a part's output starts again.
+  std::vector<FinalProductKey> ended, again;
+  for (const auto& [key, f] : final_products_) {
+    if (lost(f.a) || lost(f.b)) {
+      ended.push_back(key);
+      continue;
+    }
+    bool output_lost = false;
+    f.sp.for_each_held([&](const PieceRef& p) { output_lost = output_lost || (!p.here() && lost(p)); });
+    if (output_lost) again.push_back(key);
+  }
+  for (const FinalProductKey& key : ended) end_final_product(key);
+  for (const FinalProductKey& key : again) {
+    notices_.push_back("product " + std::to_string(key.second + 1) +
+                       " of the final steps lost a part's output with its worker: it starts again from its "
+                       "factors");
+    restart_final_product(key);
+  }
   for (auto it = split_.begin(); it != split_.end();) {
     SplitMerge& sm = it->second;
     const Task& t = sm.merge;

@@ -43,6 +43,10 @@ struct SchedulerConfig {
   // merges; the merge is put together from the last phase's parts (Assemble). 0: products whole or in
   // slices, as above. pi-job: --spread-parts, 64 unless told.
   std::uint32_t spread_parts = 0;
+  // With spread_parts, 4 workers or more and final steps on the workers: the final steps' division (by
+  // Newton's iteration) and multiplication by the constant spread each product whose smaller factor has
+  // this many bits or more over the other workers (FinalSteps::spread_bits, product_wanted).
+  double final_spread_bits = 1 << 22;
   // Slow series, two workers or more: this share of the grid ranges (chosen by a hash of the range, and
   // the first range each worker finishes) is computed again by another worker and compared bit for bit
   // before it joins the prefix; a disagreement is settled by a third run, and the odd worker is counted as
@@ -127,6 +131,7 @@ struct PieceStats {
   std::uint64_t merges_lent = 0;      // merges lent their operands (lend_operands)
   std::uint64_t spread_parts = 0;     // parts of spread products' phases done (SchedulerConfig::spread_parts)
   std::uint64_t spread_restarts = 0;  // spread products started again (a lost or damaged part's output)
+  std::uint64_t final_products = 0;   // the final steps' products spread over the workers
 };
 
 // A task failed as often as the job allows: the job stops with this error, which names the terms.
@@ -222,6 +227,25 @@ class Scheduler {
   std::uint64_t recomputed() const { return piece_stats_.recomputed; }
   // Pieces held by worker `w`, by the scheduler's count.
   std::uint64_t held_by(int w) const;
+
+  // The final steps' large products spread over the workers (FinalSteps::spread_bits): worker `w`, carrying
+  // out final steps `task_id`, holds the factors of its product `n` as one-value pieces `a` and `b` (its
+  // own keys, with its residues) and asks the others to make it, as a spread product whose parts any worker
+  // takes (Spread::final_steps). `again`: the product n that came was damaged (its residues are not the
+  // factors' product) or could not be fetched, and is made anew. A request for a task that is no longer
+  // the worker's is refused. Products before n are done with: their runs are dropped.
+  void product_wanted(int w, std::uint64_t task_id, std::uint32_t n, PieceRef a, PieceRef b, bool again);
+  // A product made (its runs, one piece a column part: assemble_spread reads them), or refused: for the
+  // executor to tell the final steps' worker.
+  struct ProductDone {
+    int worker = 0;
+    std::uint64_t task = 0;
+    std::uint32_t n = 0;
+    std::uint32_t parts = 0;
+    bool refused = false;
+    std::vector<PieceRef> runs;
+  };
+  std::vector<ProductDone> take_products_done() { return std::exchange(products_done_, {}); }
   // Pieces held by worker `w` that wait for their sibling and have a copy on another worker
   // (SchedulerConfig::replicas): if `w` is lost now, each of them takes its copy's place (no merge has
   // fetched it yet, so none can end without it).
@@ -469,6 +493,31 @@ class Scheduler {
   // starts the product again from its factors (a part's output lost, or a part that read it).
   void queue_spread_phase(std::uint64_t merge_id, std::size_t product);
   void complete_spread(const Spread& part, PieceRef piece);
+  // A part's output of spread product `sp`: true once its phase is done (the outputs moved to sp.before,
+  // the phase before's dropped).
+  bool take_spread_output(SplitMerge::SpreadProduct& sp, const Spread& part, PieceRef piece);
+  // The parts of spread product `sp`'s phase under way (its phase, inputs: `factors` for phase 0), each a
+  // Spread like `like` over the grid ranges [first_range, end_range).
+  void queue_spread_parts(SplitMerge::SpreadProduct& sp, const Spread& like, std::uint64_t first_range,
+                          std::uint64_t end_range, const std::vector<PieceRef>& factors);
+  // The final steps' spread products (product_wanted), by (final steps task id, product n).
+  struct FinalProduct {
+    int worker = 0;
+    PieceRef a, b;
+    Spread like;
+    std::uint64_t first_range = 0, end_range = 0;
+    SplitMerge::SpreadProduct sp;
+    std::uint32_t restarts = 0;
+  };
+  using FinalProductKey = std::pair<std::uint64_t, std::uint32_t>;
+  void restart_final_product(const FinalProductKey& key);
+  // Its open parts cancelled, the outputs its workers hold dropped (clear); and erased (end).
+  void clear_final_product(const FinalProductKey& key, const FinalProduct& f);
+  void end_final_product(const FinalProductKey& key);
+  // Ends the final products whose final steps are no longer under way on their worker.
+  void tidy_final_products();
+  // Final steps `task_id` are open and with worker `w`, not overdue.
+  bool final_steps_under_way(int w, std::uint64_t task_id) const;
   void restart_spread(std::uint64_t merge_id, std::size_t product);
   // The parts of each spread product of a merge cut into `products` products (0: products made whole).
   std::uint32_t spread_parts_for(const Task& merge, std::size_t products) const;
@@ -513,6 +562,8 @@ class Scheduler {
   std::deque<std::uint64_t> queue_;
   std::map<std::uint64_t, Piece> pieces_;      // finished, not yet merged, by first grid range
   std::map<std::uint64_t, SplitMerge> split_;  // merges carried out as products, by the merge's id
+  std::map<FinalProductKey, FinalProduct> final_products_;
+  std::vector<ProductDone> products_done_;
   // Shared with the pieces handed out (leading_piece, held_pieces), never copied: the root of a big job is
   // hundreds of megabytes.
   std::shared_ptr<const PartialResult> prefix_;

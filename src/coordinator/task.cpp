@@ -225,7 +225,7 @@ TaskOutput execute_digits(const Task& task) {
   return out;
 }
 
-TaskOutput execute_final_steps(const Series& series, const Task& task) {
+TaskOutput execute_final_steps(const Series& series, const Task& task, const ProductFn* product) {
   const auto* steps = std::get_if<FinalSteps>(&task.work);
   if (!steps || !steps->root.here())
     throw std::invalid_argument("execute_final_steps: not a final-steps task with its root");
@@ -239,7 +239,8 @@ TaskOutput execute_final_steps(const Series& series, const Task& task) {
   } else {
     constant = std::async(std::launch::async, [&series, bits = steps->bits] { series.prepare(bits); });
   }
-  Estimate value = series.estimate(*steps->root.data, steps->bits).best();
+  Estimate value = product ? series.estimate_with(*steps->root.data, steps->bits, *product).best()
+                           : series.estimate(*steps->root.data, steps->bits).best();
   if (constant.valid()) constant.get();
   if (steps->damage) make_wrong(value.value);
   auto summary = std::make_shared<FinalSummary>();
@@ -404,11 +405,12 @@ std::string describe(const Task& task) {
   }
   if (const auto* spread = std::get_if<Spread>(&task.work)) {
     static constexpr const char* kPhases[] = {"columns", "rows", "inverse columns"};
-    return std::string(kPhases[std::min<std::uint32_t>(spread->phase, 2)]) + " part " +
-           std::to_string(spread->part + 1) + " of " + std::to_string(spread->parts) + " of product " +
-           std::to_string(spread->product + 1) + " of the merge of terms [" +
-           std::to_string(spread->range.begin) + ", " + std::to_string(spread->range.end) + ") (" + ranges +
-           ")";
+    const std::string part = std::string(kPhases[std::min<std::uint32_t>(spread->phase, 2)]) + " part " +
+                             std::to_string(spread->part + 1) + " of " + std::to_string(spread->parts) +
+                             " of product " + std::to_string(spread->product + 1);
+    if (spread->final_steps) return part + " of the final steps";
+    return part + " of the merge of terms [" + std::to_string(spread->range.begin) + ", " +
+           std::to_string(spread->range.end) + ") (" + ranges + ")";
   }
   const Range& range = task.as<Evaluate>().range;
   return "terms [" + std::to_string(range.begin) + ", " + std::to_string(range.end) + ") (" + ranges + ")";

@@ -95,7 +95,8 @@ struct Product {
 // phase 2 (inverse columns) every phase 1 part's, `inputs` by part. Part `part` of `parts`; the output is
 // the values spread_columns_part, spread_rows_part or spread_inverse_part give. `runs`: phase 0's inputs
 // are not the factors but their column runs for this part (column_runs_integer, one value each): what an MPI
-// worker fetches of factors held elsewhere.
+// worker fetches of factors held elsewhere. `final_steps`: a product of final steps `merge` (a task id), its
+// product `product` (Scheduler::product_wanted), of the value of two one-value pieces.
 struct Spread {
   std::uint64_t merge = 0;
   std::uint32_t product = 0;
@@ -109,6 +110,7 @@ struct Spread {
   Range range;  // the merge's terms
   std::vector<PieceRef> inputs;
   bool runs = false;
+  bool final_steps = false;
 };
 // Merge `merge` (a task id) put together from its parts, Product tasks whose results their workers kept
 // (or sent, when small): each product is the sum of its slices (part p slices + k is slice k of product
@@ -149,6 +151,9 @@ struct FinalSteps {
   std::uint64_t bbp_position = 0;
   bool damage = false;
   std::optional<PieceRef> constant;
+  // > 0: the division's and the constant's products whose smaller factor has this many bits or more are
+  // spread over the other workers (Scheduler::product_wanted); the rest are the worker's own.
+  std::uint64_t spread_bits = 0;
 };
 
 // The constant of the final steps at `bits` bits (Series::constant_piece: the square root), computed by a
@@ -302,7 +307,9 @@ TaskOutput execute_digits(const Task& task);
 // Carries out a constant task: `result` is the constant's piece.
 TaskOutput execute_constant(const Series& series, const Task& task);
 // Carries out a final-steps task: `result` is the one-value piece of the fraction, with its summary.
-TaskOutput execute_final_steps(const Series& series, const Task& task);
+// `product`: the division's and the constant's products are made through it (Series::estimate_with; an MPI
+// worker spreads the large ones over the others), the same fraction either way.
+TaskOutput execute_final_steps(const Series& series, const Task& task, const ProductFn* product = nullptr);
 // Carries out a copy task whose piece is here (fetched): the piece itself, kept as it came (no second copy of
 // its integers); `out` says so, as keep_piece would (kept, the range, shape and residues modulo the task's
 // primes).

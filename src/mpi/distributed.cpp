@@ -154,6 +154,13 @@ void MpiExecutor::handle(Scheduler& scheduler, Incoming message) {
       make_idle(scheduler, rank);
       break;
     }
+    case Tag::product: {
+      ProductRequest request = decode_product_request(message.body);
+      faults_.product_asked(rank);
+      scheduler.product_wanted(w, request.task_id, request.n, std::move(request.a), std::move(request.b),
+                               request.again);  // throws PoisonedRange when the job must stop
+      break;
+    }
     case Tag::piece:
       break;  // the late answer to a fetch given up
     case Tag::stored: {
@@ -236,6 +243,10 @@ void MpiExecutor::send_to_owners(Scheduler& scheduler) {
   for (const auto& [w, key] : scheduler.take_drops()) by_rank[w + 1].push_back(key);
   for (const auto& [rank, keys] : by_rank)
     if (!stopped_[static_cast<std::size_t>(rank)]) outbox_.send(rank, Tag::drop, encode_keys(keys));
+  // The final steps' products made: their worker fetches the runs (dropped when it asks for the next).
+  for (const Scheduler::ProductDone& done : scheduler.take_products_done())
+    if (!stopped_[static_cast<std::size_t>(done.worker) + 1])
+      outbox_.send(done.worker + 1, Tag::made, encode_product_done(done));
   // After the drops of this round: a worker takes a store request before any later drop of that piece.
   for (const StoreRequest& request : scheduler.take_store_requests()) {
     const int rank = request.owner + 1;
@@ -558,6 +569,7 @@ class Worker {
           // A task under way is finished and answered first: rank 0 waits a little for a slow rank's late
           // answer, so that the job can end without ending that rank.
           if (current_ && current_->computing) {
+            give_up_product("the job stops");
             current_->computing->wait();
             finish();
             outbox_.drain(Clock::now() + std::chrono::seconds(2));
@@ -641,6 +653,9 @@ class Worker {
       case Tag::piece:
         answered(message.source, decode_fetch_answer(message.body));
         break;
+      case Tag::made:
+        made(decode_product_done(message.body));
+        break;
       case Tag::lost: {
         // The ranks rank 0 takes for lost now: a fetch from one of them is given up now, not at its
         // deadline, and none is begun.
@@ -709,7 +724,8 @@ class Worker {
     }
     Current& c = *current_;
     if (c.computing) {
-      if (c.computing->wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+      const bool asked = ask_product();
+      if (c.computing->wait_for(std::chrono::seconds(0)) != std::future_status::ready) return asked;
       finish();
       return true;
     }
@@ -872,7 +888,10 @@ class Worker {
     if (!current_) return;  // the answer to a task given up
     Current& c = *current_;
     const auto it = c.fetching.find(answer.request);
-    if (it == c.fetching.end()) return;
+    if (it == c.fetching.end()) {
+      run_answered(answer);
+      return;
+    }
     PieceRef& piece = *it->second.piece;
     if (!answer.found) {
       give_up(answer.damaged
@@ -980,6 +999,16 @@ class Worker {
     if (const auto* load = std::get_if<Load>(&task.work)) {
       if (!reader_) throw std::runtime_error("this worker reads no piece files");
       out.result = reader_(*load);
+    } else if (const auto* steps = std::get_if<FinalSteps>(&task.work); steps && steps->spread_bits > 0) {
+      const ProductFn product = [this, &task, least = steps->spread_bits](BigInt& p, mpz_srcptr a,
+                                                                          mpz_srcptr b) {
+        if (std::min(mpz_sizeinbase(a, 2), mpz_sizeinbase(b, 2)) < least) {
+          multiply(p, a, b);
+        } else {
+          spread_product(p, a, b, task);
+        }
+      };
+      out = execute_final_steps(series_, task, &product);
     } else {
       out = execute(series_, task);
     }
@@ -1011,9 +1040,208 @@ class Worker {
       outbox_.send(0, Tag::failed, encode_failure(c.task.id, e.what()));
     }
     kept_.reset();
+    end_products();
     current_.reset();  // the task's operands, unless the store keeps them
     watchdog_.finish();
     return_freed_memory_after(compute_s_);
+  }
+
+  // The final steps' products spread over the other workers (FinalSteps::spread_bits). The compute thread
+  // posts its factors (spread_product), the main thread does the MPI: it keeps them as pieces under keys of
+  // its own for the parts to read (ask_product), and once rank 0 says the product is made (made), fetches
+  // its runs, checked against their makers' residues, and hands them to the compute thread, which puts the
+  // product together and checks it against the factors' residues. A product that came damaged, or whose
+  // runs could not be fetched, is asked for again.
+  struct ProductRuns {
+    std::uint32_t parts = 0;
+    std::vector<std::shared_ptr<const PartialResult>> runs;
+  };
+  struct ProductAsk {
+    std::uint32_t n = 0;
+    bool again = false;
+    std::shared_ptr<const PartialResult> a, b;
+    Residues a_residues, b_residues;
+  };
+  struct ProductWait {
+    std::uint32_t n = 0;
+    PieceRef a, b;  // the factors as rank 0 knows them
+    std::vector<PieceRef> runs;
+    std::uint32_t parts = 0;
+    std::map<std::uint64_t, std::size_t> fetching;  // by request: the run it fills
+  };
+  static constexpr int kProductAttempts = 8;
+
+  // On the compute thread: p = a b (a, b >= 0) made by the other workers.
+  void spread_product(BigInt& p, mpz_srcptr a, mpz_srcptr b, const Task& task) {
+    ProductAsk ask;
+    const auto one = [&task](mpz_srcptr x) {
+      auto piece =
+          std::make_shared<PartialResult>(PartialResult{task.as<FinalSteps>().root.range, {BigInt()}});
+      mpz_set(raw(piece->values[0]), x);
+      return piece;
+    };
+    ask.a = one(a);
+    ask.b = one(b);
+    ask.a_residues = residues_of(ask.a->values, task.check_primes);
+    ask.b_residues = residues_of(ask.b->values, task.check_primes);
+    ask.n = next_product_++;
+    for (int attempt = 0; attempt < kProductAttempts; ++attempt) {
+      ask.again = attempt > 0;
+      std::future<ProductRuns> coming;
+      {
+        std::lock_guard lock(product_mutex_);
+        product_ask_ = ask;
+        product_promise_ = std::promise<ProductRuns>();
+        product_pending_ = true;
+        coming = product_promise_.get_future();
+      }
+      const ProductRuns got = coming.get();  // throws when refused, or the job stops
+      std::vector<const std::vector<BigInt>*> runs;
+      for (const auto& run : got.runs) runs.push_back(&run->values);
+      try {
+        assemble_spread(p, SpreadPlan::choose(mpz_size(a), mpz_size(b), got.parts), runs);
+      } catch (const std::invalid_argument&) {
+        continue;  // runs that do not fit the product: a damaged part
+      }
+      bool right = true;
+      for (std::size_t j = 0; j < task.check_primes.size() && right; ++j) {
+        const std::uint64_t prime = task.check_primes[j];
+        right = residue_of(p, prime) == mul_mod(ask.a_residues[j], ask.b_residues[j], prime);
+      }
+      if (right) return;
+    }
+    throw std::runtime_error("product " + std::to_string(ask.n + 1) + " of the final steps came damaged " +
+                             std::to_string(kProductAttempts) + " times");
+  }
+
+  // The compute thread's product ask, if there is one: its factors kept, and rank 0 asked.
+  bool ask_product() {
+    std::optional<ProductAsk> ask;
+    {
+      std::lock_guard lock(product_mutex_);
+      ask = std::exchange(product_ask_, std::nullopt);
+    }
+    if (!ask) return false;
+    const Task& task = current_->task;
+    if (!product_ || product_->n != ask->n) {
+      drop_product_factors();
+      ProductWait wait;
+      wait.n = ask->n;
+      // Keys of this worker's own, apart from rank 0's task ids: the top bit set.
+      const std::uint64_t base = (std::uint64_t{1} << 63) | (task.id << 24) | (std::uint64_t{ask->n} << 1);
+      const auto keep = [&](PieceRef& ref, std::uint64_t key, std::shared_ptr<const PartialResult> piece,
+                            Residues residues) {
+        ref.range = piece->range;
+        ref.owner = mpi_.rank() - 1;
+        ref.key = key;
+        ref.shape = shape_of(*piece);
+        ref.residues = std::move(residues);
+        store_[key] = std::move(piece);
+        copies_.insert(key);
+      };
+      keep(wait.a, base, ask->a, ask->a_residues);
+      keep(wait.b, base | 1, ask->b, ask->b_residues);
+      product_ = std::move(wait);
+    }
+    product_->runs.clear();
+    product_->fetching.clear();
+    outbox_.send(
+        0, Tag::product,
+        encode_product_request(ProductRequest{task.id, ask->n, ask->again, product_->a, product_->b}));
+    return true;
+  }
+
+  // Rank 0's word on the product under way: its runs are fetched (those held here taken).
+  void made(Scheduler::ProductDone done) {
+    if (!current_ || !product_ || done.task != current_->task.id || done.n != product_->n) return;  // late
+    if (done.refused) {
+      give_up_product("rank 0 refused product " + std::to_string(done.n + 1) +
+                      " of the final steps (the task is no longer this worker's)");
+      return;
+    }
+    product_->parts = done.parts;
+    product_->runs = std::move(done.runs);
+    product_->fetching.clear();
+    for (std::size_t i = 0; i < product_->runs.size(); ++i) {
+      PieceRef& run = product_->runs[i];
+      if (run.here()) continue;
+      if (run.owner == mpi_.rank() - 1) {
+        const auto it = store_.find(run.key);
+        if (it == store_.end()) {
+          product_again();
+          return;
+        }
+        run.data = it->second;
+        continue;
+      }
+      const std::uint64_t request = next_request_++;
+      outbox_.send(run.owner + 1, Tag::fetch, encode_fetch(FetchRequest{request, run.key, {}, std::nullopt}));
+      product_->fetching.emplace(request, i);
+    }
+    if (product_->fetching.empty()) deliver_product();
+  }
+
+  void run_answered(FetchAnswer& answer) {
+    if (!product_) return;
+    const auto it = product_->fetching.find(answer.request);
+    if (it == product_->fetching.end()) return;  // an answer to an earlier round
+    PieceRef& run = product_->runs[it->second];
+    if (!answer.found || answer.piece.range != run.range || answer.piece.values.size() != run.shape.size() ||
+        !matches_fingerprint(answer.piece.values, run.residues, current_->task.check_primes)) {
+      product_again();
+      return;
+    }
+    run.data = std::make_shared<PartialResult>(std::move(answer.piece));
+    product_->fetching.erase(it);
+    if (product_->fetching.empty()) deliver_product();
+  }
+
+  // The runs are all here: the compute thread has them.
+  void deliver_product() {
+    ProductRuns runs;
+    runs.parts = product_->parts;
+    for (const PieceRef& run : product_->runs) runs.runs.push_back(run.data);
+    std::lock_guard lock(product_mutex_);
+    if (!product_pending_) return;
+    product_pending_ = false;
+    product_promise_.set_value(std::move(runs));
+  }
+
+  // A run that could not be fetched or failed its fingerprint: rank 0 makes the product again.
+  void product_again() {
+    product_->runs.clear();
+    product_->fetching.clear();
+    outbox_.send(0, Tag::product,
+                 encode_product_request(
+                     ProductRequest{current_->task.id, product_->n, true, product_->a, product_->b}));
+  }
+
+  // The compute thread's wait for a product ends in an error (the product refused, the job stopped).
+  void give_up_product(const std::string& why) {
+    std::lock_guard lock(product_mutex_);
+    product_ask_.reset();
+    if (!product_pending_) return;
+    product_pending_ = false;
+    product_promise_.set_exception(std::make_exception_ptr(std::runtime_error(why)));
+  }
+
+  void drop_product_factors() {
+    if (!product_) return;
+    for (const PieceRef* f : {&product_->a, &product_->b}) {
+      store_.erase(f->key);
+      copies_.erase(f->key);
+      std::erase_if(checked_, [key = f->key](const auto& kv) { return kv.first == key; });
+    }
+    product_.reset();
+  }
+
+  // The final steps ended: nothing of their products is kept.
+  void end_products() {
+    drop_product_factors();
+    next_product_ = 0;
+    std::lock_guard lock(product_mutex_);
+    product_ask_.reset();
+    product_pending_ = false;
   }
 
   const MpiRuntime& mpi_;
@@ -1041,6 +1269,13 @@ class Worker {
   std::uint64_t last_evaluation_terms_ = 0;    // and its terms
   std::uint64_t next_request_ = 1;
   Clock::time_point last_beat_ = Clock::now();
+  // The final steps' spread products (spread_product): the compute thread's, and the main thread's.
+  std::uint32_t next_product_ = 0;
+  std::mutex product_mutex_;
+  std::optional<ProductAsk> product_ask_;  // posted, not yet taken by the main thread
+  std::promise<ProductRuns> product_promise_;
+  bool product_pending_ = false;  // product_promise_ not yet kept
+  std::optional<ProductWait> product_;
 };
 
 }  // namespace

@@ -34,7 +34,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
           "PI_FAULT entry '" + entry +
           "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
           "die, diesending, corrupt or kill, and RANGE a number, *, #N, heldN, "
-          "digits, load, final, start (die:0 only) or (kill only) copiedN, finalsteps or spreadfetch");
+          "digits, load, final, start (die:0 only) or (kill only) copiedN, finalsteps, spreadfetch, "
+          "finalfetch or finalproduct");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -66,11 +67,14 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.copied = f[2].starts_with("copied") ? std::stoll(f[2].substr(6)) : 0;
       fault.final_steps = f[2] == "finalsteps";
       fault.spread_fetch = f[2] == "spreadfetch";
+      fault.final_fetch = f[2] == "finalfetch";
+      fault.final_product = f[2] == "finalproduct";
       // A kill is rank 0's: of a worker (RANK, or * for the first that qualifies) whose pieces have copies,
       // of the one given the final steps, or of one a spread product's part fetches from (RANK *); only a
       // kill has copiedN, finalsteps or spreadfetch.
       const bool kill = fault.kind == Fault::Kind::kill;
-      const bool chosen_by_task = fault.final_steps || fault.spread_fetch;
+      const bool chosen_by_task =
+          fault.final_steps || fault.spread_fetch || fault.final_fetch || fault.final_product;
       if (kill != (fault.copied > 0 || chosen_by_task) || (kill && fault.copied > 0 && fault.rank == 0) ||
           (chosen_by_task && fault.rank != -1))
         throw bad();
@@ -115,7 +119,7 @@ std::vector<int> FaultPlan::kills_due(int ranks, const std::function<std::uint64
   for (Fault& f : faults_) {
     if (f.kind != Fault::Kind::kill || f.fired > 0) continue;
     int target = -1;
-    if (f.final_steps || f.spread_fetch) {
+    if (f.final_steps || f.spread_fetch || f.final_fetch || f.final_product) {
       if (f.target >= 0 && std::chrono::steady_clock::now() >= f.due) target = f.target;
     } else {
       // RANK *: the lowest worker rank with that many. Only the job's ranks are asked.
@@ -132,22 +136,26 @@ std::vector<int> FaultPlan::kills_due(int ranks, const std::function<std::uint64
 }
 
 void FaultPlan::assigned(const Task& task, int rank) {
-  // finalsteps: the worker given them; spreadfetch: the first worker another holds, of a part of a spread
-  // product's phase 1 or 2, reads an input from.
-  int target = -1;
-  bool Fault::*moment = &Fault::final_steps;
+  // finalsteps: the worker given them; spreadfetch (finalfetch: of the final steps' products only): the
+  // first worker another holds, of a part of a spread product's phase 1 or 2, reads an input from.
   if (task.kind() == TaskKind::final_steps) {
-    target = rank;
-  } else if (const auto* spread = std::get_if<Spread>(&task.work); spread && spread->phase > 0) {
-    moment = &Fault::spread_fetch;
-    for (const PieceRef& input : spread->inputs) {
-      if (!input.here() && input.owner >= 0 && input.owner + 1 != rank) {
-        target = input.owner + 1;
-        break;
-      }
+    aim(&Fault::final_steps, rank);
+    return;
+  }
+  const auto* spread = std::get_if<Spread>(&task.work);
+  if (!spread || spread->phase == 0) return;
+  for (const PieceRef& input : spread->inputs) {
+    if (!input.here() && input.owner >= 0 && input.owner + 1 != rank) {
+      aim(&Fault::spread_fetch, input.owner + 1);
+      if (spread->final_steps) aim(&Fault::final_fetch, input.owner + 1);
+      return;
     }
   }
-  if (target < 0) return;
+}
+
+void FaultPlan::product_asked(int rank) { aim(&Fault::final_product, rank); }
+
+void FaultPlan::aim(bool Fault::*moment, int target) {
   for (Fault& f : faults_) {
     if (f.kind != Fault::Kind::kill || !(f.*moment) || f.target >= 0) continue;
     f.target = target;

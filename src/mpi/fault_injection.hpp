@@ -23,7 +23,10 @@
 //             finalsteps (kill:*:finalsteps only): the worker given the final steps, SECONDS (default 5)
 //             after rank 0 gave them; spreadfetch (kill:*:spreadfetch only): SECONDS after rank 0 gave
 //             out a part of a spread product's phase 1 or 2, the first other worker it reads an input
-//             from (a worker lost between phases, while another fetches from it)
+//             from (a worker lost between phases, while another fetches from it); finalfetch
+//             (kill:*:finalfetch only): the same for a product of the final steps' division or
+//             multiplication; finalproduct (kill:*:finalproduct only): the final steps' worker, SECONDS
+//             after it asked for its first spread product (in the middle of a Newton step)
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
 #pragma once
 
@@ -46,6 +49,8 @@ struct Fault {
   std::int64_t copied;  // > 0 (kill): once this many of the worker's pieces have copies
   bool final_steps;     // (kill): the worker that is given the final steps, SECONDS after
   bool spread_fetch;    // (kill): the worker a spread product's later part reads from, SECONDS after
+  bool final_fetch;     // (kill): the same, of a product of the final steps
+  bool final_product;   // (kill): the final steps' worker, SECONDS after it asked for its first product
   int target = -1;      // (kill finalsteps): that worker's rank, once they are given
   std::chrono::steady_clock::time_point due{};
   bool digits;       // any block of the decimal conversion
@@ -79,6 +84,8 @@ class FaultPlan {
   // Rank 0 gave `task` to worker `rank` (kill:*:finalsteps, kill:*:spreadfetch: the worker to kill is
   // chosen then).
   void assigned(const Task& task, int rank);
+  // Rank 0: worker `rank` asked for a product of its final steps (kill:*:finalproduct).
+  void product_asked(int rank);
   bool empty() const { return faults_.empty(); }
   // The pieces the worker holds as it starts its next task (for heldN).
   void set_pieces_held(std::uint64_t n) { pieces_held_ = n; }
@@ -86,6 +93,8 @@ class FaultPlan {
  private:
   // Whether the plan has a fault of `kind` at `moment` (a flag of Fault: final_value, start).
   bool has(Fault::Kind kind, bool Fault::*moment) const;
+  // The kills at `moment` not yet aimed are aimed at `target`, SECONDS from now.
+  void aim(bool Fault::*moment, int target);
   bool covers(const Fault& f, const Task& task) const;
   // Whether `f` fires on this task (it covers the task and has fired fewer than its times); counts it if so.
   bool take(Fault& f, const Task& task) const;

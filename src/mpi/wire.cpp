@@ -345,6 +345,7 @@ Bytes encode_task(const Task& task) {
           std::uint64_t{spread->factor_right}, spread->left_limbs, spread->right_limbs, spread->range.begin,
           spread->range.end})
       w.u64(v);
+    w.u8(spread->final_steps ? 1 : 0);
     w.u64(spread->inputs.size());
     // Phase 0 reads the factors' column runs for its part: of a factor here only those travel (1/parts of
     // it); a worker fetches the runs of a factor another worker holds (FetchRequest::runs).
@@ -370,6 +371,7 @@ Bytes encode_task(const Task& task) {
     w.u64(steps.bits);
     w.u64(steps.bbp_position);
     w.u8(steps.damage ? 1 : 0);
+    w.u64(steps.spread_bits);
   }
   w.u64(task.check_primes.size());
   for (std::uint64_t p : task.check_primes) w.u64(p);
@@ -470,6 +472,7 @@ Task decode_task(const Bytes& message) {
       steps.bits = r.u64();
       steps.bbp_position = r.u64();
       steps.damage = r.u8() != 0;
+      steps.spread_bits = r.u64();
       t.work = std::move(steps);
       break;
     }
@@ -517,6 +520,7 @@ Task decode_task(const Bytes& message) {
       spread.right_limbs = r.u64();
       spread.range.begin = r.u64();
       spread.range.end = r.u64();
+      spread.final_steps = r.u8() != 0;
       const std::uint64_t inputs = r.u64();
       if (inputs != (phase == 0 ? 2 : parts))
         throw WireError("a spread product's part with " + std::to_string(inputs) + " inputs");
@@ -694,6 +698,59 @@ FetchAnswer decode_fetch_answer(const Bytes& message) {
   m.found = status == 1;
   m.damaged = status == 2;
   if (m.found) m.piece = r.partial();
+  return m;
+}
+
+Bytes encode_product_request(const ProductRequest& request) {
+  Writer w;
+  w.u64(request.task_id);
+  w.u64(request.n);
+  w.u8(request.again ? 1 : 0);
+  w.piece(request.a);
+  w.piece(request.b);
+  return std::move(w).finish();
+}
+
+ProductRequest decode_product_request(const Bytes& message) {
+  Reader r(message);
+  ProductRequest m;
+  m.task_id = r.u64();
+  const std::uint64_t n = r.u64();
+  if (n > 0xffffffffu) throw WireError("a product request numbered " + std::to_string(n));
+  m.n = static_cast<std::uint32_t>(n);
+  m.again = r.u8() != 0;
+  m.a = r.piece();
+  m.b = r.piece();
+  if (m.a.here() || m.b.here() || m.a.shape.size() != 1 || m.b.shape.size() != 1)
+    throw WireError("a product request whose factors are not two one-value pieces held by its worker");
+  return m;
+}
+
+Bytes encode_product_done(const Scheduler::ProductDone& done) {
+  Writer w;
+  w.u64(done.task);
+  w.u64(done.n);
+  w.u64(done.parts);
+  w.u8(done.refused ? 1 : 0);
+  w.u64(done.runs.size());
+  for (const PieceRef& run : done.runs) w.piece(run);
+  return std::move(w).finish();
+}
+
+Scheduler::ProductDone decode_product_done(const Bytes& message) {
+  Reader r(message);
+  Scheduler::ProductDone m;
+  m.task = r.u64();
+  const std::uint64_t n = r.u64(), parts = r.u64();
+  m.refused = r.u8() != 0;
+  const std::uint64_t runs = r.u64();
+  if (n > 0xffffffffu || parts > kMaxSpreadParts || runs != (m.refused ? 0 : parts) ||
+      (!m.refused && (parts < 2 || !std::has_single_bit(parts))))
+    throw WireError("a product made of " + std::to_string(runs) + " runs in " + std::to_string(parts) +
+                    " parts");
+  m.n = static_cast<std::uint32_t>(n);
+  m.parts = static_cast<std::uint32_t>(parts);
+  for (std::uint64_t i = 0; i < runs; ++i) m.runs.push_back(r.piece());
   return m;
 }
 

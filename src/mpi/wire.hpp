@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "coordinator/capture.hpp"
+#include "coordinator/scheduler.hpp"
 #include "coordinator/task.hpp"
 #include "coordinator/usage.hpp"
 
@@ -31,8 +32,10 @@ enum class Tag : int {
   alive = 10,
   store = 11,
   stored = 12,
-  lost = 13,    // rank 0 to the workers: ranks taken for lost (encode_keys), whose pieces they stop fetching
-  fetched = 14  // a worker to rank 0: a conversion block's fraction arrived, and it keeps it (encode_keys)
+  lost = 13,     // rank 0 to the workers: ranks taken for lost (encode_keys), whose pieces they stop fetching
+  fetched = 14,  // a worker to rank 0: a conversion block's fraction arrived, and it keeps it (encode_keys)
+  product = 15,  // a final steps' worker to rank 0: a product to spread over the others (ProductRequest)
+  made = 16      // rank 0 to that worker: the product's runs, where they are (Scheduler::ProductDone)
 };
 
 class WireError : public std::runtime_error {
@@ -151,6 +154,19 @@ Bytes encode_fetch_answer(std::uint64_t request, const PartialResult* piece,
                           const std::vector<std::uint64_t>& values);
 Bytes encode_fetch_damaged(std::uint64_t request);
 FetchAnswer decode_fetch_answer(const Bytes& message);
+// The final steps' worker asks for product n of its factors, one-value pieces it holds under keys of its
+// own (Scheduler::product_wanted).
+struct ProductRequest {
+  std::uint64_t task_id = 0;
+  std::uint32_t n = 0;
+  bool again = false;
+  PieceRef a;
+  PieceRef b;
+};
+Bytes encode_product_request(const ProductRequest& request);
+ProductRequest decode_product_request(const Bytes& message);
+Bytes encode_product_done(const Scheduler::ProductDone& done);
+Scheduler::ProductDone decode_product_done(const Bytes& message);
 Bytes encode_keys(const std::vector<std::uint64_t>& keys);
 std::vector<std::uint64_t> decode_keys(const Bytes& message);
 Bytes encode_store(const StoreRequest& request);

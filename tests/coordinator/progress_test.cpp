@@ -46,6 +46,10 @@ TEST(Progress, AfterTheSeriesItsFiguresStandAndThePhaseSaysHowFarItIs) {
   EXPECT_NE(line.find(", final division: "), std::string::npos) << line;
   EXPECT_NE(line.find(" of about 2.5s"), std::string::npos) << line;
   EXPECT_EQ(line.find("ETA"), std::string::npos) << line;
+  // A count with no total: the final steps' products spread over the workers so far.
+  p.set_phase_count(4, 0, "products spread over the workers");
+  line = p.line();
+  EXPECT_NE(line.find(", final division: 4 products spread over the workers, "), std::string::npos) << line;
 
   // A later tail phase keeps the series' time, drops the expected time and shows its count.
   p.tail_phase("decimal conversion");

@@ -151,6 +151,7 @@ struct Sim {
   }
   // Worker `w` carries out `task` and answers.
   void run_one(int w, Task task) {
+    if (before_running) before_running(w, task);
     if (!fetch_operands(w, task)) return;
     const std::unique_ptr<Series> own =
         fresh_final && task.kind() == TaskKind::final_steps ? make_series(series_name) : nullptr;
@@ -193,6 +194,8 @@ struct Sim {
   }
   // Which results come back damaged (none by default).
   std::function<bool(int, const Task&)> damages;
+  // Called as worker `w` starts `task`, before it fetches its operands (tests look in between).
+  std::function<void(int, const Task&)> before_running;
   // The piece files workers read (Load), by path.
   std::map<std::string, std::shared_ptr<const PartialResult>> disk;
 };
@@ -674,7 +677,7 @@ TEST(Scheduler, FinalStepsAndConversionRunWhereTheValueIs) {
   for (const bool lose : {false, true}) {
     Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), 3);
     sim.fingerprinted_on_workers(21);
-    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, true);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, true);
     sim.run_shuffled(3, 21);
     ASSERT_TRUE(sim.scheduler.finished());
     EXPECT_EQ(sim.assigned[TaskKind::final_steps], 1);
@@ -723,7 +726,7 @@ TEST(Scheduler, ConversionBlocksReadTheFractionFromCopiesTheirWorkersKept) {
   for (const bool lose : {false, true}) {
     Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), kWorkers);
     sim.fingerprinted_on_workers(51);
-    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, false);
     sim.run_shuffled(kWorkers, 51);
     ASSERT_TRUE(sim.scheduler.finished());
     const FinalSummary summary = *sim.scheduler.final_summary();
@@ -773,7 +776,7 @@ TEST(Scheduler, AFetchedFractionFreesItsHolderAndServesLaterBlocks) {
   const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
   Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), kWorkers);
   sim.fingerprinted_on_workers(71);
-  sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+  sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, false);
   sim.run_shuffled(kWorkers, 71);
   ASSERT_TRUE(sim.scheduler.finished());
   const FinalSummary summary = *sim.scheduler.final_summary();
@@ -826,7 +829,7 @@ TEST(Scheduler, TheSeriesResultAndTheFractionLostWithTheirWorkerTakeTheirCopies)
   config.replica_min_bits = 0;
   Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), 3, config);
   sim.fingerprinted_on_workers(21);
-  sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, true);
+  sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, true);
   sim.run_shuffled(3, 21);
   ASSERT_TRUE(sim.scheduler.finished());
   sim.finish_running(3);  // the copies still under way
@@ -859,7 +862,7 @@ TEST(Scheduler, AWorkerThatWouldIdleComputesTheFinalStepsConstant) {
     Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), 3);
     sim.fresh_final = true;
     sim.fingerprinted_on_workers(41);
-    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, false);
     for (unsigned step = 0; step < 10000 && sim.scheduler.constant_owner() < 0; ++step) {
       ASSERT_FALSE(sim.scheduler.finished());
       ASSERT_EQ(sim.assigned[TaskKind::final_steps], 0) << "the root came before the constant";
@@ -908,7 +911,7 @@ TEST(Scheduler, NoConstantTaskForFewerThanThreeWorkersOrWhenSwitchedOff) {
     config.constant_apart = workers < 3;
     Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), workers, config);
     sim.fingerprinted_on_workers(43);
-    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, false);
     sim.run_shuffled(workers, 43);
     ASSERT_TRUE(sim.scheduler.finished());
     EXPECT_EQ(sim.assigned[TaskKind::constant], 0) << workers << " workers";
@@ -1157,6 +1160,127 @@ TEST(Scheduler, SpreadProductsStartAgainWhenAPartIsLostOrDamaged) {
   EXPECT_GE(damaged.scheduler.retries() + damaged.scheduler.verification().mismatches, 1u);
   EXPECT_GT(damaged.spread_phases[0], plain.spread_phases[0]) << "the merge's products were made again";
   EXPECT_EQ(damaged.scheduler.take_result(), held_direct());
+}
+
+// The final steps' products spread over the other workers (product_wanted): the final steps' worker keeps
+// the factors, the others make the parts, and the runs that come back give the product; a product asked for
+// again (damaged) is made again, one that lost a part's output starts again, and a worker the final steps
+// are not with is refused.
+TEST(Scheduler, FinalStepsProductsAreMadeByTheOtherWorkers) {
+  constexpr std::uint64_t kDigits = 60000;
+  constexpr int kWorkers = 6;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  SchedulerConfig config;
+  config.spread_parts = 4;
+  config.final_spread_bits = 1 << 16;
+  Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), kWorkers, config);
+  sim.fingerprinted_on_workers(83);
+  const std::vector<std::uint64_t> primes = primes_from_seed(2, 83);
+  sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, false);
+  gmp_randstate_t state;
+  gmp_randinit_mt(state);
+  gmp_randseed_ui(state, 83);
+  int checked = 0;
+  // The other workers take what is queued until the product is made (or nothing is left to take).
+  const auto others_make = [&](int final_worker) {
+    for (int round = 0; round < 100; ++round) {
+      std::vector<Scheduler::ProductDone> done = sim.scheduler.take_products_done();
+      if (!done.empty()) return done;
+      bool any = false;
+      for (int u = 0; u < kWorkers; ++u) {
+        if (u == final_worker || sim.dead.contains(u)) continue;
+        if (auto t = sim.scheduler.assign(u, sim.now)) {
+          any = true;
+          if (const auto* spread = std::get_if<Spread>(&t->work)) {
+            EXPECT_TRUE(spread->final_steps);
+            ++sim.spread_phases[spread->phase];
+          }
+          sim.run_one(u, std::move(*t));
+        }
+      }
+      if (!any) break;
+    }
+    return sim.scheduler.take_products_done();
+  };
+  sim.before_running = [&](int w, const Task& t) {
+    if (t.kind() != TaskKind::final_steps || checked > 0) return;
+    ++checked;
+    EXPECT_EQ(t.as<FinalSteps>().spread_bits, std::uint64_t{1} << 16) << "from 4 workers";
+    // The worker's factors, kept under its own keys.
+    std::vector<BigInt> factors(2);
+    std::vector<PieceRef> refs(2);
+    for (std::size_t k = 0; k < 2; ++k) {
+      mpz_urandomb(raw(factors[k]), state, k == 0 ? 400000 : 250000);
+      const std::uint64_t key = (std::uint64_t{1} << 63) | k;
+      const auto piece =
+          std::make_shared<PartialResult>(PartialResult{t.as<FinalSteps>().root.range, {factors[k]}});
+      sim.stores[{w, key}] = piece;
+      refs[k].range = piece->range;
+      refs[k].owner = w;
+      refs[k].key = key;
+      refs[k].shape = shape_of(*piece);
+      refs[k].residues = residues_of(piece->values, primes);
+    }
+    BigInt want;
+    mpz_mul(raw(want), raw(factors[0]), raw(factors[1]));
+    const auto product_of = [&](const Scheduler::ProductDone& done) {
+      EXPECT_FALSE(done.refused);
+      EXPECT_EQ(done.worker, w);
+      EXPECT_EQ(done.task, t.id);
+      std::vector<const std::vector<BigInt>*> runs;
+      for (const PieceRef& run : done.runs) {
+        const auto it = sim.stores.find({run.owner, run.key});
+        EXPECT_NE(it, sim.stores.end()) << "a run not held";
+        if (it == sim.stores.end()) return BigInt(-1);
+        EXPECT_NE(run.owner, w) << "a part made by the final steps' own worker";
+        runs.push_back(&it->second->values);
+      }
+      BigInt p;
+      assemble_spread(p, SpreadPlan::choose(mpz_size(raw(factors[0])), mpz_size(raw(factors[1])), done.parts),
+                      runs);
+      return p;
+    };
+    sim.scheduler.product_wanted(w, t.id, 0, refs[0], refs[1], false);
+    std::vector<Scheduler::ProductDone> done = others_make(w);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].parts, 4u) << "as many parts as other workers, a power of two";
+    EXPECT_EQ(product_of(done[0]), want);
+    // Asked for again (it came damaged): made again from the factors.
+    const int columns_before = sim.spread_phases[0];
+    sim.scheduler.product_wanted(w, t.id, 0, refs[0], refs[1], true);
+    done = others_make(w);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(product_of(done[0]), want);
+    EXPECT_EQ(sim.spread_phases[0], columns_before + 4);
+    // The next product: a worker that lost a part's output makes it start again.
+    sim.scheduler.product_wanted(w, t.id, 1, refs[1], refs[0], false);
+    // (Not the worker that holds the constant: the final steps would start again without it.)
+    for (int u = 0; u < kWorkers && sim.dead.empty(); ++u) {
+      if (u == w || u == sim.scheduler.constant_owner()) continue;
+      auto part = sim.scheduler.assign(u, sim.now);
+      if (!part) continue;
+      sim.run_one(u, std::move(*part));
+      const int victim = u;
+      sim.dead.insert(victim);
+      std::erase_if(sim.stores, [victim](const auto& e) { return e.first.first == victim; });
+    }
+    // (A part of the next phase finds it gone: unreachable.)
+    done = others_make(w);
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(product_of(done[0]), want);
+    EXPECT_GE(sim.scheduler.piece_stats().spread_restarts, 2u);
+    // Another worker's request for these final steps is refused.
+    const int stranger = w == 0 ? 1 : 0;
+    sim.scheduler.product_wanted(stranger, t.id, 2, refs[0], refs[1], false);
+    done = sim.scheduler.take_products_done();
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_TRUE(done[0].refused);
+    EXPECT_EQ(sim.scheduler.piece_stats().final_products, 2u);
+  };
+  sim.run_shuffled(kWorkers, 83);
+  ASSERT_TRUE(sim.scheduler.finished());
+  EXPECT_EQ(checked, 1);
+  gmp_randclear(state);
 }
 
 TEST(Scheduler, RestoreRefusesPiecesThatDoNotFitTheGrid) {

@@ -459,6 +459,40 @@ assert on_disk == named and len(named) >= 1, (sorted(on_disk), sorted(named))
 PY
     done
     ;;
+  tail)
+    # From 4 workers the final steps' large products, those of the division by Newton's iteration and the
+    # one by the constant, are spread products that the other workers make while the final steps' worker
+    # waits for them (Scheduler::product_wanted). At 1e7 digits those with a smaller factor of 4 Mbit or
+    # more are (SchedulerConfig::final_spread_bits). MPFR's digits, byte for byte, on 5 and 8 ranks.
+    "$mpfr_digits" 10000000 >"$tmp/mpfr-1e7.txt"
+    tail=(--series chudnovsky --digits 10000000)
+    for n in 5 8; do
+      run "t$n" "$n" "${tail[@]}"
+      check "$n ranks, 1e7 digits: MPFR's digits" same_file "$tmp/t$n/pi.txt" "$tmp/mpfr-1e7.txt"
+      check "$n ranks, 1e7 digits: the final steps' products were spread over the workers" \
+        [ "$(json "$tmp/t$n/summary.json" 'd["coordinator"]["final_products_spread"] >= 3')" == True ]
+    done
+    if keeps_ranks_after_a_loss; then
+      # Rank 0 SIGKILLs a worker the moment a later phase's part of a final steps' product is given out that
+      # reads an output that worker holds: the product starts again from its factors.
+      PI_FAULT="kill:*:finalfetch:1:0" run tfetch 8 --enable-recovery -- "${tail[@]}" "${quick[@]}"
+      check "a worker lost during a Newton step's product: MPFR's digits" \
+        same_file "$tmp/tfetch/pi.txt" "$tmp/mpfr-1e7.txt"
+      check "a worker lost during a Newton step's product: rank 0 killed it then" \
+        log_has "$tmp/tfetch.log" "PI_FAULT: SIGKILL to rank [1-7] "
+      check "a worker lost during a Newton step's product: the product started again" \
+        log_has "$tmp/tfetch.log" "of the final steps lost a part's output with its worker: it starts again"
+      # Rank 0 SIGKILLs the final steps' worker itself once it asks for its first product, in the middle of
+      # the division: the series' result it held is computed again, and the final steps run again elsewhere.
+      PI_FAULT="kill:*:finalproduct:1:0" run tsteps 8 --enable-recovery -- "${tail[@]}" "${quick[@]}"
+      check "the final steps' worker lost in a Newton step: MPFR's digits" \
+        same_file "$tmp/tsteps/pi.txt" "$tmp/mpfr-1e7.txt"
+      check "the final steps' worker lost in a Newton step: rank 0 killed it then" \
+        log_has "$tmp/tsteps.log" "PI_FAULT: SIGKILL to rank [1-7] "
+      check "the final steps' worker lost in a Newton step: the series' result was computed again" \
+        [ "$(json "$tmp/tsteps/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1')" == True ]
+    fi
+    ;;
   poison)
     # A range that fails on every worker stops the job with an error naming it: no hang, exit 1.
     PI_FAULT="fail:*:5:0" run poison 3 --series chudnovsky --digits 100003 "${quick[@]}"

@@ -404,6 +404,35 @@ TEST(Wire, SpreadPartsTravelAsTheirShares) {
   ask.values = {0, 1};  // runs of one value only
   EXPECT_THROW(decode_fetch(encode_fetch(ask)), WireError);
 
+  // A final steps' worker asks for a product of two factors it holds; rank 0 answers with its runs, or
+  // refuses.
+  PieceRef factor = held;
+  factor.shape = {5000000};
+  factor.residues = {7, 8};
+  const ProductRequest pr =
+      decode_product_request(encode_product_request(ProductRequest{61, 3, true, factor, factor}));
+  EXPECT_EQ(pr.task_id, 61u);
+  EXPECT_EQ(pr.n, 3u);
+  EXPECT_TRUE(pr.again);
+  EXPECT_EQ(pr.a.key, 99u);
+  EXPECT_EQ(pr.a.shape, factor.shape);
+  EXPECT_EQ(pr.a.residues, factor.residues);
+  EXPECT_THROW(decode_product_request(encode_product_request(ProductRequest{61, 3, false, factor, held})),
+               WireError)
+      << "two values in a factor";
+  const Scheduler::ProductDone done =
+      decode_product_done(encode_product_done(Scheduler::ProductDone{2, 61, 3, 2, false, {held, factor}}));
+  EXPECT_EQ(done.task, 61u);
+  EXPECT_EQ(done.n, 3u);
+  EXPECT_EQ(done.parts, 2u);
+  EXPECT_FALSE(done.refused);
+  ASSERT_EQ(done.runs.size(), 2u);
+  EXPECT_EQ(done.runs[1].shape, factor.shape);
+  EXPECT_TRUE(
+      decode_product_done(encode_product_done(Scheduler::ProductDone{2, 61, 4, 0, true, {}})).refused);
+  EXPECT_THROW(decode_product_done(encode_product_done(Scheduler::ProductDone{2, 61, 4, 3, false, {held}})),
+               WireError);
+
   // An assembly of spread products' parts: each part its runs, several values.
   Task assembly;
   PieceRef runs = held;
@@ -643,9 +672,21 @@ TEST(FaultInjection, KillIsRankZerosOnceTheWorkersPiecesHaveCopies) {
   EXPECT_TRUE(spread_fetch.kills_due(4, of_rank).empty()) << "the final steps";
   part.phase = 1;
   spread.work = part;
+  FaultPlan final_fetch = FaultPlan::parse("kill:*:finalfetch:1:0", 0);
+  final_fetch.assigned(spread, 2);
+  EXPECT_TRUE(final_fetch.kills_due(4, of_rank).empty()) << "a merge's product";
   spread_fetch.assigned(spread, 2);
   EXPECT_EQ(spread_fetch.kills_due(4, of_rank), std::vector<int>{3});
   EXPECT_TRUE(spread_fetch.kills_due(4, of_rank).empty()) << "killed once";
+  part.final_steps = true;
+  spread.work = part;
+  final_fetch.assigned(spread, 2);
+  EXPECT_EQ(final_fetch.kills_due(4, of_rank), std::vector<int>{3});
+  // The final steps' worker once it asks for a product.
+  FaultPlan final_product = FaultPlan::parse("kill:*:finalproduct:1:0", 0);
+  EXPECT_TRUE(final_product.kills_due(4, of_rank).empty());
+  final_product.product_asked(2);
+  EXPECT_EQ(final_product.kills_due(4, of_rank), std::vector<int>{2});
 }
 
 TEST(FaultInjection, MalformedEntriesAreRefusedByName) {

@@ -245,6 +245,8 @@ function showPhaseDetail(p) {
     if (count && count.total > 0) {
       parts.push(`${group(count.done)}/${group(count.total)} ${count.what}`);
       share = count.done / count.total;
+    } else if (count && count.done > 0) {
+      parts.push(`${group(count.done)} ${count.what}`);  // a count with no total
     }
     const spent = p.elapsed_s - last.start_s;
     const expected = p.phase_expected_s;
