@@ -56,8 +56,9 @@ if apart["final_with_constant"]:
     tail = lambda r: r["final_steps_end_s"] - r["root_s"]
     assert tail(apart) < tail(without), (tail(apart), tail(without))
 PY
-# Spread products (the top merges' products in phases of parts every worker shares): the job ends, with
-# parts done, its root made sooner than with whole products, and no more bytes through rank 0.
+# Spread products (the top merges' products in phases of parts every worker shares, and the final steps'):
+# the job ends, with parts done, its root made sooner than with whole products, and no more bytes through
+# rank 0.
 "$sim" --digits 2000000 --hosts 13 --plane direct --rounds 1 --calibration-digits 100000 --spread 0,1 \
   --json "$out/spread.jsonl" >"$out/spread.log" 2>&1 ||
   { cat "$out/spread.log"; fail "bench_simulate --spread exited $?"; }
@@ -67,6 +68,8 @@ runs = [r for r in map(json.loads, open(sys.argv[1])) if r["hosts"] == 13]
 assert len(runs) == 2, runs
 whole, spread = runs
 assert whole["spread_parts"] == 0 and spread["spread_parts"] > 0, (whole, spread)
+# The final steps' large products too (the division by Newton's iteration, the product by the constant).
+assert whole["final_products_spread"] == 0 and spread["final_products_spread"] > 0, (whole, spread)
 assert spread["seconds"] > 0 and 0 < spread["root_made_s"] <= spread["root_s"] <= spread["final_steps_end_s"], spread
 assert spread["root_made_s"] < whole["root_made_s"], (spread["root_made_s"], whole["root_made_s"])
 assert spread["bytes_through_rank0"] < spread["bytes_moved"], spread

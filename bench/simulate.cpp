@@ -29,6 +29,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <queue>
 #include <random>
 #include <string>
@@ -264,6 +265,44 @@ class CostModel {
         << "\n";
   }
 
+  // The final steps' products as the division by Newton's iteration and the multiplication by the constant
+  // make them at `bits` bits (Series::estimate_with), each one's size and time here, and the time of the
+  // work between them: timed once, on random reals of that precision (only their sizes matter), for the
+  // simulated final steps whose large products are spread over the workers (FinalSteps::spread_bits). The
+  // final steps' other work (the prefix's rounding, the summary) is left out of those simulated steps.
+  struct FinalProduct {
+    double a_bits, b_bits, seconds;
+  };
+  void time_final_products(std::uint64_t bits, std::ostream& log) {
+    std::mt19937_64 rng(3);
+    const auto real = [&] {
+      pi::Real x = pi::make_real(bits);
+      mpfr_set_z(pi::raw(x), pi::raw(random_bits(rng, bits)), MPFR_RNDN);
+      return x;
+    };
+    const pi::Real q = real(), t = real(), c = real();
+    final_products_.clear();
+    double in_products = 0;
+    const pi::ProductFn timed = [&](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+      const auto t0 = std::chrono::steady_clock::now();
+      pi::multiply(out, a, b);
+      const double took = seconds_since(t0);
+      in_products += took;
+      final_products_.push_back(FinalProduct{static_cast<double>(mpz_sizeinbase(a, 2)),
+                                             static_cast<double>(mpz_sizeinbase(b, 2)), took});
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    pi::Real quotient = pi::make_real(bits), value = pi::make_real(bits);
+    pi::divide_nearest(quotient, q, t, timed);
+    pi::multiply_nearest(value, quotient, c, timed);
+    final_between_s_ = seconds_since(t0) - in_products;
+    log << "calibration: the final steps' division by Newton's iteration and product by the constant at "
+        << bits << " bits: " << final_products_.size() << " products, " << in_products << " s, and "
+        << final_between_s_ << " s between them\n";
+  }
+  const std::vector<FinalProduct>& final_products() const { return final_products_; }
+  double final_between() const { return final_between_s_; }
+
   // GMP's time for an a-bit by b-bit product: the table, interpolated in log-log; past it n log n; an
   // unbalanced product as b/a balanced ones of the smaller size, times the factor measured for that ratio
   // (interpolated in log ratio; the last one's past 64).
@@ -357,6 +396,8 @@ class CostModel {
   // (log ratio, seconds over ratio times the balanced product's) for a 2^20-bit factor
   std::vector<std::pair<double, double>> unbalance_;
   static constexpr double kSpreadCalibrationBits = 1 << 24;
+  std::vector<FinalProduct> final_products_;
+  double final_between_s_ = 0;
   std::array<double, 3> spread_share_{};
   double add_per_bit_ = 0;
   double eval_factor_ = 1, final_factor_ = 1, constant_factor_ = 1, conversion_factor_ = 1;
@@ -443,7 +484,8 @@ class Simulation {
             {"recompute_parts", config_.recompute_parts},
             {"constant_s", scheduler.times().constant_s},
             {"final_with_constant", scheduler.times().final_with_constant},
-            {"spread_parts", scheduler.piece_stats().spread_parts}};
+            {"spread_parts", scheduler.piece_stats().spread_parts},
+            {"final_products_spread", scheduler.piece_stats().final_products}};
   }
 
  private:
@@ -578,6 +620,7 @@ class Simulation {
       ready = std::max(ready, transfer(src, w + 1, bytes, asked));
     };
     double compute = 0;
+    std::optional<FinalChain> chain;
     Shape shape;
     Range range = grid_.span(task.first_range, task.end_range);
     std::shared_ptr<const pi::FinalSummary> summary;
@@ -628,6 +671,11 @@ class Simulation {
       if (f->constant) need(*f->constant, std::nullopt);
       compute = cost_.final_steps(static_cast<double>(f->bits)) +
                 (f->constant ? 0.0 : cost_.constant(static_cast<double>(f->bits)));
+      if (f->spread_bits > 0 && !cost_.final_products().empty()) {
+        // Its products one after the other (chain_step), the large ones spread over the other workers.
+        compute = cost_.final_between() + (f->constant ? 0.0 : cost_.constant(static_cast<double>(f->bits)));
+        chain.emplace(FinalChain{w, task.id, f->spread_bits, f->root.range, 0, 0, {}});
+      }
       shape = {static_cast<std::int64_t>(f->bits)};
       auto s = std::make_shared<pi::FinalSummary>();
       s->scale_bits = f->bits;
@@ -681,8 +729,8 @@ class Simulation {
     peak_[host] = std::max(peak_[host], held_[host] + working);
     const double end = ready + compute;
     busy_[static_cast<std::size_t>(w)] += compute;
-    at(end, [this, w, task = std::move(task), compute, shape = std::move(shape), range, summary,
-             digits = std::move(digits), result_bytes]() mutable {
+    auto done = [this, w, task = std::move(task), compute, shape = std::move(shape), range, summary,
+                 digits = std::move(digits), result_bytes]() mutable {
       if (dead_[static_cast<std::size_t>(w)]) return;  // lost with its worker
       TaskOutput out;
       out.result.range = range;
@@ -722,7 +770,71 @@ class Simulation {
         });
       });
       start(w);
-    });
+    };
+    if (chain) {
+      chain->finish = std::move(done);
+      chain_ = std::move(chain);
+      chain_step(end);
+    } else {
+      at(end, std::move(done));
+    }
+  }
+
+  // The final steps' products, in order from chain_->next: those under FinalSteps::spread_bits on the
+  // worker itself, then the next large one asked of rank 0 (Scheduler::product_wanted); once all are
+  // done, the final steps end.
+  void chain_step(double t) {
+    FinalChain& c = *chain_;
+    const auto& steps = cost_.final_products();
+    while (c.next < steps.size()) {
+      const CostModel::FinalProduct& s = steps[c.next];
+      if (std::min(s.a_bits, s.b_bits) >= static_cast<double>(c.spread_bits)) {
+        const std::uint32_t n = c.asked++;
+        at(transfer(c.w + 1, 0, kMessageBytes, t), [this, n, s] {
+          on_rank0([this, n, s] {
+            if (!chain_) return;
+            const auto factor = [&](double bits, std::uint64_t side) {
+              PieceRef p;
+              p.range = chain_->range;
+              p.owner = chain_->w;
+              p.key = (std::uint64_t{1} << 63) | (chain_->task << 24) | (std::uint64_t{n} << 1) | side;
+              p.shape = {static_cast<std::int64_t>(bits)};
+              return p;
+            };
+            current_->product_wanted(chain_->w, chain_->task, n, factor(s.a_bits, 0), factor(s.b_bits, 1),
+                                     false);
+            deliver_products();
+            dispatch();
+          });
+        });
+        return;
+      }
+      t += s.seconds;
+      busy_[static_cast<std::size_t>(c.w)] += s.seconds;
+      ++c.next;
+    }
+    at(t, std::move(c.finish));
+    chain_.reset();
+  }
+  // Products made for the final steps: their worker fetches the runs, puts the product together, and goes
+  // on with its steps.
+  void deliver_products() {
+    for (const Scheduler::ProductDone& d : current_->take_products_done()) {
+      if (!chain_ || d.refused || d.worker != chain_->w || d.task != chain_->task) continue;
+      const double told = transfer(0, d.worker + 1, kMessageBytes, std::max(now_, rank0_free_));
+      double ready = told, bits = 0;
+      for (const PieceRef& run : d.runs) {
+        ready = std::max(ready, transfer(source_of(run), d.worker + 1, bytes_of(run), told + net_.latency_s));
+        bits += pi::shape_bits(run.shape);
+      }
+      const double assembly = cost_.assembly(bits);
+      busy_[static_cast<std::size_t>(d.worker)] += assembly;
+      at(ready + assembly, [this] {
+        if (!chain_) return;
+        ++chain_->next;
+        chain_step(now_);
+      });
+    }
   }
   void hold(int host, std::uint64_t key, double bytes) {
     held_[static_cast<std::size_t>(host)] += bytes;
@@ -734,6 +846,7 @@ class Simulation {
     Scheduler& scheduler = *current_;
     scheduler.complete(w, id, std::move(out), compute);
     (void)scheduler.take_finished_blocks();
+    deliver_products();
     came_back(w);
   }
   // Worker w answered (a result, a failure): it is idle, or busy with what it holds; then work goes out.
@@ -806,6 +919,18 @@ class Simulation {
   std::uint64_t tasks_ = 0;
   Scheduler* current_ = nullptr;  // run()'s
   std::vector<bool> dead_;
+  // The final steps under way whose products are spread (FinalSteps::spread_bits): their worker, task and
+  // terms; the next product (CostModel::final_products), the products asked for so far; the task's end.
+  struct FinalChain {
+    int w = 0;
+    std::uint64_t task = 0;
+    std::uint64_t spread_bits = 0;
+    Range range;
+    std::size_t next = 0;
+    std::uint32_t asked = 0;
+    std::function<void()> finish;
+  };
+  std::optional<FinalChain> chain_;
 
  public:
   bool verbose_ = false;
@@ -888,7 +1013,12 @@ int run(int argc, char** argv) {
     const std::uint64_t terms = pi::plan_terms(*series, digits);
     const pi::Grid grid(*series, terms);
     const ChudnovskyShapes shapes(terms);
-    const CostModel cost(*series, grid, shapes, calibration_digits, rounds, std::cout);
+    CostModel cost(*series, grid, shapes, calibration_digits, rounds, std::cout);
+    // With spread products and 4 workers or more, the final steps' large products are spread too: their
+    // sizes and times at the job's precision.
+    if (std::find(spread.begin(), spread.end(), 1) != spread.end() &&
+        std::any_of(hosts.begin(), hosts.end(), [](int h) { return h >= 5; }))
+      cost.time_final_products(pi::bits_for_digits(digits + 20) + 64, std::cout);
     std::cout << "chudnovsky " << digits << " digits: " << terms << " terms in " << grid.size()
               << " grid ranges; links " << gbps << " Gb/s, " << latency_us << " us\n";
     std::ofstream json;
