@@ -291,7 +291,7 @@ class CostModel {
       final_products_.push_back(FinalProduct{static_cast<double>(mpz_sizeinbase(a, 2)),
                                              static_cast<double>(mpz_sizeinbase(b, 2)), took});
     };
-    const auto t0 = std::chrono::steady_clock::now();
+    auto t0 = std::chrono::steady_clock::now();
     pi::Real quotient = pi::make_real(bits), value = pi::make_real(bits);
     pi::divide_nearest(quotient, q, t, timed);
     pi::multiply_nearest(value, quotient, c, timed);
@@ -299,9 +299,20 @@ class CostModel {
     log << "calibration: the final steps' division by Newton's iteration and product by the constant at "
         << bits << " bits: " << final_products_.size() << " products, " << in_products << " s, and "
         << final_between_s_ << " s between them\n";
+    // The constant's square root (chudnovsky's, sqrt(10005)) the same way.
+    const std::vector<FinalProduct> division = std::exchange(final_products_, {});
+    in_products = 0;
+    t0 = std::chrono::steady_clock::now();
+    (void)pi::make_series("chudnovsky")->constant_piece_with(bits, timed);
+    constant_between_s_ = seconds_since(t0) - in_products;
+    constant_products_ = std::exchange(final_products_, division);
+    log << "calibration: the constant's square root by Newton's iteration: " << constant_products_.size()
+        << " products, " << in_products << " s, and " << constant_between_s_ << " s between them\n";
   }
   const std::vector<FinalProduct>& final_products() const { return final_products_; }
   double final_between() const { return final_between_s_; }
+  const std::vector<FinalProduct>& constant_products() const { return constant_products_; }
+  double constant_between() const { return constant_between_s_; }
 
   // GMP's time for an a-bit by b-bit product: the table, interpolated in log-log; past it n log n; an
   // unbalanced product as b/a balanced ones of the smaller size, times the factor measured for that ratio
@@ -396,8 +407,8 @@ class CostModel {
   // (log ratio, seconds over ratio times the balanced product's) for a 2^20-bit factor
   std::vector<std::pair<double, double>> unbalance_;
   static constexpr double kSpreadCalibrationBits = 1 << 24;
-  std::vector<FinalProduct> final_products_;
-  double final_between_s_ = 0;
+  std::vector<FinalProduct> final_products_, constant_products_;
+  double final_between_s_ = 0, constant_between_s_ = 0;
   std::array<double, 3> spread_share_{};
   double add_per_bit_ = 0;
   double eval_factor_ = 1, final_factor_ = 1, constant_factor_ = 1, conversion_factor_ = 1;
@@ -674,7 +685,7 @@ class Simulation {
       if (f->spread_bits > 0 && !cost_.final_products().empty()) {
         // Its products one after the other (chain_step), the large ones spread over the other workers.
         compute = cost_.final_between() + (f->constant ? 0.0 : cost_.constant(static_cast<double>(f->bits)));
-        chain.emplace(FinalChain{w, task.id, f->spread_bits, f->root.range, 0, 0, {}});
+        chain.emplace(FinalChain{w, f->spread_bits, f->root.range, &cost_.final_products(), 0, 0, {}});
       }
       shape = {static_cast<std::int64_t>(f->bits)};
       auto s = std::make_shared<pi::FinalSummary>();
@@ -685,6 +696,10 @@ class Simulation {
       if (root_at_ == 0) root_at_ = now_;
     } else if (const auto* c = std::get_if<pi::Constant>(&task.work)) {
       compute = cost_.constant(static_cast<double>(c->bits));
+      if (c->spread_bits > 0 && !cost_.constant_products().empty()) {
+        compute = cost_.constant_between();
+        chain.emplace(FinalChain{w, c->spread_bits, Range{}, &cost_.constant_products(), 0, 0, {}});
+      }
       shape = {static_cast<std::int64_t>(c->bits), 64};
       range = Range{};
     } else if (const auto* d = std::get_if<pi::Digits>(&task.work)) {
@@ -729,6 +744,7 @@ class Simulation {
     peak_[host] = std::max(peak_[host], held_[host] + working);
     const double end = ready + compute;
     busy_[static_cast<std::size_t>(w)] += compute;
+    const std::uint64_t task_id = task.id;
     auto done = [this, w, task = std::move(task), compute, shape = std::move(shape), range, summary,
                  digits = std::move(digits), result_bytes]() mutable {
       if (dead_[static_cast<std::size_t>(w)]) return;  // lost with its worker
@@ -773,36 +789,35 @@ class Simulation {
     };
     if (chain) {
       chain->finish = std::move(done);
-      chain_ = std::move(chain);
-      chain_step(end);
+      chains_[task_id] = std::move(*chain);
+      chain_step(task_id, end);
     } else {
       at(end, std::move(done));
     }
   }
 
-  // The final steps' products, in order from chain_->next: those under FinalSteps::spread_bits on the
-  // worker itself, then the next large one asked of rank 0 (Scheduler::product_wanted); once all are
-  // done, the final steps end.
-  void chain_step(double t) {
-    FinalChain& c = *chain_;
-    const auto& steps = cost_.final_products();
-    while (c.next < steps.size()) {
-      const CostModel::FinalProduct& s = steps[c.next];
+  // The products of task `id` (the final steps or their constant), in order from its chain's next: those
+  // under its spread_bits on the worker itself, then the next large one asked of rank 0
+  // (Scheduler::product_wanted); once all are done, the task ends.
+  void chain_step(std::uint64_t id, double t) {
+    FinalChain& c = chains_.at(id);
+    while (c.next < c.steps->size()) {
+      const CostModel::FinalProduct& s = (*c.steps)[c.next];
       if (std::min(s.a_bits, s.b_bits) >= static_cast<double>(c.spread_bits)) {
         const std::uint32_t n = c.asked++;
-        at(transfer(c.w + 1, 0, kMessageBytes, t), [this, n, s] {
-          on_rank0([this, n, s] {
-            if (!chain_) return;
+        at(transfer(c.w + 1, 0, kMessageBytes, t), [this, id, n, s] {
+          on_rank0([this, id, n, s] {
+            const auto it = chains_.find(id);
+            if (it == chains_.end()) return;
             const auto factor = [&](double bits, std::uint64_t side) {
               PieceRef p;
-              p.range = chain_->range;
-              p.owner = chain_->w;
-              p.key = (std::uint64_t{1} << 63) | (chain_->task << 24) | (std::uint64_t{n} << 1) | side;
+              p.range = it->second.range;
+              p.owner = it->second.w;
+              p.key = (std::uint64_t{1} << 63) | (id << 24) | (std::uint64_t{n} << 1) | side;
               p.shape = {static_cast<std::int64_t>(bits)};
               return p;
             };
-            current_->product_wanted(chain_->w, chain_->task, n, factor(s.a_bits, 0), factor(s.b_bits, 1),
-                                     false);
+            current_->product_wanted(it->second.w, id, n, factor(s.a_bits, 0), factor(s.b_bits, 1), false);
             deliver_products();
             dispatch();
           });
@@ -814,13 +829,14 @@ class Simulation {
       ++c.next;
     }
     at(t, std::move(c.finish));
-    chain_.reset();
+    chains_.erase(id);
   }
-  // Products made for the final steps: their worker fetches the runs, puts the product together, and goes
-  // on with its steps.
+  // Products made for the final steps or their constant: their worker fetches the runs, puts the product
+  // together, and goes on with its steps.
   void deliver_products() {
     for (const Scheduler::ProductDone& d : current_->take_products_done()) {
-      if (!chain_ || d.refused || d.worker != chain_->w || d.task != chain_->task) continue;
+      const auto chain = chains_.find(d.task);
+      if (chain == chains_.end() || d.refused || d.worker != chain->second.w) continue;
       const double told = transfer(0, d.worker + 1, kMessageBytes, std::max(now_, rank0_free_));
       double ready = told, bits = 0;
       for (const PieceRef& run : d.runs) {
@@ -829,10 +845,11 @@ class Simulation {
       }
       const double assembly = cost_.assembly(bits);
       busy_[static_cast<std::size_t>(d.worker)] += assembly;
-      at(ready + assembly, [this] {
-        if (!chain_) return;
-        ++chain_->next;
-        chain_step(now_);
+      at(ready + assembly, [this, id = d.task] {
+        const auto it = chains_.find(id);
+        if (it == chains_.end()) return;
+        ++it->second.next;
+        chain_step(id, now_);
       });
     }
   }
@@ -919,18 +936,19 @@ class Simulation {
   std::uint64_t tasks_ = 0;
   Scheduler* current_ = nullptr;  // run()'s
   std::vector<bool> dead_;
-  // The final steps under way whose products are spread (FinalSteps::spread_bits): their worker, task and
-  // terms; the next product (CostModel::final_products), the products asked for so far; the task's end.
+  // The final steps and constants under way whose products are spread (FinalSteps::spread_bits,
+  // Constant::spread_bits), by task id: their worker, terms, products (CostModel::final_products or
+  // constant_products), the next of them, the products asked for so far; the task's end.
   struct FinalChain {
     int w = 0;
-    std::uint64_t task = 0;
     std::uint64_t spread_bits = 0;
     Range range;
+    const std::vector<CostModel::FinalProduct>* steps = nullptr;
     std::size_t next = 0;
     std::uint32_t asked = 0;
     std::function<void()> finish;
   };
-  std::optional<FinalChain> chain_;
+  std::map<std::uint64_t, FinalChain> chains_;
 
  public:
   bool verbose_ = false;

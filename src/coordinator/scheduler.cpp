@@ -196,9 +196,17 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
     const auto owner = static_cast<std::size_t>(steps->root.owner);
     return !workers_[owner].retired && !overdue(owner);
   };
+  // The parts of the constant's spread products go last, after the evaluations too: the constant is
+  // needed only once the series is done, and the series' own tasks are what holds it up.
+  std::optional<std::uint64_t> last;
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     const OpenTask& open = open_.at(*it);
     if (reserved(open.task)) continue;
+    if (const auto* spread = std::get_if<Spread>(&open.task.work);
+        spread && spread->final_steps && spread->merge == constant_task_ && constant_task_ != 0) {
+      if (!last && (!open.failed_on.contains(w) || !another_worker(w, open.failed_on))) last = *it;
+      continue;
+    }
     // The constant goes only to a worker with nothing else to do (a retry of it, its worker lost).
     if (open.task.kind() == TaskKind::constant && !in_flight_[wi].empty()) continue;
     // A copy goes to any worker but the one that holds the piece.
@@ -215,10 +223,14 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   }
   if (!id) {
     auto t = next_evaluation();
-    if (!t) t = constant_task(w);
-    if (!t) return std::nullopt;
-    id = t->id;
-    open_.emplace(t->id, OpenTask(std::move(*t)));
+    if (!t && last) {
+      id = last;
+    } else {
+      if (!t) t = constant_task(w);
+      if (!t) return std::nullopt;
+      id = t->id;
+      open_.emplace(t->id, OpenTask(std::move(*t)));
+    }
   }
   OpenTask& open = open_.at(*id);
   // Where a conversion block reads the fraction: chosen before this task counts as under way.
@@ -891,7 +903,9 @@ void Scheduler::end_final_product(const FinalProductKey& key) {
 bool Scheduler::final_steps_under_way(int w, std::uint64_t task_id) const {
   const auto open = open_.find(task_id);
   const auto& held = in_flight_[static_cast<std::size_t>(w)];
-  return open != open_.end() && open->second.task.kind() == TaskKind::final_steps &&
+  return open != open_.end() &&
+         (open->second.task.kind() == TaskKind::final_steps ||
+          open->second.task.kind() == TaskKind::constant) &&
          open->second.state == TaskState::processing &&
          std::any_of(held.begin(), held.end(),
                      [task_id](const InFlight& f) { return f.task_id == task_id && !f.overdue; });
@@ -1191,11 +1205,7 @@ void Scheduler::queue_final() {
   } else {
     cancel(std::exchange(constant_task_, 0));
   }
-  // From 4 workers (as the merges' spread products), the final steps' large products are spread over the
-  // others (product_wanted).
-  steps.spread_bits = config_.spread_parts >= 2 && active_workers() >= 4
-                          ? static_cast<std::uint64_t>(config_.final_spread_bits)
-                          : 0;
+  steps.spread_bits = spread_bits_now();
   t.work = std::move(steps);
   enqueue(std::move(t));
 }
@@ -1222,10 +1232,18 @@ bool Scheduler::constant_may_go_out() const {
          !root_ && !fraction_ && !constant_ && constant_task_ == 0 && active_workers() >= 3;
 }
 
+std::uint64_t Scheduler::spread_bits_now() const {
+  // From 4 workers (as the merges' spread products), the final steps' and the constant's large products
+  // are spread over the others (product_wanted).
+  return config_.spread_parts >= 2 && active_workers() >= 4
+             ? static_cast<std::uint64_t>(config_.final_spread_bits)
+             : 0;
+}
+
 void Scheduler::queue_constant() {
   if (!constant_may_go_out()) return;
   Task t;
-  t.work = Constant{final_->bits};
+  t.work = Constant{final_->bits, active_workers() >= kSpreadConstantWorkers ? spread_bits_now() : 0};
   constant_task_ = enqueue(std::move(t), true);
 }
 
@@ -1234,7 +1252,7 @@ std::optional<Task> Scheduler::constant_task(int w) {
   if (!constant_may_go_out() || !in_flight_[static_cast<std::size_t>(w)].empty()) return std::nullopt;
   Task t;
   t.id = g_next_task_id++;
-  t.work = Constant{final_->bits};
+  t.work = Constant{final_->bits, active_workers() >= kSpreadConstantWorkers ? spread_bits_now() : 0};
   constant_task_ = t.id;
   return t;
 }

@@ -263,10 +263,11 @@ TaskOutput execute_final_steps(const Series& series, const Task& task, const Pro
   return out;
 }
 
-TaskOutput execute_constant(const Series& series, const Task& task) {
+TaskOutput execute_constant(const Series& series, const Task& task, const ProductFn* product) {
   const auto* constant = std::get_if<Constant>(&task.work);
   if (!constant) throw std::invalid_argument("execute_constant: not a constant task");
-  std::optional<PartialResult> piece = series.constant_piece(constant->bits);
+  std::optional<PartialResult> piece =
+      product ? series.constant_piece_with(constant->bits, *product) : series.constant_piece(constant->bits);
   if (!piece)
     throw std::invalid_argument("execute_constant: series '" + std::string(series.name()) +
                                 "' has no constant");

@@ -160,6 +160,9 @@ struct FinalSteps {
 // worker that has nothing else to do near the end of the series; it keeps the piece for the final steps.
 struct Constant {
   std::uint64_t bits = 0;
+  // > 0: the square root's products whose smaller factor has this many bits or more are spread over the
+  // other workers, as the final steps' (FinalSteps::spread_bits).
+  std::uint64_t spread_bits = 0;
 };
 
 // A piece of a resumed job that its worker wrote to a file of its own for a checkpoint (PieceCapture): a
@@ -304,8 +307,9 @@ SpreadPlan spread_plan(const Spread& spread);
 PartialResult execute_spread(const Spread& spread);
 // Carries out a digits task: its block of decimals, and the residues of the integer they spell.
 TaskOutput execute_digits(const Task& task);
-// Carries out a constant task: `result` is the constant's piece.
-TaskOutput execute_constant(const Series& series, const Task& task);
+// Carries out a constant task: `result` is the constant's piece (its products through `product`, when
+// given: Series::constant_piece_with).
+TaskOutput execute_constant(const Series& series, const Task& task, const ProductFn* product = nullptr);
 // Carries out a final-steps task: `result` is the one-value piece of the fraction, with its summary.
 // `product`: the division's and the constant's products are made through it (Series::estimate_with; an MPI
 // worker spreads the large ones over the others), the same fraction either way.

@@ -999,16 +999,17 @@ class Worker {
     if (const auto* load = std::get_if<Load>(&task.work)) {
       if (!reader_) throw std::runtime_error("this worker reads no piece files");
       out.result = reader_(*load);
-    } else if (const auto* steps = std::get_if<FinalSteps>(&task.work); steps && steps->spread_bits > 0) {
-      const ProductFn product = [this, &task, least = steps->spread_bits](BigInt& p, mpz_srcptr a,
-                                                                          mpz_srcptr b) {
+    } else if (const std::uint64_t least = spread_bits(task); least > 0) {
+      // The final steps or their constant, the large products spread over the other workers.
+      const ProductFn product = [this, &task, least](BigInt& p, mpz_srcptr a, mpz_srcptr b) {
         if (std::min(mpz_sizeinbase(a, 2), mpz_sizeinbase(b, 2)) < least) {
           multiply(p, a, b);
         } else {
           spread_product(p, a, b, task);
         }
       };
-      out = execute_final_steps(series_, task, &product);
+      out = task.kind() == TaskKind::constant ? execute_constant(series_, task, &product)
+                                              : execute_final_steps(series_, task, &product);
     } else {
       out = execute(series_, task);
     }
@@ -1071,12 +1072,20 @@ class Worker {
   };
   static constexpr int kProductAttempts = 8;
 
+  // FinalSteps::spread_bits or Constant::spread_bits (0: none, or another kind of task).
+  static std::uint64_t spread_bits(const Task& task) {
+    if (const auto* steps = std::get_if<FinalSteps>(&task.work)) return steps->spread_bits;
+    if (const auto* constant = std::get_if<Constant>(&task.work)) return constant->spread_bits;
+    return 0;
+  }
+
   // On the compute thread: p = a b (a, b >= 0) made by the other workers.
   void spread_product(BigInt& p, mpz_srcptr a, mpz_srcptr b, const Task& task) {
     ProductAsk ask;
-    const auto one = [&task](mpz_srcptr x) {
-      auto piece =
-          std::make_shared<PartialResult>(PartialResult{task.as<FinalSteps>().root.range, {BigInt()}});
+    const auto* steps = std::get_if<FinalSteps>(&task.work);
+    const Range range = steps ? steps->root.range : Range{};
+    const auto one = [range](mpz_srcptr x) {
+      auto piece = std::make_shared<PartialResult>(PartialResult{range, {BigInt()}});
       mpz_set(raw(piece->values[0]), x);
       return piece;
     };

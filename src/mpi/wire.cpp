@@ -328,6 +328,7 @@ Bytes encode_task(const Task& task) {
     for (const PieceRef& part : assemble->parts) w.piece(part);
   } else if (const auto* constant = std::get_if<Constant>(&task.work)) {
     w.u64(constant->bits);
+    w.u64(constant->spread_bits);
   } else if (const auto* copy = std::get_if<Copy>(&task.work)) {
     w.piece(copy->piece);
   } else if (const auto* load = std::get_if<Load>(&task.work)) {
@@ -476,9 +477,10 @@ Task decode_task(const Bytes& message) {
       t.work = std::move(steps);
       break;
     }
-    case TaskKind::constant:
-      t.work = Constant{r.u64()};
-      break;
+    case TaskKind::constant: {
+      const std::uint64_t bits = r.u64();
+      t.work = Constant{bits, r.u64()};
+    } break;
     case TaskKind::copy: {
       Copy copy{r.piece()};
       if (copy.piece.here() || copy.piece.owner < 0) throw WireError("a copy of a piece no worker holds");

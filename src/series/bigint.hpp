@@ -62,6 +62,9 @@ using ProductFn = std::function<void(BigInt& out, mpz_srcptr a, mpz_srcptr b)>;
 // final steps' large products may be shared by many workers and still give the reals one process gives.
 void divide_nearest(Real& out, const Real& a, const Real& b, const ProductFn& product);
 void multiply_nearest(Real& out, const Real& a, const Real& b, const ProductFn& product);
+// out = sqrt(n) rounded to nearest at out's precision, for n > 0 not a square: mpfr_sqrt_ui's real, bit for
+// bit, by Newton's iteration (sqrt_floor_newton) with every product through `product`.
+void sqrt_nearest(Real& out, unsigned long n, const ProductFn& product);
 
 // A vector of the integers moved into it. A braced list would copy them (an initializer_list's elements are
 // const): a merge at the top of a 1e8-digit job would hold its 208 MB result twice.

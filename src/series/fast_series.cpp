@@ -483,8 +483,21 @@ class HypergeometricSeries final : public FastSeries {
   }
 
   // The constant c with pi = c Q / T, at out's precision.
-  void constant(Real& out) const;
+  // `product`: the square root's products (and Ramanujan's division's) through it, the same real.
+  void constant(Real& out, const ProductFn* product = nullptr) const;
 
+ public:
+  std::optional<PartialResult> constant_piece_with(std::uint64_t precision_bits,
+                                                   const ProductFn& product) const override {
+    if (precision_bits == 0) throw SeriesError(spec_.name + ": a constant needs a precision");
+    Real c = make_real(precision_bits);
+    constant(c, &product);
+    BigInt mantissa;
+    const long exponent = mpfr_get_z_2exp(raw(mantissa), raw(c));  // exactly
+    return PartialResult{Range{0, 0}, moved_values(std::move(mantissa), BigInt(exponent))};
+  }
+
+ private:
   // The constant at `bits` from the cache (`lock` holds mutex_), computed here if it is not there. A
   // prepare() of this precision under way (the square root while a division ran) is waited for.
   const Real& cached_constant(std::unique_lock<std::mutex>& lock, std::uint64_t bits) const {
@@ -516,16 +529,28 @@ class HypergeometricSeries final : public FastSeries {
 };
 
 template <>
-void HypergeometricSeries<ChudnovskyTerms>::constant(Real& out) const {
+void HypergeometricSeries<ChudnovskyTerms>::constant(Real& out, const ProductFn* product) const {
   // pi = 426880 sqrt(10005) Q / T: two correctly rounded operations.
-  mpfr_sqrt_ui(raw(out), 10005, MPFR_RNDN);
+  if (product) {
+    sqrt_nearest(out, 10005, *product);
+  } else {
+    mpfr_sqrt_ui(raw(out), 10005, MPFR_RNDN);
+  }
   mpfr_mul_ui(raw(out), raw(out), 426880, MPFR_RNDN);
 }
 
 template <>
-void HypergeometricSeries<RamanujanTerms>::constant(Real& out) const {
+void HypergeometricSeries<RamanujanTerms>::constant(Real& out, const ProductFn* product) const {
   // pi = 9801 Q / (sqrt(8) T) = (9801 / sqrt(8)) Q / T: three correctly rounded operations.
-  Real root = make_real(static_cast<std::uint64_t>(mpfr_get_prec(raw(out))));
+  const auto bits = static_cast<std::uint64_t>(mpfr_get_prec(raw(out)));
+  Real root = make_real(bits);
+  if (product) {
+    sqrt_nearest(root, 8, *product);
+    Real numerator = make_real(bits);
+    mpfr_set_ui(raw(numerator), 9801, MPFR_RNDN);  // exactly
+    divide_nearest(out, numerator, root, *product);
+    return;
+  }
   mpfr_sqrt_ui(raw(root), 8, MPFR_RNDN);
   mpfr_ui_div(raw(out), 9801, raw(root), MPFR_RNDN);
 }

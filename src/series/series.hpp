@@ -107,6 +107,12 @@ class Series {
   virtual std::optional<PartialResult> constant_piece(std::uint64_t /*precision_bits*/) const {
     return std::nullopt;
   }
+  // constant_piece()'s piece, bit for bit, with its square root's products (Newton's) made through
+  // `product`: on a job's workers, spread over the others.
+  virtual std::optional<PartialResult> constant_piece_with(std::uint64_t precision_bits,
+                                                           const ProductFn& /*product*/) const {
+    return constant_piece(precision_bits);
+  }
   // Takes a constant_piece() of `precision_bits` computed elsewhere as prepare() would have computed it here
   // (the same correctly rounded value). Throws SeriesError when it is not one: the wrong number of values,
   // or a mantissa wider than the precision.

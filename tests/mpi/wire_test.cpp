@@ -155,8 +155,9 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   Task steps;
   PieceRef root = held;
   root.range = Range{0, 20};
-  steps.work = FinalSteps{root, 4096, 1000, true, std::nullopt};
+  steps.work = FinalSteps{root, 4096, 1000, true, std::nullopt, 1 << 22};
   const Task s = decode_task(encode_task(steps));
+  EXPECT_EQ(s.as<FinalSteps>().spread_bits, 1u << 22);
   ASSERT_EQ(s.kind(), TaskKind::final_steps);
   EXPECT_EQ(s.as<FinalSteps>().root.key, 4711u);
   EXPECT_EQ(s.as<FinalSteps>().root.range, (Range{0, 20}));
@@ -184,10 +185,11 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   steps.as<FinalSteps>().constant->shape = {4096};
   EXPECT_THROW(decode_task(encode_task(steps)), WireError);
   Task constant_task;
-  constant_task.work = Constant{123457};
+  constant_task.work = Constant{123457, 4194304};
   const Task c = decode_task(encode_task(constant_task));
   ASSERT_EQ(c.kind(), TaskKind::constant);
   EXPECT_EQ(c.as<Constant>().bits, 123457u);
+  EXPECT_EQ(c.as<Constant>().spread_bits, 4194304u);
   // A piece of a resumed job to read from its file: where, its size and CRC-32, its terms and values.
   Task load_task;
   load_task.first_range = 8;

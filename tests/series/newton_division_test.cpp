@@ -267,5 +267,35 @@ TEST(NewtonDivision, FinalStepsWithProductsElsewhereGiveTheSameEstimate) {
   }
 }
 
+// The constants' square roots by Newton's iteration, their products through a function: mpfr_sqrt_ui's
+// reals and the series' constant pieces, bit for bit.
+TEST(NewtonSqrt, CorrectlyRoundedRootsAndConstantsGiveMpfrsReals) {
+  for (const std::uint64_t bits : {std::uint64_t{64}, std::uint64_t{100003}, std::uint64_t{1 << 20}}) {
+    for (const unsigned long n : {2ul, 8ul, 10005ul, 4294967291ul}) {
+      Real want = make_real(bits), got = make_real(bits);
+      mpfr_sqrt_ui(raw(want), n, MPFR_RNDN);
+      sqrt_nearest(got, n, kMultiply);
+      EXPECT_TRUE(mpfr_equal_p(raw(want), raw(got))) << "sqrt(" << n << ") at " << bits << " bits";
+    }
+  }
+  Real r = make_real(100);
+  EXPECT_THROW(sqrt_nearest(r, 10000, kMultiply), std::invalid_argument);
+  for (const char* name : {"chudnovsky", "ramanujan"}) {
+    const auto series = make_series(name);
+    for (const std::uint64_t bits : {std::uint64_t{5000}, std::uint64_t{(1 << 20) + 7}}) {
+      std::size_t products = 0;
+      const ProductFn counted = [&products](BigInt& out, mpz_srcptr x, mpz_srcptr y) {
+        ++products;
+        multiply(out, x, y);
+      };
+      EXPECT_EQ(series->constant_piece_with(bits, counted), series->constant_piece(bits))
+          << name << " " << bits;
+      if (bits > 4 * kNewtonBaseBits) {
+        EXPECT_GT(products, 4u) << name;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pi
