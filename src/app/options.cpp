@@ -316,7 +316,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       ->type_name("0|1");
   sc.spread_parts = 64;
   app.add_option("--spread-parts", sc.spread_parts,
-                 "Fast series, 4 workers or more: the top merges' products are spread over the workers in "
+                 "Fast series, 6 workers or more: the top merges' products are spread over the workers in "
                  "up to this many parts each (a power of two; 0: each product on one worker)")
       ->capture_default_str()
       ->group(scheduling)

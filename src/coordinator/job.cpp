@@ -457,7 +457,7 @@ class JobRun {
           }
           progress.tail_phase(std::move(name), expected_final_steps_s(scheduler));
         }
-        // From 4 workers the division's and the constant's large products are spread: how many so far.
+        // From 6 workers the division's and the constant's large products are spread: how many so far.
         if (const std::uint64_t spread = scheduler.piece_stats().final_products; spread != spread_shown) {
           spread_shown = spread;
           progress.set_phase_count(spread - spread_before, 0, "products spread over the workers");

@@ -1214,7 +1214,9 @@ std::uint32_t Scheduler::spread_parts_for(const Task& merge, std::size_t product
   const std::uint32_t most = config_.spread_parts;
   if (most < 2 || !std::has_single_bit(most) || products == 0) return 0;
   // Enough parts for every worker to have one of the level's products' parts (a power of two, at most
-  // spread_parts): the top merge in the most parts, lower levels (more merges) in fewer; none below two.
+  // spread_parts): the top merge in the most parts, lower levels (more merges) in fewer; none below two;
+  // none with fewer than kSpreadFromWorkers workers.
+  if (active_workers() < kSpreadFromWorkers) return 0;
   const auto workers = static_cast<std::uint64_t>(active_workers());
   const std::uint64_t at_level = grid_.size() / (merge.end_range - merge.first_range);
   const std::uint64_t want = (workers + at_level * products - 1) / (at_level * products);
@@ -1233,9 +1235,9 @@ bool Scheduler::constant_may_go_out() const {
 }
 
 std::uint64_t Scheduler::spread_bits_now() const {
-  // From 4 workers (as the merges' spread products), the final steps' and the constant's large products
-  // are spread over the others (product_wanted).
-  return config_.spread_parts >= 2 && active_workers() >= 4
+  // From kSpreadFromWorkers (as the merges' spread products), the final steps' and the constant's large
+  // products are spread over the others (product_wanted).
+  return config_.spread_parts >= 2 && active_workers() >= kSpreadFromWorkers
              ? static_cast<std::uint64_t>(config_.final_spread_bits)
              : 0;
 }

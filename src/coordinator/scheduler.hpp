@@ -43,8 +43,8 @@ struct SchedulerConfig {
   // merges; the merge is put together from the last phase's parts (Assemble). 0: products whole or in
   // slices, as above. pi-job: --spread-parts, 64 unless told.
   std::uint32_t spread_parts = 0;
-  // With spread_parts, 4 workers or more and final steps on the workers: the final steps' division (by
-  // Newton's iteration) and multiplication by the constant spread each product whose smaller factor has
+  // With spread_parts, kSpreadFromWorkers or more and final steps on the workers: the final steps' division
+  // (by Newton's iteration) and multiplication by the constant spread each product whose smaller factor has
   // this many bits or more over the other workers (FinalSteps::spread_bits, product_wanted).
   double final_spread_bits = 1 << 22;
   // Slow series, two workers or more: this share of the grid ranges (chosen by a hash of the range, and
@@ -524,6 +524,11 @@ class Scheduler {
   // and its parts hold up the series' own tasks with fewer. In the model at 1e8 digits (bench/README) the
   // job took 18.49 s instead of 17.28 s on 16 hosts with them spread, and 10.78 s instead of 12.41 s on 64.
   static constexpr int kSpreadConstantWorkers = 32;
+  // Spread products at all (the merges' and the final steps') from this many workers: with fewer, their
+  // extra work and bytes cost more than sharing gives. In the model at 1e8 digits (bench/README; one run
+  // calibrated in one round beside a build) 5 hosts took 51.11 s with them against 45.42 s without, 7 hosts
+  // 35.05 against 36.58 s, 9 hosts 29.28 against 32.86 s.
+  static constexpr int kSpreadFromWorkers = 6;
   void restart_spread(std::uint64_t merge_id, std::size_t product);
   // The parts of each spread product of a merge cut into `products` products (0: products made whole).
   std::uint32_t spread_parts_for(const Task& merge, std::size_t products) const;
