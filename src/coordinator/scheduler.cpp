@@ -610,9 +610,11 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
     if (size == grid_.size() && final_on_workers()) {
       root_ = std::move(piece);
       if (!fraction_) {
-        // With spread products (single-core hosts in mind) the constant under way on another worker is
-        // waited for: the final steps' worker would otherwise compute it again in the same line.
-        if (config_.spread_parts >= 2 && constant_task_ != 0 && open_.contains(constant_task_)) {
+        // With spread products (single-core hosts in mind; kSpreadFromWorkers) the constant under way on
+        // another worker is waited for: the final steps' worker would otherwise compute it again in the
+        // same line.
+        if (config_.spread_parts >= 2 && active_workers() >= kSpreadFromWorkers && constant_task_ != 0 &&
+            open_.contains(constant_task_)) {
           final_waits_for_constant_ = true;
         } else {
           queue_final();
