@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 scripts/build.sh
 ctest --preset release -j "$(nproc)"
 # One AddressSanitizer/UBSan build of the same suite, without the 1e6-digit cases, the real Slurm and the
-# longest end-to-end runs (label "long"), whose code the shorter cases already take through the sanitizers.
+# longest end-to-end runs (label "long"; tests/CMakeLists.txt says, for each, what shorter cases take through
+# the sanitizers).
 cmake --preset asan >/dev/null
 cmake --build build/asan
 ctest --preset asan -j "$(nproc)" -LE long
