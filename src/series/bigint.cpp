@@ -160,15 +160,15 @@ void divide_nearest(Real& out, const Real& a, const Real& b, const ProductFn& pr
 }
 
 void sqrt_nearest(Real& out, unsigned long n, const ProductFn& product) {
-  if (n == 0 || mpz_perfect_square_p(raw(BigInt(n))) != 0)
+  BigInt radicand(n), s;  // n, then n 4^k
+  if (n == 0 || mpz_perfect_square_p(raw(radicand)) != 0)
     throw std::invalid_argument("sqrt_nearest: " + std::to_string(n) + " is not a positive non-square");
   const auto prec = static_cast<std::uint64_t>(mpfr_get_prec(raw(out)));
   // s = floor(sqrt(n 4^k)) with one bit more than the precision; sqrt(n) 2^k is irrational, so it lies
   // strictly inside (s, s + 1), and its nearest value of prec bits is (s + 1) / 2 rounded down, times 2: no
   // tie.
-  const std::uint64_t root_bits = (static_cast<std::uint64_t>(mpz_sizeinbase(raw(BigInt(n)), 2)) + 1) / 2;
+  const std::uint64_t root_bits = (static_cast<std::uint64_t>(mpz_sizeinbase(raw(radicand), 2)) + 1) / 2;
   const std::uint64_t k = prec + 1 > root_bits ? prec + 1 - root_bits : 0;
-  BigInt radicand(n), s;
   mpz_mul_2exp(raw(radicand), raw(radicand), 2 * k);
   sqrt_floor_newton(s, radicand, product);
   mpz_add_ui(raw(s), raw(s), 1);
