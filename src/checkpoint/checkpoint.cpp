@@ -308,8 +308,8 @@ void CheckpointStore::save(const JobState& state, const std::string& reason) {
       ec ? 0.0 : static_cast<double>(bytes) / 1e6, seconds_since(t0));
   log_ << line;
   if (files > 0) {
-    std::snprintf(line, sizeof line, ", naming %llu piece files of %.1f MB written before it",
-                  static_cast<unsigned long long>(files), file_bytes / 1e6);
+    std::snprintf(line, sizeof line, ", naming %llu piece file%s of %.1f MB written before it",
+                  static_cast<unsigned long long>(files), files == 1 ? "" : "s", file_bytes / 1e6);
     log_ << line;
   }
   log_ << std::endl;

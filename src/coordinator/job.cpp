@@ -460,7 +460,9 @@ class JobRun {
         // From 6 workers the division's and the constant's large products are spread: how many so far.
         if (const std::uint64_t spread = scheduler.piece_stats().final_products; spread != spread_shown) {
           spread_shown = spread;
-          progress.set_phase_count(spread - spread_before, 0, "products spread over the workers");
+          const std::uint64_t count = spread - spread_before;
+          progress.set_phase_count(
+              count, 0, count == 1 ? "product spread over the workers" : "products spread over the workers");
         }
       } else if (final_owner != -2 && !scheduler.final_fraction()) {
         // The series' result was lost with its worker during the final steps (without a copy): it is
