@@ -165,7 +165,9 @@ class NewtonDivision {
   BigInt v_;
 };
 
-// floor(sqrt(x)) by one Newton step from the root of x's top half, each division a NewtonDivision.
+// floor(sqrt(x)) from a reciprocal square root of x's top half (Newton's iteration for 1/sqrt, each step
+// doubling its bits with three products, no division), then one step on the root itself (Karp and
+// Markstein's: s0 = top v, s = s0 + (x - s0^2) v / 2), then the square exactly and the root mended.
 class NewtonSqrt {
  public:
   NewtonSqrt(const ProductFn& product, NewtonStats& stats) : product_(product), stats_(stats) {}
@@ -178,28 +180,87 @@ class NewtonSqrt {
       return;
     }
     stats_.by_newton = true;
-    // x's top bits, an even number of bits cut (2 c), so that sqrt(x) is about sqrt(top) 2^c; top's root
-    // has h bits, about k / 2 plus the guard.
+    // top: x's top bits, an even number of them cut (2 c), of 2h - 1 or 2h bits; sqrt(x) is about
+    // sqrt(top) 2^c, and sqrt(top) is top v / 2^(2h) with v about 2^(2h) / sqrt(top).
     const std::uint64_t h = k / 2 + kGuardBits;
     const std::uint64_t c = k - h;
-    BigInt s0;
+    BigInt v, s0;
     {
       BigInt top;
       mpz_tdiv_q_2exp(raw(top), raw(x), 2 * c);
-      root(s0, top);
+      inverse_root(v, top, h);
+      // s0 = sqrt(top) to within a few units: top's bits below 2^(h-4) move it by less than an eighth.
+      mpz_tdiv_q_2exp(raw(top), raw(top), h - 4);
+      multiply(s0, top, v);
+      mpz_tdiv_q_2exp(raw(s0), raw(s0), h + 4);
     }
-    mpz_mul_2exp(raw(s0), raw(s0), c);  // s0 <= sqrt(x), within about 2^(c - h + 1) s0 of it
-    // s = s0 + floor((x - s0^2) / (2 s0)): too large by about (x - s0^2)^2 / (8 s0^3), a few units at most.
+    // r = x - (s0 2^c)^2, exactly (of either sign); then d, about r / (2 s0 2^c) = r v / 2^(2h + c + 1),
+    // from r's top bits: d has about c bits, and r's bits below those move it by far less than a unit.
     BigInt r;
     square(r, s0);
-    mpz_sub(raw(r), raw(x), raw(r));  // >= 0: s0 is at most the root
-    BigInt twice, d;
-    mpz_mul_2exp(raw(twice), raw(s0), 1);
-    NewtonDivision(product_, stats_).divide(d, r, twice);
-    twice = 0;
-    mpz_add(raw(s), raw(s0), raw(d));
+    mpz_mul_2exp(raw(r), raw(r), 2 * c);
+    mpz_sub(raw(r), raw(x), raw(r));
+    const std::uint64_t rb = bits_of(r);
+    const std::uint64_t cut = rb > c + 2 * kGuardBits ? rb - (c + 2 * kGuardBits) : 0;
+    shift_down(r, static_cast<std::int64_t>(cut));
+    BigInt d;
+    multiply(d, r, v);
+    r = 0;
+    v = 0;
+    shift_down(d, static_cast<std::int64_t>(2 * h + c + 1) - static_cast<std::int64_t>(cut));
+    mpz_mul_2exp(raw(s), raw(s0), c);
+    mpz_add(raw(s), raw(s), raw(d));
     s0 = 0;
-    // r = x - s^2 exactly; then s is mended until 0 <= r <= 2 s (s^2 <= x < (s + 1)^2).
+    mend(s, x);
+  }
+
+ private:
+  // v about 2^(2H) / sqrt(t) for t in [2^(2H-2), 2^(2H)), within a few units (v in (2^H, 2^(H+1)]). From
+  // v0 for t's top 2l bits, l about H/2, one Newton step for 1/sqrt(a): with y0 = v0 / 2^l and
+  // a = t / 2^(2H), e = 1 - a y0^2 and y = y0 + y0 e / 2, whose error is about 3/2 of e^2.
+  void inverse_root(BigInt& v, const BigInt& t, std::uint64_t big_h) {
+    if (big_h <= kNewtonBaseBits) {  // floor(sqrt(floor(2^(4H) / t))): a unit or two off
+      BigInt q;
+      mpz_setbit(raw(q), 4 * big_h);
+      mpz_tdiv_q(raw(q), raw(q), raw(t));
+      mpz_sqrt(raw(v), raw(q));
+      return;
+    }
+    const std::uint64_t l = (big_h + 1) / 2 + kGuardBits;
+    BigInt v0;
+    {
+      BigInt tl;
+      mpz_tdiv_q_2exp(raw(tl), raw(t), 2 * (big_h - l));
+      inverse_root(v0, tl, l);
+    }
+    // e 2^(H + g) = 2^(H + g) - t v0^2 / 2^(H + 2l - g), from t's top H + g + 4 bits or so (the bits cut
+    // move it by less than a quarter, v0 being at most 2^(l+1)): g = kGuardBits bits kept below the last
+    // one v needs.
+    constexpr std::uint64_t g = kGuardBits;
+    BigInt e;
+    {
+      BigInt squared, th;
+      square(squared, v0);
+      const std::uint64_t drop = big_h - g - 4;
+      mpz_tdiv_q_2exp(raw(th), raw(t), drop);
+      multiply(e, squared, th);  // (the product may not write over a factor)
+      shift_down(e, static_cast<std::int64_t>(big_h + 2 * l - g) - static_cast<std::int64_t>(drop));
+    }
+    BigInt one;
+    mpz_setbit(raw(one), big_h + g);
+    mpz_sub(raw(e), raw(one), raw(e));
+    one = 0;
+    // v = v0 2^(H - l) + v0 e / 2^(l + g + 1).
+    BigInt step;
+    multiply(step, v0, e);
+    shift_down(step, static_cast<std::int64_t>(l + g + 1));
+    mpz_mul_2exp(raw(v), raw(v0), big_h - l);
+    mpz_add(raw(v), raw(v), raw(step));
+  }
+
+  // s mended by units until s^2 <= x < (s + 1)^2, from r = x - s^2 computed exactly.
+  void mend(BigInt& s, const BigInt& x) {
+    BigInt r;
     square(r, s);
     mpz_sub(raw(r), raw(x), raw(r));
     std::uint64_t mended = 0;
@@ -221,7 +282,10 @@ class NewtonSqrt {
     stats_.corrections += mended;
   }
 
- private:
+  void multiply(BigInt& out, const BigInt& a, const BigInt& b) {
+    counted_product(out, a, b, product_, stats_);
+  }
+
   [[noreturn]] static void too_far() {
     throw std::logic_error("sqrt_floor_newton: the approximate root was off by more than " +
                            std::to_string(kMostCorrections) + " units");

@@ -13,7 +13,7 @@
 //   5. q = q0 + d and r - d y, exactly (one product, n x h/2); then q is mended by a few units until
 //      0 <= r < y, which makes it floor(x / y) exactly: the quotient is proven by its remainder, not by an
 //      analysis of the rounding in steps 1-4. A q off by more than kMostCorrections throws (a bug).
-// The square root (sqrt_floor_newton, below) is built on the division, and is proven the same way.
+// The square root (sqrt_floor_newton, below) is proven the same way.
 // So the quotient is the same integer as mpz_tdiv_q's, whichever way the products were made, and whatever
 // the number of workers: the determinism of pi.txt does not depend on how the division was shared.
 #pragma once
@@ -43,10 +43,12 @@ void divide_floor_newton(BigInt& q, const BigInt& x, const BigInt& y, const Prod
                          NewtonStats* stats = nullptr);
 
 // s = floor(sqrt(x)) for x >= 0 (throws std::invalid_argument else), the square root of the final steps
-// (the constants' sqrt(10005) and sqrt(8) at the job's precision) in the same form. From the root of x's
-// top half (this function again, down to GMP's mpz_sqrt under kNewtonBaseBits bits of root) one Newton step:
-// s = s0 + floor((x - s0^2) / (2 s0)), its division divide_floor_newton's; then the square s^2 exactly (one
-// product), and s mended by units until s^2 <= x < (s + 1)^2. So s is mpz_sqrt's integer. s may not be x.
+// (the constants' sqrt(10005) and sqrt(8) at the job's precision) in the same form, without a division:
+// v, about 1/sqrt of x's top half, by Newton's iteration for the reciprocal square root (three products a
+// step: v0^2, times the radicand's top bits, and v0 times the error; from GMP's mpz_sqrt of a short
+// reciprocal under kNewtonBaseBits bits); then s0 = sqrt(top) from v, and one step on the root itself,
+// s = s0 + (x - s0^2) v / 2 (Karp and Markstein's); then the square s^2 exactly (one product), and s mended
+// by units until s^2 <= x < (s + 1)^2. So s is mpz_sqrt's integer. s may not be x.
 void sqrt_floor_newton(BigInt& s, const BigInt& x, const ProductFn& product, NewtonStats* stats = nullptr);
 
 }  // namespace pi
