@@ -1247,7 +1247,8 @@ std::uint64_t Scheduler::spread_bits_now() const {
 void Scheduler::queue_constant() {
   if (!constant_may_go_out()) return;
   Task t;
-  t.work = Constant{final_->bits, active_workers() >= kSpreadConstantWorkers ? spread_bits_now() : 0};
+  t.work = Constant{final_->bits,
+                    active_workers() >= config_.constant_spread_from_workers ? spread_bits_now() : 0};
   constant_task_ = enqueue(std::move(t), true);
 }
 
@@ -1256,7 +1257,8 @@ std::optional<Task> Scheduler::constant_task(int w) {
   if (!constant_may_go_out() || !in_flight_[static_cast<std::size_t>(w)].empty()) return std::nullopt;
   Task t;
   t.id = g_next_task_id++;
-  t.work = Constant{final_->bits, active_workers() >= kSpreadConstantWorkers ? spread_bits_now() : 0};
+  t.work = Constant{final_->bits,
+                    active_workers() >= config_.constant_spread_from_workers ? spread_bits_now() : 0};
   constant_task_ = t.id;
   return t;
 }

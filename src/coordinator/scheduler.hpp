@@ -60,6 +60,11 @@ struct SchedulerConfig {
   // from there if it is done by then (false: they compute it themselves, beside the division, as before
   // 2026-12-04).
   bool constant_apart = true;
+  // With spread products, the constant's square root spreads its products from this many workers: it runs
+  // during the series, and its parts hold up the series' own tasks with fewer. In the model at 1e8 digits
+  // (bench/README), with a square root of 178 products, the job took 18.49 s instead of 17.28 s on 16
+  // hosts with them spread, and 10.78 s instead of 12.41 s on 64.
+  int constant_spread_from_workers = 32;
   // Pieces on workers: each piece of at least replica_min_bits a worker holds (evaluations, merges and
   // assemblies, the series' result, the final value's fraction; not a merge's products) is copied to a
   // second worker when `replicas` is 1 (Copy, SCR's partner copies), so that losing its owner costs a change
@@ -520,10 +525,6 @@ class Scheduler {
   bool final_steps_under_way(int w, std::uint64_t task_id) const;
   // FinalSteps::spread_bits and Constant::spread_bits for tasks made now (0: products on their worker).
   std::uint64_t spread_bits_now() const;
-  // The constant's square root spreads its products from this many workers: it runs during the series,
-  // and its parts hold up the series' own tasks with fewer. In the model at 1e8 digits (bench/README) the
-  // job took 18.49 s instead of 17.28 s on 16 hosts with them spread, and 10.78 s instead of 12.41 s on 64.
-  static constexpr int kSpreadConstantWorkers = 32;
   // Spread products at all (the merges' and the final steps') from this many workers: with fewer, their
   // extra work and bytes cost more than sharing gives. In the model at 1e8 digits (bench/README; one run
   // calibrated in one round beside a build) 5 hosts took 51.11 s with them against 45.42 s without, 7 hosts

@@ -466,6 +466,37 @@ assert on_disk == named and len(named) >= 1, (sorted(on_disk), sorted(named))
 PY
     done
     ;;
+  products)
+    # The final steps' products spread (from 6 workers, those whose smaller factor has 4 Mbit or more) at a
+    # size the sanitizer pass runs too: 3e6 digits on 8 ranks spread 5 here. Then a worker lost during a
+    # Newton step's product, and the final steps' worker itself lost in a Newton step.
+    "$mpfr_digits" 3000000 >"$tmp/mpfr-3e6.txt"
+    tail=(--series chudnovsky --digits 3000000)
+    run p8 8 "${tail[@]}"
+    check "8 ranks, 3e6 digits: MPFR's digits" same_file "$tmp/p8/pi.txt" "$tmp/mpfr-3e6.txt"
+    check "8 ranks, 3e6 digits: the final steps' products were spread over the workers" \
+      [ "$(json "$tmp/p8/summary.json" 'd["coordinator"]["final_products_spread"] >= 3')" == True ]
+    if keeps_ranks_after_a_loss; then
+      # Rank 0 SIGKILLs a worker the moment a later phase's part of a final steps' product is given out that
+      # reads an output that worker holds: the product starts again from its factors.
+      PI_FAULT="kill:*:finalfetch:1:0" run tfetch 8 --enable-recovery -- "${tail[@]}" "${quick[@]}"
+      check "a worker lost during a Newton step's product: MPFR's digits" \
+        same_file "$tmp/tfetch/pi.txt" "$tmp/mpfr-3e6.txt"
+      check "a worker lost during a Newton step's product: rank 0 killed it then" \
+        log_has "$tmp/tfetch.log" "PI_FAULT: SIGKILL to rank [1-7] "
+      check "a worker lost during a Newton step's product: the product started again" \
+        log_has "$tmp/tfetch.log" "of the final steps lost a part's output with its worker: it starts again"
+      # Rank 0 SIGKILLs the final steps' worker itself once it asks for its first product, in the middle of
+      # the division: the series' result it held is computed again, and the final steps run again elsewhere.
+      PI_FAULT="kill:*:finalproduct:1:0" run tsteps 8 --enable-recovery -- "${tail[@]}" "${quick[@]}"
+      check "the final steps' worker lost in a Newton step: MPFR's digits" \
+        same_file "$tmp/tsteps/pi.txt" "$tmp/mpfr-3e6.txt"
+      check "the final steps' worker lost in a Newton step: rank 0 killed it then" \
+        log_has "$tmp/tsteps.log" "PI_FAULT: SIGKILL to rank [1-7] "
+      check "the final steps' worker lost in a Newton step: the series' result was computed again" \
+        [ "$(json "$tmp/tsteps/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1')" == True ]
+    fi
+    ;;
   tail)
     # From 6 workers the final steps' large products, those of the division by Newton's iteration and the
     # one by the constant, are spread products that the other workers make while the final steps' worker
@@ -482,26 +513,6 @@ PY
       [ "$(json "$tmp/t5/summary.json" 'd["coordinator"]["final_products_spread"]')" == 0 ]
     check "8 ranks, 1e7 digits: the final steps' products were spread over the workers" \
       [ "$(json "$tmp/t8/summary.json" 'd["coordinator"]["final_products_spread"] >= 3')" == True ]
-    if keeps_ranks_after_a_loss; then
-      # Rank 0 SIGKILLs a worker the moment a later phase's part of a final steps' product is given out that
-      # reads an output that worker holds: the product starts again from its factors.
-      PI_FAULT="kill:*:finalfetch:1:0" run tfetch 8 --enable-recovery -- "${tail[@]}" "${quick[@]}"
-      check "a worker lost during a Newton step's product: MPFR's digits" \
-        same_file "$tmp/tfetch/pi.txt" "$tmp/mpfr-1e7.txt"
-      check "a worker lost during a Newton step's product: rank 0 killed it then" \
-        log_has "$tmp/tfetch.log" "PI_FAULT: SIGKILL to rank [1-7] "
-      check "a worker lost during a Newton step's product: the product started again" \
-        log_has "$tmp/tfetch.log" "of the final steps lost a part's output with its worker: it starts again"
-      # Rank 0 SIGKILLs the final steps' worker itself once it asks for its first product, in the middle of
-      # the division: the series' result it held is computed again, and the final steps run again elsewhere.
-      PI_FAULT="kill:*:finalproduct:1:0" run tsteps 8 --enable-recovery -- "${tail[@]}" "${quick[@]}"
-      check "the final steps' worker lost in a Newton step: MPFR's digits" \
-        same_file "$tmp/tsteps/pi.txt" "$tmp/mpfr-1e7.txt"
-      check "the final steps' worker lost in a Newton step: rank 0 killed it then" \
-        log_has "$tmp/tsteps.log" "PI_FAULT: SIGKILL to rank [1-7] "
-      check "the final steps' worker lost in a Newton step: the series' result was computed again" \
-        [ "$(json "$tmp/tsteps/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1')" == True ]
-    fi
     # The whole job SIGKILLed in a phase of the tail (its last progress line names it; checkpoints every
     # 0.5 s) on 8 ranks, and resumed on another rank count: MPFR's digits. A run that ends before the
     # phase's line is seen (the conversion is short) is run again, up to 4 times.
