@@ -63,7 +63,8 @@ struct SchedulerConfig {
   // With spread products, the constant's square root spreads its products from this many workers: it runs
   // during the series, and its parts hold up the series' own tasks with fewer. In the model at 1e8 digits
   // (bench/README), with a square root of 178 products, the job took 18.49 s instead of 17.28 s on 16
-  // hosts with them spread, and 10.78 s instead of 12.41 s on 64.
+  // hosts with them spread, and 10.78 s instead of 12.41 s on 64; with 37 products, spread from 6 workers,
+  // 7 hosts took 32.07 s instead of 29.91 s, 9 hosts 26.89 s instead of 24.56 s, 16 hosts the same.
   int constant_spread_from_workers = 32;
   // Pieces on workers: each piece of at least replica_min_bits a worker holds (evaluations, merges and
   // assemblies, the series' result, the final value's fraction; not a merge's products) is copied to a
