@@ -1162,6 +1162,89 @@ TEST(Scheduler, SpreadProductsStartAgainWhenAPartIsLostOrDamaged) {
   EXPECT_EQ(damaged.scheduler.take_result(), held_direct());
 }
 
+// A worker's side of spread final products in a Sim: factors kept under the worker's own keys, the other
+// workers making what the scheduler queues, and the product put together from the runs that come back.
+struct FinalProducts {
+  FinalProducts(Sim& simulation, int worker_count, std::uint64_t seed)
+      : sim(simulation), workers(worker_count), primes(primes_from_seed(2, seed)) {
+    gmp_randinit_mt(state);
+    gmp_randseed_ui(state, seed);
+  }
+  ~FinalProducts() { gmp_randclear(state); }
+  FinalProducts(const FinalProducts&) = delete;
+  FinalProducts& operator=(const FinalProducts&) = delete;
+
+  // Two random factors of `a_bits` and `b_bits` held by worker w (as pieces of `range`): their references.
+  std::vector<PieceRef> factors_on(int w, Range range, mp_bitcnt_t a_bits, mp_bitcnt_t b_bits) {
+    factors.assign(2, BigInt());
+    std::vector<PieceRef> refs(2);
+    for (std::size_t k = 0; k < 2; ++k) {
+      mpz_urandomb(raw(factors[k]), state, k == 0 ? a_bits : b_bits);
+      const std::uint64_t key = (std::uint64_t{1} << 63) | k;
+      const auto piece = std::make_shared<PartialResult>(PartialResult{range, {factors[k]}});
+      sim.stores[{w, key}] = piece;
+      refs[k].range = piece->range;
+      refs[k].owner = w;
+      refs[k].key = key;
+      refs[k].shape = shape_of(*piece);
+      refs[k].residues = residues_of(piece->values, primes);
+    }
+    mpz_mul(raw(want), raw(factors[0]), raw(factors[1]));
+    return refs;
+  }
+
+  // The other workers take what is queued until the product is made (or nothing is left to take); `seen`
+  // is called with each task they take.
+  std::vector<Scheduler::ProductDone> others_make(int asker,
+                                                  const std::function<void(const Task&)>& seen = {}) {
+    for (int round = 0; round < 100; ++round) {
+      std::vector<Scheduler::ProductDone> done = sim.scheduler.take_products_done();
+      if (!done.empty()) return done;
+      bool any = false;
+      for (int u = 0; u < workers; ++u) {
+        if (u == asker || sim.dead.contains(u)) continue;
+        if (auto t = sim.scheduler.assign(u, sim.now)) {
+          any = true;
+          if (seen) seen(*t);
+          if (const auto* spread = std::get_if<Spread>(&t->work)) {
+            EXPECT_TRUE(spread->final_steps);
+            ++sim.spread_phases[spread->phase];
+          }
+          sim.run_one(u, std::move(*t));
+        }
+      }
+      if (!any) break;
+    }
+    return sim.scheduler.take_products_done();
+  }
+
+  // The product the runs of `done` give, for the request of worker w's task `task`.
+  BigInt product_of(const Scheduler::ProductDone& done, int w, std::uint64_t task) {
+    EXPECT_FALSE(done.refused);
+    EXPECT_EQ(done.worker, w);
+    EXPECT_EQ(done.task, task);
+    std::vector<const std::vector<BigInt>*> runs;
+    for (const PieceRef& run : done.runs) {
+      const auto it = sim.stores.find({run.owner, run.key});
+      EXPECT_NE(it, sim.stores.end()) << "a run not held";
+      if (it == sim.stores.end()) return BigInt(-1);
+      EXPECT_NE(run.owner, w) << "a part made by the asking worker";
+      runs.push_back(&it->second->values);
+    }
+    BigInt p;
+    assemble_spread(p, SpreadPlan::choose(mpz_size(raw(factors[0])), mpz_size(raw(factors[1])), done.parts),
+                    runs);
+    return p;
+  }
+
+  Sim& sim;
+  int workers;
+  std::vector<std::uint64_t> primes;
+  gmp_randstate_t state;
+  std::vector<BigInt> factors;
+  BigInt want;
+};
+
 // The final steps' products spread over the other workers (product_wanted): the final steps' worker keeps
 // the factors, the others make the parts, and the runs that come back give the product; a product asked for
 // again (damaged) is made again, one that lost a part's output starts again, and a worker the final steps
@@ -1175,82 +1258,25 @@ TEST(Scheduler, FinalStepsProductsAreMadeByTheOtherWorkers) {
   config.final_spread_bits = 1 << 16;
   Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), kWorkers, config);
   sim.fingerprinted_on_workers(83);
-  const std::vector<std::uint64_t> primes = primes_from_seed(2, 83);
   sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, false);
-  gmp_randstate_t state;
-  gmp_randinit_mt(state);
-  gmp_randseed_ui(state, 83);
+  FinalProducts products(sim, kWorkers, 83);
   int checked = 0;
-  // The other workers take what is queued until the product is made (or nothing is left to take).
-  const auto others_make = [&](int final_worker) {
-    for (int round = 0; round < 100; ++round) {
-      std::vector<Scheduler::ProductDone> done = sim.scheduler.take_products_done();
-      if (!done.empty()) return done;
-      bool any = false;
-      for (int u = 0; u < kWorkers; ++u) {
-        if (u == final_worker || sim.dead.contains(u)) continue;
-        if (auto t = sim.scheduler.assign(u, sim.now)) {
-          any = true;
-          if (const auto* spread = std::get_if<Spread>(&t->work)) {
-            EXPECT_TRUE(spread->final_steps);
-            ++sim.spread_phases[spread->phase];
-          }
-          sim.run_one(u, std::move(*t));
-        }
-      }
-      if (!any) break;
-    }
-    return sim.scheduler.take_products_done();
-  };
   sim.before_running = [&](int w, const Task& t) {
     if (t.kind() != TaskKind::final_steps || checked > 0) return;
     ++checked;
     EXPECT_EQ(t.as<FinalSteps>().spread_bits, std::uint64_t{1} << 16) << "from 4 workers";
-    // The worker's factors, kept under its own keys.
-    std::vector<BigInt> factors(2);
-    std::vector<PieceRef> refs(2);
-    for (std::size_t k = 0; k < 2; ++k) {
-      mpz_urandomb(raw(factors[k]), state, k == 0 ? 400000 : 250000);
-      const std::uint64_t key = (std::uint64_t{1} << 63) | k;
-      const auto piece =
-          std::make_shared<PartialResult>(PartialResult{t.as<FinalSteps>().root.range, {factors[k]}});
-      sim.stores[{w, key}] = piece;
-      refs[k].range = piece->range;
-      refs[k].owner = w;
-      refs[k].key = key;
-      refs[k].shape = shape_of(*piece);
-      refs[k].residues = residues_of(piece->values, primes);
-    }
-    BigInt want;
-    mpz_mul(raw(want), raw(factors[0]), raw(factors[1]));
-    const auto product_of = [&](const Scheduler::ProductDone& done) {
-      EXPECT_FALSE(done.refused);
-      EXPECT_EQ(done.worker, w);
-      EXPECT_EQ(done.task, t.id);
-      std::vector<const std::vector<BigInt>*> runs;
-      for (const PieceRef& run : done.runs) {
-        const auto it = sim.stores.find({run.owner, run.key});
-        EXPECT_NE(it, sim.stores.end()) << "a run not held";
-        if (it == sim.stores.end()) return BigInt(-1);
-        EXPECT_NE(run.owner, w) << "a part made by the final steps' own worker";
-        runs.push_back(&it->second->values);
-      }
-      BigInt p;
-      assemble_spread(p, SpreadPlan::choose(mpz_size(raw(factors[0])), mpz_size(raw(factors[1])), done.parts),
-                      runs);
-      return p;
-    };
+    const std::vector<PieceRef> refs = products.factors_on(w, t.as<FinalSteps>().root.range, 400000, 250000);
     sim.scheduler.product_wanted(w, t.id, 0, refs[0], refs[1], false);
-    std::vector<Scheduler::ProductDone> done = others_make(w);
+    std::vector<Scheduler::ProductDone> done = products.others_make(w);
     ASSERT_EQ(done.size(), 1u);
     EXPECT_EQ(done[0].parts, 4u) << "as many parts as other workers, a power of two";
-    EXPECT_EQ(product_of(done[0]), want);
+    EXPECT_EQ(products.product_of(done[0], w, t.id), products.want);
     // Asked for again (it came damaged): made again from the factors.
     const int columns_before = sim.spread_phases[0];
     sim.scheduler.product_wanted(w, t.id, 0, refs[0], refs[1], true);
-    done = others_make(w);
+    done = products.others_make(w);
     ASSERT_EQ(done.size(), 1u);
-    EXPECT_EQ(product_of(done[0]), want);
+    EXPECT_EQ(products.product_of(done[0], w, t.id), products.want);
     EXPECT_EQ(sim.spread_phases[0], columns_before + 4);
     // The next product: a worker that lost a part's output makes it start again.
     sim.scheduler.product_wanted(w, t.id, 1, refs[1], refs[0], false);
@@ -1265,9 +1291,9 @@ TEST(Scheduler, FinalStepsProductsAreMadeByTheOtherWorkers) {
       std::erase_if(sim.stores, [victim](const auto& e) { return e.first.first == victim; });
     }
     // (A part of the next phase finds it gone: unreachable.)
-    done = others_make(w);
+    done = products.others_make(w);
     ASSERT_EQ(done.size(), 1u);
-    EXPECT_EQ(product_of(done[0]), want);
+    EXPECT_EQ(products.product_of(done[0], w, t.id), products.want);
     EXPECT_GE(sim.scheduler.piece_stats().spread_restarts, 2u);
     // Another worker's request for these final steps is refused.
     const int stranger = w == 0 ? 1 : 0;
@@ -1280,7 +1306,52 @@ TEST(Scheduler, FinalStepsProductsAreMadeByTheOtherWorkers) {
   sim.run_shuffled(kWorkers, 83);
   ASSERT_TRUE(sim.scheduler.finished());
   EXPECT_EQ(checked, 1);
-  gmp_randclear(state);
+}
+
+// The constant's square root, computed during the series, spreads its products from
+// constant_spread_from_workers (here 4; 32 unless told): the Constant task carries spread_bits, and its
+// worker's request is accepted and made by the others. Below that many workers the constant keeps its
+// products.
+TEST(Scheduler, TheConstantsProductsAreSpreadFromItsWorkerCount) {
+  constexpr std::uint64_t kDigits = 60000;
+  constexpr int kWorkers = 6;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  for (const int from : {4, 32}) {
+    SchedulerConfig config;
+    config.spread_parts = 4;
+    config.final_spread_bits = 1 << 16;
+    config.constant_spread_from_workers = from;
+    Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), kWorkers, config);
+    sim.fingerprinted_on_workers(89);
+    sim.scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, 0, false, std::nullopt, 0}, false);
+    FinalProducts products(sim, kWorkers, 89);
+    int constants = 0;
+    sim.before_running = [&](int w, const Task& t) {
+      if (t.kind() != TaskKind::constant || constants > 0) return;
+      ++constants;
+      if (from == 32) {
+        EXPECT_EQ(t.as<Constant>().spread_bits, 0u) << "6 workers, fewer than 32: products kept";
+        return;
+      }
+      EXPECT_EQ(t.as<Constant>().spread_bits, std::uint64_t{1} << 16);
+      const std::vector<PieceRef> refs = products.factors_on(w, Range{}, 300000, 200000);
+      sim.scheduler.product_wanted(w, t.id, 0, refs[0], refs[1], false);
+      int parts = 0;
+      const std::vector<Scheduler::ProductDone> done = products.others_make(w, [&](const Task& taken) {
+        if (const auto* spread = std::get_if<Spread>(&taken.work); spread && spread->final_steps) {
+          EXPECT_EQ(spread->merge, t.id) << "a part of the constant's product";
+          ++parts;
+        }
+      });
+      ASSERT_EQ(done.size(), 1u);
+      EXPECT_EQ(products.product_of(done[0], w, t.id), products.want);
+      EXPECT_GE(parts, 12) << "three phases of 4 parts at least";
+      EXPECT_EQ(sim.scheduler.piece_stats().final_products, 1u);
+    };
+    sim.run_shuffled(kWorkers, 89);
+    ASSERT_TRUE(sim.scheduler.finished()) << "constant spread from " << from;
+    EXPECT_EQ(constants, 1) << "the constant was computed apart, from " << from;
+  }
 }
 
 TEST(Scheduler, RestoreRefusesPiecesThatDoNotFitTheGrid) {
