@@ -1052,58 +1052,60 @@ int run(int argc, char** argv) {
     std::printf("%6s %7s %10s %9s %9s %9s %9s %9s %6s %10s %9s %10s %10s\n", "hosts", "plane", "seconds",
                 "evals", "made", "root", "final", "convert", "eff", "moved GB", "rank0 %", "rank0 MB",
                 "worker MB");
+    // One variant of the scheduler's settings on every host count, one worker first (the efficiency's
+    // baseline).
+    const auto run_variant = [&](int spread_on, int apart, int constant_from, std::uint64_t parts,
+                                 const std::string& plane_name) {
+      if (constant_apart.size() > 1) std::printf("constant apart: %s\n", apart ? "yes" : "no");
+      if (spread.size() > 1) std::printf("spread products: %s\n", spread_on ? "yes" : "no");
+      if (constant_spread_from.size() > 1)
+        std::printf("the constant's products spread from %d workers\n", constant_from);
+      const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
+      std::vector<int> counts{2};
+      for (int h : hosts)
+        if (h != 2) counts.push_back(h);
+      for (int h : counts) {
+        pi::SchedulerConfig config;
+        config.recompute_parts = parts;
+        config.constant_apart = apart != 0;
+        config.constant_spread_from_workers = constant_from;
+        if (spread_on != 0 && h - 1 >= 2)
+          config.spread_parts =
+              std::min<std::uint32_t>(64, std::bit_floor(static_cast<std::uint32_t>(h - 1)));
+        Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane, h - 1,
+                       config, h == 2 ? -1 : lose_at);
+        sim.verbose_ = verbose;
+        nlohmann::json r = sim.run(digits);
+        const double seconds = r["seconds"];
+        if (h == 2) one_worker[plane_name] = seconds;
+        const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
+        r["efficiency"] = efficiency;
+        const double moved = r["bytes_moved"];
+        const double rank0 = r["bytes_through_rank0"];
+        std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n", h,
+                    plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
+                    r["root_made_s"].get<double>(), r["root_s"].get<double>(),
+                    r["final_steps_end_s"].get<double>(), r["conversion_s"].get<double>(), efficiency,
+                    moved / 1e9, moved > 0 ? 100 * rank0 / moved : 0.0,
+                    r["rank0_peak_bytes"].get<double>() / 1e6, r["worker_peak_bytes"].get<double>() / 1e6);
+        if (r["lost_worker_rank"].get<int>() > 0) {
+          std::printf(
+              "       rank %d lost at %g s with %.0f MB of pieces; a lost piece computed again as %s\n",
+              r["lost_worker_rank"].get<int>(), lose_at, r["lost_bytes"].get<double>() / 1e6,
+              parts == 0   ? "evaluations for twice the workers"
+              : parts == 1 ? "one evaluation"
+                           : (std::to_string(parts) + " evaluations at most").c_str());
+        }
+        std::fflush(stdout);
+        if (json.is_open()) json << r.dump() << "\n";
+      }
+    };
     for (const int spread_on : spread)
       for (const int apart : constant_apart)
         for (const int constant_from : constant_spread_from)
           for (const std::uint64_t parts : recompute_parts)
-            for (const std::string& plane_name : planes) {
-              if (constant_apart.size() > 1) std::printf("constant apart: %s\n", apart ? "yes" : "no");
-              if (spread.size() > 1) std::printf("spread products: %s\n", spread_on ? "yes" : "no");
-              if (constant_spread_from.size() > 1)
-                std::printf("the constant's products spread from %d workers\n", constant_from);
-              const Plane plane = plane_name == "direct" ? Plane::direct : Plane::star;
-              // One worker first: the efficiency's baseline.
-              std::vector<int> counts{2};
-              for (int h : hosts)
-                if (h != 2) counts.push_back(h);
-              for (int h : counts) {
-                pi::SchedulerConfig config;
-                config.recompute_parts = parts;
-                config.constant_apart = apart != 0;
-                config.constant_spread_from_workers = constant_from;
-                if (spread_on != 0 && h - 1 >= 2)
-                  config.spread_parts =
-                      std::min<std::uint32_t>(64, std::bit_floor(static_cast<std::uint32_t>(h - 1)));
-                Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane,
-                               h - 1, config, h == 2 ? -1 : lose_at);
-                sim.verbose_ = verbose;
-                nlohmann::json r = sim.run(digits);
-                const double seconds = r["seconds"];
-                if (h == 2) one_worker[plane_name] = seconds;
-                const double efficiency = one_worker[plane_name] / ((h - 1) * seconds);
-                r["efficiency"] = efficiency;
-                const double moved = r["bytes_moved"];
-                const double rank0 = r["bytes_through_rank0"];
-                std::printf("%6d %7s %10.2f %9.2f %9.2f %9.2f %9.2f %9.2f %6.3f %10.2f %9.1f %10.0f %10.0f\n",
-                            h, plane_name.c_str(), seconds, r["evaluations_end_s"].get<double>(),
-                            r["root_made_s"].get<double>(), r["root_s"].get<double>(),
-                            r["final_steps_end_s"].get<double>(), r["conversion_s"].get<double>(), efficiency,
-                            moved / 1e9, moved > 0 ? 100 * rank0 / moved : 0.0,
-                            r["rank0_peak_bytes"].get<double>() / 1e6,
-                            r["worker_peak_bytes"].get<double>() / 1e6);
-                if (r["lost_worker_rank"].get<int>() > 0) {
-                  std::printf(
-                      "       rank %d lost at %g s with %.0f MB of pieces; a lost piece computed again as "
-                      "%s\n",
-                      r["lost_worker_rank"].get<int>(), lose_at, r["lost_bytes"].get<double>() / 1e6,
-                      parts == 0   ? "evaluations for twice the workers"
-                      : parts == 1 ? "one evaluation"
-                                   : (std::to_string(parts) + " evaluations at most").c_str());
-                }
-                std::fflush(stdout);
-                if (json.is_open()) json << r.dump() << "\n";
-              }
-            }
+            for (const std::string& plane_name : planes)
+              run_variant(spread_on, apart, constant_from, parts, plane_name);
   } catch (const std::exception& e) {
     std::cerr << "bench_simulate: " << e.what() << "\n";
     return 1;

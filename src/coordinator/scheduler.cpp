@@ -613,8 +613,7 @@ void Scheduler::add_piece(std::uint64_t first, std::uint64_t last, PieceRef piec
         // With spread products (single-core hosts in mind; kSpreadFromWorkers) the constant under way on
         // another worker is waited for: the final steps' worker would otherwise compute it again in the
         // same line.
-        if (config_.spread_parts >= 2 && active_workers() >= kSpreadFromWorkers && constant_task_ != 0 &&
-            open_.contains(constant_task_)) {
+        if (spreads_products() && constant_task_ != 0 && open_.contains(constant_task_)) {
           final_waits_for_constant_ = true;
         } else {
           queue_final();
@@ -1214,11 +1213,9 @@ void Scheduler::queue_final() {
 
 std::uint32_t Scheduler::spread_parts_for(const Task& merge, std::size_t products) const {
   const std::uint32_t most = config_.spread_parts;
-  if (most < 2 || !std::has_single_bit(most) || products == 0) return 0;
+  if (!spreads_products() || !std::has_single_bit(most) || products == 0) return 0;
   // Enough parts for every worker to have one of the level's products' parts (a power of two, at most
-  // spread_parts): the top merge in the most parts, lower levels (more merges) in fewer; none below two;
-  // none with fewer than kSpreadFromWorkers workers.
-  if (active_workers() < kSpreadFromWorkers) return 0;
+  // spread_parts): the top merge in the most parts, lower levels (more merges) in fewer; none below two.
   const auto workers = static_cast<std::uint64_t>(active_workers());
   const std::uint64_t at_level = grid_.size() / (merge.end_range - merge.first_range);
   const std::uint64_t want = (workers + at_level * products - 1) / (at_level * products);
@@ -1236,19 +1233,25 @@ bool Scheduler::constant_may_go_out() const {
          !root_ && !fraction_ && !constant_ && constant_task_ == 0 && active_workers() >= 3;
 }
 
+bool Scheduler::spreads_products() const {
+  return config_.spread_parts >= 2 && active_workers() >= kSpreadFromWorkers;
+}
+
 std::uint64_t Scheduler::spread_bits_now() const {
-  // From kSpreadFromWorkers (as the merges' spread products), the final steps' and the constant's large
-  // products are spread over the others (product_wanted).
-  return config_.spread_parts >= 2 && active_workers() >= kSpreadFromWorkers
-             ? static_cast<std::uint64_t>(config_.final_spread_bits)
-             : 0;
+  // As the merges' spread products, the final steps' and the constant's large products are spread over the
+  // others (product_wanted).
+  return spreads_products() ? static_cast<std::uint64_t>(config_.final_spread_bits) : 0;
+}
+
+Constant Scheduler::constant_now() const {
+  return Constant{final_->bits,
+                  active_workers() >= config_.constant_spread_from_workers ? spread_bits_now() : 0};
 }
 
 void Scheduler::queue_constant() {
   if (!constant_may_go_out()) return;
   Task t;
-  t.work = Constant{final_->bits,
-                    active_workers() >= config_.constant_spread_from_workers ? spread_bits_now() : 0};
+  t.work = constant_now();
   constant_task_ = enqueue(std::move(t), true);
 }
 
@@ -1257,8 +1260,7 @@ std::optional<Task> Scheduler::constant_task(int w) {
   if (!constant_may_go_out() || !in_flight_[static_cast<std::size_t>(w)].empty()) return std::nullopt;
   Task t;
   t.id = g_next_task_id++;
-  t.work = Constant{final_->bits,
-                    active_workers() >= config_.constant_spread_from_workers ? spread_bits_now() : 0};
+  t.work = constant_now();
   constant_task_ = t.id;
   return t;
 }

@@ -524,8 +524,12 @@ class Scheduler {
   void tidy_final_products();
   // Final steps (or their constant) `task_id` are open and with worker `w`, not overdue.
   bool final_steps_under_way(int w, std::uint64_t task_id) const;
+  // Products are spread at all now: spread_parts and kSpreadFromWorkers active workers.
+  bool spreads_products() const;
   // FinalSteps::spread_bits and Constant::spread_bits for tasks made now (0: products on their worker).
   std::uint64_t spread_bits_now() const;
+  // The constant's task made now: its spread_bits from constant_spread_from_workers active workers.
+  Constant constant_now() const;
   // Spread products at all (the merges' and the final steps') from this many workers: with fewer, their
   // extra work and bytes cost more than sharing gives. In the model at 1e8 digits (bench/README; one run
   // calibrated in one round beside a build) 5 hosts took 51.11 s with them against 45.42 s without, 7 hosts

@@ -381,13 +381,8 @@ class HypergeometricSeries final : public FastSeries {
   std::optional<PartialResult> constant_piece(std::uint64_t precision_bits) const override {
     if (precision_bits == 0) throw SeriesError(spec_.name + ": a constant needs a precision");
     prepare(precision_bits);
-    BigInt mantissa;
-    long exponent = 0;
-    {
-      std::unique_lock lock(mutex_);
-      exponent = mpfr_get_z_2exp(raw(mantissa), raw(cached_constant(lock, precision_bits)));  // exactly
-    }
-    return PartialResult{Range{0, 0}, moved_values(std::move(mantissa), BigInt(exponent))};
+    std::unique_lock lock(mutex_);
+    return constant_as_piece(cached_constant(lock, precision_bits));
   }
 
   void adopt_constant(std::uint64_t precision_bits, const PartialResult& piece) const override {
@@ -492,12 +487,17 @@ class HypergeometricSeries final : public FastSeries {
     if (precision_bits == 0) throw SeriesError(spec_.name + ": a constant needs a precision");
     Real c = make_real(precision_bits);
     constant(c, &product);
-    BigInt mantissa;
-    const long exponent = mpfr_get_z_2exp(raw(mantissa), raw(c));  // exactly
-    return PartialResult{Range{0, 0}, moved_values(std::move(mantissa), BigInt(exponent))};
+    return constant_as_piece(c);
   }
 
  private:
+  // A constant as a piece: its mantissa and exponent, exactly (what adopt_constant takes back).
+  static PartialResult constant_as_piece(const Real& c) {
+    BigInt mantissa;
+    const long exponent = mpfr_get_z_2exp(raw(mantissa), raw(c));
+    return PartialResult{Range{0, 0}, moved_values(std::move(mantissa), BigInt(exponent))};
+  }
+
   // The constant at `bits` from the cache (`lock` holds mutex_), computed here if it is not there. A
   // prepare() of this precision under way (the square root while a division ran) is waited for.
   const Real& cached_constant(std::unique_lock<std::mutex>& lock, std::uint64_t bits) const {
