@@ -21,6 +21,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "product_timing.hpp"
 #include "series/bigint.hpp"
 #include "series/newton_division.hpp"
 #include "series/spread_product.hpp"
@@ -30,47 +31,10 @@ namespace {
 
 using bench::Clock;
 using bench::median;
+using bench::ProductTimes;
 using bench::seconds_since;
+using bench::timed_product;
 using pi::raw;
-
-// One division's products: their seconds made whole or spread, the longest part of each phase summed
-// (spread), and the compute of every part summed.
-struct ProductTimes {
-  double products_s = 0;  // wall seconds inside the product function
-  double critical_s = 0;  // longest parts (spread) or whole products, summed
-  double summed_s = 0;    // every part's compute
-  double largest_part_bytes = 0;
-  std::size_t spread = 0;
-};
-
-pi::ProductFn timed_product(ProductTimes& times, std::uint32_t parts, std::uint64_t min_spread_bits) {
-  return [&times, parts, min_spread_bits](pi::BigInt& out, mpz_srcptr a, mpz_srcptr b) {
-    const auto t0 = Clock::now();
-    const std::uint64_t smaller = std::min(mpz_sizeinbase(a, 2), mpz_sizeinbase(b, 2));
-    if (parts == 0 || smaller < min_spread_bits) {
-      pi::multiply(out, a, b);
-      const double s = seconds_since(t0);
-      times.critical_s += s;
-      times.summed_s += s;
-    } else {
-      pi::BigInt wa, wb;  // the spread product takes BigInts; the copies are not timed as parts
-      mpz_set(raw(wa), a);
-      mpz_set(raw(wb), b);
-      double longest[4] = {0, 0, 0, 0};
-      pi::SpreadObserver observe;
-      observe.part_done = [&](int phase, double seconds, double bytes) {
-        const auto k = static_cast<std::size_t>(phase);
-        longest[k] = std::max(longest[k], seconds);
-        times.summed_s += seconds;
-        times.largest_part_bytes = std::max(times.largest_part_bytes, bytes);
-      };
-      pi::multiply_spread(out, wa, wb, parts, observe);
-      times.critical_s += longest[0] + longest[1] + longest[2] + longest[3];
-      ++times.spread;
-    }
-    times.products_s += seconds_since(t0);
-  };
-}
 
 // An operation GMP does in one call, and its Newton form whose products go through a ProductFn.
 struct Operation {

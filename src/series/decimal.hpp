@@ -55,6 +55,32 @@ std::optional<std::string> tree_decimals(const BigInt& f, std::uint64_t scale_bi
                                          const std::vector<std::uint64_t>& primes = {},
                                          std::vector<std::uint64_t>* residues = nullptr,
                                          TreeOptions options = {});
+// The tree's top levels apart from its leaves, so that a conversion's blocks need no product of the whole
+// fraction's size (the serial-tail issue): split_decimals cuts the decimals [0, count) of x = f /
+// 2^scale_bits into `parts` consecutive parts (a power of two, at most count) by the tree's top log2(parts)
+// levels, each node's product y 5^hi through `product` (which may spread it over workers) and checked
+// modulo `primes`. Part i encloses frac(x 10^first): [y, y + err] / 2^scale_bits, cut to what its decimals
+// and the guard bits need; the first part is x's fraction itself, exact, with x's integer part. Each part is
+// then converted alone (part_decimals). nullopt when an enclosure on the way straddles a decimal boundary;
+// the caller converts otherwise. The nodes' products are one of the whole fraction's size by 5^(count/2),
+// then two of half of it, and so on: the total work does not grow with the number of parts.
+struct DecimalPart {
+  BigInt y, err;
+  std::uint64_t scale_bits = 0;
+  std::uint64_t first = 0, count = 0;  // the decimals [first, first + count) of x
+  std::optional<BigInt> integer;       // the first part only: x's integer part, written before its decimals
+};
+std::optional<std::vector<DecimalPart>> split_decimals(const BigInt& f, std::uint64_t scale_bits,
+                                                       std::uint64_t count, std::uint64_t parts,
+                                                       const ProductFn& product,
+                                                       const std::vector<std::uint64_t>& primes = {},
+                                                       TreeOptions options = {});
+// A part's text as fraction_digits gives the same block (the first part: the integer part, then its
+// decimals), exact, or nullopt when an enclosure straddles a decimal boundary; `residues` as tree_decimals'.
+std::optional<std::string> part_decimals(const DecimalPart& part,
+                                         const std::vector<std::uint64_t>& primes = {},
+                                         std::vector<std::uint64_t>* residues = nullptr,
+                                         TreeOptions options = {});
 // Whether a fraction of scale_bits bits holds what the tree needs for `count` decimals (their bits and the
 // guard bits); tree_decimals refuses (SeriesError) one that does not.
 bool tree_takes(std::uint64_t scale_bits, std::uint64_t count, TreeOptions options = {});

@@ -1,7 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <numeric>
+
 #include "series/decimal.hpp"
 #include "series/fingerprint.hpp"
+#include "series/series.hpp"
+#include "series/spread_product.hpp"
 
 namespace pi {
 namespace {
@@ -186,18 +191,24 @@ TEST(Decimal, TreeRefusesWhatItsGuardBitsCannotDecide) {
   EXPECT_GT(exact, 0);
 }
 
-// A run of nines across a cut: with full guard bits the tree refuses, and fraction_digits still gives the
-// exact decimals (GMP's conversion of the whole product). Long blocks of a real number through the tree match
-// MPFR's decimals.
-TEST(Decimal, LongBlocksThroughTheTreeMatchMpfr) {
+// 0.1 less 10^-2078, at 80000 bits: decimals 0 then 2077 nines.
+Real nines_to_2078() {
   Real x = make_real(80000);
-  // 0.1 less 10^-(2048 + 30): decimals 0 then 2077 nines, then 0s; the tree's first cut (at 2048 with
-  // leaves of 1024 in a block of 4096) falls in the nines.
   mpfr_set_ui(raw(x), 1, MPFR_RNDN);
   mpfr_div_ui(raw(x), raw(x), 10, MPFR_RNDN);
   Real tiny = make_real(80000);
   mpfr_set_str(raw(tiny), "1e-2078", 10, MPFR_RNDN);
   mpfr_sub(raw(x), raw(x), raw(tiny), MPFR_RNDN);
+  return x;
+}
+
+// A run of nines across a cut: with full guard bits the tree refuses, and fraction_digits still gives the
+// exact decimals (GMP's conversion of the whole product). Long blocks of a real number through the tree match
+// MPFR's decimals.
+TEST(Decimal, LongBlocksThroughTheTreeMatchMpfr) {
+  // 0.1 less 10^-(2048 + 30): the tree's first cut (at 2048 with leaves of 1024 in a block of 4096) falls in
+  // the nines.
+  const Real x = nines_to_2078();
   const Fraction nines = fraction_of(x);
   EXPECT_FALSE(tree_decimals(nines.f, nines.scale_bits, 4096, false).has_value());
   std::string expected = truncated_decimal(x, 4096);
@@ -214,6 +225,151 @@ TEST(Decimal, LongBlocksThroughTheTreeMatchMpfr) {
   for (auto [first, count] : {std::pair<std::uint64_t, std::uint64_t>{0, 5000}, {5000, 7000}, {12000, 8000}})
     joined += fraction_digits(fr.f, fr.scale_bits, first, count);
   EXPECT_EQ(joined, whole);
+}
+
+// The tree's top levels apart (split_decimals), then each part alone (part_decimals): random fractions with
+// an integer part, cut in 1 to 64 parts, give GMP's exact decimals, each part the text fraction_digits gives
+// the same block, with that text's residues. The work does not grow with the parts: P - 1 products, and
+// those of each level together about the root's.
+TEST(Decimal, SplitPartsGiveTheExactDecimals) {
+  RandomBits random(20261206);
+  const std::vector<std::uint64_t> primes = primes_from_seed(3, 5);
+  for (std::uint64_t count : {1u, 7u, 100u, 4097u, 30001u}) {
+    const std::uint64_t scale = bits_for_digits(count) + 64 + (count % 89);
+    const BigInt f = random(scale + 11);
+    const std::string expected = exact_decimals(f, scale, count, true);
+    for (std::uint64_t parts = 1; parts <= std::min<std::uint64_t>(count, 64); parts *= 4) {
+      SCOPED_TRACE("count " + std::to_string(count) + " parts " + std::to_string(parts));
+      std::vector<double> operand_bits;  // each product's, in the order made (level by level, depth first)
+      const ProductFn counted = [&](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+        operand_bits.push_back(static_cast<double>(mpz_sizeinbase(a, 2) + mpz_sizeinbase(b, 2)));
+        mpz_mul(raw(out), a, b);
+      };
+      const auto split = split_decimals(f, scale, count, parts, counted, primes);
+      ASSERT_TRUE(split.has_value());
+      ASSERT_EQ(split->size(), parts);
+      EXPECT_EQ(operand_bits.size(), parts - 1);
+      if (!operand_bits.empty()) {
+        const double total = std::accumulate(operand_bits.begin(), operand_bits.end(), 0.0);
+        // Each level's nodes together as the root, but for each node's guard bits (64, with a 64-bit margin).
+        EXPECT_LE(total, static_cast<double>(std::countr_zero(parts)) * operand_bits.front() +
+                             static_cast<double>(parts - 1) * 2 * 128);
+      }
+      std::string joined;
+      std::uint64_t next = 0;
+      for (const DecimalPart& part : *split) {
+        EXPECT_EQ(part.first, next);
+        EXPECT_EQ(part.integer.has_value(), part.first == 0);
+        next = part.first + part.count;
+        std::vector<std::uint64_t> residues;
+        const auto text = part_decimals(part, primes, &residues);
+        ASSERT_TRUE(text.has_value());
+        EXPECT_EQ(*text, fraction_digits(f, scale, part.first, part.count));
+        for (std::size_t j = 0; j < primes.size(); ++j)
+          EXPECT_EQ(residues.at(j), decimal_residue(*text, primes[j]));
+        joined += *text;
+      }
+      EXPECT_EQ(next, count);
+      EXPECT_EQ(joined, expected);
+    }
+  }
+}
+
+// A real number's 100,003 and 1,000,003 decimals cut in 16 parts whose products are spread products (4
+// parts each, as workers would make them): MPFR's decimals. At 1e6 the largest powers of 5 are squares
+// through the same function.
+TEST(Decimal, SplitPartsThroughSpreadProductsMatchMpfr) {
+  for (const std::uint64_t decimals : {100003u, 1000003u}) {
+    Real sqrt2 = make_real(bits_for_digits(decimals) + 200);
+    mpfr_sqrt_ui(raw(sqrt2), 2, MPFR_RNDN);
+    const Fraction fr = fraction_of(sqrt2);
+    std::string expected = truncated_decimal(sqrt2, decimals);
+    expected.erase(expected.find('.'), 1);
+    std::size_t spread = 0, squares = 0;
+    const ProductFn spread_product = [&](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+      BigInt wa, wb;
+      mpz_set(raw(wa), a);
+      mpz_set(raw(wb), b);
+      multiply_spread(out, wa, wb, 4);
+      ++(a == b ? squares : spread);
+    };
+    const auto split =
+        split_decimals(fr.f, fr.scale_bits, decimals, 16, spread_product, primes_from_seed(2, 9));
+    ASSERT_TRUE(split.has_value());
+    EXPECT_EQ(spread, 15u);
+    if (decimals > 1000000)
+      EXPECT_GE(squares, 1u);
+    else
+      EXPECT_EQ(squares, 0u);
+    std::string joined;
+    for (const DecimalPart& part : *split) {
+      const auto text = part_decimals(part);
+      ASSERT_TRUE(text.has_value());
+      joined += *text;
+    }
+    EXPECT_EQ(joined, expected) << decimals;
+  }
+}
+
+// With almost no guard bits the enclosures often straddle: the split or a part then says so, and the text
+// is never wrong (as TreeRefusesWhatItsGuardBitsCannotDecide, through the parts).
+TEST(Decimal, SplitPartsRefuseWhatTheirGuardBitsCannotDecide) {
+  RandomBits random(43);
+  const ProductFn plain = [](BigInt& out, mpz_srcptr a, mpz_srcptr b) { mpz_mul(raw(out), a, b); };
+  int refused = 0, exact = 0;
+  for (int i = 0; i < 400; ++i) {
+    const std::uint64_t count = 50 + static_cast<std::uint64_t>(i % 13),
+                        guard = 1 + static_cast<std::uint64_t>(i % 3);
+    const std::uint64_t scale = bits_for_digits(count) + guard + static_cast<std::uint64_t>(i % 5);
+    const BigInt f = random(scale);
+    const TreeOptions options{3, guard};
+    const auto split = split_decimals(f, scale, count, 8, plain, {}, options);
+    std::string joined;
+    bool decided = split.has_value();
+    for (std::size_t k = 0; decided && k < split->size(); ++k) {
+      const auto text = part_decimals((*split)[k], {}, nullptr, options);
+      decided = text.has_value();
+      if (decided) joined += *text;
+    }
+    if (!decided) {
+      ++refused;
+      continue;
+    }
+    EXPECT_EQ(joined, exact_decimals(f, scale, count, true)) << "fraction " << f.str() << " / 2^" << scale;
+    ++exact;
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(exact, 0);
+}
+
+// A cut before a run of nines that reaches past the part (0.1 less 10^-2078: decimals 0 then 2077 nines):
+// the bottom part's enclosure reaches 1, and the split says so (nullopt) rather than give it a wrong one. A
+// damaged product (one unit off) is caught by its residues, and parts that cannot be are refused.
+TEST(Decimal, SplitRefusesAStraddleAndADamagedProduct) {
+  const Real x = nines_to_2078();
+  const Fraction nines = fraction_of(x);
+  const ProductFn plain = [](BigInt& out, mpz_srcptr a, mpz_srcptr b) { mpz_mul(raw(out), a, b); };
+  for (std::uint64_t count : {200u, 1000u, 2000u})  // cuts at 100, 500, 1000: nines to past each part's end
+    EXPECT_FALSE(split_decimals(nines.f, nines.scale_bits, count, 2, plain).has_value()) << count;
+
+  RandomBits random(7);
+  const std::uint64_t scale = bits_for_digits(5000) + 64;
+  const BigInt f = random(scale);
+  const ProductFn damaged = [](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+    mpz_mul(raw(out), a, b);
+    mpz_add_ui(raw(out), raw(out), 1);
+  };
+  EXPECT_THROW((void)split_decimals(f, scale, 5000, 4, damaged, primes_from_seed(1, 3)), SeriesError);
+  const ProductFn damaged_square = [](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+    mpz_mul(raw(out), a, b);
+    if (a == b) mpz_add_ui(raw(out), raw(out), 1);
+  };
+  const std::uint64_t big_scale = bits_for_digits(1000000) + 64;
+  const BigInt big = random(big_scale);
+  EXPECT_THROW((void)split_decimals(big, big_scale, 1000000, 2, damaged_square, primes_from_seed(1, 3)),
+               SeriesError);
+  EXPECT_THROW((void)split_decimals(f, scale, 5000, 3, plain), SeriesError);  // not a power of two
+  EXPECT_THROW((void)split_decimals(f, scale, 2, 4, plain), SeriesError);     // more parts than decimals
 }
 
 // The guard decimals decide the certification: a run of 9s or 0s there, or an error bound too big for them,
