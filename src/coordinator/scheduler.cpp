@@ -199,7 +199,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
   // The parts of the constant's spread products go last, after the evaluations too: the constant is
   // needed only once the series is done, and the series' own tasks are what holds it up.
   std::optional<std::uint64_t> last;
-  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+  for (auto it = tasks_.queued().begin(); it != tasks_.queued().end(); ++it) {
     const OpenTask& open = open_.at(*it);
     if (reserved(open.task)) continue;
     if (const auto* spread = std::get_if<Spread>(&open.task.work);
@@ -229,7 +229,7 @@ std::optional<Task> Scheduler::assign(int w, Clock::time_point now) {
       if (!t) t = constant_task(w);
       if (!t) return std::nullopt;
       id = t->id;
-      open_.emplace(t->id, OpenTask(std::move(*t)));
+      open_task(OpenTask(std::move(*t)));
     }
   }
   OpenTask& open = open_.at(*id);
@@ -329,23 +329,18 @@ bool Scheduler::overdue(std::size_t wi) const {
 }
 
 void Scheduler::transition(std::uint64_t id, TaskState to, bool front) {
-  OpenTask& open = open_.at(id);
-  const TaskState from = open.state;
-  if (to == TaskState::queued) {
-    if (from == TaskState::queued) return;
-    if (front) {
-      queue_.push_front(id);
-    } else {
-      queue_.push_back(id);
-    }
-  } else if (to == TaskState::processing) {
-    if (from == TaskState::processing)
-      throw std::logic_error("Scheduler: " + describe(open.task) + " assigned twice");
-    if (from == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
-  } else {
-    throw std::logic_error("Scheduler: " + describe(open.task) + " released again");
+  const OpenTask& open = open_.at(id);
+  try {
+    tasks_.transition(id, to, front);
+  } catch (const std::logic_error& e) {
+    throw std::logic_error("Scheduler: " + describe(open.task) + ": " + e.what());
   }
-  open.state = to;
+}
+
+Scheduler::OpenTask& Scheduler::open_task(OpenTask open) {
+  const std::uint64_t id = open.task.id;
+  tasks_.add(id);
+  return open_.emplace(id, std::move(open)).first->second;
 }
 
 namespace {
@@ -465,7 +460,7 @@ bool Scheduler::complete(int w, std::uint64_t task_id, TaskOutput output, double
     return false;
   }
   Task task = std::move(it->second.task);
-  if (it->second.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), task_id));
+  tasks_.remove(task_id);
   open_.erase(it);
 
   if (task.kind() == TaskKind::merge || task.kind() == TaskKind::assemble) {
@@ -907,7 +902,7 @@ bool Scheduler::final_steps_under_way(int w, std::uint64_t task_id) const {
   return open != open_.end() &&
          (open->second.task.kind() == TaskKind::final_steps ||
           open->second.task.kind() == TaskKind::constant) &&
-         open->second.state == TaskState::processing &&
+         tasks_.state(open->first) == TaskState::processing &&
          std::any_of(held.begin(), held.end(),
                      [task_id](const InFlight& f) { return f.task_id == task_id && !f.overdue; });
 }
@@ -1268,15 +1263,14 @@ std::optional<Task> Scheduler::constant_task(int w) {
 void Scheduler::cancel(std::uint64_t id) {
   const auto it = open_.find(id);
   if (it == open_.end()) return;
-  if (it->second.state == TaskState::queued) queue_.erase(std::find(queue_.begin(), queue_.end(), id));
-  if (it->second.state == TaskState::processing) cancelled_.insert(id);
+  if (tasks_.remove(id) == TaskState::processing) cancelled_.insert(id);
   open_.erase(it);
 }
 
 std::uint64_t Scheduler::enqueue(Task task, bool front) {
   if (task.id == 0) task.id = g_next_task_id++;
   const std::uint64_t id = task.id;
-  open_.emplace(id, OpenTask(std::move(task)));
+  open_task(OpenTask(std::move(task)));
   transition(id, TaskState::queued, front);
   return id;
 }
@@ -1577,7 +1571,8 @@ bool Scheduler::unreachable(int w, std::uint64_t task_id, int owner, std::uint64
   // The task that needed it was cancelled (it waits for the piece again), or is still open if the piece was
   // lost and recomputed before: then it goes back to the queue.
   cancelled_.erase(task_id);
-  if (const auto it = open_.find(task_id); it != open_.end() && it->second.state == TaskState::processing)
+  if (const auto it = open_.find(task_id);
+      it != open_.end() && tasks_.state(it->first) == TaskState::processing)
     transition(task_id, TaskState::queued, true);
   return true;
 }
@@ -1597,7 +1592,7 @@ void Scheduler::let_go(int w) {
       continue;
     }
     if (const auto open = open_.find(it->task_id);
-        open != open_.end() && open->second.state == TaskState::processing) {
+        open != open_.end() && tasks_.state(open->first) == TaskState::processing) {
       ++retries_;
       transition(it->task_id, TaskState::queued, true);
     }
@@ -1906,7 +1901,7 @@ void Scheduler::start_duplicate(const Task& task, int w, PartialResult result) {
   again.id = g_next_task_id++;
   duplicates_[task.first_range] = Duplicate{task, {{w, std::move(result)}}};
   duplicate_tasks_[again.id] = task.first_range;
-  open_.emplace(again.id, OpenTask(again, {w}));  // another worker than the first, when there is one
+  open_task(OpenTask(again, {w}));  // another worker than the first, when there is one
   transition(again.id, TaskState::queued, true);
 }
 
@@ -1927,7 +1922,7 @@ void Scheduler::settle_duplicate(std::uint64_t task_id, int w, PartialResult res
       Task third = d.task;
       third.id = g_next_task_id++;
       duplicate_tasks_[third.id] = first;
-      open_.emplace(third.id, OpenTask(third, {d.results[0].first, d.results[1].first}));
+      open_task(OpenTask(third, {d.results[0].first, d.results[1].first}));
       transition(third.id, TaskState::queued, true);
       return;
     }
@@ -2086,7 +2081,7 @@ void Scheduler::add_fraction_copy(int w, std::uint64_t key) {
 
 void Scheduler::fetched(int w, std::uint64_t task_id) {
   const auto it = open_.find(task_id);
-  if (it == open_.end() || !fraction_ || it->second.state != TaskState::processing ||
+  if (it == open_.end() || !fraction_ || tasks_.state(it->first) != TaskState::processing ||
       it->second.task.kind() != TaskKind::digits || !it->second.task.keep)
     return;
   // Only from the worker the block is with (a late word from one it was taken from is ignored).
@@ -2107,7 +2102,7 @@ std::optional<PieceRef> Scheduler::fraction_source(int w) const {
   for (std::size_t wi = 0; wi < in_flight_.size(); ++wi) {
     for (const InFlight& f : in_flight_[wi]) {
       const auto it = open_.find(f.task_id);
-      if (it == open_.end() || it->second.state != TaskState::processing ||
+      if (it == open_.end() || tasks_.state(it->first) != TaskState::processing ||
           fraction_fetched_.contains(f.task_id))
         continue;
       if (const auto* block = std::get_if<Digits>(&it->second.task.work);

@@ -19,6 +19,7 @@
 #include "coordinator/capture.hpp"
 #include "coordinator/grid.hpp"
 #include "coordinator/task.hpp"
+#include "coordinator/task_states.hpp"
 #include "coordinator/usage.hpp"
 
 namespace pi {
@@ -394,23 +395,14 @@ class Scheduler {
   void restore_ledger(std::vector<FinishedPiece> entries) { ledger_ = std::move(entries); }
 
  private:
-  // The states of a task the scheduler made and has not finished, and the edges between them, all taken in
-  // transition() (after Dask's scheduler: one place for every change of state). A finished task leaves
-  // open_ from either state (complete).
-  //   released   -> queued       it waits for a worker (merges, products, blocks, retries, duplicates)
-  //   released   -> processing   a new evaluation goes straight to the worker that asked for work
-  //   queued     -> processing   a worker takes it from the queue
-  //   processing -> queued       its worker failed or missed the deadline: it goes to another (the late
-  //                              answer of the first is still taken, in either state)
-  //   queued     -> queued       nothing (a second failure report of a task already waiting)
-  enum class TaskState : std::uint8_t { released, queued, processing };
+  // A task the scheduler made and has not finished; its state is in tasks_ (task_states.hpp: the states and
+  // the edges between them, all taken in transition()). A finished task leaves open_ from any state.
   struct OpenTask {
     explicit OpenTask(Task t, std::set<int> not_on = {}) : task(std::move(t)), failed_on(std::move(not_on)) {}
     Task task;
     int failures = 0;
     std::string last_error;
     std::set<int> failed_on;  // workers that failed it (it waits for another, while there is one)
-    TaskState state = TaskState::released;
   };
   struct InFlight {
     std::uint64_t task_id;
@@ -459,9 +451,11 @@ class Scheduler {
   };
 
   std::optional<Task> next_evaluation();
-  // Moves open task `id` to state `to` along an edge above (any other is a logic_error); into the queue at
-  // its front when `front` (retries first).
+  // Moves open task `id` to state `to` along one of TaskQueue's edges (any other is a logic_error naming the
+  // task); into the queue at its front when `front` (retries first).
   void transition(std::uint64_t id, TaskState to, bool front = false);
+  // Opens a task, released, and gives it back.
+  OpenTask& open_task(OpenTask open);
   void record_failure(int w, OpenTask& open, const std::string& why);
   void add_piece(std::uint64_t first, std::uint64_t last, PieceRef piece);
   // The piece's integers: here already, or fetched from its owner and checked against its fingerprint
@@ -576,7 +570,7 @@ class Scheduler {
   std::vector<Clock::time_point> last_end_;      // by worker: when its last task ended (for TaskSpan)
   std::deque<TaskSpan> spans_;
   std::map<std::uint64_t, OpenTask> open_;
-  std::deque<std::uint64_t> queue_;
+  TaskQueue tasks_;  // the open tasks' states, and the queue of those that wait for a worker
   std::map<std::uint64_t, Piece> pieces_;      // finished, not yet merged, by first grid range
   std::map<std::uint64_t, SplitMerge> split_;  // merges carried out as products, by the merge's id
   std::map<FinalProductKey, FinalProduct> final_products_;
