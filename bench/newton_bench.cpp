@@ -24,7 +24,6 @@
 #include "product_timing.hpp"
 #include "series/bigint.hpp"
 #include "series/newton_division.hpp"
-#include "series/spread_product.hpp"
 #include "timing.hpp"
 
 namespace {

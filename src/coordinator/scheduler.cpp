@@ -329,11 +329,10 @@ bool Scheduler::overdue(std::size_t wi) const {
 }
 
 void Scheduler::transition(std::uint64_t id, TaskState to, bool front) {
-  const OpenTask& open = open_.at(id);
   try {
     tasks_.transition(id, to, front);
   } catch (const std::logic_error& e) {
-    throw std::logic_error("Scheduler: " + describe(open.task) + ": " + e.what());
+    throw std::logic_error("Scheduler: " + describe(open_.at(id).task) + ": " + e.what());
   }
 }
 
@@ -2134,24 +2133,25 @@ void Scheduler::convert(const PieceRef& fraction, std::uint64_t scale_bits, std:
   blocks = std::clamp<std::uint64_t>(blocks, 1, std::max<std::uint64_t>(1, decimals));
   digit_blocks_.clear();
   blocks_ = blocks;
-  // Every block but the first multiplies the fraction once more (by 5^first), which costs about
-  // kLaterBlockExtra of converting all the decimals: the first block takes that much more than the others,
-  // (D + (k - 1) E) / k against (D - E) / k, so that all take about as long.
-  const double d = static_cast<double>(decimals);
-  const double extra = kLaterBlockExtra * d;
-  const auto edge = [&](std::uint64_t i) -> std::uint64_t {
-    if (i == 0) return 0;
-    if (i == blocks) return decimals;
-    const double first = (d + static_cast<double>(blocks - 1) * extra) / static_cast<double>(blocks);
-    const double later = (d - extra) / static_cast<double>(blocks);
-    return std::min(decimals - (blocks - i),
-                    static_cast<std::uint64_t>(first + static_cast<double>(i - 1) * later));
-  };
+  const std::vector<std::uint64_t> edges = block_edges(decimals, blocks);
   for (std::uint64_t i = 0; i < blocks; ++i) {
     Task t;
-    t.work = Digits{fraction, scale_bits, edge(i), edge(i + 1) - edge(i)};
+    t.work = Digits{fraction, scale_bits, edges[i], edges[i + 1] - edges[i]};
     enqueue(std::move(t));
   }
+}
+
+std::vector<std::uint64_t> Scheduler::block_edges(std::uint64_t decimals, std::uint64_t blocks) {
+  const double d = static_cast<double>(decimals);
+  const double extra = kLaterBlockExtra * d;
+  const double first = (d + static_cast<double>(blocks - 1) * extra) / static_cast<double>(blocks);
+  const double later = (d - extra) / static_cast<double>(blocks);
+  std::vector<std::uint64_t> edges{0};
+  for (std::uint64_t i = 1; i < blocks; ++i)
+    edges.push_back(std::min(decimals - (blocks - i),
+                             static_cast<std::uint64_t>(first + static_cast<double>(i - 1) * later)));
+  edges.push_back(decimals);
+  return edges;
 }
 
 std::uint64_t Scheduler::blocks_done() const {

@@ -340,6 +340,11 @@ class Scheduler {
   // retried like any task, and finished() waits for them.
   void convert(const PieceRef& fraction, std::uint64_t scale_bits, std::uint64_t decimals,
                std::uint64_t blocks);
+  // Where convert() cuts `decimals` into `blocks` (at least 1, at most the decimals): each block's first
+  // decimal, then `decimals`. Every block but the first multiplies the fraction once more (by 5^first),
+  // which costs about kLaterBlockExtra of converting all the decimals: the first block takes that much more
+  // than the others, (D + (k - 1) E) / k against (D - E) / k, so that all take about as long.
+  static std::vector<std::uint64_t> block_edges(std::uint64_t decimals, std::uint64_t blocks);
   // The conversion's text, its blocks in order, once finished().
   std::string take_digits();
   // The conversion's blocks finished so far (by the workers' counts: one conversion a scheduler), and how

@@ -5,6 +5,7 @@
 #include <string>
 
 namespace pi {
+namespace {
 
 const char* task_state_name(TaskState state) {
   switch (state) {
@@ -17,6 +18,8 @@ const char* task_state_name(TaskState state) {
   }
   return "?";
 }
+
+}  // namespace
 
 void TaskQueue::add(std::uint64_t id) {
   if (!states_.emplace(id, TaskState::released).second)

@@ -19,8 +19,6 @@ namespace pi {
 
 enum class TaskState : std::uint8_t { released, queued, processing };
 
-const char* task_state_name(TaskState state);
-
 class TaskQueue {
  public:
   // A new task, released. A logic_error if the queue holds it already.
