@@ -58,8 +58,10 @@ if apart["final_with_constant"]:
 PY
 # Spread products (the top merges' products in phases of parts every worker shares, and the final steps'):
 # the job ends, with parts done, its root made sooner than with whole products, and no more bytes through
-# rank 0.
-"$sim" --digits 2000000 --hosts 13 --plane direct --rounds 1 --calibration-digits 100000 --spread 0,1 \
+# rank 0. At 1e7 digits, not 2e6: rank 0's real scheduling time enters the model, and at 2e6 (the root made
+# at about 0.1 s, spread products 15% sooner here) a CI run with the machine loaded once made it 5% later;
+# at 1e7 the root comes at about 0.7 s, where those milliseconds weigh seven times less (7.4 s to run).
+"$sim" --digits 10000000 --hosts 13 --plane direct --rounds 1 --calibration-digits 100000 --spread 0,1 \
   --json "$out/spread.jsonl" >"$out/spread.log" 2>&1 ||
   { cat "$out/spread.log"; fail "bench_simulate --spread exited $?"; }
 /usr/bin/env python3 - "$out/spread.jsonl" <<'PY' || fail "the runs with spread products and not"
