@@ -201,7 +201,11 @@ class CostModel {
     Task block;
     const std::uint64_t decimals = calibration_digits + pi::kGuardDecimals;
     block.work = pi::Digits{PieceRef::held_here(std::make_shared<const pi::PartialResult>(fraction.result)),
-                            fraction.summary->scale_bits, 0, decimals};
+                            fraction.summary->scale_bits,
+                            0,
+                            decimals,
+                            std::nullopt,
+                            0};
     const std::size_t conversion = timings.add([&] { (void)pi::execute_digits(block); });
     // A spread product's phases (16 parts; the compute summed over the parts hardly depends on their
     // number: bench/README "A product in parts"), against the model's product of the same factors.
@@ -309,6 +313,47 @@ class CostModel {
     log << "calibration: the constant's square root by Newton's iteration: " << constant_products_.size()
         << " products, " << in_products << " s, and " << constant_between_s_ << " s between them\n";
   }
+  // The final steps' split of the decimals into `parts` parts (FinalSteps::split_parts): split_decimals of a
+  // random fraction of `bits` bits, timed once, its products' sizes and times (after the division's and the
+  // constant's, in final_and_split), the time between them, and the parts it cut.
+  struct Split {
+    std::vector<FinalProduct> final_and_split;  // final_products(), then the split's
+    double between_s = 0;
+    std::vector<pi::FinalSummary::Part> parts;
+    Shape shape;  // the final piece's: the fraction, then each part's value
+  };
+  void time_split(std::uint64_t bits, std::uint64_t decimals, std::uint64_t parts, std::ostream& log) {
+    if (splits_.contains(parts)) return;
+    std::mt19937_64 rng(5);
+    const BigInt f = random_bits(rng, bits - 2);  // a value below 1/4: no integer part
+    Split split{final_products_, 0, {}, {static_cast<std::int64_t>(bits)}};
+    double in_products = 0;
+    std::size_t products = 0;
+    const pi::ProductFn timed = [&](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
+      const auto t0 = std::chrono::steady_clock::now();
+      pi::multiply(out, a, b);
+      const double took = seconds_since(t0);
+      in_products += took;
+      ++products;
+      split.final_and_split.push_back(FinalProduct{static_cast<double>(mpz_sizeinbase(a, 2)),
+                                                   static_cast<double>(mpz_sizeinbase(b, 2)), took});
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto cut = pi::split_decimals(f, bits, decimals, parts, timed);
+    split.between_s = seconds_since(t0) - in_products;
+    if (!cut) throw std::runtime_error("the calibration's split was refused (a straddle: another seed)");
+    for (const pi::DecimalPart& part : *cut) {
+      split.parts.push_back(pi::FinalSummary::Part{part.first, part.count, part.scale_bits, 0});
+      split.shape.push_back(static_cast<std::int64_t>(mpz_sizeinbase(pi::raw(part.y), 2)));
+    }
+    log << "calibration: the split of " << decimals << " decimals into " << parts << " parts: " << products
+        << " products, " << in_products << " s, and " << split.between_s << " s between them\n";
+    splits_.emplace(parts, std::move(split));
+  }
+  const Split* split(std::uint64_t parts) const {
+    const auto it = splits_.find(parts);
+    return it == splits_.end() ? nullptr : &it->second;
+  }
   const std::vector<FinalProduct>& final_products() const { return final_products_; }
   double final_between() const { return final_between_s_; }
   const std::vector<FinalProduct>& constant_products() const { return constant_products_; }
@@ -408,6 +453,7 @@ class CostModel {
   std::vector<std::pair<double, double>> unbalance_;
   static constexpr double kSpreadCalibrationBits = 1 << 24;
   std::vector<FinalProduct> final_products_, constant_products_;
+  std::map<std::uint64_t, Split> splits_;  // by parts
   double final_between_s_ = 0, constant_between_s_ = 0;
   std::array<double, 3> spread_share_{};
   double add_per_bit_ = 0;
@@ -455,7 +501,9 @@ class Simulation {
           throw std::logic_error("the simulation has no checkpoints: rank 0 never fetches a piece");
         },
         0);
-    scheduler.finish_on_workers(pi::FinalSteps{PieceRef{}, bits, 0, false, std::nullopt}, false);
+    pi::FinalSteps steps{PieceRef{}, bits, 0, false, std::nullopt};
+    steps.decimals = digits + pi::kGuardDecimals;  // as pi-job's (the split's, FinalSteps::split_parts)
+    scheduler.finish_on_workers(std::move(steps), false);
     for (int w = 0; w < workers_; ++w) at(net_.latency_s, [this, w] { ready(w); });
     if (lose_at_ >= 0) at(lose_at_, [this] { lose_biggest(); });
     drain();
@@ -476,6 +524,7 @@ class Simulation {
       worker_peak = std::max(worker_peak, peak_[static_cast<std::size_t>(w)]);
     return {{"hosts", workers_ + 1},
             {"plane", plane_ == Plane::direct ? "direct" : "star"},
+            {"conversion_parts", scheduler.piece_stats().conversion_parts},
             {"seconds", now_},
             {"evaluations_end_s", evaluations_end_},
             {"root_s", root_at_},
@@ -682,15 +731,32 @@ class Simulation {
       if (f->constant) need(*f->constant, std::nullopt);
       compute = cost_.final_steps(static_cast<double>(f->bits)) +
                 (f->constant ? 0.0 : cost_.constant(static_cast<double>(f->bits)));
+      // With the split of the decimals (FinalSteps::split_parts), its products follow the division's.
+      const CostModel::Split* split = f->split_parts >= 2 ? cost_.split(f->split_parts) : nullptr;
+      if (f->split_parts >= 2 && !split)
+        throw std::logic_error("the final steps split into parts the calibration did not time");
+      if (split) {
+        for (std::size_t i = cost_.final_products().size(); i < split->final_and_split.size(); ++i)
+          compute += split->final_and_split[i].seconds;
+        compute += split->between_s;
+      }
       if (f->spread_bits > 0 && !cost_.final_products().empty()) {
         // Its products one after the other (chain_step), the large ones spread over the other workers.
-        compute = cost_.final_between() + (f->constant ? 0.0 : cost_.constant(static_cast<double>(f->bits)));
-        chain.emplace(FinalChain{w, f->spread_bits, f->root.range, &cost_.final_products(), 0, 0, {}});
+        compute = cost_.final_between() + (f->constant ? 0.0 : cost_.constant(static_cast<double>(f->bits))) +
+                  (split ? split->between_s : 0.0);
+        chain.emplace(FinalChain{w,
+                                 f->spread_bits,
+                                 f->root.range,
+                                 split ? &split->final_and_split : &cost_.final_products(),
+                                 0,
+                                 0,
+                                 {}});
       }
-      shape = {static_cast<std::int64_t>(f->bits)};
+      shape = split ? split->shape : Shape{static_cast<std::int64_t>(f->bits)};
       auto s = std::make_shared<pi::FinalSummary>();
       s->scale_bits = f->bits;
       s->convertible = true;
+      if (split) s->parts = split->parts;
       summary = s;
       range = Range{};
       if (root_at_ == 0) root_at_ = now_;
@@ -703,8 +769,9 @@ class Simulation {
       shape = {static_cast<std::int64_t>(c->bits), 64};
       range = Range{};
     } else if (const auto* d = std::get_if<pi::Digits>(&task.work)) {
-      need(d->fraction, std::nullopt);
-      compute = cost_.digits(d->first, d->count, pi::shape_bits(d->fraction.shape));
+      // A part's block reads its value only, and multiplies nothing of the fraction's size.
+      need(d->fraction, d->part ? std::optional<std::uint32_t>(d->value) : std::nullopt);
+      compute = cost_.digits(d->part ? 0 : d->first, d->count, pi::shape_bits(d->fraction.shape));
       digits.assign(d->count, '0');  // the length the scheduler checks; nothing reads the text
     }
     if (unreachable) {
@@ -979,6 +1046,7 @@ int run(int argc, char** argv) {
   std::vector<std::uint64_t> recompute_parts{0};
   std::vector<int> constant_apart{1};
   std::vector<int> spread{0};
+  std::vector<std::uint32_t> conversion_parts{pi::SchedulerConfig{}.conversion_parts};
   std::vector<int> constant_spread_from{pi::SchedulerConfig{}.constant_spread_from_workers};
   app.add_option("--digits", digits, "Decimal digits of the simulated job")
       ->check(CLI::Range(100000, 1000000000));
@@ -1020,6 +1088,12 @@ int run(int argc, char** argv) {
                  "(pi-job today); both, comma separated, run each")
       ->delimiter(',')
       ->check(CLI::Range(0, 1));
+  app.add_option("--conversion-parts", conversion_parts,
+                 "With spread products, the final steps split the decimals into up to this many parts "
+                 "(SchedulerConfig::conversion_parts; 0: every block reads the whole fraction, before "
+                 "2026-12-06); several, comma separated, run each")
+      ->delimiter(',')
+      ->check(CLI::IsMember({0, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}));
   app.add_flag("--verbose", verbose, "The scheduler's notices (retries, losses), with their simulated times");
   app.add_option("--json", json_path, "Also write one JSON object per run to this file");
   try {
@@ -1044,6 +1118,19 @@ int run(int argc, char** argv) {
     if (std::find(spread.begin(), spread.end(), 1) != spread.end() &&
         std::any_of(hosts.begin(), hosts.end(), [](int h) { return h >= 5; }))
       cost.time_final_products(pi::bits_for_digits(digits + 20) + 64, std::cout);
+    // The splits the final steps may make (Scheduler::conversion_parts_for; only where they spread their
+    // products, which the scheduler decides), once each.
+    if (std::find(spread.begin(), spread.end(), 1) != spread.end()) {
+      for (const int h : hosts) {
+        for (const std::uint32_t most : conversion_parts) {
+          const std::uint64_t parts = Scheduler::conversion_parts_for(
+              digits + pi::kGuardDecimals, static_cast<std::uint64_t>(h - 1), most);
+          if (parts >= 2)
+            cost.time_split(pi::bits_for_digits(digits + 20) + 64, digits + pi::kGuardDecimals, parts,
+                            std::cout);
+        }
+      }
+    }
     std::cout << "chudnovsky " << digits << " digits: " << terms << " terms in " << grid.size()
               << " grid ranges; links " << gbps << " Gb/s, " << latency_us << " us\n";
     std::ofstream json;
@@ -1055,7 +1142,8 @@ int run(int argc, char** argv) {
     // One variant of the scheduler's settings on every host count, one worker first (the efficiency's
     // baseline).
     const auto run_variant = [&](int spread_on, int apart, int constant_from, std::uint64_t parts,
-                                 const std::string& plane_name) {
+                                 std::uint32_t split_most, const std::string& plane_name) {
+      if (conversion_parts.size() > 1) std::printf("conversion parts: at most %u\n", split_most);
       if (constant_apart.size() > 1) std::printf("constant apart: %s\n", apart ? "yes" : "no");
       if (spread.size() > 1) std::printf("spread products: %s\n", spread_on ? "yes" : "no");
       if (constant_spread_from.size() > 1)
@@ -1069,6 +1157,7 @@ int run(int argc, char** argv) {
         config.recompute_parts = parts;
         config.constant_apart = apart != 0;
         config.constant_spread_from_workers = constant_from;
+        config.conversion_parts = split_most;
         if (spread_on != 0 && h - 1 >= 2)
           config.spread_parts =
               std::min<std::uint32_t>(64, std::bit_floor(static_cast<std::uint32_t>(h - 1)));
@@ -1104,8 +1193,9 @@ int run(int argc, char** argv) {
       for (const int apart : constant_apart)
         for (const int constant_from : constant_spread_from)
           for (const std::uint64_t parts : recompute_parts)
-            for (const std::string& plane_name : planes)
-              run_variant(spread_on, apart, constant_from, parts, plane_name);
+            for (const std::uint32_t split_most : conversion_parts)
+              for (const std::string& plane_name : planes)
+                run_variant(spread_on, apart, constant_from, parts, split_most, plane_name);
   } catch (const std::exception& e) {
     std::cerr << "bench_simulate: " << e.what() << "\n";
     return 1;

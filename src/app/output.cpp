@@ -43,6 +43,8 @@ nlohmann::json coordinator_json(const RunResult& r) {
   j["spread_parts"] = r.pieces.spread_parts;
   j["spread_products_restarted"] = r.pieces.spread_restarts;
   j["final_products_spread"] = r.pieces.final_products;
+  j["conversion_parts"] = r.pieces.conversion_parts;
+  j["conversion_parts_refused"] = r.pieces.parts_refused;
   j["share_through_rank_0"] =
       between > 0 ? std::min(1.0, static_cast<double>(through) / static_cast<double>(between)) : 0.0;
   return j;

@@ -13,15 +13,12 @@
 namespace pi {
 namespace {
 
-// Conversion blocks below this size are not worth a worker's round trip.
-constexpr std::uint64_t kMinBlockDecimals = 10000;
-
 // Hands out the decimals of fraction / 2^scale_bits, in blocks, and ticks once: progress says how many (a
 // one-lane run ticks only after each block).
 void start_conversion(Scheduler& scheduler, const Executor& executor, const PieceRef& fraction,
                       std::uint64_t scale_bits, std::uint64_t digits, const std::function<void()>& tick) {
   const std::uint64_t decimals = digits + kGuardDecimals;
-  const auto blocks = std::clamp<std::uint64_t>(decimals / kMinBlockDecimals, 1,
+  const auto blocks = std::clamp<std::uint64_t>(decimals / Scheduler::kMinBlockDecimals, 1,
                                                 static_cast<std::uint64_t>(executor.lanes()));
   scheduler.convert(fraction, scale_bits, decimals, blocks);
   tick();

@@ -342,9 +342,10 @@ class JobRun {
     if (!state_.fingerprint_primes.empty()) scheduler.verify_with(state_.fingerprint_primes);
     if (io_.resume && first) restore(scheduler);
     if (on_workers) {
-      scheduler.finish_on_workers(FinalSteps{PieceRef{}, bits, final_check_.position_for_digits(),
-                                             io_.corrupt_final_value, std::nullopt},
-                                  io_.checkpoints != nullptr);
+      FinalSteps steps{PieceRef{}, bits, final_check_.position_for_digits(), io_.corrupt_final_value,
+                       std::nullopt};
+      steps.decimals = *spec_.digits + kGuardDecimals;  // what the conversion converts (convert_held)
+      scheduler.finish_on_workers(std::move(steps), io_.checkpoints != nullptr);
     }
     state_.terms = terms_;
     state_.grid_ranges = grid.size();

@@ -48,6 +48,12 @@ struct SchedulerConfig {
   // (by Newton's iteration) and multiplication by the constant spread each product whose smaller factor has
   // this many bits or more over the other workers (FinalSteps::spread_bits, product_wanted).
   double final_spread_bits = 1 << 22;
+  // Final steps on the workers that spread their products (final_spread_bits): their worker also splits the
+  // decimals into up to this many parts (a power of two; one a worker, each of kMinBlockDecimals or more:
+  // conversion_parts_for), its products spread as the division's, and each conversion block reads its part
+  // (FinalSteps::split_parts). 0: every block reads the whole fraction, as before 2026-12-06. pi-job:
+  // --conversion-parts, 64 unless told.
+  std::uint32_t conversion_parts = 64;
   // Slow series, two workers or more: this share of the grid ranges (chosen by a hash of the range, and
   // the first range each worker finishes) is computed again by another worker and compared bit for bit
   // before it joins the prefix; a disagreement is settled by a third run, and the odd worker is counted as
@@ -139,6 +145,8 @@ struct PieceStats {
   std::uint64_t spread_parts = 0;     // parts of spread products' phases done (SchedulerConfig::spread_parts)
   std::uint64_t spread_restarts = 0;  // spread products started again (a lost or damaged part's output)
   std::uint64_t final_products = 0;   // the final steps' products spread over the workers
+  std::uint64_t conversion_parts = 0;  // the parts the final steps split the decimals into (0: none)
+  std::uint64_t parts_refused = 0;     // parts' blocks converted from the whole fraction instead
 };
 
 // A task failed as often as the job allows: the job stops with this error, which names the terms.
@@ -337,9 +345,18 @@ class Scheduler {
   // Once the series is done: hands out the decimal conversion of the result, the binary fraction
   // fraction.values[0] / 2^scale_bits (a one-value piece, here or on a worker), as `blocks` tasks of about
   // equal size that together give its integer part and its decimals [0, decimals) (fraction_digits). They are
-  // retried like any task, and finished() waits for them.
+  // retried like any task, and finished() waits for them. When the final steps split the fraction
+  // (FinalSummary::parts: `fraction` is theirs, and the parts cover `decimals`), there is one block a part
+  // instead, whatever `blocks` says, each reading its part only (Digits::part).
   void convert(const PieceRef& fraction, std::uint64_t scale_bits, std::uint64_t decimals,
                std::uint64_t blocks);
+  // Conversion blocks below this size are not worth a worker's round trip.
+  static constexpr std::uint64_t kMinBlockDecimals = 10000;
+  // How many parts the final steps split `decimals` into for `workers` workers (SchedulerConfig::
+  // conversion_parts at most `most`): one a worker, a power of two, each of kMinBlockDecimals or more;
+  // 0 (no split) below two.
+  static std::uint64_t conversion_parts_for(std::uint64_t decimals, std::uint64_t workers,
+                                            std::uint64_t most);
   // Where convert() cuts `decimals` into `blocks` (at least 1, at most the decimals): each block's first
   // decimal, then `decimals`. Every block but the first multiplies the fraction once more (by 5^first),
   // which costs about kLaterBlockExtra of converting all the decimals: the first block takes that much more
@@ -662,6 +679,7 @@ class Scheduler {
   bool final_waits_for_constant_ = false;  // the root is here; the final steps go out with the constant
   std::shared_ptr<const FinalSummary> summary_;
   std::vector<Digits> waiting_blocks_;  // conversion blocks whose fraction was lost, until it is made again
+  bool split_chosen_ = false;           // final_->split_parts is set, once, for every run of the final steps
   PieceStats piece_stats_;
   PieceCapture capture_;
   // Fingerprints of the checked, finished tree nodes not yet merged, by (first range, end range).

@@ -1,6 +1,7 @@
 #include "coordinator/task.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <future>
 #include <optional>
 #include <stdexcept>
@@ -217,13 +218,58 @@ PartialResult execute_task(const Series& series, const Task& task) {
 
 TaskOutput execute_digits(const Task& task) {
   const auto* digits = std::get_if<Digits>(&task.work);
-  if (!digits || !digits->fraction.here() || digits->fraction.data->values.size() != 1)
+  if (!digits || !digits->fraction.here() || digits->value >= digits->fraction.data->values.size())
     throw std::invalid_argument("execute_digits: not a digits task with its fraction");
+  const BigInt& value = digits->fraction.data->values[digits->value];
   TaskOutput out;
-  out.digits = fraction_digits(digits->fraction.data->values[0], digits->scale_bits, digits->first,
-                               digits->count, task.check_primes, &out.residues);
+  if (digits->part) {
+    // The part alone: no product of the whole fraction's size (FinalSteps::split_parts).
+    DecimalPart part;
+    part.y = value;
+    part.err = BigInt(digits->part->err);
+    part.scale_bits = digits->scale_bits;
+    part.first = digits->first;
+    part.count = digits->count;
+    if (digits->part->integer) part.integer = BigInt(*digits->part->integer);
+    if (auto text = part_decimals(part, task.check_primes, &out.residues)) {
+      out.digits = std::move(*text);
+    } else {
+      out.residues.clear();
+      out.part_refused = true;
+    }
+    return out;
+  }
+  out.digits = fraction_digits(value, digits->scale_bits, digits->first, digits->count, task.check_primes,
+                               &out.residues);
   return out;
 }
+
+namespace {
+
+// FinalSteps::split_parts: the fraction's decimals split into parts (split_decimals), each part's value put
+// in `out` and where it lies in `summary`; nothing when the split is refused or a number it gives does not
+// fit the summary's 64 bits (the blocks then read the whole fraction).
+void split_fraction(const BigInt& fraction, std::uint64_t decimals, std::uint64_t parts,
+                    const ProductFn* product, const std::vector<std::uint64_t>& primes, FinalSummary& summary,
+                    TaskOutput& out) {
+  if (parts > decimals || !std::has_single_bit(parts) || !tree_takes(summary.scale_bits, decimals)) return;
+  const ProductFn own = [](BigInt& r, mpz_srcptr a, mpz_srcptr b) { multiply(r, a, b); };
+  std::optional<std::vector<DecimalPart>> split =
+      split_decimals(fraction, summary.scale_bits, decimals, parts, product ? *product : own, primes);
+  if (!split) return;
+  const auto fits = [](const BigInt& n) { return mpz_sgn(raw(n)) >= 0 && mpz_fits_ulong_p(raw(n)) != 0; };
+  if (!split->front().integer || !fits(*split->front().integer)) return;
+  for (const DecimalPart& part : *split)
+    if (!fits(part.err)) return;
+  summary.integer = mpz_get_ui(raw(*split->front().integer));
+  for (DecimalPart& part : *split) {
+    summary.parts.push_back(
+        FinalSummary::Part{part.first, part.count, part.scale_bits, mpz_get_ui(raw(part.err))});
+    out.result.values.push_back(std::move(part.y));
+  }
+}
+
+}  // namespace
 
 TaskOutput execute_final_steps(const Series& series, const Task& task, const ProductFn* product) {
   const auto* steps = std::get_if<FinalSteps>(&task.work);
@@ -258,7 +304,9 @@ TaskOutput execute_final_steps(const Series& series, const Task& task, const Pro
   summary->estimate.method = value.method;
   TaskOutput out;
   out.result = PartialResult{steps->root.range, {}};
-  out.result.values.push_back(std::move(fraction));
+  if (summary->convertible && steps->split_parts >= 2)
+    split_fraction(fraction, steps->decimals, steps->split_parts, product, task.check_primes, *summary, out);
+  out.result.values.insert(out.result.values.begin(), std::move(fraction));
   out.summary = std::move(summary);
   return out;
 }

@@ -131,11 +131,23 @@ struct Assemble {
 
 // The decimals [first, first + count) after the point of fraction.values[0] / 2^scale_bits
 // (fraction_digits): a one-value piece, here or on a worker (FinalSteps keeps it where it was made).
+//
+// `part`: a part of the final steps' split (FinalSummary::parts): the block reads only value `value` of the
+// final piece, an enclosure [y, y + err] / 2^scale_bits of frac(x 10^first) (part_decimals), with x's integer
+// part before its decimals for the first part. A part its enclosure cannot decide is refused
+// (TaskOutput::part_refused) and converted from the whole fraction instead. Without `part`, the block reads
+// the whole piece and converts value 0, the fraction (`value` is 0).
+struct PartEnclosure {
+  std::uint64_t err = 0;
+  std::optional<std::uint64_t> integer;
+};
 struct Digits {
   PieceRef fraction;
   std::uint64_t scale_bits = 0;
   std::uint64_t first = 0;
   std::uint64_t count = 0;
+  std::optional<PartEnclosure> part;
+  std::uint32_t value = 0;
 };
 
 // The final division and square root of the series' result `root` (the whole grid) at `bits` bits, on the
@@ -154,6 +166,12 @@ struct FinalSteps {
   // > 0: the division's and the constant's products whose smaller factor has this many bits or more are
   // spread over the other workers (Scheduler::product_wanted); the rest are the worker's own.
   std::uint64_t spread_bits = 0;
+  // >= 2 (a power of two): the fraction's decimals [0, decimals) are also split into this many parts by the
+  // conversion tree's top levels (split_decimals, its products through the same product function), kept
+  // with the fraction as the piece's values 1..split_parts, so that each conversion block reads its part
+  // instead of the whole fraction and multiplies nothing of the fraction's size (FinalSummary::parts).
+  std::uint64_t decimals = 0;
+  std::uint64_t split_parts = 0;
 };
 
 // The constant of the final steps at `bits` bits (Series::constant_piece: the square root), computed by a
@@ -199,6 +217,14 @@ struct FinalSummary {
   bool convertible = false;      // value >= 0 with no integer bits past the fraction's (as convert needs)
   std::uint64_t bbp_high = 0;    // the value's 32 hexadecimal digits after position FinalSteps::bbp_position
   std::uint64_t bbp_low = 0;
+  // FinalSteps::split_parts: where the split cut the decimals, part k being the piece's value 1 + k (empty:
+  // no split, when none was asked, or an enclosure straddled a decimal boundary, or an integer here does
+  // not fit 64 bits; the blocks then read the whole fraction).
+  struct Part {
+    std::uint64_t first = 0, count = 0, scale_bits = 0, err = 0;
+  };
+  std::vector<Part> parts;
+  std::uint64_t integer = 0;  // the value's integer part, written before the first part's decimals
   Uint128 bbp() const { return (static_cast<Uint128>(bbp_high) << 64) | bbp_low; }
 };
 
@@ -240,7 +266,8 @@ bool for_each_operand(Task& task, F&& f) {
     return f(merge->left, nullptr) && f(merge->right, nullptr);
   if (auto* product = std::get_if<Product>(&task.work))
     return f(product->left, &product->factor_left) && f(product->right, &product->factor_right);
-  if (auto* digits = std::get_if<Digits>(&task.work)) return f(digits->fraction, nullptr);
+  if (auto* digits = std::get_if<Digits>(&task.work))
+    return f(digits->fraction, digits->part ? &digits->value : nullptr);
   if (auto* steps = std::get_if<FinalSteps>(&task.work))
     return f(steps->root, nullptr) && (!steps->constant || f(*steps->constant, nullptr));
   if (auto* assemble = std::get_if<Assemble>(&task.work)) {
@@ -279,6 +306,9 @@ struct TaskOutput {
   Shape shape;
   std::shared_ptr<const Estimate> lead;
   std::shared_ptr<const FinalSummary> summary;  // final steps
+  // A conversion block of a part (Digits::part) whose enclosure straddles a decimal boundary: no digits; the
+  // coordinator has the block converted from the whole fraction.
+  bool part_refused = false;
 };
 
 // Carries out a task (its operands here: a worker fetches those others hold first). Slow series sum each grid

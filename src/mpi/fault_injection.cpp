@@ -33,9 +33,9 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       return std::invalid_argument(
           "PI_FAULT entry '" + entry +
           "' is not KIND:RANK:RANGE[:TIMES[:SECONDS]] with KIND fail, hang, slow, "
-          "die, diesending, corrupt or kill, and RANGE a number, *, #N, heldN, "
+          "die, diesending, corrupt, refuse (digits only) or kill, and RANGE a number, *, #N, heldN, "
           "digits, load, final, start (die:0 only) or (kill only) copiedN, finalsteps, spreadfetch, "
-          "finalfetch or finalproduct");
+          "finalfetch, finalproduct or partsfetch");
     };
     if (f.size() < 3 || f.size() > 5) throw bad();
     Fault fault{};
@@ -51,6 +51,8 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.kind = Fault::Kind::diesending;
     else if (f[0] == "corrupt")
       fault.kind = Fault::Kind::corrupt;
+    else if (f[0] == "refuse")
+      fault.kind = Fault::Kind::refuse;
     else if (f[0] == "kill")
       fault.kind = Fault::Kind::kill;
     else
@@ -69,12 +71,14 @@ FaultPlan FaultPlan::parse(const std::string& text, int rank) {
       fault.spread_fetch = f[2] == "spreadfetch";
       fault.final_fetch = f[2] == "finalfetch";
       fault.final_product = f[2] == "finalproduct";
+      fault.parts_fetch = f[2] == "partsfetch";
+      if (fault.kind == Fault::Kind::refuse && !fault.digits) throw bad();
       // A kill is rank 0's: of a worker (RANK, or * for the first that qualifies) whose pieces have copies,
       // of the one given the final steps, or of one a spread product's part fetches from (RANK *); only a
       // kill has copiedN, finalsteps or spreadfetch.
       const bool kill = fault.kind == Fault::Kind::kill;
-      const bool chosen_by_task =
-          fault.final_steps || fault.spread_fetch || fault.final_fetch || fault.final_product;
+      const bool chosen_by_task = fault.final_steps || fault.spread_fetch || fault.final_fetch ||
+                                  fault.final_product || fault.parts_fetch;
       if (kill != (fault.copied > 0 || chosen_by_task) || (kill && fault.copied > 0 && fault.rank == 0) ||
           (chosen_by_task && fault.rank != -1))
         throw bad();
@@ -119,7 +123,7 @@ std::vector<int> FaultPlan::kills_due(int ranks, const std::function<std::uint64
   for (Fault& f : faults_) {
     if (f.kind != Fault::Kind::kill || f.fired > 0) continue;
     int target = -1;
-    if (f.final_steps || f.spread_fetch || f.final_fetch || f.final_product) {
+    if (f.final_steps || f.spread_fetch || f.final_fetch || f.final_product || f.parts_fetch) {
       if (f.target >= 0 && std::chrono::steady_clock::now() >= f.due) target = f.target;
     } else {
       // RANK *: the lowest worker rank with that many. Only the job's ranks are asked.
@@ -140,6 +144,13 @@ void FaultPlan::assigned(const Task& task, int rank) {
   // first worker another holds, of a part of a spread product's phase 1 or 2, reads an input from.
   if (task.kind() == TaskKind::final_steps) {
     aim(&Fault::final_steps, rank);
+    return;
+  }
+  // partsfetch: the worker holding the final fraction and its parts, once a part's block goes elsewhere.
+  if (const auto* block = std::get_if<Digits>(&task.work)) {
+    if (block->part && !block->fraction.here() && block->fraction.owner >= 0 &&
+        block->fraction.owner + 1 != rank)
+      aim(&Fault::parts_fetch, block->fraction.owner + 1);
     return;
   }
   const auto* spread = std::get_if<Spread>(&task.work);
@@ -176,6 +187,15 @@ bool FaultPlan::dies_at_start() const { return has(Fault::Kind::die, &Fault::sta
 
 void FaultPlan::corrupt(const Task& task, TaskOutput& out) {
   for (Fault& f : faults_) {
+    if (f.kind == Fault::Kind::refuse) {
+      // As a part whose enclosure straddles a decimal boundary: no digits (Digits::part only).
+      const auto* block = std::get_if<Digits>(&task.work);
+      if (!block || !block->part || !take(f, task)) continue;
+      out.digits.clear();
+      out.residues.clear();
+      out.part_refused = true;
+      continue;
+    }
     if (f.kind != Fault::Kind::corrupt || !take(f, task)) continue;
     if (task.kind() == TaskKind::digits) {
       if (out.digits.empty()) continue;
@@ -195,7 +215,7 @@ void FaultPlan::before(const Task& task) {
   ++tasks_seen_;
   for (Fault& f : faults_) {
     if (f.kind == Fault::Kind::corrupt || f.kind == Fault::Kind::diesending || f.kind == Fault::Kind::kill ||
-        !take(f, task))
+        f.kind == Fault::Kind::refuse || !take(f, task))
       continue;
     switch (f.kind) {
       case Fault::Kind::fail:
@@ -210,6 +230,7 @@ void FaultPlan::before(const Task& task) {
         break;
       case Fault::Kind::diesending:
       case Fault::Kind::corrupt:
+      case Fault::Kind::refuse:
       case Fault::Kind::kill:
         break;
     }

@@ -5,7 +5,9 @@
 //   PI_FAULT="KIND:RANK:RANGE[:TIMES[:SECONDS]][;...]"
 //     KIND    fail (report an error), hang (stop answering for good), slow (sleep SECONDS, default 5, then
 //             answer), die (SIGKILL itself), corrupt (flip one bit of one integer of the result, or one
-//             digit of a conversion block: a silent error the fingerprints must catch), kill (rank 0 sends
+//             digit of a conversion block: a silent error the fingerprints must catch), refuse (digits only:
+//             a block of a part of the split conversion answers that its enclosure cannot decide its
+//             digits, as one straddling a decimal boundary would), kill (rank 0 sends
 //             worker RANK SIGKILL once copiedN holds: at a moment only the coordinator knows)
 //     RANK    the worker's MPI rank, or * for every worker
 //     RANGE   a grid range index: the fault fires on an evaluation that covers it; * for any task; #N for the
@@ -26,7 +28,9 @@
 //             from (a worker lost between phases, while another fetches from it); finalfetch
 //             (kill:*:finalfetch only): the same for a product of the final steps' division or
 //             multiplication; finalproduct (kill:*:finalproduct only): the final steps' worker, SECONDS
-//             after it asked for its first spread product (in the middle of a Newton step)
+//             after it asked for its first spread product (in the middle of a Newton step); partsfetch
+//             (kill:*:partsfetch only): the worker holding the final fraction and its parts
+//             (--conversion-parts), SECONDS after rank 0 gave a part's block to another worker
 //     TIMES   how many times it fires in each matching process (default 1; 0 for every time)
 #pragma once
 
@@ -41,7 +45,7 @@
 namespace pi {
 
 struct Fault {
-  enum class Kind { fail, hang, slow, die, diesending, corrupt, kill } kind;
+  enum class Kind { fail, hang, slow, die, diesending, corrupt, refuse, kill } kind;
   int rank;             // -1: any
   std::int64_t range;   // a grid range; -1: any task
   std::int64_t nth;     // > 0: the worker's nth task
@@ -51,6 +55,7 @@ struct Fault {
   bool spread_fetch;    // (kill): the worker a spread product's later part reads from, SECONDS after
   bool final_fetch;     // (kill): the same, of a product of the final steps
   bool final_product;   // (kill): the final steps' worker, SECONDS after it asked for its first product
+  bool parts_fetch;     // (kill): the final fraction's worker, SECONDS after a part's block went elsewhere
   int target = -1;      // (kill finalsteps): that worker's rank, once they are given
   std::chrono::steady_clock::time_point due{};
   bool digits;       // any block of the decimal conversion

@@ -310,10 +310,27 @@ Bytes encode_task(const Task& task) {
         product->right.here() ? std::optional<BigInt>(product_factor(*product)) : std::nullopt;
     factor(product->right, product->factor_right, slice ? &*slice : nullptr);
   } else if (const auto* digits = std::get_if<Digits>(&task.work)) {
-    w.piece(digits->fraction);
+    // A part's block: of a fraction here only its value travels (a one-value piece), as a product's factor.
+    if (digits->part && digits->fraction.here()) {
+      PieceRef one;
+      one.range = digits->fraction.range;
+      one.data = std::make_shared<PartialResult>(
+          PartialResult{one.range, {digits->fraction.data->values.at(digits->value)}});
+      w.piece(one);
+      w.u64(0);
+    } else {
+      w.piece(digits->fraction);
+      w.u64(digits->value);
+    }
     w.u64(digits->scale_bits);
     w.u64(digits->first);
     w.u64(digits->count);
+    w.u8(digits->part ? 1 : 0);
+    if (digits->part) {
+      w.u64(digits->part->err);
+      w.u8(digits->part->integer ? 1 : 0);
+      w.u64(digits->part->integer.value_or(0));
+    }
   } else if (const auto* assemble = std::get_if<Assemble>(&task.work)) {
     w.u64(assemble->merge);
     w.u64(assemble->left_range.begin);
@@ -373,6 +390,8 @@ Bytes encode_task(const Task& task) {
     w.u64(steps.bbp_position);
     w.u8(steps.damage ? 1 : 0);
     w.u64(steps.spread_bits);
+    w.u64(steps.decimals);
+    w.u64(steps.split_parts);
   }
   w.u64(task.check_primes.size());
   for (std::uint64_t p : task.check_primes) w.u64(p);
@@ -429,10 +448,22 @@ Task decode_task(const Bytes& message) {
     case TaskKind::digits: {
       Digits digits;
       digits.fraction = r.piece();
-      if (digits.fraction.shape.size() != 1) throw WireError("digits task without a one-value fraction");
+      const std::uint64_t value = r.u64();
+      const std::size_t values =
+          digits.fraction.here() ? digits.fraction.data->values.size() : digits.fraction.shape.size();
+      if (value >= values) throw WireError("digits task without its value of the fraction");
+      digits.value = static_cast<std::uint32_t>(value);
       digits.scale_bits = r.u64();
       digits.first = r.u64();
       digits.count = r.u64();
+      if (r.u8() != 0) {
+        PartEnclosure part;
+        part.err = r.u64();
+        const bool integer = r.u8() != 0;
+        const std::uint64_t n = r.u64();
+        if (integer) part.integer = n;
+        digits.part = part;
+      }
       t.work = std::move(digits);
       break;
     }
@@ -474,6 +505,11 @@ Task decode_task(const Bytes& message) {
       steps.bbp_position = r.u64();
       steps.damage = r.u8() != 0;
       steps.spread_bits = r.u64();
+      steps.decimals = r.u64();
+      steps.split_parts = r.u64();
+      if (steps.split_parts > kMaxValues - 1 || steps.split_parts > steps.decimals)
+        throw WireError("final steps splitting " + std::to_string(steps.decimals) + " decimals into " +
+                        std::to_string(steps.split_parts) + " parts");
       t.work = std::move(steps);
       break;
     }
@@ -564,7 +600,12 @@ Bytes encode_result(std::uint64_t task_id, double compute_s, const TaskOutput& o
     w.u8(s.convertible ? 1 : 0);
     w.u64(s.bbp_high);
     w.u64(s.bbp_low);
+    w.u64(s.integer);
+    w.u64(s.parts.size());
+    for (const FinalSummary::Part& part : s.parts)
+      for (const std::uint64_t v : {part.first, part.count, part.scale_bits, part.err}) w.u64(v);
   }
+  w.u8(out.part_refused ? 1 : 0);
   w.u64(out.residues.size());
   for (std::uint64_t r : out.residues) w.u64(r);
   for (std::uint64_t v : {usage.peak_rss_bytes, usage.bytes_sent, usage.bytes_received, usage.pieces_held})
@@ -590,8 +631,20 @@ ResultMessage decode_result(const Bytes& message) {
     s->convertible = r.u8() != 0;
     s->bbp_high = r.u64();
     s->bbp_low = r.u64();
+    s->integer = r.u64();
+    const std::uint64_t parts = r.u64();
+    if (parts >= kMaxValues) throw WireError("final summary with " + std::to_string(parts) + " parts");
+    for (std::uint64_t i = 0; i < parts; ++i) {
+      FinalSummary::Part part;
+      part.first = r.u64();
+      part.count = r.u64();
+      part.scale_bits = r.u64();
+      part.err = r.u64();
+      s->parts.push_back(part);
+    }
     m.output.summary = std::move(s);
   }
+  m.output.part_refused = r.u8() != 0;
   const std::uint64_t residues = r.u64();
   if (residues > kMaxPrimes * (m.output.result.values.size() + m.output.shape.size() + 1))
     throw WireError("result with " + std::to_string(residues) + " residues");

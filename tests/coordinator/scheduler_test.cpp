@@ -90,6 +90,16 @@ struct Sim {
     });
   }
 
+  // Worker w dies silently with its pieces and its task under way, and the scheduler is told it is silent:
+  // the workers expire() then takes for lost.
+  std::vector<int> lose_silently(int w) {
+    dead.insert(w);
+    std::erase_if(stores, [w](const auto& e) { return e.first.first == w; });
+    std::erase_if(running, [w](const auto& r) { return r.first == w; });
+    scheduler.silent(w);
+    return scheduler.expire(now);
+  }
+
   void run_shuffled(int workers, unsigned seed, std::size_t stop_after = SIZE_MAX) {
     std::mt19937 rng(seed);
     for (std::size_t completed = 0; !scheduler.finished() && completed < stop_after; ++completed) {
@@ -106,10 +116,18 @@ struct Sim {
           }
           if (const auto* block = std::get_if<Digits>(&t->work); block && !block->fraction.here()) {
             ++block_sources[block->fraction.owner];
+            if (block->part) {
+              EXPECT_FALSE(t->keep) << "a part's block keeps nothing";
+            }
+          }
+          // Whole-fraction blocks only: a part's block reads its small share from the final steps' piece
+          // and keeps nothing.
+          if (const auto* block = std::get_if<Digits>(&t->work);
+              block && !block->fraction.here() && !block->part) {
             // Blocks fetching from the same holder (not those reading their own worker's copy).
             auto reading = std::count_if(running.begin(), running.end(), [&](const auto& r) {
               const auto* other = std::get_if<Digits>(&r.second.work);
-              return other && other->fraction.owner == block->fraction.owner &&
+              return other && !other->part && other->fraction.owner == block->fraction.owner &&
                      r.first != other->fraction.owner && !told_fetched.contains(r.second.id);
             });
             if (block->fraction.owner == w) reading = 0;
@@ -380,11 +398,7 @@ TEST(Scheduler, APieceLostWithItsWorkerTakesItsCopysPlace) {
     const std::uint64_t held = sim.scheduler.held_by(1);
     const std::uint64_t copied = sim.scheduler.copied_from(1);
     const std::uint64_t recomputed = sim.scheduler.recomputed();
-    sim.dead.insert(1);
-    std::erase_if(sim.stores, [](const auto& e) { return e.first.first == 1; });
-    std::erase_if(sim.running, [](const auto& r) { return r.first == 1; });
-    sim.scheduler.silent(1);
-    EXPECT_EQ(sim.scheduler.expire(sim.now), std::vector<int>{1}) << "seed " << seed;
+    EXPECT_EQ(sim.lose_silently(1), std::vector<int>{1}) << "seed " << seed;
     sim.run_shuffled(3, seed + 1000);
     ASSERT_TRUE(sim.scheduler.finished()) << "seed " << seed;
     EXPECT_EQ(sim.scheduler.take_result(), held_direct()) << "seed " << seed;
@@ -744,11 +758,7 @@ TEST(Scheduler, ConversionBlocksReadTheFractionFromCopiesTheirWorkersKept) {
         sim.run_shuffled(kWorkers, 60 + step, 1);
       ASSERT_FALSE(sim.scheduler.finished());
       ASSERT_TRUE(owner_busy());
-      sim.dead.insert(fraction.owner);
-      std::erase_if(sim.stores, [&](const auto& e) { return e.first.first == fraction.owner; });
-      std::erase_if(sim.running, [&](const auto& r) { return r.first == fraction.owner; });
-      sim.scheduler.silent(fraction.owner);
-      EXPECT_EQ(sim.scheduler.expire(sim.now), std::vector<int>{fraction.owner});
+      EXPECT_EQ(sim.lose_silently(fraction.owner), std::vector<int>{fraction.owner});
     }
     sim.run_shuffled(kWorkers, 100);
     ASSERT_TRUE(sim.scheduler.finished()) << "lose " << lose;
@@ -764,6 +774,55 @@ TEST(Scheduler, ConversionBlocksReadTheFractionFromCopiesTheirWorkersKept) {
         return n.find("fraction was lost with rank") != std::string::npos &&
                n.find("the copy a conversion block kept") != std::string::npos;
       }));
+    }
+  }
+}
+
+// From 6 workers (where the final steps spread their products) the final steps also split the decimals into
+// parts, one a worker (4 of 8, a power of two), and each conversion block reads its part only: MPFR's digits,
+// no copy of the fraction anywhere. With the fraction's worker lost after the first part's block, the parts
+// are made again with the fraction (the final steps run again), and the blocks left read theirs there.
+TEST(Scheduler, ConversionBlocksReadTheirPartsOfTheFinalStepsSplit) {
+  constexpr std::uint64_t kDigits = 60000;
+  constexpr int kWorkers = 8;
+  const std::uint64_t bits = bits_for_digits(kDigits + 20) + 64;
+  const std::string expected = test::mpfr_pi_digits(kDigits);
+  for (const bool lose : {false, true}) {
+    SchedulerConfig config;
+    config.spread_parts = 4;
+    Sim sim("chudnovsky", *make_series("chudnovsky")->terms_for_digits(kDigits), kWorkers, config);
+    sim.fingerprinted_on_workers(61);
+    FinalSteps steps{PieceRef{}, bits, 0, false, std::nullopt, 0};
+    steps.decimals = kDigits + kGuardDecimals;
+    sim.scheduler.finish_on_workers(steps, true);
+    sim.run_shuffled(kWorkers, 61);
+    ASSERT_TRUE(sim.scheduler.finished());
+    const FinalSummary summary = *sim.scheduler.final_summary();
+    ASSERT_EQ(summary.parts.size(), 4u);
+    EXPECT_EQ(summary.parts.front().first, 0u);
+    EXPECT_EQ(summary.parts.back().first + summary.parts.back().count, kDigits + kGuardDecimals);
+    EXPECT_EQ(summary.integer, 3u);
+    const PieceRef fraction = *sim.scheduler.final_fraction();
+    ASSERT_EQ(fraction.shape.size(), 5u) << "the fraction, then its parts";
+    sim.scheduler.convert(fraction, summary.scale_bits, kDigits + kGuardDecimals, 32);
+    EXPECT_EQ(sim.scheduler.blocks(), 4u) << "one block a part, whatever was asked";
+    if (lose) {
+      const auto one_done = [&] { return sim.scheduler.blocks_done() >= 1; };
+      for (unsigned step = 0; step < 1000 && !one_done(); ++step) sim.run_shuffled(kWorkers, 70 + step, 1);
+      ASSERT_TRUE(one_done());
+      ASSERT_FALSE(sim.scheduler.finished());
+      EXPECT_EQ(sim.lose_silently(fraction.owner), std::vector<int>{fraction.owner});
+    }
+    sim.run_shuffled(kWorkers, 130);
+    ASSERT_TRUE(sim.scheduler.finished()) << "lose " << lose;
+    EXPECT_EQ("3." + sim.scheduler.take_digits().substr(1, kDigits), expected) << "lose " << lose;
+    EXPECT_EQ(sim.assigned[TaskKind::final_steps], lose ? 2 : 1);
+    EXPECT_EQ(sim.scheduler.fraction_copies(), 0u) << "no block read the whole fraction";
+    EXPECT_EQ(sim.scheduler.piece_stats().conversion_parts, 4u);
+    EXPECT_EQ(sim.scheduler.piece_stats().parts_refused, 0u);
+    if (!lose) {
+      for (const auto& [owner, n] : sim.block_sources)
+        EXPECT_EQ(owner, fraction.owner) << "a part is read where the final steps left it";
     }
   }
 }

@@ -268,9 +268,16 @@ case $case_name in
       # (The complete checkpoint names the file the series' result's worker wrote.)
       check "$n ranks: the pieces stayed on the workers, and rank 0 fetched none" \
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["pieces_on_workers"] and d["coordinator"]["pieces_fetched_by_rank_0"] == 0')" == True ]
-      # Conversion blocks keep the fraction they fetched, and later blocks read it from them.
-      check "$n ranks: blocks kept copies of the fraction" \
-        [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["fraction_copies"] >= 1')" == True ]
+      if [[ $n == 8 ]]; then
+        # From 6 workers the final steps split the decimals into parts (one a worker, a power of two: 4 of
+        # 7), and each block reads its part only: no block needs, or keeps, the whole fraction.
+        check "$n ranks: the final steps split the decimals into 4 parts, and no block read the fraction" \
+          [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["conversion_parts"] == 4 and d["coordinator"]["fraction_copies"] == 0 and d["coordinator"]["conversion_parts_refused"] == 0')" == True ]
+      else
+        # Conversion blocks keep the fraction they fetched, and later blocks read it from them.
+        check "$n ranks: blocks kept copies of the fraction, and no part was made" \
+          [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["fraction_copies"] >= 1 and d["coordinator"]["conversion_parts"] == 0')" == True ]
+      fi
       check "$n ranks: rank 0 sent no big integer (under 5% of the bytes between ranks)" \
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["bytes_sent"] < 0.05 * d["coordinator"]["bytes_between_ranks"]')" == True ]
       # Besides the decimals, a worker's answer to each task carries its piece's metadata (shape, fingerprint
@@ -297,8 +304,15 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
       fi
     done
     run "p8whole" 8 "${big[@]}" --spread-parts 0
-    check "8 ranks, --spread-parts 0: MPFR's digits, and no spread product" \
-      [ "$(same_file "$tmp/p8whole/pi.txt" "$tmp/mpfr-1e6.txt" && json "$tmp/p8whole/summary.json" 'd["coordinator"]["spread_parts"]')" == 0 ]
+    check "8 ranks, --spread-parts 0: MPFR's digits, and no spread product nor part" \
+      [ "$(same_file "$tmp/p8whole/pi.txt" "$tmp/mpfr-1e6.txt" && json "$tmp/p8whole/summary.json" 'd["coordinator"]["spread_parts"] + d["coordinator"]["conversion_parts"]')" == 0 ]
+    # A part whose enclosure cannot decide its digits (refuse: as one straddling a decimal boundary; each
+    # worker refuses its first part) is converted from the whole fraction instead.
+    PI_FAULT="refuse:*:digits" run refused 8 "${big[@]}"
+    check "refused parts: MPFR's digits" same_file "$tmp/refused/pi.txt" "$tmp/mpfr-1e6.txt"
+    check "refused parts: converted from the whole fraction" \
+      [ "$(json "$tmp/refused/summary.json" 'd["coordinator"]["conversion_parts"] == 4 and d["coordinator"]["conversion_parts_refused"] >= 1')" == True ]
+    check "refused parts: the log says so" log_has "$tmp/refused.log" "cannot decide its digits; the block is converted from the whole fraction"
     if keeps_ranks_after_a_loss; then
       # A worker SIGKILLs itself at the first task it starts while it holds two pieces, and the others may
       # be fetching from it: their fetches give up when rank 0 tells them it is lost (or at their deadline),
@@ -495,6 +509,17 @@ PY
         log_has "$tmp/tsteps.log" "PI_FAULT: SIGKILL to rank [1-7] "
       check "the final steps' worker lost in a Newton step: the series' result was computed again" \
         [ "$(json "$tmp/tsteps/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1')" == True ]
+      # Rank 0 SIGKILLs the worker holding the final fraction and its parts (the conversion tree's top
+      # levels) the moment it gives a part's block to another worker, which is fetching its part from it:
+      # the parts are made again with the fraction (the series' result, then the final steps, elsewhere), and
+      # the blocks read their parts from there.
+      PI_FAULT="kill:*:partsfetch:1:0" run tparts 8 --enable-recovery -- "${tail[@]}" "${quick[@]}"
+      check "the parts' worker lost during the conversion: MPFR's digits" \
+        same_file "$tmp/tparts/pi.txt" "$tmp/mpfr-3e6.txt"
+      check "the parts' worker lost during the conversion: rank 0 killed it then" \
+        log_has "$tmp/tparts.log" "PI_FAULT: SIGKILL to rank [1-7] "
+      check "the parts' worker lost during the conversion: made again, and the blocks read parts" \
+        [ "$(json "$tmp/tparts/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1 and d["coordinator"]["conversion_parts"] == 4 and d["coordinator"]["fraction_copies"] == 0')" == True ]
     fi
     ;;
   tail)
@@ -513,6 +538,9 @@ PY
       [ "$(json "$tmp/t5/summary.json" 'd["coordinator"]["final_products_spread"]')" == 0 ]
     check "8 ranks, 1e7 digits: the final steps' products were spread over the workers" \
       [ "$(json "$tmp/t8/summary.json" 'd["coordinator"]["final_products_spread"] >= 3')" == True ]
+    check "8 ranks, 1e7 digits: the final steps split the decimals into 4 parts, 5 ranks into none" \
+      [ "$(json "$tmp/t8/summary.json" 'd["coordinator"]["conversion_parts"]')" == 4 ] && \
+      [ "$(json "$tmp/t5/summary.json" 'd["coordinator"]["conversion_parts"]')" == 0 ]
     # The whole job SIGKILLed in a phase of the tail (its last progress line names it; checkpoints every
     # 0.5 s) on 8 ranks, and resumed on another rank count: MPFR's digits. A run that ends before the
     # phase's line is seen (the conversion is short) is run again, up to 4 times.

@@ -60,7 +60,11 @@ TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
   Task digits;
   const Digits block{PieceRef::held_here(std::make_shared<PartialResult>(
                          partial(0, 0, {"31415926535897932384626433832795"}))),
-                     100, 40, 20};
+                     100,
+                     40,
+                     20,
+                     std::nullopt,
+                     0};
   digits.work = block;
   const Task d = decode_task(encode_task(digits));
   ASSERT_EQ(d.kind(), TaskKind::digits);
@@ -68,6 +72,39 @@ TEST(Wire, MergeAndDigitsTasksCarryTheirIntegersExactly) {
   EXPECT_EQ(d.as<Digits>().scale_bits, 100u);
   EXPECT_EQ(d.as<Digits>().first, 40u);
   EXPECT_EQ(d.as<Digits>().count, 20u);
+  EXPECT_FALSE(d.as<Digits>().part);
+
+  // A part's block: of a fraction here only the part's value travels (it becomes value 0), with the
+  // enclosure's error and, for the first part, the integer part; of one on a worker, which value to fetch.
+  Task part_block;
+  Digits with_part{PieceRef::held_here(std::make_shared<PartialResult>(
+                       partial(0, 0, {"31415926535897932384626433832795", "271828", "1414213"}))),
+                   64,
+                   3,
+                   5,
+                   PartEnclosure{9, 3},
+                   2};
+  part_block.work = with_part;
+  const Task pd = decode_task(encode_task(part_block));
+  ASSERT_EQ(pd.kind(), TaskKind::digits);
+  EXPECT_EQ(pd.as<Digits>().fraction.data->values, std::vector<BigInt>{BigInt(1414213)});
+  EXPECT_EQ(pd.as<Digits>().value, 0u);
+  ASSERT_TRUE(pd.as<Digits>().part);
+  EXPECT_EQ(pd.as<Digits>().part->err, 9u);
+  EXPECT_EQ(pd.as<Digits>().part->integer, std::optional<std::uint64_t>(3));
+  with_part.fraction = PieceRef{};
+  with_part.fraction.owner = 2;
+  with_part.fraction.key = 11;
+  with_part.fraction.shape = {105, 19, 21};
+  with_part.part = PartEnclosure{0, std::nullopt};
+  part_block.work = with_part;
+  const Task rd = decode_task(encode_task(part_block));
+  EXPECT_EQ(rd.as<Digits>().value, 2u);
+  EXPECT_EQ(rd.as<Digits>().fraction.owner, 2);
+  EXPECT_FALSE(rd.as<Digits>().part->integer);
+  with_part.value = 3;  // past the piece's values
+  part_block.work = with_part;
+  EXPECT_THROW(decode_task(encode_task(part_block)), WireError);
 
   // A product carries its two factors only, the right one cut to its slice: the worker's product is the
   // coordinator's.
@@ -155,9 +192,11 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   Task steps;
   PieceRef root = held;
   root.range = Range{0, 20};
-  steps.work = FinalSteps{root, 4096, 1000, true, std::nullopt, 1 << 22};
+  steps.work = FinalSteps{root, 4096, 1000, true, std::nullopt, 1 << 22, 1200, 8};
   const Task s = decode_task(encode_task(steps));
   EXPECT_EQ(s.as<FinalSteps>().spread_bits, 1u << 22);
+  EXPECT_EQ(s.as<FinalSteps>().decimals, 1200u);
+  EXPECT_EQ(s.as<FinalSteps>().split_parts, 8u);
   ASSERT_EQ(s.kind(), TaskKind::final_steps);
   EXPECT_EQ(s.as<FinalSteps>().root.key, 4711u);
   EXPECT_EQ(s.as<FinalSteps>().root.range, (Range{0, 20}));
@@ -230,7 +269,7 @@ TEST(Wire, PiecesOnWorkersTravelAsWhereTheyAre) {
   fraction.shape = {4094};
   fraction.residues = {11, 12};
   Task remote_block;
-  remote_block.work = Digits{fraction, 4094, 0, 1200};
+  remote_block.work = Digits{fraction, 4094, 0, 1200, std::nullopt, 0};
   const Task b = decode_task(encode_task(remote_block));
   EXPECT_FALSE(b.as<Digits>().fraction.here());
   EXPECT_EQ(b.as<Digits>().fraction.owner, 2);
@@ -463,6 +502,29 @@ TEST(Wire, ResultFailureAndTextRoundTrip) {
   EXPECT_EQ(r.usage.bytes_sent, 42u);
   EXPECT_EQ(r.usage.bytes_received, 7u);
   EXPECT_EQ(r.usage.pieces_held, 3u);
+  EXPECT_FALSE(r.output.summary);
+  EXPECT_FALSE(r.output.part_refused);
+
+  // The final steps' summary with the split's parts; a refused part's answer.
+  auto summary = std::make_shared<FinalSummary>();
+  summary->estimate.value = make_real(64);
+  mpfr_set_d(raw(summary->estimate.value), 3.25, MPFR_RNDN);
+  summary->head = "3.25";
+  summary->scale_bits = 1000;
+  summary->convertible = true;
+  summary->integer = 3;
+  summary->parts = {{0, 150, 1000, 0}, {150, 151, 580, 17}};
+  out.summary = summary;
+  out.part_refused = true;
+  const ResultMessage s = decode_result(encode_result(5, 0.5, out, usage));
+  ASSERT_TRUE(s.output.summary);
+  EXPECT_EQ(s.output.summary->integer, 3u);
+  ASSERT_EQ(s.output.summary->parts.size(), 2u);
+  EXPECT_EQ(s.output.summary->parts[1].first, 150u);
+  EXPECT_EQ(s.output.summary->parts[1].count, 151u);
+  EXPECT_EQ(s.output.summary->parts[1].scale_bits, 580u);
+  EXPECT_EQ(s.output.summary->parts[1].err, 17u);
+  EXPECT_TRUE(s.output.part_refused);
 
   const FailureMessage f = decode_failure(encode_failure(7, "bad_alloc in merge"));
   EXPECT_EQ(f.task_id, 7u);
@@ -689,13 +751,69 @@ TEST(FaultInjection, KillIsRankZerosOnceTheWorkersPiecesHaveCopies) {
   EXPECT_TRUE(final_product.kills_due(4, of_rank).empty());
   final_product.product_asked(2);
   EXPECT_EQ(final_product.kills_due(4, of_rank), std::vector<int>{2});
+  // The final fraction's worker once a part's block goes to another worker (not for a whole-fraction block,
+  // nor one given to the holder itself).
+  FaultPlan parts_fetch = FaultPlan::parse("kill:*:partsfetch:1:0", 0);
+  Task block;
+  PieceRef fraction;
+  fraction.owner = 4;  // rank 5
+  fraction.key = 7;
+  fraction.shape = {1000, 300, 300};
+  block.work = Digits{fraction, 1000, 0, 90, std::nullopt, 0};
+  parts_fetch.assigned(block, 2);
+  EXPECT_TRUE(parts_fetch.kills_due(8, of_rank).empty());
+  block.work = Digits{fraction, 300, 45, 45, PartEnclosure{1, std::nullopt}, 2};
+  parts_fetch.assigned(block, 5);
+  EXPECT_TRUE(parts_fetch.kills_due(8, of_rank).empty());
+  parts_fetch.assigned(block, 3);
+  EXPECT_EQ(parts_fetch.kills_due(8, of_rank), std::vector<int>{5});
+}
+
+// refuse:RANK:digits: a part's block answers that it cannot decide its digits; a whole-fraction block, or
+// any other task, is left alone.
+TEST(FaultInjection, RefuseFiresOnAPartsBlockOnly) {
+  FaultPlan plan = FaultPlan::parse("refuse:2:digits", 2);
+  Task whole;
+  whole.work = Digits{PieceRef{}, 100, 0, 20, std::nullopt, 0};
+  TaskOutput out;
+  out.digits = "3.1415";
+  out.residues = {1, 2};
+  plan.before(whole);
+  plan.corrupt(whole, out);
+  EXPECT_FALSE(out.part_refused);
+  EXPECT_EQ(out.digits, "3.1415");
+  Task part = whole;
+  part.as<Digits>().part = PartEnclosure{3, std::nullopt};
+  plan.before(part);
+  plan.corrupt(part, out);
+  EXPECT_TRUE(out.part_refused);
+  EXPECT_TRUE(out.digits.empty());
+  EXPECT_TRUE(out.residues.empty());
 }
 
 TEST(FaultInjection, MalformedEntriesAreRefusedByName) {
-  for (const char* bad : {"fail", "fail:1", "explode:1:2", "fail:x:2", "fail:1:2:3:4:5", "hang:1:final",
-                          "fail:1:#0", "die:1:held0", "die:1:heldx", "slow:1:2:1:soon", "kill:2:held1",
-                          "die:2:copied1", "kill:0:copied1", "kill:2:copied0", "kill:2:finalsteps",
-                          "die:*:finalsteps", "kill:1:spreadfetch", "fail:*:spreadfetch"}) {
+  for (const char* bad : {"fail",
+                          "fail:1",
+                          "explode:1:2",
+                          "fail:x:2",
+                          "fail:1:2:3:4:5",
+                          "hang:1:final",
+                          "fail:1:#0",
+                          "die:1:held0",
+                          "die:1:heldx",
+                          "slow:1:2:1:soon",
+                          "kill:2:held1",
+                          "die:2:copied1",
+                          "kill:0:copied1",
+                          "kill:2:copied0",
+                          "kill:2:finalsteps",
+                          "die:*:finalsteps",
+                          "kill:1:spreadfetch",
+                          "fail:*:spreadfetch",
+                          "refuse:1:3",
+                          "refuse:1:*",
+                          "kill:1:partsfetch",
+                          "die:*:partsfetch"}) {
     try {
       FaultPlan::parse(bad, 1);
       ADD_FAILURE() << bad << " was accepted";
