@@ -61,14 +61,20 @@ PY
 # rank 0. At 1e7 digits, not 2e6: rank 0's real scheduling time enters the model, and at 2e6 (the root made
 # at about 0.1 s, spread products 15% sooner here) a CI run with the machine loaded once made it 5% later;
 # at 1e7 the root comes at about 0.7 s, where those milliseconds weigh seven times less (7.4 s to run).
+# With spread products the final steps also split the decimals into parts (12 for 12 workers), and the
+# blocks read their parts: a shorter conversion, fewer bytes in it, than blocks that each read the fraction.
 "$sim" --digits 10000000 --hosts 13 --plane direct --rounds 1 --calibration-digits 100000 --spread 0,1 \
-  --json "$out/spread.jsonl" >"$out/spread.log" 2>&1 ||
+  --conversion-parts 64,0 --json "$out/spread.jsonl" >"$out/spread.log" 2>&1 ||
   { cat "$out/spread.log"; fail "bench_simulate --spread exited $?"; }
 /usr/bin/env python3 - "$out/spread.jsonl" <<'PY' || fail "the runs with spread products and not"
 import json, sys
 runs = [r for r in map(json.loads, open(sys.argv[1])) if r["hosts"] == 13]
-assert len(runs) == 2, runs
-whole, spread = runs
+assert len(runs) == 4, runs
+whole, whole_unsplit, spread, unsplit = runs
+assert whole["conversion_parts"] == 0 and whole_unsplit["conversion_parts"] == 0, (whole, whole_unsplit)
+assert spread["conversion_parts"] == 12 and unsplit["conversion_parts"] == 0, (spread, unsplit)
+assert spread["conversion_s"] < unsplit["conversion_s"], (spread["conversion_s"], unsplit["conversion_s"])
+assert spread["conversion_bytes_moved"] < unsplit["conversion_bytes_moved"], (spread, unsplit)
 assert whole["spread_parts"] == 0 and spread["spread_parts"] > 0, (whole, spread)
 # The final steps' large products too (the division by Newton's iteration, the product by the constant).
 assert whole["final_products_spread"] == 0 and spread["final_products_spread"] > 0, (whole, spread)

@@ -324,7 +324,7 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
   app.add_option(
          "--conversion-parts", sc.conversion_parts,
          "Fast series, 6 workers or more: the worker of the final steps splits the decimals into up to "
-         "this many parts, one a worker (a power of two), each conversion block reading its part "
+         "this many parts, one a worker, each conversion block reading its part "
          "instead of the whole fraction (0: every block reads the whole fraction)")
       ->capture_default_str()
       ->group(scheduling)
@@ -409,10 +409,9 @@ ParseOutcome parse_job_options(const std::vector<std::string>& args) {
       (sc.spread_parts != 0 && (sc.spread_parts < 2 || !std::has_single_bit(sc.spread_parts))))
     throw ConfigError("--spread-parts '" + std::to_string(sc.spread_parts) +
                       "' is not accepted: give 0 or a power of two from 2 to 1024");
-  if (sc.conversion_parts > 1024 ||
-      (sc.conversion_parts != 0 && (sc.conversion_parts < 2 || !std::has_single_bit(sc.conversion_parts))))
+  if (sc.conversion_parts > 1024 || sc.conversion_parts == 1)
     throw ConfigError("--conversion-parts '" + std::to_string(sc.conversion_parts) +
-                      "' is not accepted: give 0 or a power of two from 2 to 1024");
+                      "' is not accepted: give 0 or a number from 2 to 1024");
   check_range("--threads", o.threads, 1, 256, "");
   check_range("--start-timeout", o.start_timeout_s, 1, 86400, "seconds");
   check_range("--coordinator-timeout", o.coordinator_timeout_s, 2, 86400, "seconds");

@@ -2207,7 +2207,7 @@ void Scheduler::convert(const PieceRef& fraction, std::uint64_t scale_bits, std:
 
 std::uint64_t Scheduler::conversion_parts_for(std::uint64_t decimals, std::uint64_t workers,
                                               std::uint64_t most) {
-  const std::uint64_t parts = std::bit_floor(std::min({workers, decimals / kMinBlockDecimals, most}));
+  const std::uint64_t parts = std::min({workers, decimals / kMinBlockDecimals, most});
   return parts >= 2 ? parts : 0;
 }
 

@@ -49,11 +49,13 @@ struct SchedulerConfig {
   // this many bits or more over the other workers (FinalSteps::spread_bits, product_wanted).
   double final_spread_bits = 1 << 22;
   // Final steps on the workers that spread their products (final_spread_bits): their worker also splits the
-  // decimals into up to this many parts (a power of two; one a worker, each of kMinBlockDecimals or more:
+  // decimals into up to this many parts (one a worker, each of kMinBlockDecimals or more:
   // conversion_parts_for), its products spread as the division's, and each conversion block reads its part
   // (FinalSteps::split_parts). 0: every block reads the whole fraction, as before 2026-12-06. pi-job:
-  // --conversion-parts, 64 unless told.
-  std::uint32_t conversion_parts = 64;
+  // --conversion-parts, 32 unless told: more parts convert faster, but the split's products, one after
+  // another on its worker, take longer. In the model at 1e8 digits on 64 hosts (bench/README, one run):
+  // 63 parts 8.66 s, 32 parts 7.76 s, 16 parts 8.18 s.
+  std::uint32_t conversion_parts = 32;
   // Slow series, two workers or more: this share of the grid ranges (chosen by a hash of the range, and
   // the first range each worker finishes) is computed again by another worker and compared bit for bit
   // before it joins the prefix; a disagreement is settled by a third run, and the odd worker is counted as
@@ -353,8 +355,8 @@ class Scheduler {
   // Conversion blocks below this size are not worth a worker's round trip.
   static constexpr std::uint64_t kMinBlockDecimals = 10000;
   // How many parts the final steps split `decimals` into for `workers` workers (SchedulerConfig::
-  // conversion_parts at most `most`): one a worker, a power of two, each of kMinBlockDecimals or more;
-  // 0 (no split) below two.
+  // conversion_parts at most `most`): one a worker, each of kMinBlockDecimals or more; 0 (no split) below
+  // two.
   static std::uint64_t conversion_parts_for(std::uint64_t decimals, std::uint64_t workers,
                                             std::uint64_t most);
   // Where convert() cuts `decimals` into `blocks` (at least 1, at most the decimals): each block's first

@@ -1,7 +1,6 @@
 #include "coordinator/task.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <future>
 #include <optional>
 #include <stdexcept>
@@ -252,7 +251,7 @@ namespace {
 void split_fraction(const BigInt& fraction, std::uint64_t decimals, std::uint64_t parts,
                     const ProductFn* product, const std::vector<std::uint64_t>& primes, FinalSummary& summary,
                     TaskOutput& out) {
-  if (parts > decimals || !std::has_single_bit(parts) || !tree_takes(summary.scale_bits, decimals)) return;
+  if (parts > decimals || !tree_takes(summary.scale_bits, decimals)) return;
   const ProductFn own = [](BigInt& r, mpz_srcptr a, mpz_srcptr b) { multiply(r, a, b); };
   std::optional<std::vector<DecimalPart>> split =
       split_decimals(fraction, summary.scale_bits, decimals, parts, product ? *product : own, primes);

@@ -166,7 +166,7 @@ struct FinalSteps {
   // > 0: the division's and the constant's products whose smaller factor has this many bits or more are
   // spread over the other workers (Scheduler::product_wanted); the rest are the worker's own.
   std::uint64_t spread_bits = 0;
-  // >= 2 (a power of two): the fraction's decimals [0, decimals) are also split into this many parts by the
+  // >= 2: the fraction's decimals [0, decimals) are also split into this many parts by the
   // conversion tree's top levels (split_decimals, its products through the same product function), kept
   // with the fraction as the piece's values 1..split_parts, so that each conversion block reads its part
   // instead of the whole fraction and multiplies nothing of the fraction's size (FinalSummary::parts).

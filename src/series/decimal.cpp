@@ -133,13 +133,16 @@ class DecimalTree {
       out.push_back(DecimalPart{std::move(y), std::move(e), s, first, m, std::nullopt});
       return true;
     }
-    const std::uint64_t hi = m / 2, lo = m - m / 2;  // 5^hi's half is the next level's 5^hi
+    // The top half of the parts takes its share of the decimals: half of them for an even count (5^hi's half
+    // is then the next level's 5^hi), else in proportion (parts <= m, so each side has a decimal a part).
+    const std::uint64_t top = parts / 2;
+    const std::uint64_t hi = parts % 2 == 0 ? m / 2 : m * top / parts, lo = m - hi;
     BigInt bottom, bottom_err;
     cut(y, s, e, hi, bottom, bottom_err);
     const std::uint64_t shift = s - hi;
     if (!below_one(bottom, bottom_err, shift)) return false;
-    if (!split(std::move(y), s, std::move(e), first, hi, parts / 2, out)) return false;
-    return split(std::move(bottom), shift, std::move(bottom_err), first + hi, lo, parts / 2, out);
+    if (!split(std::move(y), s, std::move(e), first, hi, top, out)) return false;
+    return split(std::move(bottom), shift, std::move(bottom_err), first + hi, lo, parts - top, out);
   }
 
  private:
@@ -282,9 +285,9 @@ std::optional<std::vector<DecimalPart>> split_decimals(const BigInt& f, std::uin
                                                        const std::vector<std::uint64_t>& primes,
                                                        TreeOptions options) {
   if (mpz_sgn(raw(f)) < 0) throw SeriesError("decimal conversion of a negative fraction");
-  if (parts == 0 || (parts & (parts - 1)) != 0 || parts > count)
+  if (parts == 0 || parts > count)
     throw SeriesError("decimal conversion: " + std::to_string(count) + " decimals cannot be cut into " +
-                      std::to_string(parts) + " parts (a power of two, at most the decimals)");
+                      std::to_string(parts) + " parts (from 1 to the decimals)");
   if (!tree_takes(scale_bits, count, options))
     throw SeriesError("decimal conversion: a fraction of " + std::to_string(scale_bits) + " bits for " +
                       std::to_string(count) + " decimals (the tree needs their bits and its guard bits)");

@@ -57,13 +57,14 @@ std::optional<std::string> tree_decimals(const BigInt& f, std::uint64_t scale_bi
                                          TreeOptions options = {});
 // The tree's top levels apart from its leaves, so that a conversion's blocks need no product of the whole
 // fraction's size (the serial-tail issue): split_decimals cuts the decimals [0, count) of x = f /
-// 2^scale_bits into `parts` consecutive parts (a power of two, at most count) by the tree's top log2(parts)
-// levels, each node's product y 5^hi through `product` (which may spread it over workers) and checked
-// modulo `primes`. Part i encloses frac(x 10^first): [y, y + err] / 2^scale_bits, cut to what its decimals
-// and the guard bits need; the first part is x's fraction itself, exact, with x's integer part. Each part is
-// then converted alone (part_decimals). nullopt when an enclosure on the way straddles a decimal boundary;
-// the caller converts otherwise. The nodes' products are one of the whole fraction's size by 5^(count/2),
-// then two of half of it, and so on: the total work does not grow with the number of parts.
+// 2^scale_bits into `parts` consecutive parts (from 1 to count) by the tree's top ceil(log2(parts)) levels
+// (a node of k parts gives floor(k/2) of them to its top decimals, with their share of the decimals, half
+// of them when k is even), each node's product y 5^hi through `product` (which may spread it over workers)
+// and checked modulo `primes`. Part i encloses frac(x 10^first): [y, y + err] / 2^scale_bits, cut to what its
+// decimals and the guard bits need; the first part is x's fraction itself, exact, with x's integer part. Each
+// part is then converted alone (part_decimals). nullopt when an enclosure on the way straddles a decimal
+// boundary; the caller converts otherwise. The nodes' products are one of the whole fraction's size by
+// 5^(count/2), then two of half of it, and so on: the total work does not grow with the number of parts.
 struct DecimalPart {
   BigInt y, err;
   std::uint64_t scale_bits = 0;

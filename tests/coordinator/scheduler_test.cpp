@@ -779,7 +779,8 @@ TEST(Scheduler, ConversionBlocksReadTheFractionFromCopiesTheirWorkersKept) {
 }
 
 // From 6 workers (where the final steps spread their products) the final steps also split the decimals into
-// parts, one a worker (4 of 8, a power of two), and each conversion block reads its part only: MPFR's digits,
+// parts, one a worker (6 for 8 workers: one a 10,000 decimals at most), and each conversion block reads its
+// part only: MPFR's digits,
 // no copy of the fraction anywhere. With the fraction's worker lost after the first part's block, the parts
 // are made again with the fraction (the final steps run again), and the blocks left read theirs there.
 TEST(Scheduler, ConversionBlocksReadTheirPartsOfTheFinalStepsSplit) {
@@ -798,14 +799,14 @@ TEST(Scheduler, ConversionBlocksReadTheirPartsOfTheFinalStepsSplit) {
     sim.run_shuffled(kWorkers, 61);
     ASSERT_TRUE(sim.scheduler.finished());
     const FinalSummary summary = *sim.scheduler.final_summary();
-    ASSERT_EQ(summary.parts.size(), 4u);
+    ASSERT_EQ(summary.parts.size(), 6u);
     EXPECT_EQ(summary.parts.front().first, 0u);
     EXPECT_EQ(summary.parts.back().first + summary.parts.back().count, kDigits + kGuardDecimals);
     EXPECT_EQ(summary.integer, 3u);
     const PieceRef fraction = *sim.scheduler.final_fraction();
-    ASSERT_EQ(fraction.shape.size(), 5u) << "the fraction, then its parts";
+    ASSERT_EQ(fraction.shape.size(), 7u) << "the fraction, then its parts";
     sim.scheduler.convert(fraction, summary.scale_bits, kDigits + kGuardDecimals, 32);
-    EXPECT_EQ(sim.scheduler.blocks(), 4u) << "one block a part, whatever was asked";
+    EXPECT_EQ(sim.scheduler.blocks(), 6u) << "one block a part, whatever was asked";
     if (lose) {
       const auto one_done = [&] { return sim.scheduler.blocks_done() >= 1; };
       for (unsigned step = 0; step < 1000 && !one_done(); ++step) sim.run_shuffled(kWorkers, 70 + step, 1);
@@ -818,7 +819,7 @@ TEST(Scheduler, ConversionBlocksReadTheirPartsOfTheFinalStepsSplit) {
     EXPECT_EQ("3." + sim.scheduler.take_digits().substr(1, kDigits), expected) << "lose " << lose;
     EXPECT_EQ(sim.assigned[TaskKind::final_steps], lose ? 2 : 1);
     EXPECT_EQ(sim.scheduler.fraction_copies(), 0u) << "no block read the whole fraction";
-    EXPECT_EQ(sim.scheduler.piece_stats().conversion_parts, 4u);
+    EXPECT_EQ(sim.scheduler.piece_stats().conversion_parts, 6u);
     EXPECT_EQ(sim.scheduler.piece_stats().parts_refused, 0u);
     if (!lose) {
       for (const auto& [owner, n] : sim.block_sources)

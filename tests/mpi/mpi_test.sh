@@ -269,10 +269,10 @@ case $case_name in
       check "$n ranks: the pieces stayed on the workers, and rank 0 fetched none" \
         [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["pieces_on_workers"] and d["coordinator"]["pieces_fetched_by_rank_0"] == 0')" == True ]
       if [[ $n == 8 ]]; then
-        # From 6 workers the final steps split the decimals into parts (one a worker, a power of two: 4 of
-        # 7), and each block reads its part only: no block needs, or keeps, the whole fraction.
-        check "$n ranks: the final steps split the decimals into 4 parts, and no block read the fraction" \
-          [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["conversion_parts"] == 4 and d["coordinator"]["fraction_copies"] == 0 and d["coordinator"]["conversion_parts_refused"] == 0')" == True ]
+        # From 6 workers the final steps split the decimals into parts (one a worker), and each block
+        # reads its part only: no block needs, or keeps, the whole fraction.
+        check "$n ranks: the final steps split the decimals into 7 parts, and no block read the fraction" \
+          [ "$(json "$tmp/p$n/summary.json" 'd["coordinator"]["conversion_parts"] == 7 and d["coordinator"]["fraction_copies"] == 0 and d["coordinator"]["conversion_parts_refused"] == 0')" == True ]
       else
         # Conversion blocks keep the fraction they fetched, and later blocks read it from them.
         check "$n ranks: blocks kept copies of the fraction, and no part was made" \
@@ -311,7 +311,7 @@ with h5py.File(sys.argv[1] + '/result.h5', 'r') as f:
     PI_FAULT="refuse:*:digits" run refused 8 "${big[@]}"
     check "refused parts: MPFR's digits" same_file "$tmp/refused/pi.txt" "$tmp/mpfr-1e6.txt"
     check "refused parts: converted from the whole fraction" \
-      [ "$(json "$tmp/refused/summary.json" 'd["coordinator"]["conversion_parts"] == 4 and d["coordinator"]["conversion_parts_refused"] >= 1')" == True ]
+      [ "$(json "$tmp/refused/summary.json" 'd["coordinator"]["conversion_parts"] == 7 and d["coordinator"]["conversion_parts_refused"] >= 1')" == True ]
     check "refused parts: the log says so" log_has "$tmp/refused.log" "cannot decide its digits; the block is converted from the whole fraction"
     if keeps_ranks_after_a_loss; then
       # A worker SIGKILLs itself at the first task it starts while it holds two pieces, and the others may
@@ -519,7 +519,7 @@ PY
       check "the parts' worker lost during the conversion: rank 0 killed it then" \
         log_has "$tmp/tparts.log" "PI_FAULT: SIGKILL to rank [1-7] "
       check "the parts' worker lost during the conversion: made again, and the blocks read parts" \
-        [ "$(json "$tmp/tparts/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1 and d["coordinator"]["conversion_parts"] == 4 and d["coordinator"]["fraction_copies"] == 0')" == True ]
+        [ "$(json "$tmp/tparts/summary.json" 'd["coordinator"]["pieces_recomputed"] >= 1 and d["coordinator"]["conversion_parts"] == 7 and d["coordinator"]["fraction_copies"] == 0')" == True ]
     fi
     ;;
   tail)
@@ -538,8 +538,8 @@ PY
       [ "$(json "$tmp/t5/summary.json" 'd["coordinator"]["final_products_spread"]')" == 0 ]
     check "8 ranks, 1e7 digits: the final steps' products were spread over the workers" \
       [ "$(json "$tmp/t8/summary.json" 'd["coordinator"]["final_products_spread"] >= 3')" == True ]
-    check "8 ranks, 1e7 digits: the final steps split the decimals into 4 parts, 5 ranks into none" \
-      [ "$(json "$tmp/t8/summary.json" 'd["coordinator"]["conversion_parts"]')" == 4 ] && \
+    check "8 ranks, 1e7 digits: the final steps split the decimals into 7 parts, 5 ranks into none" \
+      [ "$(json "$tmp/t8/summary.json" 'd["coordinator"]["conversion_parts"]')" == 7 ] && \
       [ "$(json "$tmp/t5/summary.json" 'd["coordinator"]["conversion_parts"]')" == 0 ]
     # The whole job SIGKILLed in a phase of the tail (its last progress line names it; checkpoints every
     # 0.5 s) on 8 ranks, and resumed on another rank count: MPFR's digits. A run that ends before the
