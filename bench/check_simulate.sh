@@ -43,6 +43,7 @@ PY
 # The final steps' constant: with it apart (the default) a worker computes it as a task of its own, and
 # when the final steps take it from there they last less than the final steps that compute it themselves.
 "$sim" --digits 2000000 --hosts 5 --plane direct --rounds 1 --calibration-digits 100000 --constant-apart 0,1 \
+  --rank0-call-seconds 0.00002 \
   --json "$out/constant.jsonl" >"$out/constant.log" 2>&1 ||
   { cat "$out/constant.log"; fail "bench_simulate --constant-apart exited $?"; }
 /usr/bin/env python3 - "$out/constant.jsonl" <<'PY' || fail "the runs with the constant apart and not"
@@ -58,13 +59,13 @@ if apart["final_with_constant"]:
 PY
 # Spread products (the top merges' products in phases of parts every worker shares, and the final steps'):
 # the job ends, with parts done, its root made sooner than with whole products, and no more bytes through
-# rank 0. At 1e7 digits, not 2e6: rank 0's real scheduling time enters the model, and at 2e6 (the root made
-# at about 0.1 s, spread products 15% sooner here) a CI run with the machine loaded once made it 5% later;
-# at 1e7 the root comes at about 0.7 s, where those milliseconds weigh seven times less (7.4 s to run).
+# rank 0. Rank 0's calls cost a fixed 20 us each (--rank0-call-seconds): with their real time, which
+# moves with this machine's load, CI runs once made the spread root 5% later at 2e6 digits, and once as
+# late (1.384 s against 1.379 s) at 1e7 with the machine busy with other tests.
 # With spread products the final steps also split the decimals into parts (12 for 12 workers), and the
 # blocks read their parts: a shorter conversion, fewer bytes in it, than blocks that each read the fraction.
 "$sim" --digits 10000000 --hosts 13 --plane direct --rounds 1 --calibration-digits 100000 --spread 0,1 \
-  --conversion-parts 64,0 --json "$out/spread.jsonl" >"$out/spread.log" 2>&1 ||
+  --conversion-parts 64,0 --rank0-call-seconds 0.00002 --json "$out/spread.jsonl" >"$out/spread.log" 2>&1 ||
   { cat "$out/spread.log"; fail "bench_simulate --spread exited $?"; }
 /usr/bin/env python3 - "$out/spread.jsonl" <<'PY' || fail "the runs with spread products and not"
 import json, sys

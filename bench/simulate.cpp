@@ -598,7 +598,7 @@ class Simulation {
       if (current_)
         for (const std::string& notice : current_->take_notices())
           if (verbose_) std::cerr << "[" << now_ << " s] " << notice << "\n";
-      const double took = seconds_since(t0);
+      const double took = rank0_call_s_ >= 0 ? rank0_call_s_ : seconds_since(t0);
       rank0_busy_ += took;
       rank0_free_ = now_ + took;
     });
@@ -1021,6 +1021,9 @@ class Simulation {
 
  public:
   bool verbose_ = false;
+  // >= 0: each of rank 0's calls costs this many simulated seconds instead of the real time it took here,
+  // so that comparisons between runs do not move with this machine's load (check_simulate.sh).
+  double rank0_call_s_ = -1;
 
  private:
   pi::SchedulerConfig config_;
@@ -1045,6 +1048,7 @@ int run(int argc, char** argv) {
   int rounds = 5;
   double lose_at = -1;
   bool verbose = false;
+  double rank0_call_s = -1;
   std::vector<std::uint64_t> recompute_parts{0};
   std::vector<int> constant_apart{1};
   std::vector<int> spread{0};
@@ -1096,6 +1100,10 @@ int run(int argc, char** argv) {
                  "2026-12-06); several, comma separated, run each")
       ->delimiter(',')
       ->check(CLI::Range(0, 1024));
+  app.add_option("--rank0-call-seconds", rank0_call_s,
+                 "Charge each of rank 0's scheduler calls this many simulated seconds instead of the time it "
+                 "took here (comparisons that must not move with this machine's load)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--verbose", verbose, "The scheduler's notices (retries, losses), with their simulated times");
   app.add_option("--json", json_path, "Also write one JSON object per run to this file");
   try {
@@ -1166,6 +1174,7 @@ int run(int argc, char** argv) {
         Simulation sim(*series, grid, shapes, cost, Network{gbps * 1e9 / 8, latency_us * 1e-6}, plane, h - 1,
                        config, h == 2 ? -1 : lose_at);
         sim.verbose_ = verbose;
+        sim.rank0_call_s_ = rank0_call_s;
         nlohmann::json r = sim.run(digits);
         const double seconds = r["seconds"];
         if (h == 2) one_worker[plane_name] = seconds;

@@ -437,20 +437,25 @@ class JobRun {
   // The series on the executor's workers, with progress, live events and checkpoints on the way.
   void run_series(Scheduler& scheduler, const Grid& grid, ProgressReporter& progress) {
     const auto series_start = std::chrono::steady_clock::now();
-    bool merging = false;  // every range evaluated, the merge tree still going (fast series)
-    int final_owner = -2;  // the worker the final steps phase was named with (-2: not yet)
+    bool merging = false;           // every range evaluated, the merge tree still going (fast series)
+    int final_owner = -2;           // the worker the final steps phase was named with (-2: not yet)
+    std::uint64_t final_parts = 0;  // and the parts it named (Scheduler::final_split_parts)
     std::uint64_t spread_before = 0, spread_shown = 0;  // the final steps' products spread over the workers
     const auto tick = [&] {
       if (scheduler.final_steps_running()) {
-        if (const int owner = scheduler.root_owner(); owner != final_owner) {
+        if (const int owner = scheduler.root_owner();
+            owner != final_owner || scheduler.final_split_parts() != final_parts) {
           spread_before = spread_shown = scheduler.piece_stats().final_products;
           final_owner = owner;
+          final_parts = scheduler.final_split_parts();
           // The square root comes from the worker that computed it during the series, if one did.
           const int constant_owner = scheduler.constant_owner();
           const auto rank = [&](int w) {
             return std::to_string(scheduler.workers().at(static_cast<std::size_t>(w)).rank);
           };
           std::string name = constant_owner >= -1 ? "final division" : "final division and square root";
+          if (final_parts > 0)
+            name += ", then the decimals split into " + std::to_string(final_parts) + " parts";
           if (owner >= 0) {
             name += " (on rank " + rank(owner);
             if (constant_owner >= 0) name += "; square root from rank " + rank(constant_owner);

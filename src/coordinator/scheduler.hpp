@@ -335,6 +335,8 @@ class Scheduler {
   bool final_steps_running() const { return root_.has_value() && !fraction_; }
   // The worker that holds the series' result, where the final steps run (-1: none, or not on workers).
   int root_owner() const { return root_ ? root_->owner : -1; }
+  // The parts the final steps split the decimals into (FinalSteps::split_parts; 0: none), once given out.
+  std::uint64_t final_split_parts() const { return final_ && split_chosen_ ? final_->split_parts : 0; }
   const std::optional<PieceRef>& final_fraction() const { return fraction_; }
   // Copies of the fraction that conversion blocks' workers hold (fraction_source).
   std::size_t fraction_copies() const { return fraction_copies_.size(); }

@@ -567,6 +567,8 @@ PY
       check "$name: resumed on $after ranks, MPFR's digits" same_file "$tmp/$name/pi.txt" "$tmp/mpfr-1e7.txt"
     }
     killed_in_tail knewton "final division.*products\? spread over the workers" 5
+    check "knewton: the progress line named the split of the decimals" \
+      log_has "$tmp/knewton-killed.log" "progress: .*final division.*then the decimals split into 7 parts"
     killed_in_tail kconversion "decimal conversion" 3
     ;;
   poison)
