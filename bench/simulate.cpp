@@ -318,6 +318,7 @@ class CostModel {
   // constant's, in final_and_split), the time between them, and the parts it cut.
   struct Split {
     std::vector<FinalProduct> final_and_split;  // final_products(), then the split's
+    double products_s = 0;                      // the split's products, summed
     double between_s = 0;
     std::vector<pi::FinalSummary::Part> parts;
     Shape shape;  // the final piece's: the fraction, then each part's value
@@ -326,8 +327,8 @@ class CostModel {
     if (splits_.contains(parts)) return;
     std::mt19937_64 rng(5);
     const BigInt f = random_bits(rng, bits - 2);  // a value below 1/4: no integer part
-    Split split{final_products_, 0, {}, {static_cast<std::int64_t>(bits)}};
-    double in_products = 0;
+    Split split{final_products_, 0, 0, {}, {static_cast<std::int64_t>(bits)}};
+    double& in_products = split.products_s;
     std::size_t products = 0;
     const pi::ProductFn timed = [&](BigInt& out, mpz_srcptr a, mpz_srcptr b) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -512,7 +513,7 @@ class Simulation {
     const pi::FinalSummary& summary = *scheduler.final_summary();
     const std::uint64_t decimals = digits + pi::kGuardDecimals;
     scheduler.convert(*scheduler.final_fraction(), summary.scale_bits, decimals,
-                      std::clamp<std::uint64_t>(decimals / 10000, 1, static_cast<std::uint64_t>(workers_)));
+                      Scheduler::conversion_blocks(decimals, static_cast<std::uint64_t>(workers_)));
     // Every worker is idle now (in idle_, each asked and given nothing).
     at(now_, [this] { dispatch(); });
     if (lost_ >= 0) look_at_deadlines();
@@ -737,11 +738,7 @@ class Simulation {
       const CostModel::Split* split = f->split_parts >= 2 ? cost_.split(f->split_parts) : nullptr;
       if (f->split_parts >= 2 && !split)
         throw std::logic_error("the final steps split into parts the calibration did not time");
-      if (split) {
-        for (std::size_t i = cost_.final_products().size(); i < split->final_and_split.size(); ++i)
-          compute += split->final_and_split[i].seconds;
-        compute += split->between_s;
-      }
+      if (split) compute += split->products_s + split->between_s;
       if (f->spread_bits > 0 && !cost_.final_products().empty()) {
         // Its products one after the other (chain_step), the large ones spread over the other workers.
         compute = cost_.final_between() + (f->constant ? 0.0 : cost_.constant(static_cast<double>(f->bits))) +
@@ -1128,10 +1125,11 @@ int run(int argc, char** argv) {
     if (std::find(spread.begin(), spread.end(), 1) != spread.end() &&
         std::any_of(hosts.begin(), hosts.end(), [](int h) { return h >= 5; }))
       cost.time_final_products(pi::bits_for_digits(digits + 20) + 64, std::cout);
-    // The splits the final steps may make (Scheduler::conversion_parts_for; only where they spread their
-    // products, which the scheduler decides), once each.
+    // The splits the final steps will make (Scheduler::conversion_parts_for; only where they spread their
+    // products: kSpreadFromWorkers workers or more), once each.
     if (std::find(spread.begin(), spread.end(), 1) != spread.end()) {
       for (const int h : hosts) {
+        if (h - 1 < Scheduler::kSpreadFromWorkers) continue;
         for (const std::uint32_t most : conversion_parts) {
           const std::uint64_t parts = Scheduler::conversion_parts_for(
               digits + pi::kGuardDecimals, static_cast<std::uint64_t>(h - 1), most);

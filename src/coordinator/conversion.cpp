@@ -18,9 +18,8 @@ namespace {
 void start_conversion(Scheduler& scheduler, const Executor& executor, const PieceRef& fraction,
                       std::uint64_t scale_bits, std::uint64_t digits, const std::function<void()>& tick) {
   const std::uint64_t decimals = digits + kGuardDecimals;
-  const auto blocks = std::clamp<std::uint64_t>(decimals / Scheduler::kMinBlockDecimals, 1,
-                                                static_cast<std::uint64_t>(executor.lanes()));
-  scheduler.convert(fraction, scale_bits, decimals, blocks);
+  scheduler.convert(fraction, scale_bits, decimals,
+                    Scheduler::conversion_blocks(decimals, static_cast<std::uint64_t>(executor.lanes())));
   tick();
 }
 

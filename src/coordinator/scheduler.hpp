@@ -3,6 +3,7 @@
 // finished pieces merge into the result. Drivers (in-process, MPI) feed it events and carry out its tasks.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -354,8 +355,18 @@ class Scheduler {
   // instead, whatever `blocks` says, each reading its part only (Digits::part).
   void convert(const PieceRef& fraction, std::uint64_t scale_bits, std::uint64_t decimals,
                std::uint64_t blocks);
+  // Spread products at all (the merges' and the final steps') from this many workers: with fewer, their
+  // extra work and bytes cost more than sharing gives. In the model at 1e8 digits (bench/README; one run
+  // calibrated in one round beside a build) 5 hosts took 51.11 s with them against 45.42 s without, 7 hosts
+  // 35.05 against 36.58 s, 9 hosts 29.28 against 32.86 s.
+  static constexpr int kSpreadFromWorkers = 6;
   // Conversion blocks below this size are not worth a worker's round trip.
   static constexpr std::uint64_t kMinBlockDecimals = 10000;
+  // The blocks a conversion of `decimals` is cut into on `lanes` lanes without a split: one a lane, each of
+  // kMinBlockDecimals or more, at least one.
+  static std::uint64_t conversion_blocks(std::uint64_t decimals, std::uint64_t lanes) {
+    return std::clamp<std::uint64_t>(decimals / kMinBlockDecimals, 1, lanes);
+  }
   // How many parts the final steps split `decimals` into for `workers` workers (SchedulerConfig::
   // conversion_parts at most `most`): one a worker, each of kMinBlockDecimals or more; 0 (no split) below
   // two.
@@ -550,11 +561,6 @@ class Scheduler {
   std::uint64_t spread_bits_now() const;
   // The constant's task made now: its spread_bits from constant_spread_from_workers active workers.
   Constant constant_now() const;
-  // Spread products at all (the merges' and the final steps') from this many workers: with fewer, their
-  // extra work and bytes cost more than sharing gives. In the model at 1e8 digits (bench/README; one run
-  // calibrated in one round beside a build) 5 hosts took 51.11 s with them against 45.42 s without, 7 hosts
-  // 35.05 against 36.58 s, 9 hosts 29.28 against 32.86 s.
-  static constexpr int kSpreadFromWorkers = 6;
   void restart_spread(std::uint64_t merge_id, std::size_t product);
   // The parts of each spread product of a merge cut into `products` products (0: products made whole).
   std::uint32_t spread_parts_for(const Task& merge, std::size_t products) const;

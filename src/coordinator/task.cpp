@@ -257,7 +257,7 @@ void split_fraction(const BigInt& fraction, std::uint64_t decimals, std::uint64_
       split_decimals(fraction, summary.scale_bits, decimals, parts, product ? *product : own, primes);
   if (!split) return;
   const auto fits = [](const BigInt& n) { return mpz_sgn(raw(n)) >= 0 && mpz_fits_ulong_p(raw(n)) != 0; };
-  if (!split->front().integer || !fits(*split->front().integer)) return;
+  if (!fits(*split->front().integer)) return;  // (split_decimals gives the first part the integer part)
   for (const DecimalPart& part : *split)
     if (!fits(part.err)) return;
   summary.integer = mpz_get_ui(raw(*split->front().integer));
